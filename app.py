@@ -1,0 +1,48 @@
+"""Setu: the Chalice app. Thin by design: routes live in chalicelib/api blueprints, event
+handlers hand their events to chalicelib/events adapters. No work happens at import."""
+from chalice import Chalice
+
+from chalicelib.api import agents, public
+from chalicelib.api.http import error_middleware
+from chalicelib.events import inbound, streams, timers
+
+app = Chalice(app_name="setu")
+app.api.binary_types.append("multipart/form-data")
+app.register_middleware(error_middleware, "http")
+app.register_blueprint(public.bp)
+app.register_blueprint(agents.bp)
+
+# Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in
+# the packaged template, and the local stack's pump (local/pump.py) delivers to them.
+
+
+@app.on_sqs_message(queue="setu-timers", batch_size=10)
+def timer_fired(event):
+    return timers.handle(event)
+
+
+@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-tickets/stream/placeholder",
+                        batch_size=50, starting_position="TRIM_HORIZON")
+def ticket_changed(event):
+    return streams.ticket_changed(event)
+
+
+@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-timeline/stream/placeholder",
+                        batch_size=50, starting_position="TRIM_HORIZON")
+def timeline_appended(event):
+    return streams.timeline_appended(event)
+
+
+@app.on_sns_message(topic="setu-inbound-email")
+def inbound_email(event):
+    inbound.record("email", event)
+
+
+@app.on_sns_message(topic="setu-inbound-sms")
+def inbound_sms(event):
+    inbound.record("sms", event)
+
+
+@app.on_sns_message(topic="setu-ses-events")
+def ses_events(event):
+    inbound.record("ses-event", event)

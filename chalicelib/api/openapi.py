@@ -1,0 +1,150 @@
+"""The OpenAPI 3.1 document served at GET /api/openapi.json (kept next to the routes; a test
+checks every Chalice route appears here and nothing else does)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.services import departments, tickets
+
+
+def _error() -> dict[str, Any]:
+    return {"description": "Error", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(schema: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _json_body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+TICKET_ID = {"name": "ticket_id", "in": "path", "required": True,
+             "description": "Ticket id, or its ref (ASCII or Bengali digits)",
+             "schema": {"type": "string", "maxLength": 64}}
+AGENT_ERRORS = {code: _error() for code in ("400", "401", "403", "404", "409", "415", "422")}
+
+
+def build() -> dict[str, Any]:
+    string = {"type": "string"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Setu helpdesk API", "version": "0.1.0",
+                 "description": "Agent routes (/api/...) need IAM (SigV4) credentials of a "
+                                "principal registered as an agent."},
+        "components": {
+            "securitySchemes": {"sigv4": {"type": "apiKey", "name": "Authorization",
+                                          "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": string, "message": string,
+                        "fields": {"type": "object", "additionalProperties": string}}}}},
+                "WebForm": {"type": "object", "required": ["message"], "additionalProperties": False,
+                            "properties": {
+                                "name": {"type": "string", "maxLength": 200},
+                                "email": {"type": "string", "maxLength": 254},
+                                "phone": {"type": "string", "maxLength": 32},
+                                "subject": {"type": "string", "maxLength": 200},
+                                "message": {"type": "string", "maxLength": 20000},
+                                "department": {"enum": sorted(departments.DEPARTMENT_NAMES)},
+                                "lang": {"enum": ["bn", "en"]},
+                                "website": {"type": "string", "maxLength": 0,
+                                            "description": "Honeypot: must stay empty"}}},
+                "Created": {"type": "object", "required": ["id", "ref", "status"], "properties": {
+                    "id": string, "ref": string, "status": string,
+                    "due_at": {"type": ["string", "null"]}}},
+                "TicketSummary": {"type": "object", "required": ["id", "ref", "status"],
+                                  "properties": {"id": string, "ref": string, "subject": string,
+                                                 "status": {"enum": list(tickets.STATUSES)},
+                                                 "priority": {"enum": list(tickets.PRIORITIES)},
+                                                 "department": string,
+                                                 "assignee": {"type": ["string", "null"]},
+                                                 "version": {"type": "integer"},
+                                                 "sla": {"type": "object"}}},
+                "Ticket": {"allOf": [{"$ref": "#/components/schemas/TicketSummary"}, {
+                    "type": "object", "properties": {
+                        "customer": {"type": "object"},
+                        "timeline": {"type": "array", "items": {"type": "object"}}}}]},
+                "TicketPage": {"type": "object", "required": ["items", "next"], "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/TicketSummary"}},
+                    "next": {"type": ["string", "null"]}}},
+                "Reply": {"type": "object", "required": ["body"], "additionalProperties": False,
+                          "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000},
+                                         "channel": {"enum": ["email", "sms"]}}},
+                "Note": {"type": "object", "required": ["body"], "additionalProperties": False,
+                         "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000}}},
+                "TicketChange": {"type": "object", "additionalProperties": False, "properties": {
+                    "status": {"enum": list(tickets.SETTABLE_STATUSES)},
+                    "priority": {"enum": list(tickets.PRIORITIES)},
+                    "department": {"enum": sorted(departments.DEPARTMENT_NAMES)},
+                    "assignee": {"type": ["string", "null"]},
+                    "version": {"type": "integer"}}},
+                "SlaPolicy": {"type": "object", "required": ["first_response"], "properties": {
+                    "first_response": {"type": "string", "description": "ISO 8601 duration"},
+                    "next_reply": {"type": ["string", "null"]},
+                    "resolution": {"type": ["string", "null"]},
+                    "warn_before": {"type": ["string", "null"]},
+                    "calendar": {"type": "string", "default": "24x7"}}},
+            },
+        },
+        "paths": {
+            "/health": {"get": {"summary": "Health check", "responses": {"200": {
+                "description": "OK", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"status": {"const": "ok"}}}}}}}}},
+            "/form": {"get": {"summary": "The hosted web form (HTML)", "parameters": [
+                {"name": "lang", "in": "query", "schema": {"enum": ["bn", "en"]}},
+                {"name": "department", "in": "query", "schema": string}],
+                "responses": {"200": {"description": "HTML form", "content": {"text/html": {}}}}}},
+            "/tickets": {"post": {
+                "summary": "Create a ticket from the web form",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {
+                    "type": "string", "maxLength": 255}}],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/WebForm"}},
+                    "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/WebForm"}},
+                    "multipart/form-data": {"schema": {"allOf": [
+                        {"$ref": "#/components/schemas/WebForm"},
+                        {"type": "object", "properties": {"attachments": {
+                            "type": "array", "items": {"type": "string", "format": "binary"}}}}]}}}},
+                "responses": {"201": _ok("Created", "Created"),
+                              **{c: _error() for c in ("400", "413", "415", "422", "429")}}}},
+            "/api/tickets": {"get": {
+                "summary": "List or search tickets", "security": [{"sigv4": []}],
+                "parameters": [{"name": n, "in": "query", "schema": string}
+                               for n in ("status", "department", "assignee", "q", "cursor")]
+                + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                "maximum": tickets.PAGE_MAX}}],
+                "responses": {"200": _ok("TicketPage"), **AGENT_ERRORS}}},
+            "/api/tickets/{ticket_id}": {
+                "get": {"summary": "A ticket with customer, SLA and timeline",
+                        "security": [{"sigv4": []}], "parameters": [TICKET_ID],
+                        "responses": {"200": _ok("Ticket"), **AGENT_ERRORS}},
+                "patch": {"summary": "Change status, priority, department or assignee",
+                          "security": [{"sigv4": []}], "parameters": [TICKET_ID],
+                          "requestBody": _json_body("TicketChange"),
+                          "responses": {"200": _ok("TicketSummary"), **AGENT_ERRORS}}},
+            "/api/tickets/{ticket_id}/replies": {"post": {
+                "summary": "Reply to the customer (email or SMS)", "security": [{"sigv4": []}],
+                "parameters": [TICKET_ID], "requestBody": _json_body("Reply"),
+                "responses": {"201": {"description": "Queued for sending"}, **AGENT_ERRORS}}},
+            "/api/tickets/{ticket_id}/notes": {"post": {
+                "summary": "Add an internal note", "security": [{"sigv4": []}],
+                "parameters": [TICKET_ID], "requestBody": _json_body("Note"),
+                "responses": {"201": {"description": "Recorded"}, **AGENT_ERRORS}}},
+            "/api/sla-policies/{name}": {
+                "put": {"summary": "Create or replace an SLA policy (admin)",
+                        "security": [{"sigv4": []}],
+                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
+                        "requestBody": _json_body("SlaPolicy"),
+                        "responses": {"200": _ok("SlaPolicy"), **AGENT_ERRORS}},
+                "get": {"summary": "An SLA policy", "security": [{"sigv4": []}],
+                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
+                        "responses": {"200": _ok("SlaPolicy"), **AGENT_ERRORS}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "security": [{"sigv4": []}],
+                                          "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        },
+    }

@@ -1,0 +1,73 @@
+"""Settings read lazily from the environment (never at import time).
+
+On AWS the variables come from the packaged template (infra/lambda.yaml wires them to the
+resources); on the local stack, `local/` sets them from the emulator's stack outputs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+TABLES = ("tickets", "timeline", "customers", "keys", "settings", "idempotency")
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    tables: dict[str, str]
+    mail_bucket: str
+    timer_state_machine_arn: str
+    support_address: str
+    support_name: str
+    sms_number: str
+    public_url: str
+    form_limit_per_hour: int
+    max_attachment_bytes: int
+    max_request_attachments_bytes: int
+    max_attachments: int
+    settings_cache_seconds: float
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+    def table(self, logical: str) -> str:
+        return self.tables[logical]
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw.strip() else default
+    except ValueError:
+        return default
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    stage = os.environ.get("SETU_STAGE", "dev")
+    env = os.environ
+    return Settings(
+        stage=stage,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        tables={t: env.get(f"SETU_{t.upper()}_TABLE", f"setu-{stage}-{t}") for t in TABLES},
+        mail_bucket=env.get("SETU_MAIL_BUCKET", f"setu-{stage}-mail"),
+        timer_state_machine_arn=env.get("SETU_TIMER_STATE_MACHINE_ARN", ""),
+        support_address=env.get("SETU_SUPPORT_ADDRESS", "support@setu.example.com"),
+        support_name=env.get("SETU_SUPPORT_NAME", "Setu Support"),
+        sms_number=env.get("SETU_SMS_NUMBER", ""),
+        public_url=env.get("SETU_PUBLIC_URL", "").rstrip("/"),
+        form_limit_per_hour=_int("SETU_FORM_LIMIT_PER_HOUR", 20),
+        max_attachment_bytes=_int("SETU_MAX_ATTACHMENT_BYTES", 2 * 1024 * 1024),
+        max_request_attachments_bytes=_int("SETU_MAX_REQUEST_ATTACHMENTS_BYTES", 4 * 1024 * 1024),
+        max_attachments=_int("SETU_MAX_ATTACHMENTS", 5),
+        settings_cache_seconds=float(_int("SETU_SETTINGS_CACHE_SECONDS", 30)),
+    )
+
+
+def reload() -> Settings:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    settings.cache_clear()
+    return settings()

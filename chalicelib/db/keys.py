@@ -1,0 +1,54 @@
+"""Key shapes in the keys table (pk, sk) and the small operations on them.
+
+  counter#ticket_ref / _        value: last ticket ref handed out
+  email#<casefolded address> / _  target: customer id
+  phone#<E.164> / _             target: customer id
+  ref#<ref> / _                 target: ticket id
+  word#<search word> / <ticket id>  target: ticket id
+  rate#<scope>#<subject> / <window>   value: count, expires_at: TTL
+  inbound#<source>#<provider id> / _  dedupe marker + raw event
+"""
+from __future__ import annotations
+
+from chalicelib.db.models import Key
+
+FIRST_REF = 1000
+NO_SORT = "_"
+
+
+def email_pk(address_key: str) -> str:
+    return f"email#{address_key}"
+
+
+def phone_pk(e164: str) -> str:
+    return f"phone#{e164}"
+
+
+def ref_pk(ref: str) -> str:
+    return f"ref#{ref}"
+
+
+def word_pk(word: str) -> str:
+    return f"word#{word}"
+
+
+def next_ticket_ref() -> str:
+    """Atomically hand out the next ticket ref (1001, 1002, ...). One UpdateItem."""
+    counter = Key(pk="counter#ticket_ref", sk=NO_SORT)
+    counter.update(actions=[Key.value.set((Key.value | FIRST_REF) + 1)])
+    return str(int(counter.value))
+
+
+def lookup(pks: list[str]) -> dict[str, str]:
+    """pk -> target for those of `pks` that exist. One BatchGetItem."""
+    unique = list(dict.fromkeys(pks))
+    if not unique:
+        return {}
+    return {item.pk: item.target for item in Key.batch_get([(pk, NO_SORT) for pk in unique])}
+
+
+def target(pk: str) -> str | None:
+    try:
+        return Key.get(pk, NO_SORT).target
+    except Key.DoesNotExist:
+        return None

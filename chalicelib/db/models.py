@@ -1,0 +1,166 @@
+"""pynamodb models. Access patterns: docs/data-model.md. Tables: infra/template.yaml."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.db.base import SetuModel
+
+
+def _index(name: str, hash_attr: str) -> type[GlobalSecondaryIndex]:
+    """A GSI over tickets: `hash_attr` as partition key, queue_sort as sort key."""
+    meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
+    return type(name.title().replace("-", ""), (GlobalSecondaryIndex,), {
+        "Meta": meta,
+        hash_attr: UnicodeAttribute(hash_key=True),
+        "queue_sort": UnicodeAttribute(range_key=True),
+    })
+
+
+class Ticket(SetuModel):
+    class Meta:
+        logical_table = "tickets"
+        table_name = "setu-tickets"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="ticket")  # constant: partition of all-index
+    ref = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    status = UnicodeAttribute()
+    priority = UnicodeAttribute(default="normal")
+    department = UnicodeAttribute()
+    assignee = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    lang = UnicodeAttribute(default="bn")
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    first_response_at = UTCDateTimeAttribute(null=True)
+    resolved_at = UTCDateTimeAttribute(null=True)
+    # "<next due ISO or 9999>#<created ISO>#<id>": every queue index sorts by urgency.
+    queue_sort = UnicodeAttribute()
+    # SLA state: policy name, calendar, due times (ISO strings), breached/warned targets.
+    sla = MapAttribute(default=dict)
+    # Live timers: kind -> {"generation": int, "due_at": ISO, "state": "armed"|"fired"|"stopped"}.
+    # The tickets stream reconciles Step Functions executions against this map.
+    timers = MapAttribute(default=dict)
+    version = VersionAttribute()
+
+    all_index = _index("all-index", "kind")()
+    status_index = _index("status-index", "status")()
+    department_index = _index("department-index", "department")()
+    assignee_index = _index("assignee-index", "assignee")()
+    customer_index = _index("customer-index", "customer_id")()
+
+
+class TimelineItem(SetuModel):
+    """One entry on a ticket's append-only timeline: a message or an event.
+
+    sk = "<ISO instant>#<sequence>" so a Query returns the timeline oldest first.
+    """
+
+    class Meta:
+        logical_table = "timeline"
+        table_name = "setu-timeline"
+
+    ticket_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    item_type = UnicodeAttribute()  # "message" | "event"
+    at = UTCDateTimeAttribute()
+    # events
+    type = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute(null=True)
+    data = MapAttribute(null=True)
+    # messages
+    message_uid = UnicodeAttribute(null=True)
+    direction = UnicodeAttribute(null=True)  # "in" | "out"
+    channel = UnicodeAttribute(null=True)  # "web" | "email" | "sms"
+    kind = UnicodeAttribute(null=True)  # "message" | "ack" | "reply" | "note" ...
+    status = UnicodeAttribute(null=True)  # received | queued | sending | sent | failed ...
+    body = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    sender = UnicodeAttribute(null=True)
+    recipient = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)  # RFC 5322 Message-ID for email
+    in_reply_to = UnicodeAttribute(null=True)
+    references = ListAttribute(of=UnicodeAttribute, null=True)
+    provider_id = UnicodeAttribute(null=True)  # SES/SNS id
+    html = UnicodeAttribute(null=True)
+    attachments = ListAttribute(of=MapAttribute, null=True)
+    error = UnicodeAttribute(null=True)
+    lang = UnicodeAttribute(null=True)
+
+
+class Customer(SetuModel):
+    class Meta:
+        logical_table = "customers"
+        table_name = "setu-customers"
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(null=True)
+    emails = UnicodeSetAttribute(null=True)
+    phones = UnicodeSetAttribute(null=True)
+    lang = UnicodeAttribute(default="bn")
+    # channel -> {"at": ISO, "source": "..."}; empty when the customer accepts everything.
+    opted_out = MapAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+    last_contact_at = UTCDateTimeAttribute(null=True)
+    ticket_count = NumberAttribute(default=0)
+
+
+class Key(SetuModel):
+    """Unique keys and lookups (pk, sk). See docs/data-model.md for the key shapes."""
+
+    class Meta:
+        logical_table = "keys"
+        table_name = "setu-keys"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="_")
+    target = UnicodeAttribute(null=True)
+    value = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)
+    data = MapAttribute(null=True)
+
+
+class Setting(SetuModel):
+    """Named configuration documents: SLA policies, calendars (kind, name) -> data."""
+
+    class Meta:
+        logical_table = "settings"
+        table_name = "setu-settings"
+
+    kind = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+    data = MapAttribute(default=dict)
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+
+class Agent(SetuModel):
+    """An agent, lead or admin, keyed by IAM principal ARN (stored in the settings table)."""
+
+    class Meta:
+        logical_table = "settings"
+        table_name = "setu-settings"
+
+    kind = UnicodeAttribute(hash_key=True, default="agent")
+    name = UnicodeAttribute(range_key=True)  # the principal ARN
+    display_name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(default="agent")  # agent | lead | admin
+    departments = UnicodeSetAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    created_at = UTCDateTimeAttribute(null=True)
+
+
+ALL_MODELS = (Ticket, TimelineItem, Customer, Key, Setting, Agent)

@@ -1,0 +1,39 @@
+"""Named settings documents with a short per-container cache.
+
+SLA policies are read on every ticket create; caching them for a few seconds keeps the create
+path at three DynamoDB calls. A write in this container invalidates the cache at once; other
+containers see it within SETU_SETTINGS_CACHE_SECONDS.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import clock, config
+from chalicelib.db.models import Setting
+
+_cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+
+
+def get(kind: str, name: str) -> dict[str, Any] | None:
+    key = (kind, name)
+    hit = _cache.get(key)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    try:
+        data = Setting.get(kind, name).data.as_dict()
+    except DoesNotExist:
+        data = None
+    _cache[key] = (time.monotonic() + config.settings().settings_cache_seconds, data)
+    return data
+
+
+def put(kind: str, name: str, data: dict[str, Any], actor: str) -> None:
+    Setting(kind, name, data=data, updated_at=clock.now(), updated_by=actor).save()
+    _cache.pop((kind, name), None)
+
+
+def clear_cache() -> None:
+    _cache.clear()

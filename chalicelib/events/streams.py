@@ -1,0 +1,47 @@
+"""DynamoDB stream adapters: ticket changes reconcile timers; new timeline messages go out."""
+from __future__ import annotations
+
+import logging
+
+from chalicelib.db.models import Ticket, TimelineItem
+from chalicelib.services import dispatch, timers
+
+log = logging.getLogger("setu.streams")
+
+
+def _image(model, raw):
+    return model.from_raw_data(raw) if raw else None
+
+
+def ticket_changed(event) -> dict:
+    failures = []
+    for record in event:
+        try:
+            actions = timers.reconcile(_image(Ticket, record.old_image),
+                                       _image(Ticket, record.new_image))
+            timers.apply(actions)
+        except Exception:  # noqa: BLE001 - retried by the event source from this record on
+            log.exception("reconciling timers failed at %s", _sequence(record))
+            failures.append({"itemIdentifier": _sequence(record)})
+            break  # stream order matters: stop here, the rest is retried after it
+    return {"batchItemFailures": failures}
+
+
+def timeline_appended(event) -> dict:
+    failures = []
+    for record in event:
+        if record.event_name != "INSERT":
+            continue
+        try:
+            outcome = dispatch.dispatch(_image(TimelineItem, record.new_image))
+            if outcome != "ignored":
+                log.info("dispatch %s: %s", record.keys, outcome)
+        except Exception:  # noqa: BLE001
+            log.exception("dispatch failed at %s", _sequence(record))
+            failures.append({"itemIdentifier": _sequence(record)})
+            break
+    return {"batchItemFailures": failures}
+
+
+def _sequence(record) -> str:
+    return record.to_dict().get("dynamodb", {}).get("SequenceNumber", "")

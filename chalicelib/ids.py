@@ -1,0 +1,27 @@
+"""Identifiers: time-ordered ticket/customer ids and ticket refs."""
+from __future__ import annotations
+
+import os
+import time
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id(prefix: str) -> str:
+    """A ULID-style id (48-bit ms time + 80 random bits, Crockford base32), e.g. t_01jd...
+
+    Time-ordered so ids created later sort later; random enough to never collide.
+    """
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(_CROCKFORD[rem])
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def format_ref(number: int) -> str:
+    return str(number)
+
+
+BENGALI_DIGITS = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")

@@ -1,0 +1,42 @@
+"""Sending mail through SES. The MIME is built here; headers cannot carry injected lines
+because EmailMessage refuses CR/LF in header values."""
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from chalicelib.integrations.aws import client
+
+
+def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
+          html: str | None, message_id: str, in_reply_to: str | None = None,
+          references: list[str] | None = None, when=None,
+          automatic: bool = False) -> EmailMessage:
+    msg = EmailMessage()
+    local, _, domain = sender.partition("@")
+    msg["From"] = Address(display_name=sender_name, username=local, domain=domain)
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id
+    if when is not None:
+        msg["Date"] = format_datetime(when)
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    if automatic:
+        # RFC 3834: automatic mail says so, which keeps well-behaved autoresponders quiet.
+        msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def send(message: EmailMessage, *, source: str, destination: str) -> str:
+    """Send raw MIME; returns the SES message id."""
+    response = client("ses").send_raw_email(
+        Source=source, Destinations=[destination], RawMessage={"Data": message.as_bytes()},
+    )
+    return response["MessageId"]

@@ -1,0 +1,72 @@
+"""Find-or-create of the customer behind a contact, as transaction steps.
+
+One customer per person: identities (normalised email, E.164 phone) point at the customer.
+When the email and the phone point at different people we keep the email's customer and
+leave the phone where it is; merging people is an agent's decision (issue 7).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import ids
+from chalicelib.db import keys
+from chalicelib.db.models import Customer, Key
+from chalicelib.services import contacts
+
+
+@dataclass
+class CustomerPlan:
+    """What a contact means for the customers table, decided before the transaction."""
+
+    customer_id: str
+    is_new: bool
+    new_identities: list[str] = field(default_factory=list)  # key pks to claim
+    emails: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    conflict: str | None = None  # pk of an identity owned by another customer
+
+    def add_to(self, tx: TransactWrite, *, name: str, lang: str, now: datetime) -> list[str]:
+        """Add this plan's writes to `tx`; returns the identity pks in the order added."""
+        if self.is_new:
+            tx.save(Customer(id=self.customer_id, name=name or None, emails=self.emails or None,
+                             phones=self.phones or None, lang=lang, created_at=now,
+                             last_contact_at=now, ticket_count=1),
+                    condition=Customer.id.does_not_exist())
+        else:
+            actions = [Customer.last_contact_at.set(now), Customer.ticket_count.add(1),
+                       Customer.lang.set(lang)]
+            if name:
+                actions.append(Customer.name.set(Customer.name | name))
+            if self.emails:
+                actions.append(Customer.emails.add(self.emails))
+            if self.phones:
+                actions.append(Customer.phones.add(self.phones))
+            tx.update(Customer(id=self.customer_id), actions=actions,
+                      condition=Customer.id.exists())
+        for pk in self.new_identities:
+            tx.save(Key(pk=pk, sk=keys.NO_SORT, target=self.customer_id),
+                    condition=Key.pk.does_not_exist())
+        return list(self.new_identities)
+
+
+def plan(email: str, phone: str) -> CustomerPlan:
+    """Look the identities up (one BatchGetItem) and decide create vs. reuse."""
+    wanted: dict[str, tuple[str, str]] = {}
+    if email:
+        wanted[keys.email_pk(contacts.email_key(email))] = ("email", email)
+    if phone:
+        wanted[keys.phone_pk(phone)] = ("phone", phone)
+    owners = keys.lookup(list(wanted))
+    owner = next((owners[pk] for pk in wanted if pk in owners), None)
+    result = CustomerPlan(customer_id=owner or ids.new_id("c"), is_new=owner is None)
+    for pk, (kind, value) in wanted.items():
+        if pk in owners:
+            if owners[pk] != result.customer_id:
+                result.conflict = pk
+            continue
+        result.new_identities.append(pk)
+        (result.emails if kind == "email" else result.phones).add(value)
+    return result

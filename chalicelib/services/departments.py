@@ -1,0 +1,44 @@
+"""Departments and the links their acknowledgements carry.
+
+Built-in defaults; admin-edited departments and templates arrive with the agent API (issue 7).
+"""
+from __future__ import annotations
+
+DEPARTMENTS: dict[str, dict] = {
+    "general": {
+        "name": {"bn": "সাধারণ", "en": "General"},
+        "links": [
+            {"label": {"bn": "সাধারণ জিজ্ঞাসা (FAQ)", "en": "Frequently asked questions"},
+             "path": "/help/faq"},
+        ],
+    },
+    "sales": {
+        "name": {"bn": "বিক্রয়", "en": "Sales"},
+        "links": [
+            {"label": {"bn": "মূল্য তালিকা", "en": "Price list"}, "path": "/help/prices"},
+        ],
+    },
+    "billing": {
+        "name": {"bn": "বিল ও পেমেন্ট", "en": "Billing"},
+        "links": [
+            {"label": {"bn": "পেমেন্টের নিয়ম", "en": "How to pay"}, "path": "/help/payments"},
+        ],
+    },
+    "technical": {
+        "name": {"bn": "কারিগরি সহায়তা", "en": "Technical support"},
+        "links": [
+            {"label": {"bn": "ব্যবহার নির্দেশিকা", "en": "User guides"}, "path": "/help/docs"},
+        ],
+    },
+}
+DEPARTMENT_NAMES = frozenset(DEPARTMENTS)
+
+
+def display_name(department: str, lang: str) -> str:
+    return DEPARTMENTS.get(department, DEPARTMENTS["general"])["name"][lang]
+
+
+def links(department: str, lang: str, base_url: str) -> list[dict[str, str]]:
+    entry = DEPARTMENTS.get(department, DEPARTMENTS["general"])
+    return [{"label": link["label"][lang], "url": f"{base_url}{link['path']}"}
+            for link in entry["links"]]

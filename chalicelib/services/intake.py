@@ -1,0 +1,162 @@
+"""Turning a web-form contact into a ticket, in one DynamoDB transaction.
+
+Calls on the create path: ref counter (UpdateItem), identity lookup (BatchGetItem), and one
+TransactWriteItems holding the rate-limit window, the ticket, its ref, the customer and its
+identities, the first timeline entries (including the queued acknowledgement) and the search
+words. Everything or nothing is written. The acknowledgement is sent, and the SLA timers
+started, by the stream handlers after the commit (services/dispatch.py, services/timers.py).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import clock, config, ids
+from chalicelib.db import keys, timeline
+from chalicelib.db.connection import transaction
+from chalicelib.db.models import Key, Ticket
+from chalicelib.errors import RateLimited
+from chalicelib.integrations import storage
+from chalicelib.services import customers, departments, outbound, policies, search, sla, tickets
+from chalicelib.services.webform import WebContact
+
+
+@dataclass
+class Created:
+    id: str
+    ref: str
+    status: str
+    due_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "ref": self.ref, "status": self.status, "due_at": self.due_at}
+
+
+def create_from_web(contact: WebContact, source_ip: str) -> Created:
+    now = clock.now()
+    current = config.settings()
+    policy = policies.get_policy("default")
+    due = sla.due_times(policy, now)
+    ref = keys.next_ticket_ref()
+    ticket_id = ids.new_id("t")
+    message_uid = ids.new_id("m")
+    attachments = [_store(ticket_id, message_uid, n, upload)
+                   for n, upload in enumerate(contact.attachments)]
+
+    ticket = Ticket(
+        id=ticket_id, ref=ref, subject=contact.subject, status="new", priority="normal",
+        department=contact.department, channel="web", lang=contact.lang,
+        created_at=now, updated_at=now,
+        sla={"policy": policy.name, "calendar": policy.calendar, "breached": [],
+             **{f"{target}_due": clock.iso(at) for target, at in due.items()}},
+        timers={target: {"generation": 1, "due_at": clock.iso(at), "state": "armed"}
+                for target, at in due.items()},
+    )
+    tickets.refresh_queue_sort(ticket)
+
+    for attempt in (1, 2):
+        plan = customers.plan(contact.email, contact.phone)
+        ticket.customer_id = plan.customer_id
+        items = _timeline(ticket, contact, message_uid, attachments, now)
+        try:
+            _commit(ticket, plan, items, contact, source_ip, now, current.form_limit_per_hour)
+            break
+        except _Cancelled as exc:
+            failed = exc.parts
+            if "rate" in failed:
+                raise RateLimited("Too many requests from this address; try again later.",
+                                  headers={"Retry-After": str(_seconds_to_next_hour(now))})
+            # Another request claimed one of this person's identities between our lookup and
+            # commit: look again (it now points at the customer that request created).
+            if attempt == 1 and "identity" in failed:
+                continue
+            raise
+    return Created(id=ticket_id, ref=ref, status=ticket.status,
+                   due_at=ticket.sla.as_dict().get("first_response_due"))
+
+
+def _store(ticket_id: str, message_uid: str, n: int, upload) -> dict[str, Any]:
+    key = f"attachments/{ticket_id}/{message_uid}/{n}"
+    storage.put_attachment(key, upload.data, upload.content_type, upload.filename)
+    return {"filename": upload.filename, "content_type": upload.content_type,
+            "size": upload.size, "key": key,
+            "sha256": hashlib.sha256(upload.data).hexdigest()}
+
+
+def _timeline(ticket: Ticket, contact: WebContact, message_uid: str,
+              attachments: list[dict[str, Any]], now: datetime) -> list:
+    sender = contact.email or contact.phone
+    items = [
+        timeline.event(ticket.id, now, "ticket.created", actor="customer", seq=0,
+                       data={"ref": ticket.ref, "channel": "web",
+                             "department": ticket.department}),
+        timeline.message(ticket.id, now, seq=1, message_uid=message_uid, direction="in",
+                         channel="web", kind="message", status="received", body=contact.message,
+                         subject=contact.subject, sender=sender, attachments=attachments or None,
+                         lang=contact.lang),
+        timeline.event(ticket.id, now, "message.received", actor="customer", seq=2,
+                       data={"message": message_uid, "channel": "web"}),
+    ]
+    ack = outbound.acknowledgement(ticket, name=contact.name, email=contact.email,
+                                   phone=contact.phone, message=contact.message,
+                                   links=departments.links(ticket.department, ticket.lang,
+                                                           config.settings().public_url))
+    if ack is not None:
+        items.append(timeline.message(ticket.id, now, seq=3, **ack))
+    return items
+
+
+class _Cancelled(Exception):
+    """The transaction was cancelled; `parts` names the conditions that failed."""
+
+    def __init__(self, parts: set[str]):
+        super().__init__(", ".join(sorted(parts)) or "transaction cancelled")
+        self.parts = parts
+
+
+def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: WebContact,
+            source_ip: str, now: datetime, limit: int) -> None:
+    parts: list[str] = []  # what each transaction item is, to name the failed conditions
+    try:
+        _write(transaction(), parts, ticket, plan, items, contact, source_ip, now, limit)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        failed = {parts[i] for i, reason in enumerate(reasons)
+                  if reason is not None and i < len(parts) and reason.code == "ConditionalCheckFailed"}
+        if not failed:
+            raise
+        raise _Cancelled(failed) from exc
+
+
+def _write(tx, parts: list[str], ticket: Ticket, plan: customers.CustomerPlan, items: list,
+           contact: WebContact, source_ip: str, now: datetime, limit: int) -> None:
+    with tx:
+        if limit > 0:
+            window = now.strftime("%Y%m%d%H")
+            tx.update(Key(pk=f"rate#form#{source_ip}", sk=window),
+                      actions=[Key.value.add(1),
+                               Key.expires_at.set(int((now + timedelta(hours=2)).timestamp()))],
+                      condition=Key.value.does_not_exist() | (Key.value < limit))
+            parts.append("rate")
+        tx.save(ticket, condition=Ticket.id.does_not_exist())
+        parts.append("ticket")
+        tx.save(Key(pk=keys.ref_pk(ticket.ref), sk=keys.NO_SORT, target=ticket.id),
+                condition=Key.pk.does_not_exist())
+        parts.append("ref")
+        plan.add_to(tx, name=contact.name, lang=contact.lang, now=now)
+        parts.append("customer")
+        parts.extend("identity" for _ in plan.new_identities)
+        for item in items:
+            tx.save(item, condition=type(item).sk.does_not_exist())
+            parts.append("timeline")
+        for word in search.words(ticket.subject):
+            tx.save(Key(pk=keys.word_pk(word), sk=ticket.id, target=ticket.id))
+            parts.append("word")
+
+
+def _seconds_to_next_hour(now: datetime) -> int:
+    return 3600 - (now.minute * 60 + now.second)

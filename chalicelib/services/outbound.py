@@ -1,0 +1,61 @@
+"""Composing outbound messages. Composing is separate from sending: a composed message is
+written to the timeline with status `queued` in the same transaction as the change that caused
+it, and services/dispatch.py sends it from the timeline stream (a transactional outbox)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import clock, config, ids
+from chalicelib.db.models import Ticket
+from chalicelib.services import departments, templates
+
+
+def email_message_id(message_uid: str) -> str:
+    domain = config.settings().support_address.rpartition("@")[2] or "setu.local"
+    return f"<{message_uid}@{domain}>"
+
+
+def acknowledgement(ticket: Ticket, *, name: str, email: str, phone: str, message: str,
+                    links: list[dict[str, str]]) -> dict[str, Any] | None:
+    """Timeline fields of the auto-acknowledgement for a new ticket, or None if the customer
+    left no way to reach them."""
+    lang = ticket.lang
+    due = ticket.sla.as_dict().get("first_response_due")
+    context = {
+        "business": config.settings().support_name,
+        "name": name,
+        "ref": ticket.ref,
+        "subject": ticket.subject,
+        "department": departments.display_name(ticket.department, lang),
+        "due_at": clock.parse_iso(due) if due else None,
+        "message": message,
+        "links": links,
+    }
+    uid = ids.new_id("m")
+    common = {"message_uid": uid, "direction": "out", "kind": "ack", "status": "queued",
+              "lang": lang}
+    if email:
+        subject, text, html = templates.render_email("ack", lang, **context)
+        return {**common, "channel": "email", "recipient": email, "subject": subject,
+                "body": text, "html": html, "message_id": email_message_id(uid)}
+    if phone:
+        text = templates.render(f"sms/ack.{lang}.txt", **context).strip()
+        return {**common, "channel": "sms", "recipient": phone, "body": text}
+    return None
+
+
+def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: str,
+          references: list[str] | None = None) -> dict[str, Any]:
+    """Timeline fields of an agent's reply."""
+    uid = ids.new_id("m")
+    fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": "reply",
+                              "status": "queued", "channel": channel, "recipient": recipient,
+                              "body": body, "sender": author, "lang": ticket.lang}
+    if channel == "email":
+        prefix = "Re: " if ticket.lang == "en" else "উত্তর: "
+        fields["subject"] = f"{prefix}[{templates.ref_for(ticket.ref, ticket.lang)}] {ticket.subject}"
+        fields["message_id"] = email_message_id(uid)
+        if references:
+            fields["in_reply_to"] = references[-1]
+            fields["references"] = references[-20:]
+    return fields

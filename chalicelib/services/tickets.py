@@ -1,0 +1,374 @@
+"""Working a ticket: read it with its timeline, list queues, reply, note, change fields."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import clock
+from chalicelib.db import keys, timeline
+from chalicelib.db.connection import transaction
+from chalicelib.db.models import Customer, Ticket, TimelineItem
+from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from chalicelib.ids import BENGALI_DIGITS
+from chalicelib.services import agents, contacts, departments, outbound, search
+
+STATUSES = ("new", "open", "pending", "resolved", "closed")
+SETTABLE_STATUSES = ("open", "pending", "resolved", "closed")
+PRIORITIES = ("low", "normal", "high", "urgent")
+DONE = ("resolved", "closed")
+MAX_BODY = 20_000
+PAGE_DEFAULT, PAGE_MAX = 25, 100
+FAR_FUTURE = "9999"
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """pynamodb hands raw maps back as MapAttribute; we work with plain dicts."""
+    if value is None:
+        return {}
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
+def refresh_queue_sort(ticket: Ticket) -> None:
+    """Queues sort by the earliest armed timer's due time (urgent first), then age."""
+    armed = [t["due_at"] for t in as_dict(ticket.timers).values()
+             if as_dict(t).get("state") == "armed"]
+    due = min(armed) if armed and ticket.status not in DONE else FAR_FUTURE
+    ticket.queue_sort = f"{due}#{clock.iso(ticket.created_at)}#{ticket.id}"
+
+
+def stop_timer(ticket: Ticket, kind: str) -> None:
+    """Invalidate a timer: bump its generation so a late firing is recognised as stale."""
+    timers = as_dict(ticket.timers)
+    timer = as_dict(timers.get(kind))
+    if timer and timer.get("state") == "armed":
+        timers[kind] = {**timer, "generation": int(timer["generation"]) + 1, "state": "stopped"}
+        ticket.timers = timers
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def load(ticket_id: str) -> Ticket:
+    """A ticket by id, or by ref (ASCII or Bengali digits, with or without '#')."""
+    ticket_id = (ticket_id or "").strip()
+    ref = ticket_id.lstrip("#").translate(BENGALI_DIGITS)
+    if ref.isdigit():
+        found = keys.target(keys.ref_pk(ref))
+        if found:
+            ticket_id = found
+    if not ticket_id or len(ticket_id) > 64:
+        raise NotFound("No such ticket.")
+    try:
+        return Ticket.get(ticket_id, consistent_read=True)
+    except Ticket.DoesNotExist:
+        raise NotFound("No such ticket.") from None
+
+
+def view(ticket_id: str) -> dict[str, Any]:
+    ticket = load(ticket_id)
+    customer = _customer(ticket.customer_id)
+    return {**summary(ticket), "customer": customer_view(customer, ticket.customer_id),
+            "timeline": [entry_view(item) for item in timeline.items(ticket.id)]}
+
+
+def summary(ticket: Ticket) -> dict[str, Any]:
+    sla = as_dict(ticket.sla)
+    return {
+        "id": ticket.id, "ref": ticket.ref, "subject": ticket.subject, "status": ticket.status,
+        "priority": ticket.priority, "department": ticket.department,
+        "assignee": ticket.assignee, "channel": ticket.channel, "lang": ticket.lang,
+        "customer_id": ticket.customer_id, "version": ticket.version,
+        "created_at": clock.iso(ticket.created_at), "updated_at": clock.iso(ticket.updated_at),
+        "first_response_at": _iso(ticket.first_response_at),
+        "resolved_at": _iso(ticket.resolved_at),
+        "sla": {
+            "policy": sla.get("policy"), "calendar": sla.get("calendar"),
+            "first_response_due": sla.get("first_response_due"),
+            "resolution_due": sla.get("resolution_due"),
+            "paused": False,
+            "breached": list(sla.get("breached") or []),
+        },
+    }
+
+
+def customer_view(customer: Customer | None, customer_id: str) -> dict[str, Any]:
+    if customer is None:
+        return {"id": customer_id, "name": None, "email": None, "phone": None, "emails": [],
+                "phones": [], "lang": None, "opted_out": []}
+    emails, phones = sorted(customer.emails or ()), sorted(customer.phones or ())
+    opted = as_dict(customer.opted_out)
+    return {"id": customer.id, "name": customer.name, "email": emails[0] if emails else None,
+            "phone": phones[0] if phones else None, "emails": emails, "phones": phones,
+            "lang": customer.lang, "opted_out": sorted(opted), "opt_outs": opted}
+
+
+def entry_view(item: TimelineItem) -> dict[str, Any]:
+    base = {"entry": item.item_type, "at": clock.iso(item.at), "sk": item.sk}
+    if item.item_type == "event":
+        return {**base, "type": item.type, "actor": item.actor, "data": as_dict(item.data)}
+    fields = ("direction", "channel", "kind", "status", "body", "subject", "sender",
+              "recipient", "message_id", "in_reply_to", "provider_id", "error", "lang")
+    out = {**base, "type": "message", "id": item.message_uid}
+    out.update({name: getattr(item, name) for name in fields if getattr(item, name) is not None})
+    if item.attachments:
+        out["attachments"] = [{k: v for k, v in as_dict(a).items() if k != "sha256"}
+                              for a in item.attachments]
+    return out
+
+
+def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
+                 q: str = "", cursor: str = "", limit: int = PAGE_DEFAULT) -> dict[str, Any]:
+    errors = {}
+    if status and status not in STATUSES:
+        errors["status"] = f"one of: {', '.join(STATUSES)}"
+    if department and department not in departments.DEPARTMENT_NAMES:
+        errors["department"] = "unknown department"
+    if not 1 <= limit <= PAGE_MAX:
+        errors["limit"] = f"between 1 and {PAGE_MAX}"
+    if errors:
+        raise BadRequest("Invalid filter.", errors)
+    if q.strip():
+        matches = _search(q.strip())
+        items = [t for t in matches if _matches(t, status, department, assignee)]
+        return {"items": [summary(t) for t in items[:limit]], "next": None}
+
+    # The most selective index first; the rest of the filters apply to its pages.
+    if assignee:
+        index, key, rest = Ticket.assignee_index, assignee, (status, department, "")
+    elif department:
+        index, key, rest = Ticket.department_index, department, (status, "", "")
+    elif status:
+        index, key, rest = Ticket.status_index, status, ("", "", "")
+    else:
+        index, key, rest = Ticket.all_index, "ticket", ("", "", "")
+    start = _decode_cursor(cursor)
+    found: list[Ticket] = []
+    next_key = start
+    for _ in range(5):  # bounded: a filtered page never reads more than five index pages
+        result = index.query(key, limit=limit - len(found), last_evaluated_key=next_key)
+        found.extend(t for t in result if _matches(t, *rest))
+        next_key = result.last_evaluated_key
+        if next_key is None or len(found) >= limit:
+            break
+    return {"items": [summary(t) for t in found], "next": _encode_cursor(next_key)}
+
+
+def _matches(ticket: Ticket, status: str, department: str, assignee: str) -> bool:
+    return ((not status or ticket.status == status)
+            and (not department or ticket.department == department)
+            and (not assignee or ticket.assignee == assignee))
+
+
+def _search(q: str) -> list[Ticket]:
+    """q is a ref, an email address, a phone number, or words of a subject."""
+    ref = q.lstrip("#").translate(BENGALI_DIGITS)
+    if ref.isdigit():
+        found = keys.target(keys.ref_pk(ref))
+        if found:
+            return list(Ticket.batch_get([found]))
+    customer_pk = None
+    if "@" in q:
+        try:
+            customer_pk = keys.email_pk(contacts.email_key(contacts.normalise_email(q)))
+        except contacts.InvalidContact:
+            customer_pk = None
+    elif any(ch.isdigit() for ch in q):
+        try:
+            customer_pk = keys.phone_pk(contacts.normalise_phone(q))
+        except contacts.InvalidContact:
+            customer_pk = None
+    if customer_pk:
+        customer_id = keys.target(customer_pk)
+        if not customer_id:
+            return []
+        return list(Ticket.customer_index.query(customer_id, limit=PAGE_MAX))
+    ids: set[str] | None = None
+    for word in search.words(q, limit=3):
+        hits = {item.sk for item in keys.Key.query(keys.word_pk(word), limit=500)}
+        ids = hits if ids is None else ids & hits
+    if not ids:
+        return []
+    newest = sorted(ids, reverse=True)[:PAGE_MAX]
+    return sorted(Ticket.batch_get(newest), key=lambda t: t.queue_sort)
+
+
+def _encode_cursor(key: dict | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadRequest("Invalid cursor.", {"cursor": "not a cursor from this API"}) from None
+    valid = isinstance(key, dict) and all(
+        isinstance(v, dict) and len(v) == 1 and isinstance(next(iter(v.values())), str)
+        for v in key.values())
+    if not valid:
+        raise BadRequest("Invalid cursor.", {"cursor": "not a cursor from this API"})
+    return key
+
+
+# ---- writing -------------------------------------------------------------------------------
+
+def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = None) -> dict:
+    text = _body(body)
+    ticket = load(ticket_id)
+    customer = _customer(ticket.customer_id)
+    channel, recipient = _reply_route(ticket, customer, channel)
+    references = _email_thread(ticket.id) if channel == "email" else []
+    now = clock.now()
+    fields = outbound.reply(ticket, channel=channel, recipient=recipient, body=text,
+                            author=agent.principal, references=references)
+    items = [timeline.message(ticket.id, now, seq=0, **fields)]
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        if "first_response" in as_dict(ticket.timers):
+            stop_timer(ticket, "first_response")
+            items.append(timeline.event(ticket.id, now, "sla.met", actor=agent.principal, seq=1,
+                                        data={"target": "first_response"}))
+    if ticket.status == "new":
+        items.append(_status_event(ticket, "open", agent.principal, now, seq=2))
+        ticket.status = "open"
+    _save(ticket, items, now)
+    return {"id": fields["message_uid"], "status": "queued", "channel": channel,
+            "recipient": recipient, "ticket": summary(ticket)}
+
+
+def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
+    text = _body(body)
+    ticket = load(ticket_id)
+    now = clock.now()
+    note = timeline.message(ticket.id, now, seq=0, message_uid=_uid(), direction="internal",
+                            channel="internal", kind="note", status="recorded", body=text,
+                            sender=agent.principal)
+    _save(ticket, [note], now)
+    return {"id": note.message_uid, "ticket": summary(ticket)}
+
+
+def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
+    if not isinstance(changes, dict) or not changes:
+        raise BadRequest("Send a JSON object with the fields to change.",
+                         {"body": "an object with status, priority, department or assignee"})
+    allowed = {"status", "priority", "department", "assignee", "version"}
+    errors = {k: "unknown field" for k in changes if k not in allowed}
+    status, priority = changes.get("status"), changes.get("priority")
+    department, assignee = changes.get("department"), changes.get("assignee", ...)
+    if status is not None and status not in SETTABLE_STATUSES:
+        errors["status"] = f"one of: {', '.join(SETTABLE_STATUSES)}"
+    if priority is not None and priority not in PRIORITIES:
+        errors["priority"] = f"one of: {', '.join(PRIORITIES)}"
+    if department is not None and department not in departments.DEPARTMENT_NAMES:
+        errors["department"] = "unknown department"
+    if assignee is not ... and assignee is not None and (
+            not isinstance(assignee, str) or not agents.exists(assignee)):
+        errors["assignee"] = "not an active agent"
+    version = changes.get("version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        errors["version"] = "an integer"
+    if errors:
+        raise ValidationFailed("Invalid change.", errors)
+
+    ticket = load(ticket_id)
+    if version is not None and version != ticket.version:
+        raise Conflict("The ticket changed since you read it; reload and try again.",
+                       {"version": f"current version is {ticket.version}"})
+    now = clock.now()
+    items: list[TimelineItem] = []
+    actor = agent.principal
+    if status is not None and status != ticket.status:
+        items.append(_status_event(ticket, status, actor, now, seq=len(items)))
+        ticket.status = status
+        if status in DONE:
+            ticket.resolved_at = ticket.resolved_at or now
+            for kind in list(as_dict(ticket.timers)):
+                stop_timer(ticket, kind)
+        else:
+            ticket.resolved_at = None
+    for name, value in (("priority", priority), ("department", department)):
+        if value is not None and value != getattr(ticket, name):
+            items.append(timeline.event(ticket.id, now, f"ticket.{name}_changed", actor=actor,
+                                        seq=len(items),
+                                        data={"from": getattr(ticket, name), "to": value}))
+            setattr(ticket, name, value)
+    if assignee is not ... and assignee != ticket.assignee:
+        items.append(timeline.event(ticket.id, now, "ticket.assigned", actor=actor,
+                                    seq=len(items), data={"from": ticket.assignee, "to": assignee}))
+        ticket.assignee = assignee
+    if items:
+        _save(ticket, items, now)
+    return summary(ticket)
+
+
+def _save(ticket: Ticket, items: list[TimelineItem], now: datetime) -> None:
+    """Ticket and its new timeline entries together; a concurrent change answers 409."""
+    ticket.updated_at = now
+    refresh_queue_sort(ticket)
+    try:
+        with transaction() as tx:
+            tx.save(ticket)  # the version attribute makes this conditional
+            for item in items:
+                tx.save(item, condition=TimelineItem.sk.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise Conflict("The ticket changed at the same time; reload and try again.") from exc
+        raise
+
+
+def _status_event(ticket: Ticket, to: str, actor: str, now: datetime, seq: int) -> TimelineItem:
+    return timeline.event(ticket.id, now, "ticket.status_changed", actor=actor, seq=seq,
+                          data={"from": ticket.status, "to": to})
+
+
+def _body(body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationFailed("The body is required.", {"body": "required text"})
+    if len(body) > MAX_BODY:
+        raise ValidationFailed("The body is too long.", {"body": f"at most {MAX_BODY} characters"})
+    return body.strip()
+
+
+def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tuple[str, str]:
+    emails = sorted(customer.emails or ()) if customer else []
+    phones = sorted(customer.phones or ()) if customer else []
+    if channel is not None and channel not in ("email", "sms"):
+        raise ValidationFailed("Unknown channel.", {"channel": "email or sms"})
+    if channel is None:
+        channel = "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
+    if channel == "email" and emails:
+        return "email", emails[0]
+    if channel == "sms" and phones:
+        return "sms", phones[0]
+    raise ValidationFailed("The customer cannot be reached on that channel.",
+                           {"channel": f"the customer has no {'email' if channel == 'email' else 'phone'}"})
+
+
+def _email_thread(ticket_id: str) -> list[str]:
+    return [item.message_id for item in timeline.items(ticket_id)
+            if item.item_type == "message" and item.message_id]
+
+
+def _customer(customer_id: str) -> Customer | None:
+    try:
+        return Customer.get(customer_id)
+    except Customer.DoesNotExist:
+        return None
+
+
+def _uid() -> str:
+    from chalicelib.ids import new_id
+
+    return new_id("m")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return clock.iso(value) if value else None

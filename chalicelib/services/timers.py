@@ -1,0 +1,129 @@
+"""SLA timers on Step Functions: what to start/stop when a ticket changes, and what a fired
+timer means when it arrives on the timer queue.
+
+A ticket carries its live timers (kind -> generation, due_at, state). Services only change that
+map; the tickets stream calls `reconcile`, which starts an execution for every newly armed
+generation and stops the execution of every generation that was replaced. A fired timer acts
+only if its generation is still the armed one, so a late or duplicate delivery does nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import clock
+from chalicelib.db import timeline
+from chalicelib.db.connection import transaction
+from chalicelib.db.models import Ticket, TimelineItem
+from chalicelib.integrations import stepfunctions
+from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort
+
+KINDS = ("first_response", "resolution")
+
+
+@dataclass(frozen=True)
+class Action:
+    op: str  # "start" | "stop"
+    name: str
+    payload: dict[str, Any] | None = None
+
+
+def execution_name(ref: str, kind: str, generation: int, rearm: int | None = None) -> str:
+    """Console-legible, unique per state machine: T-1042-first-response-g3[-r<epoch>]."""
+    name = f"T-{ref}-{kind.replace('_', '-')}-g{generation}"
+    return f"{name}-r{rearm}" if rearm is not None else name
+
+
+def reconcile(old: Ticket | None, new: Ticket | None) -> list[Action]:
+    """Executions to start and stop for one change of a ticket (pure)."""
+    before = {k: as_dict(v) for k, v in as_dict(old.timers if old else None).items()}
+    after = {k: as_dict(v) for k, v in as_dict(new.timers if new else None).items()}
+    actions: list[Action] = []
+    for kind in sorted(set(before) | set(after)):
+        was, now = before.get(kind), after.get(kind)
+        if now and now.get("state") == "armed" and new is not None and (
+                not was or was.get("generation") != now.get("generation")
+                or was.get("state") != "armed"):
+            generation = int(now["generation"])
+            actions.append(Action("start", execution_name(new.ref, kind, generation), {
+                "ticket_id": new.id, "ref": new.ref, "kind": kind,
+                "generation": generation, "due_at": now["due_at"]}))
+        if was and was.get("state") == "armed" and old is not None and (
+                not now or now.get("generation") != was.get("generation")):
+            actions.append(Action("stop", execution_name(old.ref, kind, int(was["generation"]))))
+    return actions
+
+
+def apply(actions: list[Action]) -> None:
+    for action in actions:
+        if action.op == "start":
+            stepfunctions.start(action.name, action.payload or {})
+        else:
+            stepfunctions.stop(action.name, "superseded: the ticket changed")
+
+
+class InvalidTimer(ValueError):
+    pass
+
+
+def parse_payload(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InvalidTimer("timer payload is not an object")
+    try:
+        payload = {"ticket_id": str(raw["ticket_id"]), "ref": str(raw.get("ref", "")),
+                   "kind": str(raw["kind"]), "generation": int(raw["generation"]),
+                   "due_at": str(raw["due_at"])}
+        clock.parse_iso(payload["due_at"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidTimer(f"timer payload is malformed: {exc}") from None
+    if payload["kind"] not in KINDS:
+        raise InvalidTimer(f"unknown timer kind {payload['kind']!r}")
+    return payload
+
+
+def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
+    """Act on a fired timer; returns what happened (for logs and tests).
+
+    Raises on a write conflict so the queue redelivers and the timer is judged again.
+    """
+    now = now or clock.now()
+    try:
+        ticket = Ticket.get(payload["ticket_id"], consistent_read=True)
+    except Ticket.DoesNotExist:
+        return "missing"
+    kind, generation = payload["kind"], payload["generation"]
+    timer = as_dict(as_dict(ticket.timers).get(kind))
+    if not timer or int(timer.get("generation", -1)) != generation or timer.get("state") != "armed":
+        return "stale"
+    due = clock.parse_iso(timer["due_at"])
+    if now < due:
+        # Step Functions (and the emulator, by up to ~2 s) can deliver early: wait again.
+        stepfunctions.start(execution_name(ticket.ref, kind, generation, int(now.timestamp())),
+                            {**payload, "due_at": timer["due_at"]})
+        return "rearmed"
+    met = (kind == "first_response" and ticket.first_response_at is not None) or (
+        kind == "resolution" and ticket.status in DONE)
+    timers = as_dict(ticket.timers)
+    timers[kind] = {**timer, "state": "fired"}
+    ticket.timers = timers
+    items: list[TimelineItem] = []
+    if not met:
+        sla = as_dict(ticket.sla)
+        sla["breached"] = sorted({*(sla.get("breached") or []), kind})
+        ticket.sla = sla
+        items.append(timeline.event(ticket.id, now, "sla.breached", seq=0, data={
+            "target": kind, "due_at": timer["due_at"], "generation": generation,
+            "late_by_seconds": round((now - due).total_seconds(), 3)}))
+    refresh_queue_sort(ticket)
+    ticket.updated_at = now
+    try:
+        with transaction() as tx:
+            tx.save(ticket)  # conditional on the version we read
+            for item in items:
+                tx.save(item, condition=TimelineItem.sk.does_not_exist())
+    except TransactWriteError:
+        raise  # concurrent change: let the queue redeliver; the next look decides again
+    return "met" if met else "breached"
