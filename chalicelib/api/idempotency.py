@@ -25,7 +25,8 @@ def _persistence():
                                     boto3_client=client("dynamodb"))
 
 
-def once(key: str, fingerprint: str, create: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def once(key: str, fingerprint: str, create: Callable[[], dict[str, Any]],
+         lambda_context: Any = None) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -35,6 +36,9 @@ def once(key: str, fingerprint: str, create: Callable[[], dict[str, Any]]) -> di
     settings = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="fingerprint",
                                  expires_after_seconds=EXPIRES_AFTER_SECONDS,
                                  raise_on_no_idempotency_key=True)
+    if lambda_context is not None:
+        # Lets powertools expire an in-progress record when the function times out mid-way.
+        settings.register_lambda_context(lambda_context)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(),
                          config=settings)

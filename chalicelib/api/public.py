@@ -38,7 +38,8 @@ def create_ticket():
         from chalicelib.api import idempotency
 
         created = idempotency.once(key, contact.fingerprint(),
-                                   lambda: intake.create_from_web(contact, source_ip).to_dict())
+                                   lambda: intake.create_from_web(contact, source_ip).to_dict(),
+                                   lambda_context=bp.lambda_context)
     else:
         created = intake.create_from_web(contact, source_ip).to_dict()
     return json_response(created, 201, {"Location": f"/api/tickets/{created['id']}"})

@@ -17,3 +17,14 @@ def _disposition(filename: str) -> str:
 
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def delete_quietly(keys: list[str]) -> None:
+    """Best-effort removal (cleanup after a request that committed nothing)."""
+    if not keys:
+        return
+    try:
+        client("s3").delete_objects(Bucket=config.settings().mail_bucket,
+                                    Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+    except Exception:  # noqa: BLE001 - the caller is already failing; don't mask its error
+        pass

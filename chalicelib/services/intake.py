@@ -19,9 +19,10 @@ from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import transaction
 from chalicelib.db.models import Key, Ticket
-from chalicelib.errors import RateLimited
+from chalicelib.errors import Conflict, RateLimited
 from chalicelib.integrations import storage
 from chalicelib.services import customers, departments, outbound, policies, search, sla, tickets
+from chalicelib.services.tickets import as_dict
 from chalicelib.services.webform import WebContact
 
 
@@ -38,14 +39,26 @@ class Created:
 
 def create_from_web(contact: WebContact, source_ip: str) -> Created:
     now = clock.now()
-    current = config.settings()
     policy = policies.get_policy("default")
-    due = sla.due_times(policy, now)
     ref = keys.next_ticket_ref()
     ticket_id = ids.new_id("t")
     message_uid = ids.new_id("m")
-    attachments = [_store(ticket_id, message_uid, n, upload)
-                   for n, upload in enumerate(contact.attachments)]
+    attachments: list[dict[str, Any]] = []
+    try:
+        for n, upload in enumerate(contact.attachments):
+            attachments.append(_store(ticket_id, message_uid, n, upload))
+        ticket = _open(contact, ticket_id, message_uid, attachments, source_ip, ref, now, policy)
+    except Exception:
+        # Nothing was committed: remove what we stored so no orphan outlives the request.
+        storage.delete_quietly([a["key"] for a in attachments])
+        raise
+    return Created(id=ticket_id, ref=ref, status=ticket.status,
+                   due_at=as_dict(ticket.sla).get("first_response_due"))
+
+
+def _open(contact: WebContact, ticket_id: str, message_uid: str, attachments: list[dict[str, Any]],
+          source_ip: str, ref: str, now: datetime, policy: sla.Policy) -> Ticket:
+    due = sla.due_times(policy, now)
 
     ticket = Ticket(
         id=ticket_id, ref=ref, subject=contact.subject, status="new", priority="normal",
@@ -63,7 +76,8 @@ def create_from_web(contact: WebContact, source_ip: str) -> Created:
         ticket.customer_id = plan.customer_id
         items = _timeline(ticket, contact, message_uid, attachments, now)
         try:
-            _commit(ticket, plan, items, contact, source_ip, now, current.form_limit_per_hour)
+            _commit(ticket, plan, items, contact, source_ip, now,
+                    config.settings().form_limit_per_hour)
             break
         except _Cancelled as exc:
             failed = exc.parts
@@ -74,9 +88,9 @@ def create_from_web(contact: WebContact, source_ip: str) -> Created:
             # commit: look again (it now points at the customer that request created).
             if attempt == 1 and "identity" in failed:
                 continue
-            raise
-    return Created(id=ticket_id, ref=ref, status=ticket.status,
-                   due_at=ticket.sla.as_dict().get("first_response_due"))
+            raise Conflict("The ticket could not be saved because of a concurrent change; "
+                           "send it again.") from exc
+    return ticket
 
 
 def _store(ticket_id: str, message_uid: str, n: int, upload) -> dict[str, Any]:

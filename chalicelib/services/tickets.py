@@ -12,7 +12,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import transaction
-from chalicelib.db.models import Customer, Ticket, TimelineItem
+from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services import agents, contacts, departments, outbound, search
@@ -188,7 +188,7 @@ def _search(q: str) -> list[Ticket]:
         return list(Ticket.customer_index.query(customer_id, limit=PAGE_MAX))
     ids: set[str] | None = None
     for word in search.words(q, limit=3):
-        hits = {item.sk for item in keys.Key.query(keys.word_pk(word), limit=500)}
+        hits = {item.sk for item in Key.query(keys.word_pk(word), limit=500)}
         ids = hits if ids is None else ids & hits
     if not ids:
         return []

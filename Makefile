@@ -1,0 +1,62 @@
+# Setu - every command a developer or CI needs. A fresh clone needs only Python 3.11+ and make.
+#
+#   make dev       local stack on emulated AWS (Ctrl-C stops it)
+#   make test      the whole test suite (unit, integration, end to end)
+#   make package   SAM template + deployment zip in build/$(STAGE)/, checked by cfn-lint
+#   make bench     benchmark figures, also written to bench/results.json
+#   make clean     remove build output and caches (keeps .venv; `make distclean` removes it too)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+BUILD := build
+# chalice package needs a region to name things; nothing here talks to AWS.
+PACKAGE_REGION ?= us-east-1
+
+.PHONY: help dev test package bench clean distclean venv
+
+help:
+	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+
+# The virtualenv is (re)installed whenever a requirements file changes.
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Setu needs Python 3.11+, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	@# chalice 1.34 drives pip itself and supports pip < 26.3
+	$(BIN)/python -m pip install --quiet "pip>=23.1,<26.3"
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(VENV): $(STAMP)
+venv: $(STAMP)
+
+dev: $(STAMP)
+	exec $(BIN)/python -m local
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+package: $(STAMP)
+	$(BIN)/python -m infra.render merge --stage $(STAGE) --out $(BUILD)/merge.yaml
+	rm -rf $(BUILD)/$(STAGE)
+	AWS_DEFAULT_REGION=$(PACKAGE_REGION) $(BIN)/chalice package --stage $(STAGE) \
+		--template-format yaml --merge-template $(BUILD)/merge.yaml $(BUILD)/$(STAGE)
+	$(BIN)/cfn-lint $(BUILD)/$(STAGE)/sam.yaml
+	@ls -l $(BUILD)/$(STAGE)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(BUILD) bench/results.json .pytest_cache .hypothesis .chalice/deployments
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

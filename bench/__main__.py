@@ -1,0 +1,104 @@
+"""`python -m bench [--only zip,imports,calls] [--runs N] [--rebuild]`"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.figures import Figure
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+SECTIONS = ("zip", "imports", "calls")
+
+
+def _section(name: str, args: argparse.Namespace) -> list[Figure]:
+    if name == "zip":
+        from bench import package_size
+
+        return [package_size.measure(rebuild=args.rebuild)]
+    if name == "imports":
+        from bench import cold_import
+
+        return [cold_import.measure(runs=args.runs)]
+    from bench import api_calls
+
+    return api_calls.measure()
+
+
+def _print(figure: Figure) -> None:
+    print(f"  {figure.line()}")
+    if figure.note:
+        print(f"      {figure.note}")
+    details = figure.details
+    if "largest_entries" in details:
+        entries = ", ".join(f"{e['entry']} {e['compressed_bytes'] / 1e6:.2f}"
+                            for e in details["largest_entries"])
+        print(f"      bytes {details['bytes']:,}; largest (MB compressed): {entries}")
+    if "app_median_ms" in details:
+        print(f"      import app {details['app_median_ms']} ms, import boto3 "
+              f"{details['boto3_median_ms']} ms (medians of {details['runs']})")
+        offenders = details["importtime_offenders"]
+        print("      -X importtime, top packages by self time: " + ", ".join(
+            f"{o['package']} {o['ms']}" for o in offenders["by_package_self_ms"]) + " (ms)")
+        print("      -X importtime, top modules by self time:")
+        for row in offenders["by_module_self_ms"]:
+            print(f"        {row['self_ms']:7.1f} ms self {row['cumulative_ms']:8.1f} ms cumulative"
+                  f"  {row['module']}")
+    if "by_operation" in details:
+        operations = ", ".join(f"{op} x{n}" if n > 1 else op
+                               for op, n in details["by_operation"].items()) or "none"
+        print(f"      {operations}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per import (>= 7)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the zip even when fresh")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
+
+    figures: list[Figure] = []
+    for name in wanted:
+        print(f"[{name}]", flush=True)
+        started = time.monotonic()
+        try:
+            produced = _section(name, args)
+        except Exception as exc:  # noqa: BLE001 - reported as a failed figure
+            traceback.print_exc()
+            produced = [Figure(name=f"{name} (not measured)", value=None, unit="",
+                               error=f"{type(exc).__name__}: {exc}")]
+        for figure in produced:
+            _print(figure)
+        print(f"  ({time.monotonic() - started:.1f}s)", flush=True)
+        figures += produced
+
+    failed = [f for f in figures if f.fails]
+    report = {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "figures": [f.to_dict() for f in figures],
+        "failed": [f.name for f in failed],
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    verdict = "all enforced goals met" if not failed else "FAILED: " + "; ".join(f.name for f in failed)
+    print(f"bench: {len(figures)} figures, {verdict}; written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

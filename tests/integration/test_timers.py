@@ -1,0 +1,94 @@
+"""First-response timers on the emulated Step Functions: breach, reply in time, stale and
+early deliveries, redelivery."""
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from chalicelib import clock
+from chalicelib.db.models import Ticket
+from chalicelib.services import timers
+from tests.integration.helpers import Api, events, new_ticket, wait_for
+
+
+@pytest.fixture
+def api(stack):
+    return Api(stack.client)
+
+
+def executions(stack, status=None):
+    sfn = boto3.client("stepfunctions")
+    kwargs = {"stateMachineArn": stack.outputs["TimerStateMachineArn"]}
+    if status:
+        kwargs["statusFilter"] = status
+    return {e["name"]: e["status"] for e in sfn.list_executions(**kwargs)["executions"]}
+
+
+def test_unanswered_ticket_breaches_first_response(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT2S"})[0] == 200
+    created = new_ticket(api)
+    stack.pump.drain()
+    assert f"T-{created['ref']}-first-response-g1" in executions(stack)
+    wait_for(lambda: "sla.breached" in events(api, created["id"]), stack.pump, timeout=30)
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["sla"]["breached"] == ["first_response"]
+    breach = [e for e in ticket["timeline"] if e.get("type") == "sla.breached"][0]
+    assert breach["data"]["target"] == "first_response" and breach["data"]["late_by_seconds"] >= 0
+    # the timer fired at or after its due time, never before
+    assert breach["at"] >= ticket["sla"]["first_response_due"]
+
+
+def test_reply_in_time_stops_the_timer_and_nothing_breaches(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT4S"})[0] == 200
+    created = new_ticket(api)
+    stack.pump.drain()
+    assert api.post(f"/api/tickets/{created['id']}/replies", {"body": "Hello!"})[0] == 201
+    stack.pump.drain()
+    name = f"T-{created['ref']}-first-response-g1"
+    assert executions(stack)[name] == "ABORTED"
+    # well past the due time: drive the pump and look again
+    wait_for(lambda: clock.now() > clock.parse_iso(api.get(f"/api/tickets/{created['id']}")[1]["sla"]["first_response_due"]) + timedelta(seconds=3),
+             stack.pump, timeout=15)
+    stack.pump.drain()
+    assert "sla.breached" not in events(api, created["id"])
+    assert "sla.met" in events(api, created["id"])
+
+
+def test_stale_generation_and_redelivery_do_nothing(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H"})[0] == 200
+    created = new_ticket(api)
+    ticket = Ticket.get(created["id"])
+    due = ticket.timers.as_dict()["first_response"]["due_at"]
+    payload = {"ticket_id": created["id"], "ref": created["ref"], "kind": "first_response",
+               "generation": 1, "due_at": due}
+    late = clock.parse_iso(due) + timedelta(seconds=1)
+    assert timers.fire({**payload, "generation": 0}, now=late) == "stale"
+    assert timers.fire(payload, now=late) == "breached"
+    assert timers.fire(payload, now=late) == "stale"  # the same message again
+    assert events(api, created["id"]).count("sla.breached") == 1
+
+
+def test_early_delivery_is_rearmed_not_acted_on(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H"})[0] == 200
+    created = new_ticket(api)
+    stack.pump.drain()
+    due = Ticket.get(created["id"]).timers.as_dict()["first_response"]["due_at"]
+    payload = {"ticket_id": created["id"], "ref": created["ref"], "kind": "first_response",
+               "generation": 1, "due_at": due}
+    assert timers.fire(payload, now=clock.parse_iso(due) - timedelta(seconds=2)) == "rearmed"
+    assert "sla.breached" not in events(api, created["id"])
+    assert any(name.startswith(f"T-{created['ref']}-first-response-g1-r") for name in executions(stack))
+
+
+def test_malformed_and_unknown_timer_messages_are_dropped_not_retried(stack):
+    sqs = boto3.client("sqs")
+    url = stack.outputs["TimerQueueUrl"]
+    for body in ("not json", json.dumps({"kind": "lunch"}),
+                 json.dumps({"ticket_id": "t_gone", "kind": "first_response", "generation": 1,
+                             "due_at": "2020-01-01T00:00:00Z"})):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    stack.pump.drain()
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"

@@ -1,0 +1,408 @@
+"""Packaging and infra rendering: the template renderings, the Lambda wiring overlay, the
+Chalice config and the least-privilege IAM policy files.
+
+All offline: no AWS account, no network. One test runs `chalice package` + cfn-lint on a stub
+app with Setu's function names (a few seconds); `make package` does the same for the real app.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from infra import render
+
+ROOT = Path(__file__).resolve().parents[2]
+CHALICE_DIR = ROOT / ".chalice"
+DEPLOYED_STAGES = ("dev", "prod")
+CONFIG = json.loads((CHALICE_DIR / "config.json").read_text())
+TABLES = ("tickets", "timeline", "customers", "keys", "settings", "idempotency")
+
+
+def _app_functions() -> dict[str, str]:
+    """Chalice function name -> kind, read from the real app (importing it does no work)."""
+    import app
+
+    functions = {"api_handler": "api"} if app.app.routes else {}
+    functions.update({source.name: type(source).__name__ for source in app.app.event_sources})
+    functions.update({fn.name: "lambda" for fn in app.app.pure_lambda_functions})
+    return functions
+
+
+def _logical_id(function_name: str) -> str:
+    from chalice.utils import to_cfn_resource_name
+
+    return "APIHandler" if function_name == "api_handler" else to_cfn_resource_name(function_name)
+
+
+def _stage_setting(stage: str, function: str, key: str):
+    """A Chalice config value as Chalice resolves it: function, then stage, then top level."""
+    stage_cfg = CONFIG["stages"][stage]
+    for scope in (stage_cfg.get("lambda_functions", {}).get(function, {}), stage_cfg, CONFIG):
+        if key in scope:
+            return scope[key]
+    return None
+
+
+def _policy(stage: str, function: str) -> dict:
+    return json.loads((CHALICE_DIR / _stage_setting(stage, function, "iam_policy_file")).read_text())
+
+
+def _statements(policy: dict) -> list[dict]:
+    statements = policy["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# --- the YAML loader --------------------------------------------------------------------------
+
+def test_short_tags_become_long_form():
+    loaded = render.yaml.load(textwrap.dedent("""
+        a: !Ref Stage
+        b: !GetAtt TimerQueue.Arn
+        c: !GetAtt [TicketsTable, StreamArn]
+        d: !Sub setu-${Stage}-tickets
+        e: !Sub ["${A}-x", {A: !Ref Stage}]
+        f: !Join [",", [!Ref A, b]]
+        g: !If [IsProd, 1, !Ref AWS::NoValue]
+        h: !Select [0, !GetAZs ""]
+        i: !Equals [!Ref Stage, prod]
+        j: !Not [!Condition IsProd]
+        k: !GetAtt Res.Nested.Attr
+        l: !Base64 {"Fn::Sub": "x"}
+        """), Loader=render.CfnLoader)
+    assert loaded == {
+        "a": {"Ref": "Stage"},
+        "b": {"Fn::GetAtt": ["TimerQueue", "Arn"]},
+        "c": {"Fn::GetAtt": ["TicketsTable", "StreamArn"]},
+        "d": {"Fn::Sub": "setu-${Stage}-tickets"},
+        "e": {"Fn::Sub": ["${A}-x", {"A": {"Ref": "Stage"}}]},
+        "f": {"Fn::Join": [",", [{"Ref": "A"}, "b"]]},
+        "g": {"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]},
+        "h": {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+        "i": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+        "j": {"Fn::Not": [{"Condition": "IsProd"}]},
+        "k": {"Fn::GetAtt": ["Res", "Nested.Attr"]},
+        "l": {"Fn::Base64": {"Fn::Sub": "x"}},
+    }
+
+
+def test_load_template_reads_the_infra_template():
+    template = render.load_template()
+    tickets = template["Resources"]["TicketsTable"]["Properties"]
+    assert tickets["TableName"] == {"Fn::Sub": "setu-${Stage}-tickets"}
+    assert template["Outputs"]["TimerQueueArn"]["Value"] == {"Fn::GetAtt": ["TimerQueue", "Arn"]}
+
+
+# --- renderings -------------------------------------------------------------------------------
+
+def _state_machines(template: dict) -> dict[str, dict]:
+    return {k: r["Properties"] for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::StepFunctions::StateMachine"}
+
+
+def test_emulator_rendering_inlines_every_local_definition():
+    original = render.load_template()
+    rendered = render.render_for_emulator()
+    machines = _state_machines(rendered)
+    assert machines, "the template has state machines"
+    for logical_id, props in machines.items():
+        assert "DefinitionS3Location" not in props, logical_id
+        assert "DefinitionSubstitutions" not in props, logical_id
+        source = _state_machines(original)[logical_id]
+        text, substitutions = props["DefinitionString"]["Fn::Sub"]
+        assert text == (ROOT / "infra" / source["DefinitionS3Location"]).read_text()
+        assert substitutions == source["DefinitionSubstitutions"]
+        json.loads(text)
+        # Every ${Name} in the ASL is a substitution (a typo would reach CloudFormation as an
+        # unresolved reference to a resource that does not exist).
+        assert set(re.findall(r"\$\{([^}!]+)\}", text)) <= set(substitutions)
+    # the loaded template itself is left alone
+    assert "DefinitionS3Location" in _state_machines(original)["TimerStateMachine"]
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")  # alarms, policies: not emulated
+def test_emulator_rendering_deploys_into_moto(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    with moto.mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="setu-unit", TemplateBody=json.dumps(render.render_for_emulator()),
+                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": "unit"}])
+        stack = cfn.describe_stacks(StackName="setu-unit")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        definition = json.loads(sfn.describe_state_machine(
+            stateMachineArn=outputs["TimerStateMachineArn"])["definition"])
+        assert definition["States"]["Fire"]["Parameters"]["QueueUrl"] == outputs["TimerQueueUrl"]
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_merge_template_sets_stage_and_wires_every_function(stage):
+    merged = render.render_merge_template(stage)
+    resources = merged["Resources"]
+    assert merged["Parameters"]["Stage"]["Default"] == stage
+    assert "DefinitionS3Location" not in json.dumps(merged)
+
+    variables = merged["Globals"]["Function"]["Environment"]["Variables"]
+    for table in TABLES:
+        ref = variables[f"SETU_{table.upper()}_TABLE"]["Ref"]
+        assert resources[ref]["Properties"]["TableName"] == {"Fn::Sub": f"setu-${{Stage}}-{table}"}
+    assert variables["SETU_MAIL_BUCKET"] == {"Ref": "MailBucket"}
+    assert variables["SETU_TIMER_STATE_MACHINE_ARN"] == {"Ref": "TimerStateMachine"}
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "setu"
+
+    for name, kind in _app_functions().items():
+        props = resources[_logical_id(name)]["Properties"]
+        # fixed names so the policies' log-group ARNs (setu-<stage>-*) match
+        assert props["FunctionName"] == {"Fn::Sub": f"setu-${{Stage}}-{name}"}
+        events = props.get("Events", {})
+        if kind == "api":
+            continue
+        assert len(events) == 1, f"{name} has its event source wired"
+        (event,) = events.values()
+        wired = event["Properties"]
+        if kind == "SQSEventConfig":
+            # a mapping merged into Chalice's {"Fn::Sub": ...} must itself be an Fn::Sub
+            assert wired["Queue"] == {"Fn::Sub": "${TimerQueue.Arn}"}
+            assert wired["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        elif kind == "DynamoDBEventConfig":
+            assert wired["Stream"]["Fn::GetAtt"][1] == "StreamArn"
+            assert wired["StartingPosition"] == "TRIM_HORIZON"
+            assert wired["BisectBatchOnFunctionError"] is True
+            assert wired["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        elif kind == "SNSEventConfig":
+            (topic,) = re.findall(r"^\$\{(\w+)\}$", wired["Topic"]["Fn::Sub"])
+            assert resources[topic]["Type"] == "AWS::SNS::Topic"
+        else:
+            pytest.fail(f"{name}: no wiring rule for {kind}")
+
+
+def test_overlay_names_only_functions_the_app_has():
+    """A resource in lambda.yaml without a Chalice function would be a typeless resource."""
+    overlay = render.load_overlay()
+    expected = {_logical_id(name) for name in _app_functions()}
+    assert set(overlay["Resources"]) <= expected
+
+
+def test_deep_merge_replaces_intrinsics_instead_of_mixing_them():
+    base = {"a": {"Fn::Sub": "x"}, "b": {"c": 1, "d": 2}}
+    overlay = {"a": {"Fn::GetAtt": ["Q", "Arn"]}, "b": {"d": 3}}
+    assert render.deep_merge(base, overlay) == {"a": {"Fn::GetAtt": ["Q", "Arn"]},
+                                                "b": {"c": 1, "d": 3}}
+
+
+def test_cli_writes_merge_template(tmp_path):
+    out = tmp_path / "merge.yaml"
+    subprocess.run([sys.executable, "-m", "infra.render", "merge", "--stage", "prod", "--out",
+                    str(out)], cwd=ROOT, check=True, capture_output=True)
+    text = out.read_text()
+    assert "!Ref" not in text and "&id" not in text
+    assert render.yaml.safe_load(text) == render.render_merge_template("prod")
+
+
+def test_chalice_package_of_a_stub_app_passes_cfn_lint(tmp_path):
+    """The overlay merged by Chalice itself, on an app with Setu's function names, lints clean."""
+    bindir = Path(sys.executable).parent
+    chalice, cfn_lint = bindir / "chalice", bindir / "cfn-lint"
+    if not (chalice.exists() and cfn_lint.exists()):
+        pytest.skip("chalice/cfn-lint not installed next to this Python")
+    functions = _app_functions()
+    lines = ["from chalice import Chalice, IAMAuthorizer", "app = Chalice(app_name='setu')"]
+    if "api_handler" in functions:
+        lines += ["@app.route('/api/x', authorizer=IAMAuthorizer())", "def x():", "    return {}"]
+    decorators = {
+        "SQSEventConfig": "@app.on_sqs_message(queue='setu-timers', batch_size=10)",
+        "DynamoDBEventConfig": "@app.on_dynamodb_record(stream_arn="
+                               "'arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/p')",
+        "SNSEventConfig": "@app.on_sns_message(topic='setu-placeholder')",
+    }
+    for name, kind in functions.items():
+        if kind in decorators:
+            lines += [decorators[kind], f"def {name}(event):", "    return None"]
+    (tmp_path / "app.py").write_text("\n".join(lines) + "\n")
+    (tmp_path / "requirements.txt").write_text("")
+    (tmp_path / ".chalice").mkdir()
+    for path in CHALICE_DIR.glob("*.json"):
+        (tmp_path / ".chalice" / path.name).write_text(path.read_text())
+    merge = tmp_path / "merge.yaml"
+    merge.write_text(render.dump_yaml(render.render_merge_template("dev")))
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": str(bindir) + ":/usr/bin:/bin",
+           "HOME": str(tmp_path)}
+    subprocess.run([str(chalice), "package", "--stage", "dev", "--template-format", "yaml",
+                    "--merge-template", str(merge), "out"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    lint = subprocess.run([str(cfn_lint), str(tmp_path / "out" / "sam.yaml")], env=env,
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    sam = render.yaml.safe_load((tmp_path / "out" / "sam.yaml").read_text())
+    for name in functions:
+        props = sam["Resources"][_logical_id(name)]["Properties"]
+        assert props["Environment"]["Variables"]["SETU_STAGE"] == "dev"
+        assert props["MemorySize"] == 256
+
+
+# --- Chalice config ---------------------------------------------------------------------------
+
+def test_chalice_config_stages():
+    assert CONFIG["app_name"] == "setu"
+    assert set(CONFIG["stages"]) >= {"local", *DEPLOYED_STAGES}
+    for stage, settings in CONFIG["stages"].items():
+        assert settings["environment_variables"]["SETU_STAGE"] == stage
+    for stage in DEPLOYED_STAGES:
+        variables = CONFIG["stages"][stage]["environment_variables"]
+        assert {"SETU_SUPPORT_ADDRESS", "SETU_SMS_NUMBER", "SETU_PUBLIC_URL"} <= set(variables)
+        assert _stage_setting(stage, "api_handler", "api_gateway_stage") == "api"
+        assert _stage_setting(stage, "api_handler", "autogen_policy") is False
+        assert _stage_setting(stage, "api_handler", "xray") is False
+        assert _stage_setting(stage, "api_handler", "lambda_timeout") == 30
+        for name in _app_functions():
+            assert _stage_setting(stage, name, "lambda_memory_size") == 256
+            if name != "api_handler":
+                assert _stage_setting(stage, name, "lambda_timeout") == 60
+
+
+def test_timer_queue_visibility_covers_the_handler_timeout():
+    queue = render.load_template()["Resources"]["TimerQueue"]["Properties"]
+    for stage in DEPLOYED_STAGES:
+        assert queue["VisibilityTimeout"] >= 6 * _stage_setting(stage, "timer_fired", "lambda_timeout")
+
+
+# --- IAM policies -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_every_function_has_its_own_policy_file(stage):
+    files = set()
+    for name in _app_functions():
+        policy_file = CONFIG["stages"][stage]["lambda_functions"][name]["iam_policy_file"]
+        assert policy_file.startswith(f"policy-{stage}-"), policy_file
+        assert (CHALICE_DIR / policy_file).is_file(), policy_file
+        files.add(policy_file)
+        assert _policy(stage, name)["Version"] == "2012-10-17"
+    assert len(files) == len(_app_functions()), "one policy file per function"
+    assert set(p.name for p in CHALICE_DIR.glob(f"policy-{stage}-*.json")) == files, "no strays"
+
+
+def test_dev_and_prod_policies_differ_only_in_the_stage_name():
+    for name in _app_functions():
+        dev = json.dumps(_policy("dev", name), sort_keys=True)
+        prod = json.dumps(_policy("prod", name), sort_keys=True)
+        assert dev.replace("setu-dev-", "setu-prod-") == prod, name
+        assert "setu-prod-" not in dev and "setu-dev-" not in prod, name
+
+
+# The only Resource "*" allowed: sns:Publish. Sending an SMS publishes to a phone number, not
+# to a topic, and a phone number has no ARN, so IAM cannot scope it by resource. The statement
+# must hold sns:Publish alone, so "*" never widens any other action.
+STAR_ALLOWED = {("sns:Publish",)}
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policies_are_least_privilege(stage):
+    for name in _app_functions():
+        for statement in _statements(_policy(stage, name)):
+            where = f"{name}/{statement.get('Sid')}"
+            assert statement["Effect"] == "Allow", where
+            assert "NotAction" not in statement and "NotResource" not in statement, where
+            actions = _as_list(statement["Action"])
+            for action in actions:
+                service, _, verb = action.partition(":")
+                assert action != "*" and verb and "*" not in verb, f"{where}: {action}"
+            for resource in _as_list(statement["Resource"]):
+                if resource == "*":
+                    assert tuple(sorted(actions)) in STAR_ALLOWED, f"{where}: Resource * for {actions}"
+                elif resource.startswith("arn:aws:ses:"):
+                    assert resource == "arn:aws:ses:*:*:identity/*", where
+                else:
+                    assert f"setu-{stage}-" in resource, f"{where}: {resource} is not this stage's"
+
+
+def _allowed(stage: str, function: str, action: str, resource: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    for statement in _statements(_policy(stage, function)):
+        if action in _as_list(statement["Action"]) and any(
+                fnmatchcase(resource, pattern) for pattern in _as_list(statement["Resource"])):
+            return True
+    return False
+
+
+TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/setu-dev-{}"
+NEEDS = {
+    "api_handler": [
+        *[("dynamodb:" + a, TABLE.format(t)) for a in ("GetItem", "PutItem", "UpdateItem",
+                                                       "DeleteItem", "Query", "BatchGetItem",
+                                                       "ConditionCheckItem")
+          for t in ("tickets", "timeline", "customers", "keys", "settings")],
+        ("dynamodb:Query", TABLE.format("tickets") + "/index/status-index"),
+        ("dynamodb:PutItem", TABLE.format("idempotency")),
+        ("dynamodb:UpdateItem", TABLE.format("idempotency")),
+        ("s3:PutObject", "arn:aws:s3:::setu-dev-mail-123456789012/attachments/T-1/a.pdf"),
+        ("s3:GetObject", "arn:aws:s3:::setu-dev-mail-123456789012/attachments/T-1/a.pdf"),
+    ],
+    "timer_fired": [
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),
+        ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),
+        ("sqs:GetQueueAttributes", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),
+        ("dynamodb:UpdateItem", TABLE.format("tickets")),
+        ("dynamodb:PutItem", TABLE.format("timeline")),
+        ("states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:setu-dev-timer"),
+    ],
+    "ticket_changed": [
+        ("dynamodb:GetRecords", TABLE.format("tickets") + "/stream/2026-01-01T00:00:00.000"),
+        ("dynamodb:GetShardIterator", TABLE.format("tickets") + "/stream/2026-01-01T00:00:00.000"),
+        ("dynamodb:DescribeStream", TABLE.format("tickets") + "/stream/2026-01-01T00:00:00.000"),
+        ("states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:setu-dev-timer"),
+        ("states:StopExecution",
+         "arn:aws:states:us-east-1:123456789012:execution:setu-dev-timer:T-1042-first-response-g3"),
+    ],
+    "timeline_appended": [
+        ("dynamodb:GetRecords", TABLE.format("timeline") + "/stream/2026-01-01T00:00:00.000"),
+        ("dynamodb:UpdateItem", TABLE.format("timeline")),
+        ("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
+        ("sns:Publish", "*"),
+    ],
+    "inbound_email": [
+        ("s3:GetObject", "arn:aws:s3:::setu-dev-mail-123456789012/inbound/abc"),
+        ("dynamodb:PutItem", TABLE.format("tickets")),
+    ],
+    "inbound_sms": [("dynamodb:PutItem", TABLE.format("timeline"))],
+    "ses_events": [("dynamodb:UpdateItem", TABLE.format("timeline"))],
+}
+NOT_ALLOWED = [
+    ("api_handler", "states:StartExecution", "arn:aws:states:us-east-1:1:stateMachine:setu-dev-timer"),
+    ("api_handler", "s3:GetObject", "arn:aws:s3:::setu-dev-mail-1/inbound/raw"),
+    ("api_handler", "dynamodb:Scan", TABLE.format("tickets")),
+    ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:1:table/setu-prod-tickets"),
+    ("ticket_changed", "dynamodb:PutItem", TABLE.format("tickets")),
+    ("inbound_sms", "sns:Publish", "*"),
+    ("ses_events", "ses:SendRawEmail", "arn:aws:ses:us-east-1:1:identity/example.com"),
+    ("inbound_email", "s3:GetObject", "arn:aws:s3:::setu-dev-mail-1/attachments/x"),
+    ("inbound_email", "s3:GetObject", "arn:aws:s3:::other-bucket/inbound/x"),
+]
+
+
+@pytest.mark.parametrize("function", sorted(NEEDS))
+def test_each_function_may_do_what_it_needs(function):
+    if function not in _app_functions():
+        pytest.skip(f"{function} is not in app.py")
+    missing = [(a, r) for a, r in NEEDS[function] if not _allowed("dev", function, a, r)]
+    assert not missing, missing
+    logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/setu-dev-{}:log-stream:x"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert _allowed("dev", function, action, logs.format(function))
+
+
+@pytest.mark.parametrize("function,action,resource", NOT_ALLOWED)
+def test_and_no_more(function, action, resource):
+    assert not _allowed("dev", function, action, resource)
