@@ -1,0 +1,255 @@
+"""Delivers emulated AWS events to the Chalice handlers, in the shapes Lambda uses.
+
+- SQS (timer queue): Lambda's SQS event, batches of up to 10; only the messages a handler does
+  not report in `batchItemFailures` are deleted, the rest become visible again (and reach the
+  dead-letter queue after the queue's maxReceiveCount).
+- DynamoDB streams: GetRecords per shard from TRIM_HORIZON; a failed record is retried (from
+  that record on, preserving order) up to MAX_STREAM_ATTEMPTS, then skipped and logged, as
+  Lambda does with a retry limit.
+- SNS: Lambda's SNS subscription is emulated by an SQS queue per topic (created here, not in the
+  template) subscribed to the topic; each envelope becomes one Lambda SNS record.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import ModuleType
+from typing import Any, Callable
+
+from local import stack
+
+log = logging.getLogger("setu.pump")
+MAX_STREAM_ATTEMPTS = 5
+
+# handler name -> (kind, stack output naming its source)
+SOURCES = {
+    "timer_fired": ("sqs", "TimerQueueUrl"),
+    "ticket_changed": ("stream", "TicketsStreamArn"),
+    "timeline_appended": ("stream", "TimelineStreamArn"),
+    "inbound_email": ("sns", "InboundEmailTopicArn"),
+    "inbound_sms": ("sns", "InboundSmsTopicArn"),
+    "ses_events": ("sns", "SesEventsTopicArn"),
+}
+
+
+def check_mapping(app_module: ModuleType) -> None:
+    """Every event source the Chalice app declares has a source here, and nothing else."""
+    declared = {source.name for source in app_module.app.event_sources}
+    if declared != set(SOURCES):
+        raise AssertionError(f"pump sources {sorted(SOURCES)} != app handlers {sorted(declared)}")
+
+
+class Context:
+    """The parts of Lambda's context object handlers use."""
+
+    def __init__(self, name: str, timeout_ms: int = 60_000):
+        self.function_name = name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 256
+        self._deadline = time.monotonic() + timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class _Shard:
+    iterator: str | None
+    pending: list[dict] = field(default_factory=list)
+    attempts: int = 0
+
+
+class Pump:
+    def __init__(self, app_module: ModuleType, outputs: dict[str, str], endpoint: str,
+                 stage: str, region: str = stack.REGION):
+        check_mapping(app_module)
+        self.app = app_module
+        self.outputs = outputs
+        self.region = region
+        self.sqs = stack.client("sqs", endpoint, region)
+        self.streams = stack.client("dynamodbstreams", endpoint, region)
+        self._sns_queues: dict[str, tuple[str, str]] = {}
+        self._shards: dict[str, dict[str, _Shard]] = {}
+        self._lock = threading.Lock()
+        sns = stack.client("sns", endpoint, region)
+        for name, (kind, output) in SOURCES.items():
+            if kind == "sns":
+                self._sns_queues[name] = self._subscribe(sns, outputs[output], f"setu-{stage}-pump-{name}")
+
+    def _subscribe(self, sns, topic_arn: str, queue_name: str) -> tuple[str, str]:
+        url = self.sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        subscription = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+                                     ReturnSubscriptionArn=True)["SubscriptionArn"]
+        return url, subscription
+
+    # ---- delivery -----------------------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """Deliver whatever is waiting, once, synchronously; returns the records delivered."""
+        with self._lock:
+            delivered = 0
+            for name, (kind, output) in SOURCES.items():
+                if kind == "sqs":
+                    delivered += self._poll_sqs(name, self.outputs[output])
+                elif kind == "stream":
+                    delivered += self._poll_stream(name, self.outputs[output])
+                else:
+                    delivered += self._poll_sns(name)
+            return delivered
+
+    def drain(self, timeout: float = 15.0) -> int:
+        """poll_once until two polls in a row find nothing (or the timeout passes)."""
+        total, idle = 0, 0
+        deadline = time.monotonic() + timeout
+        while idle < 2 and time.monotonic() < deadline:
+            count = self.poll_once()
+            total += count
+            idle = 0 if count else idle + 1
+            if not count:
+                time.sleep(0.05)
+        return total
+
+    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                if not self.poll_once():
+                    stop.wait(interval)
+            except Exception:  # noqa: BLE001 - the pump must outlive any one bad delivery
+                log.exception("pump poll failed")
+                stop.wait(1.0)
+
+    def _invoke(self, name: str, event: dict) -> Any:
+        handler: Callable[[dict, Context], Any] = getattr(self.app, name)
+        return handler(event, Context(name))
+
+    def _poll_sqs(self, name: str, queue_url: str) -> int:
+        received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                            WaitTimeSeconds=0, AttributeNames=["All"],
+                                            MessageAttributeNames=["All"]).get("Messages", [])
+        if not received:
+            return 0
+        arn = self._queue_arn(queue_url)
+        records = [_sqs_record(message, arn, self.region) for message in received]
+        try:
+            result = self._invoke(name, {"Records": records})
+        except Exception:  # noqa: BLE001 - like Lambda: the whole batch becomes visible again
+            log.exception("%s raised; %d messages will be redelivered", name, len(records))
+            return len(records)
+        failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        done = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                for n, m in enumerate(received) if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=done)
+        return len(records)
+
+    def _queue_arn(self, queue_url: str) -> str:
+        return self.outputs.get("TimerQueueArn") if queue_url == self.outputs.get("TimerQueueUrl") \
+            else self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def _poll_sns(self, name: str) -> int:
+        queue_url, subscription = self._sns_queues[name]
+        received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                            WaitTimeSeconds=0).get("Messages", [])
+        for message in received:
+            event = {"Records": [_sns_record(json.loads(message["Body"]), subscription)]}
+            try:
+                self._invoke(name, event)
+            except Exception:  # noqa: BLE001 - left on the queue: delivered again later
+                log.exception("%s raised; the notification will be redelivered", name)
+                continue
+            self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(received)
+
+    def _poll_stream(self, name: str, stream_arn: str) -> int:
+        shards = self._shards.setdefault(stream_arn, {})
+        description = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+        for shard in description.get("Shards", []):
+            if shard["ShardId"] not in shards:
+                iterator = self.streams.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard["ShardId"],
+                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                shards[shard["ShardId"]] = _Shard(iterator)
+        delivered = 0
+        for state in shards.values():
+            if not state.pending and state.iterator:
+                page = self.streams.get_records(ShardIterator=state.iterator, Limit=100)
+                state.iterator = page.get("NextShardIterator")
+                state.pending = [_stream_record(r, stream_arn) for r in page.get("Records", [])]
+            if state.pending:
+                delivered += len(state.pending)
+                self._deliver_stream(name, state)
+        return delivered
+
+    def _deliver_stream(self, name: str, state: _Shard) -> None:
+        try:
+            result = self._invoke(name, {"Records": state.pending})
+            failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
+        except Exception:  # noqa: BLE001
+            log.exception("%s raised on a stream batch", name)
+            failed = [state.pending[0]["dynamodb"]["SequenceNumber"]]
+        if not failed:
+            state.pending, state.attempts = [], 0
+            return
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in state.pending]
+        first = min(sequences.index(s) for s in failed if s in sequences) if set(failed) & set(sequences) else 0
+        state.pending = state.pending[first:]
+        state.attempts += 1
+        if state.attempts >= MAX_STREAM_ATTEMPTS:
+            log.error("%s: giving up on stream record %s after %d attempts", name,
+                      state.pending[0]["dynamodb"]["SequenceNumber"], state.attempts)
+            state.pending, state.attempts = state.pending[1:], 0
+
+
+def _sqs_record(message: dict, queue_arn: str, region: str) -> dict:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            key: {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
+                  "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+            for key, value in message.get("MessageAttributes", {}).items()},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def _sns_record(envelope: dict, subscription_arn: str) -> dict:
+    return {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription_arn,
+        "Sns": {
+            "Type": envelope.get("Type", "Notification"),
+            "MessageId": envelope["MessageId"],
+            "TopicArn": envelope["TopicArn"],
+            "Subject": envelope.get("Subject"),
+            "Message": envelope["Message"],
+            "Timestamp": envelope.get("Timestamp"),
+            "SignatureVersion": envelope.get("SignatureVersion", "1"),
+            "Signature": envelope.get("Signature", ""),
+            "SigningCertUrl": envelope.get("SigningCertURL", ""),
+            "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
+            "MessageAttributes": envelope.get("MessageAttributes", {}),
+        },
+    }
+
+
+def _stream_record(record: dict, stream_arn: str) -> dict:
+    data = dict(record["dynamodb"])
+    created = data.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        data["ApproximateCreationDateTime"] = int(created.timestamp())
+    out = {key: value for key, value in record.items() if key != "dynamodb"}
+    out.update({"dynamodb": data, "eventSourceARN": stream_arn,
+                "eventSource": "aws:dynamodb", "eventVersion": record.get("eventVersion", "1.1")})
+    return out

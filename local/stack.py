@@ -1,0 +1,146 @@
+"""Start the emulator, deploy infra/template.yaml into it, and describe the result."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+from infra import render
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ADMIN_ARN = "arn:aws:iam::123456789012:user/setu-admin"
+SUPPORT_DOMAIN = "setu.local"
+SUPPORT_ADDRESS = f"support@{SUPPORT_DOMAIN}"
+SMS_NUMBER = "+8809610000000"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+# stack output -> environment variable the app reads (chalicelib/config.py)
+OUTPUT_ENV = {
+    "TicketsTable": "SETU_TICKETS_TABLE",
+    "TimelineTable": "SETU_TIMELINE_TABLE",
+    "CustomersTable": "SETU_CUSTOMERS_TABLE",
+    "KeysTable": "SETU_KEYS_TABLE",
+    "SettingsTable": "SETU_SETTINGS_TABLE",
+    "IdempotencyTable": "SETU_IDEMPOTENCY_TABLE",
+    "MailBucket": "SETU_MAIL_BUCKET",
+    "TimerStateMachineArn": "SETU_TIMER_STATE_MACHINE_ARN",
+}
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_moto(port: int, log_path: Path | None = None) -> subprocess.Popen:
+    """The emulator as a child process in its own process group (TZ=UTC, MOTO_PORT set)."""
+    env = {**os.environ, "TZ": "UTC", "MOTO_PORT": str(port), **CREDENTIALS}
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "local.moto_main", "127.0.0.1", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """Linux: the emulator gets SIGTERM if the process that started it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(5)
+
+
+def wait_ready(endpoint: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.2)
+    raise TimeoutError(f"the AWS emulator at {endpoint} did not start within {timeout}s")
+
+
+def client(service: str, endpoint: str, region: str = REGION):
+    return boto3.session.Session().client(service, endpoint_url=endpoint, region_name=region,
+                                          aws_access_key_id="testing",
+                                          aws_secret_access_key="testing")
+
+
+def deploy(endpoint: str, stage: str, region: str = REGION) -> dict[str, str]:
+    """Deploy the infra template as stack setu-<stage>; returns its outputs."""
+    cloudformation = client("cloudformation", endpoint, region)
+    name = f"setu-{stage}"
+    cloudformation.create_stack(
+        StackName=name, TemplateBody=json.dumps(render.render_for_emulator()),
+        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack {name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    ses = client("ses", endpoint, region)
+    ses.verify_domain_identity(Domain=SUPPORT_DOMAIN)  # CloudFormation in moto cannot
+    ses.verify_email_identity(EmailAddress=SUPPORT_ADDRESS)
+    return outputs
+
+
+def environment(outputs: dict[str, str], endpoint: str, *, api_url: str = "",
+                region: str = REGION) -> dict[str, str]:
+    env = {var: outputs[key] for key, var in OUTPUT_ENV.items()}
+    env.update({
+        "SETU_STAGE": "local",
+        "SETU_SUPPORT_ADDRESS": SUPPORT_ADDRESS,
+        "SETU_SMS_NUMBER": SMS_NUMBER,
+        "SETU_PUBLIC_URL": api_url,
+        "SETU_FORM_LIMIT_PER_HOUR": os.environ.get("SETU_FORM_LIMIT_PER_HOUR", "20"),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "POWERTOOLS_SERVICE_NAME": "setu",
+        **CREDENTIALS,
+    })
+    return env
+
+
+def seed_admin() -> None:
+    from chalicelib.services import agents
+
+    agents.ensure_agent(ADMIN_ARN, role="admin", display_name="Local admin")
