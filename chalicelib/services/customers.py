@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pynamodb.transactions import TransactWrite
+from chalicelib.db.connection import Transaction
 
 from chalicelib import ids
 from chalicelib.db import keys
@@ -28,13 +28,13 @@ class CustomerPlan:
     phones: set[str] = field(default_factory=set)
     conflict: str | None = None  # pk of an identity owned by another customer
 
-    def add_to(self, tx: TransactWrite, *, name: str, lang: str, now: datetime) -> list[str]:
-        """Add this plan's writes to `tx`; returns the identity pks in the order added."""
+    def add_to(self, tx: Transaction, *, name: str, lang: str, now: datetime) -> None:
+        """Add this plan's writes to `tx` (labels "customer" and "identity")."""
         if self.is_new:
             tx.save(Customer(id=self.customer_id, name=name or None, emails=self.emails or None,
                              phones=self.phones or None, lang=lang, created_at=now,
                              last_contact_at=now, ticket_count=1),
-                    condition=Customer.id.does_not_exist())
+                    condition=Customer.id.does_not_exist(), label="customer")
         else:
             actions = [Customer.last_contact_at.set(now), Customer.ticket_count.add(1),
                        Customer.lang.set(lang)]
@@ -45,11 +45,10 @@ class CustomerPlan:
             if self.phones:
                 actions.append(Customer.phones.add(self.phones))
             tx.update(Customer(id=self.customer_id), actions=actions,
-                      condition=Customer.id.exists())
+                      condition=Customer.id.exists(), label="customer")
         for pk in self.new_identities:
             tx.save(Key(pk=pk, sk=keys.NO_SORT, target=self.customer_id),
-                    condition=Key.pk.does_not_exist())
-        return list(self.new_identities)
+                    condition=Key.pk.does_not_exist(), label="identity")
 
 
 def plan(email: str, phone: str) -> CustomerPlan:

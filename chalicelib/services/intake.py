@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
-from chalicelib.db.connection import transaction
+from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Key, Ticket
 from chalicelib.errors import Conflict, RateLimited
 from chalicelib.integrations import storage
@@ -79,8 +78,8 @@ def _open(contact: WebContact, ticket_id: str, message_uid: str, attachments: li
             _commit(ticket, plan, items, contact, source_ip, now,
                     config.settings().form_limit_per_hour)
             break
-        except _Cancelled as exc:
-            failed = exc.parts
+        except Cancelled as exc:
+            failed = exc.labels
             if "rate" in failed:
                 raise RateLimited("Too many requests from this address; try again later.",
                                   headers={"Retry-After": str(_seconds_to_next_hour(now))})
@@ -124,52 +123,25 @@ def _timeline(ticket: Ticket, contact: WebContact, message_uid: str,
     return items
 
 
-class _Cancelled(Exception):
-    """The transaction was cancelled; `parts` names the conditions that failed."""
-
-    def __init__(self, parts: set[str]):
-        super().__init__(", ".join(sorted(parts)) or "transaction cancelled")
-        self.parts = parts
-
-
 def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: WebContact,
             source_ip: str, now: datetime, limit: int) -> None:
-    parts: list[str] = []  # what each transaction item is, to name the failed conditions
-    try:
-        _write(transaction(), parts, ticket, plan, items, contact, source_ip, now, limit)
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        failed = {parts[i] for i, reason in enumerate(reasons)
-                  if reason is not None and i < len(parts) and reason.code == "ConditionalCheckFailed"}
-        if not failed:
-            raise
-        raise _Cancelled(failed) from exc
-
-
-def _write(tx, parts: list[str], ticket: Ticket, plan: customers.CustomerPlan, items: list,
-           contact: WebContact, source_ip: str, now: datetime, limit: int) -> None:
-    with tx:
+    """Everything about a new ticket in one transaction; raises Cancelled naming the
+    conditions that failed ("rate", "ref", "identity", ...)."""
+    with transaction() as tx:
         if limit > 0:
             window = now.strftime("%Y%m%d%H")
             tx.update(Key(pk=f"rate#form#{source_ip}", sk=window),
                       actions=[Key.value.add(1),
                                Key.expires_at.set(int((now + timedelta(hours=2)).timestamp()))],
-                      condition=Key.value.does_not_exist() | (Key.value < limit))
-            parts.append("rate")
-        tx.save(ticket, condition=Ticket.id.does_not_exist())
-        parts.append("ticket")
+                      condition=Key.value.does_not_exist() | (Key.value < limit), label="rate")
+        tx.save(ticket, condition=Ticket.id.does_not_exist(), label="ticket")
         tx.save(Key(pk=keys.ref_pk(ticket.ref), sk=keys.NO_SORT, target=ticket.id),
-                condition=Key.pk.does_not_exist())
-        parts.append("ref")
+                condition=Key.pk.does_not_exist(), label="ref")
         plan.add_to(tx, name=contact.name, lang=contact.lang, now=now)
-        parts.append("customer")
-        parts.extend("identity" for _ in plan.new_identities)
         for item in items:
-            tx.save(item, condition=type(item).sk.does_not_exist())
-            parts.append("timeline")
+            tx.save(item, condition=type(item).sk.does_not_exist(), label="timeline")
         for word in search.words(ticket.subject):
-            tx.save(Key(pk=keys.word_pk(word), sk=ticket.id, target=ticket.id))
-            parts.append("word")
+            tx.save(Key(pk=keys.word_pk(word), sk=ticket.id, target=ticket.id), label="word")
 
 
 def _seconds_to_next_hour(now: datetime) -> int:

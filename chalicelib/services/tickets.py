@@ -7,11 +7,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.db import keys, timeline
-from chalicelib.db.connection import transaction
+from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
@@ -314,14 +313,11 @@ def _save(ticket: Ticket, items: list[TimelineItem], now: datetime) -> None:
     refresh_queue_sort(ticket)
     try:
         with transaction() as tx:
-            tx.save(ticket)  # the version attribute makes this conditional
+            tx.save(ticket, label="ticket")  # the version attribute makes this conditional
             for item in items:
-                tx.save(item, condition=TimelineItem.sk.does_not_exist())
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-            raise Conflict("The ticket changed at the same time; reload and try again.") from exc
-        raise
+                tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
+    except Cancelled as exc:
+        raise Conflict("The ticket changed at the same time; reload and try again.") from exc
 
 
 def _status_event(ticket: Ticket, to: str, actor: str, now: datetime, seq: int) -> TimelineItem:

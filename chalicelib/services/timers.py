@@ -9,10 +9,9 @@ only if its generation is still the armed one, so a late or duplicate delivery d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.db import timeline
@@ -32,9 +31,18 @@ class Action:
 
 
 def execution_name(ref: str, kind: str, generation: int, rearm: int | None = None) -> str:
-    """Console-legible, unique per state machine: T-1042-first-response-g3[-r<epoch>]."""
+    """Console-legible, unique per state machine: T-1042-first-response-g3[-r<epoch ms>]."""
     name = f"T-{ref}-{kind.replace('_', '-')}-g{generation}"
     return f"{name}-r{rearm}" if rearm is not None else name
+
+
+def wake_at(due: datetime, extra_seconds: int = 0) -> str:
+    """When the state machine should wake: a Wait state works in whole seconds (AWS truncates
+    the fraction), so round up, or it would fire up to a second early."""
+    whole = due.replace(microsecond=0)
+    if whole < due:
+        whole += timedelta(seconds=1)
+    return clock.iso(whole + timedelta(seconds=extra_seconds))
 
 
 def reconcile(old: Ticket | None, new: Ticket | None) -> list[Action]:
@@ -48,9 +56,10 @@ def reconcile(old: Ticket | None, new: Ticket | None) -> list[Action]:
                 not was or was.get("generation") != now.get("generation")
                 or was.get("state") != "armed"):
             generation = int(now["generation"])
+            due = now["due_at"]
             actions.append(Action("start", execution_name(new.ref, kind, generation), {
-                "ticket_id": new.id, "ref": new.ref, "kind": kind,
-                "generation": generation, "due_at": now["due_at"]}))
+                "ticket_id": new.id, "ref": new.ref, "kind": kind, "generation": generation,
+                "due_at": due, "wake_at": wake_at(clock.parse_iso(due))}))
         if was and was.get("state") == "armed" and old is not None and (
                 not now or now.get("generation") != was.get("generation")):
             actions.append(Action("stop", execution_name(old.ref, kind, int(was["generation"]))))
@@ -77,6 +86,7 @@ def parse_payload(raw: Any) -> dict[str, Any]:
                    "kind": str(raw["kind"]), "generation": int(raw["generation"]),
                    "due_at": str(raw["due_at"])}
         clock.parse_iso(payload["due_at"])
+        payload["wake_at"] = clock.iso(clock.parse_iso(str(raw.get("wake_at") or raw["due_at"])))
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidTimer(f"timer payload is malformed: {exc}") from None
     if payload["kind"] not in KINDS:
@@ -100,9 +110,11 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
         return "stale"
     due = clock.parse_iso(timer["due_at"])
     if now < due:
-        # Step Functions (and the emulator, by up to ~2 s) can deliver early: wait again.
-        stepfunctions.start(execution_name(ticket.ref, kind, generation, int(now.timestamp())),
-                            {**payload, "due_at": timer["due_at"]})
+        # Delivered early (a clock skew, or the emulator): wait again, a second past the due
+        # time so this cannot spin. Millisecond names keep each re-arm a new execution.
+        stepfunctions.start(
+            execution_name(ticket.ref, kind, generation, int(now.timestamp() * 1000)),
+            {**payload, "due_at": timer["due_at"], "wake_at": wake_at(due, extra_seconds=1)})
         return "rearmed"
     met = (kind == "first_response" and ticket.first_response_at is not None) or (
         kind == "resolution" and ticket.status in DONE)
@@ -119,11 +131,10 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
             "late_by_seconds": round((now - due).total_seconds(), 3)}))
     refresh_queue_sort(ticket)
     ticket.updated_at = now
-    try:
-        with transaction() as tx:
-            tx.save(ticket)  # conditional on the version we read
-            for item in items:
-                tx.save(item, condition=TimelineItem.sk.does_not_exist())
-    except TransactWriteError:
-        raise  # concurrent change: let the queue redeliver; the next look decides again
+    # Conditional on the version we read: a concurrent change raises Cancelled, the queue
+    # redelivers and the next look decides again.
+    with transaction() as tx:
+        tx.save(ticket)
+        for item in items:
+            tx.save(item, condition=TimelineItem.sk.does_not_exist())
     return "met" if met else "breached"

@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from chalicelib import clock
 from chalicelib.db.models import Ticket
 from chalicelib.services import timers
 
@@ -23,7 +24,21 @@ def test_new_ticket_starts_its_timers():
     actions = timers.reconcile(None, ticket(first_response=armed(1)))
     assert actions == [timers.Action("start", "T-1042-first-response-g1", {
         "ticket_id": "t_1", "ref": "1042", "kind": "first_response", "generation": 1,
-        "due_at": "2026-11-23T00:00:15.000Z"})]
+        "due_at": "2026-11-23T00:00:15.000Z", "wake_at": "2026-11-23T00:00:15.000Z"})]
+
+
+def test_wake_time_rounds_up_to_whole_seconds_never_early():
+    assert timers.reconcile(None, ticket(first_response=armed(1, "2026-11-23T00:00:15.001Z")))[
+        0].payload["wake_at"] == "2026-11-23T00:00:16.000Z"
+    due = clock.parse_iso("2026-11-23T23:59:59.500Z")
+    assert timers.wake_at(due) == "2026-11-24T00:00:00.000Z"
+    assert timers.wake_at(due, extra_seconds=1) == "2026-11-24T00:00:01.000Z"
+
+
+def test_payload_without_wake_time_wakes_at_due_time():
+    payload = timers.parse_payload({"ticket_id": "t", "kind": "resolution", "generation": 2,
+                                    "due_at": "2026-11-23T00:00:00Z"})
+    assert payload["wake_at"] == "2026-11-23T00:00:00.000Z" and payload["generation"] == 2
 
 
 def test_reply_stops_the_old_generation_and_starts_nothing():
