@@ -1,5 +1,7 @@
 """Setu: the Chalice app. Thin by design: routes live in chalicelib/api blueprints, event
 handlers hand their events to chalicelib/events adapters. No work happens at import."""
+import os
+
 from chalice import Chalice
 
 from chalicelib.api import agents, public
@@ -7,6 +9,9 @@ from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, streams, timers
 
 app = Chalice(app_name="setu")
+# Chalice sets its "setu" logger to ERROR unless debug; our warnings (rejected events, retries)
+# must reach CloudWatch, so the level is ours to choose.
+app.log.setLevel(os.environ.get("SETU_LOG_LEVEL", "INFO").upper())
 app.api.binary_types.append("multipart/form-data")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(public.bp)
