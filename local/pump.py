@@ -7,7 +7,9 @@
   that record on, preserving order) up to MAX_STREAM_ATTEMPTS, then skipped and logged, as
   Lambda does with a retry limit.
 - SNS: Lambda's SNS subscription is emulated by an SQS queue per topic (created here, not in the
-  template) subscribed to the topic; each envelope becomes one Lambda SNS record.
+  template) subscribed to the topic; each envelope becomes one Lambda SNS record. A handler
+  that raises gets it again SNS_RETRY_SECONDS later, up to MAX_SNS_ATTEMPTS tries in all, as
+  Lambda retries an asynchronous event twice before dropping it.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from local import stack
 
 log = logging.getLogger("setu.pump")
 MAX_STREAM_ATTEMPTS = 5
+MAX_SNS_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
+SNS_RETRY_SECONDS = 2
 
 # handler name -> (kind, stack output naming its source)
 SOURCES = {
@@ -82,7 +86,9 @@ class Pump:
                 self._sns_queues[name] = self._subscribe(sns, outputs[output], f"setu-{stage}-pump-{name}")
 
     def _subscribe(self, sns, topic_arn: str, queue_name: str) -> tuple[str, str]:
-        url = self.sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+        # a failed delivery is retried after SNS_RETRY_SECONDS (Lambda's async retries wait longer)
+        url = self.sqs.create_queue(QueueName=queue_name, Attributes={
+            "VisibilityTimeout": str(SNS_RETRY_SECONDS)})["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         subscription = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
                                      ReturnSubscriptionArn=True)["SubscriptionArn"]
@@ -155,14 +161,19 @@ class Pump:
     def _poll_sns(self, name: str) -> int:
         queue_url, subscription = self._sns_queues[name]
         received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                            WaitTimeSeconds=0).get("Messages", [])
+                                            WaitTimeSeconds=0,
+                                            AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
         for message in received:
             event = {"Records": [_sns_record(json.loads(message["Body"]), subscription)]}
             try:
                 self._invoke(name, event)
             except Exception:  # noqa: BLE001 - left on the queue: delivered again later
-                log.exception("%s raised; the notification will be redelivered", name)
-                continue
+                attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+                if attempt < MAX_SNS_ATTEMPTS:
+                    log.exception("%s raised (attempt %d); it will be redelivered", name, attempt)
+                    continue
+                log.exception("%s raised %d times; dropping notification %s, as Lambda drops a "
+                              "failed async event", name, attempt, message["MessageId"])
             self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(received)
 
