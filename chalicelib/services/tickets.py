@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 
 from chalicelib import clock
@@ -23,6 +24,8 @@ DONE = ("resolved", "closed")
 MAX_BODY = 20_000
 PAGE_DEFAULT, PAGE_MAX = 25, 100
 FAR_FUTURE = "9999"
+WRITE_ATTEMPTS = 3
+_T = TypeVar("_T")
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -218,6 +221,29 @@ def _decode_cursor(cursor: str) -> dict | None:
 
 # ---- writing -------------------------------------------------------------------------------
 
+class _Raced(Exception):
+    """Someone else (often the system: a timer, a delivery receipt) saved the ticket between
+    our read and our write."""
+
+
+def _retry_on_race(write: Callable[..., _T]) -> Callable[..., _T]:
+    """Re-read and re-apply an agent's change when it lost a race, so background writes never
+    bounce an agent with 409; only a persistent race (or a pinned `version`) is a Conflict."""
+    @functools.wraps(write)
+    def attempt(*args: Any, **kwargs: Any) -> _T:
+        for _ in range(WRITE_ATTEMPTS - 1):
+            try:
+                return write(*args, **kwargs)
+            except _Raced:
+                continue
+        try:
+            return write(*args, **kwargs)
+        except _Raced as exc:
+            raise Conflict("The ticket kept changing; reload and try again.") from exc
+    return attempt
+
+
+@_retry_on_race
 def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = None) -> dict:
     text = _body(body)
     ticket = load(ticket_id)
@@ -242,6 +268,7 @@ def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = Non
             "recipient": recipient, "ticket": summary(ticket)}
 
 
+@_retry_on_race
 def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     text = _body(body)
     ticket = load(ticket_id)
@@ -253,6 +280,7 @@ def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     return {"id": note.message_uid, "ticket": summary(ticket)}
 
 
+@_retry_on_race
 def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     if not isinstance(changes, dict) or not changes:
         raise BadRequest("Send a JSON object with the fields to change.",
@@ -308,7 +336,7 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
 
 
 def _save(ticket: Ticket, items: list[TimelineItem], now: datetime) -> None:
-    """Ticket and its new timeline entries together; a concurrent change answers 409."""
+    """Ticket and its new timeline entries together, conditional on the version we read."""
     ticket.updated_at = now
     refresh_queue_sort(ticket)
     try:
@@ -317,7 +345,7 @@ def _save(ticket: Ticket, items: list[TimelineItem], now: datetime) -> None:
             for item in items:
                 tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
     except Cancelled as exc:
-        raise Conflict("The ticket changed at the same time; reload and try again.") from exc
+        raise _Raced() from exc
 
 
 def _status_event(ticket: Ticket, to: str, actor: str, now: datetime, seq: int) -> TimelineItem:

@@ -167,3 +167,41 @@ def test_openapi_lists_every_route(api, stack):
     routes = {(path, method.lower()) for path, methods in app.app.routes.items() for method in methods}
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert routes == documented
+
+
+def _race_on_load(monkeypatch, times):
+    """Make tickets.load hand out a copy that someone else saves over just after it was read."""
+    from chalicelib.db.models import Ticket
+    from chalicelib.services import tickets
+
+    real, raced = tickets.load, []
+
+    def load(ticket_id):
+        stale = real(ticket_id)
+        if len(raced) < times:
+            other = Ticket.get(stale.id, consistent_read=True)
+            other.priority = "high" if other.priority != "high" else "low"
+            other.save()  # the version attribute bumps: `stale` is now behind
+            raced.append(stale.id)
+        return stale
+
+    monkeypatch.setattr(tickets, "load", load)
+    return raced
+
+
+def test_reply_that_loses_a_race_is_reapplied_not_409(api, monkeypatch):
+    created = new_ticket(api)
+    raced = _race_on_load(monkeypatch, times=1)
+    status, sent = api.post(f"/api/tickets/{created['id']}/replies", {"body": "দেখছি"})
+    assert status == 201, sent
+    assert raced == [created["id"]]
+    replies = [i for i in timeline(api, created["id"]) if i.get("kind") == "reply"]
+    assert [r["body"] for r in replies] == ["দেখছি"]
+
+
+def test_a_race_that_never_ends_is_409_and_writes_nothing(api, monkeypatch):
+    created = new_ticket(api)
+    _race_on_load(monkeypatch, times=99)
+    status, error = api.post(f"/api/tickets/{created['id']}/notes", {"body": "note"})
+    assert status == 409 and error["error"]["code"] == "conflict"
+    assert not [i for i in timeline(api, created["id"]) if i.get("kind") == "note"]
