@@ -10,10 +10,11 @@ def reset() -> None:
     from chalicelib.api import idempotency
     from chalicelib.db.base import reset_connections
     from chalicelib.integrations import aws
-    from chalicelib.services import agents
+    from chalicelib.services import agents, thread
 
     config.reload()
     reset_connections()
     aws.reset()
     agents.clear_cache()
     idempotency.reset()
+    thread.reset()

@@ -91,6 +91,10 @@ class TimelineItem(SetuModel):
     sender = UnicodeAttribute(null=True)
     recipient = UnicodeAttribute(null=True)
     message_id = UnicodeAttribute(null=True)  # RFC 5322 Message-ID for email
+    reply_to = UnicodeAttribute(null=True)  # outbound email: the signed reply address
+    full_body = UnicodeAttribute(null=True)  # inbound email: the text with quotes and signature
+    raw_key = UnicodeAttribute(null=True)  # inbound email: the raw MIME in the mail bucket
+    automatic = ListAttribute(of=UnicodeAttribute, null=True)  # why mail looks machine-sent
     in_reply_to = UnicodeAttribute(null=True)
     references = ListAttribute(of=UnicodeAttribute, null=True)
     provider_id = UnicodeAttribute(null=True)  # SES/SNS id

@@ -11,7 +11,7 @@ from chalicelib.integrations.aws import client
 
 def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
           html: str | None, message_id: str, in_reply_to: str | None = None,
-          references: list[str] | None = None, when=None,
+          references: list[str] | None = None, when=None, reply_to: str | None = None,
           automatic: bool = False) -> EmailMessage:
     msg = EmailMessage()
     local, _, domain = sender.partition("@")
@@ -19,6 +19,8 @@ def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = message_id
+    if reply_to:
+        msg["Reply-To"] = reply_to
     if when is not None:
         msg["Date"] = format_datetime(when)
     if in_reply_to:

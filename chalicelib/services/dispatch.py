@@ -48,7 +48,7 @@ def _send(item: TimelineItem) -> str:
             sender_name=current.support_name, sender=current.support_address,
             to=item.recipient, subject=item.subject or "", text=item.body or "",
             html=item.html, message_id=item.message_id, in_reply_to=item.in_reply_to,
-            references=list(item.references or []), when=clock.now(),
+            references=list(item.references or []), when=clock.now(), reply_to=item.reply_to,
             automatic=item.kind in AUTOMATIC_KINDS)
         return email_out.send(message, source=current.support_address,
                               destination=item.recipient)

@@ -1,4 +1,4 @@
-"""Turning a web-form contact into a ticket, in one DynamoDB transaction.
+"""Turning a contact (web form, email, SMS) into a new ticket, in one DynamoDB transaction.
 
 Calls on the create path: ref counter (UpdateItem), identity lookup (BatchGetItem), and one
 TransactWriteItems holding the rate-limit window, the ticket, its ref, the customer and its
@@ -9,18 +9,18 @@ started, by the stream handlers after the commit (services/dispatch.py, services
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
+from typing import Any, Callable
 
 from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
-from chalicelib.db.connection import Cancelled, transaction
+from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Ticket
 from chalicelib.errors import Conflict, RateLimited
 from chalicelib.integrations import storage
-from chalicelib.services import customers, departments, outbound, policies, search, sla, tickets
+from chalicelib.services import (customers, departments, outbound, policies, search, sla,
+                                 thread, tickets)
 from chalicelib.services.tickets import as_dict
 from chalicelib.services.webform import WebContact
 
@@ -36,32 +36,56 @@ class Created:
         return {"id": self.id, "ref": self.ref, "status": self.status, "due_at": self.due_at}
 
 
+@dataclass
+class Arrival:
+    """How a contact arrived, beyond what the person wrote (channel-specific parts)."""
+
+    channel: str  # web | email | sms
+    rate_limit: tuple[str, int] | None = None  # (key pk, posts per hour)
+    message_fields: dict[str, Any] = field(default_factory=dict)  # e.g. message_id, raw_key
+    acknowledge: bool = True
+    ack_suppressed: str | None = None  # reason: the ack is recorded as `suppressed`, not sent
+    # more writes that must land with the ticket or not at all (dedupe markers, thread keys);
+    # called with the transaction and the new ticket's id
+    extra_writes: Callable[[Transaction, str], None] | None = None
+    event_data: dict[str, Any] = field(default_factory=dict)
+
+
 def create_from_web(contact: WebContact, source_ip: str) -> Created:
+    limit = config.settings().form_limit_per_hour
+    ticket = create(contact, Arrival(channel="web", rate_limit=(
+        f"rate#form#{source_ip}", limit) if limit > 0 else None))
+    return Created(id=ticket.id, ref=ticket.ref, status=ticket.status,
+                   due_at=as_dict(ticket.sla).get("first_response_due"))
+
+
+def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = None,
+           message_uid: str | None = None) -> Ticket:
+    """A new ticket for `contact`; attachments go to S3 first and are removed again if the
+    transaction does not commit. Raises RateLimited, Conflict or Cancelled("extra")."""
     now = clock.now()
     policy = policies.get_policy("default")
     ref = keys.next_ticket_ref()
-    ticket_id = ids.new_id("t")
-    message_uid = ids.new_id("m")
+    ticket_id = ticket_id or ids.new_id("t")
+    message_uid = message_uid or ids.new_id("m")
     attachments: list[dict[str, Any]] = []
     try:
         for n, upload in enumerate(contact.attachments):
-            attachments.append(_store(ticket_id, message_uid, n, upload))
-        ticket = _open(contact, ticket_id, message_uid, attachments, source_ip, ref, now, policy)
+            attachments.append(store_attachment(ticket_id, message_uid, n, upload))
+        return _open(contact, arrival, ticket_id, message_uid, attachments, ref, now, policy)
     except Exception:
         # Nothing was committed: remove what we stored so no orphan outlives the request.
         storage.delete_quietly([a["key"] for a in attachments])
         raise
-    return Created(id=ticket_id, ref=ref, status=ticket.status,
-                   due_at=as_dict(ticket.sla).get("first_response_due"))
 
 
-def _open(contact: WebContact, ticket_id: str, message_uid: str, attachments: list[dict[str, Any]],
-          source_ip: str, ref: str, now: datetime, policy: sla.Policy) -> Ticket:
+def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: str,
+          attachments: list[dict[str, Any]], ref: str, now: datetime, policy: sla.Policy) -> Ticket:
     due = sla.due_times(policy, now)
 
     ticket = Ticket(
         id=ticket_id, ref=ref, subject=contact.subject, status="new", priority="normal",
-        department=contact.department, channel="web", lang=contact.lang,
+        department=contact.department, channel=arrival.channel, lang=contact.lang,
         created_at=now, updated_at=now,
         sla={"policy": policy.name, "calendar": policy.calendar, "breached": [],
              **{f"{target}_due": clock.iso(at) for target, at in due.items()}},
@@ -73,10 +97,9 @@ def _open(contact: WebContact, ticket_id: str, message_uid: str, attachments: li
     for attempt in (1, 2):
         plan = customers.plan(contact.email, contact.phone)
         ticket.customer_id = plan.customer_id
-        items = _timeline(ticket, contact, message_uid, attachments, now)
+        items = _timeline(ticket, contact, arrival, message_uid, attachments, now)
         try:
-            _commit(ticket, plan, items, contact, source_ip, now,
-                    config.settings().form_limit_per_hour)
+            _commit(ticket, plan, items, contact, arrival, now)
             break
         except Cancelled as exc:
             failed = exc.labels
@@ -87,12 +110,14 @@ def _open(contact: WebContact, ticket_id: str, message_uid: str, attachments: li
             # commit: look again (it now points at the customer that request created).
             if attempt == 1 and "identity" in failed:
                 continue
+            if "extra" in failed:
+                raise  # the caller's own condition (e.g. already processed): theirs to judge
             raise Conflict("The ticket could not be saved because of a concurrent change; "
                            "send it again.") from exc
     return ticket
 
 
-def _store(ticket_id: str, message_uid: str, n: int, upload) -> dict[str, Any]:
+def store_attachment(ticket_id: str, message_uid: str, n: int, upload) -> dict[str, Any]:
     key = f"attachments/{ticket_id}/{message_uid}/{n}"
     storage.put_attachment(key, upload.data, upload.content_type, upload.filename)
     return {"filename": upload.filename, "content_type": upload.content_type,
@@ -100,37 +125,43 @@ def _store(ticket_id: str, message_uid: str, n: int, upload) -> dict[str, Any]:
             "sha256": hashlib.sha256(upload.data).hexdigest()}
 
 
-def _timeline(ticket: Ticket, contact: WebContact, message_uid: str,
+def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid: str,
               attachments: list[dict[str, Any]], now: datetime) -> list:
     sender = contact.email or contact.phone
+    channel = arrival.channel
     items = [
         timeline.event(ticket.id, now, "ticket.created", actor="customer", seq=0,
-                       data={"ref": ticket.ref, "channel": "web",
-                             "department": ticket.department}),
-        timeline.message(ticket.id, now, seq=1, message_uid=message_uid, direction="in",
-                         channel="web", kind="message", status="received", body=contact.message,
-                         subject=contact.subject, sender=sender, attachments=attachments or None,
-                         lang=contact.lang),
+                       data={"ref": ticket.ref, "channel": channel,
+                             "department": ticket.department, **arrival.event_data}),
+        timeline.message(ticket.id, now, seq=1, **{
+            "message_uid": message_uid, "direction": "in", "channel": channel,
+            "kind": "message", "status": "received", "body": contact.message,
+            "subject": contact.subject, "sender": sender, "attachments": attachments or None,
+            "lang": contact.lang, **arrival.message_fields}),
         timeline.event(ticket.id, now, "message.received", actor="customer", seq=2,
-                       data={"message": message_uid, "channel": "web"}),
+                       data={"message": message_uid, "channel": channel}),
     ]
     ack = outbound.acknowledgement(ticket, name=contact.name, email=contact.email,
                                    phone=contact.phone, message=contact.message,
                                    links=departments.links(ticket.department, ticket.lang,
-                                                           config.settings().public_url))
-    if ack is not None:
+                                                           config.settings().public_url),
+                                   in_reply_to=arrival.message_fields.get("message_id"))
+    if ack is not None and arrival.acknowledge:
+        if arrival.ack_suppressed:
+            ack = {**ack, "status": "suppressed", "error": arrival.ack_suppressed}
         items.append(timeline.message(ticket.id, now, seq=3, **ack))
     return items
 
 
 def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: WebContact,
-            source_ip: str, now: datetime, limit: int) -> None:
+            arrival: Arrival, now: datetime) -> None:
     """Everything about a new ticket in one transaction; raises Cancelled naming the
-    conditions that failed ("rate", "ref", "identity", ...)."""
+    conditions that failed ("rate", "ref", "identity", "extra", ...)."""
     with transaction() as tx:
-        if limit > 0:
+        if arrival.rate_limit:
+            rate_pk, limit = arrival.rate_limit
             window = now.strftime("%Y%m%d%H")
-            tx.update(Key(pk=f"rate#form#{source_ip}", sk=window),
+            tx.update(Key(pk=rate_pk, sk=window),
                       actions=[Key.value.add(1),
                                Key.expires_at.set(int((now + timedelta(hours=2)).timestamp()))],
                       condition=Key.value.does_not_exist() | (Key.value < limit), label="rate")
@@ -142,6 +173,11 @@ def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: 
             tx.save(item, condition=type(item).sk.does_not_exist(), label="timeline")
         for word in search.words(ticket.subject):
             tx.save(Key(pk=keys.word_pk(word), sk=ticket.id, target=ticket.id), label="word")
+        if arrival.extra_writes:
+            arrival.extra_writes(tx, ticket.id)
+        for item in items:
+            if item.item_type == "message" and item.message_id:
+                thread.index(tx, item.message_id, ticket.id)
 
 
 def _seconds_to_next_hour(now: datetime) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib import clock, config, ids
 from chalicelib.db.models import Ticket
-from chalicelib.services import departments, templates
+from chalicelib.services import departments, templates, thread
 
 
 def email_message_id(message_uid: str) -> str:
@@ -16,7 +16,8 @@ def email_message_id(message_uid: str) -> str:
 
 
 def acknowledgement(ticket: Ticket, *, name: str, email: str, phone: str, message: str,
-                    links: list[dict[str, str]]) -> dict[str, Any] | None:
+                    links: list[dict[str, str]], in_reply_to: str | None = None
+                    ) -> dict[str, Any] | None:
     """Timeline fields of the auto-acknowledgement for a new ticket, or None if the customer
     left no way to reach them."""
     lang = ticket.lang
@@ -36,8 +37,12 @@ def acknowledgement(ticket: Ticket, *, name: str, email: str, phone: str, messag
               "lang": lang}
     if email:
         subject, text, html = templates.render_email("ack", lang, **context)
-        return {**common, "channel": "email", "recipient": email, "subject": subject,
-                "body": text, "html": html, "message_id": email_message_id(uid)}
+        fields = {**common, "channel": "email", "recipient": email, "subject": subject,
+                  "body": text, "html": html, "message_id": email_message_id(uid),
+                  "reply_to": thread.reply_address(ticket.ref)}
+        if in_reply_to:  # the ack answers the customer's mail: their client threads it
+            fields.update(in_reply_to=in_reply_to, references=[in_reply_to])
+        return fields
     if phone:
         text = templates.render(f"sms/ack.{lang}.txt", **context).strip()
         return {**common, "channel": "sms", "recipient": phone, "body": text}
@@ -55,6 +60,7 @@ def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: st
         prefix = "Re: " if ticket.lang == "en" else "উত্তর: "
         fields["subject"] = f"{prefix}[{templates.ref_for(ticket.ref, ticket.lang)}] {ticket.subject}"
         fields["message_id"] = email_message_id(uid)
+        fields["reply_to"] = thread.reply_address(ticket.ref)
         if references:
             fields["in_reply_to"] = references[-1]
             fields["references"] = references[-20:]

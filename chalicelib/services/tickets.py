@@ -15,7 +15,7 @@ from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import agents, contacts, departments, outbound, search
+from chalicelib.services import agents, contacts, departments, outbound, search, thread
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 SETTABLE_STATUSES = ("open", "pending", "resolved", "closed")
@@ -113,7 +113,8 @@ def entry_view(item: TimelineItem) -> dict[str, Any]:
     if item.item_type == "event":
         return {**base, "type": item.type, "actor": item.actor, "data": as_dict(item.data)}
     fields = ("direction", "channel", "kind", "status", "body", "subject", "sender",
-              "recipient", "message_id", "in_reply_to", "provider_id", "error", "lang")
+              "recipient", "message_id", "in_reply_to", "reply_to", "provider_id", "error",
+              "lang", "full_body", "raw_key", "automatic")
     out = {**base, "type": "message", "id": item.message_uid}
     out.update({name: getattr(item, name) for name in fields if getattr(item, name) is not None})
     if item.attachments:
@@ -344,6 +345,8 @@ def _save(ticket: Ticket, items: list[TimelineItem], now: datetime) -> None:
             tx.save(ticket, label="ticket")  # the version attribute makes this conditional
             for item in items:
                 tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
+                if item.item_type == "message" and item.direction == "out":
+                    thread.index(tx, item.message_id, ticket.id)
     except Cancelled as exc:
         raise _Raced() from exc
 
