@@ -40,7 +40,7 @@ def timeline_appended(event):
 
 @app.on_sns_message(topic="setu-inbound-email")
 def inbound_email(event):
-    inbound.record("email", event)
+    inbound.email(event)
 
 
 @app.on_sns_message(topic="setu-inbound-sms")
@@ -50,4 +50,4 @@ def inbound_sms(event):
 
 @app.on_sns_message(topic="setu-ses-events")
 def ses_events(event):
-    inbound.record("ses-event", event)
+    inbound.ses_event(event)

@@ -92,6 +92,7 @@ class TimelineItem(SetuModel):
     recipient = UnicodeAttribute(null=True)
     message_id = UnicodeAttribute(null=True)  # RFC 5322 Message-ID for email
     reply_to = UnicodeAttribute(null=True)  # outbound email: the signed reply address
+    from_address = UnicodeAttribute(null=True)  # outbound email: the department's address
     full_body = UnicodeAttribute(null=True)  # inbound email: the text with quotes and signature
     raw_key = UnicodeAttribute(null=True)  # inbound email: the raw MIME in the mail bucket
     automatic = ListAttribute(of=UnicodeAttribute, null=True)  # why mail looks machine-sent

@@ -1,7 +1,7 @@
 """SNS adapters for inbound email, inbound SMS and SES bounce/complaint notifications.
 
-Until the email and SMS channels land, each notification is recorded once (by SNS message
-id) so nothing that arrives is lost.
+A notification whose content is unusable is recorded as rejected (never raised: a retry
+cannot fix it); an AWS failure raises, so Lambda retries the notification.
 """
 from __future__ import annotations
 
@@ -12,9 +12,35 @@ from chalicelib.services import inbound
 log = logging.getLogger("setu.inbound")
 
 
-def record(source: str, event) -> None:
+def _sns_id(event) -> str:
     records = event.to_dict().get("Records") or [{}]
-    provider_id = (records[0].get("Sns") or {}).get("MessageId") or ""
+    return (records[0].get("Sns") or {}).get("MessageId") or ""
+
+
+def email(event) -> str:
+    # imported here: the MIME and HTML libraries stay out of the API function's cold start
+    from chalicelib.services import email_in
+
+    notification_id = _sns_id(event)
+    try:
+        receipt = email_in.receipt_from(event.message or "")
+    except email_in.Rejected as exc:
+        log.warning("email notification %s rejected: %s", notification_id, exc)
+        inbound.record_raw("email-rejected", notification_id or "unknown", event.message or "")
+        return "rejected"
+    outcome = email_in.receive(receipt)
+    log.info("email %s (SNS %s): %s", receipt.ses_id, notification_id, outcome)
+    return outcome
+
+
+def ses_event(event) -> str:
+    from chalicelib.services import ses_events
+
+    return ses_events.handle(event.message or "", _sns_id(event) or "unknown")
+
+
+def record(source: str, event) -> None:
+    provider_id = _sns_id(event)
     if not provider_id:
         log.error("%s notification without a MessageId; dropped", source)
         return

@@ -28,3 +28,16 @@ def delete_quietly(keys: list[str]) -> None:
                                     Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
     except Exception:  # noqa: BLE001 - the caller is already failing; don't mask its error
         pass
+
+
+MAX_RAW_BYTES = 40 * 1024 * 1024  # SES receiving's own limit with an S3 action
+
+
+def get_raw(bucket: str, key: str) -> bytes | None:
+    """A stored raw message, or None when it is not there (any other error raises: retry)."""
+    s3 = client("s3")
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except s3.exceptions.NoSuchKey:
+        return None
+    return response["Body"].read(MAX_RAW_BYTES + 1)[:MAX_RAW_BYTES]

@@ -14,7 +14,7 @@ from chalicelib.db.connection import Transaction
 from chalicelib import ids
 from chalicelib.db import keys
 from chalicelib.db.models import Customer, Key
-from chalicelib.services import contacts
+from chalicelib.services import contacts, suppression
 
 
 @dataclass
@@ -27,6 +27,7 @@ class CustomerPlan:
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     conflict: str | None = None  # pk of an identity owned by another customer
+    email_suppressed: str | None = None  # why mail to the contact's address must not be sent
 
     def add_to(self, tx: Transaction, *, name: str, lang: str, now: datetime) -> None:
         """Add this plan's writes to `tx` (labels "customer" and "identity")."""
@@ -58,9 +59,11 @@ def plan(email: str, phone: str) -> CustomerPlan:
         wanted[keys.email_pk(contacts.email_key(email))] = ("email", email)
     if phone:
         wanted[keys.phone_pk(phone)] = ("phone", phone)
-    owners = keys.lookup(list(wanted))
+    suppressed_pk = suppression.pk(email) if email else None
+    owners = keys.lookup([*wanted, *([suppressed_pk] if suppressed_pk else [])])
     owner = next((owners[pk] for pk in wanted if pk in owners), None)
-    result = CustomerPlan(customer_id=owner or ids.new_id("c"), is_new=owner is None)
+    result = CustomerPlan(customer_id=owner or ids.new_id("c"), is_new=owner is None,
+                          email_suppressed=owners.get(suppressed_pk) if suppressed_pk else None)
     for pk, (kind, value) in wanted.items():
         if pk in owners:
             if owners[pk] != result.customer_id:

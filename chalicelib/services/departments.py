@@ -34,6 +34,21 @@ DEPARTMENTS: dict[str, dict] = {
 DEPARTMENT_NAMES = frozenset(DEPARTMENTS)
 
 
+def sender_address(department: str) -> str:
+    """The From address of mail about a department's tickets: <department>@<support domain>;
+    general mail comes from the support address itself."""
+    from chalicelib import config
+
+    support = config.settings().support_address
+    if department not in DEPARTMENTS or department == "general":
+        return support
+    return f"{department}@{support.rpartition('@')[2]}"
+
+
+def sender_addresses() -> list[str]:
+    return [sender_address(name) for name in DEPARTMENTS]
+
+
 def display_name(department: str, lang: str) -> str:
     return DEPARTMENTS.get(department, DEPARTMENTS["general"])["name"][lang]
 

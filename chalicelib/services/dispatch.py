@@ -7,14 +7,14 @@ visible on the timeline, rather than risking a duplicate to the customer.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, config
-from chalicelib.db import timeline
-from chalicelib.db.connection import transaction
-from chalicelib.db.models import TimelineItem
+from chalicelib.db import keys, timeline
+from chalicelib.db.connection import Transaction, transaction
+from chalicelib.db.models import Key, TimelineItem
 from chalicelib.integrations import email_out, sms_out
 
 AUTOMATIC_KINDS = ("ack", "followup", "csat", "reminder")
@@ -41,24 +41,33 @@ def dispatch(item: TimelineItem) -> str:
     return "sent"
 
 
+def record_failure(item: TimelineItem, *, status: str, detail: str,
+                   extra_writes: Callable[[Transaction], Any] | None = None) -> None:
+    """A message we sent did not arrive (bounce, complaint, provider failure report)."""
+    _record(item, status=status, event="message.failed",
+            data={"reason": status, "detail": detail[:500]}, error=detail[:500],
+            extra_writes=extra_writes)
+
+
 def _send(item: TimelineItem) -> str:
     current = config.settings()
     if item.channel == "email":
+        sender = item.from_address or current.support_address
         message = email_out.build(
-            sender_name=current.support_name, sender=current.support_address,
+            sender_name=current.support_name, sender=sender,
             to=item.recipient, subject=item.subject or "", text=item.body or "",
             html=item.html, message_id=item.message_id, in_reply_to=item.in_reply_to,
             references=list(item.references or []), when=clock.now(), reply_to=item.reply_to,
             automatic=item.kind in AUTOMATIC_KINDS)
-        return email_out.send(message, source=current.support_address,
-                              destination=item.recipient)
+        return email_out.send(message, source=sender, destination=item.recipient)
     if item.channel == "sms":
         return sms_out.send(item.recipient, item.body or "", sender=current.sms_number)
     raise ValueError(f"no sender for channel {item.channel!r}")
 
 
 def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any],
-            provider_id: str | None = None, error: str | None = None) -> None:
+            provider_id: str | None = None, error: str | None = None,
+            extra_writes: Callable[[Transaction], Any] | None = None) -> None:
     now = clock.now()
     actions = [TimelineItem.status.set(status)]
     if provider_id:
@@ -69,3 +78,21 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
         tx.update(item, actions=actions)
         tx.save(timeline.event(item.ticket_id, now, event, data={
             "message": item.message_uid, "channel": item.channel, "kind": item.kind, **data}))
+        if provider_id:  # SES/SNS events name the provider's id: find the message again
+            tx.save(Key(pk=sent_pk(provider_id), sk=keys.NO_SORT, target=item.ticket_id,
+                        data={"sk": item.sk}))
+        if extra_writes:
+            extra_writes(tx)
+
+
+def sent_pk(provider_id: str) -> str:
+    return f"sent#{provider_id}"
+
+
+def by_provider_id(provider_id: str) -> TimelineItem | None:
+    """The outbound message the provider knows as `provider_id` (two GetItems)."""
+    try:
+        found = Key.get(sent_pk(provider_id), keys.NO_SORT)
+        return TimelineItem.get(found.target, found.data.as_dict()["sk"])
+    except (Key.DoesNotExist, TimelineItem.DoesNotExist, KeyError):
+        return None

@@ -97,7 +97,8 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
     for attempt in (1, 2):
         plan = customers.plan(contact.email, contact.phone)
         ticket.customer_id = plan.customer_id
-        items = _timeline(ticket, contact, arrival, message_uid, attachments, now)
+        items = _timeline(ticket, contact, arrival, message_uid, attachments, now,
+                          email_suppressed=plan.email_suppressed)
         try:
             _commit(ticket, plan, items, contact, arrival, now)
             break
@@ -126,7 +127,8 @@ def store_attachment(ticket_id: str, message_uid: str, n: int, upload) -> dict[s
 
 
 def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid: str,
-              attachments: list[dict[str, Any]], now: datetime) -> list:
+              attachments: list[dict[str, Any]], now: datetime,
+              email_suppressed: str | None = None) -> list:
     sender = contact.email or contact.phone
     channel = arrival.channel
     items = [
@@ -141,14 +143,18 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
         timeline.event(ticket.id, now, "message.received", actor="customer", seq=2,
                        data={"message": message_uid, "channel": channel}),
     ]
-    ack = outbound.acknowledgement(ticket, name=contact.name, email=contact.email,
+    # A bounced or complaining address gets no mail: the phone instead, when we have one.
+    ack_email = "" if email_suppressed and contact.phone else contact.email
+    ack_block = arrival.ack_suppressed or (
+        f"address suppressed: {email_suppressed}" if email_suppressed and ack_email else None)
+    ack = outbound.acknowledgement(ticket, name=contact.name, email=ack_email,
                                    phone=contact.phone, message=contact.message,
                                    links=departments.links(ticket.department, ticket.lang,
                                                            config.settings().public_url),
                                    in_reply_to=arrival.message_fields.get("message_id"))
     if ack is not None and arrival.acknowledge:
-        if arrival.ack_suppressed:
-            ack = {**ack, "status": "suppressed", "error": arrival.ack_suppressed}
+        if ack_block:
+            ack = {**ack, "status": "suppressed", "error": ack_block}
         items.append(timeline.message(ticket.id, now, seq=3, **ack))
     return items
 

@@ -39,7 +39,8 @@ def acknowledgement(ticket: Ticket, *, name: str, email: str, phone: str, messag
         subject, text, html = templates.render_email("ack", lang, **context)
         fields = {**common, "channel": "email", "recipient": email, "subject": subject,
                   "body": text, "html": html, "message_id": email_message_id(uid),
-                  "reply_to": thread.reply_address(ticket.ref)}
+                  "reply_to": thread.reply_address(ticket.ref),
+                  "from_address": departments.sender_address(ticket.department)}
         if in_reply_to:  # the ack answers the customer's mail: their client threads it
             fields.update(in_reply_to=in_reply_to, references=[in_reply_to])
         return fields
@@ -61,6 +62,7 @@ def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: st
         fields["subject"] = f"{prefix}[{templates.ref_for(ticket.ref, ticket.lang)}] {ticket.subject}"
         fields["message_id"] = email_message_id(uid)
         fields["reply_to"] = thread.reply_address(ticket.ref)
+        fields["from_address"] = departments.sender_address(ticket.department)
         if references:
             fields["in_reply_to"] = references[-1]
             fields["references"] = references[-20:]

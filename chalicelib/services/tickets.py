@@ -11,16 +11,18 @@ from typing import Any, Callable, TypeVar
 
 from chalicelib import clock
 from chalicelib.db import keys, timeline
-from chalicelib.db.connection import Cancelled, transaction
+from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import agents, contacts, departments, outbound, search, thread
+from chalicelib.services import (agents, contacts, departments, outbound, search, suppression,
+                                 thread)
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 SETTABLE_STATUSES = ("open", "pending", "resolved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 DONE = ("resolved", "closed")
+REOPENABLE = ("pending", "resolved", "closed")
 MAX_BODY = 20_000
 PAGE_DEFAULT, PAGE_MAX = 25, 100
 FAR_FUTURE = "9999"
@@ -336,8 +338,56 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     return summary(ticket)
 
 
-def _save(ticket: Ticket, items: list[TimelineItem], now: datetime) -> None:
-    """Ticket and its new timeline entries together, conditional on the version we read."""
+@_retry_on_race
+def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automatic: bool,
+                   event_data: dict[str, Any],
+                   extra_writes: Callable[[Transaction], Any] | None = None) -> Ticket:
+    """A customer's message on an existing ticket. Held messages (sender not the ticket's
+    customer) and automatic mail change nothing else; a real reply reopens the ticket."""
+    ticket = load(ticket_id)
+    now = clock.now()
+    items = [
+        timeline.message(ticket.id, now, seq=0, direction="in",
+                         status="held" if held else "received", **fields),
+        timeline.event(ticket.id, now, "message.held" if held else "message.received",
+                       actor="customer", seq=1, data={
+                           "message": fields["message_uid"], "channel": fields["channel"],
+                           **event_data}),
+    ]
+    if not held and not automatic and ticket.status in REOPENABLE:
+        items.append(_status_event(ticket, "open", "customer", now, seq=2))
+        ticket.status = "open"
+        ticket.resolved_at = None
+    _save(ticket, items, now, extra_writes)
+    return ticket
+
+
+def id_for_ref(ref: str) -> str | None:
+    return keys.target(keys.ref_pk(ref))
+
+
+def customer_of(ticket_id: str) -> str | None:
+    try:
+        return Ticket.get(ticket_id, attributes_to_get=["customer_id"]).customer_id
+    except Ticket.DoesNotExist:
+        return None
+
+
+def outbound_by_message_id(message_id: str) -> tuple[str, TimelineItem] | None:
+    """(ticket id, item) of the message we sent with this Message-ID."""
+    ticket_id = keys.target(thread.msgid_pk(message_id))
+    if not ticket_id:
+        return None
+    for item in timeline.items(ticket_id):
+        if item.item_type == "message" and item.direction == "out" and item.message_id == message_id:
+            return ticket_id, item
+    return None
+
+
+def _save(ticket: Ticket, items: list[TimelineItem], now: datetime,
+          extra_writes: Callable[[Transaction], Any] | None = None) -> None:
+    """Ticket and its new timeline entries together, conditional on the version we read.
+    `extra_writes` add the caller's own conditional writes (label "extra")."""
     ticket.updated_at = now
     refresh_queue_sort(ticket)
     try:
@@ -347,7 +397,11 @@ def _save(ticket: Ticket, items: list[TimelineItem], now: datetime) -> None:
                 tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
                 if item.item_type == "message" and item.direction == "out":
                     thread.index(tx, item.message_id, ticket.id)
+            if extra_writes:
+                extra_writes(tx)
     except Cancelled as exc:
+        if "extra" in exc.labels:
+            raise
         raise _Raced() from exc
 
 
@@ -365,10 +419,15 @@ def _body(body: Any) -> str:
 
 
 def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tuple[str, str]:
-    emails = sorted(customer.emails or ()) if customer else []
+    all_emails = sorted(customer.emails or ()) if customer else []
+    # bounced or complaining addresses are skipped: the phone takes over when there is one
+    emails = [e for e in all_emails if not suppression.reason(e)]
     phones = sorted(customer.phones or ()) if customer else []
     if channel is not None and channel not in ("email", "sms"):
         raise ValidationFailed("Unknown channel.", {"channel": "email or sms"})
+    if channel == "email" and all_emails and not emails:
+        raise ValidationFailed("The customer's email address is suppressed (bounce or complaint).",
+                               {"channel": "email is suppressed for this customer"})
     if channel is None:
         channel = "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
     if channel == "email" and emails:
