@@ -45,7 +45,7 @@ def inbound_email(event):
 
 @app.on_sns_message(topic="setu-inbound-sms")
 def inbound_sms(event):
-    inbound.record("sms", event)
+    inbound.sms(event)
 
 
 @app.on_sns_message(topic="setu-ses-events")

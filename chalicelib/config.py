@@ -28,6 +28,7 @@ class Settings:
     max_request_attachments_bytes: int
     max_attachments: int
     settings_cache_seconds: float
+    sms_max_segments: int
 
     @property
     def is_local(self) -> bool:
@@ -64,6 +65,7 @@ def settings() -> Settings:
         max_request_attachments_bytes=_int("SETU_MAX_REQUEST_ATTACHMENTS_BYTES", 4 * 1024 * 1024),
         max_attachments=_int("SETU_MAX_ATTACHMENTS", 5),
         settings_cache_seconds=float(_int("SETU_SETTINGS_CACHE_SECONDS", 30)),
+        sms_max_segments=_int("SETU_SMS_MAX_SEGMENTS", 6),
     )
 
 

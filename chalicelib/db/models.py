@@ -96,6 +96,8 @@ class TimelineItem(SetuModel):
     full_body = UnicodeAttribute(null=True)  # inbound email: the text with quotes and signature
     raw_key = UnicodeAttribute(null=True)  # inbound email: the raw MIME in the mail bucket
     automatic = ListAttribute(of=UnicodeAttribute, null=True)  # why mail looks machine-sent
+    segments = NumberAttribute(null=True)  # SMS: segments billed
+    fallback = ListAttribute(of=MapAttribute, null=True)  # channels skipped, and why
     in_reply_to = UnicodeAttribute(null=True)
     references = ListAttribute(of=UnicodeAttribute, null=True)
     provider_id = UnicodeAttribute(null=True)  # SES/SNS id

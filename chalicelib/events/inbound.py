@@ -33,16 +33,22 @@ def email(event) -> str:
     return outcome
 
 
+def sms(event) -> str:
+    from chalicelib.services import sms_in
+
+    notification_id = _sns_id(event) or "unknown"
+    records = event.to_dict().get("Records") or [{}]
+    timestamp = (records[0].get("Sns") or {}).get("Timestamp")
+    try:
+        message = sms_in.parse(event.message or "", timestamp)
+    except sms_in.Rejected as exc:
+        return sms_in.reject(notification_id, event.message or "", str(exc))
+    outcome = sms_in.receive(message)
+    log.info("sms %s (SNS %s): %s", message.provider_id, notification_id, outcome)
+    return outcome
+
+
 def ses_event(event) -> str:
     from chalicelib.services import ses_events
 
     return ses_events.handle(event.message or "", _sns_id(event) or "unknown")
-
-
-def record(source: str, event) -> None:
-    provider_id = _sns_id(event)
-    if not provider_id:
-        log.error("%s notification without a MessageId; dropped", source)
-        return
-    first = inbound.record_raw(source, provider_id, event.message or "")
-    log.info("%s notification %s %s", source, provider_id, "recorded" if first else "duplicate")

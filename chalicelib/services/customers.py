@@ -27,7 +27,8 @@ class CustomerPlan:
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     conflict: str | None = None  # pk of an identity owned by another customer
-    email_suppressed: str | None = None  # why mail to the contact's address must not be sent
+    # channel -> why messages to the contact's address on it must not be sent
+    suppressed: dict[str, str] = field(default_factory=dict)
 
     def add_to(self, tx: Transaction, *, name: str, lang: str, now: datetime) -> None:
         """Add this plan's writes to `tx` (labels "customer" and "identity")."""
@@ -59,11 +60,13 @@ def plan(email: str, phone: str) -> CustomerPlan:
         wanted[keys.email_pk(contacts.email_key(email))] = ("email", email)
     if phone:
         wanted[keys.phone_pk(phone)] = ("phone", phone)
-    suppressed_pk = suppression.pk(email) if email else None
-    owners = keys.lookup([*wanted, *([suppressed_pk] if suppressed_pk else [])])
+    blocks = {channel: suppression.pk(address, channel)
+              for channel, address in (("email", email), ("sms", phone)) if address}
+    owners = keys.lookup([*wanted, *blocks.values()])
     owner = next((owners[pk] for pk in wanted if pk in owners), None)
     result = CustomerPlan(customer_id=owner or ids.new_id("c"), is_new=owner is None,
-                          email_suppressed=owners.get(suppressed_pk) if suppressed_pk else None)
+                          suppressed={channel: owners[key] for channel, key in blocks.items()
+                                      if key in owners})
     for pk, (kind, value) in wanted.items():
         if pk in owners:
             if owners[pk] != result.customer_id:

@@ -1,5 +1,5 @@
-"""Inbound events not yet turned into tickets (email and SMS land in issues 4 and 5): each is
-recorded once, keyed by the provider's id, so nothing that arrives is lost meanwhile."""
+"""Inbound notifications that could not be understood at all: each is recorded once, raw,
+keyed by its SNS message id, so nothing that arrives is lost."""
 from __future__ import annotations
 
 from pynamodb.exceptions import PutError

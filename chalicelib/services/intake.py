@@ -60,10 +60,11 @@ def create_from_web(contact: WebContact, source_ip: str) -> Created:
 
 
 def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = None,
-           message_uid: str | None = None) -> Ticket:
-    """A new ticket for `contact`; attachments go to S3 first and are removed again if the
-    transaction does not commit. Raises RateLimited, Conflict or Cancelled("extra")."""
-    now = clock.now()
+           message_uid: str | None = None, at: datetime | None = None) -> Ticket:
+    """A new ticket for `contact`, opened at `at` (the provider's timestamp; default now);
+    attachments go to S3 first and are removed again if the transaction does not commit.
+    Raises RateLimited, Conflict or Cancelled("extra")."""
+    now = at or clock.now()
     policy = policies.get_policy("default")
     ref = keys.next_ticket_ref()
     ticket_id = ticket_id or ids.new_id("t")
@@ -98,7 +99,7 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
         plan = customers.plan(contact.email, contact.phone)
         ticket.customer_id = plan.customer_id
         items = _timeline(ticket, contact, arrival, message_uid, attachments, now,
-                          email_suppressed=plan.email_suppressed)
+                          suppressed=plan.suppressed)
         try:
             _commit(ticket, plan, items, contact, arrival, now)
             break
@@ -128,7 +129,7 @@ def store_attachment(ticket_id: str, message_uid: str, n: int, upload) -> dict[s
 
 def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid: str,
               attachments: list[dict[str, Any]], now: datetime,
-              email_suppressed: str | None = None) -> list:
+              suppressed: dict[str, str] | None = None) -> list:
     sender = contact.email or contact.phone
     channel = arrival.channel
     items = [
@@ -143,20 +144,37 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
         timeline.event(ticket.id, now, "message.received", actor="customer", seq=2,
                        data={"message": message_uid, "channel": channel}),
     ]
-    # A bounced or complaining address gets no mail: the phone instead, when we have one.
-    ack_email = "" if email_suppressed and contact.phone else contact.email
-    ack_block = arrival.ack_suppressed or (
-        f"address suppressed: {email_suppressed}" if email_suppressed and ack_email else None)
-    ack = outbound.acknowledgement(ticket, name=contact.name, email=ack_email,
-                                   phone=contact.phone, message=contact.message,
-                                   links=departments.links(ticket.department, ticket.lang,
-                                                           config.settings().public_url),
-                                   in_reply_to=arrival.message_fields.get("message_id"))
-    if ack is not None and arrival.acknowledge:
-        if ack_block:
-            ack = {**ack, "status": "suppressed", "error": ack_block}
-        items.append(timeline.message(ticket.id, now, seq=3, **ack))
+    if arrival.acknowledge:
+        ack = _acknowledgement(ticket, contact, arrival, suppressed or {})
+        if ack is not None:
+            items.append(timeline.message(ticket.id, now, seq=3, **ack))
     return items
+
+
+def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,
+                     suppressed: dict[str, str]) -> dict[str, Any] | None:
+    """The ack on the channel the customer used; the other one when that address bounced,
+    complained or opted out; recorded `suppressed` (not sent) when neither can be used."""
+    routes = [("email", contact.email), ("sms", contact.phone)]
+    if arrival.channel == "sms":
+        routes.reverse()
+    routes = [(channel, address) for channel, address in routes if address]
+    if not routes:
+        return None
+    usable = [(channel, address) for channel, address in routes if channel not in suppressed]
+    channel, address = (usable or routes)[0]
+    ack = outbound.acknowledgement(
+        ticket, channel=channel, recipient=address, name=contact.name, message=contact.message,
+        links=departments.links(ticket.department, ticket.lang, config.settings().public_url),
+        in_reply_to=arrival.message_fields.get("message_id") if arrival.channel == "email" else None)
+    skipped = {c: suppressed[c] for c, _ in routes if c in suppressed}
+    if skipped:
+        ack["fallback"] = [{"channel": c, "skipped": why} for c, why in skipped.items()]
+    block = arrival.ack_suppressed or (
+        f"{channel} suppressed: {suppressed[channel]}" if not usable else None)
+    if block:
+        ack.update(status="suppressed", error=block)
+    return ack
 
 
 def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: WebContact,

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib import clock, config, ids
 from chalicelib.db.models import Ticket
-from chalicelib.services import departments, templates, thread
+from chalicelib.services import departments, sms_text, templates, thread
 
 
 def email_message_id(message_uid: str) -> str:
@@ -15,11 +15,9 @@ def email_message_id(message_uid: str) -> str:
     return f"<{message_uid}@{domain}>"
 
 
-def acknowledgement(ticket: Ticket, *, name: str, email: str, phone: str, message: str,
-                    links: list[dict[str, str]], in_reply_to: str | None = None
-                    ) -> dict[str, Any] | None:
-    """Timeline fields of the auto-acknowledgement for a new ticket, or None if the customer
-    left no way to reach them."""
+def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, message: str,
+                    links: list[dict[str, str]], in_reply_to: str | None = None) -> dict[str, Any]:
+    """Timeline fields of the auto-acknowledgement for a new ticket, on `channel`."""
     lang = ticket.lang
     due = ticket.sla.as_dict().get("first_response_due")
     context = {
@@ -34,20 +32,22 @@ def acknowledgement(ticket: Ticket, *, name: str, email: str, phone: str, messag
     }
     uid = ids.new_id("m")
     common = {"message_uid": uid, "direction": "out", "kind": "ack", "status": "queued",
-              "lang": lang}
-    if email:
+              "lang": lang, "channel": channel, "recipient": recipient}
+    if channel == "email":
         subject, text, html = templates.render_email("ack", lang, **context)
-        fields = {**common, "channel": "email", "recipient": email, "subject": subject,
-                  "body": text, "html": html, "message_id": email_message_id(uid),
+        fields = {**common, "subject": subject, "body": text, "html": html,
+                  "message_id": email_message_id(uid),
                   "reply_to": thread.reply_address(ticket.ref),
                   "from_address": departments.sender_address(ticket.department)}
         if in_reply_to:  # the ack answers the customer's mail: their client threads it
             fields.update(in_reply_to=in_reply_to, references=[in_reply_to])
         return fields
-    if phone:
-        text = templates.render(f"sms/ack.{lang}.txt", **context).strip()
-        return {**common, "channel": "sms", "recipient": phone, "body": text}
-    return None
+    text = templates.render(f"sms/ack.{lang}.txt", **context).strip()
+    return {**common, "body": text, **sms_fields(text)}
+
+
+def sms_fields(text: str) -> dict[str, Any]:
+    return {"segments": sms_text.segments(text).count}
 
 
 def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: str,
@@ -66,4 +66,6 @@ def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: st
         if references:
             fields["in_reply_to"] = references[-1]
             fields["references"] = references[-20:]
+    else:
+        fields.update(sms_fields(body))
     return fields

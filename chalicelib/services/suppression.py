@@ -1,7 +1,9 @@
-"""Addresses we must not email: hard bounces and complaints (from SES event notifications and
-from bounce mail about our own messages). Kept in the keys table as
-`suppress#email#<address key>` with the reason as target, so the identity lookup on the create
-path reads it in the same BatchGetItem (services/customers.py)."""
+"""Where we must not send: email addresses that hard-bounced or complained (SES notifications,
+bounce mail about our messages) and phone numbers that opted out (STOP keywords).
+
+Kept in the keys table as `suppress#<channel>#<address key>` with the reason as target, so the
+identity lookup on the create path reads them in the same BatchGetItem (services/customers.py).
+"""
 from __future__ import annotations
 
 from chalicelib import clock
@@ -11,21 +13,28 @@ from chalicelib.db.models import Key
 from chalicelib.services import contacts
 
 
-def pk(email: str) -> str:
-    return f"suppress#email#{contacts.email_key(email)}"
+def pk(address: str, channel: str = "email") -> str:
+    return f"suppress#{channel}#{contacts.email_key(address) if channel == 'email' else address}"
 
 
-def reason(email: str) -> str | None:
-    """Why `email` is suppressed, or None."""
-    return keys.target(pk(email)) if email else None
+def reason(address: str, channel: str = "email") -> str | None:
+    """Why `address` must not get messages on `channel`, or None."""
+    return keys.target(pk(address, channel)) if address else None
 
 
-def add_to(tx: Transaction, email: str, why: str, detail: str = "") -> None:
-    if email:
-        tx.save(Key(pk=pk(email), sk=keys.NO_SORT, target=why,
-                    data={"at": clock.iso(clock.now()), "detail": detail[:500]}), label="suppress")
+def add_to(tx: Transaction, address: str, why: str, detail: str = "", channel: str = "email") -> None:
+    if address:
+        tx.save(_item(address, why, detail, channel), label="suppress")
 
 
-def add(email: str, why: str, detail: str = "") -> None:
-    Key(pk=pk(email), sk=keys.NO_SORT, target=why,
-        data={"at": clock.iso(clock.now()), "detail": detail[:500]}).save()
+def add(address: str, why: str, detail: str = "", channel: str = "email") -> None:
+    _item(address, why, detail, channel).save()
+
+
+def remove_from(tx: Transaction, address: str, channel: str) -> None:
+    tx.delete(Key(pk=pk(address, channel), sk=keys.NO_SORT), label="suppress")
+
+
+def _item(address: str, why: str, detail: str, channel: str) -> Key:
+    return Key(pk=pk(address, channel), sk=keys.NO_SORT, target=why,
+               data={"at": clock.iso(clock.now()), "detail": detail[:500]})

@@ -5,18 +5,18 @@ import base64
 import binascii
 import functools
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 
-from chalicelib import clock
+from chalicelib import clock, config
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import (agents, contacts, departments, outbound, search, suppression,
-                                 thread)
+from chalicelib.services import (agents, contacts, departments, outbound, search, sms_text,
+                                 suppression, thread)
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 SETTABLE_STATUSES = ("open", "pending", "resolved", "closed")
@@ -116,9 +116,13 @@ def entry_view(item: TimelineItem) -> dict[str, Any]:
         return {**base, "type": item.type, "actor": item.actor, "data": as_dict(item.data)}
     fields = ("direction", "channel", "kind", "status", "body", "subject", "sender",
               "recipient", "message_id", "in_reply_to", "reply_to", "provider_id", "error",
-              "lang", "full_body", "raw_key", "automatic")
+              "lang", "full_body", "raw_key", "automatic", "segments")
     out = {**base, "type": "message", "id": item.message_uid}
     out.update({name: getattr(item, name) for name in fields if getattr(item, name) is not None})
+    if item.segments is not None:
+        out["segments"] = int(item.segments)
+    if item.fallback:
+        out["fallback"] = [as_dict(step) for step in item.fallback]
     if item.attachments:
         out["attachments"] = [{k: v for k, v in as_dict(a).items() if k != "sha256"}
                               for a in item.attachments]
@@ -254,6 +258,8 @@ def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = Non
     channel, recipient = _reply_route(ticket, customer, channel)
     references = _email_thread(ticket.id) if channel == "email" else []
     now = clock.now()
+    if channel == "sms":
+        _check_sms_length(text)
     fields = outbound.reply(ticket, channel=channel, recipient=recipient, body=text,
                             author=agent.principal, references=references)
     items = [timeline.message(ticket.id, now, seq=0, **fields)]
@@ -267,8 +273,11 @@ def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = Non
         items.append(_status_event(ticket, "open", agent.principal, now, seq=2))
         ticket.status = "open"
     _save(ticket, items, now)
-    return {"id": fields["message_uid"], "status": "queued", "channel": channel,
-            "recipient": recipient, "ticket": summary(ticket)}
+    out = {"id": fields["message_uid"], "status": "queued", "channel": channel,
+           "recipient": recipient, "ticket": summary(ticket)}
+    if channel == "sms":
+        out["sms"] = sms_text.segments(text).to_dict()
+    return out
 
 
 @_retry_on_race
@@ -341,16 +350,22 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
 @_retry_on_race
 def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automatic: bool,
                    event_data: dict[str, Any],
-                   extra_writes: Callable[[Transaction], Any] | None = None) -> Ticket:
-    """A customer's message on an existing ticket. Held messages (sender not the ticket's
-    customer) and automatic mail change nothing else; a real reply reopens the ticket."""
+                   extra_writes: Callable[[Transaction], Any] | None = None,
+                   at: datetime | None = None) -> Ticket:
+    """A customer's message on an existing ticket, placed on the timeline at `at` (the
+    provider's timestamp; default now). Held messages (sender not the ticket's customer) and
+    automatic mail change nothing else; a real reply reopens the ticket."""
     ticket = load(ticket_id)
     now = clock.now()
+    # random sort-key suffixes: two messages stamped with the same provider millisecond must
+    # not collide; the event sorts a millisecond after its message
+    sent_at = min(at or now, now)
     items = [
-        timeline.message(ticket.id, now, seq=0, direction="in",
+        timeline.message(ticket.id, sent_at, direction="in",
                          status="held" if held else "received", **fields),
-        timeline.event(ticket.id, now, "message.held" if held else "message.received",
-                       actor="customer", seq=1, data={
+        timeline.event(ticket.id, sent_at + timedelta(milliseconds=1),
+                       "message.held" if held else "message.received",
+                       actor="customer", data={
                            "message": fields["message_uid"], "channel": fields["channel"],
                            **event_data}),
     ]
@@ -410,6 +425,15 @@ def _status_event(ticket: Ticket, to: str, actor: str, now: datetime, seq: int) 
                           data={"from": ticket.status, "to": to})
 
 
+def _check_sms_length(text: str) -> None:
+    limit = config.settings().sms_max_segments
+    count = sms_text.segments(text)
+    if count.count > limit:
+        raise ValidationFailed(
+            f"Too long for SMS: {count.count} segments ({count.encoding}), at most {limit}.",
+            {"body": f"{count.count} SMS segments; at most {limit}"})
+
+
 def _body(body: Any) -> str:
     if not isinstance(body, str) or not body.strip():
         raise ValidationFailed("The body is required.", {"body": "required text"})
@@ -421,13 +445,17 @@ def _body(body: Any) -> str:
 def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tuple[str, str]:
     all_emails = sorted(customer.emails or ()) if customer else []
     # bounced or complaining addresses are skipped: the phone takes over when there is one
-    emails = [e for e in all_emails if not suppression.reason(e)]
-    phones = sorted(customer.phones or ()) if customer else []
+    emails = [e for e in all_emails if not suppression.reason(e, "email")]
+    all_phones = sorted(customer.phones or ()) if customer else []
+    phones = [p for p in all_phones if not suppression.reason(p, "sms")]  # never text an opt-out
     if channel is not None and channel not in ("email", "sms"):
         raise ValidationFailed("Unknown channel.", {"channel": "email or sms"})
     if channel == "email" and all_emails and not emails:
         raise ValidationFailed("The customer's email address is suppressed (bounce or complaint).",
                                {"channel": "email is suppressed for this customer"})
+    if channel == "sms" and all_phones and not phones:
+        raise ValidationFailed("The customer opted out of SMS.",
+                               {"channel": "the customer's number opted out (STOP)"})
     if channel is None:
         channel = "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
     if channel == "email" and emails:

@@ -1,0 +1,171 @@
+"""SMS as a channel against the emulated AWS: two-way SMS JSON published to the inbound topic,
+delivered by the pump to the app's handler, exactly as CONTRACT.md describes."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pytest
+
+from chalicelib.db.models import Key
+from tests.integration.helpers import Api, new_ticket, timeline
+
+BUSINESS = "+8809610000000"
+
+
+def sms(stack, body, *, sender="01711000001", message_id=None) -> str:
+    message_id = message_id or str(uuid.uuid4())
+    boto3.client("sns").publish(TopicArn=stack.outputs["InboundSmsTopicArn"], Message=json.dumps({
+        "originationNumber": sender, "destinationNumber": BUSINESS, "messageBody": body,
+        "inboundMessageId": message_id, "messageKeyword": "KEYWORD_123456789012",
+        "previousPublishedMessageId": None}))
+    return message_id
+
+
+def outcome(message_id):
+    return Key.get(f"inbound#sms#{message_id}", "_").data.as_dict()["outcome"]
+
+
+@pytest.fixture
+def api(stack):
+    return Api(stack.client)
+
+
+def _only_ticket(api, phone):
+    status, page = api.get(f"/api/tickets?q={phone}")
+    assert status == 200
+    assert len(page["items"]) == 1, page["items"]
+    return page["items"][0]
+
+
+def test_new_number_opens_a_ticket_with_an_sms_ack(stack, api):
+    first = sms(stack, "আমার বিল ভুল এসেছে", sender="+8801711000001")
+    stack.pump.drain()
+    assert outcome(first) == "created"
+    ticket = _only_ticket(api, "01711000001")
+    items = timeline(api, ticket["id"])
+    inbound = [i for i in items if i.get("direction") == "in"]
+    assert inbound[0]["channel"] == "sms" and inbound[0]["body"] == "আমার বিল ভুল এসেছে"
+    ack = [i for i in items if i.get("kind") == "ack"][0]
+    assert ack["channel"] == "sms" and ack["recipient"] == "+8801711000001"
+    assert ack["status"] == "sent" and ack["segments"] >= 1
+    assert ticket["lang"] == "bn"
+
+
+def test_follow_up_joins_the_only_open_ticket_and_redelivery_changes_nothing(stack, api):
+    sms(stack, "Internet is down", sender="01711000002")
+    stack.pump.drain()
+    again = sms(stack, "Still down", sender="01711000002")
+    sms(stack, "Still down", sender="01711000002", message_id=again)  # redelivered
+    stack.pump.drain()
+    ticket = _only_ticket(api, "01711000002")
+    bodies = [i["body"] for i in timeline(api, ticket["id"]) if i.get("direction") == "in"]
+    assert bodies == ["Internet is down", "Still down"]
+
+
+def test_ref_in_bengali_digits_picks_that_ticket(stack, api):
+    first = new_ticket(api, phone="01711000003", email="", message="প্রথম সমস্যা")
+    second = new_ticket(api, phone="01711000003", email="", message="দ্বিতীয় সমস্যা")
+    ref_bn = first["ref"].translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
+    reply = sms(stack, f"টিকিট #{ref_bn} এর আপডেট কী?", sender="01711000003")
+    stack.pump.drain()
+    assert outcome(reply) == "appended"
+    on_first = [i for i in timeline(api, first["id"]) if i.get("direction") == "in"]
+    on_second = [i for i in timeline(api, second["id"]) if i.get("direction") == "in"]
+    assert len(on_first) == 2 and len(on_second) == 1
+
+
+def test_two_open_tickets_and_no_ref_opens_a_new_one(stack, api):
+    new_ticket(api, phone="01711000004", email="", message="one")
+    new_ticket(api, phone="01711000004", email="", message="two")
+    third = sms(stack, "which one?", sender="01711000004")
+    stack.pump.drain()
+    assert outcome(third) == "created"
+
+
+def test_stop_opts_out_and_the_next_notice_goes_by_email(stack, api):
+    created = new_ticket(api, phone="01711000005", email="optout@example.com")
+    stop = sms(stack, "STOP", sender="01711000005")
+    stack.pump.drain()
+    assert outcome(stop) == "opted_out"
+    status, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert "sms" in ticket["customer"]["opted_out"]
+    # a new ticket from the same person: the ack goes by email, never SMS
+    again = new_ticket(api, phone="01711000005", email="optout@example.com")
+    ack = [i for i in timeline(api, again["id"]) if i.get("kind") == "ack"][0]
+    assert ack["channel"] == "email"
+    # an agent cannot text an opted-out number
+    status, error = api.post(f"/api/tickets/{created['id']}/replies", {"body": "hi", "channel": "sms"})
+    assert status == 422 and "channel" in error["error"]["fields"]
+    # START opts back in
+    start = sms(stack, "START", sender="01711000005")
+    stack.pump.drain()
+    assert outcome(start) == "opted_in"
+    status, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert "sms" not in ticket["customer"]["opted_out"]
+
+
+def test_opted_out_number_without_email_has_its_ack_suppressed(stack, api):
+    sms(stack, "বন্ধ", sender="01711000006")
+    stack.pump.drain()
+    sms(stack, "but I have a problem", sender="01711000006")
+    stack.pump.drain()
+    ticket = _only_ticket(api, "01711000006")
+    ack = [i for i in timeline(api, ticket["id"]) if i.get("kind") == "ack"][0]
+    assert ack["status"] == "suppressed" and "opt-out" in ack["error"]
+
+
+def test_agent_sms_reply_reports_segments_and_enforces_the_maximum(stack, api):
+    created = new_ticket(api, phone="01711000007", email="")
+    status, sent = api.post(f"/api/tickets/{created['id']}/replies", {"body": "ধন্যবাদ" * 19})
+    assert status == 201 and sent["channel"] == "sms"
+    assert sent["sms"] == {"encoding": "UCS-2", "units": 133, "segments": 2}
+    stack.pump.drain()
+    reply = [i for i in timeline(api, created["id"]) if i.get("kind") == "reply"][0]
+    assert reply["segments"] == 2 and reply["status"] == "sent"
+    status, error = api.post(f"/api/tickets/{created['id']}/replies", {"body": "ক" * 1600})
+    assert status == 422 and "segments" in error["error"]["fields"]["body"]
+
+
+@pytest.mark.parametrize("payload,reason", [
+    ("{not json", "not JSON"),
+    (json.dumps({"originationNumber": "12", "messageBody": "hi", "inboundMessageId": "x1"}), "not a valid number"),
+    (json.dumps({"originationNumber": "+8801711000008", "messageBody": "hi"}), "inboundMessageId"),
+    (json.dumps({"originationNumber": "+8801711000008", "inboundMessageId": "x2"}), "messageBody"),
+])
+def test_bad_notifications_are_recorded_rejections(stack, payload, reason):
+    published = boto3.client("sns").publish(TopicArn=stack.outputs["InboundSmsTopicArn"], Message=payload)
+    stack.pump.drain()
+    stored = Key.get(f"inbound#sms-rejected#{published['MessageId']}", "_").data.as_dict()
+    assert stored["outcome"] == "rejected" and reason in stored["reason"]
+
+
+def test_empty_body_and_long_body(stack, api):
+    empty = sms(stack, "   ", sender="01711000009")
+    long_one = sms(stack, "ক" * 2000, sender="01711000010")
+    stack.pump.drain()
+    assert outcome(empty) == "rejected"
+    assert outcome(long_one) == "created"
+    ticket = _only_ticket(api, "01711000010")
+    body = [i for i in timeline(api, ticket["id"]) if i.get("direction") == "in"][0]["body"]
+    assert len(body) == 1600
+
+
+def test_reordered_delivery_is_shown_in_provider_order(stack, api):
+    import app
+
+    def record(message_id, body, timestamp):
+        return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:x",
+                             "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()),
+                                     "TopicArn": stack.outputs["InboundSmsTopicArn"], "Subject": None,
+                                     "Message": json.dumps({"originationNumber": "+8801711000011",
+                                                            "messageBody": body, "inboundMessageId": message_id}),
+                                     "Timestamp": timestamp, "MessageAttributes": {}}}]}
+
+    app.inbound_sms(record("o1", "first", "2026-11-23T01:00:00.000Z"), None)
+    app.inbound_sms(record("o3", "third", "2026-11-23T01:00:02.000Z"), None)
+    app.inbound_sms(record("o2", "second", "2026-11-23T01:00:01.000Z"), None)
+    ticket = _only_ticket(api, "01711000011")
+    bodies = [i["body"] for i in timeline(api, ticket["id"]) if i.get("direction") == "in"]
+    assert bodies == ["first", "second", "third"]
