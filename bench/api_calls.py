@@ -223,6 +223,16 @@ def _measure(counter: CallCounter, stack: dict[str, Any]) -> list[Figure]:
         if retried.get("id") != keyed.get("id"):
             raise RuntimeError("the Idempotency-Key retry returned a different ticket")
 
+        # inbound SMS: a new number (opens a ticket), then its follow-up (joins it)
+        for name, body in (("inbound_sms_new", "আমার সংযোগ কাজ করছে না"),
+                           ("inbound_sms_followup", "এখনো ঠিক হয়নি")):
+            event = _sns_event(outputs["InboundSmsTopicArn"], json.dumps({
+                "originationNumber": "+8801711999001", "destinationNumber": "+8809610000000",
+                "messageBody": body, "inboundMessageId": str(uuid.uuid4())}))
+            with counter.counting() as results[name]:
+                outcome = client.lambda_.invoke("inbound_sms", event).payload
+            results[name]["outcome"] = outcome
+
     detail = {"emulator": stack["via"], "ticket": created.get("ref") or created.get("id"),
               "first_ticket": first.get("ref") or first.get("id")}
     figures = [
@@ -245,8 +255,25 @@ def _measure(counter: CallCounter, stack: dict[str, Any]) -> list[Figure]:
                details=delivery["timeline_appended"]),
         Figure("stream: SLA timer start (ticket_changed)", delivery["ticket_changed"]["calls"],
                "calls", details=delivery["ticket_changed"]),
+        Figure("inbound SMS from a new number (new ticket), AWS calls",
+               results["inbound_sms_new"]["calls"], "calls", details=results["inbound_sms_new"]),
+        Figure("inbound SMS follow-up (joins the open ticket), AWS calls",
+               results["inbound_sms_followup"]["calls"], "calls",
+               details=results["inbound_sms_followup"]),
     ]
     return figures
+
+
+def _sns_event(topic_arn: str, message: str) -> dict[str, Any]:
+    """One SNS record in the shape Lambda delivers it."""
+    return {"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0",
+        "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
+        "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": topic_arn,
+                "Subject": None, "Message": message,
+                "Timestamp": datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "SignatureVersion": "1", "Signature": "", "SigningCertUrl": "",
+                "UnsubscribeUrl": "", "MessageAttributes": {}}}]}
 
 
 def _verify_sender(ses) -> None:
