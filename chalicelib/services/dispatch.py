@@ -11,14 +11,11 @@ from typing import Any, Callable
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, config
+from chalicelib import clock
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key, TimelineItem
-from chalicelib.integrations import email_out, sms_out
-
-AUTOMATIC_KINDS = ("ack", "followup", "csat", "reminder")
-
+from chalicelib.integrations import channels
 
 def dispatch(item: TimelineItem) -> str:
     if item.item_type != "message" or item.direction != "out" or item.status != "queued":
@@ -31,7 +28,7 @@ def dispatch(item: TimelineItem) -> str:
             return "already-claimed"
         raise
     try:
-        provider_id = _send(item)
+        provider_id = channels.get(item.channel).send(item)
     except Exception as exc:  # noqa: BLE001 - any provider failure is recorded, not raised
         _record(item, status="failed", event="message.failed",
                 data={"error": type(exc).__name__, "detail": str(exc)[:500]}, error=str(exc)[:500])
@@ -47,22 +44,6 @@ def record_failure(item: TimelineItem, *, status: str, detail: str,
     _record(item, status=status, event="message.failed",
             data={"reason": status, "detail": detail[:500]}, error=detail[:500],
             extra_writes=extra_writes)
-
-
-def _send(item: TimelineItem) -> str:
-    current = config.settings()
-    if item.channel == "email":
-        sender = item.from_address or current.support_address
-        message = email_out.build(
-            sender_name=current.support_name, sender=sender,
-            to=item.recipient, subject=item.subject or "", text=item.body or "",
-            html=item.html, message_id=item.message_id, in_reply_to=item.in_reply_to,
-            references=list(item.references or []), when=clock.now(), reply_to=item.reply_to,
-            automatic=item.kind in AUTOMATIC_KINDS)
-        return email_out.send(message, source=sender, destination=item.recipient)
-    if item.channel == "sms":
-        return sms_out.send(item.recipient, item.body or "", sender=current.sms_number)
-    raise ValueError(f"no sender for channel {item.channel!r}")
 
 
 def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any],

@@ -1,0 +1,52 @@
+"""The channel boundary: services compose a message as a timeline item; a channel turns it
+into a provider call. Adding a channel (WhatsApp through AWS End User Messaging Social, see
+docs/channels.md) means one class here and one inbound adapter in chalicelib/events/, with no
+change to the services that decide what to send."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from chalicelib import clock, config
+from chalicelib.db.models import TimelineItem
+from chalicelib.integrations import email_out, sms_out
+
+AUTOMATIC_KINDS = ("ack", "followup", "csat", "reminder", "help")
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, item: TimelineItem) -> str:
+        """Send the composed message; returns the provider's message id, raises on failure."""
+
+
+class Email:
+    name = "email"
+
+    def send(self, item: TimelineItem) -> str:
+        current = config.settings()
+        sender = item.from_address or current.support_address
+        message = email_out.build(
+            sender_name=current.support_name, sender=sender,
+            to=item.recipient, subject=item.subject or "", text=item.body or "",
+            html=item.html, message_id=item.message_id, in_reply_to=item.in_reply_to,
+            references=list(item.references or []), when=clock.now(), reply_to=item.reply_to,
+            automatic=item.kind in AUTOMATIC_KINDS)
+        return email_out.send(message, source=sender, destination=item.recipient)
+
+
+class Sms:
+    name = "sms"
+
+    def send(self, item: TimelineItem) -> str:
+        return sms_out.send(item.recipient, item.body or "", sender=config.settings().sms_number)
+
+
+CHANNELS: dict[str, Channel] = {channel.name: channel for channel in (Email(), Sms())}
+
+
+def get(name: str) -> Channel:
+    try:
+        return CHANNELS[name]
+    except KeyError:
+        raise ValueError(f"no channel {name!r}") from None
