@@ -9,7 +9,7 @@ from chalice import Blueprint, IAMAuthorizer
 from chalicelib.api import auth
 from chalicelib.api.http import handle_errors, json_response
 from chalicelib.errors import BadRequest, UnsupportedMediaType
-from chalicelib.services import policies, tickets
+from chalicelib.services import conversations, policies, tickets
 
 bp = Blueprint(__name__)
 iam = IAMAuthorizer()
@@ -54,6 +54,13 @@ def list_tickets():
         status=params.get("status", ""), department=params.get("department", ""),
         assignee=params.get("assignee", ""), q=params.get("q", ""),
         cursor=params.get("cursor", ""), limit=_int_param(params, "limit", tickets.PAGE_DEFAULT)))
+
+
+@bp.route("/api/tickets", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
+@handle_errors
+def start_conversation():
+    agent = auth.require(bp.current_request)
+    return json_response(conversations.start(agent, _object_body()), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}", methods=["GET"], authorizer=iam)

@@ -75,6 +75,12 @@ def build() -> dict[str, Any]:
                 "Reply": {"type": "object", "required": ["body"], "additionalProperties": False,
                           "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000},
                                          "channel": {"enum": ["email", "sms"]}}},
+                "Conversation": {"type": "object", "required": ["body"], "additionalProperties": False,
+                                 "properties": {**{k: string for k in (
+                                     "name", "email", "phone", "subject", "body")},
+                                     "channel": {"type": "string", "enum": ["email", "sms"]},
+                                     "department": string,
+                                     "lang": {"type": "string", "enum": ["bn", "en"]}}},
                 "Note": {"type": "object", "required": ["body"], "additionalProperties": False,
                          "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000}}},
                 "TicketChange": {"type": "object", "additionalProperties": False, "properties": {
@@ -118,7 +124,12 @@ def build() -> dict[str, Any]:
                                for n in ("status", "department", "assignee", "q", "cursor")]
                 + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                 "maximum": tickets.PAGE_MAX}}],
-                "responses": {"200": _ok("TicketPage"), **AGENT_ERRORS}}},
+                "responses": {"200": _ok("TicketPage"), **AGENT_ERRORS}},
+                "post": {
+                "summary": "Start a conversation: a new ticket whose first message is the agent's",
+                "security": [{"sigv4": []}], "requestBody": _json_body("Conversation"),
+                "responses": {"201": {"description": "Ticket created, message queued"},
+                              **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}": {
                 "get": {"summary": "A ticket with customer, SLA and timeline",
                         "security": [{"sigv4": []}], "parameters": [TICKET_ID],

@@ -17,7 +17,7 @@ from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Ticket
-from chalicelib.errors import Conflict, RateLimited
+from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
 from chalicelib.services import (customers, departments, outbound, policies, search, sla,
                                  thread, tickets)
@@ -49,6 +49,9 @@ class Arrival:
     # called with the transaction and the new ticket's id
     extra_writes: Callable[[Transaction, str], None] | None = None
     event_data: dict[str, Any] = field(default_factory=dict)
+    # set when an agent starts the conversation: `contact.message` is the agent's first
+    # message, sent on `channel`; the ticket waits for the customer (pending)
+    agent: str | None = None
 
 
 def create_from_web(contact: WebContact, source_ip: str) -> Created:
@@ -83,9 +86,13 @@ def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = Non
 def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: str,
           attachments: list[dict[str, Any]], ref: str, now: datetime, policy: sla.Policy) -> Ticket:
     due = sla.due_times(policy, now)
+    if arrival.agent:  # we spoke first: there is no first response to wait for
+        due.pop("first_response", None)
 
     ticket = Ticket(
-        id=ticket_id, ref=ref, subject=contact.subject, status="new", priority="normal",
+        id=ticket_id, ref=ref, subject=contact.subject,
+        status="pending" if arrival.agent else "new", priority="normal",
+        first_response_at=now if arrival.agent else None,
         department=contact.department, channel=arrival.channel, lang=contact.lang,
         created_at=now, updated_at=now,
         sla={"policy": policy.name, "calendar": policy.calendar, "breached": [],
@@ -130,6 +137,8 @@ def store_attachment(ticket_id: str, message_uid: str, n: int, upload) -> dict[s
 def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid: str,
               attachments: list[dict[str, Any]], now: datetime,
               suppressed: dict[str, str] | None = None) -> list:
+    if arrival.agent:
+        return _agent_opening(ticket, contact, arrival, now, suppressed or {})
     sender = contact.email or contact.phone
     channel = arrival.channel
     items = [
@@ -149,6 +158,23 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
         if ack is not None:
             items.append(timeline.message(ticket.id, now, seq=3, **ack))
     return items
+
+
+def _agent_opening(ticket: Ticket, contact: WebContact, arrival: Arrival, now: datetime,
+                   suppressed: dict[str, str]) -> list:
+    channel = arrival.channel
+    recipient = contact.email if channel == "email" else contact.phone
+    if channel in suppressed:
+        raise ValidationFailed("The customer cannot be reached on that channel.",
+                               {"channel": f"{channel} is suppressed: {suppressed[channel]}"})
+    fields = outbound.reply(ticket, channel=channel, recipient=recipient, body=contact.message,
+                            author=arrival.agent)
+    return [
+        timeline.event(ticket.id, now, "ticket.created", actor=arrival.agent, seq=0,
+                       data={"ref": ticket.ref, "channel": channel, "started_by": "agent",
+                             "department": ticket.department}),
+        timeline.message(ticket.id, now, seq=1, **fields),
+    ]
 
 
 def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,

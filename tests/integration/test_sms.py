@@ -169,3 +169,33 @@ def test_reordered_delivery_is_shown_in_provider_order(stack, api):
     ticket = _only_ticket(api, "01711000011")
     bodies = [i["body"] for i in timeline(api, ticket["id"]) if i.get("direction") == "in"]
     assert bodies == ["first", "second", "third"]
+
+
+def test_agent_starts_an_sms_conversation_with_a_new_number(stack, api):
+    status, started = api.post("/api/tickets", {"phone": "01711000012", "name": "Sumi",
+                                                "body": "আপনার অর্ডার পাঠানো হয়েছে।"})
+    assert status == 201, started
+    assert started["ticket"]["status"] == "pending" and started["sms"]["encoding"] == "UCS-2"
+    stack.pump.drain()
+    items = timeline(api, started["ticket"]["id"])
+    [message] = [i for i in items if i.get("type") == "message"]
+    assert (message["direction"], message["channel"], message["status"]) == ("out", "sms", "sent")
+    assert message["recipient"] == "+8801711000012"
+    assert "sla.breached" not in [i.get("type") for i in items]
+    # the customer's answer joins that ticket and reopens it
+    answer = sms(stack, "ধন্যবাদ, পেয়েছি", sender="01711000012")
+    stack.pump.drain()
+    assert outcome(answer) == "appended"
+    status, ticket = api.get(f"/api/tickets/{started['ticket']['id']}")
+    assert ticket["status"] == "open"
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"body": "hi"}, "phone"), ({"phone": "123", "body": "hi"}, "phone"),
+    ({"phone": "01711000013"}, "body"), ({"phone": "01711000013", "body": "x", "channel": "fax"}, "channel"),
+    ({"email": "a@example.com", "body": "x", "channel": "sms"}, "phone"),
+    ({"phone": "01711000013", "body": "x", "colour": "red"}, "colour"),
+])
+def test_bad_conversation_starts_are_422(api, body, field):
+    status, error = api.post("/api/tickets", body)
+    assert status == 422 and field in error["error"]["fields"], error
