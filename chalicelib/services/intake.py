@@ -226,7 +226,7 @@ def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: 
         if arrival.extra_writes:
             arrival.extra_writes(tx, ticket.id)
         for item in items:
-            if item.item_type == "message" and item.message_id:
+            if item.item_type == "message" and item.direction == "out":
                 thread.index(tx, item.message_id, ticket.id)
 
 

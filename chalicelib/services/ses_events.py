@@ -65,9 +65,9 @@ def _apply(notification_id: str, ses_id: str, suppress: list[str], status: str |
     try:
         if item is not None and status == "delivered":
             _delivered(item, writes) if item.status == "sent" else _just(writes)
-        elif item is not None and status:
+        elif item is not None and status and item.status != status:
             dispatch.record_failure(item, status=status, detail=detail, extra_writes=writes)
-        elif item is not None:  # a complaint: the message did arrive; note it on the ticket
+        elif item is not None and why == "complaint":  # it arrived; note it on the ticket
             with transaction() as tx:
                 tx.save(timeline.event(item.ticket_id, clock.now(), "message.complaint",
                                        data={"message": item.message_uid, "detail": detail}))
