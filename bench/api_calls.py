@@ -223,6 +223,19 @@ def _measure(counter: CallCounter, stack: dict[str, Any]) -> list[Figure]:
         if retried.get("id") != keyed.get("id"):
             raise RuntimeError("the Idempotency-Key retry returned a different ticket")
 
+        # inbound email: stored raw in the bucket as SES does, then the receipt notification
+        s3 = emulator.client("s3", endpoint)
+        first_mail = None
+        for name in ("inbound_email_new", "inbound_email_reply"):
+            ses_id = uuid.uuid4().hex
+            raw = _bench_mail(ses_id, first_mail)
+            first_mail = first_mail or f"<bench-{ses_id}@example.com>"
+            s3.put_object(Bucket=outputs["MailBucket"], Key=f"inbound/{ses_id}", Body=raw)
+            event = _sns_event(outputs["InboundEmailTopicArn"], json.dumps(
+                _ses_receipt(ses_id, outputs["MailBucket"], outputs["InboundEmailTopicArn"])))
+            with counter.counting() as results[name]:
+                client.lambda_.invoke("inbound_email", event)
+
         # inbound SMS: a new number (opens a ticket), then its follow-up (joins it)
         for name, body in (("inbound_sms_new", "আমার সংযোগ কাজ করছে না"),
                            ("inbound_sms_followup", "এখনো ঠিক হয়নি")):
@@ -255,6 +268,11 @@ def _measure(counter: CallCounter, stack: dict[str, Any]) -> list[Figure]:
                details=delivery["timeline_appended"]),
         Figure("stream: SLA timer start (ticket_changed)", delivery["ticket_changed"]["calls"],
                "calls", details=delivery["ticket_changed"]),
+        Figure("inbound email, new conversation (new ticket), AWS calls",
+               results["inbound_email_new"]["calls"], "calls", details=results["inbound_email_new"]),
+        Figure("inbound email, reply threaded by In-Reply-To, AWS calls",
+               results["inbound_email_reply"]["calls"], "calls",
+               details=results["inbound_email_reply"]),
         Figure("inbound SMS from a new number (new ticket), AWS calls",
                results["inbound_sms_new"]["calls"], "calls", details=results["inbound_sms_new"]),
         Figure("inbound SMS follow-up (joins the open ticket), AWS calls",
@@ -274,6 +292,33 @@ def _sns_event(topic_arn: str, message: str) -> dict[str, Any]:
                 "Timestamp": datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 "SignatureVersion": "1", "Signature": "", "SigningCertUrl": "",
                 "UnsubscribeUrl": "", "MessageAttributes": {}}}]}
+
+
+def _bench_mail(ses_id: str, in_reply_to: str | None) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Rahim Uddin <rahim.bench@example.com>"
+    message["To"] = "support@setu.local"
+    message["Subject"] = "Re: অর্ডার" if in_reply_to else "অর্ডার আসেনি"
+    message["Message-ID"] = f"<bench-{ses_id}@example.com>"
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    message.set_content("আমার অর্ডার এখনো আসেনি।\n\nOn Mon, Setu wrote:\n> আগের বার্তা\n")
+    message.add_alternative("<p>আমার অর্ডার এখনো আসেনি।</p>", subtype="html")
+    return message.as_bytes()
+
+
+def _ses_receipt(ses_id: str, bucket: str, topic_arn: str) -> dict[str, Any]:
+    """SES's `Received` notification for an S3 action (the fields the app reads)."""
+    return {"notificationType": "Received",
+            "mail": {"messageId": ses_id, "source": "rahim.bench@example.com",
+                     "destination": ["support@setu.local"]},
+            "receipt": {"recipients": ["support@setu.local"], "spamVerdict": {"status": "PASS"},
+                        "virusVerdict": {"status": "PASS"},
+                        "action": {"type": "S3", "topicArn": topic_arn, "bucketName": bucket,
+                                   "objectKeyPrefix": "inbound/", "objectKey": f"inbound/{ses_id}"}}}
 
 
 def _verify_sender(ses) -> None:
