@@ -119,6 +119,22 @@ def get_policy(name: str):
     return json_response(policies.get_policy(name).to_dict())
 
 
+@bp.route("/api/calendars/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
+@handle_errors
+def put_calendar(name: str):
+    agent = auth.require(bp.current_request, role="admin")
+    _check_name(name)
+    return json_response(policies.put_calendar(name, _json_body(), agent.principal).to_dict())
+
+
+@bp.route("/api/calendars/{name}", methods=["GET"], authorizer=iam)
+@handle_errors
+def get_calendar(name: str):
+    auth.require(bp.current_request)
+    _check_name(name)
+    return json_response(policies.get_calendar(name).to_dict())
+
+
 @bp.route("/api/openapi.json", methods=["GET"], authorizer=iam)
 @handle_errors
 def openapi():

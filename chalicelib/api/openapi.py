@@ -75,6 +75,15 @@ def build() -> dict[str, Any]:
                 "Reply": {"type": "object", "required": ["body"], "additionalProperties": False,
                           "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000},
                                          "channel": {"enum": ["email", "sms"]}}},
+                "Calendar": {"type": "object", "additionalProperties": False, "properties": {
+                    "name": string, "timezone": string,
+                    "hours": {"type": "object", "description": 'e.g. {"sun": [["09:30", "18:00"]]}',
+                              "additionalProperties": {"type": "array", "items": {
+                                  "type": "array", "items": string, "minItems": 2, "maxItems": 2}}},
+                    "holidays_country": {"type": ["string", "null"]},
+                    "closed": {"type": "array", "items": {"type": "string", "format": "date"}},
+                    "special": {"type": "object", "additionalProperties": {"type": "array"}},
+                    "always_open": {"type": "boolean"}}},
                 "Conversation": {"type": "object", "required": ["body"], "additionalProperties": False,
                                  "properties": {**{k: string for k in (
                                      "name", "email", "phone", "subject", "body")},
@@ -146,6 +155,16 @@ def build() -> dict[str, Any]:
                 "summary": "Add an internal note", "security": [{"sigv4": []}],
                 "parameters": [TICKET_ID], "requestBody": _json_body("Note"),
                 "responses": {"201": {"description": "Recorded"}, **AGENT_ERRORS}}},
+            "/api/calendars/{name}": {
+                "put": {"summary": "Create or replace a business calendar (admin); 24x7 is built in",
+                        "security": [{"sigv4": []}],
+                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
+                        "requestBody": _json_body("Calendar"),
+                        "responses": {"200": _ok("Calendar"), **AGENT_ERRORS}},
+                "get": {"summary": "A calendar (built-in: 24x7, default = Asia/Dhaka Sun-Thu 09:30-18:00)",
+                        "security": [{"sigv4": []}],
+                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
+                        "responses": {"200": _ok("Calendar"), **AGENT_ERRORS}}},
             "/api/sla-policies/{name}": {
                 "put": {"summary": "Create or replace an SLA policy (admin)",
                         "security": [{"sigv4": []}],

@@ -19,8 +19,8 @@ from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Ticket
 from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
-from chalicelib.services import (customers, departments, outbound, policies, search, sla,
-                                 thread, tickets)
+from chalicelib.services import (calendars, customers, departments, outbound, policies,
+                                 search, sla, thread, tickets)
 from chalicelib.services.tickets import as_dict
 from chalicelib.services.webform import WebContact
 
@@ -85,7 +85,8 @@ def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = Non
 
 def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: str,
           attachments: list[dict[str, Any]], ref: str, now: datetime, policy: sla.Policy) -> Ticket:
-    due = sla.due_times(policy, now)
+    calendar = policies.find_calendar(policy.calendar) or calendars.ALWAYS
+    due = sla.due_times(policy, now, calendar)
     if arrival.agent:  # we spoke first: there is no first response to wait for
         due.pop("first_response", None)
 

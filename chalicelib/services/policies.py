@@ -1,19 +1,52 @@
-"""SLA policy storage: the API writes them, ticket intake reads the applicable one."""
+"""SLA policy and calendar storage: the API writes them, ticket intake reads them."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.db import settings
 from chalicelib.errors import NotFound
-from chalicelib.services import sla
+from chalicelib.errors import ValidationFailed
+from chalicelib.services import calendars, sla
 
 KIND = "sla_policy"
+CALENDAR_KIND = "calendar"
 
 
 def put_policy(name: str, body: Any, actor: str) -> sla.Policy:
-    policy = sla.parse_policy(name, body)
+    calendar = body.get("calendar", "24x7") if isinstance(body, dict) else None
+    missing = ({"calendar": f"no calendar named {calendar}"}
+               if isinstance(calendar, str) and find_calendar(calendar) is None else {})
+    try:
+        policy = sla.parse_policy(name, body)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, {**missing, **exc.fields}) from None
+    if missing:
+        raise ValidationFailed("The SLA policy has errors.", missing)
     settings.put(KIND, name, policy.to_dict(), actor)
     return policy
+
+
+def put_calendar(name: str, body: Any, actor: str) -> calendars.Calendar:
+    calendar = calendars.parse_calendar(name, body)
+    settings.put(CALENDAR_KIND, name, calendar.to_dict(), actor)
+    return calendar
+
+
+def get_calendar(name: str) -> calendars.Calendar:
+    calendar = find_calendar(name)
+    if calendar is None:
+        raise NotFound(f"No calendar named {name}.")
+    return calendar
+
+
+def find_calendar(name: str) -> calendars.Calendar | None:
+    """A stored calendar, else the built-in of that name (`24x7`, `default`), else None."""
+    if name == "24x7":
+        return calendars.ALWAYS
+    stored = settings.get(CALENDAR_KIND, name)
+    if stored is None:
+        return calendars.BUILTIN.get(name)
+    return calendars.parse_calendar(name, {k: v for k, v in stored.items() if k != "name"})
 
 
 def get_policy(name: str = "default") -> sla.Policy:

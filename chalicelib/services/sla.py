@@ -1,21 +1,22 @@
 """SLA policies and the due times they give a ticket.
 
-A policy names targets as ISO 8601 durations and the calendar they count in. Until business
-calendars land (issue 6) the only calendar that can compute is `24x7`; `default` (Asia/Dhaka
-business hours) is reserved for them and refused for now rather than silently miscounted.
+A policy names targets as ISO 8601 durations and the business calendar they count in
+(services/calendars.py). A policy saved without a calendar counts in `24x7`; the built-in
+`default` policy counts in the `default` calendar (Asia/Dhaka business hours).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.errors import ValidationFailed
 from chalicelib.services import durations
+from chalicelib.services.calendars import ALWAYS, Calendar
 
 TARGETS = ("first_response", "next_reply", "resolution")
-CALENDARS_READY = ("24x7",)
-BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "calendar": "24x7"}
+BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "calendar": "default"}
 POLICY_FIELDS = (*TARGETS, "warn_before", "calendar")
 
 
@@ -56,16 +57,23 @@ def parse_policy(name: str, body: Any) -> Policy:
     if "first_response" not in values and "first_response" not in errors:
         errors["first_response"] = "required"
     calendar = body.get("calendar", "24x7")
-    if not isinstance(calendar, str) or calendar not in CALENDARS_READY:
-        errors["calendar"] = "only 24x7 until business calendars are available"
+    if not isinstance(calendar, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", calendar):
+        errors["calendar"] = "a calendar name"
     if errors:
         raise ValidationFailed("The SLA policy has errors.", errors)
     return Policy(name=name, calendar=calendar, **values)
 
 
-def due_times(policy: Policy, start: datetime) -> dict[str, datetime]:
-    """When each target of `policy` falls due for a ticket opened at `start` (24x7)."""
-    due = {"first_response": start + policy.first_response}
+def due_times(policy: Policy, start: datetime, calendar: Calendar = ALWAYS) -> dict[str, datetime]:
+    """When each target of `policy` falls due for a ticket opened at `start`, counting only
+    the open hours of `calendar`."""
+    due = {"first_response": business_due(calendar, start, policy.first_response)}
     if policy.resolution is not None:
-        due["resolution"] = start + policy.resolution
+        due["resolution"] = business_due(calendar, start, policy.resolution)
     return due
+
+
+def business_due(calendar: Calendar, start: datetime, duration: timedelta) -> datetime:
+    """Days count as business days ("P3D" = three open days later), hours and minutes as open
+    time ("PT4H" = four open hours), which is how a support lead reads a target."""
+    return calendar.add(calendar.add_days(start, duration.days), duration - timedelta(days=duration.days))

@@ -36,7 +36,7 @@ def test_policy_due_times_in_24x7():
 
 def test_policy_errors_name_fields():
     with pytest.raises(ValidationFailed) as info:
-        sla.parse_policy("x", {"resolution": "soon", "calendar": "default", "colour": "red"})
+        sla.parse_policy("x", {"resolution": "soon", "calendar": "no such/name", "colour": "red"})
     assert set(info.value.fields) == {"first_response", "resolution", "calendar", "colour"}
 
 
@@ -44,3 +44,16 @@ def test_policy_round_trips_through_its_dict():
     policy = sla.parse_policy("vip", {"first_response": "PT30M", "warn_before": "PT5M"})
     stored = {k: v for k, v in policy.to_dict().items() if v is not None and k != "name"}
     assert sla.parse_policy("vip", stored) == policy
+
+
+def test_policy_due_times_in_business_hours():
+    from chalicelib.services.calendars import DHAKA
+
+    policy = sla.parse_policy("default", {"first_response": "PT4H", "resolution": "P1D",
+                                          "calendar": "default"})
+    thursday_5pm_dhaka = datetime(2026, 11, 26, 11, 0, tzinfo=timezone.utc)
+    due = sla.due_times(policy, thursday_5pm_dhaka, DHAKA)
+    # 1 h on Thursday, then Sunday from 09:30 Dhaka (03:30 UTC): 3 h more → 12:30 Dhaka
+    assert due["first_response"] == datetime(2026, 11, 29, 6, 30, tzinfo=timezone.utc)
+    # a day is a business day: Thursday 17:00 + one business day → Sunday 17:00 Dhaka
+    assert due["resolution"] == datetime(2026, 11, 29, 11, 0, tzinfo=timezone.utc)

@@ -1,0 +1,59 @@
+"""Calendars through the agent API, and the due times they give new tickets."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib import clock
+from tests.integration.helpers import Api, new_ticket
+
+AGENT = "arn:aws:iam::123456789012:user/agent-cal"
+
+
+@pytest.fixture
+def api(stack):
+    from chalicelib.services import agents
+
+    agents.ensure_agent(AGENT, role="agent")
+    return Api(stack.client)
+
+
+def test_builtin_calendars(api):
+    status, default = api.get("/api/calendars/default")
+    assert status == 200 and default["timezone"] == "Asia/Dhaka"
+    assert default["hours"]["sun"] == [["09:30", "18:00"]] and "fri" not in default["hours"]
+    assert api.get("/api/calendars/24x7")[1] == {"name": "24x7", "always_open": True}
+    assert api.get("/api/calendars/nope")[0] == 404
+    assert api.put("/api/calendars/24x7", {"hours": {}})[0] == 422
+
+
+def test_put_calendar_is_admin_only_and_validated(api):
+    body = {"timezone": "Asia/Dhaka", "hours": {"sat": [["10:00", "14:00"]]}, "closed": ["2026-12-31"]}
+    assert api.as_principal(AGENT).put("/api/calendars/weekend", body)[0] == 403
+    status, saved = api.put("/api/calendars/weekend", body)
+    assert status == 200 and saved["hours"] == {"sat": [["10:00", "14:00"]]}
+    assert api.get("/api/calendars/weekend")[1] == saved
+    status, error = api.put("/api/calendars/bad", {"hours": {"sun": [["18:00", "09:00"]]}})
+    assert status == 422 and "hours.sun" in error["error"]["fields"]
+
+
+def test_policy_on_unknown_calendar_is_422(api):
+    status, error = api.put("/api/sla-policies/default", {"first_response": "PT1H", "calendar": "nope"})
+    assert status == 422 and "calendar" in error["error"]["fields"]
+
+
+def test_new_ticket_counts_only_open_hours(api):
+    # a calendar whose only window opens ten minutes from now; its zone is chosen so that the
+    # window sits around local noon and never crosses midnight
+    now = clock.now().astimezone(timezone.utc)
+    offset = 12 - now.hour  # Etc/GMT-5 is UTC+5 (POSIX signs)
+    zone = f"Etc/GMT{-offset:+d}" if offset else "UTC"
+    local = now + timedelta(hours=offset)
+    opens_local = (local + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    opens = opens_local - timedelta(hours=offset)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[opens_local.weekday()]
+    status, saved = api.put("/api/calendars/narrow", {"timezone": zone, "holidays_country": None, "hours": {
+        day: [[opens_local.strftime("%H:%M"), (opens_local + timedelta(minutes=30)).strftime("%H:%M")]]}})
+    assert status == 200, saved
+    assert api.put("/api/sla-policies/default", {"first_response": "PT5M", "calendar": "narrow"})[0] == 200
+    created = new_ticket(api)
+    assert clock.parse_iso(created["due_at"]) == opens + timedelta(minutes=5)
