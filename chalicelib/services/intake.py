@@ -20,7 +20,7 @@ from chalicelib.db.models import Key, Ticket
 from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
 from chalicelib.services import (calendars, customers, departments, outbound, policies,
-                                 search, sla, thread, tickets)
+                                 search, sla, sla_clock, thread, tickets)
 from chalicelib.services.tickets import as_dict
 from chalicelib.services.webform import WebContact
 
@@ -86,9 +86,6 @@ def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = Non
 def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: str,
           attachments: list[dict[str, Any]], ref: str, now: datetime, policy: sla.Policy) -> Ticket:
     calendar = policies.find_calendar(policy.calendar) or calendars.ALWAYS
-    due = sla.due_times(policy, now, calendar)
-    if arrival.agent:  # we spoke first: there is no first response to wait for
-        due.pop("first_response", None)
 
     ticket = Ticket(
         id=ticket_id, ref=ref, subject=contact.subject,
@@ -96,11 +93,12 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
         first_response_at=now if arrival.agent else None,
         department=contact.department, channel=arrival.channel, lang=contact.lang,
         created_at=now, updated_at=now,
-        sla={"policy": policy.name, "calendar": policy.calendar, "breached": [],
-             **{f"{target}_due": clock.iso(at) for target, at in due.items()}},
-        timers={target: {"generation": 1, "due_at": clock.iso(at), "state": "armed"}
-                for target, at in due.items()},
+        sla={"policy": policy.name, "calendar": policy.calendar, "breached": [], "paused": False},
+        timers={},
     )
+    # we spoke first when an agent starts it: no first response to wait for
+    for target in (("resolution",) if arrival.agent else ("first_response", "resolution")):
+        sla_clock.arm_target(ticket, target, policy, calendar, now)
     tickets.refresh_queue_sort(ticket)
 
     for attempt in (1, 2):

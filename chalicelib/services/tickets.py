@@ -15,8 +15,8 @@ from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import (agents, contacts, departments, outbound, search, sms_text,
-                                 suppression, thread)
+from chalicelib.services import (agents, contacts, departments, outbound, search, sla_clock,
+                                 sms_text, suppression, thread)
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 SETTABLE_STATUSES = ("open", "pending", "resolved", "closed")
@@ -45,13 +45,37 @@ def refresh_queue_sort(ticket: Ticket) -> None:
     ticket.queue_sort = f"{due}#{clock.iso(ticket.created_at)}#{ticket.id}"
 
 
-def stop_timer(ticket: Ticket, kind: str) -> None:
-    """Invalidate a timer: bump its generation so a late firing is recognised as stale."""
-    timers = as_dict(ticket.timers)
-    timer = as_dict(timers.get(kind))
-    if timer and timer.get("state") == "armed":
-        timers[kind] = {**timer, "generation": int(timer["generation"]) + 1, "state": "stopped"}
-        ticket.timers = timers
+def _armed_due(ticket: Ticket, target: str) -> str | None:
+    timer = as_dict(as_dict(ticket.timers).get(target))
+    return timer.get("due_at") if timer.get("state") == "armed" else None
+
+
+def _clock(ticket: Ticket):
+    """The policy and calendar the ticket's SLA counts with."""
+    from chalicelib.services import calendars, policies
+
+    sla = as_dict(ticket.sla)
+    policy = policies.find_policy(sla.get("policy") or "default") or policies.get_policy("default")
+    calendar = policies.find_calendar(sla.get("calendar") or policy.calendar) or calendars.ALWAYS
+    return policy, calendar
+
+
+def _status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
+    """Pending pauses the resolution clock, leaving it resumes it; done stops everything;
+    reopening a done ticket starts a fresh resolution target."""
+    if old == new:
+        return
+    policy, calendar = _clock(ticket)
+    if new in DONE:
+        for kind in list(as_dict(ticket.timers)):
+            sla_clock.stop(ticket, kind)
+        sla_clock.stop_paused(ticket, "resolution")
+    elif new == "pending":
+        sla_clock.pause_resolution(ticket, now, calendar)
+    elif old == "pending":
+        sla_clock.resume_resolution(ticket, now, calendar, policy)
+    elif old in DONE:
+        sla_clock.arm_target(ticket, "resolution", policy, calendar, now)
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -92,8 +116,10 @@ def summary(ticket: Ticket) -> dict[str, Any]:
         "sla": {
             "policy": sla.get("policy"), "calendar": sla.get("calendar"),
             "first_response_due": sla.get("first_response_due"),
-            "resolution_due": sla.get("resolution_due"),
-            "paused": False,
+            "next_reply_due": _armed_due(ticket, "next_reply"),
+            "resolution_due": None if sla.get("paused") else sla.get("resolution_due"),
+            "paused": bool(sla.get("paused")),
+            "pauses": list(sla.get("pauses") or []),
             "breached": list(sla.get("breached") or []),
         },
     }
@@ -265,12 +291,12 @@ def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = Non
     items = [timeline.message(ticket.id, now, seq=0, **fields)]
     if ticket.first_response_at is None:
         ticket.first_response_at = now
-        if "first_response" in as_dict(ticket.timers):
-            stop_timer(ticket, "first_response")
-            items.append(timeline.event(ticket.id, now, "sla.met", actor=agent.principal, seq=1,
-                                        data={"target": "first_response"}))
+    for n, target in enumerate(("first_response", "next_reply"), start=1):
+        if sla_clock.stop(ticket, target):
+            items.append(timeline.event(ticket.id, now, "sla.met", actor=agent.principal, seq=n,
+                                        data={"target": target}))
     if ticket.status == "new":
-        items.append(_status_event(ticket, "open", agent.principal, now, seq=2))
+        items.append(_status_event(ticket, "open", agent.principal, now, seq=3))
         ticket.status = "open"
     _save(ticket, items, now)
     out = {"id": fields["message_uid"], "status": "queued", "channel": channel,
@@ -325,11 +351,10 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     actor = agent.principal
     if status is not None and status != ticket.status:
         items.append(_status_event(ticket, status, actor, now, seq=len(items)))
+        _status_timers(ticket, ticket.status, status, now)
         ticket.status = status
         if status in DONE:
             ticket.resolved_at = ticket.resolved_at or now
-            for kind in list(as_dict(ticket.timers)):
-                stop_timer(ticket, kind)
         else:
             ticket.resolved_at = None
     for name, value in (("priority", priority), ("department", department)):
@@ -369,10 +394,16 @@ def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automa
                            "message": fields["message_uid"], "channel": fields["channel"],
                            **event_data}),
     ]
-    if not held and not automatic and ticket.status in REOPENABLE:
-        items.append(_status_event(ticket, "open", "customer", now, seq=2))
-        ticket.status = "open"
-        ticket.resolved_at = None
+    if not held and not automatic:
+        if ticket.status in REOPENABLE:
+            items.append(_status_event(ticket, "open", "customer", now, seq=2))
+            _status_timers(ticket, ticket.status, "open", now)
+            ticket.status = "open"
+            ticket.resolved_at = None
+        if ticket.first_response_at is not None:  # the customer waits for our next reply
+            policy, calendar = _clock(ticket)
+            if not as_dict(as_dict(ticket.timers).get("next_reply")).get("state") == "armed":
+                sla_clock.arm_target(ticket, "next_reply", policy, calendar, now)
     _save(ticket, items, now, extra_writes)
     return ticket
 

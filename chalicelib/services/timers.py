@@ -18,9 +18,10 @@ from chalicelib.db import timeline
 from chalicelib.db.connection import transaction
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.integrations import stepfunctions
+from chalicelib.services import sla_clock
 from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort
 
-KINDS = ("first_response", "resolution")
+KINDS = ("first_response", "next_reply", "resolution")
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,10 @@ def reconcile(old: Ticket | None, new: Ticket | None) -> list[Action]:
                 not was or was.get("generation") != now.get("generation")
                 or was.get("state") != "armed"):
             generation = int(now["generation"])
-            due = now["due_at"]
+            _, due = sla_clock.wake(now)  # the warning first, when there is one
             actions.append(Action("start", execution_name(new.ref, kind, generation), {
                 "ticket_id": new.id, "ref": new.ref, "kind": kind, "generation": generation,
-                "due_at": due, "wake_at": wake_at(clock.parse_iso(due))}))
+                "due_at": clock.iso(due), "wake_at": wake_at(due)}))
         if was and was.get("state") == "armed" and old is not None and (
                 not now or now.get("generation") != was.get("generation")):
             actions.append(Action("stop", execution_name(old.ref, kind, int(was["generation"]))))
@@ -108,27 +109,39 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     timer = as_dict(as_dict(ticket.timers).get(kind))
     if not timer or int(timer.get("generation", -1)) != generation or timer.get("state") != "armed":
         return "stale"
-    due = clock.parse_iso(timer["due_at"])
+    phase, due = sla_clock.wake(timer)
     if now < due:
         # Delivered early (a clock skew, or the emulator): wait again, a second past the due
         # time so this cannot spin. Millisecond names keep each re-arm a new execution.
         stepfunctions.start(
             execution_name(ticket.ref, kind, generation, int(now.timestamp() * 1000)),
-            {**payload, "due_at": timer["due_at"], "wake_at": wake_at(due, extra_seconds=1)})
+            {**payload, "due_at": clock.iso(due), "wake_at": wake_at(due, extra_seconds=1)})
         return "rearmed"
     met = (kind == "first_response" and ticket.first_response_at is not None) or (
         kind == "resolution" and ticket.status in DONE)
+    items: list[TimelineItem] = []
+    if phase == "warning":
+        if met:
+            return "met"
+        sla_clock.warned(ticket, kind)  # next generation: the stream arms the breach wake-up
+        items.append(timeline.event(ticket.id, now, "sla.warning", data={
+            "target": kind, "due_at": timer["due_at"], "warn_at": timer["warn_at"],
+            "generation": generation}))
+        return _save_fired(ticket, items, now, "warned")
     timers = as_dict(ticket.timers)
     timers[kind] = {**timer, "state": "fired"}
     ticket.timers = timers
-    items: list[TimelineItem] = []
     if not met:
         sla = as_dict(ticket.sla)
         sla["breached"] = sorted({*(sla.get("breached") or []), kind})
         ticket.sla = sla
-        items.append(timeline.event(ticket.id, now, "sla.breached", seq=0, data={
+        items.append(timeline.event(ticket.id, now, "sla.breached", data={
             "target": kind, "due_at": timer["due_at"], "generation": generation,
             "late_by_seconds": round((now - due).total_seconds(), 3)}))
+    return _save_fired(ticket, items, now, "met" if met else "breached")
+
+
+def _save_fired(ticket: Ticket, items: list[TimelineItem], now: datetime, outcome: str) -> str:
     refresh_queue_sort(ticket)
     ticket.updated_at = now
     # Conditional on the version we read: a concurrent change raises Cancelled, the queue
@@ -137,4 +150,4 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
         tx.save(ticket)
         for item in items:
             tx.save(item, condition=TimelineItem.sk.does_not_exist())
-    return "met" if met else "breached"
+    return outcome

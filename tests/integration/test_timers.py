@@ -40,7 +40,7 @@ def test_unanswered_ticket_breaches_first_response(api, stack):
 
 
 def test_reply_in_time_stops_the_timer_and_nothing_breaches(api, stack):
-    assert api.put("/api/sla-policies/default", {"first_response": "PT4S"})[0] == 200
+    assert api.put("/api/sla-policies/default", {"first_response": "PT8S", "warn_before": "PT2S"})[0] == 200
     created = new_ticket(api)
     stack.pump.drain()
     assert api.post(f"/api/tickets/{created['id']}/replies", {"body": "Hello!"})[0] == 201
@@ -64,19 +64,24 @@ def test_stale_generation_and_redelivery_do_nothing(api, stack):
                "generation": 1, "due_at": due}
     late = clock.parse_iso(due) + timedelta(seconds=1)
     assert timers.fire({**payload, "generation": 0}, now=late) == "stale"
-    assert timers.fire(payload, now=late) == "breached"
+    assert timers.fire(payload, now=late) == "warned"  # the warning phase comes first
     assert timers.fire(payload, now=late) == "stale"  # the same message again
-    assert events(api, created["id"]).count("sla.breached") == 1
+    breach = {**payload, "generation": 2}
+    later = late + timedelta(seconds=1)
+    assert timers.fire(breach, now=later) == "breached"
+    assert timers.fire(breach, now=later) == "stale"
+    assert [e for e in events(api, created["id"]) if e.startswith("sla.")] == ["sla.warning", "sla.breached"]
 
 
 def test_early_delivery_is_rearmed_not_acted_on(api, stack):
     assert api.put("/api/sla-policies/default", {"first_response": "PT1H"})[0] == 200
     created = new_ticket(api)
     stack.pump.drain()
-    due = Ticket.get(created["id"]).timers.as_dict()["first_response"]["due_at"]
+    timer = Ticket.get(created["id"]).timers.as_dict()["first_response"]
+    wakes_at = timer["warn_at"]  # the first wake-up is the warning at 80% of the hour
     payload = {"ticket_id": created["id"], "ref": created["ref"], "kind": "first_response",
-               "generation": 1, "due_at": due}
-    assert timers.fire(payload, now=clock.parse_iso(due) - timedelta(seconds=2)) == "rearmed"
+               "generation": 1, "due_at": wakes_at}
+    assert timers.fire(payload, now=clock.parse_iso(wakes_at) - timedelta(seconds=2)) == "rearmed"
     assert "sla.breached" not in events(api, created["id"])
     assert any(name.startswith(f"T-{created['ref']}-first-response-g1-r") for name in executions(stack))
 
@@ -92,3 +97,53 @@ def test_malformed_and_unknown_timer_messages_are_dropped_not_retried(stack):
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_warning_then_breach_in_order(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT4S", "warn_before": "PT2S"})[0] == 200
+    created = new_ticket(api)
+    wait_for(lambda: "sla.breached" in events(api, created["id"]), stack.pump, timeout=40)
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    sla_events = [e for e in ticket["timeline"] if e.get("type", "").startswith("sla.")]
+    assert [e["type"] for e in sla_events] == ["sla.warning", "sla.breached"]
+    warning, breach = sla_events
+    assert warning["at"] >= warning["data"]["warn_at"] and breach["at"] >= ticket["sla"]["first_response_due"]
+    assert warning["at"] < breach["at"]
+
+
+def test_pending_pauses_resolution_and_reopening_resumes(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H", "resolution": "PT3S"})[0] == 200
+    created = new_ticket(api)
+    assert api.post(f"/api/tickets/{created['id']}/replies", {"body": "Please send a photo."})[0] == 201
+    status, pending = api.patch(f"/api/tickets/{created['id']}", {"status": "pending"})
+    assert status == 200
+    # well past the resolution due time while pending: nothing breaches
+    import time
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        stack.pump.poll_once()
+        time.sleep(0.3)
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert "sla.breached" not in [e.get("type") for e in ticket["timeline"]]
+    assert ticket["sla"]["paused"] is True and ticket["sla"]["pauses"][-1]["to"] is None
+    # the customer answers (status back to open): the clock resumes with the time that was left
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["sla"]["paused"] is False and ticket["sla"]["pauses"][-1]["to"]
+    wait_for(lambda: "sla.breached" in events(api, created["id"]), stack.pump, timeout=30)
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["sla"]["breached"] == ["resolution"]
+
+
+def test_reply_cancels_pending_timers_and_no_stale_event_appears(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT3S", "next_reply": "PT3S",
+                                                  "warn_before": "PT1S"})[0] == 200
+    created = new_ticket(api)
+    stack.pump.drain()
+    assert api.post(f"/api/tickets/{created['id']}/replies", {"body": "On it."})[0] == 201
+    import time
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        stack.pump.poll_once()
+        time.sleep(0.3)
+    assert not [e for e in events(api, created["id"]) if e in ("sla.warning", "sla.breached")]

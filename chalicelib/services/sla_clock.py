@@ -1,0 +1,139 @@
+"""The SLA rules a ticket's timer map follows (pure: no AWS, no storage).
+
+`ticket.timers[target]` = {"generation", "due_at", "warn_at"?, "warned"?, "state"} with state
+armed | fired | stopped | paused. Changing this map is all a service does; the tickets stream
+turns changes into Step Functions executions (services/timers.py). Every change that makes an
+old execution meaningless bumps the generation, so a late delivery of it is ignored.
+
+- first_response: armed when a ticket opens; met by the first agent reply.
+- next_reply: armed after each customer message once an agent has answered; met by a reply.
+- resolution: armed when a ticket opens; `pending` (waiting on the customer) pauses it and
+  remembers the open time left; leaving pending resumes it with that time. The pause ledger is
+  `ticket.sla["pauses"]`.
+- warnings: each armed target first wakes at `warn_at` (policy `warn_before` ahead of the due
+  time, else at 80% of the target), records `sla.warning`, then re-arms for the breach.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.services.calendars import Calendar
+from chalicelib.services.sla import Policy, business_due
+
+WARN_FRACTION = 0.8
+MAX_PAUSES = 50
+
+
+def _timers(ticket) -> dict[str, dict[str, Any]]:
+    raw = ticket.timers.as_dict() if hasattr(ticket.timers, "as_dict") else dict(ticket.timers or {})
+    return {k: (v.as_dict() if hasattr(v, "as_dict") else dict(v)) for k, v in raw.items()}
+
+
+def _sla(ticket) -> dict[str, Any]:
+    return ticket.sla.as_dict() if hasattr(ticket.sla, "as_dict") else dict(ticket.sla or {})
+
+
+def warn_time(policy: Policy, calendar: Calendar, start: datetime, due: datetime,
+              duration: timedelta) -> datetime | None:
+    if policy.warn_before is not None:
+        at = due - policy.warn_before
+    else:
+        at = calendar.add(start, duration * WARN_FRACTION) if duration.days == 0 else \
+            due - (due - start) * (1 - WARN_FRACTION)
+    return at if start < at < due else None
+
+
+def arm(ticket, target: str, *, start: datetime, due: datetime, warn_at: datetime | None) -> None:
+    timers = _timers(ticket)
+    generation = int(timers.get(target, {}).get("generation", 0)) + 1
+    entry = {"generation": generation, "due_at": clock.iso(due), "state": "armed"}
+    if warn_at is not None:
+        entry.update(warn_at=clock.iso(warn_at), warned=False)
+    timers[target] = entry
+    ticket.timers = timers
+    sla = _sla(ticket)
+    sla[f"{target}_due"] = clock.iso(due)
+    ticket.sla = sla
+
+
+def arm_target(ticket, target: str, policy: Policy, calendar: Calendar, now: datetime) -> None:
+    duration = getattr(policy, target)
+    if duration is None:
+        return
+    due = business_due(calendar, now, duration)
+    arm(ticket, target, start=now, due=due, warn_at=warn_time(policy, calendar, now, due, duration))
+
+
+def stop(ticket, target: str, state: str = "stopped") -> bool:
+    timers = _timers(ticket)
+    timer = timers.get(target)
+    if not timer or timer.get("state") != "armed":
+        return False
+    timers[target] = {**timer, "generation": int(timer["generation"]) + 1, "state": state}
+    ticket.timers = timers
+    return True
+
+
+def stop_paused(ticket, target: str) -> None:
+    timers = _timers(ticket)
+    if timers.get(target, {}).get("state") == "paused":
+        timers[target] = {**timers[target], "state": "stopped"}
+        ticket.timers = timers
+        sla = _sla(ticket)
+        sla["paused"] = False
+        ticket.sla = sla
+
+
+def pause_resolution(ticket, now: datetime, calendar: Calendar) -> bool:
+    """Waiting on the customer: the resolution clock stops; the open time left is kept."""
+    timers = _timers(ticket)
+    timer = timers.get("resolution")
+    if not timer or timer.get("state") != "armed":
+        return False
+    left = calendar.between(now, clock.parse_iso(timer["due_at"]))
+    stop(ticket, "resolution", state="paused")
+    timers = _timers(ticket)
+    timers["resolution"]["remaining_seconds"] = left.total_seconds()
+    ticket.timers = timers
+    sla = _sla(ticket)
+    sla["paused"] = True
+    sla["pauses"] = ([*(sla.get("pauses") or []), {"from": clock.iso(now), "to": None}])[-MAX_PAUSES:]
+    ticket.sla = sla
+    return True
+
+
+def resume_resolution(ticket, now: datetime, calendar: Calendar, policy: Policy) -> bool:
+    timers = _timers(ticket)
+    timer = timers.get("resolution")
+    if not timer or timer.get("state") != "paused":
+        return False
+    left = timedelta(seconds=float(timer.get("remaining_seconds", 0)))
+    due = calendar.add(now, left)
+    warn_at = (due - policy.warn_before) if policy.warn_before is not None else None
+    arm(ticket, "resolution", start=now, due=due,
+        warn_at=warn_at if warn_at is not None and now < warn_at < due else None)
+    sla = _sla(ticket)
+    sla["paused"] = False
+    pauses = sla.get("pauses") or []
+    if pauses and pauses[-1].get("to") is None:
+        pauses[-1] = {**pauses[-1], "to": clock.iso(now)}
+    sla["pauses"] = pauses
+    ticket.sla = sla
+    return True
+
+
+def wake(timer: dict[str, Any]) -> tuple[str, datetime]:
+    """What an armed timer waits for next: ("warning", warn_at) or ("breach", due_at)."""
+    if timer.get("warn_at") and not timer.get("warned"):
+        return "warning", clock.parse_iso(timer["warn_at"])
+    return "breach", clock.parse_iso(timer["due_at"])
+
+
+def warned(ticket, target: str) -> None:
+    """The warning went out: same target, next generation, now waiting for the breach."""
+    timers = _timers(ticket)
+    timer = timers[target]
+    timers[target] = {**timer, "generation": int(timer["generation"]) + 1, "warned": True}
+    ticket.timers = timers
