@@ -4,12 +4,16 @@
   emulator's CloudFormation. The emulator only understands an inline `DefinitionString` for a
   state machine, so every `DefinitionS3Location` that names a local file (``./timer.asl.json``)
   is replaced by the file's text inside ``Fn::Sub`` with the template's
-  `DefinitionSubstitutions`.
-* `render_merge_template(stage)` - the emulator rendering plus infra/lambda.yaml (the wiring of
-  Chalice's generated functions to these resources), for
+  `DefinitionSubstitutions`. Resources of the types in `EMULATOR_UNSUPPORTED` (SES receiving:
+  the emulator has none, the local stack's SMTP ingress stands in for it) are dropped, with
+  the outputs and `DependsOn` entries that name them.
+* `render_merge_template(stage)` - the template with the ASL inlined (and nothing dropped) plus
+  infra/lambda.yaml (the wiring of Chalice's generated functions to these resources), for
   ``chalice package --merge-template``. Inlining the ASL here too keeps the packaged
   sam.yaml self-contained: a relative ``DefinitionS3Location`` would be resolved against
   build/<stage>/ by ``aws cloudformation package`` / ``sam deploy``, where the file is not.
+  The `Stage` parameter defaults to the stage, `SupportDomain` to the domain of the stage's
+  ``SETU_SUPPORT_ADDRESS`` in .chalice/config.json.
 
 CLI::
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,11 @@ import yaml
 INFRA_DIR = Path(__file__).resolve().parent
 TEMPLATE_PATH = INFRA_DIR / "template.yaml"
 OVERLAY_PATH = INFRA_DIR / "lambda.yaml"
+CHALICE_CONFIG_PATH = INFRA_DIR.parent / ".chalice" / "config.json"
+
+# Resource types the emulator's CloudFormation (moto) cannot create. SES receiving: moto has no
+# receipt rules in CloudFormation and no SMTP endpoint; local/smtp.py does what the rule does.
+EMULATOR_UNSUPPORTED = frozenset({"AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule"})
 
 # Short tag -> long form key. !Ref, !Condition and !GetAtt are special-cased below.
 _FN_TAGS = (
@@ -127,10 +137,80 @@ def inline_state_machine_definitions(template: dict, base_dir: Path = INFRA_DIR)
     return rendered
 
 
+def references(value: Any, logical_ids: set[str] | frozenset[str]) -> set[str]:
+    """Which of `logical_ids` `value` names through Ref, Fn::GetAtt or a ${...} in Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= references(item, logical_ids)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and item in logical_ids:
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                target = item[0] if isinstance(item, list) else str(item).partition(".")[0]
+                if target in logical_ids:
+                    found.add(target)
+            elif key == "Fn::Sub":
+                text = item[0] if isinstance(item, list) else item
+                if isinstance(text, str):
+                    found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)
+                              if name.split(".")[0] in logical_ids}
+                if isinstance(item, list):
+                    found |= references(item[1:], logical_ids)
+            else:
+                found |= references(item, logical_ids)
+    return found
+
+
+def drop_unsupported(template: dict, types: frozenset[str] = EMULATOR_UNSUPPORTED) -> dict:
+    """A copy of `template` without resources of `types`, the outputs that name them and the
+    `DependsOn` entries on them. Any other reference to a dropped resource is an error."""
+    rendered = copy.deepcopy(template)
+    resources = rendered.get("Resources", {})
+    dropped = {name for name, resource in resources.items() if resource.get("Type") in types}
+    for name in dropped:
+        del resources[name]
+    for name, output in list(rendered.get("Outputs", {}).items()):
+        if references(output, dropped):
+            del rendered["Outputs"][name]
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn")
+        if depends is not None:
+            kept = [d for d in ([depends] if isinstance(depends, str) else depends)
+                    if d not in dropped]
+            if kept:
+                resource["DependsOn"] = kept
+            else:
+                del resource["DependsOn"]
+        named = references(resource, dropped)
+        if named:
+            raise ValueError(f"{name} refers to {sorted(named)}, which the emulator cannot create")
+    return rendered
+
+
 def render_for_emulator(path: Path | str = TEMPLATE_PATH) -> dict:
-    """The template as the emulator's CloudFormation accepts it (ASL inlined)."""
+    """The template as the emulator's CloudFormation accepts it: ASL inlined, resources it
+    cannot create (EMULATOR_UNSUPPORTED) left out."""
+    return drop_unsupported(_render_inlined(path))
+
+
+def _render_inlined(path: Path | str = TEMPLATE_PATH) -> dict:
     path = Path(path)
     return inline_state_machine_definitions(load_template(path), path.parent)
+
+
+def support_domain(stage: str, config_path: Path | str = CHALICE_CONFIG_PATH) -> str | None:
+    """The domain of the stage's SETU_SUPPORT_ADDRESS in .chalice/config.json, if there is one."""
+    try:
+        config = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    stage_config = config.get("stages", {}).get(stage, {})
+    address = (stage_config.get("environment_variables", {}).get("SETU_SUPPORT_ADDRESS")
+               or config.get("environment_variables", {}).get("SETU_SUPPORT_ADDRESS") or "")
+    domain = address.rpartition("@")[2].strip().lower()
+    return domain or None
 
 
 def _is_intrinsic(value: Any) -> bool:
@@ -156,10 +236,15 @@ def load_overlay(path: Path | str = OVERLAY_PATH) -> dict:
 
 def render_merge_template(stage: str, template_path: Path | str = TEMPLATE_PATH,
                           overlay_path: Path | str = OVERLAY_PATH) -> dict:
-    """The template for `chalice package --merge-template`: emulator rendering + lambda.yaml,
-    with the Stage parameter defaulting to `stage` (so `sam deploy` needs no override)."""
-    merged = deep_merge(render_for_emulator(template_path), load_overlay(overlay_path))
-    merged.setdefault("Parameters", {}).setdefault("Stage", {"Type": "String"})["Default"] = stage
+    """The template for `chalice package --merge-template`: the template with its ASL inlined
+    + lambda.yaml, the Stage parameter defaulting to `stage` and SupportDomain to the stage's
+    support address's domain (so `sam deploy` needs no overrides)."""
+    merged = deep_merge(_render_inlined(template_path), load_overlay(overlay_path))
+    parameters = merged.setdefault("Parameters", {})
+    parameters.setdefault("Stage", {"Type": "String"})["Default"] = stage
+    domain = support_domain(stage)
+    if domain and "SupportDomain" in parameters:
+        parameters["SupportDomain"]["Default"] = domain
     return merged
 
 

@@ -4,10 +4,12 @@
 2. infra/template.yaml deployed into it through its CloudFormation as stack `setu-local`;
 3. the Chalice app (stage `local`) served over HTTP on SETU_API_PORT, in this process;
 4. the pump delivering SQS, SNS and DynamoDB-stream records to the app's event handlers;
-5. `.setu/local.json` describing all of it, written once /health answers.
+5. the SMTP ingress (local/smtp.py) on SETU_SMTP_PORT: mail to @setu.local is stored in the
+   mail bucket and announced on the inbound-email topic, as SES receiving does;
+6. `.setu/local.json` describing all of it, written once /health answers.
 
-Ctrl-C or SIGTERM stops the HTTP server, the pump and the emulator. State lives only in the
-emulator's memory: every start is a fresh stack.
+Ctrl-C or SIGTERM stops the HTTP server, the SMTP ingress, the pump and the emulator. State
+lives only in the emulator's memory: every start is a fresh stack.
 """
 from __future__ import annotations
 
@@ -104,7 +106,8 @@ def _banner(info: dict, state_dir: Path) -> str:
         "  Setu local stack is ready",
         f"    HTTP API      {info['api_url']}   (form: {info['api_url']}/form?lang=bn)",
         f"    AWS emulator  {info['aws_endpoint_url']}   (region {info['region']})",
-        f"    support mail  {info['support_address']}   SMS number {info['sms_number']}",
+        f"    support mail  {info['support_address']} via smtp://{HOST}:{info['smtp_port']}"
+        f"   SMS number {info['sms_number']}",
         f"    admin         X-Setu-Principal: {info['admin_principal']}",
         f"    details       {state_dir / 'local.json'}   emulator log {state_dir / 'moto.log'}",
         "  Ctrl-C stops everything.",
@@ -118,7 +121,7 @@ def main() -> int:
     logging.getLogger("setu").setLevel(os.environ.get("SETU_LOG_LEVEL", "INFO").upper())
     api_port = _port("SETU_API_PORT", 8000)
     aws_port = _port("SETU_AWS_PORT", 5000)
-    smtp_port = int(os.environ.get("SETU_SMTP_PORT", "2525"))
+    smtp_port = _port("SETU_SMTP_PORT", 2525)
     state_dir = Path(os.environ.get("SETU_STATE_DIR", stack.ROOT / ".setu"))
     state_dir.mkdir(parents=True, exist_ok=True)
     info_path = state_dir / "local.json"
@@ -136,7 +139,7 @@ def main() -> int:
     endpoint = f"http://{HOST}:{aws_port}"
     api_url = f"http://{HOST}:{api_port}"
     moto = stack.start_moto(aws_port, state_dir / "moto.log")
-    server = pump_thread = None
+    server = pump_thread = smtp = None
     try:
         stack.wait_ready(endpoint)
         log.info("emulator up at %s; deploying infra/template.yaml as setu-%s", endpoint, STAGE)
@@ -146,6 +149,7 @@ def main() -> int:
         import app
         from chalicelib import runtime
         from local.pump import Pump
+        from local.smtp import SmtpIngress
 
         runtime.reset()
         stack.seed_admin()
@@ -153,6 +157,7 @@ def main() -> int:
         pump = Pump(app, outputs, endpoint, STAGE)
         pump_thread = threading.Thread(target=pump.run, args=(stopping,), name="pump", daemon=True)
         pump_thread.start()
+        smtp = SmtpIngress(smtp_port, endpoint, outputs, host=HOST).start()
         _wait_healthy(api_url)
 
         info = describe(outputs, api_url, endpoint, smtp_port)
@@ -168,12 +173,14 @@ def main() -> int:
                 return 1
             stopping.wait(1.0)
         return 0
-    except (TimeoutError, RuntimeError) as exc:
+    except (TimeoutError, RuntimeError, OSError) as exc:
         log.error("%s", exc)
         return 1
     finally:
         stopping.set()
         info_path.unlink(missing_ok=True)
+        if smtp is not None:
+            smtp.stop()
         if server is not None:
             server.shutdown()
             server.server.server_close()

@@ -147,6 +147,139 @@ def test_emulator_rendering_deploys_into_moto(monkeypatch):
         assert definition["States"]["Fire"]["Parameters"]["QueueUrl"] == outputs["TimerQueueUrl"]
 
 
+# --- SES receiving -----------------------------------------------------------------------------
+
+SES_RECEIVING = ("InboundRuleSet", "InboundRule")
+
+
+def _rule_arn_sub(template: dict) -> str:
+    """The receipt rule's ARN as a !Sub string, built from the names the template gives."""
+    resources = template["Resources"]
+    rule_set = resources["InboundRuleSet"]["Properties"]["RuleSetName"]["Fn::Sub"]
+    rule = resources["InboundRule"]["Properties"]["Rule"]["Name"]["Fn::Sub"]
+    return ("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+            f"receipt-rule-set/{rule_set}:receipt-rule/{rule}")
+
+
+def test_receipt_rule_stores_raw_mail_and_notifies_the_inbound_topic():
+    from local import smtp
+
+    resources = render.load_template()["Resources"]
+    assert resources["InboundRuleSet"]["Type"] == "AWS::SES::ReceiptRuleSet"
+    rule = resources["InboundRule"]
+    assert rule["Type"] == "AWS::SES::ReceiptRule"
+    assert rule["Properties"]["RuleSetName"] == {"Ref": "InboundRuleSet"}
+    # SES checks its access to the bucket and topic when the rule is created
+    assert set(rule["DependsOn"]) >= {"MailBucketPolicy", "SesPublishPolicy"}
+    props = rule["Properties"]["Rule"]
+    assert props["Enabled"] is True and props["ScanEnabled"] is True
+    assert props["TlsPolicy"] == "Require"
+    assert props["Recipients"] == [{"Ref": "SupportDomain"}]  # every address on the domain
+    (action,) = props["Actions"]
+    assert action == {"S3Action": {"BucketName": {"Ref": "MailBucket"},
+                                   "ObjectKeyPrefix": "inbound/",
+                                   "TopicArn": {"Ref": "InboundEmailTopic"}}}
+    # the local SMTP ingress writes where the rule writes; raw mail expires under that prefix
+    assert smtp.KEY_PREFIX == action["S3Action"]["ObjectKeyPrefix"]
+    lifecycle = resources["MailBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert any(r.get("Prefix") == "inbound/" and "ExpirationInDays" in r for r in lifecycle)
+
+
+def test_ses_may_write_only_inbound_mail_and_publish_only_for_this_rule():
+    template = render.load_template()
+    resources = template["Resources"]
+    rule_arn = _rule_arn_sub(template)
+
+    statements = resources["MailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    ses = [s for s in statements if s.get("Principal") == {"Service": "ses.amazonaws.com"}]
+    assert len(ses) == 1
+    (write,) = ses
+    assert write["Effect"] == "Allow" and write["Action"] == "s3:PutObject"
+    assert write["Resource"]["Fn::Sub"].endswith("setu-${Stage}-mail-${AWS::AccountId}/inbound/*")
+    condition = write["Condition"]["StringEquals"]
+    assert condition["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert condition["aws:SourceArn"] == {"Fn::Sub": rule_arn}
+    bucket_name = resources["MailBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert write["Resource"]["Fn::Sub"] == f"arn:${{AWS::Partition}}:s3:::{bucket_name}/inbound/*"
+
+    topic_policy = resources["SesPublishPolicy"]["Properties"]
+    assert {"Ref": "InboundEmailTopic"} in topic_policy["Topics"]
+    publish = [s for s in topic_policy["PolicyDocument"]["Statement"]
+               if s["Resource"] == {"Ref": "InboundEmailTopic"}]
+    assert len(publish) == 1
+    assert publish[0]["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert publish[0]["Action"] == "sns:Publish" and publish[0]["Effect"] == "Allow"
+    assert publish[0]["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}, "aws:SourceArn": {"Fn::Sub": rule_arn}}
+
+
+def test_support_domain_parameter_and_rule_set_output():
+    template = render.load_template()
+    parameter = template["Parameters"]["SupportDomain"]
+    pattern = re.compile(parameter["AllowedPattern"])
+    for good in ("example.com", "setu.local", "mail.example.com.bd"):
+        assert pattern.fullmatch(good), good
+    for bad in ("example", "support@example.com", "-x.com", "Example.com"):
+        assert not pattern.fullmatch(bad), bad
+    assert template["Outputs"]["InboundRuleSetName"] == {"Value": {"Ref": "InboundRuleSet"}}
+
+
+def test_emulator_rendering_drops_ses_receiving_and_what_names_it():
+    original = render.load_template()
+    rendered = render.render_for_emulator()
+    for logical_id in SES_RECEIVING:
+        assert logical_id in original["Resources"]
+        assert logical_id not in rendered["Resources"]
+    assert "InboundRuleSetName" not in rendered["Outputs"]
+    assert not render.references(rendered, set(SES_RECEIVING))
+    assert not any(r["Type"] in render.EMULATOR_UNSUPPORTED for r in rendered["Resources"].values())
+    # everything else is still there
+    assert set(original["Resources"]) - set(rendered["Resources"]) == set(SES_RECEIVING)
+    assert set(original["Outputs"]) - set(rendered["Outputs"]) == {"InboundRuleSetName"}
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_merge_template_keeps_ses_receiving_for_the_stages_domain(stage):
+    merged = render.render_merge_template(stage)
+    for logical_id in SES_RECEIVING:
+        assert logical_id in merged["Resources"]
+    address = CONFIG["stages"][stage]["environment_variables"]["SETU_SUPPORT_ADDRESS"]
+    assert merged["Parameters"]["SupportDomain"]["Default"] == address.rpartition("@")[2]
+    assert merged["Outputs"]["InboundRuleSetName"] == {"Value": {"Ref": "InboundRuleSet"}}
+
+
+def test_drop_unsupported_removes_outputs_and_depends_on_and_refuses_dangling_references():
+    template = {
+        "Resources": {
+            "Keep": {"Type": "AWS::SNS::Topic", "DependsOn": ["Gone", "Other"]},
+            "Other": {"Type": "AWS::SQS::Queue", "DependsOn": "Gone"},
+            "Gone": {"Type": "AWS::SES::ReceiptRuleSet"},
+        },
+        "Outputs": {
+            "A": {"Value": {"Ref": "Gone"}},
+            "B": {"Value": {"Fn::Sub": "x-${Gone}"}},
+            "C": {"Value": {"Ref": "Keep"}},
+        },
+    }
+    rendered = render.drop_unsupported(template)
+    assert rendered["Resources"] == {"Keep": {"Type": "AWS::SNS::Topic", "DependsOn": ["Other"]},
+                                     "Other": {"Type": "AWS::SQS::Queue"}}
+    assert rendered["Outputs"] == {"C": {"Value": {"Ref": "Keep"}}}
+    assert "Gone" in template["Resources"], "the template given is left alone"
+
+    template["Resources"]["Keep"]["Properties"] = {"X": {"Fn::GetAtt": ["Gone", "Arn"]}}
+    with pytest.raises(ValueError, match="Keep refers to"):
+        render.drop_unsupported(template)
+
+
+def test_references_finds_ref_getatt_and_sub():
+    ids = {"A", "B", "C", "D"}
+    value = [{"Ref": "A"}, {"Fn::GetAtt": "B.Arn"}, {"Fn::Sub": ["${C.Arn}-${AWS::Region}-${!D}",
+                                                                 {"X": {"Ref": "D"}}]}]
+    assert render.references(value, ids) == {"A", "B", "C", "D"}
+    assert render.references({"Fn::Sub": "${!A}"}, ids) == set()
+
+
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_merge_template_sets_stage_and_wires_every_function(stage):
     merged = render.render_merge_template(stage)
