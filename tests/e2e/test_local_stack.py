@@ -116,6 +116,84 @@ def test_short_first_response_breaches_unless_answered(local_stack_running):
                      headers=ADMIN, timeout=10)
 
 
+def _send_mail(info: dict, message) -> None:
+    import smtplib
+
+    with smtplib.SMTP("127.0.0.1", info["smtp_port"], timeout=10) as smtp:
+        smtp.send_message(message, to_addrs=[message["To"]])
+
+
+def _mail(sender, subject, body, **headers):
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, headers.pop("to"), subject
+    message["Message-ID"] = make_msgid(domain="client.example.com")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def _find(url: str, q: str) -> list[dict]:
+    return requests.get(f"{url}/api/tickets", params={"q": q}, headers=ADMIN, timeout=10).json()["items"]
+
+
+def test_email_by_smtp_threads_replies_and_skips_autoreplies(local_stack_running):
+    info, url = local_stack_running.info, local_stack_running.url
+    support = info["support_address"]
+    _send_mail(info, _mail("Nadia <nadia.e2e@example.com>", "ইন্টারনেট সংযোগ নেই",
+                           "গতকাল থেকে ইন্টারনেট নেই।", to=support))
+    [ticket] = _wait_for(lambda: _find(url, "nadia.e2e@example.com"), bool)
+    ack = _wait_for(lambda: _ticket(url, ticket["id"]), _ack_sent)
+    ack = [i for i in ack["timeline"] if i.get("kind") == "ack"][0]
+
+    # the customer replies from a mail client: In-Reply-To/References and the quote below
+    _send_mail(info, _mail("Nadia <nadia.e2e@example.com>", "Re: " + ack["subject"],
+                           "রাউটার রিস্টার্ট করেছি, কাজ হয়নি।\n\n"
+                           "সোম, ২৩ নভে, ২০২৬ তারিখে Setu <support@setu.local> লিখেছেন:\n> আগের বার্তা\n",
+                           to=ack["reply_to"], In_Reply_To=ack["message_id"], References=ack["message_id"]))
+    replied = _wait_for(lambda: _ticket(url, ticket["id"]),
+                        lambda t: len([i for i in t["timeline"] if i.get("direction") == "in"]) == 2)
+    latest = [i for i in replied["timeline"] if i.get("direction") == "in"][-1]
+    assert latest["body"] == "রাউটার রিস্টার্ট করেছি, কাজ হয়নি।"
+    assert len(_find(url, "nadia.e2e@example.com")) == 1
+
+    # an out-of-office reply opens nothing new that gets an ack
+    _send_mail(info, _mail("Away <away.e2e@example.com>", "Automatic reply: hello",
+                           "I am out of the office.", to=support, Auto_Submitted="auto-replied"))
+    [away] = _wait_for(lambda: _find(url, "away.e2e@example.com"), bool)
+    time.sleep(1.5)
+    assert not [i for i in _ticket(url, away["id"])["timeline"] if i.get("kind") == "ack"]
+
+    # an agent's reply goes out threaded to the customer's mail
+    sent = requests.post(f"{url}/api/tickets/{ticket['id']}/replies", json={"body": "টেকনিশিয়ান পাঠাচ্ছি।"},
+                         headers=ADMIN, timeout=10)
+    assert sent.status_code == 201 and sent.json()["channel"] == "email"
+    done = _wait_for(lambda: _ticket(url, ticket["id"]), lambda t: any(
+        i.get("kind") == "reply" and i.get("status") == "sent" for i in t["timeline"]))
+    reply = [i for i in done["timeline"] if i.get("kind") == "reply"][0]
+    assert reply["in_reply_to"] and reply["reply_to"].startswith("support+")
+
+
+def test_sms_by_topic_opens_a_ticket_with_an_sms_ack(local_stack_running):
+    import json as _json
+
+    import boto3
+
+    info, url = local_stack_running.info, local_stack_running.url
+    sns = boto3.client("sns", endpoint_url=info["aws_endpoint_url"], region_name=info["region"],
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    sns.publish(TopicArn=info["inbound_sms_topic_arn"], Message=_json.dumps({
+        "originationNumber": "+8801711555001", "destinationNumber": info["sms_number"],
+        "messageBody": "আমার বিল ভুল", "inboundMessageId": "e2e-sms-1"}))
+    [ticket] = _wait_for(lambda: _find(url, "01711555001"), bool)
+    full = _wait_for(lambda: _ticket(url, ticket["id"]), _ack_sent)
+    ack = [i for i in full["timeline"] if i.get("kind") == "ack"][0]
+    assert ack["channel"] == "sms" and ack["segments"] >= 1
+
+
 def test_sigterm_stops_everything(local_stack_running):
     running = local_stack_running
     aws = running.info["aws_endpoint_url"]
