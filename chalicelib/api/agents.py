@@ -90,6 +90,14 @@ def reply(ticket_id: str):
     return json_response(tickets.reply(ticket_id, agent, body.get("body"), body.get("channel")), 201)
 
 
+@bp.route("/api/tickets/{ticket_id}/callbacks", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def schedule_callback(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    return json_response(tickets.schedule_callback(ticket_id, agent, _object_body()), 201)
+
+
 @bp.route("/api/tickets/{ticket_id}/notes", methods=["POST"], authorizer=iam,
           content_types=ANY_CONTENT)
 @handle_errors

@@ -84,6 +84,9 @@ def build() -> dict[str, Any]:
                     "closed": {"type": "array", "items": {"type": "string", "format": "date"}},
                     "special": {"type": "object", "additionalProperties": {"type": "array"}},
                     "always_open": {"type": "boolean"}}},
+                "Callback": {"type": "object", "required": ["at"], "additionalProperties": False,
+                             "properties": {"at": {"type": "string", "format": "date-time"},
+                                            "note": {"type": "string", "maxLength": 500}}},
                 "Conversation": {"type": "object", "required": ["body"], "additionalProperties": False,
                                  "properties": {**{k: string for k in (
                                      "name", "email", "phone", "subject", "body")},
@@ -151,6 +154,11 @@ def build() -> dict[str, Any]:
                 "summary": "Reply to the customer (email or SMS)", "security": [{"sigv4": []}],
                 "parameters": [TICKET_ID], "requestBody": _json_body("Reply"),
                 "responses": {"201": {"description": "Queued for sending"}, **AGENT_ERRORS}}},
+            "/api/tickets/{ticket_id}/callbacks": {"post": {
+                "summary": "Schedule a callback: at that instant the ticket gets callback.due",
+                "security": [{"sigv4": []}], "parameters": [TICKET_ID],
+                "requestBody": _json_body("Callback"),
+                "responses": {"201": {"description": "Scheduled"}, **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/notes": {"post": {
                 "summary": "Add an internal note", "security": [{"sigv4": []}],
                 "parameters": [TICKET_ID], "requestBody": _json_body("Note"),

@@ -306,6 +306,45 @@ def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = Non
     return out
 
 
+MAX_CALLBACK_AHEAD = timedelta(days=366)
+
+
+@_retry_on_race
+def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
+    """"Call back Thursday 3 p.m.": at that instant the ticket gets `callback.due` (and rises
+    in the queues, which sort by the earliest armed timer). A new callback replaces the old."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("Send a JSON object.", {"body": "an object with at and note"})
+    errors = {k: "unknown field" for k in body if k not in ("at", "note")}
+    now = clock.now()
+    at = None
+    try:
+        at = datetime.fromisoformat(str(body.get("at") or "").replace("Z", "+00:00"))
+        if at.tzinfo is None:
+            errors["at"] = "an ISO 8601 instant with its offset, e.g. 2026-11-26T15:00:00+06:00"
+        elif not now < at <= now + MAX_CALLBACK_AHEAD:
+            errors["at"] = "in the future, at most a year ahead"
+    except ValueError:
+        errors["at"] = "an ISO 8601 instant with its offset, e.g. 2026-11-26T15:00:00+06:00"
+    note = body.get("note") or ""
+    if not isinstance(note, str) or len(note) > 500:
+        errors["note"] = "text, at most 500 characters"
+    if errors:
+        raise ValidationFailed("Invalid callback.", errors)
+    ticket = load(ticket_id)
+    sla_clock.arm(ticket, "callback", start=now, due=at, warn_at=None)
+    timers = as_dict(ticket.timers)
+    timers["callback"] = {**as_dict(timers["callback"]), "note": note}
+    ticket.timers = timers
+    sla = as_dict(ticket.sla)
+    sla.pop("callback_due", None)  # a callback is not an SLA target
+    ticket.sla = sla
+    event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
+                           data={"at": clock.iso(at), "note": note})
+    _save(ticket, [event], now)
+    return {"callback_at": clock.iso(at), "ticket": summary(ticket)}
+
+
 @_retry_on_race
 def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     text = _body(body)

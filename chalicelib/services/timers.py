@@ -21,7 +21,7 @@ from chalicelib.integrations import stepfunctions
 from chalicelib.services import sla_clock
 from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort
 
-KINDS = ("first_response", "next_reply", "resolution")
+KINDS = ("first_response", "next_reply", "resolution", "callback")
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,13 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     if not timer or int(timer.get("generation", -1)) != generation or timer.get("state") != "armed":
         return "stale"
     phase, due = sla_clock.wake(timer)
+    if now >= due and kind == "callback":
+        timers = as_dict(ticket.timers)
+        timers[kind] = {**timer, "state": "fired"}
+        ticket.timers = timers
+        return _save_fired(ticket, [timeline.event(ticket.id, now, "callback.due", data={
+            "due_at": timer["due_at"], "note": timer.get("note") or "",
+            "assignee": ticket.assignee, "generation": generation})], now, "callback")
     if now < due:
         # Delivered early (a clock skew, or the emulator): wait again, a second past the due
         # time so this cannot spin. Millisecond names keep each re-arm a new execution.

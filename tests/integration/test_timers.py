@@ -147,3 +147,26 @@ def test_reply_cancels_pending_timers_and_no_stale_event_appears(api, stack):
         stack.pump.poll_once()
         time.sleep(0.3)
     assert not [e for e in events(api, created["id"]) if e in ("sla.warning", "sla.breached")]
+
+
+def test_callback_fires_at_its_time_and_a_new_one_replaces_the_old(api, stack):
+    created = new_ticket(api)
+    soon = (clock.now() + timedelta(seconds=3)).isoformat()
+    later = (clock.now() + timedelta(hours=2)).isoformat()
+    assert api.post(f"/api/tickets/{created['id']}/callbacks", {"at": later, "note": "first"})[0] == 201
+    status, scheduled = api.post(f"/api/tickets/{created['id']}/callbacks", {"at": soon, "note": "ফোন করুন"})
+    assert status == 201
+    wait_for(lambda: "callback.due" in events(api, created["id"]), stack.pump, timeout=30)
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    due = [e for e in ticket["timeline"] if e.get("type") == "callback.due"]
+    assert len(due) == 1 and due[0]["data"]["note"] == "ফোন করুন"
+    assert due[0]["at"] >= scheduled["callback_at"]
+
+
+@pytest.mark.parametrize("body,field", [({"at": "tomorrow"}, "at"), ({"at": "2026-01-01T10:00:00"}, "at"),
+                                        ({"at": "2020-01-01T10:00:00+06:00"}, "at"),
+                                        ({"at": "2099-01-01T10:00:00+06:00", "colour": 1}, "colour")])
+def test_bad_callbacks_are_422(api, body, field):
+    created = new_ticket(api)
+    status, error = api.post(f"/api/tickets/{created['id']}/callbacks", body)
+    assert status == 422 and field in error["error"]["fields"]
