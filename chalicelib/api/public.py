@@ -1,4 +1,5 @@
-"""Public routes: the web form (POST /tickets, GET /form) and the health check."""
+"""Public routes: the web form (POST /tickets, GET /form), the satisfaction link (GET /csat)
+and the health check."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -7,7 +8,7 @@ from chalicelib import config
 from chalicelib.api import forms
 from chalicelib.api.http import handle_errors, json_response
 from chalicelib.errors import BadRequest
-from chalicelib.services import departments, intake, templates, webform
+from chalicelib.services import departments, intake, templates, tickets, webform
 
 bp = Blueprint(__name__)
 ANY_CONTENT = ["*/*"]  # we check the content type ourselves, to answer in our error format
@@ -43,6 +44,19 @@ def create_ticket():
     else:
         created = intake.create_from_web(contact, source_ip).to_dict()
     return json_response(created, 201, {"Location": f"/api/tickets/{created['id']}"})
+
+
+@bp.route("/csat/{token}", methods=["GET"])
+@handle_errors
+def csat(token: str):
+    """The score links in the check-in mail (signed per ticket; a click may repeat)."""
+    score = (bp.current_request.query_params or {}).get("score", "")
+    ticket = tickets.record_csat(token, score)
+    html = templates.render("pages/csat.html.j2", lang=ticket.lang, ref=ticket.ref, score=int(score))
+    return Response(body=html, status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8",
+                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                             "X-Content-Type-Options": "nosniff"})
 
 
 @bp.route("/form", methods=["GET"])

@@ -16,8 +16,10 @@ from chalicelib.services import durations
 from chalicelib.services.calendars import ALWAYS, Calendar
 
 TARGETS = ("first_response", "next_reply", "resolution")
-BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "calendar": "default"}
-POLICY_FIELDS = (*TARGETS, "warn_before", "calendar")
+BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "checkin_after": "P1D",
+                   "calendar": "default"}
+DURATION_FIELDS = (*TARGETS, "warn_before", "checkin_after")
+POLICY_FIELDS = (*DURATION_FIELDS, "calendar")
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,12 @@ class Policy:
     next_reply: timedelta | None = None
     resolution: timedelta | None = None
     warn_before: timedelta | None = None
+    checkin_after: timedelta | None = None  # after an agent resolves: "was it solved?" + CSAT
     calendar: str = "24x7"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "calendar": self.calendar}
-        for key in (*TARGETS, "warn_before"):
+        for key in DURATION_FIELDS:
             value = getattr(self, key)
             out[key] = durations.format(value) if value is not None else None
         return out
@@ -46,7 +49,7 @@ def parse_policy(name: str, body: Any) -> Policy:
         if key not in POLICY_FIELDS and key != "name":
             errors[key] = "unknown field"
     values: dict[str, Any] = {}
-    for key in (*TARGETS, "warn_before"):
+    for key in DURATION_FIELDS:
         raw = body.get(key)
         if raw is None:
             continue

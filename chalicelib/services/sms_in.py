@@ -28,7 +28,8 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import contacts, intake, outbound, sms_text, suppression, templates, tickets
+from chalicelib.services import (checkin, contacts, intake, outbound, sms_text, suppression,
+                                 templates, tickets)
 from chalicelib.services.webform import WebContact
 
 log = logging.getLogger("setu.sms")
@@ -126,9 +127,13 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> str | None:
         ticket_id = tickets.id_for_ref(found.group(1).translate(BENGALI_DIGITS).lstrip("0"))
         if ticket_id and tickets.customer_of(ticket_id) == customer_id:
             return ticket_id
-    open_ids = [t.id for t in Ticket.customer_index.query(customer_id, limit=50)
-                if t.status not in tickets.DONE]
-    return open_ids[0] if len(open_ids) == 1 else None
+    theirs = list(Ticket.customer_index.query(customer_id, limit=50))
+    open_ids = [t.id for t in theirs if t.status not in tickets.DONE]
+    if open_ids:
+        return open_ids[0] if len(open_ids) == 1 else None
+    # nothing open: an answer to our check-in ("হ্যাঁ", "না", a score) belongs to that ticket
+    asked = [t.id for t in theirs if t.status in tickets.DONE and checkin.pending(t)]
+    return asked[0] if len(asked) == 1 else None
 
 
 def _create(sms: InboundSms) -> str:

@@ -101,12 +101,12 @@ def ref_from_subject(subject: str) -> str | None:
 
 
 def _sign(ref: str) -> str:
-    digest = hmac.new(_signing_secret(), f"reply:{ref}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(signing_secret(), f"reply:{ref}".encode(), hashlib.sha256).digest()
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(alphabet[b % 36] for b in digest[:10])
 
 
-def _signing_secret() -> bytes:
+def signing_secret() -> bytes:
     """A random secret made on first use and kept in the settings table: nothing to configure
     and nothing in the repo. Created with a conditional put, so every container agrees."""
     global _secret

@@ -15,8 +15,9 @@ from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import (agents, contacts, departments, outbound, search, sla_clock,
-                                 sms_text, suppression, thread)
+from chalicelib.services import (agents, checkin, contacts, departments, outbound, search,
+                                 sla_clock, sms_text, suppression, thread)
+from chalicelib.services.sla import business_due
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 SETTABLE_STATUSES = ("open", "pending", "resolved", "closed")
@@ -70,6 +71,9 @@ def _status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
         for kind in list(as_dict(ticket.timers)):
             sla_clock.stop(ticket, kind)
         sla_clock.stop_paused(ticket, "resolution")
+        if new == "resolved" and policy.checkin_after is not None:
+            sla_clock.arm(ticket, "checkin", start=now,
+                          due=business_due(calendar, now, policy.checkin_after), warn_at=None)
     elif new == "pending":
         sla_clock.pause_resolution(ticket, now, calendar)
     elif old == "pending":
@@ -310,6 +314,20 @@ MAX_CALLBACK_AHEAD = timedelta(days=366)
 
 
 @_retry_on_race
+def record_csat(token: str, raw_score: str) -> Ticket:
+    """A score from the link in the check-in mail (public, signed per ticket)."""
+    ticket_id = checkin.ticket_from_token(token)
+    if ticket_id is None:
+        raise NotFound("This link is not valid.")
+    if raw_score not in ("1", "2", "3", "4", "5"):
+        raise ValidationFailed("Choose a score from 1 to 5.", {"score": "1, 2, 3, 4 or 5"})
+    ticket = load(ticket_id)
+    now = clock.now()
+    _save(ticket, [checkin.record_link_score(ticket, int(raw_score), now)], now)
+    return ticket
+
+
+@_retry_on_race
 def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     """"Call back Thursday 3 p.m.": at that instant the ticket gets `callback.due` (and rises
     in the queues, which sort by the earliest armed timer). A new callback replaces the old."""
@@ -433,7 +451,11 @@ def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automa
                            "message": fields["message_uid"], "channel": fields["channel"],
                            **event_data}),
     ]
-    if not held and not automatic:
+    reopen = True
+    if not held and not automatic and ticket.status in DONE and checkin.pending(ticket):
+        answered, reopen = checkin.answer(ticket, fields.get("body") or "", sent_at)
+        items.extend(answered)
+    if not held and not automatic and reopen:
         if ticket.status in REOPENABLE:
             items.append(_status_event(ticket, "open", "customer", now, seq=2))
             _status_timers(ticket, ticket.status, "open", now)

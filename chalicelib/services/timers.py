@@ -18,10 +18,10 @@ from chalicelib.db import timeline
 from chalicelib.db.connection import transaction
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.integrations import stepfunctions
-from chalicelib.services import sla_clock
+from chalicelib.services import checkin, sla_clock
 from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort
 
-KINDS = ("first_response", "next_reply", "resolution", "callback")
+KINDS = ("first_response", "next_reply", "resolution", "callback", "checkin")
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,13 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     if not timer or int(timer.get("generation", -1)) != generation or timer.get("state") != "armed":
         return "stale"
     phase, due = sla_clock.wake(timer)
+    if now >= due and kind == "checkin":
+        timers = as_dict(ticket.timers)
+        timers[kind] = {**timer, "state": "fired"}
+        ticket.timers = timers
+        if ticket.status != "resolved":  # reopened or closed meanwhile: nothing to ask
+            return _save_fired(ticket, [], now, "skipped")
+        return _save_fired(ticket, checkin.compose(ticket, now), now, "followup")
     if now >= due and kind == "callback":
         timers = as_dict(ticket.timers)
         timers[kind] = {**timer, "state": "fired"}

@@ -170,3 +170,72 @@ def test_bad_callbacks_are_422(api, body, field):
     created = new_ticket(api)
     status, error = api.post(f"/api/tickets/{created['id']}/callbacks", body)
     assert status == 422 and field in error["error"]["fields"]
+
+
+def _wait_quietly(stack, seconds):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        stack.pump.poll_once()
+        time.sleep(0.3)
+
+
+def _resolved_with_checkin(api, stack, **contact):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H", "checkin_after": "PT2S"})[0] == 200
+    created = new_ticket(api, **contact)
+    assert api.post(f"/api/tickets/{created['id']}/replies", {"body": "Fixed the meter."})[0] == 201
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "resolved"})[0] == 200
+    wait_for(lambda: "followup.sent" in events(api, created["id"]), stack.pump, timeout=30)
+    stack.pump.drain()
+    return created
+
+
+def test_resolved_ticket_gets_checkin_and_csat_by_sms_and_a_no_reopens(api, stack):
+    import json as _json
+
+    created = _resolved_with_checkin(api, stack, email="", phone="01711000777")
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    followup = [i for i in ticket["timeline"] if i.get("kind") == "followup"][0]
+    assert followup["channel"] == "sms" and followup["status"] == "sent"
+    sns = boto3.client("sns")
+
+    def text(body, message_id):
+        sns.publish(TopicArn=stack.outputs["InboundSmsTopicArn"], Message=_json.dumps({
+            "originationNumber": "+8801711000777", "messageBody": body, "inboundMessageId": message_id}))
+        stack.pump.drain()
+
+    text("৪", "csat-1")  # a score in Bengali digits
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["status"] == "resolved"
+    assert [e["data"]["score"] for e in ticket["timeline"] if e.get("type") == "csat.received"] == [4]
+    text("না, এখনো বিদ্যুৎ নেই", "csat-2")
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["status"] == "open"
+    assert "followup.reopened" in [e.get("type") for e in ticket["timeline"]]
+
+
+def test_checkin_by_email_with_a_csat_link_keeps_it_resolved(api, stack):
+    from chalicelib.services import checkin
+
+    created = _resolved_with_checkin(api, stack, email="happy@example.com")
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    followup = [i for i in ticket["timeline"] if i.get("kind") == "followup"][0]
+    assert followup["channel"] == "email" and "/csat/" in followup["body"]
+    token = checkin.token(created["id"])
+    response = stack.client.http.get(f"/csat/{token}?score=5")
+    assert response.status_code == 200 and "৫".encode() in response.body  # the page is in Bengali
+    assert stack.client.http.get(f"/csat/{token[:-1]}x?score=5").status_code == 404
+    assert stack.client.http.get(f"/csat/{token}?score=9").status_code == 422
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["status"] == "resolved"
+    assert [e["data"] for e in ticket["timeline"] if e.get("type") == "csat.received"] == [{"score": 5, "via": "link"}]
+
+
+def test_reopened_before_the_checkin_gets_none(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H", "checkin_after": "PT2S"})[0] == 200
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "resolved"})[0] == 200
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
+    _wait_quietly(stack, 5)
+    assert "followup.sent" not in events(api, created["id"])
