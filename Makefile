@@ -41,7 +41,9 @@ dev: $(STAMP)
 	exec $(BIN)/python -m local
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	@# most integration time is waiting on the emulator and on timers: four workers, each with
+	@# its own emulator, overlap the waits even on two cores
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 tests
 
 package: $(STAMP)
 	$(BIN)/python -m infra.render merge --stage $(STAGE) --out $(BUILD)/merge.yaml

@@ -130,6 +130,13 @@ def build() -> dict[str, Any]:
                             "type": "array", "items": {"type": "string", "format": "binary"}}}}]}}}},
                 "responses": {"201": _ok("Created", "Created"),
                               **{c: _error() for c in ("400", "413", "415", "422", "429")}}}},
+            "/csat/{token}": {"get": {
+                "summary": "Satisfaction score from the check-in mail's link (signed per ticket)",
+                "parameters": [{"name": "token", "in": "path", "required": True, "schema": string},
+                               {"name": "score", "in": "query", "required": True,
+                                "schema": {"type": "string", "enum": ["1", "2", "3", "4", "5"]}}],
+                "responses": {"200": {"description": "Thank-you page", "content": {"text/html": {}}},
+                              **{c: _error() for c in ("404", "422")}}}},
             "/api/tickets": {"get": {
                 "summary": "List or search tickets", "security": [{"sigv4": []}],
                 "parameters": [{"name": n, "in": "query", "schema": string}
