@@ -1,4 +1,4 @@
-"""`python -m bench [--only zip,imports,calls] [--runs N] [--rebuild]`"""
+"""`python -m bench [--only zip,imports,calls,mail] [--runs N] [--rebuild]`"""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from bench.figures import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("zip", "imports", "calls")
+SECTIONS = ("zip", "imports", "calls", "mail")
 
 
 def _section(name: str, args: argparse.Namespace) -> list[Figure]:
@@ -26,6 +26,10 @@ def _section(name: str, args: argparse.Namespace) -> list[Figure]:
         from bench import cold_import
 
         return [cold_import.measure(runs=args.runs)]
+    if name == "mail":
+        from bench import mail_parse
+
+        return mail_parse.measure(runs=args.runs)
     from bench import api_calls
 
     return api_calls.measure()
@@ -50,6 +54,9 @@ def _print(figure: Figure) -> None:
         for row in offenders["by_module_self_ms"]:
             print(f"        {row['self_ms']:7.1f} ms self {row['cumulative_ms']:8.1f} ms cumulative"
                   f"  {row['module']}")
+    if "stdlib_messages_per_second" in details:
+        print(f"      {details['messages']} messages, {details['corpus_bytes']:,} bytes; stdlib "
+              f"message_from_bytes alone {details['stdlib_messages_per_second']:,} msg/s")
     if "by_operation" in details:
         operations = ", ".join(f"{op} x{n}" if n > 1 else op
                                for op, n in details["by_operation"].items()) or "none"

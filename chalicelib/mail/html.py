@@ -1,53 +1,278 @@
-"""HTML mail: a safe subset for display (nh3, the Rust ammonia sanitiser) and a text rendering
-for the timeline (BeautifulSoup over the stdlib parser)."""
+"""HTML mail: a safe subset for display, and a plain-text rendering people can read.
+
+`sanitise` uses nh3 (MIT; Python binding of the Rust `ammonia` sanitiser, maintained, one
+small abi3 wheel): an allow-list of tags and attributes, script/style/iframe content dropped,
+event handlers and `javascript:` URLs gone, and images only from `cid:` (the message's own
+inline parts) or small `data:image/...` URLs, so opening a ticket never fetches a tracking
+pixel. `to_text` is a small renderer on the stdlib `html.parser` (no dependency; html2text is
+GPL-3.0 and emits Markdown, escaping characters such as backslashes): blocks on their own
+lines, lists with "- ", links as "text (url)", `<blockquote>` as "> " lines so that quoted
+history in HTML-only replies is recognised by `reply.visible_text`.
+"""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
-MAX_HTML = 2_000_000
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "h5",
-    "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "small", "span", "strong", "sub", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+MAX_HTML = 4 * 1024 * 1024  # characters sanitised or rendered; the raw mail keeps the rest
+MAX_DATA_URL = 256 * 1024
+
+TAGS = {
+    "a", "abbr", "address", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite",
+    "code", "col", "colgroup", "dd", "del", "div", "dl", "dt", "em", "figcaption", "figure",
+    "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+    "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "wbr",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
-                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
-_BLOCKS = ("p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-           "pre", "table", "hr")
+CLEAN_CONTENT = {"script", "style", "title", "noscript", "template", "iframe", "object",
+                 "embed", "svg", "math", "textarea", "select", "button", "head"}
+ATTRIBUTES = {
+    "*": {"dir", "lang", "title", "align", "style"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "valign", "width"}, "th": {"colspan", "rowspan", "valign", "width"},
+    "table": {"width", "cellpadding", "cellspacing", "border"},
+    "ol": {"start", "type"}, "font": {"color", "size", "face"}, "blockquote": {"type"},
+}
+STYLE_PROPERTIES = {
+    "color", "background-color", "font-weight", "font-style", "font-size", "font-family",
+    "text-align", "text-decoration", "vertical-align", "white-space", "direction",
+    "margin", "margin-left", "margin-right", "margin-top", "margin-bottom",
+    "padding", "padding-left", "padding-right", "padding-top", "padding-bottom",
+    "border", "border-left", "border-top", "width", "height", "line-height",
+}
+# Kept so the agent UI can fold quoted history away.
+CLASSES = {"div": {"gmail_quote", "gmail_attr", "gmail_signature", "yahoo_quoted",
+                   "moz-cite-prefix", "moz-signature", "OutlookMessageHeader"},
+           "blockquote": {"gmail_quote"}, "span": {"gmail_signature"}}
+URL_SCHEMES = {"http", "https", "mailto", "tel", "cid", "data"}
+_LINK_SCHEMES = ("http:", "https:", "mailto:", "tel:")
+_DATA_IMAGE = re.compile(r"^data:image/(?:png|gif|jpe?g|webp);base64,[A-Za-z0-9+/=\s]*$", re.I)
+
+_cleaner = None
 
 
-def sanitise(html: str) -> str:
-    """Scripts, styles, event handlers, forms and javascript: URLs removed; remote images are
-    kept only as cid: (inline attachments) so opening a ticket does not ping a tracker."""
-    import nh3
-
-    return nh3.clean(html[:MAX_HTML], tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto", "tel", "cid"},
-                     attribute_filter=_no_remote_images, link_rel="noopener noreferrer nofollow")
-
-
-def _no_remote_images(tag: str, attribute: str, value: str) -> str | None:
-    if tag == "img" and attribute == "src" and not value.lower().startswith("cid:"):
+def _filter(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "src":
+        lowered = value.strip().lower()
+        if tag == "img" and (lowered.startswith("cid:") or (
+                len(value) <= MAX_DATA_URL and _DATA_IMAGE.match(value.strip()))):
+            return value
+        return None  # remote images are trackers; anything else has no business here
+    if attribute == "href":
+        lowered = value.strip().lower()
+        if lowered.startswith(_LINK_SCHEMES) or lowered.startswith("#"):
+            return value
+        return None
+    if attribute == "style" and "url(" in value.lower():
         return None
     return value
 
 
-def to_text(html: str) -> str:
-    """Readable text: blocks on their own lines, links as "text (url)", no script or style."""
-    from bs4 import BeautifulSoup
+def sanitise(html: str) -> str:
+    """A display-safe subset of `html` (never raises; "" for nothing usable)."""
+    global _cleaner
+    if not html:
+        return ""
+    try:
+        import nh3
 
-    soup = BeautifulSoup(html[:MAX_HTML], "html.parser")
-    for tag in soup(["script", "style", "head", "title", "noscript", "template"]):
-        tag.decompose()
-    for link in soup.find_all("a"):
-        href = (link.get("href") or "").strip()
-        label = link.get_text(" ", strip=True)
-        if href.startswith(("http://", "https://", "mailto:")) and href.removeprefix("mailto:") != label:
-            link.append(f" ({href})")
-    for tag in soup.find_all(_BLOCKS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    text = soup.get_text()
-    text = re.sub(r"[ \t\u00a0]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+        if _cleaner is None:
+            _cleaner = nh3.Cleaner(
+                tags=TAGS, clean_content_tags=CLEAN_CONTENT, attributes=ATTRIBUTES,
+                attribute_filter=_filter, strip_comments=True,
+                link_rel="noopener noreferrer nofollow", url_schemes=URL_SCHEMES,
+                filter_style_properties=STYLE_PROPERTIES, allowed_classes=CLASSES)
+        return _cleaner.clean(html[:MAX_HTML])
+    except Exception:  # noqa: BLE001 - fall back to the text, escaped
+        from html import escape
+
+        return "<pre>" + escape(to_text(html)) + "</pre>"
+
+
+# ---- text rendering ------------------------------------------------------------------------
+
+_SKIP = {"script", "style", "head", "title", "noscript", "template", "iframe", "object",
+         "embed", "svg", "math", "select", "button", "textarea"}
+_BLOCK = {"p", "div", "section", "article", "header", "footer", "nav", "aside", "main",
+          "address", "center", "form", "fieldset", "figure", "figcaption", "dl", "dt", "dd",
+          "table", "thead", "tbody", "tfoot", "caption", "h1", "h2", "h3", "h4", "h5", "h6",
+          "ul", "ol", "pre", "hr", "details", "summary", "blockquote", "li", "tr"}
+_PARAGRAPH = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "blockquote",
+              "hr", "dl"}
+_VOID = {"br", "img", "hr", "wbr", "meta", "link", "input", "col", "area", "base", "source"}
+_SPACE = re.compile(r"[ \t\n\r\f\u00a0\u200b]+")
+
+
+class _Renderer(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[tuple[int, str]] = []   # (quote depth, text)
+        self.line: list[str] = []
+        self.line_depth = 0
+        self.depth = 0
+        self.skip = 0
+        self.pre = 0
+        self.lists: list[list] = []              # [kind, counter]
+        self.links: list[tuple[str | None, int]] = []
+        self.cell = 0
+        self.pending_blank = False
+
+    # -- output
+    def _text(self, text: str) -> None:
+        if not text:
+            return
+        if not self.line:
+            self.line_depth = self.depth
+            if self.pending_blank:
+                self._blank()
+                self.pending_blank = False
+        self.line.append(text)
+
+    def _end_line(self) -> None:
+        if self.line:
+            text = "".join(self.line)
+            if not self.pre:
+                text = text.strip(" ")
+            self.lines.append((self.line_depth, text.rstrip()))
+            self.line = []
+        self.line_depth = self.depth
+
+    def _blank(self) -> None:
+        if self.lines and self.lines[-1][1] != "":
+            self.lines.append((min(self.depth, self.lines[-1][0]), ""))
+
+    def _block(self, paragraph: bool) -> None:
+        self._end_line()
+        if paragraph:
+            self.pending_blank = True
+
+    # -- parser callbacks
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            if tag not in _VOID:
+                self.skip += 1
+            return
+        if self.skip:
+            return
+        attributes = dict(attrs)
+        if tag == "br":
+            if not self.line:
+                self._text("")
+                self.lines.append((self.depth, ""))
+            else:
+                self._end_line()
+            return
+        if tag in _BLOCK:
+            self._block(tag in _PARAGRAPH)
+        if tag == "blockquote":
+            self.depth += 1
+            self.line_depth = self.depth
+        elif tag == "pre":
+            self.pre += 1
+        elif tag in ("ul", "ol"):
+            self.lists.append([tag, 0])
+        elif tag == "li":
+            prefix = "- "
+            if self.lists and self.lists[-1][0] == "ol":
+                self.lists[-1][1] += 1
+                prefix = f"{self.lists[-1][1]}. "
+            self._text("  " * max(len(self.lists) - 1, 0) + prefix)
+        elif tag == "tr":
+            self.cell = 0
+        elif tag in ("td", "th"):
+            if self.cell:
+                self._text("  ")
+            self.cell += 1
+        elif tag == "a":
+            self.links.append((attributes.get("href"), len(self._flat())))
+        elif tag == "img":
+            alt = _SPACE.sub(" ", attributes.get("alt") or "").strip()
+            if alt:
+                self._text(f"[{alt}]")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            if tag not in _VOID and self.skip:
+                self.skip -= 1
+            return
+        if self.skip:
+            return
+        if tag == "a" and self.links:
+            href, start = self.links.pop()
+            label = self._flat()[start:].strip()
+            link = (href or "").strip()
+            shown = link[7:] if link.lower().startswith("mailto:") else link
+            if link.lower().startswith(("http:", "https:", "mailto:")) and shown \
+                    and shown not in label and label:
+                self._text(f" ({link})")
+            elif link.lower().startswith(("http:", "https:")) and not label:
+                self._text(link)
+            return
+        if tag == "blockquote":
+            self._end_line()
+            self.depth = max(self.depth - 1, 0)
+            self.line_depth = self.depth
+            self.pending_blank = True
+            return
+        if tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+        if tag in _BLOCK:
+            self._block(tag in _PARAGRAPH)
+        if tag == "pre":
+            self.pre = max(self.pre - 1, 0)
+
+    def handle_data(self, data: str) -> None:
+        if self.skip or not data:
+            return
+        if self.pre:
+            parts = data.replace("\r\n", "\n").split("\n")
+            for i, part in enumerate(parts):
+                if i:
+                    self._end_line()
+                    if not part and i < len(parts) - 1:
+                        self.lines.append((self.depth, ""))
+                self._text(part)
+            return
+        text = _SPACE.sub(" ", data)
+        if not self.line or (self.line and self.line[-1].endswith(" ")):
+            text = text.lstrip(" ")
+        self._text(text)
+
+    def _flat(self) -> str:
+        return "".join(self.line)
+
+    def result(self) -> str:
+        self._end_line()
+        out: list[str] = []
+        for depth, text in self.lines:
+            if not text and out and not out[-1].lstrip("> ").strip() and out[-1].count(">") == depth:
+                continue  # one blank line at most
+            prefix = "> " * depth if text else ">" * depth
+            out.append(prefix + text)
+        return "\n".join(out).strip("\n").strip()
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def to_text(html: str) -> str:
+    """Readable plain text of an HTML body (never raises)."""
+    if not html:
+        return ""
+    renderer = _Renderer()
+    try:
+        renderer.feed(html[:MAX_HTML])
+        renderer.close()
+        return renderer.result()
+    except Exception:  # noqa: BLE001 - a renderer failure falls back to tag stripping
+        from html import unescape
+
+        text = unescape(_TAG.sub(" ", html[:MAX_HTML]))
+        return "\n".join(_SPACE.sub(" ", line).strip() for line in text.splitlines()
+                         if line.strip())

@@ -98,7 +98,7 @@ def receive(receipt: Receipt) -> str:
     if raw is None:
         return _reject(receipt, "the raw message is not in the bucket")
     mail = parse(raw)
-    if loops.is_bounce(mail) or mail.is_report and mail.report_type == "delivery-status":
+    if loops.is_bounce(mail):  # a failure report; "delayed" and "delivered" reports are not
         return _bounce(receipt, mail)
     sender = _sender(mail, receipt)
     automatic = loops.automatic_reasons(mail, _own_addresses())
