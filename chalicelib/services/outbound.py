@@ -63,6 +63,10 @@ def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: st
         fields["message_id"] = email_message_id(uid)
         fields["reply_to"] = thread.reply_address(ticket.ref)
         fields["from_address"] = departments.sender_address(ticket.department)
+        # multipart: the agent's text as typed, and the same text as HTML (autoescaped)
+        fields["html"] = templates.render("email/reply.html.j2", lang=ticket.lang, body=body,
+                                          subject=fields["subject"], ref=ticket.ref,
+                                          business=config.settings().support_name)
         if references:
             fields["in_reply_to"] = references[-1]
             fields["references"] = references[-20:]

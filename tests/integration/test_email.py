@@ -271,9 +271,13 @@ def test_agent_reply_is_threaded_mail(stack, api):
     ses_deliver(stack, original.as_bytes())
     stack.pump.drain()
     [ticket] = _tickets(api, "thread@example.com")
-    status, sent = api.post(f"/api/tickets/{ticket['id']}/replies", {"body": "Restart the router."})
+    status, sent = api.post(f"/api/tickets/{ticket['id']}/replies", {"body": "Restart the <router>."})
     assert status == 201 and sent["channel"] == "email"
     stack.pump.drain()
     reply = [i for i in timeline(api, ticket["id"]) if i.get("kind") == "reply"][0]
     assert reply["status"] == "sent" and reply["in_reply_to"]
     assert f"#{ticket['ref']}" in reply["subject"] or "#" in reply["subject"]
+    from chalicelib.db.models import TimelineItem
+
+    [stored] = [i for i in TimelineItem.query(ticket["id"]) if i.kind == "reply"]
+    assert stored.body == "Restart the <router>." and "Restart the &lt;router&gt;." in stored.html
