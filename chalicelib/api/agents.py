@@ -84,10 +84,11 @@ def update_ticket(ticket_id: str):
 def reply(ticket_id: str):
     agent = auth.require(bp.current_request)
     body = _object_body()
-    unknown = {k: "unknown field" for k in body if k not in ("body", "channel")}
+    unknown = {k: "unknown field" for k in body if k not in ("body", "channel", "attachments")}
     if unknown:
         raise BadRequest("Unknown fields.", unknown)
-    return json_response(tickets.reply(ticket_id, agent, body.get("body"), body.get("channel")), 201)
+    return json_response(tickets.reply(ticket_id, agent, body.get("body"), body.get("channel"),
+                                       attachments=body.get("attachments")), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}/callbacks", methods=["POST"], authorizer=iam,

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from chalicelib import clock, config
 from chalicelib.db.models import TimelineItem
-from chalicelib.integrations import email_out, sms_out
+from chalicelib.integrations import email_out, sms_out, storage
 
 AUTOMATIC_KINDS = ("ack", "followup", "csat", "reminder", "help")
 
@@ -31,8 +31,21 @@ class Email:
             to=item.recipient, subject=item.subject or "", text=item.body or "",
             html=item.html, message_id=item.message_id, in_reply_to=item.in_reply_to,
             references=list(item.references or []), when=clock.now(), reply_to=item.reply_to,
-            automatic=item.kind in AUTOMATIC_KINDS)
+            automatic=item.kind in AUTOMATIC_KINDS, attachments=_files(item))
         return email_out.send(message, source=sender, destination=item.recipient)
+
+
+def _files(item: TimelineItem) -> list[tuple[str, str, bytes]]:
+    """The message's attachments from the mail bucket (a missing one fails the send)."""
+    bucket = config.settings().mail_bucket
+    files = []
+    for attachment in item.attachments or ():
+        meta = attachment.as_dict() if hasattr(attachment, "as_dict") else dict(attachment)
+        data = storage.get_raw(bucket, meta["key"])
+        if data is None:
+            raise FileNotFoundError(f"attachment {meta['key']} is missing")
+        files.append((meta["filename"], meta["content_type"], data))
+    return files
 
 
 class Sms:

@@ -12,7 +12,8 @@ from chalicelib.integrations.aws import client
 def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
           html: str | None, message_id: str, in_reply_to: str | None = None,
           references: list[str] | None = None, when=None, reply_to: str | None = None,
-          automatic: bool = False) -> EmailMessage:
+          automatic: bool = False,
+          attachments: list[tuple[str, str, bytes]] | None = None) -> EmailMessage:
     msg = EmailMessage()
     local, _, domain = sender.partition("@")
     msg["From"] = Address(display_name=sender_name, username=local, domain=domain)
@@ -33,6 +34,10 @@ def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
+    for filename, content_type, data in attachments or ():
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype or "application",
+                           subtype=subtype or "octet-stream", filename=filename)
     return msg
 
 

@@ -51,9 +51,9 @@ def sms_fields(text: str) -> dict[str, Any]:
 
 
 def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: str,
-          references: list[str] | None = None) -> dict[str, Any]:
+          references: list[str] | None = None, uid: str | None = None) -> dict[str, Any]:
     """Timeline fields of an agent's reply."""
-    uid = ids.new_id("m")
+    uid = uid or ids.new_id("m")
     fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": "reply",
                               "status": "queued", "channel": channel, "recipient": recipient,
                               "body": body, "sender": author, "lang": ticket.lang}

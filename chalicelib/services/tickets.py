@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 
-from chalicelib import clock, config
+from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
+from chalicelib.integrations import storage
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services import (agents, checkin, contacts, departments, outbound, search,
@@ -280,8 +281,54 @@ def _retry_on_race(write: Callable[..., _T]) -> Callable[..., _T]:
     return attempt
 
 
+def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = None, *,
+          attachments: Any = None) -> dict:
+    """An agent's reply; email replies may carry files (JSON: filename, content_type,
+    content_base64), stored in S3 first and removed again if the reply is not saved."""
+    uploads = _reply_uploads(attachments)
+    if uploads and channel == "sms":
+        raise ValidationFailed("SMS cannot carry files.", {"attachments": "only with email replies"})
+    uid = ids.new_id("m")
+    stored = [_store_attachment(ticket_id, uid, n, upload) for n, upload in enumerate(uploads)]
+    try:
+        return _reply(ticket_id, agent, body, channel, uid=uid, attachments=stored)
+    except Exception:
+        storage.delete_quietly([a["key"] for a in stored])
+        raise
+
+
+def _reply_uploads(raw: Any) -> list:
+    from chalicelib.services import webform
+
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValidationFailed("Invalid attachments.", {"attachments": "a list of files"})
+    uploads = []
+    for n, item in enumerate(raw):
+        try:
+            data = base64.b64decode(str(item["content_base64"]), validate=True)
+            name = str(item["filename"]).replace("\\", "/").rsplit("/", 1)[-1].strip()[:180]
+            uploads.append(webform.Upload(field=f"attachments.{n}", filename=name or f"file-{n + 1}",
+                                          content_type=str(item["content_type"]).lower(), data=data))
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise ValidationFailed("Invalid attachments.", {
+                f"attachments.{n}": "an object with filename, content_type and content_base64"}) from None
+    errors = webform.check_uploads(uploads, webform.limits_from_settings())
+    if errors:
+        raise ValidationFailed("Invalid attachments.", errors)
+    return uploads
+
+
+def _store_attachment(ticket_id: str, uid: str, n: int, upload) -> dict[str, Any]:
+    from chalicelib.services import intake
+
+    return intake.store_attachment(ticket_id, uid, n, upload)
+
+
 @_retry_on_race
-def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = None) -> dict:
+def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, uid: str,
+           attachments: list[dict[str, Any]]) -> dict:
     text = _body(body)
     ticket = load(ticket_id)
     customer = _customer(ticket.customer_id)
@@ -290,8 +337,12 @@ def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = Non
     now = clock.now()
     if channel == "sms":
         _check_sms_length(text)
+    if attachments and channel != "email":
+        raise ValidationFailed("SMS cannot carry files.", {"attachments": "only with email replies"})
     fields = outbound.reply(ticket, channel=channel, recipient=recipient, body=text,
-                            author=agent.principal, references=references)
+                            author=agent.principal, references=references, uid=uid)
+    if attachments:
+        fields["attachments"] = attachments
     items = [timeline.message(ticket.id, now, seq=0, **fields)]
     if ticket.first_response_at is None:
         ticket.first_response_at = now

@@ -5,6 +5,7 @@ import hashlib
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
+from chalicelib import config
 from chalicelib.errors import ValidationFailed
 from chalicelib.services import contacts
 from chalicelib.services.departments import DEPARTMENT_NAMES
@@ -144,6 +145,18 @@ def validate(raw: dict[str, str], uploads: list[Upload], limits: Limits) -> WebC
 def _subject_from(message: str) -> str:
     words = " ".join(message.split())
     return words if len(words) <= 80 else words[:77].rstrip() + "..."
+
+
+def limits_from_settings() -> Limits:
+    current = config.settings()
+    return Limits(max_attachment_bytes=current.max_attachment_bytes,
+                  max_total_bytes=current.max_request_attachments_bytes,
+                  max_attachments=current.max_attachments)
+
+
+def check_uploads(uploads: list[Upload], limits: Limits) -> dict[str, str]:
+    """Per-field errors for files (count, size, type allowlist, content matching the type)."""
+    return _check_uploads(uploads, limits)
 
 
 def _check_uploads(uploads: list[Upload], limits: Limits) -> dict[str, str]:

@@ -281,3 +281,32 @@ def test_agent_reply_is_threaded_mail(stack, api):
 
     [stored] = [i for i in TimelineItem.query(ticket["id"]) if i.kind == "reply"]
     assert stored.body == "Restart the <router>." and "Restart the &lt;router&gt;." in stored.html
+
+
+def test_agent_reply_with_attachments_and_bad_attachments(stack, api):
+    import base64
+
+    created = new_ticket(api, email="files@example.com")
+    pdf = b"%PDF-1.4 receipt"
+    status, sent = api.post(f"/api/tickets/{created['id']}/replies", {"body": "Your receipt.", "attachments": [
+        {"filename": "রসিদ.pdf", "content_type": "application/pdf",
+         "content_base64": base64.b64encode(pdf).decode()}]})
+    assert status == 201, sent
+    stack.pump.drain()
+    reply = [i for i in timeline(api, created["id"]) if i.get("kind") == "reply"][0]
+    assert reply["status"] == "sent" and reply["attachments"][0]["filename"] == "রসিদ.pdf"
+    # the files the sender attaches come back from the bucket byte for byte
+    from chalicelib.db.models import TimelineItem
+    from chalicelib.integrations import channels
+
+    [stored] = [i for i in TimelineItem.query(created["id"]) if i.kind == "reply"]
+    assert channels._files(stored) == [("রসিদ.pdf", "application/pdf", pdf)]
+    for body, field in (({"body": "x", "attachments": "nope"}, "attachments"),
+                        ({"body": "x", "attachments": [{"filename": "a.exe", "content_type": "application/x-msdownload",
+                                                        "content_base64": "TVqQ"}]}, "attachments.0"),
+                        ({"body": "x", "attachments": [{"filename": "a.pdf"}]}, "attachments.0"),
+                        ({"body": "x", "channel": "sms", "attachments": [{"filename": "a.pdf", "content_type": "application/pdf",
+                                                                          "content_base64": base64.b64encode(pdf).decode()}]}, "attachments")):
+        status, error = api.post(f"/api/tickets/{created['id']}/replies", body)
+        assert status == 422 and field in error["error"]["fields"], (body, error)
+    assert len([i for i in timeline(api, created["id"]) if i.get("kind") == "reply"]) == 1
