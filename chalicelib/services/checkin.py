@@ -60,6 +60,19 @@ def compose(ticket: Ticket, now: datetime) -> list[TimelineItem]:
         return [timeline.event(ticket.id, now, "followup.skipped", data={
             "reason": "no reachable email or phone"})]
     channel, recipient = route
+    fields = message_fields(ticket, customer, channel, recipient)
+    uid = fields["message_uid"]
+    sla = ticket.sla.as_dict()
+    sla["followup"] = {"sent_at": clock.iso(now), "channel": channel, "answered_at": None}
+    ticket.sla = sla
+    return [timeline.message(ticket.id, now, seq=0, **fields),
+            timeline.event(ticket.id, now, "followup.sent", seq=1, data={
+                "message": uid, "channel": channel})]
+
+
+def message_fields(ticket: Ticket, customer: Customer | None, channel: str,
+                   recipient: str) -> dict[str, Any]:
+    """The check-in message (queued) on `channel`."""
     context = {"business": config.settings().support_name, "name": customer.name if customer else "",
                "ref": ticket.ref, "subject": ticket.subject, "csat_url": csat_url(ticket.id)}
     uid = ids.new_id("m")
@@ -74,12 +87,7 @@ def compose(ticket: Ticket, now: datetime) -> list[TimelineItem]:
     else:
         text = templates.render(f"sms/followup.{ticket.lang}.txt", **context).strip()
         fields.update(body=text, **outbound.sms_fields(text))
-    sla = ticket.sla.as_dict()
-    sla["followup"] = {"sent_at": clock.iso(now), "channel": channel, "answered_at": None}
-    ticket.sla = sla
-    return [timeline.message(ticket.id, now, seq=0, **fields),
-            timeline.event(ticket.id, now, "followup.sent", seq=1, data={
-                "message": uid, "channel": channel})]
+    return fields
 
 
 def answer(ticket: Ticket, text: str, now: datetime) -> tuple[list[TimelineItem], bool]:

@@ -16,6 +16,7 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key, TimelineItem
 from chalicelib.integrations import channels
+from chalicelib.services import fallback
 
 def dispatch(item: TimelineItem) -> str:
     if item.item_type != "message" or item.direction != "out" or item.status != "queued":
@@ -30,8 +31,10 @@ def dispatch(item: TimelineItem) -> str:
     try:
         provider_id = channels.get(item.channel).send(item)
     except Exception as exc:  # noqa: BLE001 - any provider failure is recorded, not raised
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
         _record(item, status="failed", event="message.failed",
-                data={"error": type(exc).__name__, "detail": str(exc)[:500]}, error=str(exc)[:500])
+                data={"error": type(exc).__name__, "detail": str(exc)[:500]}, error=str(exc)[:500],
+                extra_writes=lambda tx: fallback.queue(tx, item, reason))
         return "failed"
     _record(item, status="sent", event="message.sent", data={"provider_id": provider_id},
             provider_id=provider_id)
@@ -41,9 +44,14 @@ def dispatch(item: TimelineItem) -> str:
 def record_failure(item: TimelineItem, *, status: str, detail: str,
                    extra_writes: Callable[[Transaction], Any] | None = None) -> None:
     """A message we sent did not arrive (bounce, complaint, provider failure report)."""
+    def writes(tx: Transaction) -> None:
+        if extra_writes:
+            extra_writes(tx)
+        fallback.queue(tx, item, f"{status}: {detail[:200]}")
+
     _record(item, status=status, event="message.failed",
             data={"reason": status, "detail": detail[:500]}, error=detail[:500],
-            extra_writes=extra_writes)
+            extra_writes=writes)
 
 
 def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any],

@@ -236,6 +236,11 @@ def test_bounce_of_our_mail_marks_it_failed_and_suppresses_the_address(stack, ap
     assert outcome(ses_id)["outcome"] == "bounced"
     assert _ack_of(api, created["id"])["status"] == "bounced"
     assert Key.get("suppress#email#gone@example.com", "_").target == "bounce"
+    # the bounced acknowledgement goes again by SMS, and says why
+    items = timeline(api, created["id"])
+    [sms_ack] = [i for i in items if i.get("kind") == "ack" and i.get("channel") == "sms"]
+    assert sms_ack["status"] == "sent" and sms_ack["fallback"][0]["channel"] == "email"
+    assert "message.fallback" in [i.get("type") for i in items]
     # the next notification falls back to the phone
     status, sent = api.post(f"/api/tickets/{created['id']}/replies", {"body": "Calling you instead"})
     assert status == 201 and sent["channel"] == "sms"
@@ -310,3 +315,24 @@ def test_agent_reply_with_attachments_and_bad_attachments(stack, api):
         status, error = api.post(f"/api/tickets/{created['id']}/replies", body)
         assert status == 422 and field in error["error"]["fields"], (body, error)
     assert len([i for i in timeline(api, created["id"]) if i.get("kind") == "reply"]) == 1
+
+
+def test_provider_failure_reroutes_the_ack_once(stack, api, monkeypatch):
+    from chalicelib.integrations import email_out, sms_out
+
+    def ses_down(*args, **kwargs):
+        raise ConnectionError("SES is unreachable")
+
+    monkeypatch.setattr(email_out, "send", ses_down)
+    created = new_ticket(api, email="outage@example.com", phone="01711000444")
+    stack.pump.drain()
+    acks = [i for i in timeline(api, created["id"]) if i.get("kind") == "ack"]
+    assert [(a["channel"], a["status"]) for a in acks] == [("email", "failed"), ("sms", "sent")]
+    assert "SES is unreachable" in acks[1]["fallback"][0]["failed"]
+
+    # SMS down too: one hop only, no ping-pong back to email
+    monkeypatch.setattr(sms_out, "send", ses_down)
+    again = new_ticket(api, email="outage2@example.com", phone="01711000445")
+    stack.pump.drain()
+    acks = [i for i in timeline(api, again["id"]) if i.get("kind") == "ack"]
+    assert [(a["channel"], a["status"]) for a in acks] == [("email", "failed"), ("sms", "failed")]
