@@ -1,4 +1,4 @@
-"""`python -m bench [--only zip,imports,calls,mail] [--runs N] [--rebuild]`"""
+"""`python -m bench [--only zip,imports,calls,mail,timers] [--runs N] [--rebuild]`"""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from bench.figures import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("zip", "imports", "calls", "mail")
+SECTIONS = ("zip", "imports", "calls", "mail", "timers")
 
 
 def _section(name: str, args: argparse.Namespace) -> list[Figure]:
@@ -26,6 +26,10 @@ def _section(name: str, args: argparse.Namespace) -> list[Figure]:
         from bench import cold_import
 
         return [cold_import.measure(runs=args.runs)]
+    if name == "timers":
+        from bench import timer_lateness
+
+        return timer_lateness.measure()
     if name == "mail":
         from bench import mail_parse
 
