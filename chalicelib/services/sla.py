@@ -18,7 +18,7 @@ from chalicelib.services.calendars import ALWAYS, Calendar
 TARGETS = ("first_response", "next_reply", "resolution")
 BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "checkin_after": "P1D",
                    "calendar": "default"}
-DURATION_FIELDS = (*TARGETS, "warn_before", "checkin_after")
+DURATION_FIELDS = (*TARGETS, "warn_before", "checkin_after", "escalate_every")
 POLICY_FIELDS = (*DURATION_FIELDS, "calendar")
 
 
@@ -30,6 +30,7 @@ class Policy:
     resolution: timedelta | None = None
     warn_before: timedelta | None = None
     checkin_after: timedelta | None = None  # after an agent resolves: "was it solved?" + CSAT
+    escalate_every: timedelta | None = None  # between escalation levels after a breach
     calendar: str = "24x7"
 
     def to_dict(self) -> dict[str, Any]:

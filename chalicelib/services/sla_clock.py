@@ -66,6 +66,20 @@ def arm_target(ticket, target: str, policy: Policy, calendar: Calendar, now: dat
     arm(ticket, target, start=now, due=due, warn_at=warn_time(policy, calendar, now, due, duration))
 
 
+def armed(ticket, target: str) -> bool:
+    return _timers(ticket).get(target, {}).get("state") == "armed"
+
+
+def annotate(ticket, kind: str, **data: Any) -> None:
+    """Extra facts kept with a timer (an escalation's level, a callback's note)."""
+    timers = _timers(ticket)
+    timers[kind] = {**timers[kind], **data}
+    ticket.timers = timers
+    sla = _sla(ticket)
+    sla.pop(f"{kind}_due", None)  # not an SLA target
+    ticket.sla = sla
+
+
 def stop(ticket, target: str, state: str = "stopped") -> bool:
     timers = _timers(ticket)
     timer = timers.get(target)

@@ -52,7 +52,7 @@ def _armed_due(ticket: Ticket, target: str) -> str | None:
     return timer.get("due_at") if timer.get("state") == "armed" else None
 
 
-def _clock(ticket: Ticket):
+def clock_for(ticket: Ticket):
     """The policy and calendar the ticket's SLA counts with."""
     from chalicelib.services import calendars, policies
 
@@ -67,7 +67,7 @@ def _status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
     reopening a done ticket starts a fresh resolution target."""
     if old == new:
         return
-    policy, calendar = _clock(ticket)
+    policy, calendar = clock_for(ticket)
     if new in DONE:
         for kind in list(as_dict(ticket.timers)):
             sla_clock.stop(ticket, kind)
@@ -346,6 +346,7 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, 
     items = [timeline.message(ticket.id, now, seq=0, **fields)]
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+    sla_clock.stop(ticket, "escalation")  # someone answered: stop climbing the ladder
     for n, target in enumerate(("first_response", "next_reply"), start=1):
         if sla_clock.stop(ticket, target):
             items.append(timeline.event(ticket.id, now, "sla.met", actor=agent.principal, seq=n,
@@ -402,12 +403,7 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
         raise ValidationFailed("Invalid callback.", errors)
     ticket = load(ticket_id)
     sla_clock.arm(ticket, "callback", start=now, due=at, warn_at=None)
-    timers = as_dict(ticket.timers)
-    timers["callback"] = {**as_dict(timers["callback"]), "note": note}
-    ticket.timers = timers
-    sla = as_dict(ticket.sla)
-    sla.pop("callback_due", None)  # a callback is not an SLA target
-    ticket.sla = sla
+    sla_clock.annotate(ticket, "callback", note=note)
     event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
                            data={"at": clock.iso(at), "note": note})
     _save(ticket, [event], now)
@@ -513,7 +509,7 @@ def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automa
             ticket.status = "open"
             ticket.resolved_at = None
         if ticket.first_response_at is not None:  # the customer waits for our next reply
-            policy, calendar = _clock(ticket)
+            policy, calendar = clock_for(ticket)
             if not as_dict(as_dict(ticket.timers).get("next_reply")).get("state") == "armed":
                 sla_clock.arm_target(ticket, "next_reply", policy, calendar, now)
     _save(ticket, items, now, extra_writes)

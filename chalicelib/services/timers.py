@@ -18,10 +18,10 @@ from chalicelib.db import timeline
 from chalicelib.db.connection import transaction
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.integrations import stepfunctions
-from chalicelib.services import checkin, sla_clock
+from chalicelib.services import checkin, escalation, sla_clock
 from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort
 
-KINDS = ("first_response", "next_reply", "resolution", "callback", "checkin")
+KINDS = ("first_response", "next_reply", "resolution", "callback", "checkin", "escalation")
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,10 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     if not timer or int(timer.get("generation", -1)) != generation or timer.get("state") != "armed":
         return "stale"
     phase, due = sla_clock.wake(timer)
+    if now >= due and kind == "escalation":
+        if ticket.status in DONE:
+            return "stale"
+        return _save_fired(ticket, escalation.fire(ticket, timer, now), now, "escalated")
     if now >= due and kind == "checkin":
         timers = as_dict(ticket.timers)
         timers[kind] = {**timer, "state": "fired"}
@@ -149,6 +153,7 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
         sla = as_dict(ticket.sla)
         sla["breached"] = sorted({*(sla.get("breached") or []), kind})
         ticket.sla = sla
+        escalation.start(ticket, kind, now)
         items.append(timeline.event(ticket.id, now, "sla.breached", data={
             "target": kind, "due_at": timer["due_at"], "generation": generation,
             "late_by_seconds": round((now - due).total_seconds(), 3)}))

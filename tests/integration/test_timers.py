@@ -9,7 +9,7 @@ import pytest
 from chalicelib import clock
 from chalicelib.db.models import Ticket
 from chalicelib.services import timers
-from tests.integration.helpers import Api, events, new_ticket, wait_for
+from tests.integration.helpers import ADMIN as ADMIN_ARN, Api, events, new_ticket, wait_for
 
 
 @pytest.fixture
@@ -239,3 +239,34 @@ def test_reopened_before_the_checkin_gets_none(api, stack):
     assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
     _wait_quietly(stack, 5)
     assert "followup.sent" not in events(api, created["id"])
+
+
+def test_breach_escalates_assignee_then_lead_then_manager_until_answered(api, stack):
+    from chalicelib.services import agents
+
+    assignee = "arn:aws:iam::123456789012:user/rina"
+    lead = "arn:aws:iam::123456789012:user/lead-karim"
+    other_lead = "arn:aws:iam::123456789012:user/lead-billing"
+    agents.ensure_agent(assignee, role="agent", email="rina@setu.local", departments={"general"})
+    agents.ensure_agent(lead, role="lead", email="karim@setu.local", departments={"general"})
+    agents.ensure_agent(other_lead, role="lead", email="b@setu.local", departments={"billing"})
+    assert api.put("/api/sla-policies/default", {"first_response": "PT2S", "escalate_every": "PT2S",
+                                                  "warn_before": "PT1S"})[0] == 200
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": assignee})[0] == 200
+    answered = new_ticket(api)
+    assert api.post(f"/api/tickets/{answered['id']}/replies", {"body": "Hi"})[0] == 201
+
+    def levels():
+        return [e for e in api.get(f"/api/tickets/{created['id']}")[1]["timeline"]
+                if e.get("type") == "ticket.escalated"]
+
+    wait_for(lambda: len(levels()) == 3, stack.pump, timeout=60)
+    escalated = levels()
+    assert [e["data"]["level"] for e in escalated] == [1, 2, 3]
+    assert [e["data"]["to"] for e in escalated] == [[assignee], [lead], [ADMIN_ARN]]
+    stack.pump.drain()
+    notices = [i for i in api.get(f"/api/tickets/{created['id']}")[1]["timeline"] if i.get("kind") == "escalation"]
+    assert sorted(n["recipient"] for n in notices) == ["karim@setu.local", "rina@setu.local"]
+    assert all(n["status"] == "sent" for n in notices)
+    assert "ticket.escalated" not in events(api, answered["id"])

@@ -1,0 +1,79 @@
+"""The escalation ladder after a breach: the assignee, then the department's leads, then the
+managers (admins), each level `escalate_every` later (policy; business time in the ticket's
+calendar, or wall time for urgent tickets, which may escalate out of hours).
+
+Each level is the `escalation` timer of the ticket (services/timers.py fires it); a reply or
+resolving the ticket stops it like any other timer. A level records `ticket.escalated` with the
+principals it went to, and queues a notice by email to those who have an address.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import clock, config, ids
+from chalicelib.db import timeline
+from chalicelib.db.models import Agent, Ticket, TimelineItem
+from chalicelib.services import outbound, sla_clock
+
+LEVELS = ("assignee", "lead", "manager")
+DEFAULT_EVERY = timedelta(minutes=30)
+
+
+def start(ticket: Ticket, target: str, now: datetime) -> None:
+    """Arm level 1 at once (called when a target breaches)."""
+    if sla_clock.armed(ticket, "escalation"):
+        return  # already climbing for an earlier breach
+    sla_clock.arm(ticket, "escalation", start=now, due=now, warn_at=None)
+    sla_clock.annotate(ticket, "escalation", level=1, target=target)
+
+
+def fire(ticket: Ticket, timer: dict[str, Any], now: datetime) -> list[TimelineItem]:
+    """Notify this level, arm the next; the items to write with the ticket."""
+    from chalicelib.services.tickets import clock_for
+
+    level = int(timer.get("level", 1))
+    recipients = _recipients(ticket, LEVELS[level - 1])
+    items: list[TimelineItem] = [timeline.event(ticket.id, now, "ticket.escalated", data={
+        "level": level, "to_role": LEVELS[level - 1], "to": [a.name for a in recipients],
+        "target": timer.get("target")})]
+    for agent in recipients:
+        if agent.email:
+            items.append(_notice(ticket, agent, level, timer.get("target") or "", now))
+    if level < len(LEVELS):
+        policy, calendar = clock_for(ticket)
+        every = policy.escalate_every or DEFAULT_EVERY
+        due = now + every if ticket.priority == "urgent" else calendar.add(now, every)
+        sla_clock.arm(ticket, "escalation", start=now, due=due, warn_at=None)
+        sla_clock.annotate(ticket, "escalation", level=level + 1, target=timer.get("target"))
+    else:
+        sla_clock.stop(ticket, "escalation", state="fired")
+    return items
+
+
+def _recipients(ticket: Ticket, role: str) -> list[Agent]:
+    if role == "assignee":
+        if not ticket.assignee:
+            return []
+        try:
+            agent = Agent.get("agent", ticket.assignee)
+        except Agent.DoesNotExist:
+            return []
+        return [agent] if agent.active else []
+    wanted = "lead" if role == "lead" else "admin"
+    return [a for a in Agent.query("agent", limit=500)  # one partition: the agent directory
+            if a.active and a.role == wanted
+            and (wanted == "admin" or ticket.department in (a.departments or ()))]
+
+
+def _notice(ticket: Ticket, agent: Agent, level: int, target: str, now: datetime) -> TimelineItem:
+    uid = ids.new_id("m")
+    subject = f"[{ticket.ref}] Escalated (level {level}): {target.replace('_', ' ')} breached"
+    link = f"{config.settings().public_url}/api/tickets/{ticket.id}"
+    body = (f"Ticket #{ticket.ref} \"{ticket.subject}\" breached its {target.replace('_', ' ')} "
+            f"target and is escalated to you (level {level}).\n\nPriority: {ticket.priority}\n"
+            f"Department: {ticket.department}\nAssignee: {ticket.assignee or 'nobody'}\n\n{link}\n")
+    return timeline.message(ticket.id, now, message_uid=uid, direction="out", kind="escalation",
+                            status="queued", channel="email", recipient=agent.email,
+                            subject=subject, body=body, message_id=outbound.email_message_id(uid),
+                            lang="en", sender="system")
