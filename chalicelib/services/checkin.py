@@ -71,23 +71,39 @@ def compose(ticket: Ticket, now: datetime) -> list[TimelineItem]:
 
 
 def message_fields(ticket: Ticket, customer: Customer | None, channel: str,
-                   recipient: str) -> dict[str, Any]:
-    """The check-in message (queued) on `channel`."""
+                   recipient: str, kind: str = "followup") -> dict[str, Any]:
+    """The check-in (or, kind="reminder", the waiting-for-you reminder) message, queued."""
     context = {"business": config.settings().support_name, "name": customer.name if customer else "",
                "ref": ticket.ref, "subject": ticket.subject, "csat_url": csat_url(ticket.id)}
     uid = ids.new_id("m")
-    fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": "followup",
+    fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": kind,
                               "status": "queued", "channel": channel, "recipient": recipient,
                               "lang": ticket.lang}
     if channel == "email":
-        subject, text, html = templates.render_email("followup", ticket.lang, **context)
+        subject, text, html = templates.render_email(kind, ticket.lang, **context)
         fields.update(subject=subject, body=text, html=html,
                       message_id=outbound.email_message_id(uid),
                       reply_to=thread.reply_address(ticket.ref))
     else:
-        text = templates.render(f"sms/followup.{ticket.lang}.txt", **context).strip()
+        text = templates.render(f"sms/{kind}.{ticket.lang}.txt", **context).strip()
         fields.update(body=text, **outbound.sms_fields(text))
     return fields
+
+
+def reminder(ticket: Ticket, now: datetime) -> list[TimelineItem]:
+    """While pending: remind the customer we are waiting for them (`reminder.sent`)."""
+    try:
+        customer = Customer.get(ticket.customer_id)
+    except Customer.DoesNotExist:
+        customer = None
+    route = _route(ticket, customer)
+    if route is None:
+        return [timeline.event(ticket.id, now, "reminder.skipped", data={
+            "reason": "no reachable email or phone"})]
+    fields = message_fields(ticket, customer, *route, kind="reminder")
+    return [timeline.message(ticket.id, now, seq=0, **fields),
+            timeline.event(ticket.id, now, "reminder.sent", seq=1, data={
+                "message": fields["message_uid"], "channel": route[0]})]
 
 
 def answer(ticket: Ticket, text: str, now: datetime) -> tuple[list[TimelineItem], bool]:

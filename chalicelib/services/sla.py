@@ -17,8 +17,9 @@ from chalicelib.services.calendars import ALWAYS, Calendar
 
 TARGETS = ("first_response", "next_reply", "resolution")
 BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "checkin_after": "P1D",
-                   "calendar": "default"}
-DURATION_FIELDS = (*TARGETS, "warn_before", "checkin_after", "escalate_every")
+                   "remind_after": "P2D", "close_after": "P5D", "calendar": "default"}
+DURATION_FIELDS = (*TARGETS, "warn_before", "checkin_after", "escalate_every", "remind_after",
+                   "close_after")
 POLICY_FIELDS = (*DURATION_FIELDS, "calendar")
 
 
@@ -31,6 +32,8 @@ class Policy:
     warn_before: timedelta | None = None
     checkin_after: timedelta | None = None  # after an agent resolves: "was it solved?" + CSAT
     escalate_every: timedelta | None = None  # between escalation levels after a breach
+    remind_after: timedelta | None = None  # pending: remind the customer after this long
+    close_after: timedelta | None = None  # pending: close with a reason after this long
     calendar: str = "24x7"
 
     def to_dict(self) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def clock_for(ticket: Ticket):
     return policy, calendar
 
 
-def _status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
+def status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
     """Pending pauses the resolution clock, leaving it resumes it; done stops everything;
     reopening a done ticket starts a fresh resolution target."""
     if old == new:
@@ -77,8 +77,16 @@ def _status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
                           due=business_due(calendar, now, policy.checkin_after), warn_at=None)
     elif new == "pending":
         sla_clock.pause_resolution(ticket, now, calendar)
+        for kind, after in (("reminder", policy.remind_after), ("auto_close", policy.close_after)):
+            if after is not None:
+                sla_clock.arm(ticket, kind, start=now, due=business_due(calendar, now, after),
+                              warn_at=None)
+                sla_clock.annotate(ticket, kind)
     elif old == "pending":
         sla_clock.resume_resolution(ticket, now, calendar, policy)
+    if old == "pending" and new != "pending":
+        sla_clock.stop(ticket, "reminder")
+        sla_clock.stop(ticket, "auto_close")
     elif old in DONE:
         sla_clock.arm_target(ticket, "resolution", policy, calendar, now)
 
@@ -455,7 +463,7 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     actor = agent.principal
     if status is not None and status != ticket.status:
         items.append(_status_event(ticket, status, actor, now, seq=len(items)))
-        _status_timers(ticket, ticket.status, status, now)
+        status_timers(ticket, ticket.status, status, now)
         ticket.status = status
         if status in DONE:
             ticket.resolved_at = ticket.resolved_at or now
@@ -505,7 +513,7 @@ def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automa
     if not held and not automatic and reopen:
         if ticket.status in REOPENABLE:
             items.append(_status_event(ticket, "open", "customer", now, seq=2))
-            _status_timers(ticket, ticket.status, "open", now)
+            status_timers(ticket, ticket.status, "open", now)
             ticket.status = "open"
             ticket.resolved_at = None
         if ticket.first_response_at is not None:  # the customer waits for our next reply

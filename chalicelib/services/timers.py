@@ -19,9 +19,10 @@ from chalicelib.db.connection import transaction
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.integrations import stepfunctions
 from chalicelib.services import checkin, escalation, sla_clock
-from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort
+from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort, status_timers
 
-KINDS = ("first_response", "next_reply", "resolution", "callback", "checkin", "escalation")
+KINDS = ("first_response", "next_reply", "resolution", "callback", "checkin", "escalation",
+         "reminder", "auto_close")
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,21 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     if not timer or int(timer.get("generation", -1)) != generation or timer.get("state") != "armed":
         return "stale"
     phase, due = sla_clock.wake(timer)
+    if now >= due and kind in ("reminder", "auto_close"):
+        sla_clock.stop(ticket, kind, state="fired")
+        if ticket.status != "pending":
+            return _save_fired(ticket, [], now, "skipped")
+        if kind == "reminder":
+            return _save_fired(ticket, checkin.reminder(ticket, now), now, "reminded")
+        items = [timeline.event(ticket.id, now, "ticket.status_changed", actor="system", seq=0,
+                                data={"from": "pending", "to": "closed",
+                                      "reason": "no answer from the customer"}),
+                 timeline.event(ticket.id, now, "ticket.auto_closed", seq=1,
+                                data={"reason": "no answer from the customer"})]
+        status_timers(ticket, "pending", "closed", now)
+        ticket.status = "closed"
+        ticket.resolved_at = now
+        return _save_fired(ticket, items, now, "closed")
     if now >= due and kind == "escalation":
         if ticket.status in DONE:
             return "stale"

@@ -270,3 +270,31 @@ def test_breach_escalates_assignee_then_lead_then_manager_until_answered(api, st
     assert sorted(n["recipient"] for n in notices) == ["karim@setu.local", "rina@setu.local"]
     assert all(n["status"] == "sent" for n in notices)
     assert "ticket.escalated" not in events(api, answered["id"])
+
+
+def test_pending_ticket_reminds_the_customer_then_closes_with_a_reason(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H", "remind_after": "PT2S",
+                                                  "close_after": "PT4S"})[0] == 200
+    created = new_ticket(api, email="", phone="01711000888")
+    assert api.post(f"/api/tickets/{created['id']}/replies", {"body": "ছবি পাঠান।"})[0] == 201
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "pending"})[0] == 200
+    wait_for(lambda: "ticket.auto_closed" in events(api, created["id"]), stack.pump, timeout=40)
+    stack.pump.drain()
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["status"] == "closed"
+    kinds = [e.get("type") for e in ticket["timeline"]]
+    assert kinds.index("reminder.sent") < kinds.index("ticket.auto_closed")
+    [reminder] = [i for i in ticket["timeline"] if i.get("kind") == "reminder"]
+    assert reminder["channel"] == "sms" and reminder["status"] == "sent"
+    closing = [e for e in ticket["timeline"] if e.get("type") == "ticket.status_changed"][-1]
+    assert closing["data"]["reason"] == "no answer from the customer"
+
+
+def test_customer_answer_stops_the_reminder_and_the_close(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H", "remind_after": "PT3S",
+                                                  "close_after": "PT3S"})[0] == 200
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "pending"})[0] == 200
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
+    _wait_quietly(stack, 5)
+    assert not {"reminder.sent", "ticket.auto_closed"} & set(events(api, created["id"]))
