@@ -84,11 +84,11 @@ def status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
                 sla_clock.annotate(ticket, kind)
     elif old == "pending":
         sla_clock.resume_resolution(ticket, now, calendar, policy)
-    if old == "pending" and new != "pending":
-        sla_clock.stop(ticket, "reminder")
-        sla_clock.stop(ticket, "auto_close")
     elif old in DONE:
         sla_clock.arm_target(ticket, "resolution", policy, calendar, now)
+    if old == "pending":  # the customer answered or an agent moved on: no reminder, no close
+        sla_clock.stop(ticket, "reminder")
+        sla_clock.stop(ticket, "auto_close")
 
 
 # ---- reading -------------------------------------------------------------------------------

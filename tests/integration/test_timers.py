@@ -298,3 +298,15 @@ def test_customer_answer_stops_the_reminder_and_the_close(api, stack):
     assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
     _wait_quietly(stack, 5)
     assert not {"reminder.sent", "ticket.auto_closed"} & set(events(api, created["id"]))
+
+
+def test_closing_a_resolved_ticket_arms_nothing(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H", "resolution": "PT2H"})[0] == 200
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "resolved"})[0] == 200
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "closed"})[0] == 200
+    armed = {k: v for k, v in Ticket.get(created["id"]).timers.as_dict().items() if v["state"] == "armed"}
+    assert armed == {}
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
+    armed = {k for k, v in Ticket.get(created["id"]).timers.as_dict().items() if v["state"] == "armed"}
+    assert armed == {"resolution"}
