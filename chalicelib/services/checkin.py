@@ -51,23 +51,35 @@ def pending(ticket: Ticket) -> bool:
 def compose(ticket: Ticket, now: datetime) -> list[TimelineItem]:
     """The check-in message (queued) and `followup.sent`, or `followup.skipped` when the
     customer cannot be reached (no address, bounced, opted out)."""
+    items, channel = _notice(ticket, now, kind="followup", event="followup")
+    if channel:
+        sla = ticket.sla.as_dict()
+        sla["followup"] = {"sent_at": clock.iso(now), "channel": channel, "answered_at": None}
+        ticket.sla = sla
+    return items
+
+
+def reminder(ticket: Ticket, now: datetime) -> list[TimelineItem]:
+    """While pending: remind the customer we are waiting for them (`reminder.sent`)."""
+    return _notice(ticket, now, kind="reminder", event="reminder")[0]
+
+
+def _notice(ticket: Ticket, now: datetime, *, kind: str, event: str
+            ) -> tuple[list[TimelineItem], str | None]:
+    """A queued notice of `kind` on the customer's channel and `<event>.sent`, or only
+    `<event>.skipped` when no route is usable; also returns the channel used."""
     try:
         customer = Customer.get(ticket.customer_id)
     except Customer.DoesNotExist:
         customer = None
     route = _route(ticket, customer)
     if route is None:
-        return [timeline.event(ticket.id, now, "followup.skipped", data={
-            "reason": "no reachable email or phone"})]
-    channel, recipient = route
-    fields = message_fields(ticket, customer, channel, recipient)
-    uid = fields["message_uid"]
-    sla = ticket.sla.as_dict()
-    sla["followup"] = {"sent_at": clock.iso(now), "channel": channel, "answered_at": None}
-    ticket.sla = sla
+        return [timeline.event(ticket.id, now, f"{event}.skipped", data={
+            "reason": "no reachable email or phone"})], None
+    fields = message_fields(ticket, customer, *route, kind=kind)
     return [timeline.message(ticket.id, now, seq=0, **fields),
-            timeline.event(ticket.id, now, "followup.sent", seq=1, data={
-                "message": uid, "channel": channel})]
+            timeline.event(ticket.id, now, f"{event}.sent", seq=1, data={
+                "message": fields["message_uid"], "channel": route[0]})], route[0]
 
 
 def message_fields(ticket: Ticket, customer: Customer | None, channel: str,
@@ -88,22 +100,6 @@ def message_fields(ticket: Ticket, customer: Customer | None, channel: str,
         text = templates.render(f"sms/{kind}.{ticket.lang}.txt", **context).strip()
         fields.update(body=text, **outbound.sms_fields(text))
     return fields
-
-
-def reminder(ticket: Ticket, now: datetime) -> list[TimelineItem]:
-    """While pending: remind the customer we are waiting for them (`reminder.sent`)."""
-    try:
-        customer = Customer.get(ticket.customer_id)
-    except Customer.DoesNotExist:
-        customer = None
-    route = _route(ticket, customer)
-    if route is None:
-        return [timeline.event(ticket.id, now, "reminder.skipped", data={
-            "reason": "no reachable email or phone"})]
-    fields = message_fields(ticket, customer, *route, kind="reminder")
-    return [timeline.message(ticket.id, now, seq=0, **fields),
-            timeline.event(ticket.id, now, "reminder.sent", seq=1, data={
-                "message": fields["message_uid"], "channel": route[0]})]
 
 
 def answer(ticket: Ticket, text: str, now: datetime) -> tuple[list[TimelineItem], bool]:
