@@ -199,3 +199,14 @@ def test_agent_starts_an_sms_conversation_with_a_new_number(stack, api):
 def test_bad_conversation_starts_are_422(api, body, field):
     status, error = api.post("/api/tickets", body)
     assert status == 422 and field in error["error"]["fields"], error
+
+
+def test_help_keyword_answers_and_is_recorded_once(stack, api):
+    created = new_ticket(api, phone="01711000020", email="")
+    first = sms(stack, "HELP", sender="01711000020")
+    sms(stack, "HELP", sender="01711000020", message_id=first)  # redelivered
+    stranger = sms(stack, "সাহায্য", sender="01711000021")  # no ticket: answered directly
+    stack.pump.drain()
+    assert outcome(first) == "help" and outcome(stranger) == "help"
+    helps = [i for i in timeline(api, created["id"]) if i.get("kind") == "help"]
+    assert len(helps) == 1 and helps[0]["status"] == "sent" and "STOP" in helps[0]["body"]
