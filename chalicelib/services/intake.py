@@ -68,7 +68,7 @@ def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = Non
     attachments go to S3 first and are removed again if the transaction does not commit.
     Raises RateLimited, Conflict or Cancelled("extra")."""
     now = at or clock.now()
-    policy = policies.get_policy("default")
+    policy = policies.policy_for(contact.department, "normal")
     ref = keys.next_ticket_ref()
     ticket_id = ticket_id or ids.new_id("t")
     message_uid = message_uid or ids.new_id("m")

@@ -59,6 +59,17 @@ def get_policy(name: str = "default") -> sla.Policy:
     return policy
 
 
+def policy_for(department: str, priority: str) -> sla.Policy:
+    """The policy a new ticket gets: `<department>-<priority>` (e.g. `billing-urgent`), else
+    `<department>` (e.g. `billing`, which can name the department's own calendar), else
+    `default`. Each is one cached settings read."""
+    for name in (f"{department}-{priority}", department):
+        policy = find_policy(name)
+        if policy is not None:
+            return policy
+    return get_policy("default")
+
+
 def find_policy(name: str) -> sla.Policy | None:
     stored = settings.get(KIND, name)
     if stored is None:

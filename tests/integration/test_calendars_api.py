@@ -57,3 +57,17 @@ def test_new_ticket_counts_only_open_hours(api):
     assert api.put("/api/sla-policies/default", {"first_response": "PT5M", "calendar": "narrow"})[0] == 200
     created = new_ticket(api)
     assert clock.parse_iso(created["due_at"]) == opens + timedelta(minutes=5)
+
+
+def test_department_policy_and_its_calendar_pick_the_due_time(api):
+    # billing keeps its own calendar (always open here) and a tighter first response
+    assert api.put("/api/sla-policies/default", {"first_response": "PT4H", "calendar": "24x7"})[0] == 200
+    assert api.put("/api/sla-policies/billing", {"first_response": "PT10M", "calendar": "24x7"})[0] == 200
+    general = new_ticket(api)
+    billing = new_ticket(api, department="billing")
+    general_due = clock.parse_iso(general["due_at"]) - clock.now()
+    billing_due = clock.parse_iso(billing["due_at"]) - clock.now()
+    assert timedelta(hours=3, minutes=59) < general_due <= timedelta(hours=4)
+    assert timedelta(minutes=9) < billing_due <= timedelta(minutes=10)
+    _, ticket = api.get(f"/api/tickets/{billing['id']}")
+    assert ticket["sla"]["policy"] == "billing"
