@@ -51,3 +51,8 @@ def inbound_sms(event):
 @app.on_sns_message(topic="setu-ses-events")
 def ses_events(event):
     inbound.ses_event(event)
+
+
+@app.on_sns_message(topic="setu-sms-events")
+def sms_events(event):
+    inbound.sms_event(event)

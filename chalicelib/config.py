@@ -22,6 +22,9 @@ class Settings:
     support_address: str
     support_name: str
     sms_number: str
+    # End User Messaging SMS configuration set: when set, SMS go through SendTextMessage and
+    # its event destination reports delivery (services/sms_events.py); else SNS Publish
+    sms_configuration_set: str
     public_url: str
     form_limit_per_hour: int
     max_attachment_bytes: int
@@ -59,6 +62,7 @@ def settings() -> Settings:
         support_address=env.get("SETU_SUPPORT_ADDRESS", "support@setu.example.com"),
         support_name=env.get("SETU_SUPPORT_NAME", "Setu Support"),
         sms_number=env.get("SETU_SMS_NUMBER", ""),
+        sms_configuration_set=env.get("SETU_SMS_CONFIGURATION_SET", ""),
         public_url=env.get("SETU_PUBLIC_URL", "").rstrip("/"),
         form_limit_per_hour=_int("SETU_FORM_LIMIT_PER_HOUR", 20),
         max_attachment_bytes=_int("SETU_MAX_ATTACHMENT_BYTES", 2 * 1024 * 1024),

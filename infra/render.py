@@ -43,7 +43,9 @@ CHALICE_CONFIG_PATH = INFRA_DIR.parent / ".chalice" / "config.json"
 
 # Resource types the emulator's CloudFormation (moto) cannot create. SES receiving: moto has no
 # receipt rules in CloudFormation and no SMTP endpoint; local/smtp.py does what the rule does.
-EMULATOR_UNSUPPORTED = frozenset({"AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule"})
+# End User Messaging SMS (SMS v2): moto has no such API; the local stack sends through SNS.
+EMULATOR_UNSUPPORTED = frozenset({"AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule",
+                                  "AWS::SMSVOICE::ConfigurationSet"})
 
 # Short tag -> long form key. !Ref, !Condition and !GetAtt are special-cased below.
 _FN_TAGS = (

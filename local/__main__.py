@@ -3,7 +3,8 @@
 1. the AWS emulator (moto server, child process, TZ=UTC) on SETU_AWS_PORT;
 2. infra/template.yaml deployed into it through its CloudFormation as stack `setu-local`;
 3. the Chalice app (stage `local`) served over HTTP on SETU_API_PORT, in this process;
-4. the pump delivering SQS, SNS and DynamoDB-stream records to the app's event handlers;
+4. the pump delivering SQS, SNS and DynamoDB-stream records to the app's event handlers, and
+   running its scheduled handlers (the daily briefing) every SETU_SCHEDULE_SECONDS (60);
 5. the SMTP ingress (local/smtp.py) on SETU_SMTP_PORT: mail to @setu.local is stored in the
    mail bucket and announced on the inbound-email topic, as SES receiving does;
 6. `.setu/local.json` describing all of it, written once /health answers.
@@ -58,6 +59,17 @@ def _serve_app(port: int):
     return server
 
 
+def _schedule_seconds() -> float | None:
+    """How often the pump runs the scheduled handlers (the daily briefing's tick): every
+    SETU_SCHEDULE_SECONDS (default 60; 0 turns schedules off)."""
+    raw = os.environ.get("SETU_SCHEDULE_SECONDS", "60")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise SystemExit(f"SETU_SCHEDULE_SECONDS={raw!r} is not a number") from None
+    return seconds if seconds > 0 else None
+
+
 def _wait_healthy(api_url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -85,6 +97,7 @@ def describe(outputs: dict[str, str], api_url: str, endpoint: str, smtp_port: in
         "inbound_sms_topic_arn": outputs["InboundSmsTopicArn"],
         "inbound_email_topic_arn": outputs["InboundEmailTopicArn"],
         "ses_events_topic_arn": outputs["SesEventsTopicArn"],
+        "sms_events_topic_arn": outputs["SmsEventsTopicArn"],
         "tables": {key: outputs[key] for key in (
             "TicketsTable", "TimelineTable", "CustomersTable", "KeysTable", "SettingsTable",
             "IdempotencyTable")},
@@ -92,7 +105,8 @@ def describe(outputs: dict[str, str], api_url: str, endpoint: str, smtp_port: in
                    "timer_dead_letter": outputs["TimerDeadLetterQueueUrl"]},
         "topics": {"inbound_email": outputs["InboundEmailTopicArn"],
                    "inbound_sms": outputs["InboundSmsTopicArn"],
-                   "ses_events": outputs["SesEventsTopicArn"]},
+                   "ses_events": outputs["SesEventsTopicArn"],
+                   "sms_events": outputs["SmsEventsTopicArn"]},
         "bucket": outputs["MailBucket"],
         "state_machines": {"timer": outputs["TimerStateMachineArn"]},
         "outputs": outputs,
@@ -154,7 +168,7 @@ def main() -> int:
         runtime.reset()
         stack.seed_admin()
         server = _serve_app(api_port)
-        pump = Pump(app, outputs, endpoint, STAGE)
+        pump = Pump(app, outputs, endpoint, STAGE, schedule_every=_schedule_seconds())
         pump_thread = threading.Thread(target=pump.run, args=(stopping,), name="pump", daemon=True)
         pump_thread.start()
         smtp = SmtpIngress(smtp_port, endpoint, outputs, host=HOST).start()

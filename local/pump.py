@@ -10,6 +10,10 @@
   template) subscribed to the topic; each envelope becomes one Lambda SNS record. A handler
   that raises gets it again SNS_RETRY_SECONDS later, up to MAX_SNS_ATTEMPTS tries in all, as
   Lambda retries an asynchronous event twice before dropping it.
+- Schedules (EventBridge rules): with `schedule_every` set (the local stack: every
+  SETU_SCHEDULE_SECONDS, default 60), each scheduled handler gets EventBridge's "Scheduled
+  Event" that often, the first at once; `tick()` runs them now. Off by default, so tests that
+  drive the pump never get a briefing they did not ask for.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any, Callable
 
@@ -29,15 +33,18 @@ log = logging.getLogger("setu.pump")
 MAX_STREAM_ATTEMPTS = 5
 MAX_SNS_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
 SNS_RETRY_SECONDS = 2
+ACCOUNT_ID = "123456789012"  # the emulator's default account
 
 # handler name -> (kind, stack output naming its source)
 SOURCES = {
     "timer_fired": ("sqs", "TimerQueueUrl"),
     "ticket_changed": ("stream", "TicketsStreamArn"),
     "timeline_appended": ("stream", "TimelineStreamArn"),
+    "daily_briefing": ("schedule", ""),
     "inbound_email": ("sns", "InboundEmailTopicArn"),
     "inbound_sms": ("sns", "InboundSmsTopicArn"),
     "ses_events": ("sns", "SesEventsTopicArn"),
+    "sms_events": ("sns", "SmsEventsTopicArn"),
 }
 
 
@@ -70,9 +77,12 @@ class _Shard:
 
 class Pump:
     def __init__(self, app_module: ModuleType, outputs: dict[str, str], endpoint: str,
-                 stage: str, region: str = stack.REGION):
+                 stage: str, region: str = stack.REGION, schedule_every: float | None = None):
         check_mapping(app_module)
         self.app = app_module
+        self.stage = stage
+        self.schedule_every = schedule_every
+        self._next_tick = 0.0
         self.outputs = outputs
         self.region = region
         self.sqs = stack.client("sqs", endpoint, region)
@@ -105,9 +115,28 @@ class Pump:
                     delivered += self._poll_sqs(name, self.outputs[output])
                 elif kind == "stream":
                     delivered += self._poll_stream(name, self.outputs[output])
+                elif kind == "schedule":
+                    continue  # not a delivery: see tick()
                 else:
                     delivered += self._poll_sns(name)
-            return delivered
+            if self.schedule_every and time.monotonic() >= self._next_tick:
+                self._next_tick = time.monotonic() + self.schedule_every
+                self.tick()
+            return delivered  # ticks are not counted: drain() must still come to rest
+
+    def tick(self) -> dict[str, Any]:
+        """Invoke every scheduled handler now, as an EventBridge rule does; name -> result.
+        A handler that raises is logged; the next tick is its retry."""
+        results: dict[str, Any] = {}
+        for name, (kind, _) in SOURCES.items():
+            if kind != "schedule":
+                continue
+            try:
+                results[name] = self._invoke(name, _scheduled_event(name, self.stage, self.region))
+            except Exception:  # noqa: BLE001 - like a failed async invocation: logged, dropped
+                log.exception("scheduled %s raised", name)
+                results[name] = None
+        return results
 
     def drain(self, timeout: float = 15.0) -> int:
         """poll_once until two polls in a row find nothing (or the timeout passes)."""
@@ -252,6 +281,16 @@ def _sns_record(envelope: dict, subscription_arn: str) -> dict:
             "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
             "MessageAttributes": envelope.get("MessageAttributes", {}),
         },
+    }
+
+
+def _scheduled_event(name: str, stage: str, region: str) -> dict:
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": ACCOUNT_ID,
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+        "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/setu-{stage}-{name}"],
+        "detail": {},
     }
 
 

@@ -1,4 +1,5 @@
-"""SNS adapters for inbound email, inbound SMS and SES bounce/complaint notifications.
+"""SNS adapters for inbound email, inbound SMS, SES bounce/complaint notifications and SMS
+delivery events.
 
 A notification whose content is unusable is recorded as rejected (never raised: a retry
 cannot fix it); an AWS failure raises, so Lambda retries the notification.
@@ -52,3 +53,9 @@ def ses_event(event) -> str:
     from chalicelib.services import ses_events
 
     return ses_events.handle(event.message or "", _sns_id(event) or "unknown")
+
+
+def sms_event(event) -> str:
+    from chalicelib.services import sms_events
+
+    return sms_events.handle(event.message or "", _sns_id(event) or "unknown")

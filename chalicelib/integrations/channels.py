@@ -52,7 +52,14 @@ class Sms:
     name = "sms"
 
     def send(self, item: TimelineItem) -> str:
-        return sms_out.send(item.recipient, item.body or "", sender=config.settings().sms_number)
+        return self.send_text(item.recipient, item.body or "")
+
+    @staticmethod
+    def send_text(phone: str, text: str) -> str:
+        """A text that belongs to no ticket (the answer to HELP from an unknown number)."""
+        current = config.settings()
+        return sms_out.send(phone, text, sender=current.sms_number,
+                            configuration_set=current.sms_configuration_set)
 
 
 CHANNELS: dict[str, Channel] = {channel.name: channel for channel in (Email(), Sms())}

@@ -188,9 +188,9 @@ def _help(sms: InboundSms, customer_id: str | None) -> str:
                 "status": "queued", "channel": "sms", "recipient": sms.origination,
                 "body": text, **outbound.sms_fields(text)}))
     if not reply_ticket:
-        from chalicelib.integrations import sms_out
+        from chalicelib.integrations.channels import Sms
 
-        sms_out.send(sms.origination, text, sender=config.settings().sms_number)
+        Sms.send_text(sms.origination, text)
     return "help"
 
 

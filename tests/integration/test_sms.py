@@ -210,3 +210,107 @@ def test_help_keyword_answers_and_is_recorded_once(stack, api):
     assert outcome(first) == "help" and outcome(stranger) == "help"
     helps = [i for i in timeline(api, created["id"]) if i.get("kind") == "help"]
     assert len(helps) == 1 and helps[0]["status"] == "sent" and "STOP" in helps[0]["body"]
+
+
+def delivery_event(stack, message_id, event_type, *, final=True, envelope=False, **extra) -> None:
+    """An End User Messaging SMS event, as its configuration set's SNS destination publishes it."""
+    event = {"eventType": event_type, "eventVersion": "1.0", "eventTimestamp": 1764000000000,
+             "isFinal": final, "originationPhoneNumber": BUSINESS, "messageId": message_id,
+             "messageEncoding": "UCS2", "messageType": "TRANSACTIONAL",
+             "messageStatus": event_type.removeprefix("TEXT_"),
+             "messageStatusDescription": extra.pop("description", "carrier report"),
+             "carrierName": "Grameenphone", "totalMessageParts": 2, "totalMessagePrice": 0.0415,
+             "totalCarrierFee": 0.0, **extra}
+    if envelope:  # the EventBridge shape: the same event under "detail"
+        event = {"version": "0", "detail-type": "Text Message Delivery Status Updated",
+                 "source": "aws.sms-voice", "detail": event}
+    boto3.client("sns").publish(TopicArn=stack.outputs["SmsEventsTopicArn"],
+                                Message=json.dumps(event))
+
+
+def _sms_ack(api, ticket_id):
+    return [i for i in timeline(api, ticket_id) if i.get("kind") == "ack" and i["channel"] == "sms"][0]
+
+
+def test_delivery_events_mark_the_sms_delivered_once_in_any_order(stack, api):
+    created = new_ticket(api, phone="01711000030", email="", message="বিল")
+    stack.pump.drain()
+    ack = _sms_ack(api, created["id"])
+    assert ack["status"] == "sent" and ack["provider_id"]
+    delivery_event(stack, ack["provider_id"], "TEXT_QUEUED", final=False)
+    delivery_event(stack, ack["provider_id"], "TEXT_DELIVERED", envelope=True)
+    delivery_event(stack, ack["provider_id"], "TEXT_DELIVERED")  # published twice
+    delivery_event(stack, ack["provider_id"], "TEXT_UNREACHABLE")  # late, after the final state
+    stack.pump.drain()
+    assert _sms_ack(api, created["id"])["status"] == "delivered"
+    items = timeline(api, created["id"])
+    delivered = [i for i in items if i.get("type") == "message.delivered"]
+    assert len(delivered) == 1
+    assert delivered[0]["data"]["carrier"] == "Grameenphone" and delivered[0]["data"]["parts"] == 2
+    assert not [i for i in items if i.get("type") == "message.failed"]
+    marker = Key.get(f"inbound#sms-event#{ack['provider_id']}#TEXT_UNREACHABLE", "_")
+    assert marker.data.as_dict()["outcome"] == "ignored"
+
+
+def test_failed_sms_reply_is_marked_and_an_invalid_number_is_suppressed(stack, api):
+    created = new_ticket(api, phone="01711000031", email="both@example.com", message="help",
+                         lang="en")
+    stack.pump.drain()
+    # the web form acks by email; an agent texts the customer
+    status, sent = api.post(f"/api/tickets/{created['id']}/replies",
+                            {"body": "We called you", "channel": "sms"})
+    assert status == 201, sent
+    stack.pump.drain()
+    reply = [i for i in timeline(api, created["id"]) if i.get("kind") == "reply"][0]
+    delivery_event(stack, reply["provider_id"], "TEXT_INVALID", description="Invalid number")
+    stack.pump.drain()
+    items = timeline(api, created["id"])
+    reply = [i for i in items if i.get("kind") == "reply"][0]
+    assert reply["status"] == "failed" and "TEXT_INVALID" in reply["error"]
+    failed = [i for i in items if i.get("type") == "message.failed"]
+    assert len(failed) == 1 and failed[0]["data"]["reason"] == "failed"
+    # an agent reply is not rerouted (the agent chooses), but the number is now suppressed
+    assert not [i for i in items if i.get("type") == "message.fallback"]
+    assert Key.get("suppress#sms#+8801711000031", "_").target == "undeliverable"
+
+
+def test_failed_automatic_sms_notice_is_rerouted_to_email(stack, api):
+    first = sms(stack, "My bill is wrong", sender="01711000032")
+    stack.pump.drain()
+    ticket = _only_ticket(api, "01711000032")
+    assert outcome(first) == "created"
+    # the customer's email became known later (editing customers is issue 7's API)
+    from chalicelib.db.models import Customer
+
+    status, full = api.get(f"/api/tickets/{ticket['id']}")
+    Customer.get(full["customer"]["id"]).update(actions=[Customer.emails.add({"late@example.com"})])
+    ack = _sms_ack(api, ticket["id"])
+    delivery_event(stack, ack["provider_id"], "TEXT_CARRIER_UNREACHABLE")
+    stack.pump.drain()
+    items = timeline(api, ticket["id"])
+    assert _sms_ack(api, ticket["id"])["status"] == "failed"
+    [rerouted] = [i for i in items if i.get("kind") == "ack" and i["channel"] == "email"]
+    assert rerouted["recipient"] == "late@example.com" and rerouted["status"] == "sent"
+    assert rerouted["fallback"][0]["channel"] == "sms"
+    # a temporary failure does not suppress the number
+    with pytest.raises(Key.DoesNotExist):
+        Key.get("suppress#sms#+8801711000032", "_")
+
+
+@pytest.mark.parametrize("payload,outcome_", [
+    ("not json", "rejected"),
+    (json.dumps({"eventType": "EMAIL_SENT", "messageId": "x"}), "rejected"),
+    (json.dumps({"eventType": "TEXT_DELIVERED"}), "rejected"),
+    (json.dumps(["TEXT_DELIVERED"]), "rejected"),
+    (json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "never-sent"}), "unmatched"),
+])
+def test_bad_or_unknown_delivery_events_are_recorded(stack, payload, outcome_):
+    from chalicelib.services import sms_events
+
+    assert sms_events.handle(payload, "sns-" + uuid.uuid4().hex) == outcome_
+    published = boto3.client("sns").publish(TopicArn=stack.outputs["SmsEventsTopicArn"],
+                                             Message=payload)
+    stack.pump.drain()  # the handler does not raise: nothing is retried or lost
+    key = (f"inbound#sms-event#never-sent#TEXT_DELIVERED" if outcome_ == "unmatched"
+           else f"inbound#sms-event#{published['MessageId']}")
+    assert Key.get(key, "_").data.as_dict()["outcome"] == outcome_

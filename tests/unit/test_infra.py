@@ -150,6 +150,7 @@ def test_emulator_rendering_deploys_into_moto(monkeypatch):
 # --- SES receiving -----------------------------------------------------------------------------
 
 SES_RECEIVING = ("InboundRuleSet", "InboundRule")
+EMULATOR_DROPS = (*SES_RECEIVING, "SmsConfigurationSet")
 
 
 def _rule_arn_sub(template: dict) -> str:
@@ -224,18 +225,19 @@ def test_support_domain_parameter_and_rule_set_output():
     assert template["Outputs"]["InboundRuleSetName"] == {"Value": {"Ref": "InboundRuleSet"}}
 
 
-def test_emulator_rendering_drops_ses_receiving_and_what_names_it():
+def test_emulator_rendering_drops_ses_receiving_and_sms_v2_and_what_names_them():
     original = render.load_template()
     rendered = render.render_for_emulator()
-    for logical_id in SES_RECEIVING:
+    for logical_id in EMULATOR_DROPS:
         assert logical_id in original["Resources"]
         assert logical_id not in rendered["Resources"]
-    assert "InboundRuleSetName" not in rendered["Outputs"]
-    assert not render.references(rendered, set(SES_RECEIVING))
+    assert not render.references(rendered, set(EMULATOR_DROPS))
     assert not any(r["Type"] in render.EMULATOR_UNSUPPORTED for r in rendered["Resources"].values())
-    # everything else is still there
-    assert set(original["Resources"]) - set(rendered["Resources"]) == set(SES_RECEIVING)
-    assert set(original["Outputs"]) - set(rendered["Outputs"]) == {"InboundRuleSetName"}
+    # everything else is still there (the topic the configuration set reports to included)
+    assert set(original["Resources"]) - set(rendered["Resources"]) == set(EMULATOR_DROPS)
+    assert "SmsEventsTopic" in rendered["Resources"]
+    assert set(original["Outputs"]) - set(rendered["Outputs"]) == {"InboundRuleSetName",
+                                                                   "SmsConfigurationSetName"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -302,6 +304,9 @@ def test_merge_template_sets_stage_and_wires_every_function(stage):
         events = props.get("Events", {})
         if kind == "api":
             continue
+        if kind == "ScheduledEventConfig":  # Chalice writes the Schedule event from app.py
+            assert not events, f"{name}: its schedule belongs in app.py"
+            continue
         assert len(events) == 1, f"{name} has its event source wired"
         (event,) = events.values()
         wired = event["Properties"]
@@ -359,6 +364,7 @@ def test_chalice_package_of_a_stub_app_passes_cfn_lint(tmp_path):
         "DynamoDBEventConfig": "@app.on_dynamodb_record(stream_arn="
                                "'arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/p')",
         "SNSEventConfig": "@app.on_sns_message(topic='setu-placeholder')",
+        "ScheduledEventConfig": "@app.schedule('rate(5 minutes)')",
     }
     for name, kind in functions.items():
         if kind in decorators:
@@ -434,10 +440,12 @@ def test_dev_and_prod_policies_differ_only_in_the_stage_name():
         assert "setu-prod-" not in dev and "setu-dev-" not in prod, name
 
 
-# The only Resource "*" allowed: sns:Publish. Sending an SMS publishes to a phone number, not
-# to a topic, and a phone number has no ARN, so IAM cannot scope it by resource. The statement
-# must hold sns:Publish alone, so "*" never widens any other action.
-STAR_ALLOWED = {("sns:Publish",)}
+# No Resource "*" at all: SMS go through End User Messaging's SendTextMessage, scoped to the
+# stage's configuration set and the account's origination identities (whose ids are generated,
+# so they cannot carry the stage name).
+STAR_ALLOWED: set[tuple[str, ...]] = set()
+ORIGINATION_IDENTITIES = ("arn:aws:sms-voice:*:*:phone-number/*", "arn:aws:sms-voice:*:*:pool/*",
+                          "arn:aws:sms-voice:*:*:sender-id/*")
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -456,6 +464,8 @@ def test_policies_are_least_privilege(stage):
                     assert tuple(sorted(actions)) in STAR_ALLOWED, f"{where}: Resource * for {actions}"
                 elif resource.startswith("arn:aws:ses:"):
                     assert resource == "arn:aws:ses:*:*:identity/*", where
+                elif resource in ORIGINATION_IDENTITIES:
+                    assert actions == ["sms-voice:SendTextMessage"], where
                 else:
                     assert f"setu-{stage}-" in resource, f"{where}: {resource} is not this stage's"
 
@@ -503,14 +513,25 @@ NEEDS = {
         ("dynamodb:GetRecords", TABLE.format("timeline") + "/stream/2026-01-01T00:00:00.000"),
         ("dynamodb:UpdateItem", TABLE.format("timeline")),
         ("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
-        ("sns:Publish", "*"),
+        ("sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/setu-dev-sms"),
+        ("sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1a2b"),
     ],
     "inbound_email": [
         ("s3:GetObject", "arn:aws:s3:::setu-dev-mail-123456789012/inbound/abc"),
         ("dynamodb:PutItem", TABLE.format("tickets")),
     ],
-    "inbound_sms": [("dynamodb:PutItem", TABLE.format("timeline"))],
+    "inbound_sms": [("dynamodb:PutItem", TABLE.format("timeline")),
+                    ("sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-dev-sms")],
     "ses_events": [("dynamodb:UpdateItem", TABLE.format("timeline"))],
+    "daily_briefing": [("dynamodb:Query", TABLE.format("tickets") + "/index/status-index"),
+                       ("dynamodb:Query", TABLE.format("settings")),
+                       ("dynamodb:GetItem", TABLE.format("settings")),
+                       ("dynamodb:PutItem", TABLE.format("keys")),
+                       ("dynamodb:DeleteItem", TABLE.format("keys")),
+                       ("dynamodb:BatchGetItem", TABLE.format("keys")),
+                       ("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com")],
+    "sms_events": [("dynamodb:UpdateItem", TABLE.format("timeline")),
+                   ("dynamodb:PutItem", TABLE.format("keys"))],
 }
 NOT_ALLOWED = [
     ("api_handler", "states:StartExecution", "arn:aws:states:us-east-1:1:stateMachine:setu-dev-timer"),
@@ -519,7 +540,12 @@ NOT_ALLOWED = [
     ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:1:table/setu-prod-tickets"),
     ("ticket_changed", "dynamodb:PutItem", TABLE.format("tickets")),
     ("inbound_sms", "sns:Publish", "*"),
+    ("timeline_appended", "sns:Publish", "*"),
+    ("timeline_appended", "sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-prod-sms"),
+    ("sms_events", "sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-dev-sms"),
     ("ses_events", "ses:SendRawEmail", "arn:aws:ses:us-east-1:1:identity/example.com"),
+    ("daily_briefing", "dynamodb:PutItem", TABLE.format("tickets")),
+    ("daily_briefing", "dynamodb:Scan", TABLE.format("tickets")),
     ("inbound_email", "s3:GetObject", "arn:aws:s3:::setu-dev-mail-1/attachments/x"),
     ("inbound_email", "s3:GetObject", "arn:aws:s3:::other-bucket/inbound/x"),
 ]
