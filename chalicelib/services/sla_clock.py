@@ -12,6 +12,8 @@ old execution meaningless bumps the generation, so a late delivery of it is igno
   `ticket.sla["pauses"]`.
 - warnings: each armed target first wakes at `warn_at` (policy `warn_before` ahead of the due
   time, else at 80% of the target), records `sla.warning`, then re-arms for the breach.
+- a new policy (priority or department changed): each running target is timed again from its
+  own start (`start_at`, kept across warnings and pauses) with the new target, pauses left out.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.services.calendars import Calendar
-from chalicelib.services.sla import Policy, business_due
+from chalicelib.services.sla import TARGETS, Policy, business_due
 
 WARN_FRACTION = 0.8
 MAX_PAUSES = 50
@@ -47,8 +49,12 @@ def warn_time(policy: Policy, calendar: Calendar, start: datetime, due: datetime
 
 def arm(ticket, target: str, *, start: datetime, due: datetime, warn_at: datetime | None) -> None:
     timers = _timers(ticket)
-    generation = int(timers.get(target, {}).get("generation", 0)) + 1
-    entry = {"generation": generation, "due_at": clock.iso(due), "state": "armed"}
+    previous = timers.get(target, {})
+    generation = int(previous.get("generation", 0)) + 1
+    # a resumed or re-timed target still counts from when it first started
+    start_at = previous.get("start_at") if previous.get("state") in ("paused", "armed") else None
+    entry = {"generation": generation, "due_at": clock.iso(due), "state": "armed",
+             "start_at": start_at or clock.iso(start)}
     if warn_at is not None:
         entry.update(warn_at=clock.iso(warn_at), warned=False)
     timers[target] = entry
@@ -136,6 +142,43 @@ def resume_resolution(ticket, now: datetime, calendar: Calendar, policy: Policy)
     sla["pauses"] = pauses
     ticket.sla = sla
     return True
+
+
+def retarget(ticket, policy: Policy, calendar: Calendar, now: datetime) -> list[str]:
+    """The ticket now follows `policy`: re-time its running SLA targets; the targets changed.
+    A target the new policy lacks stops; one already past its new due time breaches at once."""
+    timers, changed = _timers(ticket), []
+    pauses = [p for p in (_sla(ticket).get("pauses") or []) if p.get("from")]
+    for target in TARGETS:
+        timer = timers.get(target) or {}
+        if timer.get("state") not in ("armed", "paused"):
+            continue
+        changed.append(target)
+        duration = getattr(policy, target)
+        if duration is None:
+            if timer["state"] == "armed":
+                stop(ticket, target)
+            else:
+                stop_paused(ticket, target)
+            continue
+        start = clock.parse_iso(timer.get("start_at") or clock.iso(ticket.created_at))
+        due = business_due(calendar, start, duration)
+        for pause in pauses:  # waiting on the customer never counts against resolution
+            begun = clock.parse_iso(pause["from"])
+            if target == "resolution" and begun >= start and pause.get("to"):
+                due = calendar.add(due, calendar.between(begun, clock.parse_iso(pause["to"])))
+        if timer["state"] == "paused":
+            open_pause = next((p for p in reversed(pauses) if not p.get("to")), None)
+            since = clock.parse_iso(open_pause["from"]) if open_pause else now
+            left = calendar.between(since, due).total_seconds() if due > since else 0.0
+            current = _timers(ticket)
+            current[target] = {**current[target], "remaining_seconds": left}
+            ticket.timers = current
+            continue
+        warn_at = warn_time(policy, calendar, start, due, duration)
+        arm(ticket, target, start=start, due=max(due, now),
+            warn_at=warn_at if warn_at is not None and warn_at > now else None)
+    return changed
 
 
 def wake(timer: dict[str, Any]) -> tuple[str, datetime]:

@@ -62,6 +62,23 @@ def clock_for(ticket: Ticket):
     return policy, calendar
 
 
+def _follow_policy(ticket: Ticket, now: datetime, seq: int) -> list[TimelineItem]:
+    """Priority or department changed: the ticket takes the policy they now select
+    (`<department>-<priority>`, `<department>`, `default`) and its running targets are re-timed."""
+    from chalicelib.services import calendars, policies
+
+    current = as_dict(ticket.sla).get("policy") or "default"
+    policy = policies.policy_for(ticket.department, ticket.priority)
+    if policy.name == current:
+        return []
+    calendar = policies.find_calendar(policy.calendar) or calendars.ALWAYS
+    retimed = sla_clock.retarget(ticket, policy, calendar, now)
+    ticket.sla = {**as_dict(ticket.sla), "policy": policy.name, "calendar": policy.calendar}
+    return [timeline.event(ticket.id, now, "sla.policy_changed", seq=seq, data={
+        "from": current, "to": policy.name, "retimed": retimed,
+        **{f"{t}_due": as_dict(ticket.sla).get(f"{t}_due") for t in retimed}})]
+
+
 def status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
     """Pending pauses the resolution clock, leaving it resumes it; done stops everything;
     reopening a done ticket starts a fresh resolution target."""
@@ -475,6 +492,8 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
                                         seq=len(items),
                                         data={"from": getattr(ticket, name), "to": value}))
             setattr(ticket, name, value)
+            if ticket.status not in DONE:
+                items.extend(_follow_policy(ticket, now, seq=len(items)))
     if assignee is not ... and assignee != ticket.assignee:
         items.append(timeline.event(ticket.id, now, "ticket.assigned", actor=actor,
                                     seq=len(items), data={"from": ticket.assignee, "to": assignee}))

@@ -71,3 +71,31 @@ def test_department_policy_and_its_calendar_pick_the_due_time(api):
     assert timedelta(minutes=9) < billing_due <= timedelta(minutes=10)
     _, ticket = api.get(f"/api/tickets/{billing['id']}")
     assert ticket["sla"]["policy"] == "billing"
+
+
+def test_changing_priority_or_department_retimes_the_running_targets(api):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT4H", "resolution": "P2D",
+                                                 "calendar": "24x7"})[0] == 200
+    assert api.put("/api/sla-policies/general-urgent", {"first_response": "PT30M",
+                                                        "resolution": "PT8H"})[0] == 200
+    created = new_ticket(api)
+    _, before = api.get(f"/api/tickets/{created['id']}")
+    status, _ = api.patch(f"/api/tickets/{created['id']}", {"priority": "urgent"})
+    assert status == 200
+    _, after = api.get(f"/api/tickets/{created['id']}")
+    assert after["sla"]["policy"] == "general-urgent"
+    opened = clock.parse_iso(after["created_at"])
+    assert clock.parse_iso(after["sla"]["first_response_due"]) == opened + timedelta(minutes=30)
+    assert clock.parse_iso(after["sla"]["resolution_due"]) == opened + timedelta(hours=8)
+    assert after["sla"]["first_response_due"] != before["sla"]["first_response_due"]
+    [changed] = [i for i in after["timeline"] if i.get("type") == "sla.policy_changed"]
+    assert changed["data"]["from"] == "default" and changed["data"]["to"] == "general-urgent"
+    assert changed["data"]["retimed"] == ["first_response", "resolution"]
+    # back to normal priority: the default policy again; a department without its own policy
+    # keeps it, so moving the ticket to sales records no second change
+    api.patch(f"/api/tickets/{created['id']}", {"priority": "normal"})
+    api.patch(f"/api/tickets/{created['id']}", {"department": "sales"})
+    _, last = api.get(f"/api/tickets/{created['id']}")
+    assert last["sla"]["policy"] == "default"
+    assert clock.parse_iso(last["sla"]["first_response_due"]) == opened + timedelta(hours=4)
+    assert len([i for i in last["timeline"] if i.get("type") == "sla.policy_changed"]) == 2
