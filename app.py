@@ -2,11 +2,11 @@
 handlers hand their events to chalicelib/events adapters. No work happens at import."""
 import os
 
-from chalice import Chalice
+from chalice import Chalice, Cron
 
 from chalicelib.api import agents, public
 from chalicelib.api.http import error_middleware
-from chalicelib.events import inbound, streams, timers
+from chalicelib.events import inbound, schedule, streams, timers
 
 app = Chalice(app_name="setu")
 # Chalice sets its "setu" logger to ERROR unless debug; our warnings (rejected events, retries)
@@ -36,6 +36,13 @@ def ticket_changed(event):
                         batch_size=50, starting_position="TRIM_HORIZON")
 def timeline_appended(event):
     return streams.timeline_appended(event)
+
+
+# Every five minutes on the clock (09:30, 09:35, ...): each department's briefing goes out at
+# the first tick after its business day opens (services/briefing_run.py).
+@app.schedule(Cron("0/5", "*", "*", "*", "?", "*"), name="daily_briefing")
+def daily_briefing(event):
+    return schedule.daily_briefing(event)
 
 
 @app.on_sns_message(topic="setu-inbound-email")

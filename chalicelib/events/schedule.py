@@ -1,0 +1,20 @@
+"""Scheduled ticks (EventBridge rules): the daily briefing.
+
+The tick runs every few minutes; services/briefing_run.py decides which departments are due
+(their business day has opened) and sends each briefing once. The event itself carries
+nothing we need beyond its time, which we do not trust over our own clock.
+"""
+from __future__ import annotations
+
+import logging
+
+from chalicelib.services import briefing_run
+
+log = logging.getLogger("setu.briefing")
+
+
+def daily_briefing(event=None) -> dict:
+    outcomes = briefing_run.run()
+    return {"briefed": [{"department": o.department, "day": o.day, "sent": len(o.sent),
+                         "already": len(o.already), "skipped": len(o.skipped),
+                         "failed": len(o.failed)} for o in outcomes]}

@@ -1,0 +1,211 @@
+"""The daily briefing against the emulated AWS: tickets and agents in DynamoDB, mail through
+SES (read back from the emulator), markers in the keys table. `now` is passed in: the
+briefing is a pure function of the clock, the calendars and the data."""
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.db.models import Key, Ticket
+from chalicelib.integrations import email_out
+from chalicelib.services import agents, briefing_run
+from chalicelib.services.calendars import DHAKA
+from chalicelib.services.tickets import refresh_queue_sort
+from tests.integration.helpers import Api, new_ticket
+
+
+def _opening(after_days: int = 14, weekday: int | None = None) -> datetime:
+    """A future opening of the default calendar (Asia/Dhaka 09:30), on `weekday` if given."""
+    day = (clock.now() + timedelta(days=after_days)).astimezone(DHAKA.zone).date()
+    while not DHAKA.windows(day) or (weekday is not None and day.weekday() != weekday):
+        day += timedelta(days=1)
+    return DHAKA.windows(day)[0][0]
+
+
+OPENS = _opening()
+NOW = OPENS + timedelta(minutes=5)
+DAY = NOW.astimezone(DHAKA.zone).date().isoformat()
+
+
+@pytest.fixture
+def api(stack):
+    briefing_run.forget()
+    return Api(stack.client)
+
+
+@pytest.fixture
+def people():
+    tag = uuid.uuid4().hex[:8]
+    arn = "arn:aws:iam::123456789012:user/{}-" + tag
+    who = {"lead": arn.format("lead"), "rahim": arn.format("rahim"),
+           "nomail": arn.format("nomail"), "karim": arn.format("karim")}
+    agents.ensure_agent(who["lead"], role="lead", display_name="Lead Laila",
+                        email=f"lead-{tag}@example.com", departments={"billing"})
+    agents.ensure_agent(who["rahim"], display_name="Rahim Uddin", email=f"rahim-{tag}@example.com",
+                        departments={"billing"})
+    agents.ensure_agent(who["nomail"], display_name="No Mail", departments={"billing"})
+    agents.ensure_agent(who["karim"], display_name="Karim", email=f"karim-{tag}@example.com",
+                        departments={"sales"})
+    who["tag"] = tag
+    return who
+
+
+def shape(ticket_id: str, *, assignee=None, status=None, timers=None, breached=()):
+    """Put a ticket in the state a day of work would leave it in."""
+    ticket = Ticket.get(ticket_id)
+    ticket.assignee = assignee
+    if status:
+        ticket.status = status
+    ticket.timers = {kind: {"generation": 1, "state": state, "due_at": clock.iso(due)}
+                     for kind, (state, due) in (timers or {}).items()}
+    ticket.sla = {**ticket.sla.as_dict(), "breached": list(breached)}
+    refresh_queue_sort(ticket)
+    ticket.save()
+    return ticket
+
+
+def sent_mail(stack, tag: str) -> list:
+    """Mail the emulator's SES sent to this test's addresses, parsed."""
+    with urllib.request.urlopen(f"{stack.endpoint}/moto-api/data.json", timeout=10) as response:
+        data = json.load(response)
+    raw = data.get("ses", {}).get("RawMessage", [])
+    out = []
+    for message in raw:
+        if any(tag in d for d in message["destinations"]):
+            mail = message_from_bytes(message["raw_data"].encode(), policy=policy.default)
+            out.append(mail)
+    return out
+
+
+def text_of(mail) -> str:
+    return mail.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture
+def billing(api, people):
+    """Four billing tickets: a breached one and a callback for Rahim, an unassigned one due
+    today, a resolved one; and nothing in sales."""
+    created = {n: new_ticket(api, department="billing", subject=f"Billing case {n}") for n in range(4)}
+    shape(created[0]["id"], assignee=people["rahim"], breached=["first_response"],
+          timers={"first_response": ("fired", NOW - timedelta(days=1))})
+    shape(created[1]["id"], timers={"first_response": ("armed", NOW + timedelta(hours=2))})
+    shape(created[2]["id"], assignee=people["rahim"],
+          timers={"callback": ("armed", NOW + timedelta(hours=5)),
+                  "resolution": ("armed", NOW + timedelta(days=2))})
+    shape(created[3]["id"], assignee=people["rahim"], status="resolved",
+          breached=["first_response"], timers={"checkin": ("armed", NOW + timedelta(hours=1))})
+    return {n: c["ref"] for n, c in created.items()}
+
+
+def test_briefing_goes_once_to_the_lead_and_each_agent_with_work(stack, people, billing):
+    assert briefing_run.run(OPENS - timedelta(minutes=1)) == []  # before opening: nothing
+    assert sent_mail(stack, people["tag"]) == []
+
+    outcomes = {o.department: o for o in briefing_run.run(NOW)}
+    assert set(outcomes) == {"billing", "general", "sales", "technical"}  # all open at 09:30
+    billing_run = outcomes["billing"]
+    assert sorted(billing_run.sent) == sorted([people["lead"], people["rahim"]])
+    assert billing_run.skipped[people["nomail"]] == "nothing to report"  # no tickets of theirs
+    assert billing_run.counts == {"breached": 1, "due_today": 1, "decisions": 0, "followups": 1}
+    assert outcomes["sales"].skipped[people["karim"]] == "nothing to report"
+
+    mails = {m["To"]: m for m in sent_mail(stack, people["tag"])}
+    assert set(mails) == {f"lead-{people['tag']}@example.com", f"rahim-{people['tag']}@example.com"}
+    lead = mails[f"lead-{people['tag']}@example.com"]
+    assert lead["Subject"].startswith("Daily briefing, Billing, ")
+    assert lead["Subject"].endswith(": 1 breached, 1 due today, 1 follow-up")
+    assert lead["Auto-Submitted"] == "auto-generated" and lead["From"].addresses[0].username == "support"
+    text = text_of(lead)
+    for n in (0, 1, 2):
+        assert f"#{billing[n]} " in text
+    assert f"#{billing[3]} " not in text  # resolved
+    assert "Rahim Uddin: 2 active, 1 breached, 0 due today" in text
+    rahim = text_of(mails[f"rahim-{people['tag']}@example.com"])
+    assert f"#{billing[0]} " in rahim and f"#{billing[2]} " in rahim and f"#{billing[1]} " not in rahim
+    assert "Unassigned in Billing: 1 (1 breached or due today)." in rahim
+
+    markers = {k.sk: k for k in Key.query(f"briefing#billing#{DAY}")}
+    assert markers["_"].target == "done"
+    assert markers[f"to#{people['rahim']}"].data["state"] == "sent"
+    assert markers[f"to#{people['rahim']}"].data["refs"]["breached"] == [billing[0]]
+
+    # the next ticks, a redelivery, another container (no memory of what was done): no mail
+    assert briefing_run.run(NOW + timedelta(minutes=5)) == []
+    briefing_run.forget()
+    assert briefing_run.run(NOW + timedelta(minutes=10)) == []
+    # even with the department's done marker lost (the process died before writing it)
+    markers["_"].delete()
+    briefing_run.forget()
+    again = {o.department: o for o in briefing_run.run(NOW + timedelta(minutes=15))}
+    assert sorted(again["billing"].already) == sorted([people["lead"], people["rahim"]])
+    assert again["billing"].sent == []
+    assert len(sent_mail(stack, people["tag"])) == 2
+
+
+def test_closed_day_and_after_hours_send_nothing(stack, people, billing):
+    friday = _opening(weekday=4 - 1) + timedelta(days=1)  # the day after a Thursday opening
+    assert DHAKA.windows(friday.astimezone(DHAKA.zone).date()) == []
+    assert briefing_run.run(friday) == []
+    assert briefing_run.run(OPENS.replace(hour=OPENS.hour + 9)) == []  # 18:30 Dhaka: closed
+    assert sent_mail(stack, people["tag"]) == []
+
+
+def test_a_refused_mail_is_tried_again_on_the_next_tick(stack, people, billing, monkeypatch):
+    real_send, calls = email_out.send, []
+
+    def flaky(message, *, source, destination):
+        calls.append(destination)
+        if destination.startswith("rahim-") and calls.count(destination) == 1:
+            raise RuntimeError("SES throttled")
+        return real_send(message, source=source, destination=destination)
+
+    monkeypatch.setattr(email_out, "send", flaky)
+    first = {o.department: o for o in briefing_run.run(NOW)}["billing"]
+    assert list(first.failed) == [people["rahim"]] and first.sent == [people["lead"]]
+    assert Key.count(f"briefing#billing#{DAY}", Key.sk == "_") == 0  # not done: retry
+
+    second = {o.department: o for o in briefing_run.run(NOW + timedelta(minutes=5))}["billing"]
+    assert second.sent == [people["rahim"]] and second.already == [people["lead"]]
+    assert sorted(m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])) == ["lead", "rahim"]
+
+
+def test_missing_email_and_department_without_people(stack, people, api):
+    created = new_ticket(api, department="technical", subject="Router down")
+    shape(created["id"], assignee=people["nomail"],
+          timers={"first_response": ("armed", NOW + timedelta(hours=1))})
+    outcome = {o.department: o for o in briefing_run.run(NOW)}["technical"]
+    # technical has no lead: its digest goes to the admins; the seeded admin has no address
+    assert outcome.skipped[stack_admin()] == "no email address"
+    assert outcome.skipped[people["nomail"]] == "no email address"  # has work, has no address
+    assert outcome.sent == [] and outcome.counts["due_today"] == 1
+    assert Key.get(f"briefing#technical#{DAY}", "_").data["skipped"][people["nomail"]] == "no email address"
+
+
+def stack_admin() -> str:
+    from local.stack import ADMIN_ARN
+
+    return ADMIN_ARN
+
+
+def test_each_department_opens_by_its_own_calendar(stack, people, billing, api):
+    early = {"timezone": "Asia/Dhaka", "hours": {d: [["08:00", "16:00"]] for d in
+                                                 ("sun", "mon", "tue", "wed", "thu")}}
+    assert api.put("/api/calendars/billing-early", early)[0] == 200
+    assert api.put("/api/sla-policies/billing", {"first_response": "PT4H",
+                                                 "calendar": "billing-early"})[0] == 200
+    at_0805 = OPENS - timedelta(minutes=85)
+    assert [o.department for o in briefing_run.run(at_0805)] == ["billing"]
+    assert {m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])} == {"lead", "rahim"}
+    assert "billing" not in [o.department for o in briefing_run.run(NOW)]  # done at 08:05
+
+
+def test_the_scheduled_handler_runs_through_the_pump(stack):
+    result = stack.pump.tick()
+    assert set(result) == {"daily_briefing"}
+    assert isinstance(result["daily_briefing"]["briefed"], list)  # open or not, it answered
