@@ -43,7 +43,6 @@ PAGE_SIZE = 250
 MARKER_DAYS = 35
 DONE = "_"
 DEFAULT_LANG = "en"
-_done: set[tuple[str, str, str]] = set()  # (keys table, department, date) known done here
 
 
 @dataclass
@@ -71,23 +70,17 @@ def calendar_for(department: str) -> Calendar:
 
 
 def due_now(now: datetime) -> dict[str, briefing.Slot]:
-    """Departments whose briefing of today is due at `now` and not known to be done."""
-    table = config.settings().table("keys")
+    """Departments whose briefing of today is due at `now` and not marked done (one
+    BatchGetItem of their `_` markers, only while some department is open)."""
     slots: dict[str, briefing.Slot] = {}
     for department in sorted(departments.DEPARTMENT_NAMES):
         slot = briefing.slot_for(calendar_for(department), now)
-        if slot is None or not slot.is_due(now):
-            continue
-        if (table, department, slot.day.isoformat()) not in _done:
+        if slot is not None and slot.is_due(now):
             slots[department] = slot
     if not slots:
         return {}
     done = keys.lookup([marker_pk(d, s.day.isoformat()) for d, s in slots.items()])
-    for department, slot in list(slots.items()):
-        if marker_pk(department, slot.day.isoformat()) in done:
-            _done.add((table, department, slot.day.isoformat()))
-            del slots[department]
-    return slots
+    return {d: s for d, s in slots.items() if marker_pk(d, s.day.isoformat()) not in done}
 
 
 def run(now: datetime | None = None) -> list[Outcome]:
@@ -184,7 +177,6 @@ def brief(department: str, slot: briefing.Slot, tickets: list[Ticket], directory
             data={"at": clock.iso(now), "sent": len(outcome.sent), "active": outcome.active,
                   "counts": outcome.counts, "skipped": outcome.skipped,
                   "truncated": truncated}).save()
-        _done.add((config.settings().table("keys"), department, day))
     return outcome
 
 
@@ -239,8 +231,3 @@ def _record(digest: briefing.Digest, extra: dict[str, Any]) -> dict[str, Any]:
 
 def _expiry(now: datetime) -> int:
     return int((now + timedelta(days=MARKER_DAYS)).timestamp())
-
-
-def forget() -> None:
-    """Forget which departments this process knows are done (tests)."""
-    _done.clear()
