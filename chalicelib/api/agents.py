@@ -9,7 +9,7 @@ from chalice import Blueprint, IAMAuthorizer
 from chalicelib.api import auth
 from chalicelib.api.http import handle_errors, json_response
 from chalicelib.errors import BadRequest, UnsupportedMediaType
-from chalicelib.services import conversations, policies, tickets
+from chalicelib.services import conversations, decisions, policies, tickets
 
 bp = Blueprint(__name__)
 iam = IAMAuthorizer()
@@ -89,6 +89,22 @@ def reply(ticket_id: str):
         raise BadRequest("Unknown fields.", unknown)
     return json_response(tickets.reply(ticket_id, agent, body.get("body"), body.get("channel"),
                                        attachments=body.get("attachments")), 201)
+
+
+@bp.route("/api/tickets/{ticket_id}/decisions", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def ask_decision(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    return json_response(decisions.ask(ticket_id, agent, _object_body()), 201)
+
+
+@bp.route("/api/tickets/{ticket_id}/decisions/{decision_id}", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def decide(ticket_id: str, decision_id: str):
+    agent = auth.require(bp.current_request, "lead")
+    return json_response(decisions.decide(ticket_id, decision_id, agent, _object_body()))
 
 
 @bp.route("/api/tickets/{ticket_id}/callbacks", methods=["POST"], authorizer=iam,

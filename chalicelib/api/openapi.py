@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.services import departments, tickets
+from chalicelib.services import departments, sla, tickets
 
 
 def _error() -> dict[str, Any]:
@@ -84,6 +84,17 @@ def build() -> dict[str, Any]:
                     "closed": {"type": "array", "items": {"type": "string", "format": "date"}},
                     "special": {"type": "object", "additionalProperties": {"type": "array"}},
                     "always_open": {"type": "boolean"}}},
+                "DecisionRequest": {"type": "object", "required": ["question"],
+                                    "additionalProperties": False, "properties": {
+                    "question": {"type": "string", "minLength": 1, "maxLength": 2000},
+                    "approver": {"type": "string", "description": "principal ARN of a lead or admin; default: the department's leads and the admins"},
+                    "within": {"type": "string", "description": "ISO 8601 duration, business time; default: policy decide_within or PT4H"},
+                    "remind_every": {"type": "string", "description": "ISO 8601 duration; default: policy decision_remind_every or PT1H"}}},
+                "Decision": {"type": "object", "required": ["outcome"], "additionalProperties": False,
+                             "properties": {
+                    "outcome": {"enum": ["approved", "rejected"]},
+                    "comment": {"type": "string", "maxLength": 2000, "description": "internal, on the timeline"},
+                    "message": {"type": "string", "maxLength": 2000, "description": "for the customer, in the notice they get"}}},
                 "Callback": {"type": "object", "required": ["at"], "additionalProperties": False,
                              "properties": {"at": {"type": "string", "format": "date-time"},
                                             "note": {"type": "string", "maxLength": 500}}},
@@ -102,10 +113,9 @@ def build() -> dict[str, Any]:
                     "assignee": {"type": ["string", "null"]},
                     "version": {"type": "integer"}}},
                 "SlaPolicy": {"type": "object", "required": ["first_response"], "properties": {
+                    **{field: {"type": ["string", "null"], "description": "ISO 8601 duration"}
+                       for field in sla.DURATION_FIELDS},
                     "first_response": {"type": "string", "description": "ISO 8601 duration"},
-                    "next_reply": {"type": ["string", "null"]},
-                    "resolution": {"type": ["string", "null"]},
-                    "warn_before": {"type": ["string", "null"]},
                     "calendar": {"type": "string", "default": "24x7"}}},
             },
         },
@@ -166,6 +176,20 @@ def build() -> dict[str, Any]:
                 "security": [{"sigv4": []}], "parameters": [TICKET_ID],
                 "requestBody": _json_body("Callback"),
                 "responses": {"201": {"description": "Scheduled"}, **AGENT_ERRORS}}},
+            "/api/tickets/{ticket_id}/decisions": {"post": {
+                "summary": "Ask a lead or admin to decide; reminded until they do",
+                "security": [{"sigv4": []}], "parameters": [TICKET_ID],
+                "requestBody": _json_body("DecisionRequest"),
+                "responses": {"201": {"description": "Requested: the ticket with its decision"},
+                              **AGENT_ERRORS}}},
+            "/api/tickets/{ticket_id}/decisions/{decision_id}": {"post": {
+                "summary": "Approve or reject (lead or admin; the named approver or an admin)",
+                "security": [{"sigv4": []}],
+                "parameters": [TICKET_ID, {"name": "decision_id", "in": "path", "required": True,
+                                           "schema": string}],
+                "requestBody": _json_body("Decision"),
+                "responses": {"200": {"description": "Decided: the ticket with its decision"},
+                              **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/notes": {"post": {
                 "summary": "Add an internal note", "security": [{"sigv4": []}],
                 "parameters": [TICKET_ID], "requestBody": _json_body("Note"),

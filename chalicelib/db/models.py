@@ -53,6 +53,9 @@ class Ticket(SetuModel):
     # Live timers: kind -> {"generation": int, "due_at": ISO, "state": "armed"|"fired"|"stopped"}.
     # The tickets stream reconciles Step Functions executions against this map.
     timers = MapAttribute(default=dict)
+    # The manager decision asked on this ticket (services/decisions.py); the latest one, the
+    # history is on the timeline.
+    decision = MapAttribute(null=True)
     version = VersionAttribute()
 
     all_index = _index("all-index", "kind")()
@@ -166,6 +169,7 @@ class Agent(SetuModel):
     email = UnicodeAttribute(null=True)
     role = UnicodeAttribute(default="agent")  # agent | lead | admin
     departments = UnicodeSetAttribute(null=True)
+    lang = UnicodeAttribute(null=True)  # bn | en: the language of mail to the agent (briefing)
     active = BooleanAttribute(default=True)
     created_at = UTCDateTimeAttribute(null=True)
 

@@ -17,11 +17,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import outbound, suppression, templates, thread
+from chalicelib.services import notices, thread
 
 POSITIVE = {"yes", "y", "yeah", "yep", "ok", "okay", "solved", "fixed", "done", "thanks",
             "হ্যাঁ", "হ্যা", "হা", "জি", "জ্বি", "ঠিক আছে", "মিটেছে", "সমাধান হয়েছে", "হয়েছে", "ধন্যবাদ"}
@@ -66,40 +66,14 @@ def reminder(ticket: Ticket, now: datetime) -> list[TimelineItem]:
 
 def _notice(ticket: Ticket, now: datetime, *, kind: str, event: str
             ) -> tuple[list[TimelineItem], str | None]:
-    """A queued notice of `kind` on the customer's channel and `<event>.sent`, or only
-    `<event>.skipped` when no route is usable; also returns the channel used."""
-    try:
-        customer = Customer.get(ticket.customer_id)
-    except Customer.DoesNotExist:
-        customer = None
-    route = _route(ticket, customer)
-    if route is None:
-        return [timeline.event(ticket.id, now, f"{event}.skipped", data={
-            "reason": "no reachable email or phone"})], None
-    fields = message_fields(ticket, customer, *route, kind=kind)
-    return [timeline.message(ticket.id, now, seq=0, **fields),
-            timeline.event(ticket.id, now, f"{event}.sent", seq=1, data={
-                "message": fields["message_uid"], "channel": route[0]})], route[0]
+    return notices.compose(ticket, now, kind=kind, event=event, csat_url=csat_url(ticket.id))
 
 
 def message_fields(ticket: Ticket, customer: Customer | None, channel: str,
                    recipient: str, kind: str = "followup") -> dict[str, Any]:
     """The check-in (or, kind="reminder", the waiting-for-you reminder) message, queued."""
-    context = {"business": config.settings().support_name, "name": customer.name if customer else "",
-               "ref": ticket.ref, "subject": ticket.subject, "csat_url": csat_url(ticket.id)}
-    uid = ids.new_id("m")
-    fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": kind,
-                              "status": "queued", "channel": channel, "recipient": recipient,
-                              "lang": ticket.lang}
-    if channel == "email":
-        subject, text, html = templates.render_email(kind, ticket.lang, **context)
-        fields.update(subject=subject, body=text, html=html,
-                      message_id=outbound.email_message_id(uid),
-                      reply_to=thread.reply_address(ticket.ref))
-    else:
-        text = templates.render(f"sms/{kind}.{ticket.lang}.txt", **context).strip()
-        fields.update(body=text, **outbound.sms_fields(text))
-    return fields
+    return notices.message_fields(ticket, customer, channel, recipient, kind=kind,
+                                  csat_url=csat_url(ticket.id))
 
 
 def answer(ticket: Ticket, text: str, now: datetime) -> tuple[list[TimelineItem], bool]:
@@ -149,12 +123,3 @@ def ticket_from_token(value: str) -> str | None:
 def _signature(ticket_id: str) -> str:
     digest = hmac.new(thread.signing_secret(), f"csat:{ticket_id}".encode(), hashlib.sha256)
     return digest.hexdigest()[:16]
-
-
-def _route(ticket: Ticket, customer: Customer | None) -> tuple[str, str] | None:
-    emails = [e for e in sorted(customer.emails or ()) if not suppression.reason(e, "email")] if customer else []
-    phones = [p for p in sorted(customer.phones or ()) if not suppression.reason(p, "sms")] if customer else []
-    routes = [("email", emails[0] if emails else ""), ("sms", phones[0] if phones else "")]
-    if ticket.channel == "sms":
-        routes.reverse()
-    return next(((c, a) for c, a in routes if a), None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import clock, config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Agent, Ticket, TimelineItem
 from chalicelib.services import outbound, sla_clock
@@ -60,20 +59,21 @@ def _recipients(ticket: Ticket, role: str) -> list[Agent]:
         except Agent.DoesNotExist:
             return []
         return [agent] if agent.active else []
-    wanted = "lead" if role == "lead" else "admin"
+    return role_members(ticket, "lead" if role == "lead" else "admin")
+
+
+def role_members(ticket: Ticket, role: str) -> list[Agent]:
+    """Active leads of the ticket's department, or active admins (the managers)."""
     return [a for a in Agent.query("agent", limit=500)  # one partition: the agent directory
-            if a.active and a.role == wanted
-            and (wanted == "admin" or ticket.department in (a.departments or ()))]
+            if a.active and a.role == role
+            and (role == "admin" or ticket.department in (a.departments or ()))]
 
 
 def _notice(ticket: Ticket, agent: Agent, level: int, target: str, now: datetime) -> TimelineItem:
-    uid = ids.new_id("m")
-    subject = f"[{ticket.ref}] Escalated (level {level}): {target.replace('_', ' ')} breached"
-    link = f"{config.settings().public_url}/api/tickets/{ticket.id}"
-    body = (f"Ticket #{ticket.ref} \"{ticket.subject}\" breached its {target.replace('_', ' ')} "
-            f"target and is escalated to you (level {level}).\n\nPriority: {ticket.priority}\n"
-            f"Department: {ticket.department}\nAssignee: {ticket.assignee or 'nobody'}\n\n{link}\n")
-    return timeline.message(ticket.id, now, message_uid=uid, direction="out", kind="escalation",
-                            status="queued", channel="email", recipient=agent.email,
-                            subject=subject, body=body, message_id=outbound.email_message_id(uid),
-                            lang="en", sender="system")
+    what = target.replace("_", " ")
+    return outbound.agent_email(
+        ticket, agent.email, kind="escalation", now=now,
+        subject=f"Escalated (level {level}): {what} breached",
+        body=(f"Ticket #{ticket.ref} \"{ticket.subject}\" breached its {what} target and is "
+              f"escalated to you (level {level}).\n\nPriority: {ticket.priority}\n"
+              f"Department: {ticket.department}\nAssignee: {ticket.assignee or 'nobody'}"))

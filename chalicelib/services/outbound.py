@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from datetime import datetime
+
 from chalicelib import clock, config, ids
-from chalicelib.db.models import Ticket
+from chalicelib.db import timeline
+from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.services import departments, sms_text, templates, thread
 
 
@@ -73,3 +76,15 @@ def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: st
     else:
         fields.update(sms_fields(body))
     return fields
+
+
+def agent_email(ticket: Ticket, recipient: str, *, kind: str, subject: str, body: str,
+                now: datetime) -> TimelineItem:
+    """A plain-text mail to an agent about a ticket (escalation, decision request), queued on
+    the ticket's timeline like any outbound message; the ticket's API link ends the text."""
+    uid = ids.new_id("m")
+    link = f"{config.settings().public_url}/api/tickets/{ticket.id}"
+    return timeline.message(ticket.id, now, message_uid=uid, direction="out", kind=kind,
+                            status="queued", channel="email", recipient=recipient,
+                            subject=f"[{ticket.ref}] {subject}", body=f"{body}\n\n{link}\n",
+                            message_id=email_message_id(uid), lang="en", sender="system")

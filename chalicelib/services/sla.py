@@ -19,7 +19,7 @@ TARGETS = ("first_response", "next_reply", "resolution")
 BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "checkin_after": "P1D",
                    "remind_after": "P2D", "close_after": "P5D", "calendar": "default"}
 DURATION_FIELDS = (*TARGETS, "warn_before", "checkin_after", "escalate_every", "remind_after",
-                   "close_after")
+                   "close_after", "decide_within", "decision_remind_every")
 POLICY_FIELDS = (*DURATION_FIELDS, "calendar")
 
 
@@ -34,6 +34,8 @@ class Policy:
     escalate_every: timedelta | None = None  # between escalation levels after a breach
     remind_after: timedelta | None = None  # pending: remind the customer after this long
     close_after: timedelta | None = None  # pending: close with a reason after this long
+    decide_within: timedelta | None = None  # a manager decision is due this long after asking
+    decision_remind_every: timedelta | None = None  # remind the approvers until they decide
     calendar: str = "24x7"
 
     def to_dict(self) -> dict[str, Any]:

@@ -152,6 +152,7 @@ def summary(ticket: Ticket) -> dict[str, Any]:
             "pauses": list(sla.get("pauses") or []),
             "breached": list(sla.get("breached") or []),
         },
+        "decision": as_dict(ticket.decision) or None,
     }
 
 
@@ -289,7 +290,7 @@ class _Raced(Exception):
     our read and our write."""
 
 
-def _retry_on_race(write: Callable[..., _T]) -> Callable[..., _T]:
+def retry_on_race(write: Callable[..., _T]) -> Callable[..., _T]:
     """Re-read and re-apply an agent's change when it lost a race, so background writes never
     bounce an agent with 409; only a persistent race (or a pinned `version`) is a Conflict."""
     @functools.wraps(write)
@@ -351,7 +352,7 @@ def _store_attachment(ticket_id: str, uid: str, n: int, upload) -> dict[str, Any
     return intake.store_attachment(ticket_id, uid, n, upload)
 
 
-@_retry_on_race
+@retry_on_race
 def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, uid: str,
            attachments: list[dict[str, Any]]) -> dict:
     text = _body(body)
@@ -379,7 +380,7 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, 
     if ticket.status == "new":
         items.append(_status_event(ticket, "open", agent.principal, now, seq=3))
         ticket.status = "open"
-    _save(ticket, items, now)
+    save(ticket, items, now)
     out = {"id": fields["message_uid"], "status": "queued", "channel": channel,
            "recipient": recipient, "ticket": summary(ticket)}
     if channel == "sms":
@@ -390,7 +391,7 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, 
 MAX_CALLBACK_AHEAD = timedelta(days=366)
 
 
-@_retry_on_race
+@retry_on_race
 def record_csat(token: str, raw_score: str) -> Ticket:
     """A score from the link in the check-in mail (public, signed per ticket)."""
     ticket_id = checkin.ticket_from_token(token)
@@ -400,11 +401,11 @@ def record_csat(token: str, raw_score: str) -> Ticket:
         raise ValidationFailed("Choose a score from 1 to 5.", {"score": "1, 2, 3, 4 or 5"})
     ticket = load(ticket_id)
     now = clock.now()
-    _save(ticket, [checkin.record_link_score(ticket, int(raw_score), now)], now)
+    save(ticket, [checkin.record_link_score(ticket, int(raw_score), now)], now)
     return ticket
 
 
-@_retry_on_race
+@retry_on_race
 def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     """"Call back Thursday 3 p.m.": at that instant the ticket gets `callback.due` (and rises
     in the queues, which sort by the earliest armed timer). A new callback replaces the old."""
@@ -431,11 +432,11 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
     sla_clock.annotate(ticket, "callback", note=note)
     event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
                            data={"at": clock.iso(at), "note": note})
-    _save(ticket, [event], now)
+    save(ticket, [event], now)
     return {"callback_at": clock.iso(at), "ticket": summary(ticket)}
 
 
-@_retry_on_race
+@retry_on_race
 def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     text = _body(body)
     ticket = load(ticket_id)
@@ -443,11 +444,11 @@ def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     note = timeline.message(ticket.id, now, seq=0, message_uid=_uid(), direction="internal",
                             channel="internal", kind="note", status="recorded", body=text,
                             sender=agent.principal)
-    _save(ticket, [note], now)
+    save(ticket, [note], now)
     return {"id": note.message_uid, "ticket": summary(ticket)}
 
 
-@_retry_on_race
+@retry_on_race
 def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     if not isinstance(changes, dict) or not changes:
         raise BadRequest("Send a JSON object with the fields to change.",
@@ -484,6 +485,9 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
         ticket.status = status
         if status in DONE:
             ticket.resolved_at = ticket.resolved_at or now
+            from chalicelib.services import decisions
+
+            items.extend(decisions.withdraw(ticket, actor, now, seq=len(items)))
         else:
             ticket.resolved_at = None
     for name, value in (("priority", priority), ("department", department)):
@@ -499,11 +503,11 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
                                     seq=len(items), data={"from": ticket.assignee, "to": assignee}))
         ticket.assignee = assignee
     if items:
-        _save(ticket, items, now)
+        save(ticket, items, now)
     return summary(ticket)
 
 
-@_retry_on_race
+@retry_on_race
 def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automatic: bool,
                    event_data: dict[str, Any],
                    extra_writes: Callable[[Transaction], Any] | None = None,
@@ -539,7 +543,7 @@ def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automa
             policy, calendar = clock_for(ticket)
             if not as_dict(as_dict(ticket.timers).get("next_reply")).get("state") == "armed":
                 sla_clock.arm_target(ticket, "next_reply", policy, calendar, now)
-    _save(ticket, items, now, extra_writes)
+    save(ticket, items, now, extra_writes)
     return ticket
 
 
@@ -565,7 +569,7 @@ def outbound_by_message_id(message_id: str) -> tuple[str, TimelineItem] | None:
     return None
 
 
-def _save(ticket: Ticket, items: list[TimelineItem], now: datetime,
+def save(ticket: Ticket, items: list[TimelineItem], now: datetime,
           extra_writes: Callable[[Transaction], Any] | None = None) -> None:
     """Ticket and its new timeline entries together, conditional on the version we read.
     `extra_writes` add the caller's own conditional writes (label "extra")."""

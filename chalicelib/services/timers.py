@@ -18,11 +18,11 @@ from chalicelib.db import timeline
 from chalicelib.db.connection import transaction
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.integrations import stepfunctions
-from chalicelib.services import checkin, escalation, sla_clock
+from chalicelib.services import checkin, decisions, escalation, sla_clock
 from chalicelib.services.tickets import DONE, as_dict, refresh_queue_sort, status_timers
 
 KINDS = ("first_response", "next_reply", "resolution", "callback", "checkin", "escalation",
-         "reminder", "auto_close")
+         "reminder", "auto_close", "decision")
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,8 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
         if ticket.status in DONE:
             return "stale"
         return _save_fired(ticket, escalation.fire(ticket, timer, now), now, "escalated")
+    if now >= due and kind == "decision":
+        return _save_fired(ticket, decisions.fire(ticket, timer, now), now, "decision")
     if now >= due and kind == "checkin":
         timers = as_dict(ticket.timers)
         timers[kind] = {**timer, "state": "fired"}

@@ -1,0 +1,147 @@
+"""Manager decisions on the emulated Step Functions: the approvers are reminded until they
+decide, an overdue decision reaches the managers, the outcome reaches the customer."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chalicelib.services import agents
+from tests.integration.helpers import ADMIN, Api, events, new_ticket, timeline, wait_for
+
+AGENT = "arn:aws:iam::123456789012:user/rina"
+LEAD = "arn:aws:iam::123456789012:user/lead-karim"
+BILLING_LEAD = "arn:aws:iam::123456789012:user/lead-billing"
+
+
+@pytest.fixture
+def api(stack):
+    agents.ensure_agent(AGENT, role="agent", email="rina@setu.local", departments={"general"})
+    agents.ensure_agent(LEAD, role="lead", email="karim@setu.local", departments={"general"})
+    agents.ensure_agent(BILLING_LEAD, role="lead", email="bill@setu.local", departments={"billing"})
+    assert Api(stack.client).put("/api/sla-policies/default", {"first_response": "PT1H"})[0] == 200
+    return Api(stack.client)
+
+
+def _events(api, ticket_id, prefix="decision."):
+    return [i for i in timeline(api, ticket_id) if (i.get("type") or "").startswith(prefix)]
+
+
+def test_reminded_until_decided_then_the_customer_is_told(api, stack):
+    created = new_ticket(api, email="refund@example.com", lang="en")
+    status, asked = api.as_principal(AGENT).post(f"/api/tickets/{created['id']}/decisions", {
+        "question": "Refund 5,000 taka for the broken router?", "within": "PT4S",
+        "remind_every": "PT2S"})
+    assert status == 201, asked
+    decision = asked["decision"]
+    assert decision["state"] == "requested" and decision["requested_by"] == AGENT
+    [requested] = _events(api, created["id"])
+    assert requested["type"] == "decision.requested"
+    assert sorted(requested["data"]["approvers"]) == sorted([LEAD, ADMIN])  # no billing lead
+    stack.pump.drain()
+    asks = [i for i in timeline(api, created["id"])
+            if i.get("kind") == "decision_request" and "Decision needed" in i["subject"]]
+    assert [a["recipient"] for a in asks] == ["karim@setu.local"] and asks[0]["status"] == "sent"
+    assert "Refund 5,000 taka" in asks[0]["body"]
+
+    wait_for(lambda: "decision.overdue" in events(api, created["id"]), stack.pump, timeout=40)
+    kinds = [e["type"] for e in _events(api, created["id"])]
+    assert kinds.index("decision.reminded") < kinds.index("decision.overdue")
+    assert kinds.count("decision.overdue") == 1
+
+    # an agent cannot decide; the lead can
+    status, refused = api.as_principal(AGENT).post(
+        f"/api/tickets/{created['id']}/decisions/{decision['id']}", {"outcome": "approved"})
+    assert status == 403, refused
+    status, decided = api.as_principal(LEAD).post(
+        f"/api/tickets/{created['id']}/decisions/{decision['id']}",
+        {"outcome": "approved", "comment": "within goodwill budget",
+         "message": "The refund reaches your bKash account within 3 days."})
+    assert status == 200, decided
+    assert decided["decision"]["state"] == "approved" and decided["decision"]["decided_by"] == LEAD
+    stack.pump.drain()
+    reminders = len([e for e in _events(api, created["id"]) if e["type"] == "decision.reminded"])
+    # no reminder after the decision, however long we wait
+    deadline = time.monotonic() + 4.5
+    while time.monotonic() < deadline:
+        stack.pump.drain()
+        time.sleep(0.5)
+    after = _events(api, created["id"])
+    assert len([e for e in after if e["type"] == "decision.reminded"]) == reminders
+    assert after[-1]["type"] == "decision.customer_notice.sent"
+    assert [e for e in after if e["type"] == "decision.approved"][0]["data"]["late"] is True
+    [notice] = [i for i in timeline(api, created["id"]) if i.get("kind") == "decision"]
+    assert notice["channel"] == "email" and notice["recipient"] == "refund@example.com"
+    assert notice["status"] == "sent" and "approved" in notice["subject"]
+    assert "bKash account within 3 days" in notice["body"]
+    # a decision is made once
+    status, again = api.post(f"/api/tickets/{created['id']}/decisions/{decision['id']}",
+                             {"outcome": "rejected"})
+    assert status == 409, again
+
+
+def test_a_named_approver_decides_and_a_rejection_reaches_an_sms_customer(api, stack):
+    created = new_ticket(api, phone="01711000040", email="", department="billing",
+                         message="বিল ফেরত চাই")
+    status, asked = api.post(f"/api/tickets/{created['id']}/decisions", {
+        "question": "Waive the late fee?", "approver": BILLING_LEAD})
+    assert status == 201, asked
+    decision_id = asked["decision"]["id"]
+    assert asked["decision"]["approver"] == BILLING_LEAD
+    # a lead who was not asked cannot decide; the named approver can
+    status, _ = api.as_principal(LEAD).post(
+        f"/api/tickets/{created['id']}/decisions/{decision_id}", {"outcome": "approved"})
+    assert status == 403
+    status, decided = api.as_principal(BILLING_LEAD).post(
+        f"/api/tickets/{created['id']}/decisions/{decision_id}", {"outcome": "rejected"})
+    assert status == 200 and decided["decision"]["state"] == "rejected"
+    stack.pump.drain()
+    [notice] = [i for i in timeline(api, created["id"]) if i.get("kind") == "decision"]
+    assert notice["channel"] == "sms" and notice["status"] == "sent"
+    assert "দুঃখিত" in notice["body"] and notice["recipient"] == "+8801711000040"
+
+
+def test_resolving_withdraws_an_open_decision_and_a_new_one_can_be_asked(api, stack):
+    created = new_ticket(api)
+    status, asked = api.post(f"/api/tickets/{created['id']}/decisions", {"question": "Replace?"})
+    assert status == 201
+    status, again = api.post(f"/api/tickets/{created['id']}/decisions", {"question": "And now?"})
+    assert status == 409, again  # one open decision at a time
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "resolved"})[0] == 200
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["decision"]["state"] == "withdrawn"
+    assert "decision.withdrawn" in events(api, created["id"])
+    status, refused = api.post(f"/api/tickets/{created['id']}/decisions", {"question": "x"})
+    assert status == 409, refused  # resolved: reopen first
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
+    status, second = api.post(f"/api/tickets/{created['id']}/decisions", {"question": "Replace now?"})
+    assert status == 201 and second["decision"]["id"] != asked["decision"]["id"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({}, "question"),
+    ({"question": "   "}, "question"),
+    ({"question": "x" * 2001}, "question"),
+    ({"question": "ok", "approver": AGENT}, "approver"),  # not a lead
+    ({"question": "ok", "approver": "arn:aws:iam::1:user/nobody"}, "approver"),
+    ({"question": "ok", "within": "soon"}, "within"),
+    ({"question": "ok", "remind_every": "PT1S"}, "remind_every"),
+    ({"question": "ok", "colour": "red"}, "colour"),
+])
+def test_bad_decision_requests_are_422(api, body, field):
+    created = new_ticket(api)
+    status, error = api.post(f"/api/tickets/{created['id']}/decisions", body)
+    assert status == 422 and field in error["error"]["fields"], error
+
+
+def test_bad_decisions_are_refused(api):
+    created = new_ticket(api)
+    _, asked = api.post(f"/api/tickets/{created['id']}/decisions", {"question": "ok?"})
+    url = f"/api/tickets/{created['id']}/decisions/{asked['decision']['id']}"
+    assert api.post(url, {"outcome": "maybe"})[0] == 422
+    assert api.post(url, {"outcome": "approved", "comment": 5})[0] == 422
+    assert api.post(url, ["approved"])[0] in (400, 422)
+    assert api.post(f"/api/tickets/{created['id']}/decisions/d-nope", {"outcome": "approved"})[0] == 404
+    assert api.post("/api/tickets/t-nope/decisions", {"question": "ok?"})[0] == 404
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["decision"]["state"] == "requested"  # nothing half-written
