@@ -101,11 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         figures += produced
 
     failed = [f for f in figures if f.fails]
-    print("summary (enforced goals fail the bench; reported-only goals do not):")
+    print("summary (FAIL: an enforced goal missed or a figure not measured; miss: a "
+          "reported-only goal missed):")
     for figure in figures:
         if figure.goal is None and not figure.error:
             continue
-        print(f"  {'FAIL' if figure.fails else 'ok  '}  {figure.line()}")
+        status = "FAIL" if figure.fails else "miss" if figure.met is False else "ok"
+        print(f"  {status:<4}  {figure.line()}")
     report = {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
