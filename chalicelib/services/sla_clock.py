@@ -96,6 +96,16 @@ def stop(ticket, target: str, state: str = "stopped") -> bool:
     return True
 
 
+def answered_late(ticket, target: str) -> bool:
+    """A reply after the target breached: the breach stays recorded, the wait is over."""
+    timers = _timers(ticket)
+    if timers.get(target, {}).get("state") != "fired":
+        return False
+    timers[target] = {**timers[target], "state": "answered"}
+    ticket.timers = timers
+    return True
+
+
 def stop_paused(ticket, target: str) -> None:
     timers = _timers(ticket)
     if timers.get(target, {}).get("state") == "paused":

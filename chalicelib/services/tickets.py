@@ -377,6 +377,9 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, 
         if sla_clock.stop(ticket, target):
             items.append(timeline.event(ticket.id, now, "sla.met", actor=agent.principal, seq=n,
                                         data={"target": target}))
+        elif sla_clock.answered_late(ticket, target):
+            items.append(timeline.event(ticket.id, now, "sla.met", actor=agent.principal, seq=n,
+                                        data={"target": target, "late": True}))
     if ticket.status == "new":
         items.append(_status_event(ticket, "open", agent.principal, now, seq=3))
         ticket.status = "open"

@@ -37,6 +37,13 @@ def test_unanswered_ticket_breaches_first_response(api, stack):
     assert breach["data"]["target"] == "first_response" and breach["data"]["late_by_seconds"] >= 0
     # the timer fired at or after its due time, never before
     assert breach["at"] >= ticket["sla"]["first_response_due"]
+    # a late answer ends the wait; the breach stays on record
+    assert api.post(f"/api/tickets/{created['id']}/replies", {"body": "Sorry for the wait"})[0] == 201
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    met = [e for e in ticket["timeline"] if e.get("type") == "sla.met"]
+    assert [m["data"] for m in met] == [{"target": "first_response", "late": True}]
+    assert ticket["sla"]["breached"] == ["first_response"]
+    assert Ticket.get(created["id"]).timers["first_response"]["state"] == "answered"
 
 
 def test_reply_in_time_stops_the_timer_and_nothing_breaches(api, stack):
