@@ -1,6 +1,7 @@
 """The escalation ladder after a breach: the assignee, then the department's leads, then the
-managers (admins), each level `escalate_every` later (policy; business time in the ticket's
-calendar, or wall time for urgent tickets, which may escalate out of hours).
+managers (admins). Each level has its own delay (policy `escalate_lead_after`,
+`escalate_manager_after`, else `escalate_every`, else 30 minutes), in business time of the
+ticket's calendar, or wall time for urgent tickets, which may escalate out of hours.
 
 Each level is the `escalation` timer of the ticket (services/timers.py fires it); a reply or
 resolving the ticket stops it like any other timer. A level records `ticket.escalated` with the
@@ -41,7 +42,8 @@ def fire(ticket: Ticket, timer: dict[str, Any], now: datetime) -> list[TimelineI
             items.append(_notice(ticket, agent, level, timer.get("target") or "", now))
     if level < len(LEVELS):
         policy, calendar = clock_for(ticket)
-        every = policy.escalate_every or DEFAULT_EVERY
+        own = policy.escalate_lead_after if level == 1 else policy.escalate_manager_after
+        every = own or policy.escalate_every or DEFAULT_EVERY
         due = now + every if ticket.priority == "urgent" else calendar.add(now, every)
         sla_clock.arm(ticket, "escalation", start=now, due=due, warn_at=None)
         sla_clock.annotate(ticket, "escalation", level=level + 1, target=timer.get("target"))

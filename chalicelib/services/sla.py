@@ -19,7 +19,8 @@ TARGETS = ("first_response", "next_reply", "resolution")
 BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "checkin_after": "P1D",
                    "remind_after": "P2D", "close_after": "P5D", "calendar": "default"}
 DURATION_FIELDS = (*TARGETS, "warn_before", "checkin_after", "escalate_every", "remind_after",
-                   "close_after", "decide_within", "decision_remind_every")
+                   "close_after", "decide_within", "decision_remind_every", "escalate_lead_after",
+                   "escalate_manager_after")
 POLICY_FIELDS = (*DURATION_FIELDS, "calendar")
 
 
@@ -32,6 +33,8 @@ class Policy:
     warn_before: timedelta | None = None
     checkin_after: timedelta | None = None  # after an agent resolves: "was it solved?" + CSAT
     escalate_every: timedelta | None = None  # between escalation levels after a breach
+    escalate_lead_after: timedelta | None = None  # assignee -> lead (default escalate_every)
+    escalate_manager_after: timedelta | None = None  # lead -> manager (default escalate_every)
     remind_after: timedelta | None = None  # pending: remind the customer after this long
     close_after: timedelta | None = None  # pending: close with a reason after this long
     decide_within: timedelta | None = None  # a manager decision is due this long after asking

@@ -317,3 +317,24 @@ def test_closing_a_resolved_ticket_arms_nothing(api, stack):
     assert api.patch(f"/api/tickets/{created['id']}", {"status": "open"})[0] == 200
     armed = {k for k, v in Ticket.get(created["id"]).timers.as_dict().items() if v["state"] == "armed"}
     assert armed == {"resolution"}
+
+
+def test_each_escalation_level_waits_its_own_delay(api, stack):
+    from chalicelib.services import agents
+
+    lead = "arn:aws:iam::123456789012:user/lead-delay"
+    agents.ensure_agent(lead, role="lead", email="lead-delay@setu.local", departments={"general"})
+    assert api.put("/api/sla-policies/default", {
+        "first_response": "PT1S", "escalate_lead_after": "PT1S",
+        "escalate_manager_after": "PT7S"})[0] == 200
+    created = new_ticket(api)
+
+    def levels():
+        return [e for e in api.get(f"/api/tickets/{created['id']}")[1]["timeline"]
+                if e.get("type") == "ticket.escalated"]
+
+    wait_for(lambda: len(levels()) == 3, stack.pump, timeout=60)
+    at = [clock.parse_iso(e["at"]) for e in levels()]
+    # level 1 (nobody assigned) at the breach, the lead 1 s later, the managers 7 s after that
+    assert timedelta(seconds=1) <= at[1] - at[0] < timedelta(seconds=5)
+    assert at[2] - at[1] >= timedelta(seconds=7)
