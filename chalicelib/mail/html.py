@@ -16,6 +16,12 @@ from html.parser import HTMLParser
 
 MAX_HTML = 4 * 1024 * 1024  # characters sanitised or rendered; the raw mail keeps the rest
 MAX_DATA_URL = 256 * 1024
+# Elements open at once. The HTML tree builder under nh3 scans the open elements for every new
+# block (<div>, <blockquote>, <ul> ...): 20,000 nested divs took over a second, 50,000 fourteen.
+# Deeper HTML is shown as its text. Quotes and lists deeper than MAX_SHOWN_DEPTH are rendered at
+# that depth (">" prefixes repeated per line made 10,000 nested quotes 150 MB of text).
+MAX_NESTING = 2000
+MAX_SHOWN_DEPTH = 30
 
 TAGS = {
     "a", "abbr", "address", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite",
@@ -75,6 +81,8 @@ def sanitise(html: str) -> str:
     if not html:
         return ""
     try:
+        if _too_deep(html[:MAX_HTML]):
+            raise ValueError("nested too deep")
         import nh3
 
         if _cleaner is None:
@@ -88,6 +96,29 @@ def sanitise(html: str) -> str:
         from html import escape
 
         return "<pre>" + escape(to_text(html)) + "</pre>"
+
+
+_TAG_START = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)")
+_CLOSED_BY_PARSER = {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead",
+                     "tbody", "tfoot", "colgroup", "rb", "rt", "rp"}
+
+
+def _too_deep(html: str) -> bool:
+    """More than MAX_NESTING elements open at some point (a linear scan of the tags)."""
+    if html.count("<") <= MAX_NESTING:
+        return False
+    depth = 0
+    for tag in _TAG_START.finditer(html):
+        name = tag.group(2).lower()
+        if name in _VOID or name in _CLOSED_BY_PARSER:
+            continue
+        if tag.group(1):
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+    return False
 
 
 # ---- text rendering ------------------------------------------------------------------------
@@ -110,6 +141,7 @@ class _Renderer(HTMLParser):
         self.lines: list[tuple[int, str]] = []   # (quote depth, text)
         self.line: list[str] = []
         self.line_depth = 0
+        self.line_indent = ""                    # a list item's indentation, kept by _end_line
         self.depth = 0
         self.skip = 0
         self.pre = 0
@@ -134,8 +166,9 @@ class _Renderer(HTMLParser):
             text = "".join(self.line)
             if not self.pre:
                 text = text.strip(" ")
-            self.lines.append((self.line_depth, text.rstrip()))
+            self.lines.append((self.line_depth, self.line_indent + text.rstrip()))
             self.line = []
+        self.line_indent = ""
         self.line_depth = self.depth
 
     def _blank(self) -> None:
@@ -164,7 +197,7 @@ class _Renderer(HTMLParser):
                 self._end_line()
             return
         if tag in _BLOCK:
-            self._block(tag in _PARAGRAPH)
+            self._block(tag in _PARAGRAPH and not (tag in ("ul", "ol") and self.lists))
         if tag == "blockquote":
             self.depth += 1
             self.line_depth = self.depth
@@ -177,7 +210,8 @@ class _Renderer(HTMLParser):
             if self.lists and self.lists[-1][0] == "ol":
                 self.lists[-1][1] += 1
                 prefix = f"{self.lists[-1][1]}. "
-            self._text("  " * max(len(self.lists) - 1, 0) + prefix)
+            self._text(prefix)
+            self.line_indent = "  " * min(len(self.lists) - 1, MAX_SHOWN_DEPTH)
         elif tag == "tr":
             self.cell = 0
         elif tag in ("td", "th"):
@@ -223,7 +257,7 @@ class _Renderer(HTMLParser):
         if tag in ("ul", "ol") and self.lists:
             self.lists.pop()
         if tag in _BLOCK:
-            self._block(tag in _PARAGRAPH)
+            self._block(tag in _PARAGRAPH and not (tag in ("ul", "ol") and self.lists))
         if tag == "pre":
             self.pre = max(self.pre - 1, 0)
 
@@ -251,6 +285,7 @@ class _Renderer(HTMLParser):
         self._end_line()
         out: list[str] = []
         for depth, text in self.lines:
+            depth = min(depth, MAX_SHOWN_DEPTH)
             if not text and out and not out[-1].lstrip("> ").strip() and out[-1].count(">") == depth:
                 continue  # one blank line at most
             prefix = "> " * depth if text else ">" * depth

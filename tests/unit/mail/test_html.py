@@ -57,3 +57,22 @@ def test_to_text_blocks_lists_links_quotes_and_entities():
 def test_to_text_and_sanitise_never_raise(html):
     assert isinstance(to_text(html), str)
     assert isinstance(sanitise(html), str)
+
+
+def test_deeply_nested_quotes_render_in_bounded_size():
+    text = to_text("<blockquote>x" * 20000)
+    assert len(text) < 2_000_000
+    assert text.startswith("> x") and text.count("x") == 20000
+
+
+def test_deeply_nested_blocks_are_sanitised_quickly():
+    import time
+
+    started = time.monotonic()
+    out = sanitise("<div>" * 60000 + "C:\\x")
+    assert time.monotonic() - started < 3
+    assert "C:\\x" in out and "<script" not in out
+
+
+def test_nested_lists_are_indented():
+    assert to_text("<ul><li>a<ul><li>b</li></ul></li><li>c</li></ul>") == "- a\n  - b\n- c"
