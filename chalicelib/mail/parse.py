@@ -14,11 +14,14 @@ this module only repairs what the stdlib cannot know and decodes what it leaves 
   wrong (`utf8`, `x-unknown`, `ks_c_5601-1987`, gb2312 that is really GBK, iso-8859-1 that is
   really windows-1252, UTF-8 labelled as anything), falling back to detection;
 * uuencoded blocks inside text become attachments; PGP/MIME and S/MIME are recognised;
+  Outlook's winmail.dat (TNEF) is unpacked into its files and body (chalicelib/mail/tnef.py);
+* parameters (file names) get the same charset repair: RFC 2231 values with a wrong, unknown
+  or missing charset, and raw 8-bit values, which compat32 would hand out as U+FFFD;
 * nesting deeper than `MAX_DEPTH` is not walked (a defect says so) and a stdlib RecursionError
   on absurd nesting falls back to the top-level headers plus the raw body as text.
 
 `charset-normalizer` (MIT, maintained by the jawah org, the detector `requests` uses) is the
-only third-party library here, imported lazily: most mail never needs it.
+only third-party library used here, imported lazily: most mail never needs it.
 """
 from __future__ import annotations
 
@@ -264,40 +267,53 @@ class _HeaderDecoder:
         self._raw = raw_eightbit
         self._charset: str | None = None
 
+    def _charset_for(self, data: bytes) -> str:
+        if _valid_utf8(data):
+            return "utf-8"
+        hint = codec_for(self._hint)
+        if hint and hint != "utf-8" and _strict_ok(data, hint):
+            return hint
+        return detect_charset(data) or "cp1252"
+
     def _eightbit_charset(self) -> str:
         if self._charset is None:
-            data = self._raw
-            if _valid_utf8(data):
-                self._charset = "utf-8"
-            else:
-                hint = codec_for(self._hint)
-                if hint and hint != "utf-8" and _strict_ok(data, hint):
-                    self._charset = hint
-                else:
-                    self._charset = detect_charset(data) or "cp1252"
+            self._charset = self._charset_for(self._raw)
+            if self._charset != "utf-8":
                 self.notes.append(f"headers: raw 8-bit bytes with no charset, read as {self._charset}")
         return self._charset
 
+    def eightbit(self, value: str) -> str:
+        """A value with raw 8-bit bytes (surrogate-escaped) decoded: the message's guess first."""
+        if not _SURROGATES.search(value):
+            return value
+        data = value.encode("ascii", "surrogateescape")
+        charset = self._eightbit_charset()
+        if not _strict_ok(data, charset):  # e.g. a part's filename in another charset
+            charset = self._charset_for(data)
+        return _decode_with(data, charset)
+
+    def unfolded(self, value: object) -> str:
+        """One raw header value on one line, raw 8-bit bytes decoded; RFC 2047 words left."""
+        value = value if isinstance(value, str) else str(value)
+        return self.eightbit(_NEWLINES.sub(" ", _FOLD.sub("", value[:MAX_HEADER_CHARS])))
+
     def text(self, value: object) -> str:
         """Unfolded, decoded text of one raw header value."""
-        if not isinstance(value, str):
-            value = str(value)
-        if len(value) > MAX_HEADER_CHARS:
-            value = value[:MAX_HEADER_CHARS]
-        value = _NEWLINES.sub(" ", _FOLD.sub("", value))
-        if _SURROGATES.search(value):
-            raw = value.encode("ascii", "surrogateescape")
-            value = _decode_with(raw, self._eightbit_charset())
-        if "=?" in value:
-            value = self.words(value)
-        return value
+        value = self.unfolded(value)
+        return self.words(value) if "=?" in value else value
 
     def words(self, value: str) -> str:
         """RFC 2047 encoded words decoded (each ASCII stretch on its own)."""
         if value.isascii():
             return _decode_words(value, self.notes)
-        return _ASCII_RUN.sub(lambda m: _decode_words(m.group(0), self.notes)
+        return _ASCII_RUN.sub(lambda m: _decode_run(m.group(0), self.notes)
                               if "=?" in m.group(0) else m.group(0), value)
+
+
+def _decode_run(run: str, notes: list[str]) -> str:
+    # decode_header drops the whitespace that starts its input: keep it (it follows 8-bit text)
+    body = run.lstrip()
+    return run[:len(run) - len(body)] + _decode_words(body, notes)
 
 
 def _strict_ok(data: bytes, codec: str) -> bool:
@@ -486,21 +502,62 @@ _UU_BEGIN = LazyPattern(r"^begin ([0-7]{3,4}) ([^\r\n]+?)[ \t]*\r?$", re.M)
 _UU_END = LazyPattern(r"^end[ \t]*\r?$", re.M)
 _CID = LazyPattern(r"""cid:([^"'\s)>]+)""", re.I)
 _PGP_ARMOUR = "-----BEGIN PGP MESSAGE-----"
+_TEXT_TYPES = {"text/plain", "text/html", "text/enriched", "text/watch-html"}
+_TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
 
 
 @dataclass
 class _Collector:
     texts: list[str] = field(default_factory=list)
     htmls: list[str] = field(default_factory=list)
-    attachments: list[tuple[Message | None, Attachment]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    tnef_texts: list[str] = field(default_factory=list)  # bodies found inside winmail.dat,
+    tnef_htmls: list[str] = field(default_factory=list)  # used when the MIME has none
     encrypted: bool = False
     depth_noted: bool = False
+
+    def take(self, other: _Collector, texts: bool = True, htmls: bool = True) -> None:
+        """Add what a sub-walk found (multipart/alternative picks its texts and htmls)."""
+        if texts:
+            self.texts.extend(other.texts)
+        if htmls:
+            self.htmls.extend(other.htmls)
+        self.attachments.extend(other.attachments)
+        self.tnef_texts.extend(other.tnef_texts)
+        self.tnef_htmls.extend(other.tnef_htmls)
+        self.encrypted = self.encrypted or other.encrypted
+        self.depth_noted = self.depth_noted or other.depth_noted
+
+
+def _with_eightbit_decoded(part: Message, header: str, decoder: _HeaderDecoder) -> Message:
+    """`part`, or a stand-in holding only `header` with its raw 8-bit bytes decoded.
+
+    compat32 hands out a header with raw 8-bit bytes as U+FFFD replacement characters, so the
+    parameters (a Bengali or Russian file name sent unencoded) are read from the decoded text."""
+    for key, value in _raw_items(part):
+        if key.lower() == header:
+            if not _SURROGATES.search(value):
+                return part
+            from email.message import Message
+
+            stand_in = Message()
+            stand_in[header] = decoder.eightbit(value[:MAX_HEADER_CHARS])
+            return stand_in
+    return part
+
+
+def _rfc2231_text(value: tuple, notes: list[str]) -> str:
+    charset, _language, text = (tuple(value) + (None, None, ""))[:3]
+    try:
+        data = str(text).encode("latin-1")
+    except UnicodeEncodeError:  # not bytes in disguise: already text
+        return str(text)
+    return decode_bytes(data, charset or None, notes, "parameter")
 
 
 class _Walker:
     def __init__(self, notes: list[str]):
         self.notes = notes
-        self.count = 0
 
     # -- helpers that never raise
     def ctype(self, part: Message) -> str:
@@ -509,18 +566,17 @@ class _Walker:
         except Exception:  # noqa: BLE001
             return "text/plain"
 
-    def param(self, part: Message, name: str, header: str = "content-type") -> str | None:
-        from email import utils as email_utils
-
+    def param(self, part: Message, name: str, header: str = "content-type",
+              decoder: _HeaderDecoder | None = None) -> str | None:
+        """A parameter's value: RFC 2231 and raw 8-bit values decoded like bodies and headers."""
+        if decoder is not None:
+            part = _with_eightbit_decoded(part, header, decoder)
         try:
             value = part.get_param(name, header=header)
         except Exception:  # noqa: BLE001
             return None
-        if isinstance(value, tuple):  # RFC 2231
-            try:
-                value = email_utils.collapse_rfc2231_value(value)
-            except Exception:  # noqa: BLE001
-                value = value[2] if len(value) > 2 else ""
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded bytes as latin-1)
+            value = _rfc2231_text(value, self.notes)
         return value if isinstance(value, str) else None
 
     def disposition(self, part: Message) -> str:
@@ -530,12 +586,14 @@ class _Walker:
             return ""
         return str(value).split(";", 1)[0].strip().lower()
 
-    def payload(self, part: Message) -> bytes:
+    def cte(self, part: Message) -> str:
         try:
-            cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+            return str(part.get("content-transfer-encoding", "")).strip().lower()
         except Exception:  # noqa: BLE001
-            cte = ""
-        if cte == "base64":
+            return ""
+
+    def payload(self, part: Message) -> bytes:
+        if self.cte(part) == "base64":
             try:
                 raw = part.get_payload()
                 if isinstance(raw, str):
@@ -560,16 +618,11 @@ class _Walker:
         return data
 
     def filename(self, part: Message, decoder: _HeaderDecoder) -> str | None:
-        try:
-            name = part.get_filename()
-        except Exception:  # noqa: BLE001
-            name = None
-        if name is None:
-            name = self.param(part, "name")
+        name = self.param(part, "filename", "content-disposition", decoder) \
+            or self.param(part, "name", "content-type", decoder)
         if not name or not isinstance(name, str):
             return None
-        name = decoder.text(name)
-        return name or None
+        return decoder.text(name).strip() or None
 
     def content_id(self, part: Message) -> str | None:
         try:
@@ -588,7 +641,6 @@ class _Walker:
                 self.notes.append(f"MIME nesting deeper than {MAX_DEPTH} levels: deeper parts ignored")
                 out.depth_noted = True
             return
-        self.count += 1
         ctype = self.ctype(part)
         try:
             children = part.get_payload() if part.is_multipart() else None
@@ -636,30 +688,7 @@ class _Walker:
     def multipart(self, part: Message, ctype: str, children: list, depth: int,
                   out: _Collector, decoder: _HeaderDecoder) -> None:
         if ctype == "multipart/alternative":
-            candidates = []
-            for child in children:
-                sub = _Collector(depth_noted=out.depth_noted)
-                self.walk(child, depth + 1, sub, decoder)
-                out.depth_noted = out.depth_noted or sub.depth_noted
-                out.encrypted = out.encrypted or sub.encrypted
-                candidates.append(sub)
-            text_from = next((c for c in candidates if any(t.strip() for t in c.texts)), None)
-            html_from = next((c for c in reversed(candidates) if c.htmls), None)
-            if text_from is not None:
-                out.texts.extend(text_from.texts)
-            if html_from is not None:
-                out.htmls.extend(html_from.htmls)
-            seen = set()
-            for sub in candidates:
-                for item in sub.attachments:
-                    if sub is text_from or sub is html_from or item[1].content_type not in (
-                            "text/plain", "text/html", "text/enriched", "text/watch-html"):
-                        if id(item[1]) not in seen:
-                            seen.add(id(item[1]))
-                            out.attachments.append(item)
-                if sub is not text_from and sub is not html_from and not sub.htmls and sub.texts \
-                        and text_from is None:
-                    out.texts.extend(sub.texts)
+            self.alternative(children, depth, out, decoder)
             return
         if ctype == "multipart/signed":
             for child in children:
@@ -678,6 +707,22 @@ class _Walker:
             return
         for child in children:
             self.walk(child, depth + 1, out, decoder)
+
+    def alternative(self, children: list, depth: int, out: _Collector,
+                    decoder: _HeaderDecoder) -> None:
+        """The first alternative with text gives the text, the last with HTML the html; the
+        attachments of those two are kept, and any other alternative's that is not a text."""
+        candidates = []
+        for child in children:
+            sub = _Collector(depth_noted=out.depth_noted)
+            self.walk(child, depth + 1, sub, decoder)
+            candidates.append(sub)
+        text_from = next((c for c in candidates if any(t.strip() for t in c.texts)), None)
+        html_from = next((c for c in reversed(candidates) if c.htmls), None)
+        for sub in candidates:
+            if sub is not text_from and sub is not html_from:
+                sub.attachments = [a for a in sub.attachments if a.content_type not in _TEXT_TYPES]
+            out.take(sub, texts=sub is text_from, htmls=sub is html_from)
 
     def leaf(self, part: Message, ctype: str, out: _Collector, decoder: _HeaderDecoder) -> None:
         disposition = self.disposition(part)
@@ -705,7 +750,37 @@ class _Walker:
                 self.notes.append("opaque S/MIME signed data: the content is kept as an attachment")
             self.attach(part, ctype, self.payload(part), out, decoder, default_name="smime.p7m")
             return
+        if ctype in _TNEF_TYPES or (name or "").lower() == "winmail.dat":
+            self.tnef(part, ctype, out, decoder)
+            return
         self.attach(part, ctype, self.payload(part), out, decoder)
+
+    def tnef(self, part: Message, ctype: str, out: _Collector, decoder: _HeaderDecoder) -> None:
+        """winmail.dat unpacked: its files as attachments, its body for when the MIME has none.
+        One that cannot be unpacked stays an attachment, with the reason noted."""
+        from chalicelib.mail import tnef
+
+        data = self.payload(part)
+        try:
+            unpacked = tnef.unpack(data)
+        except Exception as exc:  # noqa: BLE001 - TnefError says why; anything else is a bug there
+            self.notes.append(f"winmail.dat not unpacked, kept as it is: {str(exc)[:120]}")
+            self.attach(part, ctype, data, out, decoder)
+            return
+        self.notes.extend(unpacked.notes[:20])
+        if not (unpacked.files or unpacked.text or unpacked.html):
+            self.notes.append("winmail.dat holds no files and no body: kept as it is")
+            self.attach(part, ctype, data, out, decoder)
+            return
+        self.notes.append(f"winmail.dat unpacked: {len(unpacked.files)} file(s)"
+                          + (", a body" if unpacked.text or unpacked.html else ""))
+        for item in unpacked.files:
+            self.attach(None, item.content_type, item.data, out, decoder, filename=item.name,
+                        content_id=item.content_id)
+        if unpacked.text:
+            out.tnef_texts.append(unpacked.text)
+        if unpacked.html:
+            out.tnef_htmls.append(unpacked.html)
 
     def message_bytes(self, part: Message, ctype: str, children: list) -> bytes:
         chunks = []
@@ -717,55 +792,62 @@ class _Walker:
                     chunks.append(child.as_string().encode("utf-8", "surrogateescape"))
                 except Exception:  # noqa: BLE001
                     self.notes.append(f"{ctype}: could not be re-serialised")
-        if ctype in _MESSAGE_TYPES:
-            return chunks[0] if chunks else b""
-        return b"\n".join(chunks)
+        data = chunks[0] if chunks and ctype in _MESSAGE_TYPES else b"\n".join(chunks)
+        cte = self.cte(part)
+        if cte in ("base64", "quoted-printable"):
+            # Not allowed for message/*, but sent: the stdlib took the encoded text for a message
+            self.notes.append(f"{ctype} part sent in {cte}: decoded")
+            data = data.lstrip(b"\r\n")
+            data = _lenient_base64(data, []) if cte == "base64" else binascii.a2b_qp(data)
+        return data
 
     def attach(self, part: Message | None, ctype: str, data: bytes, out: _Collector,
-               decoder: _HeaderDecoder, default_name: str | None = None,
-               filename: str | None = None) -> None:
-        if part is not None and filename is None:
-            filename = self.filename(part, decoder)
-        if not filename and ctype in _MESSAGE_TYPES:
-            filename = _eml_name(data)
-        n = len(out.attachments) + 1
-        default_name = default_name or _REPORT_NAMES.get(ctype)
+               decoder: _HeaderDecoder | None, default_name: str | None = None,
+               filename: str | None = None, content_id: str | None = None) -> None:
+        """An attachment from a MIME part, or (part None) from inside one (uuencode, TNEF)."""
         import mimetypes
 
+        if part is not None:
+            filename = self.filename(part, decoder) if decoder is not None else None
+            content_id = self.content_id(part)
+        if not filename and ctype in _MESSAGE_TYPES:
+            filename = _eml_name(data)
         if ctype == "application/octet-stream" and filename \
                 and not filename.lower().endswith(_KEEP_TYPE_EXTENSIONS):
-            guessed = mimetypes.guess_type(filename, strict=False)[0]
-            if guessed:
-                ctype = guessed.lower()
-        attachment = Attachment(
-            filename=safe_filename(filename, ctype, n, default_name), content_type=ctype,
-            data=data, inline=part is not None and self.disposition(part) == "inline",
-            content_id=self.content_id(part) if part is not None else None)
-        out.attachments.append((part, attachment))
+            ctype = (mimetypes.guess_type(filename, strict=False)[0] or ctype).lower()
+        name = safe_filename(filename, ctype, len(out.attachments) + 1,
+                             default_name or _REPORT_NAMES.get(ctype))
+        inline = part is not None and self.disposition(part) == "inline"
+        out.attachments.append(Attachment(name, ctype, data, inline, content_id))
 
     def uudecode(self, text: str, out: _Collector) -> str:
+        """uuencoded blocks ("begin 644 name" ... "end") cut out of the text as attachments.
+
+        One pass: of several "begin" lines before an "end" the last starts the block; a block
+        that does not decode stays in the text. (Trying each "begin" up to the same "end" again
+        was quadratic: 20,000 "begin" lines took minutes.)"""
         if "begin " not in text:
             return text
+        import mimetypes
+
         pieces = []
         position = 0
-        for begin in _UU_BEGIN.finditer(text):
-            if begin.start() < position:
-                continue
+        while (begin := _UU_BEGIN.search(text, position)) is not None:
             end = _UU_END.search(text, begin.end())
             if end is None:
                 break
-            body = text[begin.end():end.start()]
+            for begin in _UU_BEGIN.finditer(text, begin.start(), end.start()):
+                pass  # the last one before the end
             try:
-                data = _uudecode_lines(body)
+                data = _uudecode_lines(text[begin.end():end.start()])
             except Exception:  # noqa: BLE001
                 self.notes.append("a uuencoded block could not be decoded; left in the text")
-                continue
-            name = begin.group(2).strip()
-            import mimetypes
-
-            ctype = (mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream")
-            self.attach(None, ctype.lower(), data, out, None, filename=name)  # type: ignore[arg-type]
-            pieces.append(text[position:begin.start()])
+                pieces.append(text[position:end.end()])
+            else:
+                name = begin.group(2).strip()
+                ctype = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+                self.attach(None, ctype.lower(), data, out, None, filename=name)
+                pieces.append(text[position:begin.start()])
             position = end.end()
         if not pieces:
             return text
@@ -773,21 +855,29 @@ class _Walker:
         return "".join(pieces)
 
 
-_NOT_BASE64 = LazyPattern(rb"[^A-Za-z0-9+/]")
+_NOT_BASE64 = LazyPattern(rb"[^A-Za-z0-9+/=]")
+_BASE64_RUN = LazyPattern(rb"[A-Za-z0-9+/]+")
 
 
 def _lenient_base64(data: bytes, notes: list[str]) -> bytes:
-    """base64 as mailers send it: line breaks, stray characters, missing or broken padding."""
+    """base64 as mailers send it: line breaks, stray characters, missing or broken padding, and
+    chunks padded one by one (binascii stops at the first padding: the rest would be lost)."""
+    if b"=" not in data.rstrip(b"= \t\r\n"):
+        try:
+            return binascii.a2b_base64(data)
+        except (binascii.Error, ValueError):
+            pass
+        notes.append("base64 body with broken padding or stray characters repaired")
+    else:
+        notes.append("base64 body in separately padded chunks")
+    return b"".join(_base64_run(run) for run in _BASE64_RUN.findall(_NOT_BASE64.sub(b"", data)))
+
+
+def _base64_run(run: bytes) -> bytes:
+    if len(run) % 4 == 1:
+        run = run[:-1]
     try:
-        return binascii.a2b_base64(data)
-    except (binascii.Error, ValueError):
-        pass
-    clean = _NOT_BASE64.sub(b"", data)
-    if len(clean) % 4 == 1:
-        clean = clean[:-1]
-    notes.append("base64 body with broken padding or stray characters repaired")
-    try:
-        return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
+        return binascii.a2b_base64(run + b"=" * (-len(run) % 4))
     except (binascii.Error, ValueError):
         return b""
 
@@ -862,8 +952,7 @@ def safe_filename(name: str | None, ctype: str, n: int, default: str | None = No
 
 def _eml_name(data: bytes) -> str:
     try:
-        inner = _parser().parsebytes(data[:256 * 1024],
-                                                                      headersonly=True)
+        inner = _parser().parsebytes(data[:256 * 1024], headersonly=True)
         subject = inner.get("subject")
         subject = _collapse(_HeaderDecoder(None, b"", []).text(subject)) if subject else ""
     except Exception:  # noqa: BLE001
@@ -901,8 +990,7 @@ def _fallback(raw: object, notes: list[str]) -> ParsedMail:
         text = decode_bytes(body, None).replace("\r\n", "\n")
         mail = ParsedMail(text=text, defects=notes)
         try:
-            head = _parser().parsebytes(data[:1024 * 1024],
-                                                                         headersonly=True)
+            head = _parser().parsebytes(data[:1024 * 1024], headersonly=True)
             _headers_into(mail, head, _HeaderDecoder(None, _eightbit(head), notes))
         except Exception:  # noqa: BLE001
             pass
@@ -949,27 +1037,34 @@ def _parse(raw: bytes, notes: list[str]) -> ParsedMail:
         walker.walk(msg, 0, collected, decoder)
     except RecursionError:
         notes.append("MIME nesting too deep: the rest of the structure was not walked")
-    text = "\n".join(t.rstrip("\r\n") if i < len(collected.texts) - 1 else t
-                     for i, t in enumerate(collected.texts))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    html_source = "\n".join(collected.htmls)
+    _body_into(mail, collected)
+    mail.ok = _usable(mail)
+    return mail
+
+
+def _body_into(mail: ParsedMail, collected: _Collector) -> None:
+    """Text and html from what the walk collected. The text is the MIME text parts; else the
+    text inside winmail.dat (when the MIME has no HTML either); else the text of the HTML."""
+    texts = collected.texts
+    text = "\n".join([t.rstrip("\r\n") for t in texts[:-1]] + texts[-1:])
+    if not text.strip() and not collected.htmls:
+        text = "\n".join(collected.tnef_texts)
+    html_source = "\n".join(collected.htmls or collected.tnef_htmls)
     if html_source.strip():
         from chalicelib.mail import html as html_mod
 
         mail.html = html_mod.sanitise(html_source) or None
         if not text.strip():
             text = html_mod.to_text(html_source)
-    mail.text = text
+    mail.text = text.replace("\r\n", "\n").replace("\r", "\n")
     mail.encrypted = collected.encrypted
     from urllib.parse import unquote
 
     referenced = {unquote(c).strip("<>").lower() for c in _CID.findall(html_source)}
-    for _, attachment in collected.attachments:
+    for attachment in collected.attachments:
         if attachment.content_id and attachment.content_id.lower() in referenced:
             attachment.inline = True
-        mail.attachments.append(attachment)
-    mail.ok = _usable(mail)
-    return mail
+    mail.attachments = collected.attachments
 
 
 def _usable(mail: ParsedMail) -> bool:
@@ -1012,65 +1107,57 @@ def _headers_into(mail: ParsedMail, msg: Message, decoder: _HeaderDecoder) -> No
     if len(items) > MAX_HEADERS:
         notes.append(f"{len(items):,} header fields: only the first {MAX_HEADERS} kept")
         items = items[:MAX_HEADERS]
-    raw: dict[str, list[str]] = {}
+    unfolded: dict[str, list[str]] = {}  # RFC 2047 words still encoded, for address parsing
     for name, value in items:
         key = _collapse(name).lower()
         if len(value) > MAX_HEADER_CHARS:
             notes.append(f"header {key[:40]} of {len(value):,} characters cut")
-        raw.setdefault(key, []).append(value)
-        mail.headers.setdefault(key, []).append(decoder.text(value))
+        line = decoder.unfolded(value)
+        unfolded.setdefault(key, []).append(line)
+        mail.headers.setdefault(key, []).append(decoder.words(line) if "=?" in line else line)
+    _identities_into(mail, unfolded, decoder)
+    subjects = mail.headers.get("subject", [])
+    mail.subject = _collapse(subjects[0]) if subjects else ""
+    if unfolded.get("date"):
+        mail.date = _date(unfolded["date"][0], notes)
+    _threading_into(mail, unfolded)
 
-    def unfolded(value: str) -> str:
-        value = _NEWLINES.sub(" ", _FOLD.sub("", value[:MAX_HEADER_CHARS]))
-        if _SURROGATES.search(value):
-            value = _decode_with(value.encode("ascii", "surrogateescape"),
-                                 decoder._eightbit_charset())
-        return value
 
-    # identities
-    froms = raw.get("from", [])
+def _identities_into(mail: ParsedMail, unfolded: dict[str, list[str]],
+                     decoder: _HeaderDecoder) -> None:
+    """From (the first usable of several, else Sender), Reply-To, To and Cc."""
+    notes = mail.defects
+    froms = unfolded.get("from", [])
     if len(froms) > 1:
         notes.append(f"{len(froms)} From headers: the first usable one is used")
-    for value in froms:
-        boxes = _mailboxes(unfolded(value), decoder)
+    for key in ("from", "sender"):
+        boxes = next(filter(None, (_mailboxes(v, decoder) for v in unfolded.get(key, []))), None)
         if boxes:
             mail.from_name, mail.from_address = boxes[0]
-            break
-    if mail.from_address is None:
-        for value in raw.get("sender", []):
-            boxes = _mailboxes(unfolded(value), decoder)
-            if boxes:
-                mail.from_name, mail.from_address = boxes[0]
+            if key == "sender":
                 notes.append("no usable From: the Sender address is used")
-                break
-        else:
-            notes.append("no usable From address" if froms else "no From header")
+            break
+    else:
+        notes.append("no usable From address" if froms else "no From header")
     for key, target in (("reply-to", mail.reply_to), ("to", mail.to), ("cc", mail.cc)):
-        for value in raw.get(key, []):
-            for _, address in _mailboxes(unfolded(value), decoder):
+        for value in unfolded.get(key, []):
+            for _, address in _mailboxes(value, decoder):
                 if address not in target:
                     target.append(address)
 
-    # subject and date
-    subjects = mail.headers.get("subject", [])
-    mail.subject = _collapse(subjects[0]) if subjects else ""
-    dates = raw.get("date", [])
-    if dates:
-        mail.date = _date(unfolded(dates[0]), notes)
 
-    # threading
-    ids = message_ids(unfolded(raw["message-id"][0])) if raw.get("message-id") else []
-    mail.message_id = ids[0] if ids else None
-    if raw.get("message-id") and not ids:
-        notes.append("Message-ID is not usable")
-    for value in raw.get("in-reply-to", []):
-        for mid in message_ids(unfolded(value)):
-            if mid not in mail.in_reply_to:
-                mail.in_reply_to.append(mid)
-    for value in raw.get("references", []):
-        for mid in message_ids(unfolded(value)):
-            if mid not in mail.references:
-                mail.references.append(mid)
+def _threading_into(mail: ParsedMail, unfolded: dict[str, list[str]]) -> None:
+    """Message-ID (the first), In-Reply-To and References (all ids, in order, once)."""
+    if unfolded.get("message-id"):
+        ids = message_ids(unfolded["message-id"][0])
+        mail.message_id = ids[0] if ids else None
+        if not ids:
+            mail.defects.append("Message-ID is not usable")
+    for key, target in (("in-reply-to", mail.in_reply_to), ("references", mail.references)):
+        for value in unfolded.get(key, []):
+            for mid in message_ids(value):
+                if mid not in target:
+                    target.append(mid)
 
 
 def _date(value: str, notes: list[str]) -> datetime | None:
@@ -1107,8 +1194,7 @@ def original_message_ids(parsed: ParsedMail) -> list[str]:
             if attachment.content_type not in _REPORT_PARTS:
                 continue
             try:
-                head = _parser().parsebytes(
-                    attachment.data[:1024 * 1024], headersonly=True)
+                head = _parser().parsebytes(attachment.data[:1024 * 1024], headersonly=True)
                 values = head.get_all("message-id") or []
             except Exception:  # noqa: BLE001
                 values = []

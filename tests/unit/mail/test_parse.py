@@ -273,3 +273,63 @@ def test_original_ids_only_from_the_report_parts_and_never_our_own_id():
            b"Content-Type: message/rfc822\n\nMessage-ID: <m_1@setu.local>\n\nhi\n--r--\n")
     assert original_message_ids(parse(raw)) == ["<m_1@setu.local>"]
     assert original_message_ids(parse(b"From: a@b.example\n\nMessage-ID: <x@y>")) == []
+
+
+# ---- found in review: each of these lost or garbled text before it was fixed ----------------
+
+def _with_attachment(disposition: str, charset: str = "utf-8") -> bytes:
+    return (f"From: a@b.example\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+            f"Content-Type: text/plain; charset={charset}\n\nhi\n--b\nContent-Type: application/pdf\n"
+            f"Content-Disposition: {disposition}\n\n%PDF\n--b--\n").encode(charset)
+
+
+@pytest.mark.parametrize("disposition", [
+    "attachment; filename*=utf-8''%E0%A6%B0%E0%A6%B8%E0%A6%BF%E0%A6%A6.pdf",
+    "attachment; filename*=iso-8859-1''%E0%A6%B0%E0%A6%B8%E0%A6%BF%E0%A6%A6.pdf",  # mislabel
+    "attachment; filename*=''%E0%A6%B0%E0%A6%B8%E0%A6%BF%E0%A6%A6.pdf",            # no charset
+    "attachment; filename*=x-unknown''%E0%A6%B0%E0%A6%B8%E0%A6%BF%E0%A6%A6.pdf",   # unknown
+    "attachment; filename*0*=utf-8''%E0%A6%B0%E0%A6; filename*1*=%B8%E0%A6%BF%E0%A6%A6.pdf",
+])
+def test_rfc2231_filenames_get_the_charset_repair_of_bodies(disposition):
+    [attachment] = parse(_with_attachment(disposition)).attachments
+    assert attachment.filename == "রসিদ.pdf"
+
+
+def test_raw_8bit_filename_is_decoded_like_raw_8bit_headers():
+    raw = _with_attachment('attachment; filename="Счёт за март.pdf"', "cp1251")
+    [attachment] = parse(raw).attachments
+    assert attachment.filename == "Счёт за март.pdf"
+
+
+def test_space_before_an_encoded_word_after_raw_8bit_text_is_kept():
+    parsed = parse("Subject: অর্ডার =?utf-8?q?caf=C3=A9?= ok\n\nx".encode())
+    assert parsed.subject == "অর্ডার café ok"
+
+
+def test_base64_made_of_separately_padded_chunks_is_decoded_whole():
+    body = base64.b64encode(b"hello").decode() + "\n" + base64.b64encode(b" world\\n").decode()
+    assert parse(mail(body.encode(), cte="base64")).text == "hello world\\n"
+
+
+def test_message_rfc822_part_sent_in_base64_is_decoded():
+    inner = b"From: x@y.example\nSubject: inner subject\n\ninner body\n"
+    raw = (b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n"
+           b"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+           + base64.encodebytes(inner) + b"--b--\n")
+    [attachment] = parse(raw).attachments
+    assert attachment.filename == "inner subject.eml"
+    assert b"inner body" in attachment.data and attachment.data.startswith(b"From: x@y.example")
+
+
+@pytest.mark.parametrize("block", [
+    "begin 644 a.txt\nnot uuencoded \u00e9\n",      # undecodable blocks, each searched to the end
+    "begin 644 a.txt\nM" + "a" * 60 + "\n",
+])
+def test_many_uuencode_begin_lines_take_linear_time(block):
+    import time
+
+    body = (block * 20000 + "end\n").encode()
+    started = time.monotonic()
+    parsed = parse(mail(body))
+    assert time.monotonic() - started < 3
+    assert parsed.text.count("begin 644") >= 19999 or parsed.attachments
