@@ -4,6 +4,7 @@ import os
 
 from chalice import Chalice, Cron
 
+from chalicelib import observability
 from chalicelib.api import agents, public
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
@@ -13,6 +14,7 @@ app = Chalice(app_name="setu")
 # must reach CloudWatch, so the level is ours to choose.
 app.log.setLevel(os.environ.get("SETU_LOG_LEVEL", "INFO").upper())
 app.api.binary_types.append("multipart/form-data")
+app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(public.bp)
 app.register_blueprint(agents.bp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib import observability
 from chalicelib.services import inbound
 
 log = logging.getLogger("setu.inbound")
@@ -28,10 +29,10 @@ def email(event) -> str:
     except email_in.Rejected as exc:
         log.warning("email notification %s rejected: %s", notification_id, exc)
         inbound.record_raw("email-rejected", notification_id or "unknown", event.message or "")
-        return "rejected"
+        return _outcome("email", "rejected")
     outcome = email_in.receive(receipt)
     log.info("email %s (SNS %s): %s", receipt.ses_id, notification_id, outcome)
-    return outcome
+    return _outcome("email", outcome)
 
 
 def sms(event) -> str:
@@ -43,19 +44,26 @@ def sms(event) -> str:
     try:
         message = sms_in.parse(event.message or "", timestamp)
     except sms_in.Rejected as exc:
-        return sms_in.reject(notification_id, event.message or "", str(exc))
+        return _outcome("sms", sms_in.reject(notification_id, event.message or "", str(exc)))
     outcome = sms_in.receive(message)
     log.info("sms %s (SNS %s): %s", message.provider_id, notification_id, outcome)
-    return outcome
+    return _outcome("sms", outcome)
 
 
 def ses_event(event) -> str:
     from chalicelib.services import ses_events
 
-    return ses_events.handle(event.message or "", _sns_id(event) or "unknown")
+    return _outcome("ses-event", ses_events.handle(event.message or "", _sns_id(event) or "unknown"))
 
 
 def sms_event(event) -> str:
     from chalicelib.services import sms_events
 
-    return sms_events.handle(event.message or "", _sns_id(event) or "unknown")
+    return _outcome("sms-event", sms_events.handle(event.message or "", _sns_id(event) or "unknown"))
+
+
+def _outcome(source: str, outcome: str) -> str:
+    """Rejections are counted: an alarm watches them (infra/template.yaml)."""
+    if outcome == "rejected":
+        observability.count("EventsRejected", source=source)
+    return outcome

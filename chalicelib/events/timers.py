@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+from chalicelib import observability
 from chalicelib.services import timers
 
 log = logging.getLogger("setu.timers")
@@ -22,6 +23,7 @@ def handle(event) -> dict:
             payload = timers.parse_payload(json.loads(record.body))
         except (ValueError, timers.InvalidTimer) as exc:
             log.error("dropping malformed timer message %s: %s", message_id, exc)
+            observability.count("EventsRejected", source="timer")
             continue
         try:
             outcome = timers.fire(payload)

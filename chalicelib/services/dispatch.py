@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock
+from chalicelib import clock, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key, TimelineItem
@@ -21,6 +21,7 @@ from chalicelib.services import fallback
 def dispatch(item: TimelineItem) -> str:
     if item.item_type != "message" or item.direction != "out" or item.status != "queued":
         return "ignored"
+    observability.bind_ticket(item.ticket_id)
     try:
         item.update(actions=[TimelineItem.status.set("sending")],
                     condition=TimelineItem.status == "queued")
@@ -58,6 +59,8 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
             provider_id: str | None = None, error: str | None = None,
             extra_writes: Callable[[Transaction], Any] | None = None) -> None:
     now = clock.now()
+    observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
+                        channel=item.channel or "", kind=item.kind or "")
     actions = [TimelineItem.status.set(status)]
     if provider_id:
         actions.append(TimelineItem.provider_id.set(provider_id))

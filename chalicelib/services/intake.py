@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Ticket
@@ -71,6 +71,7 @@ def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = Non
     policy = policies.policy_for(contact.department, "normal")
     ref = keys.next_ticket_ref()
     ticket_id = ticket_id or ids.new_id("t")
+    observability.bind_ticket(ticket_id)
     message_uid = message_uid or ids.new_id("m")
     attachments: list[dict[str, Any]] = []
     try:
@@ -122,6 +123,7 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
                 raise  # the caller's own condition (e.g. already processed): theirs to judge
             raise Conflict("The ticket could not be saved because of a concurrent change; "
                            "send it again.") from exc
+    observability.count("TicketsCreated", channel=arrival.channel)
     return ticket
 
 

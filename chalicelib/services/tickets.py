@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
@@ -121,9 +121,11 @@ def load(ticket_id: str) -> Ticket:
     if not ticket_id or len(ticket_id) > 64:
         raise NotFound("No such ticket.")
     try:
-        return Ticket.get(ticket_id, consistent_read=True)
+        ticket = Ticket.get(ticket_id, consistent_read=True)
     except Ticket.DoesNotExist:
         raise NotFound("No such ticket.") from None
+    observability.bind_ticket(ticket.id)
+    return ticket
 
 
 def view(ticket_id: str) -> dict[str, Any]:
@@ -618,7 +620,8 @@ def _body(body: Any) -> str:
 def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tuple[str, str]:
     all_emails = sorted(customer.emails or ()) if customer else []
     # bounced or complaining addresses are skipped: the phone takes over when there is one
-    emails = [e for e in all_emails if not suppression.reason(e, "email")]
+    # (an unsubscribe from automatic mail does not stop a person's reply)
+    emails = [e for e in all_emails if not suppression.reason(e, "email", personal=True)]
     all_phones = sorted(customer.phones or ()) if customer else []
     phones = [p for p in all_phones if not suppression.reason(p, "sms")]  # never text an opt-out
     if channel is not None and channel not in ("email", "sms"):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 
-from chalicelib import clock
+from chalicelib import clock, observability
 from chalicelib.db import timeline
 from chalicelib.db.connection import transaction
 from chalicelib.db.models import Ticket, TimelineItem
@@ -102,6 +102,7 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     Raises on a write conflict so the queue redelivers and the timer is judged again.
     """
     now = now or clock.now()
+    observability.bind_ticket(payload["ticket_id"])
     try:
         ticket = Ticket.get(payload["ticket_id"], consistent_read=True)
     except Ticket.DoesNotExist:
@@ -172,6 +173,7 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
         sla["breached"] = sorted({*(sla.get("breached") or []), kind})
         ticket.sla = sla
         escalation.start(ticket, kind, now)
+        observability.count("SlaBreached", target=kind, priority=ticket.priority)
         items.append(timeline.event(ticket.id, now, "sla.breached", data={
             "target": kind, "due_at": timer["due_at"], "generation": generation,
             "late_by_seconds": round((now - due).total_seconds(), 3)}))

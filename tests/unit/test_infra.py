@@ -403,7 +403,10 @@ def test_chalice_config_stages():
         assert {"SETU_SUPPORT_ADDRESS", "SETU_SMS_NUMBER", "SETU_PUBLIC_URL"} <= set(variables)
         assert _stage_setting(stage, "api_handler", "api_gateway_stage") == "api"
         assert _stage_setting(stage, "api_handler", "autogen_policy") is False
-        assert _stage_setting(stage, "api_handler", "xray") is False
+        # active tracing of every function and the API stage (Lambda's own segments: no X-Ray
+        # SDK in the package, nothing at import)
+        for name in _app_functions():
+            assert _stage_setting(stage, name, "xray") is True
         assert _stage_setting(stage, "api_handler", "lambda_timeout") == 30
         for name in _app_functions():
             assert _stage_setting(stage, name, "lambda_memory_size") == 256
@@ -440,10 +443,11 @@ def test_dev_and_prod_policies_differ_only_in_the_stage_name():
         assert "setu-prod-" not in dev and "setu-dev-" not in prod, name
 
 
-# No Resource "*" at all: SMS go through End User Messaging's SendTextMessage, scoped to the
-# stage's configuration set and the account's origination identities (whose ids are generated,
-# so they cannot carry the stage name).
-STAR_ALLOWED: set[tuple[str, ...]] = set()
+# Resource "*" only for X-Ray (active tracing): PutTraceSegments and PutTelemetryRecords have
+# no resource-level permissions in IAM. SMS go through End User Messaging's SendTextMessage,
+# scoped to the stage's configuration set and the account's origination identities (whose ids
+# are generated, so they cannot carry the stage name).
+STAR_ALLOWED = {("xray:PutTelemetryRecords", "xray:PutTraceSegments")}
 ORIGINATION_IDENTITIES = ("arn:aws:sms-voice:*:*:phone-number/*", "arn:aws:sms-voice:*:*:pool/*",
                           "arn:aws:sms-voice:*:*:sender-id/*")
 
@@ -565,3 +569,19 @@ def test_each_function_may_do_what_it_needs(function):
 @pytest.mark.parametrize("function,action,resource", NOT_ALLOWED)
 def test_and_no_more(function, action, resource):
     assert not _allowed("dev", function, action, resource)
+
+
+def test_every_function_has_an_errors_alarm_and_the_dashboard_is_json():
+    template = render.load_template()
+    resources = template["Resources"]
+    alarmed = {r["Properties"]["Dimensions"][0]["Value"]["Fn::Sub"]
+               for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+               and r["Properties"]["Namespace"] == "AWS/Lambda"}
+    assert alarmed == {f"setu-${{Stage}}-{name}" for name in _app_functions()}
+    # application alarms match the EMF lines' service-only dimension set
+    for name in ("MessagesFailedAlarm", "EventsRejectedAlarm"):
+        assert resources[name]["Properties"]["Dimensions"] == [{"Name": "service", "Value": "setu"}]
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    dashboard = json.loads(body.replace("${AWS::Region}", "us-east-1").replace("${Stage}", "dev"))
+    titles = [w["properties"]["title"] for w in dashboard["widgets"]]
+    assert len(titles) == 5 and "SLA breaches by target" in titles
