@@ -9,7 +9,8 @@
 - SNS: Lambda's SNS subscription is emulated by an SQS queue per topic (created here, not in the
   template) subscribed to the topic; each envelope becomes one Lambda SNS record. A handler
   that raises gets it again SNS_RETRY_SECONDS later, up to MAX_SNS_ATTEMPTS tries in all, as
-  Lambda retries an asynchronous event twice before dropping it.
+  Lambda retries an asynchronous event twice; then the event goes to the events dead-letter
+  queue, as the functions' DeadLetterQueue takes it (`python -m infra.replay events`).
 - Schedules (EventBridge rules): with `schedule_every` set (the local stack: every
   SETU_SCHEDULE_SECONDS, default 60), each scheduled handler gets EventBridge's "Scheduled
   Event" that often, the first at once; `tick()` runs them now. Off by default, so tests that
@@ -201,10 +202,22 @@ class Pump:
                 if attempt < MAX_SNS_ATTEMPTS:
                     log.exception("%s raised (attempt %d); it will be redelivered", name, attempt)
                     continue
-                log.exception("%s raised %d times; dropping notification %s, as Lambda drops a "
-                              "failed async event", name, attempt, message["MessageId"])
+                log.exception("%s raised %d times; notification %s goes to the events "
+                              "dead-letter queue, as Lambda's DeadLetterQueue takes a failed "
+                              "async event", name, attempt, message["MessageId"])
+                self._dead_letter(event, name)
             self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(received)
+
+    def _dead_letter(self, event: dict, name: str) -> None:
+        """What Lambda writes to a function's DeadLetterQueue: the event as the body, the
+        error in message attributes."""
+        queue_url = self.outputs.get("EventDeadLetterQueueUrl")
+        if queue_url:
+            self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event), MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": f"{name} raised"}})
 
     def _poll_stream(self, name: str, stream_arn: str) -> int:
         shards = self._shards.setdefault(stream_arn, {})

@@ -14,9 +14,16 @@ from chalicelib.services import inbound
 log = logging.getLogger("setu.inbound")
 
 
+REPLAY_OF = "setu-replay-of"  # set by `python -m infra.replay events`: the original id
+
+
 def _sns_id(event) -> str:
+    """The notification's id, which markers are keyed by; a replayed notification keeps the
+    id of the one that failed, so a replay applies at most once."""
     records = event.to_dict().get("Records") or [{}]
-    return (records[0].get("Sns") or {}).get("MessageId") or ""
+    sns = records[0].get("Sns") or {}
+    replayed = (sns.get("MessageAttributes") or {}).get(REPLAY_OF) or {}
+    return str(replayed.get("Value") or "") or sns.get("MessageId") or ""
 
 
 def email(event) -> str:
