@@ -65,8 +65,14 @@ def _bare(address: str) -> str:
 
 
 def from_daemon(mail: ParsedMail) -> bool:
-    """From a mail system rather than a person (mailer-daemon, postmaster, ...)."""
-    local = (mail.from_address or "").rpartition("@")[0].lower()
+    """From a mail system rather than a person (mailer-daemon, postmaster, ...), also when the
+    From header names one without a domain ("MAILER-DAEMON", "<postmaster>"), which gives no
+    usable address."""
+    address = (mail.from_address or "").lower()
+    local = address.rpartition("@")[0] if "@" in address else address
+    if not address:
+        raw = (_first(mail, "from") or "").strip().strip("<>").lower()
+        local = raw.rsplit("<", 1)[-1].strip(" >") if "@" not in raw else ""
     return local in _DAEMON_LOCAL or bool(_DAEMON_NAME.match((mail.from_name or "").strip()))
 
 

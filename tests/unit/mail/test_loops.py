@@ -52,6 +52,8 @@ def test_auto_reply_subjects(subject):
 
 @pytest.mark.parametrize("sender,reason", [
     ("MAILER-DAEMON@mx.example.com", "mailer-daemon"),
+    ("MAILER-DAEMON", "mailer-daemon"),  # no domain: no usable address, still a mail system
+    ("Mail System <postmaster>", "mailer-daemon"),
     ("postmaster@example.com", "mailer-daemon"),
     ('"Mail Delivery System" <bounces@example.com>', "mailer-daemon"),
     ("noreply@shop.example", "no-reply-sender"),
