@@ -194,6 +194,46 @@ def test_sms_by_topic_opens_a_ticket_with_an_sms_ack(local_stack_running):
     assert ack["channel"] == "sms" and ack["segments"] >= 1
 
 
+def test_logs_are_structured_and_carry_no_bodies_or_tokens(local_stack_running):
+    """What reaches CloudWatch on AWS: JSON lines with correlation ids, never a customer's words,
+    a signed reply address or a CSAT token."""
+    import json as _json
+    import re
+
+    import boto3
+
+    info, url = local_stack_running.info, local_stack_running.url
+    secrets = {"web": "গোপন-ওয়েব-বার্তা-7731", "mail": "secret mail words 4412",
+               "sms": "গোপন এসএমএস ৯৯১২"}
+    created = requests.post(f"{url}/tickets", json={
+        "name": "Log Check", "email": "logcheck.e2e@example.com", "message": secrets["web"]},
+        timeout=10).json()
+    _send_mail(info, _mail("Mail Check <mailcheck.e2e@example.com>", "log check", secrets["mail"],
+                           to=info["support_address"]))
+    boto3.client("sns", endpoint_url=info["aws_endpoint_url"], region_name=info["region"],
+                 aws_access_key_id="testing", aws_secret_access_key="testing").publish(
+        TopicArn=info["inbound_sms_topic_arn"], Message=_json.dumps({
+            "originationNumber": "+8801711555077", "destinationNumber": info["sms_number"],
+            "messageBody": secrets["sms"], "inboundMessageId": "e2e-log-1"}))
+    web = _wait_for(lambda: _ticket(url, created["id"]), _ack_sent)
+    [mailed] = _wait_for(lambda: _find(url, "mailcheck.e2e@example.com"), bool)
+    _wait_for(lambda: _ticket(url, mailed["id"]), _ack_sent)
+    [texted] = _wait_for(lambda: _find(url, "01711555077"), bool)
+    _wait_for(lambda: _ticket(url, texted["id"]), _ack_sent)
+    time.sleep(1)  # the pump's last lines
+
+    log = local_stack_running.log.read_text(encoding="utf-8", errors="replace")
+    structured = [_json.loads(line) for line in log.splitlines() if line.startswith('{"level"')]
+    assert structured and any(line.get("correlation_id") for line in structured)
+    assert any(line.get("ticket_id") == created["id"] for line in structured)
+    for what, text in secrets.items():
+        assert text not in log, f"the {what} message body is in the logs"
+    ack = [i for i in web["timeline"] if i.get("kind") == "ack"][0]
+    token = ack["reply_to"].split("+", 1)[1].split("@", 1)[0]
+    assert token not in log, "a signed reply address is in the logs"
+    assert not re.search(r"/csat/[A-Za-z0-9._-]{8,}", log), "a CSAT token is in the logs"
+
+
 def test_sigterm_stops_everything(local_stack_running):
     running = local_stack_running
     aws = running.info["aws_endpoint_url"]
