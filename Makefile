@@ -40,10 +40,24 @@ venv: $(STAMP)
 dev: $(STAMP)
 	exec $(BIN)/python -m local
 
-test: $(STAMP)
+# Browser tests (tests/browser) drive Debian's Chromium through Debian's chromedriver (no
+# browser download: Selenium is told both paths); fonts-beng-extra draws Bengali in their
+# screenshots. apt runs only when something is missing, as root (CI) or through sudo.
+BROWSER_PACKAGES := chromium chromium-driver fonts-beng-extra
+.PHONY: browser
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
+	    && [ -d /usr/share/fonts/truetype/fonts-beng-extra ]; then :; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "make: installing $(BROWSER_PACKAGES) for the browser tests"; \
+	  $$SUDO apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; fi
+
+test: $(STAMP) browser
 	@# most integration time is waiting on the emulator and on timers: four workers, each with
-	@# its own emulator, overlap the waits even on two cores
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 tests
+	@# its own emulator, overlap the waits even on two cores; the browser tests share one
+	@# worker (one local stack, one Chromium): --dist loadgroup
+	SETU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup tests
 
 # infra/package.py: render build/merge.yaml, `chalice package`, then slim deployment.zip (drop
 # what the Lambda runtime provides - boto3, botocore and their dependencies - and what Setu

@@ -123,30 +123,7 @@ def build() -> dict[str, Any]:
             "/health": {"get": {"summary": "Health check", "responses": {"200": {
                 "description": "OK", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"status": {"const": "ok"}}}}}}}}},
-            "/form": {"get": {"summary": "The hosted web form (HTML)", "parameters": [
-                {"name": "lang", "in": "query", "schema": {"enum": ["bn", "en"]}},
-                {"name": "department", "in": "query", "schema": string}],
-                "responses": {"200": {"description": "HTML form", "content": {"text/html": {}}}}}},
-            "/tickets": {"post": {
-                "summary": "Create a ticket from the web form",
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {
-                    "type": "string", "maxLength": 255}}],
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/WebForm"}},
-                    "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/WebForm"}},
-                    "multipart/form-data": {"schema": {"allOf": [
-                        {"$ref": "#/components/schemas/WebForm"},
-                        {"type": "object", "properties": {"attachments": {
-                            "type": "array", "items": {"type": "string", "format": "binary"}}}}]}}}},
-                "responses": {"201": _ok("Created", "Created"),
-                              **{c: _error() for c in ("400", "413", "415", "422", "429")}}}},
-            "/csat/{token}": {"get": {
-                "summary": "Satisfaction score from the check-in mail's link (signed per ticket)",
-                "parameters": [{"name": "token", "in": "path", "required": True, "schema": string},
-                               {"name": "score", "in": "query", "required": True,
-                                "schema": {"type": "string", "enum": ["1", "2", "3", "4", "5"]}}],
-                "responses": {"200": {"description": "Thank-you page", "content": {"text/html": {}}},
-                              **{c: _error() for c in ("404", "422")}}}},
+            **_public_pages(string),
             "/api/tickets": {"get": {
                 "summary": "List or search tickets", "security": [{"sigv4": []}],
                 "parameters": [{"name": n, "in": "query", "schema": string}
@@ -216,4 +193,71 @@ def build() -> dict[str, Any]:
             "/api/openapi.json": {"get": {"summary": "This document", "security": [{"sigv4": []}],
                                           "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         },
+    }
+
+
+def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
+    """The web form and the customer pages (docs/pages.md). Pages answer HTML; a browser
+    posting the form (Accept: text/html) gets the form again with errors, or a 303."""
+    token = {"name": "token", "in": "path", "required": True, "schema": string}
+    lang = {"name": "lang", "in": "query", "schema": {"enum": ["bn", "en"]}}
+    page = {"description": "HTML page", "content": {"text/html": {}}}
+    see_other = {"description": "Redirect to the page (Post/Redirect/Get)"}
+    link_error = {"description": "Tampered, unknown or expired link: a friendly page",
+                  "content": {"text/html": {}}}
+    form_body = {"application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                 "multipart/form-data": {"schema": {"type": "object"}}}
+    return {
+        "/form": {"get": {"summary": "The hosted web form (HTML)", "parameters": [
+            lang, {"name": "department", "in": "query", "schema": string},
+            {"name": "embed", "in": "query", "description": "1: for an iframe (no header)",
+             "schema": {"const": "1"}}],
+            "responses": {"200": page}}},
+        "/form/thanks/{token}": {"get": {
+            "summary": "Thank-you page after the HTML form: ref and expected reply time",
+            "parameters": [token, lang], "responses": {"200": page, "403": link_error}}},
+        "/tickets": {
+            "post": {
+                "summary": "Create a ticket from the web form",
+                "description": "JSON answers unless the client accepts text/html (a browser "
+                               "posting the form): then 303 to the thank-you page, or the "
+                               "form with field errors (422). Cross-origin browser posts only "
+                               "from SETU_FORM_ORIGINS.",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {
+                    "type": "string", "maxLength": 255}}],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/WebForm"}},
+                    "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/WebForm"}},
+                    "multipart/form-data": {"schema": {"allOf": [
+                        {"$ref": "#/components/schemas/WebForm"},
+                        {"type": "object", "properties": {"attachments": {
+                            "type": "array", "items": {"type": "string", "format": "binary"}}}}]}}}},
+                "responses": {"201": _ok("Created", "Created"), "303": see_other,
+                              **{c: _error() for c in ("400", "403", "413", "415", "422", "429")}}},
+            "options": {"summary": "CORS preflight for scripts on SETU_FORM_ORIGINS",
+                        "responses": {"204": {"description": "Allowed"}, "403": _error()}}},
+        "/s/{token}": {
+            "get": {"summary": "Ticket status page (signed, expiring link from the acknowledgement)",
+                    "parameters": [token, lang], "responses": {"200": page, "403": link_error}},
+            "post": {"summary": "Add the customer's message to the ticket (once per form nonce)",
+                     "parameters": [token, lang], "requestBody": {"content": form_body},
+                     "responses": {"303": see_other, "403": link_error, "422": page}}},
+        "/csat/{token}": {
+            "get": {"summary": "Satisfaction page; with ?score=N (the check-in mail's links) "
+                               "records the score once",
+                    "parameters": [token, lang, {"name": "score", "in": "query", "schema": {
+                        "type": "string", "enum": ["1", "2", "3", "4", "5"]}}],
+                    "responses": {"200": page, "404": link_error, "422": page}},
+            "post": {"summary": "Rating and optional comment, each recorded once",
+                     "parameters": [token], "requestBody": {"content": form_body},
+                     "responses": {"303": see_other, "404": link_error, "422": page}}},
+        "/unsubscribe/{token}": {
+            "get": {"summary": "Unsubscribe page (changes nothing: one button POSTs)",
+                    "parameters": [token, lang], "responses": {"200": page, "403": link_error}},
+            "post": {"summary": "Unsubscribe from automatic mail: RFC 8058 one-click "
+                                "(List-Unsubscribe=One-Click) or the page's button",
+                     "parameters": [token], "requestBody": {"content": form_body},
+                     "responses": {"200": {"description": "JSON {status, new, at}, or the page "
+                                                          "for a browser"},
+                                   "403": _error()}}},
     }

@@ -12,7 +12,7 @@ from chalicelib.integrations.aws import client
 def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
           html: str | None, message_id: str, in_reply_to: str | None = None,
           references: list[str] | None = None, when=None, reply_to: str | None = None,
-          automatic: bool = False,
+          automatic: bool = False, list_unsubscribe: str | None = None,
           attachments: list[tuple[str, str, bytes]] | None = None) -> EmailMessage:
     msg = EmailMessage()
     local, _, domain = sender.partition("@")
@@ -31,6 +31,11 @@ def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
     if automatic:
         # RFC 3834: automatic mail says so, which keeps well-behaved autoresponders quiet.
         msg["Auto-Submitted"] = "auto-generated"
+    if list_unsubscribe:
+        # RFC 2369 + RFC 8058: the mail client may offer "unsubscribe" and POST
+        # "List-Unsubscribe=One-Click" to the URL itself (SES's DKIM signature covers both)
+        msg["List-Unsubscribe"] = f"<{list_unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
-from chalicelib.services import outbound, suppression, templates, thread
+from chalicelib.services import links, outbound, suppression, templates, thread
 
 
 def compose(ticket: Ticket, now: datetime, *, kind: str, event: str, **context: Any
@@ -35,7 +35,10 @@ def message_fields(ticket: Ticket, customer: Customer | None, channel: str, reci
                    kind: str, **context: Any) -> dict[str, Any]:
     context = {"business": config.settings().support_name,
                "name": customer.name if customer else "", "ref": ticket.ref,
-               "subject": ticket.subject, **context}
+               "subject": ticket.subject,
+               "status_url": links.status_url(ticket.id, ticket.ref),
+               "unsubscribe_url": outbound.unsubscribe_url(recipient, ticket.lang)
+               if channel == "email" else None, **context}
     uid = ids.new_id("m")
     fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": kind,
                               "status": "queued", "channel": channel, "recipient": recipient,

@@ -11,6 +11,7 @@ from chalicelib import clock, config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.services import departments, sms_text, templates, thread
+from chalicelib.services import links as page_links
 
 
 def email_message_id(message_uid: str) -> str:
@@ -32,11 +33,15 @@ def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, 
         "due_at": clock.parse_iso(due) if due else None,
         "message": message,
         "links": links,
+        # the customer's page for this ticket (services/links.py): status, conversation, reply
+        "status_url": page_links.status_url(ticket.id, ticket.ref),
+        "unsubscribe_url": None,
     }
     uid = ids.new_id("m")
     common = {"message_uid": uid, "direction": "out", "kind": "ack", "status": "queued",
               "lang": lang, "channel": channel, "recipient": recipient}
     if channel == "email":
+        context["unsubscribe_url"] = unsubscribe_url(recipient, lang)
         subject, text, html = templates.render_email("ack", lang, **context)
         fields = {**common, "subject": subject, "body": text, "html": html,
                   "message_id": email_message_id(uid),
@@ -46,7 +51,19 @@ def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, 
             fields.update(in_reply_to=in_reply_to, references=[in_reply_to])
         return fields
     text = templates.render(f"sms/ack.{lang}.txt", **context).strip()
+    if sms_text.segments(text).count > SMS_LINK_MAX_SEGMENTS:  # the link only if short enough
+        text = templates.render(f"sms/ack.{lang}.txt", **{**context, "status_url": None}).strip()
     return {**common, "body": text, **sms_fields(text)}
+
+
+# An SMS acknowledgement carries the status link only while the whole text stays within this
+# many segments (Bengali is UCS-2: 67 characters per part), so the link never costs more.
+SMS_LINK_MAX_SEGMENTS = 3
+
+
+def unsubscribe_url(recipient: str, lang: str) -> str:
+    """The unsubscribe page for an automatic mail's recipient, in the mail's language."""
+    return f"{page_links.unsubscribe_url(recipient)}?lang={lang}"
 
 
 def sms_fields(text: str) -> dict[str, Any]:

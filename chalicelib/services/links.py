@@ -1,0 +1,162 @@
+"""Signed links for customer pages: the ticket status page, the form's thank-you page and the
+unsubscribe page (docs/pages.md).
+
+A token carries what it names and an HMAC-SHA256 over it with the install's signing secret
+(services/thread.signing_secret(), made on first use and kept in the settings table), each
+purpose under its own label so a token made for one page never opens another:
+
+  status  <ref>.<expiry>.<sig>      sig over "status|<ticket id>|<expiry>"; expires
+  thanks  <ref>.<expiry>.<sig>      sig over "thanks|<ticket id>|<expiry>"; expires (a day)
+  unsub   <address b64url>.<sig>    sig over "unsub|<address>"; does not expire (RFC 8058)
+
+The ref keeps status links short enough for an SMS; the signature covers the ticket *id* the
+ref resolves to, so a link is bound to one ticket and cannot be re-pointed by editing the ref.
+Expiry is seconds since the epoch in base 36. 120 bits of signature: not guessable.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import clock, config
+from chalicelib.services import thread
+
+SIGNATURE_CHARS = 20  # base64url: 120 bits
+DEFAULT_STATUS_DAYS = 60
+THANKS_LIFETIME = timedelta(days=1)
+MAX_TOKEN = 400
+_REF_TOKEN = re.compile(r"^(?P<ref>[0-9]{1,12})\.(?P<exp>[0-9a-z]{1,10})\.(?P<sig>[A-Za-z0-9_-]{%d})$"
+                        % SIGNATURE_CHARS)
+_UNSUB_TOKEN = re.compile(r"^(?P<addr>[A-Za-z0-9_-]{4,360})\.(?P<sig>[A-Za-z0-9_-]{%d})$"
+                          % SIGNATURE_CHARS)
+
+
+class LinkInvalid(Exception):
+    """The token is malformed, its signature does not match, or it names nothing."""
+
+    reason = "invalid"
+
+
+class LinkExpired(LinkInvalid):
+    """Authentic, but past its expiry."""
+
+    reason = "expired"
+
+    def __init__(self, ticket_id: str):
+        super().__init__(ticket_id)
+        self.ticket_id = ticket_id
+
+
+@dataclass(frozen=True)
+class Opened:
+    ticket_id: str
+    ref: str
+    expires_at: datetime
+
+
+def status_days() -> int:
+    """How long a status link works: SETU_STATUS_LINK_DAYS (default 60)."""
+    raw = os.environ.get("SETU_STATUS_LINK_DAYS", "").strip()
+    try:
+        days = int(raw) if raw else DEFAULT_STATUS_DAYS
+    except ValueError:
+        days = DEFAULT_STATUS_DAYS
+    return max(1, days)
+
+
+# ---- status and thank-you links ------------------------------------------------------------
+
+def status_token(ticket_id: str, ref: str, *, now: datetime | None = None,
+                 expires_at: datetime | None = None) -> str:
+    expires_at = expires_at or (now or clock.now()) + timedelta(days=status_days())
+    return _ref_token("status", ticket_id, ref, expires_at)
+
+
+def status_url(ticket_id: str, ref: str, *, now: datetime | None = None) -> str:
+    return f"{_base()}/s/{status_token(ticket_id, ref, now=now)}"
+
+
+def open_status(token: str, *, now: datetime | None = None) -> Opened:
+    return _open_ref_token("status", token, now)
+
+
+def thanks_token(ticket_id: str, ref: str, *, now: datetime | None = None) -> str:
+    return _ref_token("thanks", ticket_id, ref, (now or clock.now()) + THANKS_LIFETIME)
+
+
+def open_thanks(token: str, *, now: datetime | None = None) -> Opened:
+    return _open_ref_token("thanks", token, now)
+
+
+def _ref_token(purpose: str, ticket_id: str, ref: str, expires_at: datetime) -> str:
+    expiry = _b36(int(expires_at.timestamp()))
+    return f"{ref}.{expiry}.{_sign(purpose, ticket_id, expiry)}"
+
+
+def _open_ref_token(purpose: str, token: str, now: datetime | None) -> Opened:
+    found = _REF_TOKEN.match(token or "") if len(token or "") <= MAX_TOKEN else None
+    if not found:
+        raise LinkInvalid("malformed")
+    from chalicelib.services import tickets  # the ref -> id key; tickets imports much
+
+    ticket_id = tickets.id_for_ref(found["ref"])
+    if not ticket_id or not hmac.compare_digest(found["sig"], _sign(purpose, ticket_id, found["exp"])):
+        raise LinkInvalid("signature")
+    expires_at = datetime.fromtimestamp(int(found["exp"], 36), tz=timezone.utc)
+    if expires_at <= (now or clock.now()):
+        raise LinkExpired(ticket_id)
+    return Opened(ticket_id=ticket_id, ref=found["ref"], expires_at=expires_at)
+
+
+# ---- unsubscribe links ---------------------------------------------------------------------
+
+def unsubscribe_token(address: str) -> str:
+    encoded = base64.urlsafe_b64encode(address.encode()).decode().rstrip("=")
+    return f"{encoded}.{_sign('unsub', address.casefold())}"
+
+
+def unsubscribe_url(address: str) -> str:
+    return f"{_base()}/unsubscribe/{unsubscribe_token(address)}"
+
+
+def open_unsubscribe(token: str) -> str:
+    """The email address the token was made for, or LinkInvalid."""
+    found = _UNSUB_TOKEN.match(token or "")
+    if not found:
+        raise LinkInvalid("malformed")
+    raw = found["addr"]
+    try:
+        address = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise LinkInvalid("malformed") from None
+    if "@" not in address or not hmac.compare_digest(found["sig"], _sign("unsub", address.casefold())):
+        raise LinkInvalid("signature")
+    return address
+
+
+# ---- plumbing ------------------------------------------------------------------------------
+
+def _sign(purpose: str, *parts: str) -> str:
+    message = "|".join((purpose, *parts)).encode()
+    digest = hmac.new(thread.signing_secret(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
+
+
+def _b36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rem = divmod(number, 36)
+        out = digits[rem] + out
+        if not number:
+            return out
+
+
+def _base() -> str:
+    return config.settings().public_url or ""
