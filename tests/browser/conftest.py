@@ -223,7 +223,14 @@ class Browser:
         return element
 
     def submit(self, css: str = "form button[type=submit]"):
+        """Click the form's button and wait until the next page has replaced this one."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        old = self.find("html")
         self.find(css).click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 30).until(lambda d: self.all("main") or self.all("body > *"))
         return self
 
     def screenshot(self, name: str) -> Path:

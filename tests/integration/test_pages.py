@@ -269,3 +269,14 @@ def test_automatic_mail_carries_one_click_list_unsubscribe(api, stack, monkeypat
     status, body, _ = http(stack, "POST", url.split("127.0.0.1:8000", 1)[1].split("?")[0], headers={
         "content-type": "application/x-www-form-urlencoded"}, body="List-Unsubscribe=One-Click")
     assert status == 200 and suppression.reason("rahim@example.com") == "unsubscribe"
+
+
+def test_sms_acknowledgement_carries_the_status_link_when_short_enough(api, stack):
+    from chalicelib.services import outbound
+
+    created = new_ticket(api, email="", phone="01711000888", lang="bn")
+    ack = [e for e in timeline(api, created["id"]) if e.get("kind") == "ack"][0]
+    assert ack["channel"] == "sms" and "/s/" in ack["body"]
+    assert ack["segments"] <= outbound.SMS_LINK_MAX_SEGMENTS
+    path = re.search(r"(/s/\S+)", ack["body"]).group(1)
+    assert http(stack, "GET", path)[0] == 200

@@ -1,0 +1,75 @@
+"""Signed links (services/links.py) without AWS: the secret and the ref lookup are stubbed."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from chalicelib.services import links, thread, tickets
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
+REFS = {"1042": "t_a", "1043": "t_b"}
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch):
+    monkeypatch.setattr(thread, "_secret", b"k" * 32)
+    monkeypatch.setattr(tickets, "id_for_ref", REFS.get)
+
+
+def test_status_link_opens_its_ticket_until_it_expires():
+    token = links.status_token("t_a", "1042", now=NOW)
+    opened = links.open_status(token, now=NOW + timedelta(days=59))
+    assert (opened.ticket_id, opened.ref) == ("t_a", "1042")
+    with pytest.raises(links.LinkExpired) as info:
+        links.open_status(token, now=NOW + timedelta(days=60, seconds=1))
+    assert info.value.ticket_id == "t_a"
+
+
+def test_links_are_short_enough_for_an_sms():
+    assert len(links.status_token("t_a", "1042", now=NOW)) <= 34
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.replace("1042.", "1043.", 1),                       # another ticket
+    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),              # tampered signature
+    lambda t: "1042.zzzzzz." + t.rsplit(".", 1)[1],                 # a later expiry
+    lambda t: t + "x", lambda t: "", lambda t: "1042..", lambda t: "9999." + t.split(".", 1)[1],
+])
+def test_edited_status_links_do_not_open(change):
+    token = links.status_token("t_a", "1042", now=NOW)
+    with pytest.raises(links.LinkInvalid) as info:
+        links.open_status(change(token), now=NOW)
+    assert not isinstance(info.value, links.LinkExpired)
+
+
+def test_a_token_opens_only_its_own_page():
+    thanks = links.thanks_token("t_a", "1042", now=NOW)
+    assert links.open_thanks(thanks, now=NOW).ticket_id == "t_a"
+    with pytest.raises(links.LinkInvalid):
+        links.open_status(thanks, now=NOW)
+    with pytest.raises(links.LinkInvalid):
+        links.open_thanks(links.status_token("t_a", "1042", now=NOW), now=NOW)
+
+
+def test_another_install_cannot_make_our_links(monkeypatch):
+    token = links.status_token("t_a", "1042", now=NOW)
+    monkeypatch.setattr(thread, "_secret", b"x" * 32)
+    with pytest.raises(links.LinkInvalid):
+        links.open_status(token, now=NOW)
+
+
+def test_unsubscribe_link_names_its_address_only():
+    token = links.unsubscribe_token("Rahim@Example.com")
+    assert links.open_unsubscribe(token) == "Rahim@Example.com"
+    other = links.unsubscribe_token("karim@example.com")
+    forged = other.split(".")[0] + "." + token.split(".")[1]
+    with pytest.raises(links.LinkInvalid):
+        links.open_unsubscribe(forged)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_any_garbage_is_just_invalid(text):
+    for opener in (lambda t: links.open_status(t, now=NOW), links.open_unsubscribe):
+        with pytest.raises(links.LinkInvalid):
+            opener(text)
