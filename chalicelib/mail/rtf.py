@@ -15,7 +15,8 @@ import re
 
 from chalicelib.mail.parse import LazyPattern, codec_for
 
-MAX_RTF = 4 * 1024 * 1024  # bytes of RTF looked at (about a second of work)
+MAX_RTF = 4 * 1024 * 1024  # bytes of RTF looked at
+MAX_DEPTH = 200  # nested groups with their own state; real documents nest a dozen deep
 
 _TOKEN = LazyPattern(
     rb"\\([a-zA-Z]{1,32})(-?\d{1,10})? ?"  # 1, 2: control word and its parameter
@@ -84,6 +85,7 @@ class _Reader:
     def read(self, data: bytes) -> str:
         state = _State()
         stack: list[_State] = []
+        too_deep = 0  # groups opened past MAX_DEPTH, not yet closed
         star = False
         position, end = 0, len(data)
         match = _TOKEN.match
@@ -94,11 +96,17 @@ class _Reader:
             position = token.end()
             word, argument, hexbyte, symbol, brace, text = token.groups()
             if brace == b"{":
-                stack.append(state)
-                state = state.copy()
+                if len(stack) < MAX_DEPTH:
+                    stack.append(state)
+                    state = state.copy()
+                else:  # deeper groups share their parent's state: memory stays bounded
+                    too_deep += 1
                 self.skip_chars = 0
             elif brace == b"}":
-                state = stack.pop() if stack else state
+                if too_deep:
+                    too_deep -= 1
+                else:
+                    state = stack.pop() if stack else state
                 self.skip_chars = 0
             elif symbol is not None:
                 if symbol == b"*":

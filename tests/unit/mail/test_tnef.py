@@ -202,3 +202,17 @@ def test_rtf_is_linear():
     started = time.monotonic()
     text = rtf.convert(b"{\\rtf1 " + b"{\\b x}\\par " * 100_000 + b"}")[1]  # 1.1 MB
     assert time.monotonic() - started < 4 and text.count("x") == 100_000
+
+
+def test_rtf_nesting_deeper_than_the_state_stack_keeps_text_and_bounded_memory():
+    import tracemalloc
+
+    deep = 300  # past rtf.MAX_DEPTH: those groups share their parent's state
+    assert rtf.convert(b"{\\rtf1 a" + b"{" * deep + b"\\b x" + b"}" * deep + b" y}") == ("text", "ax y")
+    tracemalloc.start()
+    try:
+        rtf.convert(b"{\\rtf1 " + b"{" * 1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 30 * 1024 * 1024  # was a copied state per "{": about 90 MB here, 368 MB at 4 MB
