@@ -20,17 +20,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import clock, ids
+from chalicelib import clock, config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Agent, Ticket, TimelineItem
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.services import agents, durations, notices, outbound, sla_clock, tickets
+from chalicelib.services import (agents, durations, notices, outbound, sla_clock, sms_text,
+                                 tickets)
 from chalicelib.services.escalation import role_members
 from chalicelib.services.sla import business_due
 
 DEFAULT_WITHIN = timedelta(hours=4)
 DEFAULT_REMIND_EVERY = timedelta(hours=1)
-MIN_REMIND_EVERY = timedelta(seconds=2)  # second-scale reminders are for tests
+# Reminders go by email to people: not more often than every 5 minutes, except on the local
+# stack, whose tests use second-scale timers.
+MIN_REMIND_EVERY, MIN_REMIND_EVERY_LOCAL = timedelta(minutes=5), timedelta(seconds=2)
 MAX_QUESTION, MAX_COMMENT = 2_000, 2_000
 OUTCOMES = ("approved", "rejected")
 
@@ -58,8 +61,9 @@ def _validate_ask(body: Any) -> dict[str, Any]:
             parsed[key] = durations.parse(body[key])
         except durations.InvalidDuration as exc:
             errors[key] = str(exc)
-    if parsed.get("remind_every", MIN_REMIND_EVERY) < MIN_REMIND_EVERY:
-        errors["remind_every"] = f"at least {int(MIN_REMIND_EVERY.total_seconds())} seconds"
+    floor = MIN_REMIND_EVERY_LOCAL if config.settings().is_local else MIN_REMIND_EVERY
+    if parsed.get("remind_every", floor) < floor:
+        errors["remind_every"] = f"at least {int(floor.total_seconds())} seconds"
     if errors:
         raise ValidationFailed("Invalid decision request.", errors)
     return {"question": question.strip(), "approver": approver, **parsed}
@@ -121,9 +125,8 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
         raise NotFound("No such decision on this ticket.")
     if decision.get("state") != "requested":
         raise Conflict("This decision was already made.", {"state": decision.get("state")})
-    if decision.get("approver") and decision["approver"] != agent.principal \
-            and not agent.has_role("admin"):
-        raise Forbidden("This decision was asked of another approver.")
+    if not agent.has_role("admin") and agent.principal not in {a.name for a in _approvers(ticket)}:
+        raise Forbidden("This decision was asked of other approvers.")
     now = clock.now()
     outcome = body["outcome"]
     message = (body.get("message") or "").strip()
@@ -133,8 +136,11 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
     items = [timeline.event(ticket.id, now, f"decision.{outcome}", actor=agent.principal, seq=0,
                             data={"decision": decision_id, "comment": ticket.decision["comment"],
                                   "late": now > clock.parse_iso(decision["due_at"])})]
-    told, _ = notices.compose(ticket, now + timedelta(milliseconds=1), kind="decision",
-                              event="decision.customer_notice", outcome=outcome, message=message)
+    told, channel = notices.compose(ticket, now + timedelta(milliseconds=1), kind="decision",
+                                    event="decision.customer_notice", outcome=outcome,
+                                    message=message)
+    if channel == "sms":  # the customer reads it as SMS: the agent reply limit applies
+        sms_text.check_length(told[0].body or "", "message")
     tickets.save(ticket, items + told, now)
     return tickets.summary(ticket)
 

@@ -51,3 +51,17 @@ def keyword(body: str) -> str | None:
     """The keyword action when the whole message is one keyword ("stop", " STOP. ", "বন্ধ")."""
     word = unicodedata.normalize("NFC", body).strip().strip(".!।").strip()
     return KEYWORDS.get(word.upper()) if word and " " not in word else None
+
+
+def check_length(text: str, field: str = "body") -> Segments:
+    """The segments of `text`; ValidationFailed naming `field` past SETU_SMS_MAX_SEGMENTS."""
+    from chalicelib import config
+    from chalicelib.errors import ValidationFailed
+
+    limit = config.settings().sms_max_segments
+    count = segments(text)
+    if count.count > limit:
+        raise ValidationFailed(
+            f"Too long for SMS: {count.count} segments ({count.encoding}), at most {limit}.",
+            {field: f"{count.count} SMS segments; at most {limit}"})
+    return count

@@ -126,6 +126,7 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
         status_timers(ticket, "pending", "closed", now)
         ticket.status = "closed"
         ticket.resolved_at = now
+        items += decisions.withdraw(ticket, "system", now, seq=2)
         return _save_fired(ticket, items, now, "closed")
     if now >= due and kind == "escalation":
         if ticket.status in DONE:

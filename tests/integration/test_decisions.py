@@ -147,3 +147,61 @@ def test_bad_decisions_are_refused(api):
     assert api.post("/api/tickets/t-nope/decisions", {"question": "ok?"})[0] == 404
     _, ticket = api.get(f"/api/tickets/{created['id']}")
     assert ticket["decision"]["state"] == "requested"  # nothing half-written
+
+
+def test_only_the_current_approvers_decide_and_a_gone_approver_hands_over(api, stack):
+    from chalicelib.db.models import Agent
+
+    created = new_ticket(api)  # general department
+    _, asked = api.post(f"/api/tickets/{created['id']}/decisions", {"question": "Refund?"})
+    url = f"/api/tickets/{created['id']}/decisions/{asked['decision']['id']}"
+    assert api.as_principal(BILLING_LEAD).post(url, {"outcome": "approved"})[0] == 403
+    second = new_ticket(api)
+    _, named = api.post(f"/api/tickets/{second['id']}/decisions",
+                        {"question": "Replace?", "approver": BILLING_LEAD})
+    named_url = f"/api/tickets/{second['id']}/decisions/{named['decision']['id']}"
+    assert api.as_principal(LEAD).post(named_url, {"outcome": "approved"})[0] == 403
+    Agent.get("agent", BILLING_LEAD).update(actions=[Agent.active.set(False)])
+    agents.clear_cache()
+    # the named approver left: the department's leads (and admins) decide instead
+    status, decided = api.as_principal(LEAD).post(named_url, {"outcome": "approved"})
+    assert status == 200 and decided["decision"]["decided_by"] == LEAD
+
+
+def test_a_decision_message_too_long_for_the_customers_sms_is_422(api, stack):
+    created = new_ticket(api, phone="01711000041", email="", message="ফেরত")
+    _, asked = api.post(f"/api/tickets/{created['id']}/decisions", {"question": "Refund?"})
+    url = f"/api/tickets/{created['id']}/decisions/{asked['decision']['id']}"
+    status, error = api.post(url, {"outcome": "approved", "message": "টাকা ফেরত দেওয়া হবে। " * 40})
+    assert status == 422 and "message" in error["error"]["fields"], error
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["decision"]["state"] == "requested"  # nothing half-written
+    assert api.post(url, {"outcome": "approved", "message": "৩ দিনে টাকা পাবেন।"})[0] == 200
+
+
+def test_auto_close_withdraws_a_waiting_decision(api, stack):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT1H",
+                                                  "close_after": "PT3S"})[0] == 200
+    created = new_ticket(api)
+    assert api.post(f"/api/tickets/{created['id']}/decisions", {"question": "Refund?"})[0] == 201
+    assert api.patch(f"/api/tickets/{created['id']}", {"status": "pending"})[0] == 200
+    wait_for(lambda: "ticket.auto_closed" in events(api, created["id"]), stack.pump, timeout=40)
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["status"] == "closed" and ticket["decision"]["state"] == "withdrawn"
+
+
+def test_reminders_are_at_least_five_minutes_apart_outside_the_local_stack(monkeypatch):
+    from chalicelib import config
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.services import decisions
+
+    monkeypatch.setenv("SETU_STAGE", "prod")
+    config.reload()
+    try:
+        with pytest.raises(ValidationFailed) as refused:
+            decisions._validate_ask({"question": "q", "remind_every": "PT2S"})
+        assert "remind_every" in refused.value.fields
+        assert decisions._validate_ask({"question": "q", "remind_every": "PT5M"})["remind_every"]
+    finally:
+        monkeypatch.undo()
+        config.reload()
