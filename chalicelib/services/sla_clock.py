@@ -163,6 +163,10 @@ def retarget(ticket, policy: Policy, calendar: Calendar, now: datetime) -> list[
         timer = timers.get(target) or {}
         if timer.get("state") not in ("armed", "paused"):
             continue
+        started = timer.get("start_at") or (
+            clock.iso(ticket.created_at) if target == "first_response" else None)
+        if started is None:
+            continue  # armed before timers kept their start: its due time stands
         changed.append(target)
         duration = getattr(policy, target)
         if duration is None:
@@ -171,7 +175,7 @@ def retarget(ticket, policy: Policy, calendar: Calendar, now: datetime) -> list[
             else:
                 stop_paused(ticket, target)
             continue
-        start = clock.parse_iso(timer.get("start_at") or clock.iso(ticket.created_at))
+        start = clock.parse_iso(started)
         due = business_due(calendar, start, duration)
         for pause in pauses:  # waiting on the customer never counts against resolution
             begun = clock.parse_iso(pause["from"])

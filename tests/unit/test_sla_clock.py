@@ -85,3 +85,17 @@ def test_a_target_the_new_policy_lacks_stops_and_finished_targets_are_untouched(
     assert ticket.timers["resolution"]["state"] == "stopped"
     assert ticket.timers["first_response"]["state"] == "fired"
     assert due(ticket, "first_response") == T0 + timedelta(hours=1)
+
+
+def test_a_timer_without_a_recorded_start_keeps_its_due_time_except_first_response():
+    normal = sla.parse_policy("normal", {"first_response": "PT4H", "next_reply": "PT4H"})
+    urgent = sla.parse_policy("urgent", {"first_response": "PT1H", "next_reply": "PT1H"})
+    ticket = SimpleNamespace(created_at=T0, timers={}, sla={"policy": "normal"})
+    later = T0 + timedelta(days=3)
+    for target, start in (("first_response", T0), ("next_reply", later)):
+        sla_clock.arm_target(ticket, target, normal, ALWAYS, start)
+    for entry in ticket.timers.values():  # as stored before start_at existed
+        del entry["start_at"]
+    assert sla_clock.retarget(ticket, urgent, ALWAYS, later + timedelta(minutes=5)) == ["first_response"]
+    assert due(ticket, "next_reply") == later + timedelta(hours=4)  # not "now", not breached
+    assert due(ticket, "first_response") == later + timedelta(minutes=5)  # it is long overdue
