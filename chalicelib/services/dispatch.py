@@ -43,8 +43,10 @@ def dispatch(item: TimelineItem) -> str:
 
 
 def record_failure(item: TimelineItem, *, status: str, detail: str,
-                   extra_writes: Callable[[Transaction], Any] | None = None) -> None:
-    """A message we sent did not arrive (bounce, complaint, provider failure report)."""
+                   extra_writes: Callable[[Transaction], Any] | None = None,
+                   only_from: tuple[str, ...] | None = None) -> None:
+    """A message we sent did not arrive (bounce, complaint, provider failure report).
+    `only_from`: the states it may leave (a concurrent final report raises Cancelled "state")."""
     def writes(tx: Transaction) -> None:
         if extra_writes:
             extra_writes(tx)
@@ -52,12 +54,13 @@ def record_failure(item: TimelineItem, *, status: str, detail: str,
 
     _record(item, status=status, event="message.failed",
             data={"reason": status, "detail": detail[:500]}, error=detail[:500],
-            extra_writes=writes)
+            extra_writes=writes, only_from=only_from)
 
 
 def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any],
             provider_id: str | None = None, error: str | None = None,
-            extra_writes: Callable[[Transaction], Any] | None = None) -> None:
+            extra_writes: Callable[[Transaction], Any] | None = None,
+            only_from: tuple[str, ...] | None = None) -> None:
     now = clock.now()
     observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
                         channel=item.channel or "", kind=item.kind or "")
@@ -67,7 +70,11 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
     if error:
         actions.append(TimelineItem.error.set(error))
     with transaction() as tx:
-        tx.update(item, actions=actions)
+        if only_from:
+            tx.update(item, actions=actions, condition=TimelineItem.status.is_in(*only_from),
+                      label="state")
+        else:
+            tx.update(item, actions=actions)
         tx.save(timeline.event(item.ticket_id, now, event, data={
             "message": item.message_uid, "channel": item.channel, "kind": item.kind, **data}))
         if provider_id:  # SES/SNS events name the provider's id: find the message again

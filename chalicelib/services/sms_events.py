@@ -12,12 +12,16 @@ outbound message by `messageId` (the id `SendTextMessage` returned, kept by disp
   TEXT_PENDING, TEXT_QUEUED, ...     not final: recorded, nothing changes
 
 Each (messageId, eventType) is applied once: its marker is written in the same transaction as
-its effect. Events can arrive in any order; a final state is never overwritten.
+its effect. Events can arrive in any order; a final state is never overwritten (the write is
+conditional on the message still being `sending` or `sent`). An event for an unknown
+`messageId` less than 15 minutes old raises, so Lambda retries it (our record of the send may
+not be written yet); an older one is recorded as `unmatched`.
 """
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib import clock
@@ -45,6 +49,10 @@ def handle(message: str, notification_id: str) -> str:
     kind, message_id = event["eventType"], event["messageId"]
     marker = f"{message_id}#{kind}"
     item = dispatch.by_provider_id(message_id)
+    if item is None and _recent(event):
+        # the send may not be recorded yet (the provider answers before our write): raise,
+        # so Lambda tries again a minute later (then the dead-letter queue keeps it)
+        raise NotYetKnown(f"SMS {message_id}: no message with that id yet")
     if item is None or item.channel != "sms":
         return _record(marker, "unmatched", kind, None)
     final = kind in FAILED or (kind in DELIVERED and event.get("isFinal", True) is not False)
@@ -67,10 +75,13 @@ def handle(message: str, notification_id: str) -> str:
                 _delivered(tx, item, event)
                 extras(tx)
         else:  # marks the message failed and reroutes an automatic notice to email
-            dispatch.record_failure(item, status="failed", detail=detail, extra_writes=extras)
+            dispatch.record_failure(item, status="failed", detail=detail, extra_writes=extras,
+                                    only_from=OPEN_STATES)
     except Cancelled as exc:
         if "extra" in exc.labels:
             return "duplicate"
+        if "state" in exc.labels:  # another final report won the race
+            return _record(marker, "ignored", f"{kind} after a concurrent final state", item)
         raise
     log.info("SMS %s: %s", marker, outcome)
     return outcome
@@ -95,7 +106,8 @@ def _event(message: str) -> dict[str, Any] | str:
 
 
 def _delivered(tx: Transaction, item: TimelineItem, event: dict[str, Any]) -> None:
-    tx.update(item, actions=[TimelineItem.status.set("delivered")])
+    tx.update(item, actions=[TimelineItem.status.set("delivered")],
+              condition=TimelineItem.status.is_in(*OPEN_STATES), label="state")
     tx.save(timeline.event(item.ticket_id, clock.now(), "message.delivered", data={
         "message": item.message_uid, "channel": "sms", "kind": item.kind,
         "provider_status": str(event.get("messageStatus") or "")[:40],
@@ -103,6 +115,20 @@ def _delivered(tx: Transaction, item: TimelineItem, event: dict[str, Any]) -> No
         "parts": _number(event.get("totalMessageParts")),
         "price_usd": _number(event.get("totalMessagePrice")),
         "carrier_fee_usd": _number(event.get("totalCarrierFee"))}))
+
+
+class NotYetKnown(RuntimeError):
+    """A delivery event for a message id we have not recorded yet: retried by Lambda."""
+
+
+RETRY_UNMATCHED = timedelta(minutes=15)
+
+
+def _recent(event: dict[str, Any]) -> bool:
+    stamp = event.get("eventTimestamp")
+    if not isinstance(stamp, (int, float)) or isinstance(stamp, bool):
+        return False
+    return clock.now() - datetime.fromtimestamp(stamp / 1000, timezone.utc) < RETRY_UNMATCHED
 
 
 def _record(marker: str, outcome: str, reason: str, item: TimelineItem | None) -> str:

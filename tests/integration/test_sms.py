@@ -314,3 +314,16 @@ def test_bad_or_unknown_delivery_events_are_recorded(stack, payload, outcome_):
     key = (f"inbound#sms-event#never-sent#TEXT_DELIVERED" if outcome_ == "unmatched"
            else f"inbound#sms-event#{published['MessageId']}")
     assert Key.get(key, "_").data.as_dict()["outcome"] == outcome_
+
+
+def test_a_fresh_event_for_an_unknown_message_is_retried_not_dropped(stack):
+    import time
+
+    from chalicelib.services import sms_events
+
+    fresh = json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "not-recorded-yet",
+                        "eventTimestamp": int(time.time() * 1000), "isFinal": True})
+    with pytest.raises(sms_events.NotYetKnown):
+        sms_events.handle(fresh, "sns-fresh")
+    with pytest.raises(Key.DoesNotExist):  # no marker: a later try can still apply it
+        Key.get("inbound#sms-event#not-recorded-yet#TEXT_DELIVERED", "_")
