@@ -78,9 +78,9 @@ def correlation_id(event: Any) -> str | None:
 
 
 def bind_ticket(ticket_id: str | None) -> None:
-    """Name the ticket this invocation works on, for every later log line."""
-    if ticket_id:
-        _ticket.set(ticket_id)
+    """Name the ticket this invocation works on, for every later log line (None: no ticket,
+    e.g. at the next record of a batch)."""
+    _ticket.set(ticket_id or None)
 
 
 def count(name: str, **dimensions: str) -> None:

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 REPLAY_OF = "setu-replay-of"  # chalicelib/events/inbound.py reads it
+# while a run works, the messages it received stay invisible; --max keeps a run shorter
+VISIBILITY = 900
 LOCAL_STATE = Path(".setu/local.json")
 
 
@@ -46,7 +48,7 @@ def _drain(sqs, queue_url: str, limit: int):
     seen = 0
     while seen < limit:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - seen),
-                                    WaitTimeSeconds=0, VisibilityTimeout=60,
+                                    WaitTimeSeconds=0, VisibilityTimeout=VISIBILITY,
                                     MessageAttributeNames=["All"]).get("Messages", [])
         if not batch:
             return

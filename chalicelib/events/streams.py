@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib import observability
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.services import dispatch, timers
 
@@ -16,6 +17,7 @@ def _image(model, raw):
 def ticket_changed(event) -> dict:
     failures = []
     for record in event:
+        observability.bind_ticket(_key(record, "id"))
         try:
             actions = timers.reconcile(_image(Ticket, record.old_image),
                                        _image(Ticket, record.new_image))
@@ -32,6 +34,7 @@ def timeline_appended(event) -> dict:
     for record in event:
         if record.event_name != "INSERT":
             continue
+        observability.bind_ticket(_key(record, "ticket_id"))
         try:
             outcome = dispatch.dispatch(_image(TimelineItem, record.new_image))
             if outcome != "ignored":
@@ -41,6 +44,10 @@ def timeline_appended(event) -> dict:
             failures.append({"itemIdentifier": _sequence(record)})
             break
     return {"batchItemFailures": failures}
+
+
+def _key(record, name: str) -> str | None:
+    return ((record.keys or {}).get(name) or {}).get("S")
 
 
 def _sequence(record) -> str:

@@ -62,8 +62,6 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
             extra_writes: Callable[[Transaction], Any] | None = None,
             only_from: tuple[str, ...] | None = None) -> None:
     now = clock.now()
-    observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
-                        channel=item.channel or "", kind=item.kind or "")
     actions = [TimelineItem.status.set(status)]
     if provider_id:
         actions.append(TimelineItem.provider_id.set(provider_id))
@@ -82,6 +80,9 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
                         data={"sk": item.sk}))
         if extra_writes:
             extra_writes(tx)
+    # counted once written: a write that raises (and is retried) counts nothing
+    observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
+                        channel=item.channel or "", kind=item.kind or "")
 
 
 def sent_pk(provider_id: str) -> str:

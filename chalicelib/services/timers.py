@@ -174,11 +174,13 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
         sla["breached"] = sorted({*(sla.get("breached") or []), kind})
         ticket.sla = sla
         escalation.start(ticket, kind, now)
-        observability.count("SlaBreached", target=kind, priority=ticket.priority)
         items.append(timeline.event(ticket.id, now, "sla.breached", data={
             "target": kind, "due_at": timer["due_at"], "generation": generation,
             "late_by_seconds": round((now - due).total_seconds(), 3)}))
-    return _save_fired(ticket, items, now, "met" if met else "breached")
+    outcome = _save_fired(ticket, items, now, "met" if met else "breached")
+    if not met:  # counted once written (a conflict raises and the queue redelivers)
+        observability.count("SlaBreached", target=kind, priority=ticket.priority)
+    return outcome
 
 
 def _save_fired(ticket: Ticket, items: list[TimelineItem], now: datetime, outcome: str) -> str:
