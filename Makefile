@@ -4,6 +4,7 @@
 #   make test      the whole test suite (unit, integration, end to end)
 #   make package   SAM template + deployment zip in build/$(STAGE)/, checked by cfn-lint
 #   make bench     benchmark figures, also written to bench/results.json
+#   make peer      the throughput bench's peer (django-helpdesk) in .venv-peer, from PyPI
 #   make clean     remove build output and caches (keeps .venv; `make distclean` removes it too)
 
 SHELL := /bin/bash
@@ -15,13 +16,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 BUILD := build
+# the throughput bench's peer helpdesk (bench/peer/), its own virtualenv
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed
 # chalice package needs a region to name things; nothing here talks to AWS.
 PACKAGE_REGION ?= us-east-1
 
-.PHONY: help dev test package bench clean distclean venv
+.PHONY: help dev test package bench clean distclean venv peer
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
 # The virtualenv is (re)installed whenever a requirements file changes.
 $(BIN)/python:
@@ -69,7 +73,18 @@ package: $(STAMP)
 	$(BIN)/cfn-lint $(BUILD)/$(STAGE)/sam.yaml
 	@ls -l $(BUILD)/$(STAGE)
 
-bench: $(STAMP)
+# The peer is installed from PyPI once; without the network the install is reported and the
+# bench marks the peer's figures as not measured (which fails the bench, loudly).
+$(PEER_STAMP): bench/peer/requirements.txt
+	@rm -f $@
+	@( $(PYTHON) -m venv $(PEER_VENV) && echo '*' > $(PEER_VENV)/.gitignore \
+	   && $(PEER_VENV)/bin/python -m pip install --quiet -r bench/peer/requirements.txt \
+	   && touch $@ ) \
+	|| echo "make: the peer (django-helpdesk) could not be installed into $(PEER_VENV);" \
+	        "the throughput bench will report it as not measured" >&2
+peer: $(PEER_STAMP)
+
+bench: $(STAMP) $(PEER_STAMP)
 	$(BIN)/python -m bench
 
 clean:
@@ -77,4 +92,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(PEER_VENV)

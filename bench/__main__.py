@@ -1,4 +1,4 @@
-"""`python -m bench [--only zip,imports,calls,mail,timers] [--runs N] [--rebuild]`"""
+"""`python -m bench [--only zip,imports,calls,mail,timers,throughput,cost] [--runs N] [--rebuild]`"""
 from __future__ import annotations
 
 import argparse
@@ -14,10 +14,18 @@ from bench.figures import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("zip", "imports", "calls", "mail", "timers")
+SECTIONS = ("zip", "imports", "calls", "mail", "timers", "throughput", "cost")
 
 
-def _section(name: str, args: argparse.Namespace) -> list[Figure]:
+def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list[Figure]:
+    if name == "throughput":
+        from bench import throughput
+
+        return throughput.measure()
+    if name == "cost":
+        from bench import cost
+
+        return cost.measure(earlier)
     if name == "zip":
         from bench import package_size
 
@@ -66,6 +74,8 @@ def _print(figure: Figure) -> None:
     if "stdlib_messages_per_second" in details:
         print(f"      {details['messages']} messages, {details['corpus_bytes']:,} bytes; stdlib "
               f"message_from_bytes alone {details['stdlib_messages_per_second']:,} msg/s")
+    for line in details.get("lines", ()):
+        print(f"      {line}")
     if "by_operation" in details:
         operations = ", ".join(f"{op} x{n}" if n > 1 else op
                                for op, n in details["by_operation"].items()) or "none"
@@ -90,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{name}]", flush=True)
         started = time.monotonic()
         try:
-            produced = _section(name, args)
+            produced = _section(name, args, figures)
         except Exception as exc:  # noqa: BLE001 - reported as a failed figure
             traceback.print_exc()
             produced = [Figure(name=f"{name} (not measured)", value=None, unit="",
