@@ -46,6 +46,12 @@ class Transaction:
         self._tx.update(model, actions=actions, condition=condition)
         self._labels["update"].append(label)
 
+    def check(self, model_cls: Any, hash_key: Any, range_key: Any = None, *, condition: Any,
+              label: str = "item") -> None:
+        """A ConditionCheck: the transaction commits only if `condition` holds for that item."""
+        self._tx.condition_check(model_cls, hash_key, range_key, condition=condition)
+        self._labels["check"].append(label)
+
     def delete(self, model: Any, condition: Any = None, *, label: str = "item") -> None:
         self._tx.delete(model, condition=condition)
         self._labels["delete"].append(label)

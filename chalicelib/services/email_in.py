@@ -19,12 +19,13 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from chalicelib import clock, config, ids
 from chalicelib.db import keys
 from chalicelib.db.connection import Cancelled, Transaction
-from chalicelib.db.models import Key
+from chalicelib.db.models import Key, Ticket
 from chalicelib.integrations import storage
 from chalicelib.mail import loops, reply
 from chalicelib.mail.parse import ParsedMail, original_message_ids, parse
@@ -104,23 +105,52 @@ def receive(receipt: Receipt) -> str:
     automatic = loops.automatic_reasons(mail, _own_addresses())
     if not sender:
         return _reject(receipt, "no usable sender address", automatic=automatic)
-    match = _thread(mail, receipt, sender)
+    known = _look_up(mail, sender)
+    match = _thread(mail, receipt, known)
     if match is not None:
-        ticket_id, how, held = match
-        return _append(receipt, mail, sender, automatic, ticket_id, how, held)
-    return _create(receipt, mail, sender, automatic)
+        ticket_id, ticket, how, held = match
+        return _append(receipt, mail, sender, automatic, ticket_id, how, held, ticket=ticket)
+    return _create(receipt, mail, sender, automatic, known.acks_this_hour)
+
+
+@dataclass
+class _Known:
+    """What the keys table says about a mail before anything is decided (`_look_up`)."""
+
+    threads: dict[str, str]  # msgid#<Message-ID> -> ticket id, for the ids the mail references
+    customer_id: str | None  # whose identity the sender's address is
+    acks_this_hour: int  # automatic acknowledgements sent to the sender this hour
+
+
+def _look_up(mail: ParsedMail, sender: str) -> _Known:
+    """One BatchGetItem on the keys table for all a mail's decisions: the `msgid#` keys of the
+    Message-IDs it references (threading), the sender's `email#` identity (held or not) and
+    this hour's `rate#automail#` window (acknowledge or not)."""
+    threads = [thread.msgid_pk(i) for i in thread.referenced_ids(mail.in_reply_to, mail.references)]
+    identity = keys.email_pk(contacts.email_key(sender))
+    rate = _automail_key(sender)
+    wanted = [(pk, keys.NO_SORT) for pk in threads] + [(identity, keys.NO_SORT), rate]
+    found = {(item.pk, item.sk): item for item in Key.batch_get(wanted)}
+    counter = found.get(rate)
+    owner = found.get((identity, keys.NO_SORT))
+    return _Known(
+        threads={pk: found[(pk, keys.NO_SORT)].target for pk in threads
+                 if (pk, keys.NO_SORT) in found},
+        customer_id=owner.target if owner else None,
+        acks_this_hour=int(counter.value or 0) if counter else 0)
 
 
 # ---- outcomes ------------------------------------------------------------------------------
 
-def _create(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str]) -> str:
+def _create(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str],
+            acks_this_hour: int) -> str:
     text = _visible(mail)
     contact = WebContact(
         message=text or "(empty message)", name=(mail.from_name or "")[:100], email=sender,
         subject=_subject(mail, text), department=_department(receipt.recipients),
         lang=_language(mail.subject, text), attachments=_uploads(mail))
     ack_block = None  # a suppressed address is judged by intake, with the customer lookup
-    if _automatic_acks_this_hour(sender) >= AUTOMATIC_ACKS_PER_HOUR:
+    if acks_this_hour >= AUTOMATIC_ACKS_PER_HOUR:
         ack_block = "too many automatic replies to this address this hour"
     arrival = intake.Arrival(
         channel="email", acknowledge=not automatic, ack_suppressed=ack_block,
@@ -139,7 +169,7 @@ def _create(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str
 
 
 def _append(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str],
-            ticket_id: str, how: str, held: bool) -> str:
+            ticket_id: str, how: str, held: bool, *, ticket: Ticket | None = None) -> str:
     uid = ids.new_id("m")
     attachments = [intake.store_attachment(ticket_id, uid, n, upload)
                    for n, upload in enumerate(_uploads(mail))]
@@ -152,7 +182,8 @@ def _append(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str
         tickets.record_inbound(
             ticket_id, fields, held=held, automatic=bool(automatic),
             event_data={"threaded_by": how},
-            extra_writes=lambda tx: _finish(tx, receipt, outcome, ticket_id, mail, sender=sender))
+            extra_writes=lambda tx: _finish(tx, receipt, outcome, ticket_id, mail, sender=sender),
+            ticket=ticket)
     except Cancelled as exc:
         storage.delete_quietly([a["key"] for a in attachments])
         if "extra" in exc.labels:
@@ -205,7 +236,8 @@ def _finish(tx: Transaction, receipt: Receipt, outcome: str, ticket_id: str, mai
         thread.index(tx, mail.message_id, ticket_id)
     if count_ack and sender:
         now = clock.now()
-        tx.update(Key(pk=f"rate#automail#{contacts.email_key(sender)}", sk=now.strftime("%Y%m%d%H")),
+        pk, sk = _automail_key(sender, now)
+        tx.update(Key(pk=pk, sk=sk),
                   actions=[Key.value.add(1), Key.expires_at.set(int(now.timestamp()) + 7200)],
                   label="automail")
 
@@ -218,9 +250,11 @@ def _marker(receipt: Receipt, outcome: str, **data: Any) -> Key:
 
 # ---- deciding ------------------------------------------------------------------------------
 
-def _thread(mail: ParsedMail, receipt: Receipt, sender: str) -> tuple[str, str, bool] | None:
-    """(ticket id, how, held) for a reply to an existing ticket, else None."""
-    ticket_id, how = thread.by_headers(mail.in_reply_to, mail.references), "headers"
+def _thread(mail: ParsedMail, receipt: Receipt, known: _Known
+            ) -> tuple[str, Ticket | None, str, bool] | None:
+    """(ticket id, the ticket as read, how, held) for a reply to an existing ticket, else None.
+    The ticket is read once, consistently, and handed to the write that follows."""
+    ticket_id, how = thread.by_headers(mail.in_reply_to, mail.references, known.threads), "headers"
     if ticket_id is None:
         ref = thread.ref_from_addresses([*receipt.recipients, *mail.to, *mail.cc])
         ticket_id, how = (tickets.id_for_ref(ref), "token") if ref else (None, "")
@@ -230,14 +264,11 @@ def _thread(mail: ParsedMail, receipt: Receipt, sender: str) -> tuple[str, str, 
         ticket_id, how, subject_match = (tickets.id_for_ref(ref), "subject", True) if ref else (None, "", False)
     if ticket_id is None:
         return None
-    known = tickets.customer_of(ticket_id) == _customer_of(sender)
-    if subject_match and not known:
+    ticket = tickets.find(ticket_id)
+    is_customer = (ticket.customer_id if ticket else None) == known.customer_id
+    if subject_match and not is_customer:
         return None  # a ref in a subject proves nothing: this is a new conversation
-    return ticket_id, how, not known
-
-
-def _customer_of(sender: str) -> str | None:
-    return keys.target(keys.email_pk(contacts.email_key(sender)))
+    return ticket_id, ticket, how, not is_customer
 
 
 def _sender(mail: ParsedMail, receipt: Receipt) -> str:
@@ -305,10 +336,7 @@ def _message_fields(receipt: Receipt, mail: ParsedMail, automatic: list[str]) ->
     }
 
 
-def _automatic_acks_this_hour(sender: str) -> int:
-    now = clock.now()
-    try:
-        item = Key.get(f"rate#automail#{contacts.email_key(sender)}", now.strftime("%Y%m%d%H"))
-    except Key.DoesNotExist:
-        return 0
-    return int(item.value or 0)
+def _automail_key(sender: str, now: datetime | None = None) -> tuple[str, str]:
+    """The keys-table window counting automatic acknowledgements to `sender` this hour."""
+    return (f"rate#automail#{contacts.email_key(sender)}",
+            (now or clock.now()).strftime("%Y%m%d%H"))

@@ -109,9 +109,9 @@ def receive(sms: InboundSms) -> str:
             return _opt(sms, customer_id, opt_out=sms.keyword == "opt_out")
         if sms.keyword == "help":
             return _help(sms, customer_id)
-        ticket_id = _ticket_for(sms, customer_id)
-        if ticket_id:
-            return _append(sms, ticket_id)
+        ticket = _ticket_for(sms, customer_id)
+        if ticket is not None:
+            return _append(sms, ticket)
         return _create(sms)
     except Cancelled as exc:
         if "extra" in exc.labels:
@@ -119,20 +119,22 @@ def receive(sms: InboundSms) -> str:
         raise
 
 
-def _ticket_for(sms: InboundSms, customer_id: str | None) -> str | None:
+def _ticket_for(sms: InboundSms, customer_id: str | None) -> Ticket | None:
+    """The ticket this message belongs to, as read (handed on to the write, saving a read)."""
     if not customer_id:
         return None
     found = REF_IN_TEXT.search(sms.body)
     if found:
         ticket_id = tickets.id_for_ref(found.group(1).translate(BENGALI_DIGITS).lstrip("0"))
-        if ticket_id and tickets.customer_of(ticket_id) == customer_id:
-            return ticket_id
+        ticket = tickets.find(ticket_id) if ticket_id else None
+        if ticket is not None and ticket.customer_id == customer_id:
+            return ticket
     theirs = list(Ticket.customer_index.query(customer_id, limit=50))
-    open_ids = [t.id for t in theirs if t.status not in tickets.DONE]
-    if open_ids:
-        return open_ids[0] if len(open_ids) == 1 else None
+    open_tickets = [t for t in theirs if t.status not in tickets.DONE]
+    if open_tickets:
+        return open_tickets[0] if len(open_tickets) == 1 else None
     # nothing open: an answer to our check-in ("হ্যাঁ", "না", a score) belongs to that ticket
-    asked = [t.id for t in theirs if t.status in tickets.DONE and checkin.pending(t)]
+    asked = [t for t in theirs if t.status in tickets.DONE and checkin.pending(t)]
     return asked[0] if len(asked) == 1 else None
 
 
@@ -148,12 +150,15 @@ def _create(sms: InboundSms) -> str:
     return "created"
 
 
-def _append(sms: InboundSms, ticket_id: str) -> str:
+def _append(sms: InboundSms, ticket: Ticket) -> str:
+    """`ticket` may come from the customer index (eventually consistent): record_inbound's
+    write is conditional on its version and reads it again if it was stale."""
+    ticket_id = ticket.id
     fields = {"message_uid": ids.new_id("m"), "channel": "sms", "kind": "message",
               "body": sms.body, "sender": sms.origination, **_fields(sms)}
     tickets.record_inbound(ticket_id, fields, held=False, automatic=False, event_data={},
                            extra_writes=lambda tx: _marker(tx, sms, "appended", ticket_id=ticket_id),
-                           at=sms.at)
+                           at=sms.at, ticket=ticket)
     return "appended"
 
 
@@ -179,7 +184,8 @@ def _help(sms: InboundSms, customer_id: str | None) -> str:
     lang = "bn" if _BENGALI.search(sms.body) else "en"
     text = templates.render(f"sms/help.{lang}.txt", business=config.settings().support_name,
                             support=config.settings().support_address).strip()
-    reply_ticket = _ticket_for(sms, customer_id) if customer_id else None
+    found = _ticket_for(sms, customer_id) if customer_id else None
+    reply_ticket = found.id if found is not None else None
     with transaction() as tx:
         _marker(tx, sms, "help", ticket_id=reply_ticket)
         if reply_ticket:  # recorded and sent from the ticket's timeline (the outbox)

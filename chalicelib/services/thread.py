@@ -60,11 +60,20 @@ def index(tx: Transaction, message_id: str | None, ticket_id: str) -> None:
         tx.save(Key(pk=msgid_pk(message_id), sk=keys.NO_SORT, target=ticket_id), label="thread")
 
 
-def by_headers(in_reply_to: Iterable[str], references: Iterable[str]) -> str | None:
-    """The ticket of the newest referenced message we know (one BatchGetItem)."""
+def referenced_ids(in_reply_to: Iterable[str], references: Iterable[str]) -> list[str]:
+    """The usable Message-IDs a mail refers to, In-Reply-To first, then References newest
+    first; at most MAX_REFERENCES."""
     wanted = [i for i in dict.fromkeys([*in_reply_to, *reversed(list(references))]) if usable_id(i)]
-    wanted = wanted[:MAX_REFERENCES]
-    found = keys.lookup([msgid_pk(i) for i in wanted])
+    return wanted[:MAX_REFERENCES]
+
+
+def by_headers(in_reply_to: Iterable[str], references: Iterable[str],
+               known: dict[str, str] | None = None) -> str | None:
+    """The ticket of the newest referenced message we know: one BatchGetItem, or none when the
+    caller has looked the `msgid#` keys up already (`known`: pk -> ticket id, e.g. in the same
+    BatchGetItem as its other lookups)."""
+    wanted = referenced_ids(in_reply_to, references)
+    found = known if known is not None else keys.lookup([msgid_pk(i) for i in wanted])
     for message_id in wanted:
         if msgid_pk(message_id) in found:
             return found[msgid_pk(message_id)]

@@ -355,12 +355,17 @@ def _store_attachment(ticket_id: str, uid: str, n: int, upload) -> dict[str, Any
 
 
 @retry_on_race
-def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, uid: str,
-           attachments: list[dict[str, Any]]) -> dict:
+def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *, uid: str,
+           attachments: list[dict[str, Any]], checked: bool = False) -> dict:
+    """Suppressions are not read first: the route is the one no suppression would change, and
+    the transaction checks that its recipient is not suppressed (ConditionCheck), so a reply
+    costs four calls. If it is, the reply is routed again reading every address's state
+    (`checked`): the result is the same as reading them first, only slower in that rare case."""
     text = _body(body)
     ticket = load(ticket_id)
     customer = _customer(ticket.customer_id)
-    channel, recipient = _reply_route(ticket, customer, channel)
+    route = None if checked else _unsuppressed_route(ticket, customer, requested)
+    channel, recipient = route or _reply_route(ticket, customer, requested)
     references = _email_thread(ticket.id) if channel == "email" else []
     now = clock.now()
     if channel == "sms":
@@ -385,7 +390,12 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, 
     if ticket.status == "new":
         items.append(_status_event(ticket, "open", agent.principal, now, seq=3))
         ticket.status = "open"
-    save(ticket, items, now)
+    try:
+        save(ticket, items, now, None if route is None else
+             lambda tx: _check_not_suppressed(tx, channel, recipient))
+    except Cancelled:  # the recipient is suppressed (or was just now): route knowing it
+        return _reply(ticket_id, agent, body, requested, uid=uid, attachments=attachments,
+                      checked=True)
     out = {"id": fields["message_uid"], "status": "queued", "channel": channel,
            "recipient": recipient, "ticket": summary(ticket)}
     if channel == "sms":
@@ -394,20 +404,6 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any, *, 
 
 
 MAX_CALLBACK_AHEAD = timedelta(days=366)
-
-
-@retry_on_race
-def record_csat(token: str, raw_score: str) -> Ticket:
-    """A score from the link in the check-in mail (public, signed per ticket)."""
-    ticket_id = checkin.ticket_from_token(token)
-    if ticket_id is None:
-        raise NotFound("This link is not valid.")
-    if raw_score not in ("1", "2", "3", "4", "5"):
-        raise ValidationFailed("Choose a score from 1 to 5.", {"score": "1, 2, 3, 4 or 5"})
-    ticket = load(ticket_id)
-    now = clock.now()
-    save(ticket, [checkin.record_link_score(ticket, int(raw_score), now)], now)
-    return ticket
 
 
 @retry_on_race
@@ -512,15 +508,32 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     return summary(ticket)
 
 
-@retry_on_race
 def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automatic: bool,
                    event_data: dict[str, Any],
                    extra_writes: Callable[[Transaction], Any] | None = None,
-                   at: datetime | None = None) -> Ticket:
+                   at: datetime | None = None, ticket: Ticket | None = None) -> Ticket:
     """A customer's message on an existing ticket, placed on the timeline at `at` (the
     provider's timestamp; default now). Held messages (sender not the ticket's customer) and
-    automatic mail change nothing else; a real reply reopens the ticket."""
-    ticket = load(ticket_id)
+    automatic mail change nothing else; a real reply reopens the ticket.
+
+    `ticket`: the ticket as the caller has just read it, saving a read. Any copy will do, even
+    an eventually consistent one (a GSI query's): the write is conditional on its version, so
+    a stale copy only costs a retry, which reads the ticket again (consistently)."""
+    first = [ticket] if ticket is not None else []
+
+    @retry_on_race
+    def attempt() -> Ticket:
+        current = first.pop() if first else load(ticket_id)
+        return _record_inbound(current, fields, held=held, automatic=automatic,
+                               event_data=event_data, extra_writes=extra_writes, at=at)
+
+    return attempt()
+
+
+def _record_inbound(ticket: Ticket, fields: dict[str, Any], *, held: bool, automatic: bool,
+                    event_data: dict[str, Any],
+                    extra_writes: Callable[[Transaction], Any] | None,
+                    at: datetime | None) -> Ticket:
     now = clock.now()
     # random sort-key suffixes: two messages stamped with the same provider millisecond must
     # not collide; the event sorts a millisecond after its message
@@ -556,11 +569,14 @@ def id_for_ref(ref: str) -> str | None:
     return keys.target(keys.ref_pk(ref))
 
 
-def customer_of(ticket_id: str) -> str | None:
+def find(ticket_id: str) -> Ticket | None:
+    """The ticket by id (a consistent read), or None."""
     try:
-        return Ticket.get(ticket_id, attributes_to_get=["customer_id"]).customer_id
+        ticket = Ticket.get(ticket_id, consistent_read=True)
     except Ticket.DoesNotExist:
         return None
+    observability.bind_ticket(ticket.id)
+    return ticket
 
 
 def outbound_by_message_id(message_id: str) -> tuple[str, TimelineItem] | None:
@@ -642,9 +658,42 @@ def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tup
                            {"channel": f"the customer has no {'email' if channel == 'email' else 'phone'}"})
 
 
+def _unsuppressed_route(ticket: Ticket, customer: Customer | None,
+                        channel: Any) -> tuple[str, str] | None:
+    """The route `_reply_route` picks when none of the customer's addresses is suppressed
+    (the same choice, without reading suppressions); None when that would be an error."""
+    emails = sorted(customer.emails or ()) if customer else []
+    phones = sorted(customer.phones or ()) if customer else []
+    if channel is None:
+        channel = "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
+    pool = {"email": emails, "sms": phones}.get(channel) or []
+    return (channel, pool[0]) if pool else None
+
+
+def _check_not_suppressed(tx: Transaction, channel: str, recipient: str) -> None:
+    """In the reply's transaction: the recipient is not suppressed, as `_reply_route` judges it
+    (for email, an unsubscribe from automatic mail does not stop a person's reply)."""
+    allowed = Key.pk.does_not_exist()
+    if channel == "email":
+        allowed = allowed | Key.target.is_in(*suppression.AUTOMATIC_ONLY)
+    tx.check(Key, suppression.pk(recipient, channel), keys.NO_SORT, condition=allowed,
+             label="extra")
+
+
+THREAD_REFERENCES = 20  # outbound.reply: In-Reply-To the newest, References the newest 20
+
+
 def _email_thread(ticket_id: str) -> list[str]:
-    return [item.message_id for item in timeline.items(ticket_id)
-            if item.item_type == "message" and item.message_id]
+    """The newest THREAD_REFERENCES Message-IDs on the ticket, oldest first: all a reply's
+    headers use. Read newest first, 100 items a page, stopping once there are enough, so a
+    long timeline costs a reply no more than a short one."""
+    found: list[str] = []
+    for item in TimelineItem.query(ticket_id, scan_index_forward=False, page_size=100):
+        if item.item_type == "message" and item.message_id:
+            found.append(item.message_id)
+            if len(found) == THREAD_REFERENCES:
+                break
+    return found[::-1]
 
 
 def _customer(customer_id: str) -> Customer | None:
