@@ -1,4 +1,4 @@
-"""`python -m bench [--only zip,imports,calls,mail,timers,throughput,cost] [--runs N] [--rebuild]`"""
+"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,cost] [--runs N] [--rebuild]`"""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from bench.figures import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("zip", "imports", "calls", "mail", "timers", "throughput", "cost")
+SECTIONS = ("zip", "imports", "calls", "scale", "mail", "timers", "throughput", "cost")
 
 
 def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list[Figure]:
@@ -38,6 +38,10 @@ def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list
         from bench import timer_lateness
 
         return timer_lateness.measure()
+    if name == "scale":
+        from bench import scale
+
+        return scale.measure()
     if name == "mail":
         from bench import mail_parse
 
