@@ -106,6 +106,9 @@ def receive(receipt: Receipt) -> str:
     if not sender:
         return _reject(receipt, "no usable sender address", automatic=automatic)
     known = _look_up(mail, sender)
+    if known.copy_of:  # the sender's MTA delivered it twice, or to two of our addresses
+        return _only_marker(receipt, "duplicate", ticket_id=known.copy_of,
+                            reason="a message with this Message-ID is already on the ticket")
     match = _thread(mail, receipt, known)
     if match is not None:
         ticket_id, ticket, how, held = match
@@ -120,6 +123,7 @@ class _Known:
     threads: dict[str, str]  # msgid#<Message-ID> -> ticket id, for the ids the mail references
     customer_id: str | None  # whose identity the sender's address is
     acks_this_hour: int  # automatic acknowledgements sent to the sender this hour
+    copy_of: str | None  # the ticket a message with this mail's own Message-ID is already on
 
 
 def _look_up(mail: ParsedMail, sender: str) -> _Known:
@@ -129,7 +133,11 @@ def _look_up(mail: ParsedMail, sender: str) -> _Known:
     threads = [thread.msgid_pk(i) for i in thread.referenced_ids(mail.in_reply_to, mail.references)]
     identity = keys.email_pk(contacts.email_key(sender))
     rate = _automail_key(sender)
+    own_id = thread.usable_id(mail.message_id)
+    own = thread.msgid_pk(own_id) if own_id and not _ours(own_id) else None
     wanted = [(pk, keys.NO_SORT) for pk in threads] + [(identity, keys.NO_SORT), rate]
+    if own and own not in threads:
+        wanted.append((own, keys.NO_SORT))
     found = {(item.pk, item.sk): item for item in Key.batch_get(wanted)}
     counter = found.get(rate)
     owner = found.get((identity, keys.NO_SORT))
@@ -137,7 +145,8 @@ def _look_up(mail: ParsedMail, sender: str) -> _Known:
         threads={pk: found[(pk, keys.NO_SORT)].target for pk in threads
                  if (pk, keys.NO_SORT) in found},
         customer_id=owner.target if owner else None,
-        acks_this_hour=int(counter.value or 0) if counter else 0)
+        acks_this_hour=int(counter.value or 0) if counter else 0,
+        copy_of=found[(own, keys.NO_SORT)].target if (own, keys.NO_SORT) in found else None)
 
 
 # ---- outcomes ------------------------------------------------------------------------------
@@ -161,8 +170,8 @@ def _create(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str
     try:
         ticket = intake.create(contact, arrival)
     except Cancelled as exc:
-        if "extra" in exc.labels:
-            return "duplicate"
+        if "extra" in exc.labels:  # this notification again, or a copy of the message
+            return _only_marker(receipt, "duplicate", reason="processed at the same time")
         raise
     log.info("email %s: new ticket %s", receipt.ses_id, ticket.ref)
     return "created"
@@ -186,8 +195,8 @@ def _append(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str
             ticket=ticket)
     except Cancelled as exc:
         storage.delete_quietly([a["key"] for a in attachments])
-        if "extra" in exc.labels:
-            return "duplicate"
+        if "extra" in exc.labels:  # this notification again, or a copy of the message
+            return _only_marker(receipt, "duplicate", reason="processed at the same time")
         raise
     except Exception:
         storage.delete_quietly([a["key"] for a in attachments])
@@ -217,14 +226,18 @@ def _bounce(receipt: Receipt, mail: ParsedMail) -> str:
 
 def _reject(receipt: Receipt, reason: str, automatic: list[str] | None = None) -> str:
     log.warning("email %s rejected: %s", receipt.ses_id, reason)
-    marker = _marker(receipt, "rejected", reason=reason, automatic=automatic or [])
+    return _only_marker(receipt, "rejected", reason=reason, automatic=automatic or [])
+
+
+def _only_marker(receipt: Receipt, outcome: str, **data: Any) -> str:
+    """Record an outcome that writes nothing else; "duplicate" if one was recorded before."""
     try:
-        marker.save(condition=Key.pk.does_not_exist())
+        _marker(receipt, outcome, **data).save(condition=Key.pk.does_not_exist())
     except Exception as exc:  # noqa: BLE001 - only "already there" is expected
         if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
             return "duplicate"
         raise
-    return "rejected"
+    return outcome
 
 
 def _finish(tx: Transaction, receipt: Receipt, outcome: str, ticket_id: str, mail: ParsedMail,
@@ -233,7 +246,8 @@ def _finish(tx: Transaction, receipt: Receipt, outcome: str, ticket_id: str, mai
     tx.save(_marker(receipt, outcome, ticket_id=ticket_id),
             condition=Key.pk.does_not_exist(), label="extra")
     if outcome in ("created", "appended") and mail.message_id and not _ours(mail.message_id):
-        thread.index(tx, mail.message_id, ticket_id)
+        # first: a copy of this message processed at the same moment cancels (a duplicate)
+        thread.index(tx, mail.message_id, ticket_id, first=True)
     if count_ack and sender:
         now = clock.now()
         pk, sk = _automail_key(sender, now)

@@ -53,11 +53,16 @@ def usable_id(message_id: str | None) -> str | None:
     return message_id
 
 
-def index(tx: Transaction, message_id: str | None, ticket_id: str) -> None:
-    """Remember which ticket a Message-ID belongs to, in the caller's transaction."""
+def index(tx: Transaction, message_id: str | None, ticket_id: str, *,
+          first: bool = False) -> None:
+    """Remember which ticket a Message-ID belongs to, in the caller's transaction. `first`:
+    only if no message with that id was recorded before (else the transaction is cancelled
+    with the label "extra": an inbound copy of a message we already have)."""
     message_id = usable_id(message_id)
     if message_id:
-        tx.save(Key(pk=msgid_pk(message_id), sk=keys.NO_SORT, target=ticket_id), label="thread")
+        tx.save(Key(pk=msgid_pk(message_id), sk=keys.NO_SORT, target=ticket_id),
+                condition=Key.pk.does_not_exist() if first else None,
+                label="extra" if first else "thread")
 
 
 def referenced_ids(in_reply_to: Iterable[str], references: Iterable[str]) -> list[str]:

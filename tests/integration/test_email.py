@@ -131,6 +131,33 @@ def test_same_notification_twice_is_one_message(stack, api):
     assert len([i for i in timeline(api, ticket["id"]) if i.get("direction") == "in"]) == 1
 
 
+def test_the_same_message_delivered_again_or_twice_at_once_is_one_message(stack, api, monkeypatch):
+    from dataclasses import replace
+
+    from chalicelib.services import email_in
+
+    # an MTA retrying after a lost "250 OK", or one mail sent to two of our addresses: SES gives
+    # each copy its own receipt; the Message-ID is the same
+    raw = mail(sender="copy@example.com").as_bytes()
+    first = ses_deliver(stack, raw)
+    stack.pump.drain()
+    later = ses_deliver(stack, raw)
+    stack.pump.drain()
+    assert outcome(first)["outcome"] == "created"
+    assert outcome(later)["outcome"] == "duplicate" and outcome(later)["ticket_id"]
+    # a copy that looked before the first one was written: its write is refused
+    looked_early = email_in._look_up
+    monkeypatch.setattr(email_in, "_look_up",
+                        lambda mail_, sender: replace(looked_early(mail_, sender), copy_of=None))
+    racing = ses_deliver(stack, raw)
+    stack.pump.drain()
+    assert outcome(racing)["outcome"] == "duplicate"
+    [ticket] = _tickets(api, "copy@example.com")
+    items = timeline(api, ticket["id"])
+    assert len([i for i in items if i.get("direction") == "in"]) == 1
+    assert len([i for i in items if i.get("kind") == "ack"]) == 1
+
+
 def _ack_of(api, ticket_id):
     return [i for i in timeline(api, ticket_id) if i.get("kind") == "ack"][0]
 
