@@ -243,12 +243,12 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
                      "parameters": [token, lang], "requestBody": {"content": form_body},
                      "responses": {"303": see_other, "403": link_error, "422": page}}},
         "/csat/{token}": {
-            "get": {"summary": "Satisfaction page; with ?score=N (the check-in mail's links) "
-                               "records the score once",
+            "get": {"summary": "Satisfaction page; ?score=N (the check-in mail's links) only "
+                               "pre-selects that score: a GET records nothing",
                     "parameters": [token, lang, {"name": "score", "in": "query", "schema": {
                         "type": "string", "enum": ["1", "2", "3", "4", "5"]}}],
                     "responses": {"200": page, "404": link_error, "422": page}},
-            "post": {"summary": "Rating and optional comment, each recorded once",
+            "post": {"summary": "The page's form: rating and optional comment, each recorded once",
                      "parameters": [token], "requestBody": {"content": form_body},
                      "responses": {"303": see_other, "404": link_error, "422": page}}},
         "/unsubscribe/{token}": {

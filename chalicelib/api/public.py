@@ -229,8 +229,9 @@ def _reply_error(fields: dict[str, str], lang: str) -> str:
 
 @bp.route("/csat/{token}", methods=["GET"])
 def csat(token: str):
-    """The score links in the check-in mail (signed per ticket): a click records the score
-    once; later clicks, and visits without a score, show what was recorded."""
+    """The score links in the check-in mail (signed per ticket) open this page. A GET never
+    records anything (mail scanners open every link in a mail): `?score=N` only pre-selects
+    that score, and the page's button POSTs it. Once rated, every visit shows the answer."""
     from chalicelib.services import checkin
 
     request = bp.current_request
@@ -240,16 +241,16 @@ def csat(token: str):
         return _link_error(request, None, lang=_lang_of(params.get("lang")), reason="not_found",
                            status=404)
     try:
-        score = satisfaction.parse_score(params.get("score"))
-        rating = satisfaction.rate(ticket_id, score) if score else satisfaction.current(ticket_id)
-    except ValidationFailed:
         rating = satisfaction.current(ticket_id)
-        lang = _lang_of(params.get("lang"), rating.lang)
-        return _csat_page(request, rating, status=422, error=_text(lang).csat["error_score"])
     except NotFound as exc:
         return _link_error(request, exc, lang=_lang_of(params.get("lang")), reason="not_found",
                            status=404)
-    return _csat_page(request, rating, just_sent=rating.outcome == "recorded")
+    try:
+        satisfaction.parse_score(params.get("score"))
+    except ValidationFailed:
+        lang = _lang_of(params.get("lang"), rating.lang)
+        return _csat_page(request, rating, status=422, error=_text(lang).csat["error_score"])
+    return _csat_page(request, rating)
 
 
 @bp.route("/csat/{token}", methods=["POST"], content_types=ANY_CONTENT)
@@ -275,7 +276,8 @@ def csat_answer(token: str):
         else:
             message = _text(lang).csat["error_score"]
         return _csat_page(request, rating, status=422, error=message,
-                          comment=str(fields.get("comment") or ""), lang=lang)
+                          comment=str(fields.get("comment") or ""), lang=lang,
+                          chosen=fields.get("score"))
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.fields)
     return Response(body="", status_code=303, headers={
@@ -284,18 +286,18 @@ def csat_answer(token: str):
 
 
 def _csat_page(request, rating: satisfaction.Rating, *, status: int = 200, error: str | None = None,
-               comment: str = "", lang: str | None = None, just_sent: bool = False) -> Response:
+               comment: str = "", lang: str | None = None, chosen: Any = None) -> Response:
+    """The survey (the score from `chosen` or ?score= pre-selected) or, once rated, the answer."""
     params = request.query_params or {}
     lang = lang or _lang_of(params.get("lang"), rating.lang)
-    chosen = None
     try:
-        chosen = satisfaction.parse_score(params.get("score"))
+        chosen = satisfaction.parse_score(params.get("score") if chosen is None else chosen)
     except ValidationFailed:
-        pass
+        chosen = None
     return _page(request, "csat.html.j2", lang, status=status, rating=rating, ref=rating.ref,
                  recorded_at=_instant(rating.at), error=error, comment=comment, chosen=chosen,
                  action=_here(request, keep_query=False),
-                 just_sent=just_sent or params.get("sent") == "1",
+                 just_sent=params.get("sent") == "1",
                  max_comment=satisfaction.MAX_COMMENT)
 
 

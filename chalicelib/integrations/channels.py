@@ -31,20 +31,20 @@ class Email:
             to=item.recipient, subject=item.subject or "", text=item.body or "",
             html=item.html, message_id=item.message_id, in_reply_to=item.in_reply_to,
             references=list(item.references or []), when=clock.now(), reply_to=item.reply_to,
-            automatic=item.kind in AUTOMATIC_KINDS, list_unsubscribe=_unsubscribe_url(item),
+            automatic=item.kind in AUTOMATIC_KINDS, list_unsubscribe=_list_unsubscribe(item),
             attachments=_files(item))
         return email_out.send(message, source=sender, destination=item.recipient)
 
 
-def _unsubscribe_url(item: TimelineItem) -> str | None:
-    """Automatic mail to a customer carries List-Unsubscribe (one-click, RFC 8058) when the
-    install has an absolute public URL to point it at."""
+def _list_unsubscribe(item: TimelineItem) -> str | None:
+    """Automatic mail to a customer carries List-Unsubscribe (one-click, RFC 8058), the same
+    URL as its footer link (services/links.unsubscribe_url: None, so no header, without an
+    absolute public URL)."""
     if item.kind not in AUTOMATIC_KINDS or not item.recipient:
         return None
     from chalicelib.services import links  # the signing secret lives with the services
 
-    url = links.unsubscribe_url(item.recipient)
-    return url if url.startswith(("https://", "http://")) else None
+    return links.unsubscribe_url(item.recipient, item.lang)
 
 
 def _files(item: TimelineItem) -> list[tuple[str, str, bytes]]:

@@ -2,8 +2,9 @@
 satisfaction survey, sent a policy-set time later (`checkin_after`, business time) on the
 customer's channel, and what the customer's answer means.
 
-- a score (1-5, Bengali digits too) by SMS or email reply, or a click on a signed link in the
-  mail (GET /csat/{token}?score=N): `csat.received`, the ticket stays resolved;
+- a score (1-5, Bengali digits too) by SMS or email reply, or on the satisfaction page that
+  the mail's signed links open (GET /csat/{token}?score=N shows it chosen; the page's button
+  POSTs it, services/satisfaction.py): `csat.received`, the ticket stays resolved;
 - YES (হ্যাঁ, ঠিক আছে, ...): `followup.confirmed`, the ticket stays resolved;
 - NO (না, হয়নি, ...) or anything else the customer writes: the ticket reopens
   (services/tickets.record_inbound), `followup.reopened`.
@@ -94,14 +95,6 @@ def answer(ticket: Ticket, text: str, now: datetime) -> tuple[list[TimelineItem]
         return [timeline.event(ticket.id, now, "followup.confirmed", actor="customer")], False
     return [timeline.event(ticket.id, now, "followup.reopened", actor="customer",
                            data={"answer": kind})], True
-
-
-def record_link_score(ticket: Ticket, score: int, now: datetime) -> TimelineItem:
-    sla = ticket.sla.as_dict()
-    sla["csat"] = {"score": score, "at": clock.iso(now), "via": "link"}
-    ticket.sla = sla
-    return timeline.event(ticket.id, now, "csat.received", actor="customer",
-                          data={"score": score, "via": "link"})
 
 
 def csat_url(ticket_id: str) -> str:

@@ -12,6 +12,11 @@ purpose under its own label so a token made for one page never opens another:
 The ref keeps status links short enough for an SMS; the signature covers the ticket *id* the
 ref resolves to, so a link is bound to one ticket and cannot be re-pointed by editing the ref.
 Expiry is seconds since the epoch in base 36. 120 bits of signature: not guessable.
+
+The URLs (status_url, unsubscribe_url) go into mail, SMS and the List-Unsubscribe header, so
+they are absolute, on SETU_PUBLIC_URL; without an absolute http(s) public URL (the committed
+dev and prod setting until the first deploy) there is no URL (None) and the message goes
+without the link rather than carry one that leads nowhere.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode, urlsplit
 
 from chalicelib import clock, config
 from chalicelib.services import thread
@@ -78,8 +84,10 @@ def status_token(ticket_id: str, ref: str, *, now: datetime | None = None,
     return _ref_token("status", ticket_id, ref, expires_at)
 
 
-def status_url(ticket_id: str, ref: str, *, now: datetime | None = None) -> str:
-    return f"{_base()}/s/{status_token(ticket_id, ref, now=now)}"
+def status_url(ticket_id: str, ref: str, *, now: datetime | None = None) -> str | None:
+    """The ticket's status page, or None without an absolute public URL."""
+    base = public_base()
+    return f"{base}/s/{status_token(ticket_id, ref, now=now)}" if base else None
 
 
 def open_status(token: str, *, now: datetime | None = None) -> Opened:
@@ -121,8 +129,15 @@ def unsubscribe_token(address: str) -> str:
     return f"{encoded}.{_sign('unsub', address.casefold())}"
 
 
-def unsubscribe_url(address: str) -> str:
-    return f"{_base()}/unsubscribe/{unsubscribe_token(address)}"
+def unsubscribe_url(address: str, lang: str | None = None) -> str | None:
+    """The unsubscribe page (and RFC 8058 one-click target) for `address`, in `lang` when
+    given, or None without an absolute public URL. The one helper for the footer link of
+    every automatic mail and its List-Unsubscribe header."""
+    base = public_base()
+    if not base:
+        return None
+    query = f"?{urlencode({'lang': lang})}" if lang else ""
+    return f"{base}/unsubscribe/{unsubscribe_token(address)}{query}"
 
 
 def open_unsubscribe(token: str) -> str:
@@ -158,5 +173,8 @@ def _b36(number: int) -> str:
             return out
 
 
-def _base() -> str:
-    return config.settings().public_url or ""
+def public_base() -> str | None:
+    """SETU_PUBLIC_URL when it is an absolute http(s) URL (no trailing slash), else None."""
+    base = (config.settings().public_url or "").rstrip("/")
+    parts = urlsplit(base)
+    return base if parts.scheme in ("http", "https") and parts.netloc else None

@@ -37,7 +37,7 @@ def message_fields(ticket: Ticket, customer: Customer | None, channel: str, reci
                "name": customer.name if customer else "", "ref": ticket.ref,
                "subject": ticket.subject,
                "status_url": links.status_url(ticket.id, ticket.ref),
-               "unsubscribe_url": outbound.unsubscribe_url(recipient, ticket.lang)
+               "unsubscribe_url": links.unsubscribe_url(recipient, ticket.lang)
                if channel == "email" else None, **context}
     uid = ids.new_id("m")
     fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": kind,

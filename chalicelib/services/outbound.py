@@ -33,7 +33,8 @@ def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, 
         "due_at": clock.parse_iso(due) if due else None,
         "message": message,
         "links": links,
-        # the customer's page for this ticket (services/links.py): status, conversation, reply
+        # the customer's page for this ticket (services/links.py): status, conversation, reply;
+        # None (left out) without an absolute SETU_PUBLIC_URL
         "status_url": page_links.status_url(ticket.id, ticket.ref),
         "unsubscribe_url": None,
     }
@@ -41,7 +42,7 @@ def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, 
     common = {"message_uid": uid, "direction": "out", "kind": "ack", "status": "queued",
               "lang": lang, "channel": channel, "recipient": recipient}
     if channel == "email":
-        context["unsubscribe_url"] = unsubscribe_url(recipient, lang)
+        context["unsubscribe_url"] = page_links.unsubscribe_url(recipient, lang)
         subject, text, html = templates.render_email("ack", lang, **context)
         fields = {**common, "subject": subject, "body": text, "html": html,
                   "message_id": email_message_id(uid),
@@ -59,11 +60,6 @@ def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, 
 # An SMS acknowledgement carries the status link only while the whole text stays within this
 # many segments (Bengali is UCS-2: 67 characters per part), so the link never costs more.
 SMS_LINK_MAX_SEGMENTS = 3
-
-
-def unsubscribe_url(recipient: str, lang: str) -> str:
-    """The unsubscribe page for an automatic mail's recipient, in the mail's language."""
-    return f"{page_links.unsubscribe_url(recipient)}?lang={lang}"
 
 
 def sms_fields(text: str) -> dict[str, Any]:

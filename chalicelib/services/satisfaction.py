@@ -1,7 +1,8 @@
 """The satisfaction page behind the check-in mail's score links (GET /csat/{token}?score=N,
-signed per ticket by services/checkin.py): a rating is recorded once, with an optional
-comment, also once. A second visit, or another score link from the same mail, shows what was
-recorded; a score already given by SMS or email reply counts the same.
+signed per ticket by services/checkin.py). Opening a link records nothing (mail scanners open
+every link): the page shows that score chosen, and its form's POST records the rating once,
+with an optional comment, also once. A second visit, or another score link from the same
+mail, shows what was recorded; a score already given by SMS or email reply counts the same.
 
 Recorded on the ticket as `sla.csat` ({score, at, via, comment?}) with `csat.received`
 (and `csat.commented` when the comment comes after the score). "Once" holds under races:

@@ -192,28 +192,78 @@ def test_status_page_reply_joins_the_ticket_once_per_form(api, stack):
 
 # ---- satisfaction --------------------------------------------------------------------------
 
+def _csat_events(api, ticket_id: str) -> list[dict]:
+    return [e for e in timeline(api, ticket_id) if str(e.get("type", "")).startswith("csat.")]
+
+
+def test_a_score_link_preselects_the_score_and_records_nothing(api, stack):
+    """Mail scanners open every link in a mail: a GET of a score link shows the page with that
+    score chosen and a button; only the POST records."""
+    from chalicelib.services import checkin, satisfaction
+
+    created = new_ticket(api)
+    token = checkin.token(created["id"])
+    for raw, score in (("4", 4), ("1", 1), ("৫", 5), ("4", 4)):
+        status, page, headers = http(stack, "GET", f"/csat/{token}?score={raw}")
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert re.search(rf'<input type="radio" id="score-{score}" name="score" value="{score}" checked>', page)
+        assert page.count(" checked>") == 1 and 'id="score"' not in page
+        assert '<form method="post"' in page and '<button type="submit">' in page
+        assert "আগেই উত্তর" not in page
+    assert satisfaction.current(created["id"]).score is None
+    assert _csat_events(api, created["id"]) == []
+
+
 def test_rating_and_comment_are_recorded_once(api, stack):
     from chalicelib.services import checkin
 
     created = new_ticket(api)
     token = checkin.token(created["id"])
     status, page, _ = http(stack, "GET", f"/csat/{token}")
-    assert status == 200 and 'name="score"' in page  # the form, nothing recorded yet
-    status, page, _ = http(stack, "GET", f"/csat/{token}?score=4")
-    assert status == 200 and 'id="score"><strong>৪</strong>' in page
+    assert status == 200 and 'name="score"' in page and " checked>" not in page  # the form, nothing chosen
+    status, page, _ = http(stack, "GET", f"/csat/{token}?score=4")  # the mail's link for 4
+    assert status == 200 and 'value="4" checked>' in page
+    status, _, headers = http(stack, "POST", f"/csat/{token}", headers=BROWSER,
+                              body=urlencode({"score": "4", "lang": "bn"}))
+    assert status == 303 and headers["Location"] == f"{token}?sent=1&lang=bn"
+    status, page, _ = http(stack, "GET", f"/csat/{token}?sent=1&lang=bn")
+    assert status == 200 and 'id="score"><strong>৪</strong>' in page and "আগেই উত্তর" not in page
     status, page, _ = http(stack, "GET", f"/csat/{token}?score=1")  # another link from the mail
     assert status == 200 and 'id="score"><strong>৪</strong>' in page and "আগেই উত্তর" in page
+    assert 'name="score"' not in page
+    assert http(stack, "POST", f"/csat/{token}", headers=BROWSER,
+                body=urlencode({"score": "1", "lang": "bn"}))[0] == 303  # a second rating: unchanged
     body = urlencode({"comment": "দ্রুত সমাধান, ধন্যবাদ", "lang": "bn"})
     assert http(stack, "POST", f"/csat/{token}", headers=BROWSER, body=body)[0] == 303
     assert http(stack, "POST", f"/csat/{token}", headers=BROWSER,
                 body=urlencode({"comment": "changed my mind", "score": "1"}))[0] == 303
     page = http(stack, "GET", f"/csat/{token}")[1]
     assert "দ্রুত সমাধান" in page and "changed my mind" not in page
+    assert 'id="score"><strong>৪</strong>' in page
     entries = timeline(api, created["id"])
     assert [e["data"] for e in entries if e.get("type") == "csat.received"] == [{"score": 4, "via": "link"}]
     assert [e["data"] for e in entries if e.get("type") == "csat.commented"] == [
         {"comment": "দ্রুত সমাধান, ধন্যবাদ"}]
     assert http(stack, "GET", f"/csat/{token}x")[0] == 404
+    assert http(stack, "POST", f"/csat/{token}x", headers=BROWSER, body="score=4")[0] == 404
+
+
+def test_rating_with_a_comment_in_one_post(api, stack):
+    from chalicelib.services import checkin
+
+    created = new_ticket(api, lang="en")
+    token = checkin.token(created["id"])
+    status, page, _ = http(stack, "POST", f"/csat/{token}", headers=BROWSER,
+                           body=urlencode({"score": "9", "comment": "Great", "lang": "en"}))
+    assert status == 422 and "Please choose a score" in page and ">Great</textarea>" in page
+    assert _csat_events(api, created["id"]) == []
+    status, _, headers = http(stack, "POST", f"/csat/{token}", headers=BROWSER,
+                              body=urlencode({"score": "5", "comment": "Great", "lang": "en"}))
+    assert status == 303
+    page = http(stack, "GET", f"/csat/{token}?sent=1&lang=en")[1]
+    assert 'id="score"><strong>5</strong>' in page and ">Great</dd>" in page
+    assert [e["data"] for e in _csat_events(api, created["id"])] == [
+        {"score": 5, "via": "link", "comment": "Great"}]
 
 
 # ---- unsubscribe ---------------------------------------------------------------------------
@@ -264,7 +314,8 @@ def test_automatic_mail_carries_one_click_list_unsubscribe(api, stack, monkeypat
     ack, reply = by_kind["ack"], by_kind["reply"]
     assert ack["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = ack["List-Unsubscribe"].strip("<>")
-    assert "/unsubscribe/" in url and url in ack.get_body(("plain",)).get_content()
+    assert "/unsubscribe/" in url and url.endswith("?lang=en")  # the footer link's URL
+    assert url in ack.get_body(("plain",)).get_content()
     assert reply["List-Unsubscribe"] is None  # a person's reply is not bulk mail
     status, body, _ = http(stack, "POST", url.split("127.0.0.1:8000", 1)[1].split("?")[0], headers={
         "content-type": "application/x-www-form-urlencoded"}, body="List-Unsubscribe=One-Click")
@@ -280,3 +331,36 @@ def test_sms_acknowledgement_carries_the_status_link_when_short_enough(api, stac
     assert ack["segments"] <= outbound.SMS_LINK_MAX_SEGMENTS
     path = re.search(r"(/s/\S+)", ack["body"]).group(1)
     assert http(stack, "GET", path)[0] == 200
+
+
+def test_without_a_public_url_mail_and_sms_carry_no_page_links(api, stack, monkeypatch):
+    """SETU_PUBLIC_URL is "" in the committed dev and prod config until the first deploy: a
+    link without a host goes nowhere in a mail or an SMS, so the status and unsubscribe links
+    (and the List-Unsubscribe header) are left out."""
+    from chalicelib import config
+    from chalicelib.db.models import Ticket
+    from chalicelib.integrations import email_out
+    from chalicelib.services import notices
+
+    monkeypatch.setenv("SETU_PUBLIC_URL", "")
+    config.reload()
+    assert links.status_url("t_x", "1") is None and links.unsubscribe_url("a@example.com", "bn") is None
+    sent = []
+    real = email_out.send
+    monkeypatch.setattr(email_out, "send", lambda message, **kw: sent.append(message) or real(message, **kw))
+    by_mail = new_ticket(api, lang="en")
+    by_sms = new_ticket(api, email="", phone="01711000889", lang="bn")
+    stack.pump.drain()
+    mail = [e for e in timeline(api, by_mail["id"]) if e.get("kind") == "ack"][0]
+    sms = [e for e in timeline(api, by_sms["id"]) if e.get("kind") == "ack"][0]
+    assert mail["channel"] == "email" and sms["channel"] == "sms" and sms["status"] == "sent"
+    assert "To add anything, just reply to this email." in mail["body"]
+    [message] = sent
+    assert message["Auto-Submitted"] and message["List-Unsubscribe"] is None
+    assert message["List-Unsubscribe-Post"] is None
+    notice = notices.message_fields(Ticket.get(by_mail["id"]), None, "email", "rahim@example.com",
+                                    kind="reminder")
+    texts = [mail["body"], message.get_body(("plain",)).get_content(),
+             message.get_body(("html",)).get_content(), sms["body"], notice["body"], notice["html"]]
+    for text in texts:
+        assert "/s/" not in text and "/unsubscribe/" not in text, text

@@ -232,10 +232,20 @@ def test_checkin_by_email_with_a_csat_link_keeps_it_resolved(api, stack):
     followup = [i for i in ticket["timeline"] if i.get("kind") == "followup"][0]
     assert followup["channel"] == "email" and "/csat/" in followup["body"]
     token = checkin.token(created["id"])
+    assert f"/csat/{token}?score=5" in followup["body"]
+    # opening the mail's link (as a mail scanner would) shows the page with 5 chosen, records nothing
     response = stack.client.http.get(f"/csat/{token}?score=5")
     assert response.status_code == 200 and "৫".encode() in response.body  # the page is in Bengali
+    assert b'id="score-5" name="score" value="5" checked>' in response.body
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert [e for e in ticket["timeline"] if e.get("type") == "csat.received"] == []
+    form = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}
     assert stack.client.http.get(f"/csat/{token[:-1]}x?score=5").status_code == 404
+    assert stack.client.http.post(f"/csat/{token[:-1]}x", headers=form, body="score=5").status_code == 404
     assert stack.client.http.get(f"/csat/{token}?score=9").status_code == 422
+    assert stack.client.http.post(f"/csat/{token}", headers=form, body="score=9").status_code == 422
+    # the page's button posts the score
+    assert stack.client.http.post(f"/csat/{token}", headers=form, body="score=5").status_code == 303
     _, ticket = api.get(f"/api/tickets/{created['id']}")
     assert ticket["status"] == "resolved"
     assert [e["data"] for e in ticket["timeline"] if e.get("type") == "csat.received"] == [{"score": 5, "via": "link"}]

@@ -1,4 +1,6 @@
 """Signed links (services/links.py) without AWS: the secret and the ref lookup are stubbed."""
+import os
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -73,3 +75,39 @@ def test_any_garbage_is_just_invalid(text):
     for opener in (lambda t: links.open_status(t, now=NOW), links.open_unsubscribe):
         with pytest.raises(links.LinkInvalid):
             opener(text)
+
+
+@contextmanager
+def public_url(value: str):
+    from chalicelib import config
+
+    before = os.environ.get("SETU_PUBLIC_URL")
+    os.environ["SETU_PUBLIC_URL"] = value
+    config.reload()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SETU_PUBLIC_URL", None)
+        else:
+            os.environ["SETU_PUBLIC_URL"] = before
+        config.reload()
+
+
+@pytest.mark.parametrize("base", ["", "help.example.com", "/api", "ftp://help.example.com"])
+def test_no_link_without_an_absolute_public_url(base):
+    """Mail and SMS go to people: a link without a scheme and host goes nowhere, so none."""
+    with public_url(base):
+        assert links.status_url("t_a", "1042", now=NOW) is None
+        assert links.unsubscribe_url("rahim@example.com") is None
+        assert links.unsubscribe_url("rahim@example.com", "bn") is None
+
+
+def test_page_links_on_the_public_url():
+    with public_url("https://help.example.com/"):
+        token = links.unsubscribe_token("rahim@example.com")
+        assert links.unsubscribe_url("rahim@example.com") == f"https://help.example.com/unsubscribe/{token}"
+        assert links.unsubscribe_url("rahim@example.com", "en") == \
+            f"https://help.example.com/unsubscribe/{token}?lang=en"
+        assert links.status_url("t_a", "1042", now=NOW) == \
+            f"https://help.example.com/s/{links.status_token('t_a', '1042', now=NOW)}"
