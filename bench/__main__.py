@@ -1,4 +1,4 @@
-"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,cost] [--runs N] [--rebuild]`"""
+"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,load,cost] [--runs N] [--rebuild]`"""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from bench.figures import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("zip", "imports", "calls", "scale", "mail", "timers", "throughput", "cost")
+SECTIONS = ("zip", "imports", "calls", "scale", "mail", "timers", "throughput", "load", "cost")
 
 
 def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list[Figure]:
@@ -22,6 +22,10 @@ def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list
         from bench import throughput
 
         return throughput.measure()
+    if name == "load":
+        from bench import load_mixed
+
+        return load_mixed.figures()
     if name == "cost":
         from bench import cost
 
