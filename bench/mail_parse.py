@@ -53,6 +53,44 @@ def _stdlib(messages: list[bytes], repeat: int) -> float:
     return time.perf_counter() - started
 
 
+def _adversarial():
+    """Inputs that once took minutes (quadratic regexes, deep nesting): name -> f(size) -> work."""
+    from chalicelib.mail import rtf
+    from chalicelib.mail.html import sanitise
+    from chalicelib.mail.parse import parse
+    from chalicelib.mail.reply import visible_text
+
+    def mail(body: bytes) -> bytes:
+        return b"From: a@example.com\nSubject: x\nContent-Type: text/plain\n\n" + body
+
+    return {
+        "RTF groups": lambda n: rtf.convert(b"{\\rtf1 " + b"{\\b x}\\par " * n + b"}"),
+        "RTF nesting": lambda n: rtf.convert(b"{\\rtf1 " + b"{" * (10 * n)),
+        "nested HTML": lambda n: sanitise("<div>" * n + "x"),
+        "quote-like lines": lambda n: visible_text("On " * n),
+        "uuencode begin lines": lambda n: parse(mail(b"begin 644 a.txt\nM" + b"a" * 60 + b"\n") * (n // 5)),
+    }
+
+
+def growth(size: int = 20_000, runs: int = 5) -> list[Figure]:
+    """Time at 2x the size over time at 1x, per adversarial input: about 2 when linear, 4 when
+    quadratic. A ratio of one run to another on the same machine holds on a noisy one."""
+    figures = []
+    for name, work in _adversarial().items():
+        ratios = []
+        for _ in range(runs):
+            timings = []
+            for n in (size, 2 * size):
+                started = time.perf_counter()
+                work(n)
+                timings.append(time.perf_counter() - started)
+            ratios.append(timings[1] / max(timings[0], 1e-6))
+        figures.append(Figure(name=f"mail worst case, {name}: time at 2x size / 1x",
+                              value=round(statistics.median(ratios), 2), unit="x", goal=3.2,
+                              note=f"median of {runs}; linear is about 2, quadratic 4"))
+    return figures
+
+
 def measure(runs: int = 7, repeat: int = 3) -> list[Figure]:
     runs = max(runs, 5)
     messages = _corpus()
@@ -74,7 +112,7 @@ def measure(runs: int = 7, repeat: int = 3) -> list[Figure]:
                "ours_median_s": round(statistics.median(ours), 4),
                "stdlib_median_s": round(statistics.median(stdlib), 4),
                "stdlib_messages_per_second": round(count / statistics.median(stdlib), 1)}
-    return [
+    return growth() + [
         Figure(name="inbound mail parsed per second", value=round(rate, 1), unit="msg/s",
                enforced=False, details=details,
                note=(f"parse + visible_text over {len(messages)} corpus messages x{repeat}, "

@@ -18,6 +18,9 @@ class Event(SimpleNamespace):
 
 @pytest.fixture
 def stream(monkeypatch):
+    # other tests call services outside any invocation (no middleware), which binds tickets
+    # in this thread's context; start from a clean one, as every Lambda invocation does
+    outside = (observability._correlation.set(None), observability._ticket.set(None))
     monkeypatch.setattr(observability, "_configured", False)
     logger = logging.getLogger("obs-test")
     logger.handlers.clear()
@@ -27,6 +30,8 @@ def stream(monkeypatch):
     logger.propagate = False
     yield logger, out
     logger.handlers.clear()
+    observability._correlation.reset(outside[0])
+    observability._ticket.reset(outside[1])
 
 
 def lines(out):

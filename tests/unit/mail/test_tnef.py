@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -75,12 +74,11 @@ def test_an_attached_outlook_item_gives_its_body_and_files():
 # ---- streams that must not hurt --------------------------------------------------------------
 
 def _timed_unpack(data: bytes) -> tnef.Unpacked | str:
-    started = time.monotonic()
+    """Unpack, or the refusal; that this stays linear is measured in `make bench` (mail)."""
     try:
         result: tnef.Unpacked | str = tnef.unpack(data)
     except tnef.TnefError as exc:
         result = str(exc)
-    assert time.monotonic() - started < 2
     return result
 
 
@@ -198,10 +196,10 @@ def test_rtf_never_raises(source):
     assert kind in ("text", "html") and isinstance(text, str)
 
 
-def test_rtf_is_linear():
-    started = time.monotonic()
+def test_rtf_of_a_megabyte_keeps_every_character():
+    # its growth with size (linear) is measured in `make bench` (mail), not timed here
     text = rtf.convert(b"{\\rtf1 " + b"{\\b x}\\par " * 100_000 + b"}")[1]  # 1.1 MB
-    assert time.monotonic() - started < 4 and text.count("x") == 100_000
+    assert text.count("x") == 100_000
 
 
 def test_rtf_nesting_deeper_than_the_state_stack_keeps_text_and_bounded_memory():
