@@ -23,7 +23,7 @@ def _wait_for(fetch, predicate, timeout=30.0, interval=0.3):
 
 
 def _ticket(url: str, ticket_id: str) -> dict:
-    response = requests.get(f"{url}/api/tickets/{ticket_id}", headers=ADMIN, timeout=10)
+    response = requests.get(f"{url}/api/tickets/{ticket_id}", headers=ADMIN, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -55,19 +55,19 @@ def test_tickets_by_json_form_and_multipart_are_listed_with_their_ack(local_stac
     url = local_stack_running.url
     by_json = requests.post(f"{url}/tickets", json={
         "name": "রহিম উদ্দিন", "email": "rahim.e2e@example.com", "subject": "অর্ডার",
-        "message": "আমার অর্ডার এখনো আসেনি", "lang": "bn"}, timeout=10)
+        "message": "আমার অর্ডার এখনো আসেনি", "lang": "bn"}, timeout=30)
     by_form = requests.post(f"{url}/tickets", data={
         "name": "Karim", "email": "karim.e2e@example.com", "message": "Refund please",
-        "lang": "en"}, timeout=10)
+        "lang": "en"}, timeout=30)
     by_multipart = requests.post(f"{url}/tickets", data={
         "name": "Sumi", "phone": "01711000123", "email": "sumi.e2e@example.com",
         "message": "ছবি সংযুক্ত"}, files={"attachment": ("receipt.txt", b"paid 500 taka", "text/plain")},
-        timeout=10)
+        timeout=30)
     created = [r.json() for r in (by_json, by_form, by_multipart)]
     assert [r.status_code for r in (by_json, by_form, by_multipart)] == [201, 201, 201], created
     assert all(c["status"] == "new" and c["ref"] for c in created)
 
-    listed = requests.get(f"{url}/api/tickets", headers=ADMIN, timeout=10).json()["items"]
+    listed = requests.get(f"{url}/api/tickets", headers=ADMIN, timeout=30).json()["items"]
     assert {c["id"] for c in created} <= {t["id"] for t in listed}
     for c in created:
         _wait_for(lambda: _ticket(url, c["id"]), _ack_sent)
@@ -81,27 +81,27 @@ def test_same_idempotency_key_returns_the_same_ticket(local_stack_running):
     url = local_stack_running.url
     body = {"name": "Rina", "email": "rina.e2e@example.com", "message": "দ্বিতীয়বার পাঠালাম"}
     headers = {"Idempotency-Key": "e2e-retry-1"}
-    first = requests.post(f"{url}/tickets", json=body, headers=headers, timeout=10)
-    again = requests.post(f"{url}/tickets", json=body, headers=headers, timeout=10)
+    first = requests.post(f"{url}/tickets", json=body, headers=headers, timeout=30)
+    again = requests.post(f"{url}/tickets", json=body, headers=headers, timeout=30)
     assert first.status_code == 201 and again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     listed = requests.get(f"{url}/api/tickets", params={"q": "rina.e2e@example.com"},
-                          headers=ADMIN, timeout=10).json()["items"]
+                          headers=ADMIN, timeout=30).json()["items"]
     assert [t["id"] for t in listed] == [first.json()["id"]]
 
 
 def test_short_first_response_breaches_unless_answered(local_stack_running):
     url = local_stack_running.url
     policy = requests.put(f"{url}/api/sla-policies/default", json={"first_response": "PT4S"},
-                          headers=ADMIN, timeout=10)
+                          headers=ADMIN, timeout=30)
     assert policy.status_code == 200, policy.text
     try:
         ignored = requests.post(f"{url}/tickets", json={
-            "email": "ignored.e2e@example.com", "message": "কেউ উত্তর দেবেন?"}, timeout=10).json()
+            "email": "ignored.e2e@example.com", "message": "কেউ উত্তর দেবেন?"}, timeout=30).json()
         answered = requests.post(f"{url}/tickets", json={
-            "email": "answered.e2e@example.com", "message": "উত্তর পেলাম?"}, timeout=10).json()
+            "email": "answered.e2e@example.com", "message": "উত্তর পেলাম?"}, timeout=30).json()
         reply = requests.post(f"{url}/api/tickets/{answered['id']}/replies",
-                              json={"body": "জি, দেখছি।"}, headers=ADMIN, timeout=10)
+                              json={"body": "জি, দেখছি।"}, headers=ADMIN, timeout=30)
         assert reply.status_code in (200, 201), reply.text
 
         breached = _wait_for(lambda: _ticket(url, ignored["id"]),
@@ -113,13 +113,13 @@ def test_short_first_response_breaches_unless_answered(local_stack_running):
         assert fine["sla"]["breached"] == [], fine
     finally:
         requests.put(f"{url}/api/sla-policies/default", json={"first_response": "PT1H"},
-                     headers=ADMIN, timeout=10)
+                     headers=ADMIN, timeout=30)
 
 
 def _send_mail(info: dict, message) -> None:
     import smtplib
 
-    with smtplib.SMTP("127.0.0.1", info["smtp_port"], timeout=10) as smtp:
+    with smtplib.SMTP("127.0.0.1", info["smtp_port"], timeout=30) as smtp:
         smtp.send_message(message, to_addrs=[message["To"]])
 
 
@@ -137,7 +137,7 @@ def _mail(sender, subject, body, **headers):
 
 
 def _find(url: str, q: str) -> list[dict]:
-    return requests.get(f"{url}/api/tickets", params={"q": q}, headers=ADMIN, timeout=10).json()["items"]
+    return requests.get(f"{url}/api/tickets", params={"q": q}, headers=ADMIN, timeout=30).json()["items"]
 
 
 def test_email_by_smtp_threads_replies_and_skips_autoreplies(local_stack_running):
@@ -169,7 +169,7 @@ def test_email_by_smtp_threads_replies_and_skips_autoreplies(local_stack_running
 
     # an agent's reply goes out threaded to the customer's mail
     sent = requests.post(f"{url}/api/tickets/{ticket['id']}/replies", json={"body": "টেকনিশিয়ান পাঠাচ্ছি।"},
-                         headers=ADMIN, timeout=10)
+                         headers=ADMIN, timeout=30)
     assert sent.status_code == 201 and sent.json()["channel"] == "email"
     done = _wait_for(lambda: _ticket(url, ticket["id"]), lambda t: any(
         i.get("kind") == "reply" and i.get("status") == "sent" for i in t["timeline"]))
@@ -207,7 +207,7 @@ def test_logs_are_structured_and_carry_no_bodies_or_tokens(local_stack_running):
                "sms": "গোপন এসএমএস ৯৯১২"}
     created = requests.post(f"{url}/tickets", json={
         "name": "Log Check", "email": "logcheck.e2e@example.com", "message": secrets["web"]},
-        timeout=10).json()
+        timeout=30).json()
     _send_mail(info, _mail("Mail Check <mailcheck.e2e@example.com>", "log check", secrets["mail"],
                            to=info["support_address"]))
     boto3.client("sns", endpoint_url=info["aws_endpoint_url"], region_name=info["region"],
@@ -241,7 +241,7 @@ def test_sigterm_stops_everything(local_stack_running):
     assert running.process.wait(30) == 0
     assert not (running.state_dir / "local.json").exists()
     for endpoint in (running.url + "/health", aws + "/moto-api/"):
-        _wait_for(lambda: _refused(endpoint), bool, timeout=10)
+        _wait_for(lambda: _refused(endpoint), bool, timeout=30)
 
 
 def _refused(endpoint: str) -> bool:
