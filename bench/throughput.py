@@ -247,14 +247,16 @@ def run_setu(tickets: int = TICKETS, clients: int = CLIENTS) -> dict[str, Any]:
         summary.update(startup_s=round(startup_s, 1), listed=len(listed),
                        expected_listed=expected_listed, **drained)
         summary["errors"] += max(0, len(listed) - expected_listed)
-        ok = True
+        ok = not summary["errors"]
+        if not ok:
+            summary["logs"] = str(state)
         return summary
     finally:
         _stop(process)
         if ok:
             shutil.rmtree(state, ignore_errors=True)
         else:
-            print(f"throughput: local stack log kept at {log}", file=sys.stderr)
+            print(f"throughput: local stack and emulator logs kept in {state}", file=sys.stderr)
 
 
 def _list_setu(port: int, principal: str) -> set[str]:

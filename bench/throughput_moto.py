@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import logging
 import os
 import subprocess
@@ -72,8 +73,11 @@ def make_dynamodb_thread_safe() -> None:
             _STATE.in_transaction = True
             try:
                 return original_transact(self, transact_items)
-            except BaseException:
+            except BaseException as exc:
                 _restore(backups)
+                if os.environ.get("SETU_EMULATOR_LOG_CANCELLED") == "1":
+                    logging.getLogger("setu.emulator").warning(
+                        "transaction cancelled: %r\n%s", exc, json.dumps(transact_items)[:4000])
                 raise
             finally:
                 _STATE.in_transaction = False
