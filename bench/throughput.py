@@ -191,10 +191,12 @@ def run_setu(tickets: int = TICKETS, clients: int = CLIENTS) -> dict[str, Any]:
     for name in [k for k in env if k.startswith("AWS_")]:
         del env[name]  # the launcher sets its own emulator credentials and endpoint
     started = time.monotonic()
-    # the launcher of `make dev`, with the emulator patched for concurrent transactions
-    # (bench/throughput_moto.py says why); SETU_THROUGHPUT_STOCK_EMULATOR=1 runs it unpatched
-    command = [sys.executable, "-m", "local"] if os.environ.get(
-        "SETU_THROUGHPUT_STOCK_EMULATOR") == "1" else [
+    # the launcher of `make dev` (its emulator safe for concurrent transactions, see
+    # local/moto_safety.py); SETU_THROUGHPUT_STOCK_EMULATOR=1 runs moto unpatched
+    stock = os.environ.get("SETU_THROUGHPUT_STOCK_EMULATOR") == "1"
+    if stock:
+        env["SETU_EMULATOR_STOCK"] = "1"
+    command = [sys.executable, "-m", "local"] if stock else [
         sys.executable, "-m", "bench.throughput_moto", "launch"]
     process = subprocess.Popen(command, cwd=ROOT, env=env,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT,

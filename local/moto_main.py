@@ -1,6 +1,7 @@
 """Run moto's server with Step Functions executions enabled.
 
-Two patches, both for moto 5.x server mode:
+Three patches, all for moto 5.x server mode (the third, DynamoDB safe for concurrent
+clients, is local/moto_safety.py):
 - executions only run in the "parser" backend, but CloudFormation creates state machines in
   the plain backend; pointing the plain backend name at the parser backends makes a
   template-created state machine executable;
@@ -14,12 +15,18 @@ import sys
 
 
 def main(host: str, port: int) -> None:
+    import os
+
     import moto.stepfunctions.models as plain
     from moto.core.config import default_user_config
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     plain.stepfunctions_backends = stepfunctions_parser_backends
     default_user_config["stepfunctions"]["execute_state_machine"] = True
+    if os.environ.get("SETU_EMULATOR_STOCK") != "1":
+        from local.moto_safety import make_dynamodb_thread_safe
+
+        make_dynamodb_thread_safe()  # concurrent transactions lose items otherwise
 
     from moto.server import main as serve
 
