@@ -160,17 +160,9 @@ def _tail(log: Path, lines: int = 30) -> str:
 
 def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
     """SIGTERM to the process group this bench started, then SIGKILL."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(10)
+    from local import stack
+
+    stack.stop(process, timeout)
 
 
 def _free_port() -> int:
