@@ -30,7 +30,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
