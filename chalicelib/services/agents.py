@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from pynamodb.exceptions import PutError
+
 from chalicelib import clock, config
 from chalicelib.db.models import Agent
 
@@ -34,7 +36,7 @@ def ensure_agent(principal: str, *, role: str = "agent", display_name: str = "",
                   created_at=clock.now())
     try:
         agent.save(condition=Agent.name.does_not_exist())
-    except Agent.PutError as exc:
+    except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
     _cache.pop(principal, None)

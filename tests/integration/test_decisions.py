@@ -205,3 +205,8 @@ def test_reminders_are_at_least_five_minutes_apart_outside_the_local_stack(monke
     finally:
         monkeypatch.undo()
         config.reload()
+
+
+def test_ensuring_an_existing_agent_again_changes_nothing(api):
+    agents.ensure_agent(LEAD, role="admin", email="other@setu.local")  # already there: kept
+    assert agents.resolve(LEAD).role == "lead"
