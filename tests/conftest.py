@@ -1,5 +1,8 @@
 """Shared test setup: nothing here talks to the network beyond 127.0.0.1."""
 import os
+from pathlib import Path
+
+import pytest
 
 # Never let a test reach real AWS, whatever the developer's shell has configured.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
@@ -7,3 +10,19 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """The AWS emulator (moto server), one per test worker: integration and packaging tests."""
+    from local import stack as local_stack
+
+    port = local_stack.free_port()
+    log = Path(tmp_path_factory.mktemp("moto")) / "moto.log"
+    process = local_stack.start_moto(port, log)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        local_stack.wait_ready(endpoint)
+        yield endpoint
+    finally:
+        local_stack.stop(process)

@@ -25,19 +25,6 @@ class Stack:
     client: Client
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
-    port = local_stack.free_port()
-    log = Path(tmp_path_factory.mktemp("moto")) / "moto.log"
-    process = local_stack.start_moto(port, log)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        local_stack.wait_ready(endpoint)
-        yield endpoint
-    finally:
-        local_stack.stop(process)
-
-
 @pytest.fixture
 def stack(emulator, monkeypatch):
     import app

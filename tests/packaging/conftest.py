@@ -188,19 +188,3 @@ def reference_run(built, unzipped) -> dict:
         app_only = _app_only(built, unzipped)
     return _cached_probes(built, "reference", lambda: run_probes(
         [app_only], OFFLINE_PROBES, clean=False))
-
-
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
-    """The AWS emulator (moto server), for the test that handles events against it."""
-    from local import stack as local_stack
-
-    port = local_stack.free_port()
-    log = Path(tmp_path_factory.mktemp("moto")) / "moto.log"
-    process = local_stack.start_moto(port, log)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        local_stack.wait_ready(endpoint)
-        yield endpoint
-    finally:
-        local_stack.stop(process)
