@@ -1,48 +1,17 @@
 """Agent routes (/api/...). IAM-authenticated on AWS; see api/auth.py for the local stage."""
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from chalice import Blueprint, IAMAuthorizer
+from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import handle_errors, json_response
-from chalicelib.errors import BadRequest, UnsupportedMediaType
+from chalicelib.api.http import (
+    ANY_CONTENT, check_name, handle_errors, iam, int_param, json_body, json_response,
+    object_body,
+)
+from chalicelib.errors import BadRequest
 from chalicelib.services import conversations, decisions, policies, tickets
 
 bp = Blueprint(__name__)
-iam = IAMAuthorizer()
-ANY_CONTENT = ["*/*"]
-
-
-def _json_body() -> Any:
-    request = bp.current_request
-    content_type = (request.headers.get("content-type") or "application/json").split(";")[0]
-    if content_type.strip().lower() != "application/json":
-        raise UnsupportedMediaType("Send application/json.", {"content-type": content_type})
-    raw = request.raw_body or b""
-    try:
-        return json.loads(raw.decode("utf-8") or "null")
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest("Malformed JSON.", {"body": "malformed JSON"}) from None
-
-
-def _object_body() -> dict[str, Any]:
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
-    return body
-
-
-def _int_param(params: dict[str, str], name: str, default: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number.", {name: "a whole number"}) from None
 
 
 @bp.route("/api/tickets", methods=["GET"], authorizer=iam)
@@ -53,14 +22,14 @@ def list_tickets():
     return json_response(tickets.list_tickets(
         status=params.get("status", ""), department=params.get("department", ""),
         assignee=params.get("assignee", ""), q=params.get("q", ""),
-        cursor=params.get("cursor", ""), limit=_int_param(params, "limit", tickets.PAGE_DEFAULT)))
+        cursor=params.get("cursor", ""), limit=int_param(params, "limit", tickets.PAGE_DEFAULT)))
 
 
 @bp.route("/api/tickets", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
 def start_conversation():
     agent = auth.require(bp.current_request)
-    return json_response(conversations.start(agent, _object_body()), 201)
+    return json_response(conversations.start(agent, object_body(bp.current_request)), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}", methods=["GET"], authorizer=iam)
@@ -75,7 +44,7 @@ def get_ticket(ticket_id: str):
 @handle_errors
 def update_ticket(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(tickets.update(ticket_id, agent, _object_body()))
+    return json_response(tickets.update(ticket_id, agent, object_body(bp.current_request)))
 
 
 @bp.route("/api/tickets/{ticket_id}/replies", methods=["POST"], authorizer=iam,
@@ -83,7 +52,7 @@ def update_ticket(ticket_id: str):
 @handle_errors
 def reply(ticket_id: str):
     agent = auth.require(bp.current_request)
-    body = _object_body()
+    body = object_body(bp.current_request)
     unknown = {k: "unknown field" for k in body if k not in ("body", "channel", "attachments")}
     if unknown:
         raise BadRequest("Unknown fields.", unknown)
@@ -96,7 +65,7 @@ def reply(ticket_id: str):
 @handle_errors
 def ask_decision(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(decisions.ask(ticket_id, agent, _object_body()), 201)
+    return json_response(decisions.ask(ticket_id, agent, object_body(bp.current_request)), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}/decisions/{decision_id}", methods=["POST"], authorizer=iam,
@@ -104,7 +73,7 @@ def ask_decision(ticket_id: str):
 @handle_errors
 def decide(ticket_id: str, decision_id: str):
     agent = auth.require(bp.current_request, "lead")
-    return json_response(decisions.decide(ticket_id, decision_id, agent, _object_body()))
+    return json_response(decisions.decide(ticket_id, decision_id, agent, object_body(bp.current_request)))
 
 
 @bp.route("/api/tickets/{ticket_id}/callbacks", methods=["POST"], authorizer=iam,
@@ -112,7 +81,7 @@ def decide(ticket_id: str, decision_id: str):
 @handle_errors
 def schedule_callback(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(tickets.schedule_callback(ticket_id, agent, _object_body()), 201)
+    return json_response(tickets.schedule_callback(ticket_id, agent, object_body(bp.current_request)), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}/notes", methods=["POST"], authorizer=iam,
@@ -120,7 +89,7 @@ def schedule_callback(ticket_id: str):
 @handle_errors
 def add_note(ticket_id: str):
     agent = auth.require(bp.current_request)
-    body = _object_body()
+    body = object_body(bp.current_request)
     unknown = {k: "unknown field" for k in body if k != "body"}
     if unknown:
         raise BadRequest("Unknown fields.", unknown)
@@ -131,8 +100,8 @@ def add_note(ticket_id: str):
 @handle_errors
 def put_policy(name: str):
     agent = auth.require(bp.current_request, role="admin")
-    _check_name(name)
-    policy = policies.put_policy(name, _json_body(), agent.principal)
+    check_name(name)
+    policy = policies.put_policy(name, json_body(bp.current_request), agent.principal)
     return json_response(policy.to_dict())
 
 
@@ -140,7 +109,7 @@ def put_policy(name: str):
 @handle_errors
 def get_policy(name: str):
     auth.require(bp.current_request)
-    _check_name(name)
+    check_name(name)
     return json_response(policies.get_policy(name).to_dict())
 
 
@@ -148,15 +117,15 @@ def get_policy(name: str):
 @handle_errors
 def put_calendar(name: str):
     agent = auth.require(bp.current_request, role="admin")
-    _check_name(name)
-    return json_response(policies.put_calendar(name, _json_body(), agent.principal).to_dict())
+    check_name(name)
+    return json_response(policies.put_calendar(name, json_body(bp.current_request), agent.principal).to_dict())
 
 
 @bp.route("/api/calendars/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_calendar(name: str):
     auth.require(bp.current_request)
-    _check_name(name)
+    check_name(name)
     return json_response(policies.get_calendar(name).to_dict())
 
 
@@ -168,7 +137,3 @@ def openapi():
 
     return json_response(document.build())
 
-
-def _check_name(name: str) -> None:
-    if not (1 <= len(name) <= 64) or not all(ch.isalnum() or ch in "-_" for ch in name):
-        raise BadRequest("Invalid name.", {"name": "letters, digits, - and _; at most 64"})

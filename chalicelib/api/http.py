@@ -11,12 +11,16 @@ import json
 import logging
 from typing import Any, Callable
 
-from chalice import Response
+from chalice import IAMAuthorizer, Response
 
-from chalicelib.errors import ApiError
+from chalicelib.errors import ApiError, BadRequest, UnsupportedMediaType
 
 log = logging.getLogger("setu.api")
 JSON = "application/json; charset=utf-8"
+# Agent routes: SigV4 on API Gateway (api/auth.py maps the principal to an agent).
+iam = IAMAuthorizer()
+# Routes that parse their own body take any content type, so a wrong one is our 415, not Chalice's.
+ANY_CONTENT = ["*/*"]
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -64,3 +68,38 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
                               headers={k: v for k, v in response.headers.items()
                                        if k.lower() == "allow"})
     return response
+
+
+def json_body(request) -> Any:
+    """The request body as JSON; 415 unless it is JSON, 400 when malformed."""
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0]
+    if content_type.strip().lower() != "application/json":
+        raise UnsupportedMediaType("Send application/json.", {"content-type": content_type})
+    raw = request.raw_body or b""
+    try:
+        return json.loads(raw.decode("utf-8") or "null")
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("Malformed JSON.", {"body": "malformed JSON"}) from None
+
+
+def object_body(request) -> dict[str, Any]:
+    body = json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
+    return body
+
+
+def int_param(params: dict[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number.", {name: "a whole number"}) from None
+
+
+def check_name(name: str, field: str = "name") -> None:
+    """Names of settings (calendars, policies, macros ...): safe in a key and in a URL."""
+    if not (1 <= len(name) <= 64) or not all(ch.isalnum() or ch in "-_" for ch in name):
+        raise BadRequest("Invalid name.", {field: "letters, digits, - and _; at most 64"})

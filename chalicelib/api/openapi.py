@@ -1,23 +1,30 @@
 """The OpenAPI 3.1 document served at GET /api/openapi.json (kept next to the routes; a test
-checks every Chalice route appears here and nothing else does)."""
+checks every Chalice route appears here and nothing else does).
+
+The core routes are described here; any other module of chalicelib/api may describe its own
+routes in a module-level function `openapi_section()` returning {"paths": {...}, "schemas": {...}},
+merged in by build(); it can use ok(), request_body(), error(), AGENT_ERRORS and TICKET_ID.
+"""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 from chalicelib.services import departments, sla, tickets
 
 
-def _error() -> dict[str, Any]:
+def error() -> dict[str, Any]:
     return {"description": "Error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-def _ok(schema: str, description: str = "OK") -> dict[str, Any]:
+def ok(schema: str, description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
-def _json_body(schema: str) -> dict[str, Any]:
+def request_body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
@@ -25,10 +32,30 @@ def _json_body(schema: str) -> dict[str, Any]:
 TICKET_ID = {"name": "ticket_id", "in": "path", "required": True,
              "description": "Ticket id, or its ref (ASCII or Bengali digits)",
              "schema": {"type": "string", "maxLength": 64}}
-AGENT_ERRORS = {code: _error() for code in ("400", "401", "403", "404", "409", "415", "422")}
+AGENT_ERRORS = {code: error() for code in ("400", "401", "403", "404", "409", "415", "422")}
 
 
 def build() -> dict[str, Any]:
+    document = _core()
+    for section in _sections():
+        document["paths"].update(section.get("paths", {}))
+        document["components"]["schemas"].update(section.get("schemas", {}))
+    return document
+
+
+def _sections() -> list[dict[str, Any]]:
+    import chalicelib.api as package
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        describe = getattr(module, "openapi_section", None)
+        if callable(describe):
+            found.append(describe())
+    return found
+
+
+def _core() -> dict[str, Any]:
     string = {"type": "string"}
     return {
         "openapi": "3.1.0",
@@ -130,33 +157,33 @@ def build() -> dict[str, Any]:
                                for n in ("status", "department", "assignee", "q", "cursor")]
                 + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                 "maximum": tickets.PAGE_MAX}}],
-                "responses": {"200": _ok("TicketPage"), **AGENT_ERRORS}},
+                "responses": {"200": ok("TicketPage"), **AGENT_ERRORS}},
                 "post": {
                 "summary": "Start a conversation: a new ticket whose first message is the agent's",
-                "security": [{"sigv4": []}], "requestBody": _json_body("Conversation"),
+                "security": [{"sigv4": []}], "requestBody": request_body("Conversation"),
                 "responses": {"201": {"description": "Ticket created, message queued"},
                               **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}": {
                 "get": {"summary": "A ticket with customer, SLA and timeline",
                         "security": [{"sigv4": []}], "parameters": [TICKET_ID],
-                        "responses": {"200": _ok("Ticket"), **AGENT_ERRORS}},
+                        "responses": {"200": ok("Ticket"), **AGENT_ERRORS}},
                 "patch": {"summary": "Change status, priority, department or assignee",
                           "security": [{"sigv4": []}], "parameters": [TICKET_ID],
-                          "requestBody": _json_body("TicketChange"),
-                          "responses": {"200": _ok("TicketSummary"), **AGENT_ERRORS}}},
+                          "requestBody": request_body("TicketChange"),
+                          "responses": {"200": ok("TicketSummary"), **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/replies": {"post": {
                 "summary": "Reply to the customer (email or SMS)", "security": [{"sigv4": []}],
-                "parameters": [TICKET_ID], "requestBody": _json_body("Reply"),
+                "parameters": [TICKET_ID], "requestBody": request_body("Reply"),
                 "responses": {"201": {"description": "Queued for sending"}, **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/callbacks": {"post": {
                 "summary": "Schedule a callback: at that instant the ticket gets callback.due",
                 "security": [{"sigv4": []}], "parameters": [TICKET_ID],
-                "requestBody": _json_body("Callback"),
+                "requestBody": request_body("Callback"),
                 "responses": {"201": {"description": "Scheduled"}, **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/decisions": {"post": {
                 "summary": "Ask a lead or admin to decide; reminded until they do",
                 "security": [{"sigv4": []}], "parameters": [TICKET_ID],
-                "requestBody": _json_body("DecisionRequest"),
+                "requestBody": request_body("DecisionRequest"),
                 "responses": {"201": {"description": "Requested: the ticket with its decision"},
                               **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/decisions/{decision_id}": {"post": {
@@ -164,32 +191,32 @@ def build() -> dict[str, Any]:
                 "security": [{"sigv4": []}],
                 "parameters": [TICKET_ID, {"name": "decision_id", "in": "path", "required": True,
                                            "schema": string}],
-                "requestBody": _json_body("Decision"),
+                "requestBody": request_body("Decision"),
                 "responses": {"200": {"description": "Decided: the ticket with its decision"},
                               **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/notes": {"post": {
                 "summary": "Add an internal note", "security": [{"sigv4": []}],
-                "parameters": [TICKET_ID], "requestBody": _json_body("Note"),
+                "parameters": [TICKET_ID], "requestBody": request_body("Note"),
                 "responses": {"201": {"description": "Recorded"}, **AGENT_ERRORS}}},
             "/api/calendars/{name}": {
                 "put": {"summary": "Create or replace a business calendar (admin); 24x7 is built in",
                         "security": [{"sigv4": []}],
                         "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
-                        "requestBody": _json_body("Calendar"),
-                        "responses": {"200": _ok("Calendar"), **AGENT_ERRORS}},
+                        "requestBody": request_body("Calendar"),
+                        "responses": {"200": ok("Calendar"), **AGENT_ERRORS}},
                 "get": {"summary": "A calendar (built-in: 24x7, default = Asia/Dhaka Sun-Thu 09:30-18:00)",
                         "security": [{"sigv4": []}],
                         "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
-                        "responses": {"200": _ok("Calendar"), **AGENT_ERRORS}}},
+                        "responses": {"200": ok("Calendar"), **AGENT_ERRORS}}},
             "/api/sla-policies/{name}": {
                 "put": {"summary": "Create or replace an SLA policy (admin)",
                         "security": [{"sigv4": []}],
                         "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
-                        "requestBody": _json_body("SlaPolicy"),
-                        "responses": {"200": _ok("SlaPolicy"), **AGENT_ERRORS}},
+                        "requestBody": request_body("SlaPolicy"),
+                        "responses": {"200": ok("SlaPolicy"), **AGENT_ERRORS}},
                 "get": {"summary": "An SLA policy", "security": [{"sigv4": []}],
                         "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
-                        "responses": {"200": _ok("SlaPolicy"), **AGENT_ERRORS}}},
+                        "responses": {"200": ok("SlaPolicy"), **AGENT_ERRORS}}},
             "/api/openapi.json": {"get": {"summary": "This document", "security": [{"sigv4": []}],
                                           "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         },
@@ -232,10 +259,10 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
                         {"$ref": "#/components/schemas/WebForm"},
                         {"type": "object", "properties": {"attachments": {
                             "type": "array", "items": {"type": "string", "format": "binary"}}}}]}}}},
-                "responses": {"201": _ok("Created", "Created"), "303": see_other,
-                              **{c: _error() for c in ("400", "403", "413", "415", "422", "429")}}},
+                "responses": {"201": ok("Created", "Created"), "303": see_other,
+                              **{c: error() for c in ("400", "403", "413", "415", "422", "429")}}},
             "options": {"summary": "CORS preflight for scripts on SETU_FORM_ORIGINS",
-                        "responses": {"204": {"description": "Allowed"}, "403": _error()}}},
+                        "responses": {"204": {"description": "Allowed"}, "403": error()}}},
         "/s/{token}": {
             "get": {"summary": "Ticket status page (signed, expiring link from the acknowledgement)",
                     "parameters": [token, lang], "responses": {"200": page, "403": link_error}},
@@ -259,5 +286,5 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
                      "parameters": [token], "requestBody": {"content": form_body},
                      "responses": {"200": {"description": "JSON {status, new, at}, or the page "
                                                           "for a browser"},
-                                   "403": _error()}}},
+                                   "403": error()}}},
     }
