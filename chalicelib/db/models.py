@@ -171,6 +171,7 @@ class Agent(SetuModel):
     departments = UnicodeSetAttribute(null=True)
     lang = UnicodeAttribute(null=True)  # bn | en: the language of mail to the agent (briefing)
     active = BooleanAttribute(default=True)
+    away = BooleanAttribute(default=False)  # skipped by round-robin assignment while set
     created_at = UTCDateTimeAttribute(null=True)
 
 

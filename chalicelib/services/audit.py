@@ -1,0 +1,80 @@
+"""The append-only audit log: who changed what, with the value before and after.
+
+Every write through the agent API leaves one entry, written in the same DynamoDB transaction
+as the change itself (so there is never a change without its entry, or the reverse). Entries
+live in the keys table, one partition per UTC day, newest last:
+
+  audit#<YYYY-MM-DD> / <ISO instant>#<random>   data: {actor, action, target, before, after}
+
+Append-only: an entry is written with a does-not-exist condition and no code path updates or
+deletes one. Ticket changes are also on the ticket's own timeline; the audit log is the one
+place to see everything one person did.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.db.connection import Transaction, transaction
+from chalicelib.db.models import Key
+
+PAGE_MAX = 200
+
+
+def entry(actor: str, action: str, target: str, *, before: Any = None, after: Any = None,
+          at: datetime | None = None) -> Key:
+    """An audit entry (not yet written). `action` is dotted ("agent.created"), `target` names
+    the thing ("agent:<arn>", "ticket:<id>", "customer:<id>", "macro:<name>")."""
+    at = at or clock.now()
+    return Key(pk=f"audit#{at.date().isoformat()}", sk=f"{clock.iso(at)}#{os.urandom(4).hex()}",
+               data={"actor": actor, "action": action, "target": target,
+                     "before": _plain(before), "after": _plain(after)})
+
+
+def add(tx: Transaction, actor: str, action: str, target: str, *, before: Any = None,
+        after: Any = None, at: datetime | None = None) -> None:
+    """Add the entry to the caller's transaction (the change and its entry land together)."""
+    tx.save(entry(actor, action, target, before=before, after=after, at=at),
+            condition=Key.pk.does_not_exist(), label="audit")
+
+
+def record(actor: str, action: str, target: str, *, before: Any = None, after: Any = None) -> None:
+    """A standalone entry, for a change that is not itself a DynamoDB write."""
+    with transaction() as tx:
+        add(tx, actor, action, target, before=before, after=after)
+
+
+def day(date: str, *, cursor: str | None = None, limit: int = 100) -> tuple[list[dict], str | None]:
+    """One day's entries, oldest first; `cursor` is the sk of the last entry already seen."""
+    condition = Key.sk > cursor if cursor else None
+    found = []
+    for item in Key.query(f"audit#{date}", range_key_condition=condition,
+                          limit=min(limit, PAGE_MAX)):
+        found.append({"at": item.sk.split("#", 1)[0], "id": item.sk, **_as_dict(item.data)})
+        if len(found) >= limit:
+            break
+    next_cursor = found[-1]["id"] if len(found) >= limit else None
+    return found, next_cursor
+
+
+def _as_dict(value: Any) -> dict:
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+
+
+def _plain(value: Any) -> Any:
+    """JSON-like values only (DynamoDB maps cannot hold sets or datetimes)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, datetime):
+        return clock.iso(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "as_dict"):
+        return _plain(value.as_dict())
+    return str(value)
