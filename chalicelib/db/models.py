@@ -125,6 +125,16 @@ class Customer(SetuModel):
     created_at = UTCDateTimeAttribute()
     last_contact_at = UTCDateTimeAttribute(null=True)
     ticket_count = NumberAttribute(default=0)
+    # Agent edits, merges and unmerges (services/customer_admin.py) bump this counter and are
+    # conditional on it (the API's `version`). Not a VersionAttribute: intake, opt-outs and
+    # unsubscribes update customers blindly (ticket_count, last_contact_at, opted_out).
+    revision = NumberAttribute(null=True)
+    # On a customer merged into another: the survivor's id, and the merge record
+    # {"into", "state": moving|done|unmerging, "at", "by", "emails", "phones"}.
+    merged_into = UnicodeAttribute(null=True)
+    merge = MapAttribute(null=True)
+    # On a survivor: other customer id -> what came from it (services/customer_admin.py).
+    merged_from = MapAttribute(null=True)
 
 
 class Key(SetuModel):

@@ -46,8 +46,11 @@ class CustomerPlan:
                 actions.append(Customer.emails.add(self.emails))
             if self.phones:
                 actions.append(Customer.phones.add(self.phones))
+            # a customer merged away (services/customer_admin.py) takes no new tickets: its
+            # identities point at the survivor, so the caller's next look-up finds that one
             tx.update(Customer(id=self.customer_id), actions=actions,
-                      condition=Customer.id.exists(), label="customer")
+                      condition=Customer.id.exists() & Customer.merged_into.does_not_exist(),
+                      label="customer")
         for pk in self.new_identities:
             tx.save(Key(pk=pk, sk=keys.NO_SORT, target=self.customer_id),
                     condition=Key.pk.does_not_exist(), label="identity")
