@@ -7,6 +7,7 @@ from chalice import Chalice, Cron
 from chalicelib import observability
 from chalicelib.api import agents, public
 from chalicelib.api import customers as customer_routes
+from chalicelib.api import ticket_actions as ticket_actions_api
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
 
@@ -19,6 +20,7 @@ app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(public.bp)
 app.register_blueprint(agents.bp)
+app.register_blueprint(ticket_actions_api.bp)
 app.register_blueprint(customer_routes.bp)
 
 # Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in

@@ -26,3 +26,18 @@ def emulator(tmp_path_factory):
         yield endpoint
     finally:
         local_stack.stop(process)
+        _keep_if_broken(log)
+
+
+def _keep_if_broken(log: Path) -> None:
+    """An emulator that raised keeps its log in build/test-logs (pytest's own tmp directories
+    rotate away), so a CI failure that cascades from it can be read afterwards."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if "Traceback" not in text:
+        return
+    keep = Path(__file__).resolve().parents[1] / "build" / "test-logs"
+    keep.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (keep / f"moto-{worker}.log").write_text(text)
+    first = text[text.index("Traceback"):][:3000]
+    print(f"\nemulator raised (log kept in build/test-logs/moto-{worker}.log):\n{first}")

@@ -22,6 +22,8 @@ def list_tickets():
     return json_response(tickets.list_tickets(
         status=params.get("status", ""), department=params.get("department", ""),
         assignee=params.get("assignee", ""), q=params.get("q", ""),
+        priority=params.get("priority", ""), channel=params.get("channel", ""),
+        breached=params.get("breached", ""),
         cursor=params.get("cursor", ""), limit=int_param(params, "limit", tickets.PAGE_DEFAULT)))
 
 

@@ -56,6 +56,10 @@ class Ticket(SetuModel):
     # The manager decision asked on this ticket (services/decisions.py); the latest one, the
     # history is on the timeline.
     decision = MapAttribute(null=True)
+    # Merging (services/ticket_actions.py): a merged ticket is closed and names the ticket it
+    # was merged into (inbound replies follow it, one hop); that ticket lists its sources.
+    merged_into = UnicodeAttribute(null=True)
+    merged_from = UnicodeSetAttribute(null=True)
     version = VersionAttribute()
 
     all_index = _index("all-index", "kind")()
@@ -108,6 +112,10 @@ class TimelineItem(SetuModel):
     attachments = ListAttribute(of=MapAttribute, null=True)
     error = UnicodeAttribute(null=True)
     lang = UnicodeAttribute(null=True)
+    # a copy of another ticket's item (merge, split): {"ticket", "ref", "sk", "via"}
+    origin = MapAttribute(null=True)
+    # an inbound message split off into a new ticket: {"ticket", "ref"}
+    split_to = MapAttribute(null=True)
 
 
 class Customer(SetuModel):

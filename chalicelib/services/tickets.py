@@ -19,6 +19,7 @@ from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services import (agents, checkin, contacts, departments, outbound, search,
                                  sla_clock, sms_text, suppression, thread)
 from chalicelib.services.sla import business_due
+from chalicelib.services import audit
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 SETTABLE_STATUSES = ("open", "pending", "resolved", "closed")
@@ -27,6 +28,7 @@ DONE = ("resolved", "closed")
 REOPENABLE = ("pending", "resolved", "closed")
 MAX_BODY = 20_000
 PAGE_DEFAULT, PAGE_MAX = 25, 100
+CHANNELS = ("web", "email", "sms")
 FAR_FUTURE = "9999"
 WRITE_ATTEMPTS = 3
 _T = TypeVar("_T")
@@ -155,6 +157,8 @@ def summary(ticket: Ticket) -> dict[str, Any]:
             "breached": list(sla.get("breached") or []),
         },
         "decision": as_dict(ticket.decision) or None,
+        "merged_into": ticket.merged_into,
+        "merged_from": sorted(ticket.merged_from or ()),
     }
 
 
@@ -171,6 +175,9 @@ def customer_view(customer: Customer | None, customer_id: str) -> dict[str, Any]
 
 def entry_view(item: TimelineItem) -> dict[str, Any]:
     base = {"entry": item.item_type, "at": clock.iso(item.at), "sk": item.sk}
+    for name in ("origin", "split_to"):  # copied from another ticket / split off into one
+        if getattr(item, name) is not None:
+            base[name] = as_dict(getattr(item, name))
     if item.item_type == "event":
         return {**base, "type": item.type, "actor": item.actor, "data": as_dict(item.data)}
     fields = ("direction", "channel", "kind", "status", "body", "subject", "sender",
@@ -189,30 +196,38 @@ def entry_view(item: TimelineItem) -> dict[str, Any]:
 
 
 def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
-                 q: str = "", cursor: str = "", limit: int = PAGE_DEFAULT) -> dict[str, Any]:
+                 q: str = "", cursor: str = "", limit: int = PAGE_DEFAULT, priority: str = "",
+                 channel: str = "", breached: str = "") -> dict[str, Any]:
     errors = {}
     if status and status not in STATUSES:
         errors["status"] = f"one of: {', '.join(STATUSES)}"
     if department and department not in departments.DEPARTMENT_NAMES:
         errors["department"] = "unknown department"
+    if priority and priority not in PRIORITIES:
+        errors["priority"] = f"one of: {', '.join(PRIORITIES)}"
+    if channel and channel not in CHANNELS:
+        errors["channel"] = f"one of: {', '.join(CHANNELS)}"
+    if breached and breached not in ("true", "false"):
+        errors["breached"] = "true or false"
     if not 1 <= limit <= PAGE_MAX:
         errors["limit"] = f"between 1 and {PAGE_MAX}"
     if errors:
         raise BadRequest("Invalid filter.", errors)
+    more = (priority, channel, breached)  # no index of their own: they filter index pages
     if q.strip():
         matches = _search(q.strip())
-        items = [t for t in matches if _matches(t, status, department, assignee)]
+        items = [t for t in matches if _matches(t, status, department, assignee, *more)]
         return {"items": [summary(t) for t in items[:limit]], "next": None}
 
     # The most selective index first; the rest of the filters apply to its pages.
     if assignee:
-        index, key, rest = Ticket.assignee_index, assignee, (status, department, "")
+        index, key, rest = Ticket.assignee_index, assignee, (status, department, "", *more)
     elif department:
-        index, key, rest = Ticket.department_index, department, (status, "", "")
+        index, key, rest = Ticket.department_index, department, (status, "", "", *more)
     elif status:
-        index, key, rest = Ticket.status_index, status, ("", "", "")
+        index, key, rest = Ticket.status_index, status, ("", "", "", *more)
     else:
-        index, key, rest = Ticket.all_index, "ticket", ("", "", "")
+        index, key, rest = Ticket.all_index, "ticket", ("", "", "", *more)
     start = _decode_cursor(cursor)
     found: list[Ticket] = []
     next_key = start
@@ -225,10 +240,14 @@ def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
     return {"items": [summary(t) for t in found], "next": _encode_cursor(next_key)}
 
 
-def _matches(ticket: Ticket, status: str, department: str, assignee: str) -> bool:
+def _matches(ticket: Ticket, status: str, department: str, assignee: str, priority: str = "",
+             channel: str = "", breached: str = "") -> bool:
     return ((not status or ticket.status == status)
             and (not department or ticket.department == department)
-            and (not assignee or ticket.assignee == assignee))
+            and (not assignee or ticket.assignee == assignee)
+            and (not priority or ticket.priority == priority)
+            and (not channel or ticket.channel == channel)
+            and (not breached or bool(as_dict(ticket.sla).get("breached")) == (breached == "true")))
 
 
 def _search(q: str) -> list[Ticket]:
@@ -390,10 +409,19 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
     if ticket.status == "new":
         items.append(_status_event(ticket, "open", agent.principal, now, seq=3))
         ticket.status = "open"
+
+    def writes(tx: Transaction) -> None:
+        if route is not None:
+            _check_not_suppressed(tx, channel, recipient)
+        audit.add(tx, agent.principal, "ticket.replied", f"ticket:{ticket.id}", at=now,
+                  after={"message": fields["message_uid"], "channel": channel,
+                         "recipient": recipient})
+
     try:
-        save(ticket, items, now, None if route is None else
-             lambda tx: _check_not_suppressed(tx, channel, recipient))
-    except Cancelled:  # the recipient is suppressed (or was just now): route knowing it
+        save(ticket, items, now, writes)
+    except Cancelled as exc:  # the recipient is suppressed (or was just now): route knowing it
+        if "extra" not in exc.labels:
+            raise
         return _reply(ticket_id, agent, body, requested, uid=uid, attachments=attachments,
                       checked=True)
     out = {"id": fields["message_uid"], "status": "queued", "channel": channel,
@@ -433,7 +461,9 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
     sla_clock.annotate(ticket, "callback", note=note)
     event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
                            data={"at": clock.iso(at), "note": note})
-    save(ticket, [event], now)
+    save(ticket, [event], now, lambda tx: audit.add(
+        tx, agent.principal, "ticket.callback_scheduled", f"ticket:{ticket.id}", at=now,
+        after={"at": clock.iso(at), "note": note}))
     return {"callback_at": clock.iso(at), "ticket": summary(ticket)}
 
 
@@ -445,7 +475,9 @@ def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     note = timeline.message(ticket.id, now, seq=0, message_uid=_uid(), direction="internal",
                             channel="internal", kind="note", status="recorded", body=text,
                             sender=agent.principal)
-    save(ticket, [note], now)
+    save(ticket, [note], now, lambda tx: audit.add(
+        tx, agent.principal, "ticket.note_added", f"ticket:{ticket.id}", at=now,
+        after={"message": note.message_uid}))
     return {"id": note.message_uid, "ticket": summary(ticket)}
 
 
@@ -480,6 +512,8 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     now = clock.now()
     items: list[TimelineItem] = []
     actor = agent.principal
+    fields = ("status", "priority", "department", "assignee")
+    before = {name: getattr(ticket, name) for name in fields}
     if status is not None and status != ticket.status:
         items.append(_status_event(ticket, status, actor, now, seq=len(items)))
         status_timers(ticket, ticket.status, status, now)
@@ -504,7 +538,11 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
                                     seq=len(items), data={"from": ticket.assignee, "to": assignee}))
         ticket.assignee = assignee
     if items:
-        save(ticket, items, now)
+        after = {name: getattr(ticket, name) for name in fields}
+        changed = [name for name in fields if before[name] != after[name]]
+        save(ticket, items, now, lambda tx: audit.add(
+            tx, actor, "ticket.updated", f"ticket:{ticket.id}", at=now,
+            before={n: before[n] for n in changed}, after={n: after[n] for n in changed}))
     return summary(ticket)
 
 
@@ -514,7 +552,8 @@ def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automa
                    at: datetime | None = None, ticket: Ticket | None = None) -> Ticket:
     """A customer's message on an existing ticket, placed on the timeline at `at` (the
     provider's timestamp; default now). Held messages (sender not the ticket's customer) and
-    automatic mail change nothing else; a real reply reopens the ticket.
+    automatic mail change nothing else; a real reply reopens the ticket. A reply to a merged
+    ticket lands on the ticket it was merged into (`merged_into`, one hop).
 
     `ticket`: the ticket as the caller has just read it, saving a read. Any copy will do, even
     an eventually consistent one (a GSI query's): the write is conditional on its version, so
@@ -524,8 +563,12 @@ def record_inbound(ticket_id: str, fields: dict[str, Any], *, held: bool, automa
     @retry_on_race
     def attempt() -> Ticket:
         current = first.pop() if first else load(ticket_id)
+        data = event_data
+        if current.merged_into:  # merged: the reply belongs on the ticket it went into
+            data = {**event_data, "via_merged": current.id}
+            current = load(current.merged_into)  # one hop: a merged ticket takes no merges
         return _record_inbound(current, fields, held=held, automatic=automatic,
-                               event_data=event_data, extra_writes=extra_writes, at=at)
+                               event_data=data, extra_writes=extra_writes, at=at)
 
     return attempt()
 
@@ -593,7 +636,8 @@ def outbound_by_message_id(message_id: str) -> tuple[str, TimelineItem] | None:
 def save(ticket: Ticket, items: list[TimelineItem], now: datetime,
           extra_writes: Callable[[Transaction], Any] | None = None) -> None:
     """Ticket and its new timeline entries together, conditional on the version we read.
-    `extra_writes` add the caller's own conditional writes (label "extra")."""
+    `extra_writes` add the caller's own conditional writes (label "extra"); audit entries
+    (label "audit", random sort keys) never collide, and if one did that is no race either."""
     ticket.updated_at = now
     refresh_queue_sort(ticket)
     try:
@@ -606,7 +650,7 @@ def save(ticket: Ticket, items: list[TimelineItem], now: datetime,
             if extra_writes:
                 extra_writes(tx)
     except Cancelled as exc:
-        if "extra" in exc.labels:
+        if exc.labels & {"extra", "audit"}:
             raise
         raise _Raced() from exc
 
