@@ -8,8 +8,10 @@ from chalicelib import observability
 from chalicelib.api import agents, public
 from chalicelib.api import customers as customer_routes
 from chalicelib.api import ticket_actions as ticket_actions_api
+from chalicelib.api import reports as reports_api
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
+from chalicelib.events import reports as report_adapter
 
 app = Chalice(app_name="setu")
 # Chalice sets its "setu" logger to ERROR unless debug; our warnings (rejected events, retries)
@@ -20,6 +22,7 @@ app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(public.bp)
 app.register_blueprint(agents.bp)
+app.register_blueprint(reports_api.bp)
 app.register_blueprint(ticket_actions_api.bp)
 app.register_blueprint(customer_routes.bp)
 
@@ -42,6 +45,20 @@ def ticket_changed(event):
                         batch_size=50, starting_position="TRIM_HORIZON")
 def timeline_appended(event):
     return streams.timeline_appended(event)
+
+
+# Report counters (services/reports.py): ticket saves and new timeline messages, each stream
+# in a function of its own, so a report failure never holds up timers or message dispatch.
+@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-tickets/stream/placeholder",
+                        batch_size=100, starting_position="TRIM_HORIZON")
+def report_events(event):
+    return report_adapter.handle(event)
+
+
+@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-timeline/stream/placeholder",
+                        batch_size=100, starting_position="TRIM_HORIZON")
+def report_timeline(event):
+    return report_adapter.handle(event)
 
 
 # Every five minutes on the clock (09:30, 09:35, ...): each department's briefing goes out at

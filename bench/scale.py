@@ -33,7 +33,15 @@ recorder, `X-Amz-Target` of each DynamoDB request); a Scan there, or in the boto
 fails the bench, and so does a log that does not hold every counted DynamoDB call.
 tests/unit/test_no_scan.py keeps scans out of the code.
 
-A report page is not measured: there are no reports yet (issue 7 will add them).
+Report pages (issue 7, item 6), measured the same way:
+
+  GET /api/reports?from=..&to=..                   a 30-day report page, by day (BatchGetItem)
+  GET /api/reports?from=..&to=..&by=agent          the same by agent (a Query per day)
+
+Report pages read the report aggregates (services/reports.py), which the report consumers
+write from the streams; the seeding writes the same aggregates directly (`_seed_reports`: the
+consumers' own delta functions over every seeded ticket and message, summed), so the reports
+cover the seeded tickets: 1k tickets fall on two days of the range, 10k on eight.
 """
 from __future__ import annotations
 
@@ -211,6 +219,8 @@ REQUESTS = (
     ("queue page, assignee", f"/api/tickets?assignee={scale_seed.AGENTS[0]}"),
     ("ticket with a 100-item timeline", f"/api/tickets/{scale_seed.ticket_id(scale_seed.HEAVY_INDEX)}"),
     ("ticket with a 100-item timeline, by ref", f"/api/tickets/{scale_seed.ref(scale_seed.HEAVY_INDEX)}"),
+    ("report page, 30 days by day", "/api/reports?from=2026-10-06&to=2026-11-04"),
+    ("report page, 30 days by agent", "/api/reports?from=2026-10-06&to=2026-11-04&by=agent"),
 )
 
 
@@ -225,6 +235,8 @@ def measure() -> list[Figure]:
         endpoint = stack["endpoint"]
         stacks = {SMALL: stack["outputs"], LARGE: local_stack.deploy(endpoint, "benchlarge")}
         seeding = {size: _seed(endpoint, outputs, size) for size, outputs in stacks.items()}
+        for size, outputs in stacks.items():
+            seeding[size]["items"]["report aggregates"] = _seed_reports(endpoint, outputs, size)
         counter = CallCounter(keep_results=True)
         counter.install()
         try:
@@ -240,6 +252,51 @@ def _seed(endpoint: str, outputs: dict[str, str], size: int) -> dict[str, Any]:
               "customers": outputs["CustomersTable"], "keys": outputs["KeysTable"]}
     print(f"  seeding {size:,} tickets (BatchWriteItem) ...", flush=True)
     return scale_seed.seed(lambda: scale_seed.client(endpoint), tables, size, threads=3)
+
+
+def _seed_reports(endpoint: str, outputs: dict[str, str], size: int) -> int:
+    """The report aggregates the report consumers would have written for the seeded tickets:
+    each ticket's deltas (created as new; then answered, resolved ... as seeded) and each
+    message's, from services/reports.py's own delta functions, summed per item and written
+    with BatchWriteItem. Returns the number of aggregate items."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from chalicelib.db.models import Ticket, TimelineItem
+    from chalicelib.services import calendars, reports
+
+    totals: dict[tuple[str, str], dict[str, float]] = {}
+
+    def add(delta: reports.Delta) -> None:
+        for key, amounts in delta.adds.items():
+            item = totals.setdefault(key, {})
+            for name, amount in amounts.items():
+                item[name] = item.get(name, 0) + amount
+
+    def calendar(ticket: Any) -> Any:  # the seeded tickets count in 24x7
+        return calendars.ALWAYS
+
+    for n in range(size):
+        raw = scale_seed.ticket_item(n)
+        opened_raw = {k: v for k, v in raw.items()
+                      if k not in ("first_response_at", "resolved_at", "assignee")}
+        opened = Ticket.from_raw_data({**opened_raw, "status": {"S": "new"}, "version": {"N": "1"}})
+        seeded = Ticket.from_raw_data(raw)
+        if seeded.assignee and seeded.first_response_at:  # the assignee answered first
+            seeded.sla = {**seeded.sla.as_dict(), "first_response_by": seeded.assignee}
+        add(reports.ticket_delta(None, opened, "seed", calendar))
+        add(reports.ticket_delta(opened, seeded, "seed", calendar))
+        for item in scale_seed.timeline_items(n):
+            if item["item_type"]["S"] == "message":
+                add(reports.timeline_delta(TimelineItem.from_raw_data(item), "seed"))
+    client = scale_seed.client(endpoint)
+    requests = [{"PutRequest": {"Item": {
+        "pk": {"S": pk}, "sk": {"S": sk},
+        **{name: {"N": str(int(amount)) if float(amount).is_integer() else repr(float(amount))}
+           for name, amount in amounts.items() if amount}}}}
+        for (pk, sk), amounts in sorted(totals.items())]
+    for start in range(0, len(requests), scale_seed.BATCH):
+        scale_seed._flush(client, {outputs["KeysTable"]: requests[start:start + scale_seed.BATCH]})
+    return len(requests)
 
 
 def _measure_at(counter: CallCounter, request_log: RequestLog, endpoint: str,
@@ -285,6 +342,9 @@ def _get(client, path: str) -> dict:
 
 
 def _returned(body: dict) -> dict[str, Any]:
+    if "totals" in body:
+        return {"report_days": len(body["days"]), "created": body["totals"]["created"],
+                "groups": len(body.get("groups", []))}
     if "items" in body:
         return {"tickets": len(body["items"]), "first": body["items"][0]["ref"] if body["items"] else None}
     return {"ticket": body.get("ref"), "timeline_items": len(body.get("timeline", []))}
@@ -298,7 +358,7 @@ def _figures(measured: dict[int, dict[str, Any]], seeding: dict[int, dict[str, A
                for size, result in seeding.items()]
     for name, _ in REQUESTS:
         a, b = small[name], large[name]
-        if a["returned"].get("tickets", 1) == 0:
+        if a["returned"].get("tickets", 1) == 0 or a["returned"].get("created", 1) == 0:
             raise RuntimeError(f"{name}: returned nothing at {SMALL:,} tickets")
         at = (f"at {SMALL:,}: {a['calls']} calls ({_ops(a)}), {a['items_read']} items, "
               f"{a['rcu']:g} RCU; at {LARGE:,}: {b['calls']} calls, {b['items_read']} items, "
@@ -311,8 +371,6 @@ def _figures(measured: dict[int, dict[str, Any]], seeding: dict[int, dict[str, A
                               "RCU", goal=a["rcu"], note=f"goal: as at {SMALL:,}",
                               details={"small_rcu": a["rcu"], "large_rcu": b["rcu"],
                                        "small_items": a["items_read"], "large_items": b["items_read"]}))
-    figures.append(Figure("scale: report page", None, "requests",
-                          note="not measured: Setu has no report endpoint yet (issue 7)"))
     scans = {size: [op for op in m["log"] if op in ("Scan", "ParallelScan")]
              + [op for op in m["counted_dynamodb"] if op == "Scan"] for size, m in measured.items()}
     for size, m in measured.items():
@@ -332,6 +390,9 @@ def _figures(measured: dict[int, dict[str, Any]], seeding: dict[int, dict[str, A
 
 
 def _shown(returned: dict[str, Any]) -> str:
+    if "report_days" in returned:
+        return (f"{returned['report_days']} days, {returned['created']:,} tickets created, "
+                f"{returned['groups']} groups")
     if "tickets" in returned:
         return f"{returned['tickets']} tickets from #{returned['first']}"
     return f"#{returned['ticket']} with {returned['timeline_items']} timeline items"

@@ -41,6 +41,8 @@ SOURCES = {
     "timer_fired": ("sqs", "TimerQueueUrl"),
     "ticket_changed": ("stream", "TicketsStreamArn"),
     "timeline_appended": ("stream", "TimelineStreamArn"),
+    "report_events": ("stream", "TicketsStreamArn"),
+    "report_timeline": ("stream", "TimelineStreamArn"),
     "daily_briefing": ("schedule", ""),
     "inbound_email": ("sns", "InboundEmailTopicArn"),
     "inbound_sms": ("sns", "InboundSmsTopicArn"),
@@ -220,7 +222,9 @@ class Pump:
                 "ErrorMessage": {"DataType": "String", "StringValue": f"{name} raised"}})
 
     def _poll_stream(self, name: str, stream_arn: str) -> int:
-        shards = self._shards.setdefault(stream_arn, {})
+        # per function: each function reading a stream has its own position in it, as each
+        # Lambda event source mapping does
+        shards = self._shards.setdefault(f"{name} {stream_arn}", {})
         description = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             if shard["ShardId"] not in shards:

@@ -398,6 +398,8 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
     items = [timeline.message(ticket.id, now, seq=0, **fields)]
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+        # who answered first: the reports' per-agent first-response time (services/reports.py)
+        ticket.sla = {**as_dict(ticket.sla), "first_response_by": agent.principal}
     sla_clock.stop(ticket, "escalation")  # someone answered: stop climbing the ladder
     for n, target in enumerate(("first_response", "next_reply"), start=1):
         if sla_clock.stop(ticket, target):
