@@ -91,7 +91,10 @@ def _core() -> dict[str, Any]:
                                                  "department": string,
                                                  "assignee": {"type": ["string", "null"]},
                                                  "version": {"type": "integer"},
-                                                 "sla": {"type": "object"}}},
+                                                 "sla": {"type": "object"},
+                                                 "merged_into": {"type": ["string", "null"]},
+                                                 "merged_from": {"type": "array",
+                                                                 "items": string}}},
                 "Ticket": {"allOf": [{"$ref": "#/components/schemas/TicketSummary"}, {
                     "type": "object", "properties": {
                         "customer": {"type": "object"},
@@ -154,7 +157,13 @@ def _core() -> dict[str, Any]:
             "/api/tickets": {"get": {
                 "summary": "List or search tickets", "security": [{"sigv4": []}],
                 "parameters": [{"name": n, "in": "query", "schema": string}
-                               for n in ("status", "department", "assignee", "q", "cursor")]
+                               for n in ("assignee", "q", "cursor")]
+                + [{"name": "status", "in": "query", "schema": {"enum": list(tickets.STATUSES)}},
+                   {"name": "department", "in": "query",
+                    "schema": {"enum": sorted(departments.DEPARTMENT_NAMES)}},
+                   {"name": "priority", "in": "query", "schema": {"enum": list(tickets.PRIORITIES)}},
+                   {"name": "channel", "in": "query", "schema": {"enum": ["web", "email", "sms"]}},
+                   {"name": "breached", "in": "query", "schema": {"enum": ["true", "false"]}}]
                 + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                 "maximum": tickets.PAGE_MAX}}],
                 "responses": {"200": ok("TicketPage"), **AGENT_ERRORS}},
