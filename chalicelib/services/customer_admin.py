@@ -250,12 +250,8 @@ def find(q: str) -> dict[str, Any]:
 def get(customer_id: str, *, cursor: str = "", limit: int = PAGE_DEFAULT) -> dict[str, Any]:
     if not 1 <= limit <= PAGE_MAX:
         raise BadRequest("Invalid limit.", {"limit": f"between 1 and {PAGE_MAX}"})
-    start = tickets._decode_cursor(cursor)
     customer = load(customer_id)
-    if start is not None and (set(start) != {"id", "customer_id", "queue_sort"}
-                              or any(set(v) != {"S"} or not v["S"] for v in start.values())
-                              or start["customer_id"]["S"] != customer.id):
-        raise BadRequest("Invalid cursor.", {"cursor": "not a cursor of this customer's tickets"})
+    start = tickets.decode_cursor(cursor, Ticket.customer_index, customer.id)
     return view(customer, cursor=start, limit=limit)
 
 

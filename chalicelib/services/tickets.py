@@ -228,7 +228,7 @@ def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
         index, key, rest = Ticket.status_index, status, ("", "", "", *more)
     else:
         index, key, rest = Ticket.all_index, "ticket", ("", "", "", *more)
-    start = _decode_cursor(cursor)
+    start = decode_cursor(cursor, index, key)
     found: list[Ticket] = []
     next_key = start
     for _ in range(5):  # bounded: a filtered page never reads more than five index pages
@@ -289,16 +289,19 @@ def _encode_cursor(key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> dict | None:
+def decode_cursor(cursor: str, index: Any, partition: str) -> dict | None:
+    """A cursor from a page of the same query: exactly this index's key, in this partition
+    (anything else would reach DynamoDB as an invalid ExclusiveStartKey)."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise BadRequest("Invalid cursor.", {"cursor": "not a cursor from this API"}) from None
-    valid = isinstance(key, dict) and all(
-        isinstance(v, dict) and len(v) == 1 and isinstance(next(iter(v.values())), str)
-        for v in key.values())
+    hash_name = index._hash_key_attribute().attr_name
+    valid = isinstance(key, dict) and set(key) == {hash_name, "queue_sort", "id"} and all(
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"]
+        for v in key.values()) and key[hash_name]["S"] == partition
     if not valid:
         raise BadRequest("Invalid cursor.", {"cursor": "not a cursor from this API"})
     return key
