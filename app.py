@@ -7,6 +7,7 @@ from chalice import Chalice, Cron
 from chalicelib import observability
 from chalicelib.api import agents, public
 from chalicelib.api import customers as customer_routes
+from chalicelib.api import routing as routing_api
 from chalicelib.api import ticket_actions as ticket_actions_api
 from chalicelib.api import reports as reports_api
 from chalicelib.api.http import error_middleware
@@ -25,6 +26,7 @@ app.register_blueprint(agents.bp)
 app.register_blueprint(reports_api.bp)
 app.register_blueprint(ticket_actions_api.bp)
 app.register_blueprint(customer_routes.bp)
+app.register_blueprint(routing_api.bp)
 
 # Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in
 # the packaged template, and the local stack's pump (local/pump.py) delivers to them.

@@ -19,9 +19,14 @@ def ticket_changed(event) -> dict:
     for record in event:
         observability.bind_ticket(_key(record, "id"))
         try:
-            actions = timers.reconcile(_image(Ticket, record.old_image),
-                                       _image(Ticket, record.new_image))
+            old, new = _image(Ticket, record.old_image), _image(Ticket, record.new_image)
+            actions = timers.reconcile(old, new)
             timers.apply(actions)
+            # routing: a new ticket (or one moved to another department), unassigned, in a
+            # round-robin department gets the next available agent (services/round_robin.py)
+            from chalicelib.services import round_robin
+
+            round_robin.on_ticket_changed(old, new)
         except Exception:  # noqa: BLE001 - retried by the event source from this record on
             log.exception("reconciling timers failed at %s", _sequence(record))
             failures.append({"itemIdentifier": _sequence(record)})

@@ -29,7 +29,8 @@ from chalicelib.db.models import Key, Ticket
 from chalicelib.integrations import storage
 from chalicelib.mail import loops, reply
 from chalicelib.mail.parse import ParsedMail, original_message_ids, parse
-from chalicelib.services import contacts, departments, dispatch, intake, suppression, thread, tickets
+from chalicelib.services import (contacts, departments, dispatch, intake, routing, suppression,
+                                 thread, tickets)
 from chalicelib.services.webform import Upload, WebContact
 
 log = logging.getLogger("setu.email")
@@ -154,15 +155,19 @@ def _look_up(mail: ParsedMail, sender: str) -> _Known:
 def _create(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str],
             acks_this_hour: int) -> str:
     text = _visible(mail)
+    subject = _subject(mail, text)
+    department, priority = routing.route(routing.Contact(
+        channel="email", department=_department(receipt.recipients), subject=subject,
+        body=text, recipients=tuple(receipt.recipients)))
     contact = WebContact(
         message=text or "(empty message)", name=(mail.from_name or "")[:100], email=sender,
-        subject=_subject(mail, text), department=_department(receipt.recipients),
+        subject=subject, department=department,
         lang=_language(mail.subject, text), attachments=_uploads(mail))
     ack_block = None  # a suppressed address is judged by intake, with the customer lookup
     if acks_this_hour >= AUTOMATIC_ACKS_PER_HOUR:
         ack_block = "too many automatic replies to this address this hour"
     arrival = intake.Arrival(
-        channel="email", acknowledge=not automatic, ack_suppressed=ack_block,
+        channel="email", priority=priority, acknowledge=not automatic, ack_suppressed=ack_block,
         message_fields=_message_fields(receipt, mail, automatic),
         extra_writes=lambda tx, ticket_id: _finish(tx, receipt, "created", ticket_id, mail,
                                                     sender=sender, count_ack=not automatic),

@@ -9,7 +9,7 @@ started, by the stream handlers after the commit (services/dispatch.py, services
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -20,7 +20,7 @@ from chalicelib.db.models import Key, Ticket
 from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
 from chalicelib.services import (calendars, customers, departments, outbound, policies,
-                                 search, sla, sla_clock, thread, tickets)
+                                 routing, search, sla, sla_clock, thread, tickets)
 from chalicelib.services.tickets import as_dict
 from chalicelib.services.webform import WebContact
 
@@ -52,12 +52,17 @@ class Arrival:
     # set when an agent starts the conversation: `contact.message` is the agent's first
     # message, sent on `channel`; the ticket waits for the customer (pending)
     agent: str | None = None
+    priority: str = "normal"  # as routing decided (services/routing.py)
 
 
 def create_from_web(contact: WebContact, source_ip: str) -> Created:
     limit = config.settings().form_limit_per_hour
-    ticket = create(contact, Arrival(channel="web", rate_limit=(
-        f"rate#form#{source_ip}", limit) if limit > 0 else None))
+    department, priority = routing.route(routing.Contact(
+        channel="web", department=contact.department, form_department=contact.department,
+        subject=contact.subject, body=contact.message))
+    ticket = create(replace(contact, department=department), Arrival(
+        channel="web", priority=priority,
+        rate_limit=(f"rate#form#{source_ip}", limit) if limit > 0 else None))
     return Created(id=ticket.id, ref=ticket.ref, status=ticket.status,
                    due_at=as_dict(ticket.sla).get("first_response_due"))
 
@@ -68,7 +73,7 @@ def create(contact: WebContact, arrival: Arrival, *, ticket_id: str | None = Non
     attachments go to S3 first and are removed again if the transaction does not commit.
     Raises RateLimited, Conflict or Cancelled("extra")."""
     now = at or clock.now()
-    policy = policies.policy_for(contact.department, "normal")
+    policy = policies.policy_for(contact.department, arrival.priority)
     ref = keys.next_ticket_ref()
     ticket_id = ticket_id or ids.new_id("t")
     observability.bind_ticket(ticket_id)
@@ -90,7 +95,7 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
 
     ticket = Ticket(
         id=ticket_id, ref=ref, subject=contact.subject,
-        status="pending" if arrival.agent else "new", priority="normal",
+        status="pending" if arrival.agent else "new", priority=arrival.priority,
         first_response_at=now if arrival.agent else None,
         department=contact.department, channel=arrival.channel, lang=contact.lang,
         created_at=now, updated_at=now,

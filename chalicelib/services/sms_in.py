@@ -28,8 +28,8 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services import (checkin, contacts, intake, outbound, sms_text, suppression,
-                                 templates, tickets)
+from chalicelib.services import (checkin, contacts, intake, outbound, routing, sms_text,
+                                 suppression, templates, tickets)
 from chalicelib.services.webform import WebContact
 
 log = logging.getLogger("setu.sms")
@@ -140,11 +140,12 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> Ticket | None:
 
 def _create(sms: InboundSms) -> str:
     words = " ".join(sms.body.split())
+    department, priority = routing.route(routing.Contact(channel="sms", body=sms.body))
     contact = WebContact(message=sms.body, phone=sms.origination,
                          subject=(words[:60] + "…") if len(words) > 60 else words,
-                         lang="bn" if _BENGALI.search(sms.body) else "en")
+                         department=department, lang="bn" if _BENGALI.search(sms.body) else "en")
     intake.create(contact, intake.Arrival(
-        channel="sms", message_fields=_fields(sms),
+        channel="sms", priority=priority, message_fields=_fields(sms),
         extra_writes=lambda tx, ticket_id: _marker(tx, sms, "created", ticket_id=ticket_id)),
         at=sms.at)
     return "created"

@@ -1,0 +1,89 @@
+"""Routing rules (/api/routing): which department and priority a new ticket gets, and which
+departments assign new tickets round-robin (docs/routing.md; services/routing.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api import auth
+from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_body, json_response
+from chalicelib.errors import BadRequest
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/api/routing", methods=["GET"], authorizer=iam)
+@handle_errors
+def get_routing():
+    auth.require(bp.current_request)
+    from chalicelib.services import routing
+
+    return json_response(routing.current())
+
+
+@bp.route("/api/routing", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
+@handle_errors
+def put_routing():
+    agent = auth.require(bp.current_request, role="admin")
+    body = json_body(bp.current_request)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
+    from chalicelib.services import routing
+
+    return json_response(routing.put(body, agent.principal))
+
+
+def openapi_section() -> dict[str, Any]:
+    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body
+    from chalicelib.services import departments, routing
+
+    names = sorted(departments.DEPARTMENT_NAMES)
+    department = {"enum": names}
+    strings = {"type": "array", "minItems": 1, "maxItems": routing.MAX_RECIPIENTS,
+               "items": {"type": "string"}}
+    rule = {
+        "type": "object", "required": ["name", "then"], "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": routing.MAX_NAME},
+            "when": {
+                "type": "object", "additionalProperties": False,
+                "description": "Every condition given must hold; a list holds when any of its "
+                               "values does. No conditions: matches every contact.",
+                "properties": {
+                    "channel": {**strings, "items": {"enum": list(routing.CHANNELS)}},
+                    "recipient": {**strings, "items": {"type": "string", "format": "email"},
+                                  "description": "addresses the mail was sent to (+tags ignored)"},
+                    "keywords": {**strings, "maxItems": routing.MAX_KEYWORDS,
+                                 "items": {"type": "string", "minLength": 1,
+                                           "maxLength": routing.MAX_KEYWORD},
+                                 "description": "whole words or phrases (at most "
+                                                f"{routing.MAX_KEYWORD_WORDS} words) in the "
+                                                "subject or body, casefolded; a trailing * "
+                                                "matches any word starting so (বিল*)"},
+                    "form_department": {**strings, "items": department,
+                                        "description": "the department picked on the web form; "
+                                                       "only such rules override that choice"}}},
+            "then": {"type": "object", "required": ["department"], "additionalProperties": False,
+                     "properties": {"department": department,
+                                    "priority": {"enum": list(routing.PRIORITIES)}}}}}
+    return {
+        "paths": {"/api/routing": {
+            "get": {"summary": "Routing rules and each department's assignment mode",
+                    "security": [{"sigv4": []}],
+                    "responses": {"200": ok("Routing"), **AGENT_ERRORS}},
+            "put": {"summary": "Replace the routing rules (admin; first matching rule wins)",
+                    "security": [{"sigv4": []}], "requestBody": request_body("Routing"),
+                    "responses": {"200": ok("Routing"), **AGENT_ERRORS}}}},
+        "schemas": {
+            "RoutingRule": rule,
+            "Routing": {
+                "type": "object", "additionalProperties": False, "properties": {
+                    "rules": {"type": "array", "maxItems": routing.MAX_RULES,
+                              "items": {"$ref": "#/components/schemas/RoutingRule"}},
+                    "assignment": {
+                        "type": "object", "additionalProperties": False,
+                        "description": "department -> round_robin (the next available agent of "
+                                       "the department) or manual (the default)",
+                        "properties": {name: {"enum": list(routing.MODES)} for name in names}}}}},
+    }
