@@ -112,6 +112,7 @@ class TimelineItem(SetuModel):
     attachments = ListAttribute(of=MapAttribute, null=True)
     error = UnicodeAttribute(null=True)
     lang = UnicodeAttribute(null=True)
+    macro = MapAttribute(null=True)  # a reply made from a macro: {"name", "version"}
     # a copy of another ticket's item (merge, split): {"ticket", "ref", "sk", "via"}
     origin = MapAttribute(null=True)
     # an inbound message split off into a new ticket: {"ticket", "ref"}

@@ -162,7 +162,15 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
     if arrival.acknowledge:
         ack = _acknowledgement(ticket, contact, arrival, suppressed or {})
         if ack is not None:
+            # the department's own template, when an admin set one (services/macros.py); a
+            # broken one leaves the built-in text and says why on the timeline
+            from chalicelib.services import macros
+
+            problem = macros.customise_ack(ticket, ack, name=contact.name, message=contact.message)
             items.append(timeline.message(ticket.id, now, seq=3, **ack))
+            if problem:
+                items.append(timeline.event(ticket.id, now, "ack.template_failed", seq=4,
+                                            data=problem))
     return items
 
 

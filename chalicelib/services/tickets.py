@@ -187,6 +187,8 @@ def entry_view(item: TimelineItem) -> dict[str, Any]:
     out.update({name: getattr(item, name) for name in fields if getattr(item, name) is not None})
     if item.segments is not None:
         out["segments"] = int(item.segments)
+    if item.macro is not None:  # a reply made from a macro: {name, version}
+        out["macro"] = as_dict(item.macro)
     if item.fallback:
         out["fallback"] = [as_dict(step) for step in item.fallback]
     if item.attachments:
@@ -332,16 +334,18 @@ def retry_on_race(write: Callable[..., _T]) -> Callable[..., _T]:
 
 
 def reply(ticket_id: str, agent: agents.AgentView, body: Any, channel: Any = None, *,
-          attachments: Any = None) -> dict:
+          attachments: Any = None, macro: Any = None, macro_version: Any = None) -> dict:
     """An agent's reply; email replies may carry files (JSON: filename, content_type,
-    content_base64), stored in S3 first and removed again if the reply is not saved."""
+    content_base64), stored in S3 first and removed again if the reply is not saved.
+    `macro` (a name, and `macro_version`) instead of `body`: see _macro below."""
+    canned = _macro(macro, macro_version)
     uploads = _reply_uploads(attachments)
     if uploads and channel == "sms":
         raise ValidationFailed("SMS cannot carry files.", {"attachments": "only with email replies"})
     uid = ids.new_id("m")
     stored = [_store_attachment(ticket_id, uid, n, upload) for n, upload in enumerate(uploads)]
     try:
-        return _reply(ticket_id, agent, body, channel, uid=uid, attachments=stored)
+        return _reply(ticket_id, agent, body, channel, uid=uid, attachments=stored, macro=canned)
     except Exception:
         storage.delete_quietly([a["key"] for a in stored])
         raise
@@ -378,16 +382,20 @@ def _store_attachment(ticket_id: str, uid: str, n: int, upload) -> dict[str, Any
 
 @retry_on_race
 def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *, uid: str,
-           attachments: list[dict[str, Any]], checked: bool = False) -> dict:
+           attachments: list[dict[str, Any]], checked: bool = False,
+           macro: dict[str, Any] | None = None) -> dict:
     """Suppressions are not read first: the route is the one no suppression would change, and
     the transaction checks that its recipient is not suppressed (ConditionCheck), so a reply
     costs four calls. If it is, the reply is routed again reading every address's state
     (`checked`): the result is the same as reading them first, only slower in that rare case."""
-    text = _body(body)
+    text = _body(body) if macro is None else ""
     ticket = load(ticket_id)
     customer = _customer(ticket.customer_id)
     route = None if checked else _unsuppressed_route(ticket, customer, requested)
     channel, recipient = route or _reply_route(ticket, customer, requested)
+    rendered = _render_macro(macro, ticket, customer, agent, channel) if macro else None
+    if rendered is not None:
+        text = rendered.body
     references = _email_thread(ticket.id) if channel == "email" else []
     now = clock.now()
     if channel == "sms":
@@ -398,6 +406,10 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
                             author=agent.principal, references=references, uid=uid)
     if attachments:
         fields["attachments"] = attachments
+    if rendered is not None:  # the timeline message names the macro it came from
+        fields["macro"] = {"name": rendered.name, "version": rendered.version}
+        if rendered.subject:
+            fields["subject"] = rendered.subject
     items = [timeline.message(ticket.id, now, seq=0, **fields)]
     if ticket.first_response_at is None:
         ticket.first_response_at = now
@@ -414,6 +426,8 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
     if ticket.status == "new":
         items.append(_status_event(ticket, "open", agent.principal, now, seq=3))
         ticket.status = "open"
+    if rendered is not None and rendered.actions:
+        items.extend(_macro_actions(ticket, rendered.actions, agent.principal, now, seq=4))
 
     def writes(tx: Transaction) -> None:
         if route is not None:
@@ -428,12 +442,65 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
         if "extra" not in exc.labels:
             raise
         return _reply(ticket_id, agent, body, requested, uid=uid, attachments=attachments,
-                      checked=True)
+                      checked=True, macro=macro)
     out = {"id": fields["message_uid"], "status": "queued", "channel": channel,
            "recipient": recipient, "ticket": summary(ticket)}
     if channel == "sms":
         out["sms"] = sms_text.segments(text).to_dict()
+    if rendered is not None:
+        out["macro"] = {"name": rendered.name, "version": rendered.version, "lang": rendered.lang,
+                        "actions": rendered.actions}
     return out
+
+
+# ---- replying with a macro (issue 7; services/macros.py) -----------------------------------
+
+def _macro(name: Any, version: Any) -> dict[str, Any] | None:
+    """The macro a reply uses (404 unknown or archived), read once, before the write loop."""
+    if name is None:
+        if version is not None:
+            raise BadRequest("version goes with macro.", {"version": "only with macro"})
+        return None
+    from chalicelib.services import macros
+
+    return macros.use(name, version)
+
+
+def _render_macro(macro: dict[str, Any], ticket: Ticket, customer: Customer | None,
+                  agent: agents.AgentView, channel: str):
+    """Rendered exactly as POST /api/tickets/{id}/preview shows it (422 when it cannot be)."""
+    from chalicelib.services import macros
+
+    rendered = macros.render(macro, ticket, customer, agent.display_name, channel)
+    if len(rendered.body) > MAX_BODY:
+        raise ValidationFailed("The macro renders too long.", {"macro": f"at most {MAX_BODY} characters"})
+    return rendered
+
+
+def _macro_actions(ticket: Ticket, actions: dict[str, str], actor: str, now: datetime,
+                   seq: int) -> list[TimelineItem]:
+    """A macro's actions (status, priority) in its reply's own write, as PATCH applies them."""
+    items: list[TimelineItem] = []
+    status, priority = actions.get("status"), actions.get("priority")
+    if status and status != ticket.status:
+        items.append(_status_event(ticket, status, actor, now, seq=seq + len(items)))
+        status_timers(ticket, ticket.status, status, now)
+        ticket.status = status
+        if status in DONE:
+            ticket.resolved_at = ticket.resolved_at or now
+            from chalicelib.services import decisions
+
+            items.extend(decisions.withdraw(ticket, actor, now, seq=seq + len(items)))
+        else:
+            ticket.resolved_at = None
+    if priority and priority != ticket.priority:
+        items.append(timeline.event(ticket.id, now, "ticket.priority_changed", actor=actor,
+                                    seq=seq + len(items),
+                                    data={"from": ticket.priority, "to": priority}))
+        ticket.priority = priority
+        if ticket.status not in DONE:
+            items.extend(_follow_policy(ticket, now, seq=seq + len(items)))
+    return items
 
 
 MAX_CALLBACK_AHEAD = timedelta(days=366)

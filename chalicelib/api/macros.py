@@ -1,0 +1,211 @@
+"""Macro and acknowledgement-template routes (/api/macros, /api/ack-templates, preview).
+The logic is in services/macros.py; templates render in services/sandbox.py."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import auth
+from chalicelib.api.http import (
+    ANY_CONTENT, check_name, handle_errors, iam, int_param, json_body, json_response,
+    object_body,
+)
+from chalicelib.errors import BadRequest
+from chalicelib.services import macros
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/api/macros", methods=["GET"], authorizer=iam)
+@handle_errors
+def list_macros():
+    auth.require(bp.current_request)
+    params = bp.current_request.query_params or {}
+    archived = params.get("archived", "")
+    if archived not in ("", "true", "false"):
+        raise BadRequest("archived is true or false.", {"archived": "true or false"})
+    cursor = params.get("cursor", "")
+    if cursor:
+        check_name(cursor, "cursor")
+    return json_response(macros.list_macros(
+        cursor=cursor, limit=int_param(params, "limit", macros.PAGE_DEFAULT),
+        archived=archived == "true"))
+
+
+@bp.route("/api/macros/{name}", methods=["GET"], authorizer=iam)
+@handle_errors
+def get_macro(name: str):
+    auth.require(bp.current_request)
+    check_name(name)
+    params = bp.current_request.query_params or {}
+    version = int_param(params, "version", 0) if "version" in params else None
+    if version is not None and version < 1:
+        raise BadRequest("version counts from 1.", {"version": "a whole number from 1"})
+    return json_response(macros.get(name, version))
+
+
+@bp.route("/api/macros/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
+@handle_errors
+def put_macro(name: str):
+    agent = auth.require(bp.current_request, role="lead")
+    check_name(name)
+    return json_response(macros.put(name, json_body(bp.current_request), agent.principal))
+
+
+@bp.route("/api/macros/{name}", methods=["DELETE"], authorizer=iam)
+@handle_errors
+def archive_macro(name: str):
+    agent = auth.require(bp.current_request, role="admin")
+    check_name(name)
+    return json_response(macros.archive(name, agent.principal))
+
+
+@bp.route("/api/tickets/{ticket_id}/preview", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def preview(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    return json_response(macros.preview(ticket_id, agent, object_body(bp.current_request)))
+
+
+@bp.route("/api/ack-templates/{department}", methods=["GET"], authorizer=iam)
+@handle_errors
+def get_ack_template(department: str):
+    auth.require(bp.current_request)
+    check_name(department, "department")
+    return json_response(macros.get_ack(department))
+
+
+@bp.route("/api/ack-templates/{department}", methods=["PUT"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def put_ack_template(department: str):
+    agent = auth.require(bp.current_request, role="admin")
+    check_name(department, "department")
+    return json_response(macros.put_ack(department, json_body(bp.current_request), agent.principal))
+
+
+@bp.route("/api/ack-templates/{department}", methods=["DELETE"], authorizer=iam)
+@handle_errors
+def delete_ack_template(department: str):
+    agent = auth.require(bp.current_request, role="admin")
+    check_name(department, "department")
+    return json_response(macros.delete_ack(department, agent.principal))
+
+
+def openapi_section() -> dict:
+    from chalicelib.api.openapi import AGENT_ERRORS, TICKET_ID, error, ok, request_body
+    from chalicelib.services import departments, sandbox, tickets
+
+    string = {"type": "string"}
+    name = {"name": "name", "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
+    department = {"name": "department", "in": "path", "required": True,
+                  "schema": {"enum": sorted(departments.DEPARTMENT_NAMES)}}
+    errors = {k: v for k, v in AGENT_ERRORS.items() if k not in ("409", "415", "422")}
+    source = {"type": "string", "minLength": 1, "maxLength": sandbox.SOURCE_MAX,
+              "description": "Jinja2 template, rendered in the sandbox (docs/macros.md)"}
+    langs = {"type": "object", "additionalProperties": False, "minProperties": 1,
+             "properties": {"bn": source, "en": source}}
+    version_in = {"type": "integer", "minimum": 0,
+                  "description": "the version you read (0 for a new one); a stale one is 409"}
+    actions = {"type": "object", "additionalProperties": False, "properties": {
+        "status": {"enum": list(tickets.SETTABLE_STATUSES)},
+        "priority": {"enum": list(tickets.PRIORITIES)}}}
+    link = {"type": "object", "required": ["label", "url"], "additionalProperties": False,
+            "properties": {"label": {"type": "object", "properties": {"bn": string, "en": string}},
+                           "url": {"type": "string", "pattern": "^https://"}}}
+    email_variant = {"type": "object", "required": ["subject", "body"], "additionalProperties": False,
+                     "properties": {"subject": source, "body": source,
+                                    "html": {**source, "description": "optional HTML part (autoescaped)"}}}
+    sms = {"type": "object", "properties": {"encoding": {"enum": ["GSM-7", "UCS-2"]},
+                                            "units": {"type": "integer"},
+                                            "segments": {"type": "integer"},
+                                            "max_segments": {"type": "integer"}}}
+    version_param = {"name": "version", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1}}
+    return {
+        "paths": {
+            "/api/macros": {"get": {
+                "summary": "Macros (current versions), by name", "security": [{"sigv4": []}],
+                "parameters": [
+                    {"name": "cursor", "in": "query", "required": False, "schema": string},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": macros.PAGE_MAX}},
+                    {"name": "archived", "in": "query", "required": False,
+                     "schema": {"enum": ["true", "false"]}}],
+                "responses": {"200": ok("MacroPage"), **errors}}},
+            "/api/macros/{name}": {
+                "get": {"summary": "A macro: the current version, or ?version=N",
+                        "security": [{"sigv4": []}], "parameters": [name, version_param],
+                        "responses": {"200": ok("Macro"), **errors}},
+                "put": {"summary": "Save a new version of a macro (lead, admin)",
+                        "security": [{"sigv4": []}], "parameters": [name],
+                        "requestBody": request_body("MacroInput"),
+                        "responses": {"200": ok("Macro"), **AGENT_ERRORS}},
+                "delete": {"summary": "Archive a macro (admin); versions are kept",
+                           "security": [{"sigv4": []}], "parameters": [name],
+                           "responses": {"200": ok("Macro"), **errors, "409": error()}}},
+            "/api/tickets/{ticket_id}/preview": {"post": {
+                "summary": "Render a macro or an inline template for a ticket, sending nothing",
+                "security": [{"sigv4": []}], "parameters": [TICKET_ID],
+                "requestBody": request_body("PreviewInput"),
+                "responses": {"200": ok("Preview"), **AGENT_ERRORS}}},
+            "/api/ack-templates/{department}": {
+                "get": {"summary": "The department's acknowledgement template",
+                        "security": [{"sigv4": []}], "parameters": [department],
+                        "responses": {"200": ok("AckTemplate"), **errors}},
+                "put": {"summary": "Set the department's acknowledgement template (admin)",
+                        "security": [{"sigv4": []}], "parameters": [department],
+                        "requestBody": request_body("AckTemplateInput"),
+                        "responses": {"200": ok("AckTemplate"), **AGENT_ERRORS}},
+                "delete": {"summary": "Back to the built-in acknowledgement (admin)",
+                           "security": [{"sigv4": []}], "parameters": [department],
+                           "responses": {"200": {"description": "Removed"}, **errors,
+                                         "409": error()}}},
+        },
+        "schemas": {
+            "MacroInput": {"type": "object", "required": ["title", "body"], "additionalProperties": False,
+                           "properties": {"title": {"type": "string", "minLength": 1, "maxLength": macros.TITLE_MAX},
+                                          "body": langs, "subject": langs,
+                                          "channels": {"type": "array", "minItems": 1,
+                                                       "items": {"enum": list(macros.CHANNELS)}},
+                                          "actions": actions, "version": version_in}},
+            "Macro": {"type": "object", "required": ["name", "version", "title", "body"], "properties": {
+                "name": string, "version": {"type": "integer"}, "title": string,
+                "body": {"type": "object"}, "subject": {"type": ["object", "null"]},
+                "channels": {"type": "array", "items": string}, "actions": {"type": "object"},
+                "archived": {"type": "boolean"}, "updated_at": string, "updated_by": string,
+                "current_version": {"type": ["integer", "null"]}}},
+            "MacroPage": {"type": "object", "required": ["items", "next"], "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Macro"}},
+                "next": {"type": ["string", "null"]}}},
+            "PreviewInput": {"type": "object", "additionalProperties": False, "properties": {
+                "macro": string, "version": {"type": "integer", "minimum": 1},
+                "template": source, "subject": source,
+                "lang": {"enum": list(macros.LANGS)}, "channel": {"enum": list(macros.CHANNELS)}},
+                "description": "macro (and version) or an inline template (and subject)"},
+            "Preview": {"type": "object", "required": ["body", "lang", "channel"], "properties": {
+                "body": string, "subject": string, "lang": string, "channel": string, "sms": sms,
+                "macro": {"type": "object"}}},
+            "AckTemplateInput": {"type": "object", "additionalProperties": False, "properties": {
+                "email": {"type": "object", "additionalProperties": False,
+                          "properties": {"bn": email_variant, "en": email_variant}},
+                "sms": langs,
+                "links": {"type": "array", "maxItems": macros.LINKS_MAX, "items": link},
+                "version": version_in}},
+            "AckTemplate": {"type": "object", "properties": {
+                "department": string, "version": {"type": "integer"},
+                "email": {"type": "object"}, "sms": {"type": "object"},
+                "links": {"type": "array", "items": link}, "updated_at": string,
+                "updated_by": string}},
+            # the reply route (agents.py) also takes a macro instead of a body
+            "Reply": {"type": "object", "additionalProperties": False, "properties": {
+                "body": {"type": "string", "minLength": 1, "maxLength": tickets.MAX_BODY},
+                "macro": {"type": "string", "description": "a macro's name, instead of body"},
+                "version": {"type": "integer", "minimum": 1,
+                            "description": "with macro: that version (default the current one)"},
+                "channel": {"enum": ["email", "sms"]},
+                "attachments": {"type": "array", "items": {"type": "object"}}},
+                "oneOf": [{"required": ["body"]}, {"required": ["macro"]}]},
+        },
+    }
