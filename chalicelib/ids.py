@@ -20,6 +20,17 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{''.join(reversed(chars))}"
 
 
+def base36(number: int) -> str:
+    """Short lowercase digits for expiry instants in signed tokens and addresses."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rem = divmod(number, 36)
+        out = digits[rem] + out
+        if not number:
+            return out
+
+
 def format_ref(number: int) -> str:
     return str(number)
 

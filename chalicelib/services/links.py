@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
 
-from chalicelib import clock, config
+from chalicelib import clock, config, ids
 from chalicelib.services import thread
 
 SIGNATURE_CHARS = 20  # base64url: 120 bits
@@ -103,7 +103,7 @@ def open_thanks(token: str, *, now: datetime | None = None) -> Opened:
 
 
 def _ref_token(purpose: str, ticket_id: str, ref: str, expires_at: datetime) -> str:
-    expiry = _b36(int(expires_at.timestamp()))
+    expiry = ids.base36(int(expires_at.timestamp()))
     return f"{ref}.{expiry}.{_sign(purpose, ticket_id, expiry)}"
 
 
@@ -163,14 +163,6 @@ def _sign(purpose: str, *parts: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
 
 
-def _b36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rem = divmod(number, 36)
-        out = digits[rem] + out
-        if not number:
-            return out
 
 
 def public_base() -> str | None:

@@ -3,8 +3,9 @@
 In order of trust (docs/email.md):
 1. In-Reply-To / References naming a Message-ID we sent or received on a ticket
    (keys `msgid#<id>`, written in the same transaction as the message);
-2. a signed reply address, `support+<ref>.<signature>@domain`, which every mail we send
-   carries as Reply-To, so replies from clients that drop the headers still thread;
+2. a signed reply address, `support+<ref>.<expiry>.<signature>@domain`, which every mail we
+   send carries as Reply-To, so replies from clients that drop the headers still thread; it
+   works for SETU_REPLY_ADDRESS_DAYS (default 180) after the mail, then counts for nothing;
 3. a ticket ref in the subject (`[#1234]`, Bengali digits too), but only when the sender is
    a known identity of that ticket's customer: a ref is easy to guess, a Message-ID is not.
 Headers and tokens prove the mail answers our mail, not who wrote it: a sender who is not the
@@ -14,23 +15,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import config
+from chalicelib import clock, config, ids
 from chalicelib.db import keys
 from chalicelib.db.connection import Transaction
 from chalicelib.db.models import Key, Setting
-from chalicelib.ids import BENGALI_DIGITS
 
 MAX_ID_LENGTH = 500  # a DynamoDB key is at most 2 KB; real Message-IDs are far shorter
 MAX_REFERENCES = 30  # the newest ones; long threads carry hundreds
 SUBJECT_REF = re.compile(r"\[#\s*([0-9০-৯]{1,12})\]")
-_TOKEN = re.compile(r"^(?P<local>[^+@]+)\+(?P<ref>[0-9]{1,12})\.(?P<sig>[a-z0-9]{10})@(?P<domain>.+)$")
+_TOKEN = re.compile(r"^(?P<local>[^+@]+)\+(?P<ref>[0-9]{1,12})\.(?P<exp>[0-9a-z]{1,8})"
+                    r"\.(?P<sig>[a-z0-9]{10})@(?P<domain>.+)$")
+DEFAULT_REPLY_DAYS = 180
 _secret: bytes | None = None
 
 
@@ -92,26 +96,38 @@ def known_id(message_id: str | None) -> bool:
 
 # ---- signed reply addresses ------------------------------------------------------------
 
-def reply_address(ref: str) -> str:
-    """support+<ref>.<sig>@domain: a reply to it threads even without In-Reply-To."""
+def reply_address(ref: str, *, now: datetime | None = None) -> str:
+    """support+<ref>.<expiry>.<sig>@domain: a reply to it threads even without In-Reply-To,
+    until the expiry (base-36 epoch seconds) passes."""
     local, _, domain = config.settings().support_address.partition("@")
-    return f"{local}+{ref}.{_sign(ref)}@{domain}"
+    expires = (now or clock.now()) + timedelta(days=reply_days())
+    exp = ids.base36(int(expires.timestamp()))
+    return f"{local}+{ref}.{exp}.{_sign(f'{ref}.{exp}')}@{domain}"
 
 
-def ref_from_addresses(addresses: Iterable[str]) -> str | None:
-    """The ticket ref in a correctly signed plus-address among `addresses`, if any."""
+def ref_from_addresses(addresses: Iterable[str], *, now: datetime | None = None) -> str | None:
+    """The ticket ref in a correctly signed, unexpired plus-address among `addresses`, if any.
+    An expired one proves nothing (a leaked address stops working); the mail is then threaded
+    by its headers or subject like any other."""
     support_domain = config.settings().support_address.rpartition("@")[2].lower()
+    epoch = (now or clock.now()).timestamp()
     for address in addresses:
         found = _TOKEN.match((address or "").strip().lower())
         if found and found["domain"] == support_domain and hmac.compare_digest(
-                found["sig"], _sign(found["ref"])):
+                found["sig"], _sign(f"{found['ref']}.{found['exp']}")) \
+                and int(found["exp"], 36) > epoch:
             return found["ref"]
     return None
 
 
+def reply_days() -> int:
+    raw = os.environ.get("SETU_REPLY_ADDRESS_DAYS", "").strip()
+    return max(1, int(raw)) if raw.isdigit() else DEFAULT_REPLY_DAYS
+
+
 def ref_from_subject(subject: str) -> str | None:
     found = SUBJECT_REF.search(subject or "")
-    return found.group(1).translate(BENGALI_DIGITS).lstrip("0") if found else None
+    return found.group(1).translate(ids.BENGALI_DIGITS).lstrip("0") if found else None
 
 
 def _sign(ref: str) -> str:

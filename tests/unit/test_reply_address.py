@@ -1,0 +1,53 @@
+"""Signed reply addresses (support+<ref>.<expiry>.<sig>@domain): they thread a reply until
+they expire, and a forged, altered or expired one counts for nothing. No AWS: the signing
+secret is fixed for the test."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib import config
+from chalicelib.services import thread
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def fixed_secret(monkeypatch):
+    monkeypatch.setattr(thread, "_secret", b"k" * 32)
+    monkeypatch.setenv("SETU_SUPPORT_ADDRESS", "support@setu.example.com")
+    monkeypatch.delenv("SETU_REPLY_ADDRESS_DAYS", raising=False)
+    config.reload()
+    yield
+    config.reload()
+
+
+def test_a_fresh_address_threads_until_it_expires():
+    address = thread.reply_address("1042", now=NOW)
+    assert address.startswith("support+1042.") and address.endswith("@setu.example.com")
+    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=179)) == "1042"
+    assert thread.ref_from_addresses([address.upper()], now=NOW) == "1042"  # case-insensitive
+    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=181)) is None
+
+
+def test_the_lifetime_is_configurable(monkeypatch):
+    monkeypatch.setenv("SETU_REPLY_ADDRESS_DAYS", "7")
+    address = thread.reply_address("1042", now=NOW)
+    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=6)) == "1042"
+    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=8)) is None
+
+
+def test_altered_forged_or_foreign_addresses_count_for_nothing():
+    address = thread.reply_address("1042", now=NOW)
+    local, domain = address.split("@")
+    _, ref_exp_sig = local.split("+")
+    ref, exp, sig = ref_exp_sig.split(".")
+    later = thread.ids.base36(int(exp, 36) + 10**8)
+    for bad in (f"support+1043.{exp}.{sig}@{domain}",        # another ticket
+                f"support+{ref}.{later}.{sig}@{domain}",      # a longer life
+                f"support+{ref}.{exp}.aaaaaaaaaa@{domain}",   # forged signature
+                f"support+{ref}.{sig}@{domain}",              # the old form, without expiry
+                f"support+{ref}.{exp}.{sig}@evil.example"):   # not our domain
+        assert thread.ref_from_addresses([bad], now=NOW) is None, bad
+    assert thread.ref_from_addresses(["x@y.z", address], now=NOW) == "1042"
