@@ -36,6 +36,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	@# chalice 1.34 drives pip itself and supports pip < 26.3
 	$(BIN)/python -m pip install --quiet "pip>=23.1,<26.3"
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	mkdir -p $(BUILD) && $(BIN)/python -m pip install --quiet --no-deps -e .  # the `setu` command (pyproject.toml)
 	@touch $@
 
 $(VENV): $(STAMP)

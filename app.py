@@ -6,6 +6,7 @@ from chalice import Chalice, Cron
 
 from chalicelib import observability
 from chalicelib.api import agents, public
+from chalicelib.api import admin as admin_api
 from chalicelib.api import macros as macros_api
 from chalicelib.api import customers as customer_routes
 from chalicelib.api import routing as routing_api
@@ -24,6 +25,7 @@ app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(public.bp)
 app.register_blueprint(agents.bp)
+app.register_blueprint(admin_api.bp)
 app.register_blueprint(macros_api.bp)
 app.register_blueprint(reports_api.bp)
 app.register_blueprint(ticket_actions_api.bp)

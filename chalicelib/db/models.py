@@ -192,6 +192,7 @@ class Agent(SetuModel):
     active = BooleanAttribute(default=True)
     away = BooleanAttribute(default=False)  # skipped by round-robin assignment while set
     created_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()  # optimistic locking for PATCH /api/agents/{id}
 
 
 ALL_MODELS = (Ticket, TimelineItem, Customer, Key, Setting, Agent)

@@ -12,13 +12,17 @@ place to see everything one person did.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key
+from chalicelib.errors import BadRequest
 
 PAGE_MAX = 200
 
@@ -57,6 +61,45 @@ def day(date: str, *, cursor: str | None = None, limit: int = 100) -> tuple[list
             break
     next_cursor = found[-1]["id"] if len(found) >= limit else None
     return found, next_cursor
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+_CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-9a-f]{8}\Z")
+
+
+def page(date: str = "", *, cursor: str = "", limit: int = 100) -> dict[str, Any]:
+    """GET /api/audit: one UTC day's entries (default today), oldest first, `limit` at a time;
+    `next` is the cursor of the following page (null at the end). BadRequest on a bad date,
+    cursor (it must come from the same day) or limit."""
+    errors = {}
+    day_text = date or clock.now().date().isoformat()
+    try:
+        if not _DATE.match(day_text):
+            raise ValueError(day_text)
+        datetime.strptime(day_text, "%Y-%m-%d")
+    except ValueError:
+        errors["date"] = "a UTC day: YYYY-MM-DD"
+    after = _decode_cursor(cursor) if cursor else None
+    match = _CURSOR.match(after) if after else None
+    if cursor and (match is None or match.group(1) != day_text):
+        errors["cursor"] = "the `next` of the previous page of this day"
+    if not 1 <= limit <= PAGE_MAX:
+        errors["limit"] = f"between 1 and {PAGE_MAX}"
+    if errors:
+        raise BadRequest("Invalid audit query.", errors)
+    items, next_sk = day(day_text, cursor=after, limit=limit)
+    next_cursor = base64.urlsafe_b64encode(next_sk.encode()).decode().rstrip("=") if next_sk else None
+    return {"date": day_text, "items": items, "next": next_cursor}
+
+
+def _decode_cursor(cursor: str) -> str | None:
+    """`next` is URL-safe base64 of the last entry's sort key (which holds ':' and '#')."""
+    if len(cursor) > 200:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _as_dict(value: Any) -> dict:

@@ -1,0 +1,191 @@
+"""`setu`: a small command line for admins, using the same services as the API.
+
+    setu bootstrap-admin --principal ARN [--name N] [--email E]  (--stage S | --local)
+    setu tickets [--status S] [--department D] [--assignee ARN] [--q TEXT] [--limit N] [--json]
+    setu replay timers|events (--stage S | --local) [--dry-run] [--max N]
+
+Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
+credentials and region of the environment (AWS_PROFILE, AWS_REGION, or `--region`);
+`--local` on the running local stack (`make dev`, described by .setu/local.json); with
+neither, SETU_STAGE and SETU_*_TABLE from the environment (as the Lambda functions have them).
+Installed by `make venv` (pip install -e .); `python -m setu_cli` works too.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+LOCAL_STATE = Path(".setu/local.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "replay":
+        from infra import replay
+
+        return replay.main([args.what, *args.rest])
+    _target(parser, args)
+    from chalicelib.errors import ApiError
+
+    try:
+        return args.run(args)
+    except ApiError as error:
+        fields = "".join(f"\n  {name}: {why}" for name, why in error.fields.items())
+        print(f"setu: {error.message}{fields}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="setu", description="Setu admin commands.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    where = argparse.ArgumentParser(add_help=False)
+    group = where.add_mutually_exclusive_group()
+    group.add_argument("--stage", help="the deployed stage, e.g. dev (tables setu-<stage>-*)")
+    group.add_argument("--local", action="store_true",
+                       help="the running local stack (.setu/local.json)")
+    where.add_argument("--region", help="AWS region of the stage (default: the environment's)")
+
+    boot = commands.add_parser(
+        "bootstrap-admin", parents=[where], help="make a principal an active admin (idempotent)",
+        description="The first admin of a fresh stage: registers the IAM user or role ARN as an "
+                    "active admin, or promotes/reactivates an existing agent. Running it again "
+                    "changes nothing. Audited as cli:<your AWS identity>.")
+    boot.add_argument("--principal", required=True,
+                      help="IAM user or role ARN (or an STS assumed-role ARN)")
+    boot.add_argument("--name", default="", help="display name (new admins only)")
+    boot.add_argument("--email", default="", help="email address (new admins only)")
+    boot.set_defaults(run=_bootstrap_admin)
+
+    listing = commands.add_parser("tickets", parents=[where], help="list tickets",
+                                  description="Tickets sorted by due time, as GET /api/tickets.")
+    listing.add_argument("--status")
+    listing.add_argument("--department")
+    listing.add_argument("--assignee", help="principal ARN")
+    listing.add_argument("--q", help="search: ref, email, phone or subject words")
+    listing.add_argument("--limit", type=_positive, default=25, help="at most this many (25)")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    listing.set_defaults(run=_tickets)
+
+    replay = commands.add_parser(
+        "replay", help="replay a dead-letter queue (python -m infra.replay)",
+        description="Delegates to infra/replay.py: setu replay timers|events (--stage S | --local) "
+                    "[--dry-run] [--max N].")
+    replay.add_argument("what", choices=("timers", "events"))
+    replay.add_argument("rest", nargs=argparse.REMAINDER, help="--stage S | --local, --dry-run, --max N")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
+
+
+def _target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Point chalicelib at the chosen stage's tables (through the environment it reads)."""
+    from chalicelib import config, runtime
+
+    if args.local:
+        if not LOCAL_STATE.exists():
+            parser.error("no local stack is running (.setu/local.json is missing; `make dev`)")
+        from local import stack
+
+        info = json.loads(LOCAL_STATE.read_text(encoding="utf-8"))
+        os.environ.update(stack.environment(info["outputs"], info["aws_endpoint_url"],
+                                            api_url=info.get("api_url", ""),
+                                            region=info.get("region", stack.REGION)))
+    elif args.stage:
+        os.environ["SETU_STAGE"] = args.stage
+        for table in config.TABLES:
+            os.environ[f"SETU_{table.upper()}_TABLE"] = f"setu-{args.stage}-{table}"
+    elif not os.environ.get("SETU_STAGE"):
+        parser.error("say where: --stage STAGE, --local, or SETU_STAGE in the environment")
+    if args.region:
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = args.region
+    runtime.reset()
+
+
+def _bootstrap_admin(args: argparse.Namespace) -> int:
+    from chalicelib.services import agents
+
+    outcome, agent = agents.bootstrap_admin(args.principal, display_name=args.name,
+                                            email=args.email, actor=_actor())
+    stage = os.environ.get("SETU_STAGE", "")
+    said = {"created": "created admin", "promoted": "made an active admin:",
+            "unchanged": "already an active admin:"}[outcome]
+    print(f"{said} {agent['principal']} (id {agent['id']}) on stage {stage}")
+    return 0
+
+
+def _actor() -> str:
+    """Who runs the command, for the audit log: the caller's AWS identity when it answers."""
+    try:
+        from chalicelib.integrations import aws
+
+        return "cli:" + aws.client("sts").get_caller_identity()["Arn"]
+    except Exception:  # noqa: BLE001 - no identity is no reason to refuse the bootstrap
+        import getpass
+
+        return "cli:" + getpass.getuser()
+
+
+def _tickets(args: argparse.Namespace) -> int:
+    from chalicelib.services import tickets
+
+    found: list[dict[str, Any]] = []
+    cursor = ""
+    while len(found) < args.limit:
+        page = tickets.list_tickets(status=args.status or "", department=args.department or "",
+                                    assignee=args.assignee or "", q=args.q or "", cursor=cursor,
+                                    limit=min(tickets.PAGE_MAX, args.limit - len(found)))
+        found += page["items"]
+        cursor = page["next"] or ""
+        if not cursor:
+            break
+    found = found[:args.limit]
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        print(table(found))
+    return 0
+
+
+COLUMNS = ("REF", "STATUS", "PRIORITY", "DEPARTMENT", "ASSIGNEE", "DUE", "SUBJECT")
+
+
+def table(items: list[dict[str, Any]]) -> str:
+    rows = [COLUMNS] + [(
+        str(t.get("ref") or ""), t.get("status") or "", t.get("priority") or "",
+        t.get("department") or "", (t.get("assignee") or "-").rsplit("/", 1)[-1],
+        _due(t), _cut(t.get("subject") or "", 48)) for t in items]
+    widths = [max(len(row[n]) for row in rows) for n in range(len(COLUMNS) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+             for row in rows]
+    lines.append(f"({len(items)} ticket{'s' if len(items) != 1 else ''})")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _due(ticket: dict[str, Any]) -> str:
+    sla = ticket.get("sla") or {}
+    due = (sla.get("first_response_due") if not ticket.get("first_response_at") else None) \
+        or sla.get("next_reply_due") or sla.get("resolution_due")
+    return due[:16].replace("T", " ") if due else "-"
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The `setu` admin command (setu_cli), called in-process against the emulated AWS."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib.services import agents
+from setu_cli.main import main, table
+from tests.integration.helpers import Api, new_ticket
+
+ROOT = Path(__file__).resolve().parents[2]
+BOSS = "arn:aws:iam::123456789012:role/SetuAdmins"
+
+
+def _audit(target: str) -> list[dict]:
+    from chalicelib import clock
+    from chalicelib.services import audit
+
+    items, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    return [e for e in items if e["target"] == target]
+
+
+def test_bootstrap_admin_is_idempotent_and_audited(stack, capsys):
+    argv = ["bootstrap-admin", "--principal", BOSS, "--name", "Boss", "--email", "boss@example.com"]
+    assert main(argv) == 0
+    assert "created admin" in capsys.readouterr().out
+    view = agents.resolve(BOSS)
+    assert view.role == "admin" and view.display_name == "Boss"
+    assert main(argv) == 0
+    assert "already an active admin" in capsys.readouterr().out
+    [entry] = _audit(f"agent:{BOSS}")
+    assert entry["action"] == "agent.bootstrapped" and entry["actor"].startswith("cli:")
+    assert entry["before"] is None and entry["after"]["role"] == "admin"
+    # the new admin works through the API at once, addressed by its id
+    status, me = Api(stack.client, BOSS).get("/api/me")
+    assert status == 200 and me["id"] == agents.agent_id(BOSS) and me["email"] == "boss@example.com"
+
+
+def test_bootstrap_promotes_and_reactivates_an_existing_agent(stack, capsys):
+    agents.ensure_agent(BOSS, role="lead", display_name="Kept")
+    api = Api(stack.client)
+    assert api.patch(f"/api/agents/{agents.agent_id(BOSS)}", {"active": False})[0] == 200
+    assert main(["bootstrap-admin", "--principal", BOSS, "--name", "Ignored"]) == 0
+    assert "made an active admin" in capsys.readouterr().out
+    _, agent = api.get(f"/api/agents/{agents.agent_id(BOSS)}")
+    assert (agent["role"], agent["active"], agent["display_name"]) == ("admin", True, "Kept")
+    entry = _audit(f"agent:{BOSS}")[-1]
+    assert entry["before"] == {"role": "lead", "active": False}
+    assert entry["after"] == {"role": "admin", "active": True}
+
+
+@pytest.mark.parametrize("argv", [
+    ["bootstrap-admin", "--principal", "arn:aws:iam::123456789012:root"],
+    ["bootstrap-admin", "--principal", BOSS, "--email", "not-mail"],
+])
+def test_bootstrap_refuses_bad_input(stack, capsys, argv):
+    assert main(argv) == 2
+    assert "setu: Invalid admin." in capsys.readouterr().err
+    assert agents.resolve(BOSS) is None
+
+
+def test_tickets_lists_a_created_ticket(stack, capsys):
+    api = Api(stack.client)
+    created = new_ticket(api, subject="ইন্টারনেট সংযোগ নেই", department="technical")
+    other = new_ticket(api, email="other@example.com", subject="Invoice", department="billing")
+    capsys.readouterr()  # the API's metric lines (EMF on stdout)
+    assert main(["tickets"]) == 0
+    out = capsys.readouterr().out
+    assert created["ref"] in out and other["ref"] in out and "ইন্টারনেট সংযোগ নেই" in out
+    assert out.splitlines()[0].split()[:3] == ["REF", "STATUS", "PRIORITY"]
+    assert out.rstrip().endswith("(2 tickets)")
+
+    assert main(["tickets", "--department", "technical", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [t["id"] for t in listed] == [created["id"]]
+    assert main(["tickets", "--limit", "1", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+def test_tickets_bad_filter_is_exit_2(stack, capsys):
+    assert main(["tickets", "--status", "lost"]) == 2
+    assert "status" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["tickets", "--limit", "0"])
+
+
+def test_stage_and_local_point_at_the_stage_tables(stack, capsys, tmp_path, monkeypatch):
+    api = Api(stack.client)
+    created = new_ticket(api)
+    capsys.readouterr()  # the API's metric lines (EMF on stdout)
+    # --local: the local stack's .setu/local.json (here: this test's stack)
+    state = tmp_path / ".setu"
+    state.mkdir()
+    (state / "local.json").write_text(json.dumps({
+        "outputs": stack.outputs, "aws_endpoint_url": stack.endpoint, "region": "us-east-1",
+        "api_url": "http://127.0.0.1:8000", "stage": "local"}))
+    monkeypatch.chdir(tmp_path)
+    assert main(["tickets", "--local", "--json"]) == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [created["id"]]
+    # --stage: the tables CloudFormation names setu-<stage>-*
+    monkeypatch.setenv("SETU_TICKETS_TABLE", "somewhere-else")
+    assert main(["tickets", "--stage", stack.stage, "--json"]) == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [created["id"]]
+
+
+def test_nowhere_is_an_error(stack, monkeypatch, tmp_path):
+    monkeypatch.delenv("SETU_STAGE")
+    with pytest.raises(SystemExit):
+        main(["tickets"])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["tickets", "--local"])
+
+
+def test_replay_delegates_to_infra_replay(stack, capsys):
+    assert main(["replay", "timers", "--stage", stack.stage, "--dry-run"]) == 0
+    assert f"timers dead letters of setu-{stack.stage}: would replay 0" in capsys.readouterr().out
+
+
+def test_table_of_nothing():
+    assert table([]).splitlines() == ["REF  STATUS  PRIORITY  DEPARTMENT  ASSIGNEE  DUE  SUBJECT",
+                                      "(0 tickets)"]
+
+
+def test_the_app_never_imports_the_cli():
+    code = "import sys, app; print(sorted(m for m in sys.modules if m.startswith('setu_cli')))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    assert not [p for p in (ROOT / "chalicelib").rglob("*.py") if "setu_cli" in p.read_text()]
