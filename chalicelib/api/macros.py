@@ -198,14 +198,5 @@ def openapi_section() -> dict:
                 "email": {"type": "object"}, "sms": {"type": "object"},
                 "links": {"type": "array", "items": link}, "updated_at": string,
                 "updated_by": string}},
-            # the reply route (agents.py) also takes a macro instead of a body
-            "Reply": {"type": "object", "additionalProperties": False, "properties": {
-                "body": {"type": "string", "minLength": 1, "maxLength": tickets.MAX_BODY},
-                "macro": {"type": "string", "description": "a macro's name, instead of body"},
-                "version": {"type": "integer", "minimum": 1,
-                            "description": "with macro: that version (default the current one)"},
-                "channel": {"enum": ["email", "sms"]},
-                "attachments": {"type": "array", "items": {"type": "object"}}},
-                "oneOf": [{"required": ["body"]}, {"required": ["macro"]}]},
         },
     }

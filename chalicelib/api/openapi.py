@@ -102,9 +102,15 @@ def _core() -> dict[str, Any]:
                 "TicketPage": {"type": "object", "required": ["items", "next"], "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/TicketSummary"}},
                     "next": {"type": ["string", "null"]}}},
-                "Reply": {"type": "object", "required": ["body"], "additionalProperties": False,
-                          "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000},
-                                         "channel": {"enum": ["email", "sms"]}}},
+                "Reply": {"type": "object", "additionalProperties": False, "properties": {
+                    "body": {"type": "string", "minLength": 1, "maxLength": tickets.MAX_BODY},
+                    "macro": {"type": "string", "description": "a macro's name, instead of body"},
+                    "version": {"type": "integer", "minimum": 1,
+                                "description": "with macro: that version (default the current one)"},
+                    "channel": {"enum": ["email", "sms"]},
+                    "attachments": {"type": "array", "items": {"type": "object", "properties": {
+                        "filename": string, "content_type": string, "content_base64": string}}}},
+                    "oneOf": [{"required": ["body"]}, {"required": ["macro"]}]},
                 "Calendar": {"type": "object", "additionalProperties": False, "properties": {
                     "name": string, "timezone": string,
                     "hours": {"type": "object", "description": 'e.g. {"sun": [["09:30", "18:00"]]}',
