@@ -5,13 +5,9 @@ import os
 from chalice import Chalice, Cron
 
 from chalicelib import observability
-from chalicelib.api import agents, public
-from chalicelib.api import admin as admin_api
-from chalicelib.api import macros as macros_api
-from chalicelib.api import customers as customer_routes
-from chalicelib.api import routing as routing_api
-from chalicelib.api import ticket_actions as ticket_actions_api
-from chalicelib.api import reports as reports_api
+from chalicelib.api import (
+    admin, agents, customers, macros, public, reports, routing, ticket_actions,
+)
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
 from chalicelib.events import reports as report_adapter
@@ -23,14 +19,8 @@ app.log.setLevel(os.environ.get("SETU_LOG_LEVEL", "INFO").upper())
 app.api.binary_types.append("multipart/form-data")
 app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
-app.register_blueprint(public.bp)
-app.register_blueprint(agents.bp)
-app.register_blueprint(admin_api.bp)
-app.register_blueprint(macros_api.bp)
-app.register_blueprint(reports_api.bp)
-app.register_blueprint(ticket_actions_api.bp)
-app.register_blueprint(customer_routes.bp)
-app.register_blueprint(routing_api.bp)
+for blueprint in (public, agents, ticket_actions, customers, macros, routing, reports, admin):
+    app.register_blueprint(blueprint.bp)
 
 # Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in
 # the packaged template, and the local stack's pump (local/pump.py) delivers to them.

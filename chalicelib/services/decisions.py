@@ -72,7 +72,7 @@ def _validate_ask(body: Any) -> dict[str, Any]:
 @tickets.retry_on_race
 def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
     request = _validate_ask(body)
-    ticket = tickets.load(ticket_id)
+    ticket = tickets.load_open_to_change(ticket_id)
     if ticket.status in tickets.DONE:
         raise Conflict("The ticket is resolved; reopen it first.", {"status": ticket.status})
     if _open(ticket):

@@ -53,8 +53,7 @@ def take(ticket_id: str, agent: agents.AgentView, body: dict[str, Any]) -> dict[
 
 @retry_on_race
 def _take(ticket_id: str, agent: agents.AgentView, force: bool, version: int | None) -> dict:
-    ticket = tickets.load(ticket_id)
-    _not_merged(ticket)
+    ticket = tickets.load_open_to_change(ticket_id)
     _check_version(ticket, version)
     me, previous = agent.principal, ticket.assignee
     if previous == me:
@@ -105,7 +104,8 @@ def _merge(source_id: str, into: str, agent: agents.AgentView, version: int | No
                                {"into": "another ticket than this one"})
     if source.merged_into == target.id:  # done before (a retried request)
         return _merged(source, target, copied=0)
-    _not_merged(source)
+    if source.merged_into:
+        tickets.load_open_to_change(source.id)  # answers the 409 that says where it went
     if target.merged_into:
         raise Conflict(f"Ticket #{target.ref} was itself merged into another ticket; merge "
                        "into that one.", {"into": f"merged into {target.merged_into}"})
@@ -365,8 +365,3 @@ def _check_version(ticket: Ticket, version: int | None) -> None:
         raise Conflict("The ticket changed since you read it; reload and try again.",
                        {"version": f"current version is {ticket.version}"})
 
-
-def _not_merged(ticket: Ticket) -> None:
-    if ticket.merged_into:
-        raise Conflict(f"Ticket #{ticket.ref} was merged into another ticket.",
-                       {"merged_into": ticket.merged_into})

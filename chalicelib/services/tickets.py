@@ -130,6 +130,16 @@ def load(ticket_id: str) -> Ticket:
     return ticket
 
 
+def load_open_to_change(ticket_id: str) -> Ticket:
+    """A ticket an agent is about to change: not one merged into another (its conversation
+    continues there; it stays closed). Notes are still allowed on it."""
+    ticket = load(ticket_id)
+    if ticket.merged_into:
+        raise Conflict(f"Ticket #{ticket.ref} was merged into another ticket; work on that one.",
+                       {"merged_into": ticket.merged_into})
+    return ticket
+
+
 def view(ticket_id: str) -> dict[str, Any]:
     ticket = load(ticket_id)
     customer = _customer(ticket.customer_id)
@@ -389,7 +399,7 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
     costs four calls. If it is, the reply is routed again reading every address's state
     (`checked`): the result is the same as reading them first, only slower in that rare case."""
     text = _body(body) if macro is None else ""
-    ticket = load(ticket_id)
+    ticket = load_open_to_change(ticket_id)
     customer = _customer(ticket.customer_id)
     route = None if checked else _unsuppressed_route(ticket, customer, requested)
     channel, recipient = route or _reply_route(ticket, customer, requested)
@@ -528,7 +538,7 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
         errors["note"] = "text, at most 500 characters"
     if errors:
         raise ValidationFailed("Invalid callback.", errors)
-    ticket = load(ticket_id)
+    ticket = load_open_to_change(ticket_id)
     sla_clock.arm(ticket, "callback", start=now, due=at, warn_at=None)
     sla_clock.annotate(ticket, "callback", note=note)
     event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
@@ -577,7 +587,7 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     if errors:
         raise ValidationFailed("Invalid change.", errors)
 
-    ticket = load(ticket_id)
+    ticket = load_open_to_change(ticket_id)
     if version is not None and version != ticket.version:
         raise Conflict("The ticket changed since you read it; reload and try again.",
                        {"version": f"current version is {ticket.version}"})

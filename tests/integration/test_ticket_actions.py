@@ -221,6 +221,17 @@ def test_merge_copies_the_whole_timeline_and_closes_the_source(api, stack):
     assert len([i for i in items if i.get("origin")]) == len(copies)
     assert [i.get("type") for i in items].count("ticket.merged") == 1
 
+    # the merged ticket stays closed: changes go to the ticket it went into (notes still work)
+    for path, body in ((f"/api/tickets/{source['id']}", {"status": "open"}),
+                       (f"/api/tickets/{source['id']}/replies", {"body": "again"}),
+                       (f"/api/tickets/{source['id']}/callbacks", {"at": _in_a_month()}),
+                       (f"/api/tickets/{source['id']}/decisions", {"question": "Refund?"}),
+                       (f"/api/tickets/{source['id']}/take", {})):
+        call = api.patch if "/api/tickets/" + source["id"] == path else api.post
+        status, error = call(path, body)
+        assert status == 409 and error["error"]["fields"]["merged_into"] == target["id"], (path, error)
+    assert api.post(f"/api/tickets/{source['id']}/notes", {"body": "for the record"})[0] == 201
+
 
 def test_a_merge_retried_after_a_crash_writes_no_duplicates(api, stack, monkeypatch):
     source = _busy_ticket(api, stack)
@@ -561,3 +572,9 @@ def test_a_pinned_patch_racing_a_reply_is_409_or_applied(api, monkeypatch):
     assert len(results) + len(errors) == 2
     # the timeline and the ticket agree: nothing half-written
     assert TimelineItem.count(created["id"], consistent_read=True) == len(ticket["timeline"])
+
+
+def _in_a_month() -> str:
+    from datetime import datetime, timedelta, timezone
+
+    return (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
