@@ -32,7 +32,7 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Setu needs Python 3.11+, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	@# chalice 1.34 drives pip itself and supports pip < 26.3
 	$(BIN)/python -m pip install --quiet "pip>=23.1,<26.3"
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

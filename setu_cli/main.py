@@ -2,6 +2,8 @@
 
     setu bootstrap-admin --principal ARN [--name N] [--email E]  (--stage S | --local)
     setu tickets [--status S] [--department D] [--assignee ARN] [--q TEXT] [--limit N] [--json]
+    setu report [--from DATE] [--to DATE] [--department D] [--by day|agent|department|channel]
+                [--format json|csv] [--output FILE]
     setu replay timers|events (--stage S | --local) [--dry-run] [--max N]
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
@@ -72,6 +74,18 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
     listing.set_defaults(run=_tickets)
 
+    report = commands.add_parser(
+        "report", parents=[where], help="export a report (JSON or CSV)",
+        description="The report of GET /api/reports: days in the business time zone, both "
+                    "ends included, at most 92 days (default: the last 30 days).")
+    report.add_argument("--from", dest="start", type=_date, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="end", type=_date, help="last day, YYYY-MM-DD (today)")
+    report.add_argument("--department")
+    report.add_argument("--by", default="day", choices=("day", "agent", "department", "channel"))
+    report.add_argument("--format", default="csv", choices=("csv", "json"))
+    report.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    report.set_defaults(run=_report)
+
     replay = commands.add_parser(
         "replay", help="replay a dead-letter queue (python -m infra.replay)",
         description="Delegates to infra/replay.py: setu replay timers|events (--stage S | --local) "
@@ -89,6 +103,15 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("at least 1")
     return value
+
+
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a date, YYYY-MM-DD") from None
 
 
 def _target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -157,6 +180,24 @@ def _tickets(args: argparse.Namespace) -> int:
         print(json.dumps(found, ensure_ascii=False, indent=2))
     else:
         print(table(found))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from chalicelib.services import reports
+
+    end = args.end or reports.today()
+    start = args.start or end - timedelta(days=29)
+    built = reports.build(start, end, args.department or None, args.by)
+    text = reports.to_csv(built) if args.format == "csv" else json.dumps(
+        built, ensure_ascii=False, indent=2)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output} ({start}..{end}, by {args.by})")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 

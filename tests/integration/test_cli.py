@@ -86,6 +86,28 @@ def test_tickets_bad_filter_is_exit_2(stack, capsys):
         main(["tickets", "--limit", "0"])
 
 
+def test_report_exports_csv_and_json(stack, capsys, tmp_path):
+    api = Api(stack.client)
+    new_ticket(api, subject="Report me", department="billing")
+    new_ticket(api, email="second@example.com", subject="And me", department="billing")
+    stack.pump.drain()  # the report consumers keep the counters from the streams
+    capsys.readouterr()
+    out = tmp_path / "report.csv"
+    assert main(["report", "--output", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    import csv
+
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert next(r for r in rows if r["row"] == "total")["created"] == "2"
+    assert main(["report", "--format", "json", "--department", "billing"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals"]["created"] == 2 and len(report["days"]) == 30
+    assert main(["report", "--from", "2026-01-01", "--to", "2026-12-31"]) == 2  # > 92 days
+    assert "at most 92 days" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", "--from", "yesterday"])
+
+
 def test_stage_and_local_point_at_the_stage_tables(stack, capsys, tmp_path, monkeypatch):
     api = Api(stack.client)
     created = new_ticket(api)
