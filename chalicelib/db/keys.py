@@ -7,6 +7,7 @@
   word#<search word> / <ticket id>  target: ticket id
   rate#<scope>#<subject> / <window>   value: count, expires_at: TTL
   inbound#<source>#<provider id> / _  dedupe marker + raw event
+  ... and more, each described where it is used: docs/data-model.md lists them all.
 """
 from __future__ import annotations
 
