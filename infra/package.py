@@ -20,7 +20,9 @@ for the template's runtime and architecture) `slim` rewrites ``deployment.zip``:
   those, so ``holidays.list_supported_countries()`` - which validates a calendar's
   ``holidays_country`` - answers with what the package can load. Financial markets and the
   holiday-name translations go: Setu asks only for dates and passes no ``language``, and then
-  holidays falls back to the names in its source without reading a ``.mo`` file;
+  holidays falls back to the names in its source without reading a ``.mo`` file. The
+  school-term calendars of Germany and Australia (read only by those countries) and the
+  iCalendar export go too;
 * phonenumbers keeps its numbering-plan metadata for every region but not the short-number
   metadata (emergency and service codes), read only by the short-number functions, which
   Setu does not call;
@@ -97,6 +99,9 @@ HOLIDAY_COUNTRIES = ("BD", "IN", "NP", "BT", "LK", "PK")
 NEVER_LOADED = (
     re.compile(r"^holidays/locale/"),
     re.compile(r"^holidays/financial/"),
+    # school-term calendars of countries not shipped, and the iCalendar export
+    re.compile(r"^holidays/calendars/(germany|australia)_school\.py$"),
+    re.compile(r"^holidays/(ical|generate_ics)\.py$"),
     re.compile(r"^phonenumbers/shortdata/region_[A-Z0-9]+\.py$"),
     re.compile(r"^charset_normalizer/[^/]+\.so$"),
     re.compile(r"^charset_normalizer/cli/"),
