@@ -2,7 +2,8 @@
 
 SLA policies are read on every ticket create; caching them for a few seconds keeps the create
 path at three DynamoDB calls. A write in this container invalidates the cache at once; other
-containers see it within SETU_SETTINGS_CACHE_SECONDS.
+containers see it within SETU_SETTINGS_CACHE_SECONDS. Writes go through
+services/audit.put_setting (the document and its audit entry in one transaction).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import clock, config
+from chalicelib import config
 from chalicelib.db.models import Setting
 
 _cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
@@ -28,11 +29,6 @@ def get(kind: str, name: str) -> dict[str, Any] | None:
         data = None
     _cache[key] = (time.monotonic() + config.settings().settings_cache_seconds, data)
     return data
-
-
-def put(kind: str, name: str, data: dict[str, Any], actor: str) -> None:
-    Setting(kind, name, data=data, updated_at=clock.now(), updated_by=actor).save()
-    _cache.pop((kind, name), None)
 
 
 def clear_cache() -> None:

@@ -20,8 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db.connection import Transaction, transaction
-from chalicelib.db.models import Key
+from chalicelib.db.connection import Cancelled, Transaction, transaction
+from chalicelib.db.models import Key, Setting
+from chalicelib.errors import Conflict
 from chalicelib.errors import BadRequest
 
 PAGE_MAX = 200
@@ -48,6 +49,35 @@ def record(actor: str, action: str, target: str, *, before: Any = None, after: A
     """A standalone entry, for a change that is not itself a DynamoDB write."""
     with transaction() as tx:
         add(tx, actor, action, target, before=before, after=after)
+
+
+def put_setting(kind: str, name: str, data: dict[str, Any], actor: str, *,
+                action: str | None = None) -> None:
+    """Store a settings document (SLA policy, calendar, routing rules ...) with its audit entry
+    in one transaction; `before` is read fresh, not from the settings cache."""
+    from chalicelib.db import settings
+
+    try:
+        current = Setting.get(kind, name, consistent_read=True)
+        before: dict[str, Any] | None = current.data.as_dict()
+        unchanged = (Setting.updated_at == current.updated_at if current.updated_at
+                     else Setting.updated_at.does_not_exist())
+    except Setting.DoesNotExist:
+        before, unchanged = None, Setting.name.does_not_exist()
+    try:
+        with transaction() as tx:
+            # only over what was read: two admins saving at once cannot both record that
+            # same `before`; the second is told to reload
+            tx.save(Setting(kind, name, data=data, updated_at=clock.now(), updated_by=actor),
+                    condition=unchanged, label="settings")
+            add(tx, actor, action or f"{kind}.updated", f"{kind}:{name}", before=before,
+                after=data)
+    except Cancelled as exc:
+        if "settings" not in exc.labels:
+            raise
+        raise Conflict("Someone else saved this meanwhile; reload and try again.",
+                       {"name": name}) from None
+    settings.clear_cache()  # this container sees it at once; others within the cache TTL
 
 
 def day(date: str, *, cursor: str | None = None, limit: int = 100) -> tuple[list[dict], str | None]:

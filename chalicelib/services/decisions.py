@@ -24,8 +24,9 @@ from chalicelib import clock, config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Agent, Ticket, TimelineItem
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.services import (agents, durations, notices, outbound, sla_clock, sms_text,
-                                 tickets)
+from chalicelib.services import (
+    agents, audit, durations, notices, outbound, sla_clock, sms_text, tickets,
+)
 from chalicelib.services.escalation import role_members
 from chalicelib.services.sla import business_due
 
@@ -87,6 +88,7 @@ def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
                 "approver": request["approver"], "requested_by": agent.principal,
                 "requested_at": clock.iso(now), "due_at": clock.iso(due),
                 "remind_every_seconds": every.total_seconds(), "reminders": 0}
+    previous = tickets.as_dict(ticket.decision) or None  # an earlier, settled decision
     ticket.decision = decision
     sla_clock.arm(ticket, "decision", start=now, due=min(_next_wake(ticket, now, every), due),
                   warn_at=None)
@@ -100,7 +102,9 @@ def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
         f"{agent.display_name} asks for your decision on ticket #{ticket.ref} "
         f"\"{ticket.subject}\":\n\n{decision['question']}\n\nPlease decide by "
         f"{decision['due_at']} (approve or reject through the API)."))
-    tickets.save(ticket, items, now)
+    tickets.save(ticket, items, now, lambda tx: audit.add(
+        tx, agent.principal, "decision.requested", f"ticket:{ticket.id}", at=now,
+        before=previous, after=decision))
     return tickets.summary(ticket)
 
 
@@ -141,7 +145,9 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
                                     message=message)
     if channel == "sms":  # the customer reads it as SMS: the agent reply limit applies
         sms_text.check_length(told[0].body or "", "message")
-    tickets.save(ticket, items + told, now)
+    tickets.save(ticket, items + told, now, lambda tx: audit.add(
+        tx, agent.principal, f"decision.{outcome}", f"ticket:{ticket.id}", at=now,
+        before=decision, after=tickets.as_dict(ticket.decision)))
     return tickets.summary(ticket)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from chalicelib.db import settings
 from chalicelib.errors import NotFound
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import calendars, sla
+from chalicelib.services import audit, calendars, sla
 
 KIND = "sla_policy"
 CALENDAR_KIND = "calendar"
@@ -22,13 +22,13 @@ def put_policy(name: str, body: Any, actor: str) -> sla.Policy:
         raise ValidationFailed(exc.message, {**missing, **exc.fields}) from None
     if missing:
         raise ValidationFailed("The SLA policy has errors.", missing)
-    settings.put(KIND, name, policy.to_dict(), actor)
+    audit.put_setting(KIND, name, policy.to_dict(), actor)
     return policy
 
 
 def put_calendar(name: str, body: Any, actor: str) -> calendars.Calendar:
     calendar = calendars.parse_calendar(name, body)
-    settings.put(CALENDAR_KIND, name, calendar.to_dict(), actor)
+    audit.put_setting(CALENDAR_KIND, name, calendar.to_dict(), actor)
     return calendar
 
 

@@ -5,6 +5,7 @@ import unicodedata
 
 MAX_WORDS = 15
 MIN_LENGTH = 2
+MAX_LENGTH = 40  # longer "words" (hashes, base64, URLs' tails) are not searched for, nor indexed
 STOP_WORDS = frozenset("""a an and are as at be by for from has have i in is it my of on or
 our the to was we with you your এবং ও এর কি না যে আমি আমার আমাদের করে হয় থেকে""".split())
 
@@ -19,7 +20,7 @@ def words(text: str, limit: int = MAX_WORDS) -> list[str]:
             continue
         word = "".join(current)
         current = []
-        if len(word) >= MIN_LENGTH and word not in STOP_WORDS and word not in found:
+        if MIN_LENGTH <= len(word) <= MAX_LENGTH and word not in STOP_WORDS and word not in found:
             found.append(word)
             if len(found) >= limit:
                 break

@@ -31,15 +31,18 @@ split  An inbound customer message becomes a new ticket of the same customer, de
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalicelib import clock, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
-from chalicelib.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.services import agents, audit, search, sla_clock, tickets
 from chalicelib.services.tickets import as_dict, retry_on_race, save, summary
+
+log = logging.getLogger("setu.ticket_actions")
 
 MAX_SUBJECT = 200
 
@@ -85,8 +88,12 @@ def merge(source_id: str, agent: agents.AgentView, body: dict[str, Any]) -> dict
     try:
         return _merge(source_id, into, agent, options.get("version"),
                       bool(options.get("force")), written)
-    except ApiError:
-        _undo_copies(written)
+    except Exception:  # refused (ApiError), lost a race, or DynamoDB failed: no stray copies
+        try:
+            _undo_copies(written)
+        except Exception:  # noqa: BLE001 - the merge's own error is the one to answer
+            log.exception("removing the copies of a failed merge failed; a retried merge "
+                          "rewrites the same items and completes")
         raise
 
 

@@ -112,16 +112,21 @@ def status_timers(ticket: Ticket, old: str, new: str, now: datetime) -> None:
 
 # ---- reading -------------------------------------------------------------------------------
 
+def is_ref(text: str) -> bool:
+    """Ticket refs are ASCII digits, at most 12 (as in reply addresses and subjects)."""
+    return 1 <= len(text) <= 12 and text.isascii() and text.isdigit()
+
+
 def load(ticket_id: str) -> Ticket:
     """A ticket by id, or by ref (ASCII or Bengali digits, with or without '#')."""
     ticket_id = (ticket_id or "").strip()
+    if not ticket_id or len(ticket_id) > 64:  # before any lookup: DynamoDB keys are bounded
+        raise NotFound("No such ticket.")
     ref = ticket_id.lstrip("#").translate(BENGALI_DIGITS)
-    if ref.isdigit():
+    if is_ref(ref):
         found = keys.target(keys.ref_pk(ref))
         if found:
             ticket_id = found
-    if not ticket_id or len(ticket_id) > 64:
-        raise NotFound("No such ticket.")
     try:
         ticket = Ticket.get(ticket_id, consistent_read=True)
     except Ticket.DoesNotExist:
@@ -265,7 +270,7 @@ def _matches(ticket: Ticket, status: str, department: str, assignee: str, priori
 def _search(q: str) -> list[Ticket]:
     """q is a ref, an email address, a phone number, or words of a subject."""
     ref = q.lstrip("#").translate(BENGALI_DIGITS)
-    if ref.isdigit():
+    if is_ref(ref):
         found = keys.target(keys.ref_pk(ref))
         if found:
             return list(Ticket.batch_get([found]))
@@ -301,6 +306,9 @@ def _encode_cursor(key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
+MAX_CURSOR_VALUE = 1024  # longer than any key we write; DynamoDB refuses keys past its limits
+
+
 def decode_cursor(cursor: str, index: Any, partition: str) -> dict | None:
     """A cursor from a page of the same query: exactly this index's key, in this partition
     (anything else would reach DynamoDB as an invalid ExclusiveStartKey)."""
@@ -312,8 +320,9 @@ def decode_cursor(cursor: str, index: Any, partition: str) -> dict | None:
         raise BadRequest("Invalid cursor.", {"cursor": "not a cursor from this API"}) from None
     hash_name = index._hash_key_attribute().attr_name
     valid = isinstance(key, dict) and set(key) == {hash_name, "queue_sort", "id"} and all(
-        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"]
-        for v in key.values()) and key[hash_name]["S"] == partition
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+        and 0 < len(v["S"]) <= MAX_CURSOR_VALUE for v in key.values()) \
+        and key[hash_name]["S"] == partition
     if not valid:
         raise BadRequest("Invalid cursor.", {"cursor": "not a cursor from this API"})
     return key

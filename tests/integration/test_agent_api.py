@@ -83,6 +83,8 @@ def test_get_by_ref_and_404(api):
     assert set(ticket) >= {"id", "ref", "subject", "status", "priority", "version", "customer", "sla", "timeline"}
     assert api.get("/api/tickets/t_doesnotexist")[0] == 404
     assert api.get("/api/tickets/99999999")[0] == 404
+    assert api.get("/api/tickets/" + "9" * 3000)[0] == 404  # never an oversized DynamoDB key
+    assert api.get("/api/tickets?q=" + "9" * 3000)[0] == 200
 
 
 def test_reply_by_email_is_threaded_sent_and_stops_first_response(api, stack):

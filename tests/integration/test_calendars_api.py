@@ -36,6 +36,27 @@ def test_put_calendar_is_admin_only_and_validated(api):
     assert status == 422 and "hours.sun" in error["error"]["fields"]
 
 
+def test_settings_writes_are_audited_with_before_and_after(api):
+    from chalicelib.services import audit
+
+    def entries(target):
+        found, _ = audit.day(clock.now().date().isoformat(), limit=200)
+        return [e for e in found if e["target"] == target]
+
+    assert api.put("/api/sla-policies/vip", {"first_response": "PT1H"})[0] == 200
+    assert api.put("/api/sla-policies/vip", {"first_response": "PT30M"})[0] == 200
+    first, second = entries("sla_policy:vip")
+    assert first["action"] == "sla_policy.updated" and first["before"] is None
+    assert first["after"]["first_response"] == second["before"]["first_response"] == "PT1H"
+    assert second["after"]["first_response"] == "PT30M" and second["actor"].endswith("setu-admin")
+    body = {"timezone": "Asia/Dhaka", "hours": {"sun": [["09:00", "17:00"]]}}
+    assert api.put("/api/calendars/dhaka-office", body)[0] == 200
+    [entry] = entries("calendar:dhaka-office")
+    assert entry["after"]["hours"] == {"sun": [["09:00", "17:00"]]}
+    assert api.as_principal(AGENT).put("/api/calendars/dhaka-office", body)[0] == 403
+    assert len(entries("calendar:dhaka-office")) == 1  # a refused write leaves no entry
+
+
 def test_policy_on_unknown_calendar_is_422(api):
     status, error = api.put("/api/sla-policies/default", {"first_response": "PT1H", "calendar": "nope"})
     assert status == 422 and "calendar" in error["error"]["fields"]
@@ -99,3 +120,22 @@ def test_changing_priority_or_department_retimes_the_running_targets(api):
     assert last["sla"]["policy"] == "default"
     assert clock.parse_iso(last["sla"]["first_response_due"]) == opened + timedelta(hours=4)
     assert len([i for i in last["timeline"] if i.get("type") == "sla.policy_changed"]) == 2
+
+
+def test_a_settings_write_racing_another_is_409_and_leaves_one_entry(api, monkeypatch):
+    from chalicelib.services import audit
+
+    assert api.put("/api/sla-policies/race", {"first_response": "PT1H"})[0] == 200
+    real = audit.transaction
+
+    def another_admin_first():
+        monkeypatch.setattr(audit, "transaction", real)  # theirs goes through at once
+        audit.put_setting("sla_policy", "race", {"first_response": "PT2H"}, "arn:aws:iam::1:user/b")
+        return real()
+
+    monkeypatch.setattr(audit, "transaction", another_admin_first)
+    status, error = api.put("/api/sla-policies/race", {"first_response": "PT30M"})
+    assert status == 409, error
+    found, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    trail = [e["after"]["first_response"] for e in found if e["target"] == "sla_policy:race"]
+    assert trail == ["PT1H", "PT2H"]  # the refused write left no entry

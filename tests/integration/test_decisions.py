@@ -97,6 +97,12 @@ def test_a_named_approver_decides_and_a_rejection_reaches_an_sms_customer(api, s
     status, decided = api.as_principal(BILLING_LEAD).post(
         f"/api/tickets/{created['id']}/decisions/{decision_id}", {"outcome": "rejected"})
     assert status == 200 and decided["decision"]["state"] == "rejected"
+    from chalicelib import clock
+    from chalicelib.services import audit
+
+    found, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    trail = [(e["action"], e["actor"]) for e in found if e["target"] == f"ticket:{created['id']}"]
+    assert trail == [("decision.requested", ADMIN), ("decision.rejected", BILLING_LEAD)]
     stack.pump.drain()
     [notice] = [i for i in timeline(api, created["id"]) if i.get("kind") == "decision"]
     assert notice["channel"] == "sms" and notice["status"] == "sent"

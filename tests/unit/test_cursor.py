@@ -30,6 +30,7 @@ def test_a_cursor_of_this_index_and_partition_round_trips():
     {"status": {"S": "open"}, "queue_sort": {"S": "2026#x"}},     # no id
     {**GOOD, "id": {"N": "1"}},                                   # wrong type
     {**GOOD, "id": {"S": ""}},                                    # empty
+    {**GOOD, "queue_sort": {"S": "9" * 3000}},                    # past DynamoDB's key limits
 ])
 def test_other_keys_are_refused(key):
     with pytest.raises(BadRequest):
@@ -47,3 +48,9 @@ def test_a_cursor_of_another_partition_or_index_is_refused():
 def test_garbage_is_refused(raw):
     with pytest.raises(BadRequest):
         tickets.decode_cursor(raw, Ticket.all_index, "ticket")
+
+
+def test_refs_are_short_ascii_digits():
+    assert tickets.is_ref("1042") and tickets.is_ref("9" * 12)
+    assert not tickets.is_ref("9" * 13) and not tickets.is_ref("") and not tickets.is_ref("১০৪২")
+    assert not tickets.is_ref("²")  # str.isdigit() says yes to superscripts

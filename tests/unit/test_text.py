@@ -41,3 +41,9 @@ def test_ids_are_time_ordered_and_unique():
     assert len(set(made)) == 200
     assert all(len(x) == 28 and x.startswith("t_") for x in made)
     assert ids.new_id("t") > made[0]
+
+
+def test_search_words_skip_overlong_tokens():
+    # a 3,000-digit "word" would be an invalid DynamoDB key, and nobody searches for one
+    assert search.words("bill " + "9" * 3000 + " refund") == ["bill", "refund"]
+    assert search.words("x" * 40) == ["x" * 40] and search.words("x" * 41) == []
