@@ -16,7 +16,8 @@ Keys table, besides the identities (`email#...` / `phone#...` -> customer id):
 A merge (survivor S absorbs other O) runs in steps, each a transaction with its audit entry:
 
   1. start: O gets merged_into = S and the record (state `moving`), S gets merged_from[O].
-     From here intake adds nothing to O (customers.CustomerPlan's condition).
+     From here intake adds nothing to O (customers.CustomerPlan's condition): a contact
+     whose identities still point at O goes to S (intake follows merged_into, one hop).
   2. identities: O's email#/phone# keys re-point to S (each conditional on pointing at O).
   3. tickets: pages of O's tickets (customer-index, then read consistently) move to S, each
      conditional on its version and customer, with its marker and the two ticket_counts.
@@ -132,15 +133,32 @@ def parse_changes(body: Any) -> Changes:
             errors["version"] = "a whole number (the customer's version)"
         else:
             out.version = version
+    # types and sizes first: a huge list is refused on its length alone, nothing of it
+    # normalised (that could outlast the Lambda) or echoed back (the error stays small)
+    lists: dict[str, list[Any]] = {}
     count = 0
+    for field in ("add_emails", "remove_emails", "add_phones", "remove_phones"):
+        raw = body.get(field)
+        if raw is None:
+            continue
+        if not isinstance(raw, list):
+            errors[field] = "a list of strings"
+            continue
+        if len(raw) > MAX_CHANGES:
+            errors[field] = f"at most {MAX_CHANGES} values"
+        count += len(raw)
+        lists[field] = raw
+    if count > MAX_CHANGES:
+        errors["body"] = f"at most {MAX_CHANGES} emails and phones added or removed at once"
+        raise ValidationFailed("Invalid change.", errors)
     for field, normalise in (("add_emails", contacts.normalise_email),
                              ("remove_emails", contacts.normalise_email),
                              ("add_phones", contacts.normalise_phone),
                              ("remove_phones", contacts.normalise_phone)):
-        raw = body.get(field)
+        raw = lists.get(field)
         if raw is None:
             continue
-        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        if not all(isinstance(v, str) for v in raw):
             errors[field] = "a list of strings"
             continue
         values, bad = [], []
@@ -151,10 +169,7 @@ def parse_changes(body: Any) -> Changes:
                 bad.append(value[:100])
         if bad:
             errors[field] = "not valid: " + ", ".join(bad)
-        count += len(values)
         setattr(out, field, list(dict.fromkeys(values)))
-    if count > MAX_CHANGES:
-        errors["body"] = f"at most {MAX_CHANGES} emails and phones added or removed at once"
     for kind, key in (("emails", contacts.email_key), ("phones", str)):
         both = ({key(v) for v in getattr(out, f"add_{kind}") or ()}
                 & {key(v) for v in getattr(out, f"remove_{kind}") or ()})

@@ -56,8 +56,10 @@ class CustomerPlan:
                     condition=Key.pk.does_not_exist(), label="identity")
 
 
-def plan(email: str, phone: str) -> CustomerPlan:
-    """Look the identities up (one BatchGetItem) and decide create vs. reuse."""
+def plan(email: str, phone: str, *, merged: dict[str, str] | None = None) -> CustomerPlan:
+    """Look the identities up (one BatchGetItem) and decide create vs. reuse. `merged`
+    (customer merged away -> survivor, from `survivor_of`): an identity still pointing at a
+    customer merged away is the survivor's (the merge re-points it; intake claims nothing)."""
     wanted: dict[str, tuple[str, str]] = {}
     if email:
         wanted[keys.email_pk(contacts.email_key(email))] = ("email", email)
@@ -66,6 +68,9 @@ def plan(email: str, phone: str) -> CustomerPlan:
     blocks = {channel: suppression.pk(address, channel)
               for channel, address in (("email", email), ("sms", phone)) if address}
     owners = keys.lookup([*wanted, *blocks.values()])
+    if merged:
+        owners = {pk: merged.get(target, target) if pk in wanted else target
+                  for pk, target in owners.items()}
     owner = next((owners[pk] for pk in wanted if pk in owners), None)
     result = CustomerPlan(customer_id=owner or ids.new_id("c"), is_new=owner is None,
                           suppressed={channel: owners[key] for channel, key in blocks.items()
@@ -78,3 +83,14 @@ def plan(email: str, phone: str) -> CustomerPlan:
         result.new_identities.append(pk)
         (result.emails if kind == "email" else result.phones).add(value)
     return result
+
+
+def survivor_of(customer_id: str) -> str | None:
+    """The customer `customer_id` was merged into, if any (one consistent GetItem). Intake
+    asks only when its write to the customer failed: a merge that stopped after its first
+    step marks the customer merged while its identities still point at it."""
+    try:
+        return Customer.get(customer_id, consistent_read=True,
+                            attributes_to_get=["merged_into"]).merged_into
+    except Customer.DoesNotExist:
+        return None

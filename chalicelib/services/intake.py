@@ -107,8 +107,11 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
         sla_clock.arm_target(ticket, target, policy, calendar, now)
     tickets.refresh_queue_sort(ticket)
 
-    for attempt in (1, 2):
-        plan = customers.plan(contact.email, contact.phone)
+    # at most three tries: one more after another request claimed an identity, one more
+    # after finding the owner merged away (below)
+    retried_identity, merged = False, dict[str, str]()
+    while True:
+        plan = customers.plan(contact.email, contact.phone, merged=merged)
         ticket.customer_id = plan.customer_id
         items = _timeline(ticket, contact, arrival, message_uid, attachments, now,
                           suppressed=plan.suppressed)
@@ -122,8 +125,17 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
                                   headers={"Retry-After": str(_seconds_to_next_hour(now))})
             # Another request claimed one of this person's identities between our lookup and
             # commit: look again (it now points at the customer that request created).
-            if attempt == 1 and "identity" in failed:
+            if not retried_identity and "identity" in failed:
+                retried_identity = True
                 continue
+            # The identities' owner was merged away, and the merge has not re-pointed them yet
+            # (it stopped after its first step, or is under way): the survivor takes the
+            # ticket. One hop only; the survivor's own condition still holds in the retry.
+            if not merged and not plan.is_new and "customer" in failed and "extra" not in failed:
+                survivor = customers.survivor_of(plan.customer_id)
+                if survivor:
+                    merged = {plan.customer_id: survivor}
+                    continue
             if "extra" in failed:
                 raise  # the caller's own condition (e.g. already processed): theirs to judge
             raise Conflict("The ticket could not be saved because of a concurrent change; "

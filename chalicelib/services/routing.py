@@ -18,6 +18,7 @@ container pays no AWS call for it. Round-robin assignment itself: services/round
 """
 from __future__ import annotations
 
+import bisect
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -268,7 +269,7 @@ def decide(rules: list[_Rule], contact: Contact) -> tuple[str, str]:
     """The first matching rule's department and priority, else the channel's own choice."""
     explicit = contact.channel == "web" and contact.form_department not in (None, "", "general")
     recipients = {_address(a) for a in contact.recipients}
-    words: list[str] | None = None
+    text: _Text | None = None
     for rule in rules:
         if explicit and rule.form_departments is None:
             continue  # the customer chose; only a rule about that choice may change it
@@ -280,30 +281,50 @@ def decide(rules: list[_Rule], contact: Contact) -> tuple[str, str]:
         if rule.recipients is not None and not recipients & rule.recipients:
             continue
         if rule.keywords is not None:
-            if words is None:
-                words = _words(f"{contact.subject}\n{contact.body}")
-            if not any(_contains(words, keyword, prefix) for keyword, prefix in rule.keywords):
+            if text is None:  # tokenised once per contact, however many rules ask
+                text = _Text(_words(f"{contact.subject}\n{contact.body}"))
+            if not any(text.contains(keyword, prefix) for keyword, prefix in rule.keywords):
                 continue
         return rule.department, rule.priority
     return contact.department, "normal"
 
 
-def _contains(words: list[str], keyword: tuple[str, ...], prefix: bool) -> bool:
-    size = len(keyword)
-    if not size:
-        return False
-    first, last = keyword[0], keyword[-1]
-    for i in range(len(words) - size + 1):
-        if size == 1:
-            if words[i] == first or (prefix and words[i].startswith(first)):
-                return True
-            continue
-        if words[i] != first:
-            continue
-        if list(words[i:i + size - 1]) == list(keyword[:-1]) and (
-                words[i + size - 1] == last or (prefix and words[i + size - 1].startswith(last))):
+class _Text:
+    """A contact's words, indexed for keyword tests by set membership: the n-word phrases
+    (joined by a space, which no word contains) of each length some keyword has, built on
+    first use; for prefix keywords a sorted list of them, searched with bisect (the phrases
+    starting with a given text are contiguous there). Cost: linear in the text per phrase
+    length (at most MAX_KEYWORD_WORDS of them, plus a sort for prefixes), then O(1) or
+    O(log n) per keyword, instead of a scan of the text per keyword."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self._phrases: dict[int, set[str]] = {}
+        self._sorted: dict[int, list[str]] = {}
+
+    def phrases(self, size: int) -> set[str]:
+        found = self._phrases.get(size)
+        if found is None:
+            words = self.words
+            found = self._phrases[size] = (
+                set(words) if size == 1 else
+                {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)})
+        return found
+
+    def contains(self, keyword: tuple[str, ...], prefix: bool) -> bool:
+        size = len(keyword)
+        if not size:
+            return False
+        joined = " ".join(keyword)
+        if joined in self.phrases(size):
             return True
-    return False
+        if not prefix:
+            return False
+        ordered = self._sorted.get(size)
+        if ordered is None:
+            ordered = self._sorted[size] = sorted(self.phrases(size))
+        at = bisect.bisect_left(ordered, joined)
+        return at < len(ordered) and ordered[at].startswith(joined)
 
 
 def _words(text: str) -> list[str]:

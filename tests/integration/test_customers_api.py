@@ -402,3 +402,53 @@ def test_mail_and_sms_after_a_merge_reach_the_survivor(api, stack):
     assert survivor.ticket_count == 3 and Customer.get(email_id).ticket_count == 0
     status, customer = api.get(f"/api/customers/{phone_id}")
     assert new_ticket_id in [t["id"] for t in customer["tickets"]["items"]]
+
+
+def test_contacts_during_a_merge_stopped_after_its_first_step_reach_the_survivor(
+        api, stack, monkeypatch):
+    """Step 1 marked the other customer merged, its identities still point at it (step 2
+    did not run): a web form and a mail from its address land on the survivor, not a 409
+    nor a dead letter; the merge's retry then completes as usual."""
+    from tests.integration.test_email import mail, outcome, ses_deliver
+
+    survivor_id, kept = _phone_person(api, phone="01711000071")
+    other_id, [old] = _email_person(api, email="stopped@example.com")
+    stack.pump.drain()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the Lambda died after step 1")
+
+    real = customer_admin._run_merge
+    monkeypatch.setattr(customer_admin, "_run_merge", crash)
+    status, error = api.post(f"/api/customers/{survivor_id}/merge", {"other": other_id})
+    assert status == 500, error
+    assert Customer.get(other_id, consistent_read=True).merged_into == survivor_id
+    assert keys.target("email#stopped@example.com") == other_id  # step 2 did not run
+
+    # the web form from the other's address, with a phone nobody has yet
+    web = new_ticket(api, email="Stopped@example.com", phone="01711000072", subject="Still late")
+    assert _customer_of(api, web) == survivor_id
+    assert keys.target("phone#+8801711000072") == survivor_id
+    # and inbound mail from it
+    ses_id = ses_deliver(stack, mail(sender="stopped@example.com", subject="Another question",
+                                    body="Hello again").as_bytes(), source="stopped@example.com")
+    stack.pump.drain()
+    assert outcome(ses_id)["outcome"] == "created", outcome(ses_id)
+    mailed = outcome(ses_id)["ticket_id"]
+    assert Ticket.get(mailed, consistent_read=True).customer_id == survivor_id
+    other = Customer.get(other_id, consistent_read=True)
+    assert other.ticket_count == 1  # nothing added to the customer merged away
+    assert Customer.get(survivor_id, consistent_read=True).ticket_count == 3
+
+    # the retry completes the merge: the address and the old ticket move, counts add up
+    monkeypatch.setattr(customer_admin, "_run_merge", real)
+    status, result = api.post(f"/api/customers/{survivor_id}/merge", {"other": other_id})
+    assert status == 200 and result["state"] == "done", result
+    assert result["moved"] == {"identities": 1, "tickets": 1}
+    assert keys.target("email#stopped@example.com") == survivor_id
+    survivor = result["survivor"]
+    assert survivor["ticket_count"] == 4 and result["other"]["ticket_count"] == 0
+    assert sorted(survivor["emails"]) == ["stopped@example.com"]
+    assert sorted(survivor["phones"]) == ["+8801711000071", "+8801711000072"]
+    assert sorted(t["id"] for t in survivor["tickets"]["items"]) == sorted(
+        [kept[0]["id"], old["id"], web["id"], mailed])

@@ -53,6 +53,29 @@ def test_parse_changes_refuses(body, error, field):
     assert field in raised.value.fields
 
 
+@pytest.mark.parametrize("body,fields", [
+    # a million entries: refused on their number alone, none normalised, a small answer
+    ({"add_emails": ["a@example.com"] * 1_000_000}, {"add_emails", "body"}),
+    ({"remove_phones": ["not a phone"] * 1_000_000, "name": "x" * 201},
+     {"remove_phones", "body", "name"}),
+    # each list short enough, together too many
+    ({"add_emails": [f"a{n}@example.com" for n in range(15)],
+      "add_phones": [f"0171100{n:04}" for n in range(6)]}, {"body"}),
+    ({"add_phones": "01711000001", "remove_emails": {"a": 1}}, {"add_phones", "remove_emails"}),
+])
+def test_parse_changes_checks_list_types_and_lengths_before_normalising(body, fields, monkeypatch):
+    import json
+
+    calls = []
+    monkeypatch.setattr(ca.contacts, "normalise_email", lambda v: calls.append(v) or v)
+    monkeypatch.setattr(ca.contacts, "normalise_phone", lambda v: calls.append(v) or v)
+    with pytest.raises(ValidationFailed) as raised:
+        ca.parse_changes(body)
+    assert set(raised.value.fields) == fields, raised.value.fields
+    assert calls == []
+    assert len(json.dumps(raised.value.fields)) < 1000
+
+
 def test_channel_states():
     records = {"suppress#email#gone@example.com": {"reason": "bounce", "at": "T1", "detail": "550"},
                "suppress#sms#+8801711000001": {"reason": "opt-out", "at": "T2", "detail": "keyword 'STOP'"},

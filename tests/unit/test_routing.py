@@ -159,6 +159,31 @@ def test_not_an_object_is_rejected():
         routing.validate(["rules"])
 
 
+def test_many_keywords_against_a_large_body_route_in_bounded_time():
+    # the worst case an admin can store (100 rules x 50 keywords: words, phrases, prefixes)
+    # against a 200 kB inbound mail: the text is indexed once, keywords are set look-ups
+    # (a scan of the text per keyword was ~1e8 steps, tens of seconds)
+    import time
+
+    def keywords(r: int) -> list[str]:  # a word, a prefix, a five-word phrase, ...
+        return [f"kw{r}x{k}" if k % 3 == 0 else f"বিল{r}ক{k}*" if k % 3 == 1
+                else f"the net{r} {k} is down" for k in range(50)]
+
+    document = {"rules": [{"name": f"r{r}", "when": {"keywords": keywords(r)},
+                           "then": {"department": "sales"}} for r in range(99)]
+                + [{"name": "last", "when": {"keywords": keywords(99)[:49] + ["ফেরত চাই*"]},
+                    "then": {"department": "billing", "priority": "high"}}]}
+    rules = routing.compile_rules(routing.validate(document))
+    filler = "the net is down বিল আমার ইন্টারনেট নেই kw1 refund invoice "
+    body = (filler * (200_000 // len(filler.encode()) + 1))
+    assert len(body.encode()) > 200_000
+    started = time.monotonic()
+    assert routing.decide(rules, Contact(channel="email", body=body)) == ("general", "normal")
+    assert routing.decide(rules, Contact(channel="email", body=body + " টাকা ফেরত চাইছি")) == \
+        ("billing", "high")
+    assert time.monotonic() - started < 5, "keyword matching must not scan the text per keyword"
+
+
 # ---- round-robin ---------------------------------------------------------------------------
 
 @dataclass
