@@ -24,7 +24,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock
 from chalicelib.db import settings
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.departments import DEPARTMENT_NAMES
@@ -85,20 +84,10 @@ def current() -> dict[str, Any]:
 
 def put(body: Any, actor: str) -> dict[str, Any]:
     """Validate and store the document, with its audit entry in the same transaction."""
-    from chalicelib.db.connection import transaction
-    from chalicelib.db.models import Setting
     from chalicelib.services import audit
 
     document = validate(body)
-    try:  # what this write replaces, read fresh (not from the cache) for the audit entry
-        before: dict[str, Any] | None = Setting.get(KIND, NAME, consistent_read=True).data.as_dict()
-    except Setting.DoesNotExist:
-        before = None
-    with transaction() as tx:
-        tx.save(Setting(KIND, NAME, data=document, updated_at=clock.now(), updated_by=actor),
-                label="settings")
-        audit.add(tx, actor, "routing.updated", f"routing:{NAME}", before=before, after=document)
-    settings.clear_cache()  # this container sees the new rules at once (others within the TTL)
+    audit.put_setting(KIND, NAME, document, actor, action="routing.updated")
     return current()
 
 
