@@ -592,8 +592,13 @@ def customise_ack(ticket, ack: dict[str, Any], *, name: str | None,
         _apply_ack(ticket, ack, stored, variant, channel, lang, name, message)
         return None
     except Exception as exc:  # noqa: BLE001 - an admin's broken template never blocks the ack
-        detail = (next(iter(exc.fields.values()), exc.message) if isinstance(exc, ValidationFailed)
-                  else f"{type(exc).__name__}: {exc}")[:500]
+        # logged and put on the timeline: the sandbox's own message (field, line, what was
+        # refused; it quotes no values), else only the exception's type: str(exc) of an
+        # arbitrary error can quote what the customer wrote
+        if isinstance(exc, ValidationFailed) and exc.fields:
+            detail = "; ".join(f"{field}: {text}" for field, text in exc.fields.items())[:500]
+        else:
+            detail = type(exc).__name__
         log.warning("ack template for %s (%s, %s) not used: %s", ticket.department, channel,
                     lang, detail)
         from chalicelib import observability

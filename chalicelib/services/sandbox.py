@@ -12,9 +12,21 @@ API renders here only, in a jinja2 ImmutableSandboxedEnvironment narrowed furthe
   include/import/extends, `{% autoescape %}` or block `set`, so nothing recurses and every
   piece of text produced reaches the output, where it is counted;
 - a size cap on the source (SOURCE_MAX), on the output (OUTPUT_MAX), on every text or list
-  made by `*`, `+`, `~`, `replace` and `join`, on integers made by `*` and `**`; `%` on text
-  is refused; loop iterations are counted over the whole render (ITERATIONS_MAX) and a render
-  stops after TIME_MAX seconds;
+  made by `*`, `+`, `~`, `replace` and `join` (its length: the items of a list are not
+  counted), on integers made by `*` and `**`; `%` on text is refused; loop iterations are
+  counted over the whole render (ITERATIONS_MAX);
+- comparisons, `in` and hashing, the only operations whose cost grows with what a list holds
+  (`[[1] * 20000] * 20000` is 20,000 items that refer to one list), are bounded by structure:
+  every comparison (`==` `!=` `<` `>` `<=` `>=` `in` `not in` and the tests `eq`, `in` ...,
+  rewritten at compile time into `_compare`) and `loop.changed` takes text, numbers, or lists
+  and dicts holding at most COMPARE_MAX items and characters counted through every level; a
+  key (`d[k]`, `{k: v}`) is text or a number; the tests that format or print a value
+  (`divisibleby`, `odd`, `even`, `lower`, `upper`) take numbers or text only. So every single
+  operation costs at most about a linear pass over OUTPUT_MAX or COMPARE_MAX items;
+- the clock is read at every loop iteration, comparison and piece of output, and the render
+  is stopped with a 422 once it has run TIME_MAX seconds: it ends within TIME_MAX plus one of
+  those bounded operations (the clock cannot interrupt an operation, so the bounds above,
+  not the clock, are what make a render finish);
 - undefined names are errors (StrictUndefined), not empty text.
 
 Any failure, at compile time or while rendering, is a ValidationFailed (422) naming the field
@@ -23,6 +35,7 @@ and the template line. Text (mail text part, SMS) renders with autoescape off, H
 from __future__ import annotations
 
 import contextvars
+import operator
 import time
 import traceback
 from dataclasses import dataclass
@@ -37,7 +50,8 @@ OUTPUT_MAX = 20_000  # characters rendered (tickets.MAX_BODY)
 ITERATIONS_MAX = 10_000  # loop iterations per render, all loops together
 RANGE_MAX = 1_000
 INT_BITS_MAX = 4_096
-TIME_MAX = 1.0  # seconds per render
+COMPARE_MAX = 50_000  # items and characters in a list or dict compared, searched or changed()
+TIME_MAX = 1.0  # seconds per render, read between operations (see the module's docstring)
 FILENAME = "<template>"
 STR_METHODS = frozenset({"upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize",
                          "startswith", "endswith", "split", "splitlines", "isdigit", "isspace"})
@@ -68,10 +82,11 @@ _BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("sandbo
 
 
 def _budget() -> _Budget:
+    """The render's budget. Only functions marked pass_context read it: jinja never calls
+    those at compile time (constant folding), so they run inside render(), which sets it."""
     budget = _BUDGET.get()
-    if budget is None:  # a template object used outside render(): give it a budget of its own
-        budget = _Budget(ITERATIONS_MAX, time.monotonic() + TIME_MAX)
-        _BUDGET.set(budget)
+    if budget is None:
+        raise RuntimeError("sandbox templates are rendered through sandbox.render() only")
     return budget
 
 
@@ -88,11 +103,11 @@ def render(source: Any, context: dict[str, Any], *, html: bool = False, field: s
            limit: int = OUTPUT_MAX) -> str:
     """`source` rendered with `context` (plain data only) in the sandbox; 422 on any error."""
     template = _compiled(_source(source, field), html, field)
-    token = _BUDGET.set(_Budget(ITERATIONS_MAX, time.monotonic() + TIME_MAX))
+    budget = _Budget(ITERATIONS_MAX, time.monotonic() + TIME_MAX)
+    token = _BUDGET.set(budget)
     try:
         out: list[str] = []
         size = 0
-        budget = _budget()
         for chunk in template.generate(context):
             size += len(chunk)
             if size > limit:
@@ -179,7 +194,9 @@ def _allowed_nodes() -> frozenset[type]:
 
 def _Instrument():
     """Rewrites the tree: every loop's iterable goes through `_iterations` (counted), every
-    `~` through `_concat` (size checked before the text is built)."""
+    `~` through `_concat` (size checked before the text is built), every comparison through
+    `_compare` (operands checked before Python compares them) and every key of a dict literal
+    through `_key` (text or a number before Python hashes it)."""
     from jinja2 import nodes
     from jinja2.visitor import NodeTransformer
 
@@ -194,6 +211,21 @@ def _Instrument():
             node = self.generic_visit(node)
             return nodes.Filter(nodes.List(node.nodes, lineno=node.lineno), "_concat", [], [],
                                 None, None, lineno=node.lineno)
+
+        def visit_Compare(self, node):
+            # `a < b < c` becomes _compare([a, 'lt', b, 'lt', c]): every operand is evaluated
+            # (Python would skip c when a < b is false), then compared left to right
+            node = self.generic_visit(node)
+            parts = [node.expr]
+            for operand in node.ops:
+                parts += [nodes.Const(operand.op, lineno=node.lineno), operand.expr]
+            return nodes.Filter(nodes.List(parts, lineno=node.lineno), "_compare", [], [],
+                                None, None, lineno=node.lineno)
+
+        def visit_Pair(self, node):
+            node = self.generic_visit(node)
+            node.key = nodes.Filter(node.key, "_key", [], [], None, None, lineno=node.lineno)
+            return node
 
     return Instrument()
 
@@ -228,17 +260,19 @@ def environment(html: bool):
             if isinstance(obj, Undefined):
                 obj._fail_with_undefined_error()
             if isinstance(obj, dict):
-                try:
-                    return obj[argument] if argument in obj else self.undefined(obj=obj, name=argument)
-                except TypeError:  # unhashable key
-                    return self.undefined(obj=obj, name=str(argument))
+                _key(argument)  # hashing a nested tuple could take hours
+                return obj[argument] if argument in obj else self.undefined(obj=obj, name=argument)
             if isinstance(obj, (str, list, tuple)) and isinstance(argument, (int, slice)) \
                     and not isinstance(argument, bool):
                 try:
                     return obj[argument]
                 except IndexError:
                     return self.undefined(obj=obj, name=str(argument))
-            return self.undefined(obj=obj, name=str(argument))
+            if isinstance(argument, Undefined):
+                argument._fail_with_undefined_error()
+            # never str() of a list: it could be [[...] * 20000] * 20000
+            name = argument if isinstance(argument, (str, int, float)) else type(argument).__name__
+            return self.undefined(obj=obj, name=name)
 
         def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - jinja's signature
             if isinstance(__obj, Undefined):
@@ -247,6 +281,11 @@ def environment(html: bool):
             if not (__obj is _range or (isinstance(owner, str) and name in STR_METHODS)
                     or (isinstance(owner, LoopContext) and name in ("cycle", "changed"))):
                 raise SecurityError(f"{name or 'that'} cannot be called in a template")
+            if name == "changed" or isinstance(owner, str):
+                # changed() compares its arguments with the previous iteration's, and
+                # startswith(('…' * 20000,) * 20000) compares each item with the text
+                for arg in (*args, *kwargs.values()):
+                    _comparable(arg)
             # the context strips jinja's own keyword arguments (_loop_vars ...)
             return __context.call(__obj, *args, **kwargs)
 
@@ -257,6 +296,8 @@ def environment(html: bool):
     env.globals["range"] = _range
     env.filters.clear()
     env.filters.update(_filters())
+    env.tests.clear()
+    env.tests.update(_tests())
     return env
 
 
@@ -293,6 +334,110 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
     elif operator == "%":
         if isinstance(left, str):
             raise _Limit("% formatting of text is not allowed")
+
+
+# ---- comparisons, keys and tests ----------------------------------------------------------
+
+_SCALARS = (str, int, float, type(None), range, datetime)  # bool is an int, Markup a str
+
+
+def _comparable(value: Any) -> None:
+    """Refuses a value that Python could take long to compare or hash: anything but text,
+    numbers and lists/tuples/dicts holding at most COMPARE_MAX items and characters, counted
+    through every level (a list repeated inside a list counts each time). The walk itself
+    stops after COMPARE_MAX items, so it is bounded too."""
+    from jinja2 import Undefined
+
+    left = COMPARE_MAX
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Undefined):
+            item._fail_with_undefined_error()
+        if isinstance(item, str):
+            left -= len(item)
+        elif isinstance(item, _SCALARS):
+            pass
+        elif isinstance(item, (list, tuple)):
+            left -= len(item)
+            if left >= 0:
+                todo.extend(item)
+        elif isinstance(item, dict):
+            left -= 2 * len(item)
+            if left >= 0:
+                todo.extend(item.keys())
+                todo.extend(item.values())
+        else:
+            raise _Limit(f"a {type(item).__name__} cannot be compared")
+        if left < 0:
+            raise _Limit(f"only text, numbers and lists of at most {COMPARE_MAX} items and "
+                         "characters in all can be compared")
+
+
+def _key(value: Any) -> Any:
+    """A dict key or dict lookup: text or a number (hashing is then linear in its size)."""
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if not isinstance(value, (str, int, float, type(None))):
+        raise _Limit(f"a key must be text or a number, not a {type(value).__name__}")
+    return value
+
+
+_COMPARISONS = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gteq": operator.ge,
+                "lt": operator.lt, "lteq": operator.le,
+                "in": lambda a, b: a in b, "notin": lambda a, b: a not in b}
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    _budget().step(0)  # the clock, between comparisons that are each bounded below
+    _comparable(left)
+    _comparable(right)
+    if op in ("in", "notin") and not isinstance(right, (str, list, tuple, dict, range)):
+        raise _Limit(f"'in' takes text, a list or a dict on its right, not a {type(right).__name__}")
+    return _COMPARISONS[op](left, right)
+
+
+def _tests() -> dict[str, Any]:
+    """jinja's tests, less those that print, format or call a value (`lower` was
+    str(value), `divisibleby` value % n: '%0999999999d' is divisibleby 1), and with the
+    comparing ones going through _compare."""
+    from jinja2 import Undefined, pass_context
+    from jinja2 import tests as jt
+
+    def compare_test(op):
+        return pass_context(lambda context, value, other: _compare(op, value, other))
+
+    def number(value, what):
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+        if not isinstance(value, (int, float)):
+            raise _Limit(f"'{what}' takes a number, not a {type(value).__name__}")
+        return value
+
+    def text_test(method):
+        def test(value):
+            if isinstance(value, Undefined):
+                value._fail_with_undefined_error()
+            return isinstance(value, str) and getattr(value, method)()
+        return test
+
+    found = {name: getattr(jt, f"test_{name}") for name in (
+        "defined", "undefined", "none", "boolean", "false", "true", "integer", "float",
+        "number", "string", "mapping", "sequence", "iterable", "sameas", "escaped")}
+    found.update({
+        "odd": lambda v: number(v, "odd") % 2 == 1,
+        "even": lambda v: number(v, "even") % 2 == 0,
+        "divisibleby": lambda v, n: number(v, "divisibleby") % number(n, "divisibleby") == 0,
+        "lower": text_test("islower"), "upper": text_test("isupper"),
+        "in": compare_test("in"),
+    })
+    for op, names in {"eq": ("==", "eq", "equalto"), "ne": ("!=", "ne"),
+                      "gt": (">", "gt", "greaterthan"), "gteq": (">=", "ge"),
+                      "lt": ("<", "lt", "lessthan"), "lteq": ("<=", "le")}.items():
+        found.update(dict.fromkeys(names, compare_test(op)))
+    return found
 
 
 # ---- filters: each takes text or numbers only ----------------------------------------------
@@ -433,6 +578,16 @@ def _filters() -> dict[str, Any]:
             return Markup("").join(escape(p) for p in parts)
         return "".join(parts)
 
+    @pass_context
+    def compare(context, parts):
+        left = parts[0]
+        for index in range(1, len(parts), 2):
+            right = parts[index + 1]
+            if not _compare(parts[index], left, right):
+                return False
+            left = right
+        return True
+
     def text_filter(method):
         return lambda value: getattr(_text(value), method)()
 
@@ -445,7 +600,7 @@ def _filters() -> dict[str, Any]:
         "e": lambda v: escape(_text(v)), "int": to_int, "round": to_round,
         "bn_digits": lambda v: templates.bn_digits(_text(v)), "digits": digits,
         "local_time": local_time, "ref": ref,
-        "_iterations": iterations, "_concat": concat,
+        "_iterations": iterations, "_concat": concat, "_compare": compare, "_key": _key,
     }
 
 
@@ -475,6 +630,13 @@ def _describe(exc: BaseException) -> str:
         text = "the template is nested too deeply"
     elif isinstance(exc, MemoryError):
         text = "the template needs too much memory"
-    else:
-        text = f"{type(exc).__name__}: {exc}"
+    elif type(exc) in (TypeError, ZeroDivisionError, OverflowError):
+        text = f"{type(exc).__name__}: {exc}"  # CPython's own texts: they name types, not values
+    else:  # not str(exc): a ValueError quotes the value ("could not convert string to float:
+        # '<what the customer wrote>'"), and this text is logged and stored on the timeline
+        text = f"{type(exc).__name__}: {_GENERIC.get(type(exc), 'the operation failed')}"
     return " ".join(text.split())[:300]
+
+
+_GENERIC = {ValueError: "a value this operation cannot use (e.g. text that is not a number)",
+            IndexError: "no item at that position", KeyError: "no such key"}

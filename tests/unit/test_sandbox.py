@@ -204,3 +204,127 @@ def test_budget_is_per_render():
     source = "{% for i in range(1000) %}{% endfor %}"
     for _ in range(20):  # 20,000 iterations in all, 1,000 per render: never over the budget
         assert render(source) == ""
+
+
+# ---- comparisons and keys: bounded by what is compared, not by the clock ------------------
+# `[a] * 20000` is 20,000 items that are one list of 20,000: the size caps count 20,000, but
+# Python's ==, `in` and hash() walk all 400 million. A single such operation runs in C and the
+# clock is only read between operations, so each must be refused before Python starts it.
+
+NESTED = "{% set a = [1] * 20000 %}{% set b = [1] * 20000 %}{% set A = [a] * 20000 %}" \
+         "{% set B = [b] * 20000 %}"
+TUPLES = "{% set t = (1,) * 20000 %}{% set T = (t,) * 20000 %}"
+
+
+@pytest.mark.parametrize("source,needle", [
+    (NESTED + "{% if [A] * 4 == [B] * 4 %}{% endif %}", "compared"),  # 2.9 s before the fix
+    (NESTED + "{% if [A] * 20000 == [B] * 20000 %}{% endif %}", "compared"),  # hours
+    (NESTED + "{% if A != B %}{% endif %}", "compared"),
+    (NESTED + "{% if A < B %}{% endif %}", "compared"),
+    (NESTED + "{% if 1 < 2 < A %}{% endif %}", "compared"),
+    (NESTED + "{% if A in [B] %}{% endif %}", "compared"),
+    (NESTED + "{% if A not in [B] %}{% endif %}", "compared"),
+    (NESTED + "{% if A is eq B %}{% endif %}", "compared"),
+    (NESTED + "{% if A is in [B] %}{% endif %}", "compared"),
+    (NESTED + "{% if A is lt B %}{% endif %}", "compared"),
+    (TUPLES + "{% set d = {'k': 1} %}{{ d[((1,) * 20000,) * 20000] }}", "key"),  # 4 s before
+    (TUPLES + "{% set d = {'k': 1} %}{{ d[(T,) * 20000] }}", "key"),  # hours
+    (TUPLES + "{{ ticket[T] }}", "key"),
+    (TUPLES + "{% if T in ticket %}{% endif %}", "compared"),
+    (TUPLES + "{% set d = {T: 1} %}", "key"),
+    (TUPLES + "{% for i in range(3) %}{{ loop.changed(T) }}{% endfor %}", "compared"),
+    ("{% set s = 'x' * 20000 %}{{ s.startswith((s[1:] ~ 'y',) * 20000) }}", "compared"),
+    (NESTED + "{{ links[A] }}", "list"),  # named by its type: str(A) is 400 million items
+    ("{{ '%0999999999d' is divisibleby 1 }}", "number"),  # was '%0999999999d' % 1
+    ("{{ '%0999999999d' is odd }}", "number"),
+    ("{{ '%0999999999d' is even }}", "number"),
+])
+def test_comparing_and_hashing_nested_lists_is_refused_before_it_starts(source, needle):
+    message = refused(source)  # within 2 s: a hang guard, the refusal takes milliseconds
+    assert needle in message, message
+
+
+def test_a_list_repeated_inside_itself_is_counted_at_every_level():
+    tracemalloc.start()
+    try:
+        started = time.monotonic()
+        refused(NESTED + "{% if [[A] * 20000] * 20000 == [[B] * 20000] * 20000 %}{% endif %}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 2.0
+    assert peak < 20_000_000, f"peak {peak} bytes"
+
+
+def test_many_bounded_comparisons_still_stop_on_the_clock(monkeypatch):
+    monkeypatch.setattr(sandbox, "TIME_MAX", 0.0)
+    assert "longer than" in refused("{% if 1 == 1 %}{% endif %}")
+
+
+def test_comparisons_tests_and_keys_that_templates_use_still_work():
+    source = ("{{ ticket.status == 'open' }} {{ ticket.status != 'open' }} {{ 1 < 2 < 3 }}"
+              " {{ 3 < 2 < 1 }} {{ ticket.priority in ['high', 'urgent'] }}"
+              " {{ 'sales' not in ticket }} {{ 'ref' in ticket }} {{ 'late' in ticket.subject }}"
+              " {{ links == [] }} {{ links[0] == {'label': 'মূল্য তালিকা', 'url': "
+              "'https://help.example.com/prices'} }} {{ (1, 2) == (1, 2) }} {{ [1, 2] < [1, 3] }}"
+              " {{ ticket.status is eq 'open' }} {{ ticket.status is in ['open', 'new'] }}"
+              " {{ 4 is divisibleby 2 }} {{ 3 is odd }} {{ 3 is even }} {{ 'abc' is lower }}"
+              " {{ 'ABC' is upper }} {{ 5 is lower }} {{ ticket.nope is defined }}"
+              " {{ none is none }} {{ links is sequence }} {{ {'a': 1, 2: 'b'}['a'] }}"
+              " {{ {'a': 1}[2] is defined }} {{ ticket['ref'] }}"
+              " {{ customer.name.startswith(('Md', 'Mr')) }}")
+    assert render(source).split() == [
+        "True", "False", "True", "False", "False", "True", "True", "True", "False", "True",
+        "True", "True", "True", "True", "True", "True", "False", "True", "True", "False",
+        "False", "True", "True", "1", "False", "104233", "True"]
+    words = "{% if 'refund' in message.lower().split() %}refund{% endif %}"
+    assert render(words, context={**CONTEXT, "message": "I want a REFUND " * 1200}) == "refund"
+    changed = "{% for l in links + links %}{% if loop.changed(l.label) %}{{ l.label }}{% endif %}{% endfor %}"
+    assert render(changed) == "মূল্য তালিকা"
+    assert "undefined" in refused("{{ tiket == 1 }}") and "nope" in refused("{{ ticket.nope == 1 }}")
+
+
+def test_errors_name_the_kind_of_failure_not_the_values():
+    secret = "my card number is 4111 1111 1111 1111"
+    with pytest.raises(ValidationFailed) as caught:
+        sandbox.render("{{ message | round }}", {**CONTEXT, "message": secret})
+    assert "4111" not in caught.value.fields["body"] and "4111" not in caught.value.message
+    assert caught.value.fields["body"].startswith("line 1: ValueError")
+
+
+def test_the_budget_exists_only_inside_render():
+    with pytest.raises(RuntimeError):
+        sandbox._budget()
+    assert render("{% for i in range(3) %}{{ i }}{% endfor %}") == "012"
+    with pytest.raises(RuntimeError):
+        sandbox._budget()  # reset after the render
+
+
+def test_a_failed_ack_template_logs_no_message_text(monkeypatch, caplog):
+    from types import SimpleNamespace
+
+    from chalicelib import observability
+    from chalicelib.services import macros
+
+    secret = "my card number is 4111 1111 1111 1111"
+
+    def boom(*args, **kwargs):
+        raise ValueError(f"could not use {secret!r}")
+
+    monkeypatch.setattr(macros.settings, "get", lambda kind, name: {"email": {"en": {"subject": "x", "body": "x"}}})
+    monkeypatch.setattr(macros, "_apply_ack", boom)
+    monkeypatch.setattr(observability, "count", lambda *args, **kwargs: None)
+    ticket = SimpleNamespace(department="sales", lang="en")
+    with caplog.at_level("WARNING", logger="setu.macros"):
+        failed = macros.customise_ack(ticket, {"channel": "email", "lang": "en"}, name="Rahim",
+                                      message=secret)
+    assert failed["error"] == "ValueError" and failed["used"] == "built-in"
+    assert caplog.records and "4111" not in caplog.text
+
+    def refused_by_sandbox(*args, **kwargs):
+        sandbox.render("ok\n{{ 1 / 0 }}", {}, field="email.en.body")
+
+    monkeypatch.setattr(macros, "_apply_ack", refused_by_sandbox)
+    failed = macros.customise_ack(ticket, {"channel": "email", "lang": "en"}, name=None,
+                                  message=secret)
+    assert failed["error"] == "email.en.body: line 2: ZeroDivisionError: division by zero"
