@@ -56,14 +56,15 @@ def reply(ticket_id: str):
     agent = auth.require(bp.current_request)
     body = object_body(bp.current_request)
     unknown = {k: "unknown field" for k in body
-               if k not in ("body", "channel", "attachments", "macro", "version")}
+               if k not in ("body", "channel", "attachments", "macro", "macro_version")}
     if unknown:
         raise BadRequest("Unknown fields.", unknown)
     if "macro" in body and "body" in body:  # a macro (api/macros.py) instead of the body
         raise BadRequest("Send body or macro, not both.", {"macro": "instead of body"})
     return json_response(tickets.reply(ticket_id, agent, body.get("body"), body.get("channel"),
                                        attachments=body.get("attachments"),
-                                       macro=body.get("macro"), macro_version=body.get("version")), 201)
+                                       macro=body.get("macro"),
+                                       macro_version=body.get("macro_version")), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}/decisions", methods=["POST"], authorizer=iam,

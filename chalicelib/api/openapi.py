@@ -105,8 +105,9 @@ def _core() -> dict[str, Any]:
                 "Reply": {"type": "object", "additionalProperties": False, "properties": {
                     "body": {"type": "string", "minLength": 1, "maxLength": tickets.MAX_BODY},
                     "macro": {"type": "string", "description": "a macro's name, instead of body"},
-                    "version": {"type": "integer", "minimum": 1,
-                                "description": "with macro: that version (default the current one)"},
+                    "macro_version": {"type": "integer", "minimum": 1,
+                                      "description": "with macro: that version (default the "
+                                                     "current one)"},
                     "channel": {"enum": ["email", "sms"]},
                     "attachments": {"type": "array", "items": {"type": "object", "properties": {
                         "filename": string, "content_type": string, "content_base64": string}}}},

@@ -22,16 +22,26 @@ def ticket_changed(event) -> dict:
             old, new = _image(Ticket, record.old_image), _image(Ticket, record.new_image)
             actions = timers.reconcile(old, new)
             timers.apply(actions)
-            # routing: a new ticket (or one moved to another department), unassigned, in a
-            # round-robin department gets the next available agent (services/round_robin.py)
-            from chalicelib.services import round_robin
-
-            round_robin.on_ticket_changed(old, new)
         except Exception:  # noqa: BLE001 - retried by the event source from this record on
             log.exception("reconciling timers failed at %s", _sequence(record))
             failures.append({"itemIdentifier": _sequence(record)})
             break  # stream order matters: stop here, the rest is retried after it
+        _assign(old, new)
     return {"batchItemFailures": failures}
+
+
+def _assign(old, new) -> None:
+    """Round-robin (services/round_robin.py): a new ticket, or one moved to another department,
+    unassigned, in a round-robin department gets the next available agent. It retries its own
+    races; a failure beyond that leaves the ticket unassigned in the queue (an agent takes it)
+    and is counted, rather than holding up the SLA timers of every ticket behind it."""
+    from chalicelib.services import round_robin
+
+    try:
+        round_robin.on_ticket_changed(old, new)
+    except Exception:  # noqa: BLE001 - see above; EventsRejected{source=assignment} alarms
+        log.exception("round-robin assignment failed; the ticket stays unassigned")
+        observability.count("EventsRejected", source="assignment")
 
 
 def timeline_appended(event) -> dict:

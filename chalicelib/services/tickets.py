@@ -478,8 +478,11 @@ def _macro(name: Any, version: Any) -> dict[str, Any] | None:
     """The macro a reply uses (404 unknown or archived), read once, before the write loop."""
     if name is None:
         if version is not None:
-            raise BadRequest("version goes with macro.", {"version": "only with macro"})
+            raise BadRequest("macro_version goes with macro.", {"macro_version": "only with macro"})
         return None
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)
+                                or version < 1):
+        raise ValidationFailed("Invalid macro version.", {"macro_version": "a whole number from 1"})
     from chalicelib.services import macros
 
     return macros.use(name, version)

@@ -218,7 +218,7 @@ def test_reply_with_a_macro_sends_it_and_applies_its_actions(api, stack):
                                          "subject": None, "actions": {}})[0] == 200
     stack.pump.drain()
     status, sent = api.as_principal(AGENT).post(f"/api/tickets/{created['id']}/replies",
-                                                {"macro": "delay", "version": 1})
+                                                {"macro": "delay", "macro_version": 1})
     assert status == 201, sent
     assert sent["macro"]["name"] == "delay" and sent["macro"]["version"] == 1
     assert sent["ticket"]["status"] == "pending" and sent["ticket"]["priority"] == "high"
@@ -245,10 +245,12 @@ def test_reply_with_a_macro_errors(api):
     assert api.put("/api/macros/mail-only", {**DELAY, "channels": ["email"]})[0] == 200
     path = f"/api/tickets/{created['id']}/replies"
     assert api.post(path, {"macro": "mail-only", "body": "x"})[0] == 400
-    assert api.post(path, {"version": 1, "body": "x"})[0] == 400
+    assert api.post(path, {"macro_version": 1, "body": "x"})[0] == 400
+    assert api.post(path, {"version": 1, "body": "x"})[0] == 400  # unknown: not the ticket's
     assert api.post(path, {"macro": "nothing"})[0] == 404
-    assert api.post(path, {"macro": "mail-only", "version": 9})[0] == 404
-    assert api.post(path, {"macro": "mail-only", "version": "1"})[0] == 422
+    assert api.post(path, {"macro": "mail-only", "macro_version": 9})[0] == 404
+    status, error = api.post(path, {"macro": "mail-only", "macro_version": "1"})
+    assert status == 422 and "macro_version" in error["error"]["fields"]
     status, error = api.post(path, {"macro": "mail-only", "channel": "sms"})
     assert status == 422
     assert not [e for e in timeline(api, created["id"]) if e.get("kind") == "reply"]

@@ -227,3 +227,32 @@ def test_moving_an_unassigned_ticket_to_a_round_robin_department_assigns_it(api,
     assert status == 200
     stack.pump.drain()
     assert Ticket.get(created["id"]).assignee == TEAM[0]
+
+
+def test_a_failing_assignment_leaves_the_ticket_unassigned_and_its_timers_running(api, stack,
+                                                                                monkeypatch):
+    from chalicelib.services import round_robin
+
+    _team(away=None)
+    assert api.put("/api/routing", {"assignment": {"billing": "round_robin"}})[0] == 200
+
+    def broken(old, new):
+        raise RuntimeError("the agent directory is unreadable")
+
+    monkeypatch.setattr(round_robin, "on_ticket_changed", broken)
+    results, invoke = [], stack.pump._invoke
+
+    def recording(name, event):
+        result = invoke(name, event)
+        if name == "ticket_changed":
+            results.append(result)
+        return result
+
+    monkeypatch.setattr(stack.pump, "_invoke", recording)
+    created = new_ticket(api, email="broken-rr@example.com", department="billing")
+    stack.pump.drain()
+    # no record is failed back to the stream: the batch goes on to the next tickets
+    assert results and all(r == {"batchItemFailures": []} for r in results), results
+    ticket = Ticket.get(created["id"])
+    assert ticket.assignee is None
+    assert any(t["state"] == "armed" for t in ticket.timers.as_dict().values())  # SLA timers
