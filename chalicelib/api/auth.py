@@ -43,9 +43,11 @@ def require(request, role: str = "agent") -> agents.AgentView:
     if len(principal) > 2048:
         raise Forbidden("Unknown principal.")
     for arn in candidates(principal):
-        agent = agents.resolve(arn)
+        agent, known = agents.lookup(arn)
         if agent is not None:
             if not agent.has_role(role):
                 raise Forbidden(f"This needs the {role} role.")
             return agent
+        if known:  # deactivated: not let in through a registered role either
+            raise Forbidden("This agent is deactivated.")
     raise Forbidden("This principal is not a Setu agent.")

@@ -7,8 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_body, json_response
-from chalicelib.errors import BadRequest
+from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response, object_body
 
 bp = Blueprint(__name__)
 
@@ -26,9 +25,7 @@ def get_routing():
 @handle_errors
 def put_routing():
     agent = auth.require(bp.current_request, role="admin")
-    body = json_body(bp.current_request)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
+    body = object_body(bp.current_request)
     from chalicelib.services import routing
 
     return json_response(routing.put(body, agent.principal))

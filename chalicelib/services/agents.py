@@ -17,7 +17,7 @@ from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, Validat
 
 ROLES = ("agent", "lead", "admin")
 RANK = {role: n for n, role in enumerate(ROLES)}
-_cache: dict[str, tuple[float, "AgentView | None"]] = {}
+_cache: dict[str, tuple[float, "AgentView | None", bool]] = {}
 
 
 @dataclass(frozen=True)
@@ -51,18 +51,26 @@ def ensure_agent(principal: str, *, role: str = "agent", display_name: str = "",
 
 
 def resolve(principal: str) -> AgentView | None:
+    """The active agent of this principal, else None."""
+    return lookup(principal)[0]
+
+
+def lookup(principal: str) -> tuple[AgentView | None, bool]:
+    """(the agent if active, whether the principal has an agent record at all): a deactivated
+    record is known, so it can shut out a person whose role is registered as well."""
     hit = _cache.get(principal)
     if hit and hit[0] > time.monotonic():
-        return hit[1]
+        return hit[1], hit[2]
     try:
         agent = Agent.get("agent", principal)
         view = AgentView(principal=principal, role=agent.role,
                          display_name=agent.display_name or principal.rsplit("/", 1)[-1],
                          departments=frozenset(agent.departments or ())) if agent.active else None
+        known = True
     except Agent.DoesNotExist:
-        view = None
-    _cache[principal] = (time.monotonic() + config.settings().settings_cache_seconds, view)
-    return view
+        view, known = None, False
+    _cache[principal] = (time.monotonic() + config.settings().settings_cache_seconds, view, known)
+    return view, known
 
 
 def exists(principal: str) -> bool:

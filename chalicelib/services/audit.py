@@ -45,12 +45,6 @@ def add(tx: Transaction, actor: str, action: str, target: str, *, before: Any = 
             condition=Key.pk.does_not_exist(), label="audit")
 
 
-def record(actor: str, action: str, target: str, *, before: Any = None, after: Any = None) -> None:
-    """A standalone entry, for a change that is not itself a DynamoDB write."""
-    with transaction() as tx:
-        add(tx, actor, action, target, before=before, after=after)
-
-
 def put_setting(kind: str, name: str, data: dict[str, Any], actor: str, *,
                 action: str | None = None) -> None:
     """Store a settings document (SLA policy, calendar, routing rules ...) with its audit entry

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib import config
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import agents, contacts, departments, intake, sms_text, tickets
+from chalicelib.services import agents, audit, contacts, departments, intake, sms_text, tickets
 from chalicelib.services.webform import WebContact
 
 FIELDS = ("name", "email", "phone", "subject", "body", "channel", "department", "lang")
@@ -55,8 +55,13 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
     subject = " ".join((values["subject"] or text).split())[:120]
     contact = WebContact(message=text, name=(values["name"] or "").strip()[:100], email=email,
                          phone=phone, subject=subject, department=department, lang=lang)
+    def audited(tx, ticket_id: str) -> None:
+        audit.add(tx, agent.principal, "ticket.started", f"ticket:{ticket_id}",
+                  after={"channel": channel, "department": department, "email": email,
+                         "phone": phone, "subject": subject})
+
     ticket = intake.create(contact, intake.Arrival(channel=channel, agent=agent.principal,
-                                                   acknowledge=False))
+                                                   acknowledge=False, extra_writes=audited))
     out = {"ticket": tickets.summary(ticket)}
     if channel == "sms":
         out["sms"] = sms_text.segments(text).to_dict()

@@ -288,7 +288,7 @@ def view(customer: Customer, *, cursor: dict | None = None, limit: int = PAGE_DE
         "created_at": _iso(customer.created_at), "last_contact_at": _iso(customer.last_contact_at),
         "channels": channel_states(emails, phones, opted, records),
         "opted_out": opted,
-        "tickets": {"items": items, "next": tickets._encode_cursor(page.last_evaluated_key)},
+        "tickets": {"items": items, "next": tickets.encode_cursor(page.last_evaluated_key)},
         "merge": tickets.as_dict(customer.merge) or None,
         "merged_from": [{"id": other, **tickets.as_dict(entry)}
                         for other, entry in sorted(tickets.as_dict(customer.merged_from).items())],

@@ -163,8 +163,6 @@ def _sign(purpose: str, *parts: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
 
 
-
-
 def public_base() -> str | None:
     """SETU_PUBLIC_URL when it is an absolute http(s) URL (no trailing slash), else None."""
     base = (config.settings().public_url or "").rstrip("/")

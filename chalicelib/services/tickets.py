@@ -254,7 +254,7 @@ def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
         next_key = result.last_evaluated_key
         if next_key is None or len(found) >= limit:
             break
-    return {"items": [summary(t) for t in found], "next": _encode_cursor(next_key)}
+    return {"items": [summary(t) for t in found], "next": encode_cursor(next_key)}
 
 
 def _matches(ticket: Ticket, status: str, department: str, assignee: str, priority: str = "",
@@ -300,7 +300,7 @@ def _search(q: str) -> list[Ticket]:
     return sorted(Ticket.batch_get(newest), key=lambda t: t.queue_sort)
 
 
-def _encode_cursor(key: dict | None) -> str | None:
+def encode_cursor(key: dict | None) -> str | None:
     if not key:
         return None
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()

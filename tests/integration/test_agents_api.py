@@ -231,6 +231,19 @@ def test_deactivated_agent_loses_access_and_can_be_reactivated(api):
         ({"active": True}, {"active": False}), ({"active": False}, {"active": True})]
 
 
+def test_a_deactivated_session_is_not_let_in_through_its_registered_role(api):
+    session = "arn:aws:sts::123456789012:assumed-role/SupportTeam/rina"
+    agents.ensure_agent(ROLE, role="agent")
+    agents.ensure_agent(session, role="lead")
+    assert api.as_principal(session).get("/api/me")[1]["role"] == "lead"
+    assert api.patch(f"/api/agents/{_id(session)}", {"active": False})[0] == 200
+    status, error = api.as_principal(session).get("/api/tickets")
+    assert status == 403 and "deactivated" in error["error"]["message"]
+    # another session of the same role still gets the role's record
+    other = "arn:aws:sts::123456789012:assumed-role/SupportTeam/karim"
+    assert api.as_principal(other).get("/api/me")[1]["principal"] == ROLE
+
+
 def test_self_service_away_and_lang(api):
     mine = api.as_principal(AGENT)
     status, changed = mine.patch(f"/api/agents/{_id(AGENT)}", {"away": True, "lang": "en"})

@@ -176,6 +176,12 @@ def test_agent_starts_an_sms_conversation_with_a_new_number(stack, api):
                                                 "body": "আপনার অর্ডার পাঠানো হয়েছে।"})
     assert status == 201, started
     assert started["ticket"]["status"] == "pending" and started["sms"]["encoding"] == "UCS-2"
+    from chalicelib import clock
+    from chalicelib.services import audit
+
+    found, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    [entry] = [e for e in found if e["target"] == f"ticket:{started['ticket']['id']}"]
+    assert entry["action"] == "ticket.started" and entry["after"]["phone"] == "+8801711000012"
     stack.pump.drain()
     items = timeline(api, started["ticket"]["id"])
     [message] = [i for i in items if i.get("type") == "message"]
