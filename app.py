@@ -24,6 +24,8 @@ for blueprint in (public, agents, ticket_actions, customers, macros, routing, re
 
 # Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in
 # the packaged template, and the local stack's pump (local/pump.py) delivers to them.
+TICKETS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/setu-tickets/stream/placeholder"
+TIMELINE_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/setu-timeline/stream/placeholder"
 
 
 @app.on_sqs_message(queue="setu-timers", batch_size=10)
@@ -31,28 +33,24 @@ def timer_fired(event):
     return timers.handle(event)
 
 
-@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-tickets/stream/placeholder",
-                        batch_size=50, starting_position="TRIM_HORIZON")
+@app.on_dynamodb_record(stream_arn=TICKETS_STREAM, batch_size=50, starting_position="TRIM_HORIZON")
 def ticket_changed(event):
     return streams.ticket_changed(event)
 
 
-@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-timeline/stream/placeholder",
-                        batch_size=50, starting_position="TRIM_HORIZON")
+@app.on_dynamodb_record(stream_arn=TIMELINE_STREAM, batch_size=50, starting_position="TRIM_HORIZON")
 def timeline_appended(event):
     return streams.timeline_appended(event)
 
 
 # Report counters (services/reports.py): ticket saves and new timeline messages, each stream
 # in a function of its own, so a report failure never holds up timers or message dispatch.
-@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-tickets/stream/placeholder",
-                        batch_size=100, starting_position="TRIM_HORIZON")
+@app.on_dynamodb_record(stream_arn=TICKETS_STREAM, batch_size=100, starting_position="TRIM_HORIZON")
 def report_events(event):
     return report_adapter.handle(event)
 
 
-@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/setu-timeline/stream/placeholder",
-                        batch_size=100, starting_position="TRIM_HORIZON")
+@app.on_dynamodb_record(stream_arn=TIMELINE_STREAM, batch_size=100, starting_position="TRIM_HORIZON")
 def report_timeline(event):
     return report_adapter.handle(event)
 
