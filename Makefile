@@ -60,9 +60,10 @@ browser:
 
 test: $(STAMP) browser
 	@# most integration time is waiting on the emulator and on timers: four workers, each with
-	@# its own emulator, overlap the waits even on two cores; the browser tests share one
-	@# worker (one local stack, one Chromium): --dist loadgroup
-	SETU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup tests
+	@# its own emulator, overlap the waits even on two cores. --dist loadfile: the tests of a
+	@# file that starts a whole local stack (tests/e2e, tests/browser: one stack, one Chromium)
+	@# run on one worker (xdist's loadgroup no longer groups anything under pytest 9)
+	SETU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile tests
 
 # infra/package.py: render build/merge.yaml, `chalice package`, then slim deployment.zip (drop
 # what the Lambda runtime provides - boto3, botocore and their dependencies - and what Setu

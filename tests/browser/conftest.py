@@ -2,8 +2,8 @@
 against the local stack started as `make dev` starts it (`python -m local`, free ports, its own
 state directory), with JavaScript switched off to prove the pages need none.
 
-Every test here is in one xdist group (`make test` runs `--dist loadgroup`), so one worker
-starts one stack and one browser for all of them. Screenshots of every page, both languages,
+All of them are in one file, and `make test` runs `--dist loadfile`, so one worker starts one
+stack and one browser for all of them. Screenshots of every page, both languages,
 go to build/screenshots/ (SETU_SCREENSHOTS to change it).
 
 Chromium and its driver come from `make browser` (apt, only when /usr/bin/chromium is
@@ -40,12 +40,6 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run",
          "--disable-dev-shm-usage", "--disable-extensions", "--disable-default-apps",
          "--lang=bn-BD", "--window-size=420,900")
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def _have_browser() -> bool:
