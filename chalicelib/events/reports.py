@@ -49,11 +49,22 @@ def _delta(reports: Any, record) -> Any:
             return None  # a message's later status changes (sent, delivered) count nothing
         ticket_id = _s(keys, "ticket_id")
         observability.bind_ticket(ticket_id)
-        return reports.timeline_delta(
-            _image(TimelineItem, record.new_image),
-            reports.marker_pk("timeline", ticket_id, _s(keys, "sk")))
+        item = _image(TimelineItem, record.new_image)
+        if not reports.counted_message(item):
+            return None
+        return reports.timeline_delta(item, reports.marker_pk("timeline", ticket_id, _s(keys, "sk")),
+                                      _department(ticket_id))
     log.warning("report: a record from an unknown table %s", record.event_source_arn)
     return None
+
+
+def _department(ticket_id: str) -> str | None:
+    """The ticket's department, for the per-department contact and reply counts (one GetItem
+    of one attribute, only for the messages that count)."""
+    try:
+        return Ticket.get(ticket_id, attributes_to_get=["department"]).department
+    except Ticket.DoesNotExist:
+        return None
 
 
 def _table(record) -> str:

@@ -224,20 +224,29 @@ def _instant(text: Any) -> datetime | None:
         return None
 
 
-def timeline_delta(item: Any, source: str) -> Delta:
-    """The report effect of a new timeline item: a customer's message (a contact in) or an
-    agent's reply (out), on the message's own channel and, for replies, the agent."""
-    delta = Delta(marker=source)
+def counted_message(item: Any) -> bool:
+    """A customer's message (a contact in) or an agent's reply (out); events count on the
+    tickets stream, and a merge's or split's copy is not counted again."""
     if item is None or item.item_type != "message" or _get(item, "origin"):
-        return delta  # events count on the tickets stream; a merge's or split's copy not again
-    day = day_of(item.at)
-    if item.direction == "in" and item.status == "received":
-        delta.add_all(day, ("all", f"channel#{item.channel}"), "contacts_in")
-    elif item.direction == "out" and item.kind == "reply":
-        sks = ["all", f"channel#{item.channel}"]
+        return False
+    return (item.direction == "in" and item.status == "received") or (
+        item.direction == "out" and item.kind == "reply")
+
+
+def timeline_delta(item: Any, source: str, department: str | None = None) -> Delta:
+    """The report effect of a new timeline item (see counted_message): on the message's own
+    channel, its ticket's department (as it is when the record is applied), and for replies
+    the agent."""
+    delta = Delta(marker=source)
+    if not counted_message(item):
+        return delta
+    sks = ["all", f"channel#{item.channel}"] + ([f"dept#{department}"] if department else [])
+    if item.direction == "in":
+        delta.add_all(day_of(item.at), sks, "contacts_in")
+    else:
         if item.sender and item.sender != "system":
             sks.append(f"agent#{item.sender}")
-        delta.add_all(day, sks, "replies_out")
+        delta.add_all(day_of(item.at), sks, "replies_out")
     return delta.compact()
 
 

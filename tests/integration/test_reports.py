@@ -109,6 +109,9 @@ def test_report_figures_from_the_streams(api, stack):
     depts = {g["key"]: g for g in by_dept["groups"]}
     assert depts["general"]["created"] == 2 and depts["billing"]["created"] == 1
     assert depts["general"]["breaches"]["total"] == 1
+    # contacts and replies count in their ticket's department too
+    assert (depts["general"]["contacts_in"], depts["billing"]["contacts_in"]) == (2, 1)
+    assert (depts["general"]["replies_out"], depts["billing"]["replies_out"]) == (1, 2)
 
     _, billing = api.get(f"/api/reports?{_range()}&department=billing")
     assert billing["totals"]["created"] == 1 and billing["totals"]["reopened"] == 1
