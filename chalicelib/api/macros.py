@@ -1,5 +1,6 @@
 """Macro and acknowledgement-template routes (/api/macros, /api/ack-templates, preview).
-The logic is in services/macros.py; templates render in services/sandbox.py."""
+The logic is in services/macros.py (imported in each view: the app's cold start does not pay
+for it); templates render in services/sandbox.py."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -10,7 +11,6 @@ from chalicelib.api.http import (
     object_body,
 )
 from chalicelib.errors import BadRequest
-from chalicelib.services import macros
 
 bp = Blueprint(__name__)
 
@@ -18,6 +18,8 @@ bp = Blueprint(__name__)
 @bp.route("/api/macros", methods=["GET"], authorizer=iam)
 @handle_errors
 def list_macros():
+    from chalicelib.services import macros
+
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
     archived = params.get("archived", "")
@@ -34,6 +36,8 @@ def list_macros():
 @bp.route("/api/macros/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_macro(name: str):
+    from chalicelib.services import macros
+
     auth.require(bp.current_request)
     check_name(name)
     params = bp.current_request.query_params or {}
@@ -46,6 +50,8 @@ def get_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
 def put_macro(name: str):
+    from chalicelib.services import macros
+
     agent = auth.require(bp.current_request, role="lead")
     check_name(name)
     return json_response(macros.put(name, json_body(bp.current_request), agent.principal))
@@ -54,6 +60,8 @@ def put_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def archive_macro(name: str):
+    from chalicelib.services import macros
+
     agent = auth.require(bp.current_request, role="admin")
     check_name(name)
     return json_response(macros.archive(name, agent.principal))
@@ -63,6 +71,8 @@ def archive_macro(name: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def preview(ticket_id: str):
+    from chalicelib.services import macros
+
     agent = auth.require(bp.current_request)
     return json_response(macros.preview(ticket_id, agent, object_body(bp.current_request)))
 
@@ -70,6 +80,8 @@ def preview(ticket_id: str):
 @bp.route("/api/ack-templates/{department}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_ack_template(department: str):
+    from chalicelib.services import macros
+
     auth.require(bp.current_request)
     check_name(department, "department")
     return json_response(macros.get_ack(department))
@@ -79,6 +91,8 @@ def get_ack_template(department: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def put_ack_template(department: str):
+    from chalicelib.services import macros
+
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
     return json_response(macros.put_ack(department, json_body(bp.current_request), agent.principal))
@@ -87,6 +101,8 @@ def put_ack_template(department: str):
 @bp.route("/api/ack-templates/{department}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def delete_ack_template(department: str):
+    from chalicelib.services import macros
+
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
     return json_response(macros.delete_ack(department, agent.principal))
@@ -94,7 +110,7 @@ def delete_ack_template(department: str):
 
 def openapi_section() -> dict:
     from chalicelib.api.openapi import AGENT_ERRORS, TICKET_ID, error, ok, request_body
-    from chalicelib.services import departments, sandbox, tickets
+    from chalicelib.services import departments, macros, sandbox, tickets
 
     string = {"type": "string"}
     name = {"name": "name", "in": "path", "required": True,

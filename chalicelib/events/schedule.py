@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.services import briefing_run
-
 log = logging.getLogger("setu.briefing")
 
 
 def daily_briefing(event=None) -> dict:
+    from chalicelib.services import briefing_run  # here: the API functions never load it
+
     outcomes = briefing_run.run()
     return {"briefed": [{"department": o.department, "day": o.day, "sent": len(o.sent),
                          "already": len(o.already), "skipped": len(o.skipped),
