@@ -194,15 +194,21 @@ def _post(client, body: dict, key: str | None = None):
 
 @contextlib.contextmanager
 def _patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """The emulator's environment, and nothing cached from another section's (the scale
+    section leaves the models bound to its own stage's tables)."""
+    from chalicelib import runtime
+
     saved = dict(os.environ)
     for name in [k for k in os.environ if k.startswith(("AWS_", "SETU_"))]:
         del os.environ[name]
     os.environ.update(values)
+    runtime.reset()
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        runtime.reset()
 
 
 def measure() -> list[Figure]:

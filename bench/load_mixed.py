@@ -17,6 +17,7 @@ import smtplib
 import tempfile
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
@@ -127,6 +128,9 @@ def run(running: process.Running, n: int = CONTACTS, duplicate_share: float = DU
         "contacts": n, "sent": len(sends), "duplicates_sent": len(again),
         "send_errors": len(errors), "first_errors": [str(e)[:200] for e in errors[:3]],
         "tickets_present": len(present), "lost": len(wanted - present),
+        # which channel the missing ones came in on, and a few of them to look up in the logs
+        "lost_by_kind": dict(Counter(c["kind"] for c in contacts if c["marker"] not in present)),
+        "lost_examples": sorted(wanted - present)[:5],
         "duplicate_tickets": sum(c - 1 for c in per_marker.values() if c > 1),
         "duplicate_messages": sum(c - 1 for c in inbound if c > 1),
         "acks_exactly_once_pct": round(100 * sum(1 for a in acks if len(a) == 1) / max(1, len(ours)), 2),
@@ -152,7 +156,9 @@ def figures(n: int = CONTACTS) -> list:
     details = {**result, "lines": [
         f"{result['sent']} contacts sent ({result['duplicates_sent']} of them twice) with "
         f"{CLIENTS} clients in {result['send_seconds']} s ({result['contacts_per_second']}/s); "
-        f"all settled after {result['settle_seconds']} s"]}
+        f"all settled after {result['settle_seconds']} s" if not result["lost"] else
+        f"not all there after {result['settle_seconds']} s: missing by channel "
+        f"{result['lost_by_kind']}, e.g. {', '.join(result['lost_examples'])}"]}
     return [
         Figure("mixed load: tickets present", result["tickets_present"], "tickets",
                goal=result["contacts"], compare="ge", details=details),
