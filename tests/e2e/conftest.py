@@ -3,6 +3,7 @@ runs), on free ports and its own state directory, driven only over HTTP."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -11,15 +12,16 @@ from local import process, stack as local_stack
 ADMIN = {"X-Setu-Principal": local_stack.ADMIN_ARN}
 
 
-def _start(state_dir: Path) -> process.Running:
+def started(state_dir: Path, **settings: str) -> Iterator[process.Running]:
+    """A local stack for a module's tests (`settings`: extra environment), stopped after."""
     try:
-        return process.start(state_dir, SETU_FORM_LIMIT_PER_HOUR="50")
+        running = process.start(state_dir, **settings)
     except process.NotReady as exc:
         pytest.fail(str(exc))
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")
 def local_stack_running(tmp_path_factory):
-    running = _start(tmp_path_factory.mktemp("setu"))
-    yield running
-    running.stop()
+    yield from started(tmp_path_factory.mktemp("setu"), SETU_FORM_LIMIT_PER_HOUR="50")

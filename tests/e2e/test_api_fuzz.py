@@ -15,21 +15,15 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from local import process
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import ADMIN, started
 
 EXAMPLES = int(os.environ.get("SETU_FUZZ_EXAMPLES", "12"))
 
 
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory):
-    try:
-        running = process.start(tmp_path_factory.mktemp("fuzz"), SETU_FORM_LIMIT_PER_HOUR="0",
-                                SETU_SCHEDULE_SECONDS="0")
-    except process.NotReady as exc:
-        pytest.fail(str(exc))
-    yield running
-    running.stop()
+    yield from started(tmp_path_factory.mktemp("fuzz"), SETU_FORM_LIMIT_PER_HOUR="0",
+                       SETU_SCHEDULE_SECONDS="0")
 
 
 @pytest.fixture(scope="module")

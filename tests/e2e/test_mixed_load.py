@@ -6,18 +6,13 @@ from __future__ import annotations
 import pytest
 
 from bench import load_mixed
-from local import process
+from tests.e2e.conftest import started
 
 
 @pytest.fixture(scope="module")
 def load_stack(tmp_path_factory):
-    try:
-        running = process.start(tmp_path_factory.mktemp("load"), SETU_FORM_LIMIT_PER_HOUR="0",
-                                SETU_SCHEDULE_SECONDS="0")
-    except process.NotReady as exc:
-        pytest.fail(str(exc))
-    yield running
-    running.stop()
+    yield from started(tmp_path_factory.mktemp("load"), SETU_FORM_LIMIT_PER_HOUR="0",
+                       SETU_SCHEDULE_SECONDS="0")
 
 
 def test_every_contact_once_and_every_ack_once(load_stack):
