@@ -43,14 +43,20 @@ URL_MAX = 2_000
 
 # ---- macros: storage ----------------------------------------------------------------------
 
+def _current_version(stored: Any, expected: int | None, thing: str) -> int:
+    """The stored document's version (0 when there is none); 409 when the caller read another."""
+    current = int(stored.data.as_dict().get("version", 0)) if stored else 0
+    if expected is not None and expected != current:
+        raise Conflict(f"The {thing} changed since you read it; reload and try again.",
+                       {"version": f"current version is {current}"})
+    return current
+
+
 def put(name: str, body: Any, actor: str) -> dict[str, Any]:
     """Save a new version of macro `name` (the first one creates it)."""
     content, expected = _parse_macro(body)
     pointer = _read(MACRO_KIND, name)
-    current = int(pointer.data.as_dict().get("version", 0)) if pointer else 0
-    if expected is not None and expected != current:
-        raise Conflict("The macro changed since you read it; reload and try again.",
-                       {"version": f"current version is {current}"})
+    current = _current_version(pointer, expected, "macro")
     number = current + 1
     if number > VERSIONS_MAX:
         raise ValidationFailed("Too many versions.", {"version": f"at most {VERSIONS_MAX}"})
@@ -441,10 +447,7 @@ def put_ack(department: str, body: Any, actor: str) -> dict[str, Any]:
     _known_department(department)
     content, expected = _parse_ack(body)
     stored = _read(ACK_KIND, department)
-    current = int(stored.data.as_dict().get("version", 0)) if stored else 0
-    if expected is not None and expected != current:
-        raise Conflict("The template changed since you read it; reload and try again.",
-                       {"version": f"current version is {current}"})
+    current = _current_version(stored, expected, "template")
     now = clock.now()
     data = {"department": department, "version": current + 1, **content,
             "updated_at": clock.iso(now), "updated_by": actor}
