@@ -1,7 +1,7 @@
 """Run moto's server with Step Functions executions enabled.
 
-Three patches, all for moto 5.x server mode (the third, DynamoDB safe for concurrent
-clients, is local/moto_safety.py):
+Patches, all for moto 5.x server mode (DynamoDB safe for concurrent clients is
+local/moto_safety.py; the emulator's two costs that grew with the data are local/moto_speed.py):
 - executions only run in the "parser" backend, but CloudFormation creates state machines in
   the plain backend; pointing the plain backend name at the parser backends makes a
   template-created state machine executable;
@@ -24,9 +24,11 @@ def main(host: str, port: int) -> None:
     plain.stepfunctions_backends = stepfunctions_parser_backends
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     if os.environ.get("SETU_EMULATOR_STOCK") != "1":
+        from local import moto_speed
         from local.moto_safety import make_dynamodb_thread_safe
 
         make_dynamodb_thread_safe()  # concurrent transactions lose items otherwise
+        moto_speed.apply()  # relies on the lock above
 
     from moto.server import main as serve
 

@@ -4,13 +4,17 @@
   not report in `batchItemFailures` are deleted, the rest become visible again (and reach the
   dead-letter queue after the queue's maxReceiveCount).
 - DynamoDB streams: GetRecords per shard from TRIM_HORIZON; a failed record is retried (from
-  that record on, preserving order) up to MAX_STREAM_ATTEMPTS, then skipped and logged, as
-  Lambda does with a retry limit.
+  that record on, preserving order) up to MAX_STREAM_ATTEMPTS, then skipped, and where it was
+  in the stream goes to the stream-failures queue, as Lambda's OnFailure destination records it
+  (`python -m infra.replay streams` reads it back and delivers it again).
 - SNS: Lambda's SNS subscription is emulated by an SQS queue per topic (created here, not in the
   template) subscribed to the topic; each envelope becomes one Lambda SNS record. A handler
   that raises gets it again SNS_RETRY_SECONDS later, up to MAX_SNS_ATTEMPTS tries in all, as
   Lambda retries an asynchronous event twice; then the event goes to the events dead-letter
   queue, as the functions' DeadLetterQueue takes it (`python -m infra.replay events`).
+- `run()` (the live stack) polls every source on its own thread, as Lambda runs each
+  function's event source beside the others; `poll_once()`/`drain()` (tests) poll them one
+  after another.
 - Schedules (EventBridge rules): with `schedule_every` set (the local stack: every
   SETU_SCHEDULE_SECONDS, default 60), each scheduled handler gets EventBridge's "Scheduled
   Event" that often, the first at once; `tick()` runs them now. Off by default, so tests that
@@ -28,6 +32,7 @@ from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any, Callable
 
+from infra.replay import lambda_stream_record
 from local import stack
 
 log = logging.getLogger("setu.pump")
@@ -73,6 +78,7 @@ class Context:
 
 @dataclass
 class _Shard:
+    shard_id: str
     iterator: str | None
     pending: list[dict] = field(default_factory=list)
     attempts: int = 0
@@ -92,7 +98,8 @@ class Pump:
         self.streams = stack.client("dynamodbstreams", endpoint, region)
         self._sns_queues: dict[str, tuple[str, str]] = {}
         self._shards: dict[str, dict[str, _Shard]] = {}
-        self._lock = threading.Lock()
+        self._delivering = [name for name, (kind, _) in SOURCES.items() if kind != "schedule"]
+        self._locks = {name: threading.Lock() for name in self._delivering}
         sns = stack.client("sns", endpoint, region)
         for name, (kind, output) in SOURCES.items():
             if kind == "sns":
@@ -110,22 +117,23 @@ class Pump:
     # ---- delivery -----------------------------------------------------------------------
 
     def poll_once(self) -> int:
-        """Deliver whatever is waiting, once, synchronously; returns the records delivered."""
-        with self._lock:
-            delivered = 0
-            for name, (kind, output) in SOURCES.items():
-                if kind == "sqs":
-                    delivered += self._poll_sqs(name, self.outputs[output])
-                elif kind == "stream":
-                    delivered += self._poll_stream(name, self.outputs[output])
-                elif kind == "schedule":
-                    continue  # not a delivery: see tick()
-                else:
-                    delivered += self._poll_sns(name)
-            if self.schedule_every and time.monotonic() >= self._next_tick:
-                self._next_tick = time.monotonic() + self.schedule_every
-                self.tick()
-            return delivered  # ticks are not counted: drain() must still come to rest
+        """Deliver whatever is waiting, once, synchronously, source after source; returns the
+        records delivered. Tests drive the pump this way, so deliveries come in a fixed order."""
+        delivered = sum(self._poll_source(name) for name in self._delivering)
+        if self.schedule_every and time.monotonic() >= self._next_tick:
+            self._next_tick = time.monotonic() + self.schedule_every
+            self.tick()
+        return delivered  # ticks are not counted: drain() must still come to rest
+
+    def _poll_source(self, name: str, wait: int = 0) -> int:
+        """`wait`: seconds a queue poll may wait for a message (SQS long polling)."""
+        kind, output = SOURCES[name]
+        with self._locks[name]:  # one delivery at a time per source, as per shard and queue
+            if kind == "sqs":
+                return self._poll_sqs(name, self.outputs[output], wait)
+            if kind == "stream":
+                return self._poll_stream(name, self.outputs[output])
+            return self._poll_sns(name, wait)
 
     def tick(self) -> dict[str, Any]:
         """Invoke every scheduled handler now, as an EventBridge rule does; name -> result.
@@ -154,21 +162,40 @@ class Pump:
         return total
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """The live stack: every event source on its own thread, as each Lambda function's event
+        source runs beside the others. One long stream batch (a hundred new tickets starting
+        their timers) must not hold up the mail and SMS waiting on the inbound topics."""
+        workers = [threading.Thread(target=self._run_source, args=(name, stop, interval),
+                                    name=f"pump-{name}", daemon=True) for name in self._delivering]
+        for worker in workers:
+            worker.start()
+        while self.schedule_every and not stop.is_set():
+            if time.monotonic() >= self._next_tick:
+                self._next_tick = time.monotonic() + self.schedule_every
+                self.tick()
+            stop.wait(min(interval, max(0.0, self._next_tick - time.monotonic())))
+        for worker in workers:
+            worker.join()
+
+    def _run_source(self, name: str, stop: threading.Event, interval: float) -> None:
+        # queues are long-polled (the emulator answers when a message arrives, at most a second
+        # later); an idle stream is asked again after `interval`, as Lambda polls a shard
+        queue = SOURCES[name][0] != "stream"
         while not stop.is_set():
             try:
-                if not self.poll_once():
+                if not self._poll_source(name, wait=1 if queue else 0) and not queue:
                     stop.wait(interval)
             except Exception:  # noqa: BLE001 - the pump must outlive any one bad delivery
-                log.exception("pump poll failed")
+                log.exception("pump: polling %s failed", name)
                 stop.wait(1.0)
 
     def _invoke(self, name: str, event: dict) -> Any:
         handler: Callable[[dict, Context], Any] = getattr(self.app, name)
         return handler(event, Context(name))
 
-    def _poll_sqs(self, name: str, queue_url: str) -> int:
+    def _poll_sqs(self, name: str, queue_url: str, wait: int = 0) -> int:
         received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                            WaitTimeSeconds=0, AttributeNames=["All"],
+                                            WaitTimeSeconds=wait, AttributeNames=["All"],
                                             MessageAttributeNames=["All"]).get("Messages", [])
         if not received:
             return 0
@@ -190,10 +217,10 @@ class Pump:
         return self.outputs.get("TimerQueueArn") if queue_url == self.outputs.get("TimerQueueUrl") \
             else self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
-    def _poll_sns(self, name: str) -> int:
+    def _poll_sns(self, name: str, wait: int = 0) -> int:
         queue_url, subscription = self._sns_queues[name]
         received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                            WaitTimeSeconds=0,
+                                            WaitTimeSeconds=wait,
                                             AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
         for message in received:
             event = {"Records": [_sns_record(json.loads(message["Body"]), subscription)]}
@@ -225,25 +252,27 @@ class Pump:
         # per function: each function reading a stream has its own position in it, as each
         # Lambda event source mapping does
         shards = self._shards.setdefault(f"{name} {stream_arn}", {})
-        description = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
-        for shard in description.get("Shards", []):
+        known = all(state.iterator for state in shards.values())
+        listed = [] if shards and known else self.streams.describe_stream(
+            StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
+        for shard in listed:
             if shard["ShardId"] not in shards:
                 iterator = self.streams.get_shard_iterator(
                     StreamArn=stream_arn, ShardId=shard["ShardId"],
                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-                shards[shard["ShardId"]] = _Shard(iterator)
+                shards[shard["ShardId"]] = _Shard(shard["ShardId"], iterator)
         delivered = 0
         for state in shards.values():
             if not state.pending and state.iterator:
                 page = self.streams.get_records(ShardIterator=state.iterator, Limit=100)
                 state.iterator = page.get("NextShardIterator")
-                state.pending = [_stream_record(r, stream_arn) for r in page.get("Records", [])]
+                state.pending = [lambda_stream_record(r, stream_arn) for r in page.get("Records", [])]
             if state.pending:
                 delivered += len(state.pending)
-                self._deliver_stream(name, state)
+                self._deliver_stream(name, state, stream_arn)
         return delivered
 
-    def _deliver_stream(self, name: str, state: _Shard) -> None:
+    def _deliver_stream(self, name: str, state: _Shard, stream_arn: str) -> None:
         try:
             result = self._invoke(name, {"Records": state.pending})
             failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
@@ -260,7 +289,35 @@ class Pump:
         if state.attempts >= MAX_STREAM_ATTEMPTS:
             log.error("%s: giving up on stream record %s after %d attempts", name,
                       state.pending[0]["dynamodb"]["SequenceNumber"], state.attempts)
+            self._record_stream_failure(name, state, stream_arn)
             state.pending, state.attempts = state.pending[1:], 0
+
+    def _record_stream_failure(self, name: str, state: _Shard, stream_arn: str) -> None:
+        """What Lambda sends to a stream event source's OnFailure destination: where the
+        records were, not the records (docs.aws.amazon.com/lambda/latest/dg/
+        services-dynamodb-errors.html)."""
+        queue_url = self.outputs.get("StreamFailureQueueUrl")
+        if not queue_url:
+            return
+        record = state.pending[0]
+        sequence = record["dynamodb"]["SequenceNumber"]
+        arrived = datetime.fromtimestamp(record["dynamodb"].get("ApproximateCreationDateTime", 0),
+                                         timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({
+            "requestContext": {
+                "requestId": str(uuid.uuid4()), "condition": "RetryAttemptsExhausted",
+                "functionArn": f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:"
+                               f"setu-{self.stage}-{name}",
+                "approximateInvokeCount": state.attempts},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                                "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "DDBStreamBatchInfo": {
+                "shardId": state.shard_id, "startSequenceNumber": sequence,
+                "endSequenceNumber": sequence, "approximateArrivalOfFirstRecord": arrived,
+                "approximateArrivalOfLastRecord": arrived, "batchSize": 1,
+                "streamArn": stream_arn}}))
 
 
 def _sqs_record(message: dict, queue_arn: str, region: str) -> dict:
@@ -309,14 +366,3 @@ def _scheduled_event(name: str, stage: str, region: str) -> dict:
         "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/setu-{stage}-{name}"],
         "detail": {},
     }
-
-
-def _stream_record(record: dict, stream_arn: str) -> dict:
-    data = dict(record["dynamodb"])
-    created = data.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        data["ApproximateCreationDateTime"] = int(created.timestamp())
-    out = {key: value for key, value in record.items() if key != "dynamodb"}
-    out.update({"dynamodb": data, "eventSourceARN": stream_arn,
-                "eventSource": "aws:dynamodb", "eventVersion": record.get("eventVersion", "1.1")})
-    return out
