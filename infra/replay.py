@@ -2,6 +2,7 @@
 
     python -m infra.replay timers  --stage dev [--dry-run] [--max N]
     python -m infra.replay events  --stage dev [--dry-run] [--max N]
+    python -m infra.replay streams --stage dev [--dry-run] [--max N]
     python -m infra.replay events  --local      # the running local stack (.setu/local.json)
 
 - `timers`: messages on `setu-<stage>-timers-dlq` (timer firings that failed five times) go
@@ -13,6 +14,13 @@
   exactly-once markers (keyed by that id, or by the provider's own id inside the message)
   still hold: replaying twice, or replaying something that was half applied, never duplicates.
   A scheduled run (the daily briefing) is not replayed: the next tick does its work.
+- `streams`: each message on `setu-<stage>-stream-failures` says where in a table's stream a
+  function gave up on records after its retries (Lambda's OnFailure record, which holds no
+  records). The records are read back from the stream and the function is invoked again with
+  them (on AWS through Lambda's Invoke; `--local` calls the app's handler in this process). The
+  consumers act on a record at most once (timers by generation, dispatch by the item's status,
+  counters by the record's sequence number), so a replay of something half applied does not
+  double it. A stream keeps records 24 hours: an older failure is left with its reason.
 
 A message is deleted from the dead-letter queue only after it was sent on. Credentials and
 region come from the usual AWS environment; `--local` points at the local stack's emulator.
@@ -108,6 +116,92 @@ def replay_events(sqs, sns, dead_letter_url: str, *, dry_run: bool = False,
     return report
 
 
+def replay_streams(sqs, streams, failures_url: str, invoke, *, dry_run: bool = False,
+                   limit: int = 1000) -> Report:
+    """`invoke(function_name, event)` runs the function and returns its response."""
+    report = Report()
+    kept = []
+    for message in _drain(sqs, failures_url, limit):
+        batch = _stream_batch(message["Body"])
+        if batch is None:
+            report.skipped.append(f"{message['MessageId']}: not a stream OnFailure record")
+            kept.append(message)
+            continue
+        try:
+            records = _read_stream(streams, batch)
+        except streams.exceptions.TrimmedDataAccessException:
+            records = []
+        if not records:
+            report.skipped.append(f"{message['MessageId']}: {batch['function']}'s records "
+                                  f"{batch['start']}..{batch['end']} are no longer in the stream "
+                                  "(kept 24 hours)")
+            kept.append(message)
+            continue
+        report.replayed += 1
+        if dry_run:
+            kept.append(message)
+            continue
+        try:
+            response = invoke(batch["function"], {"Records": records}) or {}
+        except Exception as error:  # noqa: BLE001 - reported; the message stays for next time
+            response = {"error": repr(error)[:200]}
+        if response.get("batchItemFailures") or response.get("error"):
+            report.replayed -= 1
+            report.skipped.append(f"{message['MessageId']}: {batch['function']} failed again: "
+                                  f"{response}")
+            kept.append(message)
+            continue
+        sqs.delete_message(QueueUrl=failures_url, ReceiptHandle=message["ReceiptHandle"])
+    for message in kept:
+        _keep(sqs, failures_url, message)
+    return report
+
+
+def _stream_batch(body: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(body)
+        info, function_arn = record["DDBStreamBatchInfo"], record["requestContext"]["functionArn"]
+        batch = {"function": function_arn.rsplit(":", 1)[-1], "stream": info["streamArn"],
+                 "shard": info["shardId"], "start": int(info["startSequenceNumber"]),
+                 "end": int(info["endSequenceNumber"])}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not all(isinstance(batch[k], str) and batch[k] for k in ("function", "stream", "shard")):
+        return None
+    return batch if batch["start"] <= batch["end"] else None
+
+
+def _read_stream(streams, batch: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records startSequenceNumber..endSequenceNumber, in Lambda's event shape."""
+    iterator = streams.get_shard_iterator(
+        StreamArn=batch["stream"], ShardId=batch["shard"], ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=str(batch["start"]))["ShardIterator"]
+    records: list[dict[str, Any]] = []
+    while iterator:
+        page = streams.get_records(ShardIterator=iterator, Limit=100)
+        fresh = [r for r in page.get("Records", [])
+                 if int(r["dynamodb"]["SequenceNumber"]) <= batch["end"]]
+        records += [lambda_stream_record(r, batch["stream"]) for r in fresh]
+        if len(fresh) < len(page.get("Records", [])) or not page.get("Records"):
+            return records
+        iterator = page.get("NextShardIterator")
+    return records
+
+
+def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A DynamoDB Streams GetRecords record as Lambda hands it to a function."""
+    from datetime import datetime
+
+    data = dict(record["dynamodb"])
+    created = data.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        data["ApproximateCreationDateTime"] = int(created.timestamp())
+    out = {key: value for key, value in record.items() if key != "dynamodb"}
+    out.update({"dynamodb": data, "eventSourceARN": stream_arn,
+                "eventSource": "aws:dynamodb", "eventVersion": record.get("eventVersion", "1.1")})
+    return out
+
+
 def _sns_notification(body: str) -> dict[str, Any] | None:
     try:
         event = json.loads(body)
@@ -123,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     parser = argparse.ArgumentParser(prog="python -m infra.replay", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("timers", "events"))
+    parser.add_argument("what", choices=("timers", "events", "streams"))
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--stage", help="the deployed stage, e.g. dev")
     where.add_argument("--local", action="store_true", help="the running local stack")
@@ -146,7 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     def url(name: str) -> str:
         return sqs.get_queue_url(QueueName=f"setu-{stage}-{name}")["QueueUrl"]
 
-    if args.what == "timers":
+    if args.what == "streams":
+        invoke = _local_invoke(info) if args.local else _lambda_invoke(boto3.client("lambda"))
+        report = replay_streams(sqs, boto3.client("dynamodbstreams", **session_args),
+                                url("stream-failures"), invoke, dry_run=args.dry_run,
+                                limit=args.max)
+    elif args.what == "timers":
         report = replay_timers(sqs, url("timers-dlq"), url("timers"), dry_run=args.dry_run,
                                limit=args.max)
     else:
@@ -154,6 +253,33 @@ def main(argv: list[str] | None = None) -> int:
                                dry_run=args.dry_run, limit=args.max)
     print(report.line(f"{args.what} dead letters of setu-{stage}", args.dry_run))
     return 0
+
+
+def _lambda_invoke(client):
+    def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+        response = client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            return {"error": payload}
+        return payload or {}
+    return invoke
+
+
+def _local_invoke(info: dict[str, Any]):
+    """The local stack has no Lambda: run the app's handler here, pointed at its emulator."""
+    import os
+
+    from local import stack
+    from local.pump import Context
+
+    os.environ.update(stack.environment(info["outputs"], info["aws_endpoint_url"],
+                                        api_url=info.get("api_url", "")))
+    import app
+
+    def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(app, function.removeprefix(f"setu-{info['stage']}-"))
+        return handler(event, Context(function)) or {}
+    return invoke
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     setu tickets [--status S] [--department D] [--assignee ARN] [--q TEXT] [--limit N] [--json]
     setu report [--from DATE] [--to DATE] [--department D] [--by day|agent|department|channel]
                 [--format json|csv] [--output FILE]
-    setu replay timers|events (--stage S | --local) [--dry-run] [--max N]
+    setu replay timers|events|streams (--stage S | --local) [--dry-run] [--max N]
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
 credentials and region of the environment (AWS_PROFILE, AWS_REGION, or `--region`);
@@ -88,9 +88,9 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser(
         "replay", help="replay a dead-letter queue (python -m infra.replay)",
-        description="Delegates to infra/replay.py: setu replay timers|events (--stage S | --local) "
+        description="Delegates to infra/replay.py: setu replay timers|events|streams (--stage S | --local) "
                     "[--dry-run] [--max N].")
-    replay.add_argument("what", choices=("timers", "events"))
+    replay.add_argument("what", choices=("timers", "events", "streams"))
     replay.add_argument("rest", nargs=argparse.REMAINDER, help="--stage S | --local, --dry-run, --max N")
     return parser
 

@@ -10,9 +10,9 @@ import boto3
 import pytest
 
 from chalicelib.db.models import Key
-from chalicelib.services import sms_in
+from chalicelib.services import sms_in, timers
 from infra import replay
-from tests.integration.helpers import Api
+from tests.integration.helpers import Api, new_ticket
 
 
 def _sms(stack, body, sender, message_id):
@@ -89,3 +89,52 @@ def test_replayed_timers_go_back_to_the_timer_queue_and_junk_events_stay(stack):
     report = replay.replay_events(sqs, sns, events_dlq)
     assert report.replayed == 0 and "not an SNS event" in report.skipped[0]
     assert _messages(events_dlq) == 1  # left for a person to look at
+
+
+def test_a_stream_record_given_up_on_is_recorded_and_its_replay_starts_the_timers_once(
+        stack, monkeypatch):
+    """The timer function fails on a new ticket past its retries: the OnFailure record says
+    where it was in the stream; once the cause is fixed the replay reads it back and the
+    ticket gets its SLA timers, once however often it is replayed."""
+    import app
+    from local import pump as pump_module
+    from local.pump import Context
+    from tests.integration.test_timers import executions
+
+    failures = stack.outputs["StreamFailureQueueUrl"]
+    monkeypatch.setattr(pump_module, "MAX_STREAM_ATTEMPTS", 2)
+    with monkeypatch.context() as patched:
+        def broken(_actions):
+            raise RuntimeError("injected: Step Functions throttles")
+
+        patched.setattr(timers, "apply", broken)
+        created = new_ticket(Api(stack.client))
+        stack.pump.drain()
+    ours = lambda: [n for n in executions(stack) if n.startswith(f"T-{created['ref']}-")]  # noqa: E731
+    assert ours() == []  # no timer: the record was given up on ...
+    assert _messages(failures) == 1  # ... and recorded, not only logged
+
+    sqs, streams = boto3.client("sqs"), boto3.client("dynamodbstreams")
+    [letter] = sqs.receive_message(QueueUrl=failures, VisibilityTimeout=0)["Messages"]
+    info = json.loads(letter["Body"])
+    assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert info["requestContext"]["functionArn"].endswith(f"function:setu-{stack.stage}-ticket_changed")
+    sqs.send_message(QueueUrl=failures, MessageBody=letter["Body"])  # delivered twice
+    sqs.send_message(QueueUrl=failures, MessageBody="{not json")
+
+    def invoke(function, event):
+        name = function.rsplit("-", 1)[-1] if "-" in function else function
+        return getattr(app, name)(event, Context(function))
+
+    assert replay.replay_streams(sqs, streams, failures, invoke, dry_run=True).replayed == 2
+    with monkeypatch.context() as patched:  # replayed before the cause is fixed: kept
+        patched.setattr(timers, "apply", lambda _actions: 1 / 0)
+        report = replay.replay_streams(sqs, streams, failures, invoke)
+    assert report.replayed == 0 and sum("failed again" in why for why in report.skipped) == 2
+    assert _messages(failures) == 3 and ours() == []
+    report = replay.replay_streams(sqs, streams, failures, invoke)
+    assert report.replayed == 2 and "not a stream OnFailure record" in report.skipped[0]
+    started = ours()
+    assert sorted(n.split("-g")[0] for n in started) == [
+        f"T-{created['ref']}-first-response", f"T-{created['ref']}-resolution"]
+    assert _messages(failures) == 1  # only the junk is left, for a person to look at

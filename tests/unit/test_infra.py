@@ -319,6 +319,11 @@ def test_merge_template_sets_stage_and_wires_every_function(stage):
             assert wired["StartingPosition"] == "TRIM_HORIZON"
             assert wired["BisectBatchOnFunctionError"] is True
             assert wired["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            # records given up on after the retries are recorded, not only logged
+            destination = wired["DestinationConfig"]["OnFailure"]["Destination"]
+            assert destination == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+            assert _allowed(stage, name, "sqs:SendMessage",
+                            f"arn:aws:sqs:us-east-1:1:setu-{stage}-stream-failures")
         elif kind == "SNSEventConfig":
             (topic,) = re.findall(r"^\$\{(\w+)\}$", wired["Topic"]["Fn::Sub"])
             assert resources[topic]["Type"] == "AWS::SNS::Topic"
@@ -547,6 +552,9 @@ NOT_ALLOWED = [
     ("inbound_sms", "sns:Publish", "*"),
     ("inbound_sms", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-timers"),
     ("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-events-dlq"),
+    ("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-stream-failures"),
+    ("inbound_email", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-stream-failures"),
+    ("ticket_changed", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-prod-stream-failures"),
     ("timeline_appended", "sns:Publish", "*"),
     ("timeline_appended", "sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-prod-sms"),
     ("sms_events", "sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-dev-sms"),
