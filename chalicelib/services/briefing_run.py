@@ -16,8 +16,11 @@ opened and not yet closed (its calendar: the department's SLA policy, `<departme
 Exactly once per (department, local date, recipient): before sending, a conditional put of
 `briefing#<department>#<date>` / `to#<principal>` in the keys table claims the mail. A second
 tick, a retry of the same tick, or a concurrent run finds the claim and sends nothing. If SES
-refuses the mail, the claim is deleted so the next tick tries again; if the process dies
-between claim and send, the claim stays and that one mail is lost rather than sent twice.
+refuses the mail, the claim records the refusal and when to try again: a later tick takes the
+claim back (conditional on the attempt it saw) after 5, 10, 20, 40 and 80 minutes, and after
+`MAX_ATTEMPTS` refusals gives up on that recipient for the day (logged, and the department is
+marked done). If the process dies between claim and send, the claim stays and that one mail is
+lost rather than sent twice.
 The department's `_` marker (written when every recipient is settled) lets later ticks skip
 the department with one BatchGetItem; markers expire after `MARKER_DAYS`.
 """
@@ -43,6 +46,8 @@ PAGE_SIZE = 250
 MARKER_DAYS = 35
 DONE = "_"
 DEFAULT_LANG = "en"
+RETRY_AFTER = timedelta(minutes=5)  # doubled after each refusal
+MAX_ATTEMPTS = 6
 
 
 @dataclass
@@ -199,28 +204,72 @@ def _deliver(agent: Agent, digest: briefing.Digest, now: datetime, outcome: Outc
     record = _record(digest, {"state": "sending", "at": clock.iso(now), "lang": lang,
                               "subject": subject, "message_id": message_id})
     claim = Key(pk=marker_pk(digest.department, outcome.day), sk=f"to#{agent.name}",
-                target=agent.email, expires_at=_expiry(now), data=record)
+                target=agent.email, expires_at=_expiry(now), data={**record, "attempts": 1})
     try:
         claim.save(condition=Key.pk.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-        outcome.already.append(agent.name)
-        return
+        waiting = _retake(claim, now)
+        if waiting == "settled":
+            outcome.already.append(agent.name)
+            return
+        if waiting:  # refused earlier, not yet due again: the department is not done
+            outcome.failed[agent.name] = waiting
+            return
     sender = config.settings().support_address
     try:
         provider_id = email_out.send(email_out.build(
             sender_name=config.settings().support_name, sender=sender, to=agent.email,
             subject=subject, text=text, html=html, message_id=message_id, when=now,
             automatic=True), source=sender, destination=agent.email)
-    except Exception as exc:  # noqa: BLE001 - give the mail back to the next tick
-        log.warning("briefing mail to %s failed: %s", agent.email, exc)
-        claim.delete()
-        outcome.failed[agent.name] = str(exc)[:300]
+    except Exception as exc:  # noqa: BLE001 - the claim says when to try again
+        attempts = int(_data(claim)["attempts"])
+        gave_up = attempts >= MAX_ATTEMPTS
+        claim.data = {**_data(claim), "state": "gave_up" if gave_up else "refused",
+                      "error": str(exc)[:300],
+                      "retry_at": clock.iso(now + RETRY_AFTER * 2 ** (attempts - 1))}
+        claim.save()
+        if gave_up:
+            log.error("briefing mail to %s refused %d times; not tried again today: %s",
+                      agent.email, attempts, exc)
+            outcome.skipped[agent.name] = f"refused {attempts} times: {str(exc)[:200]}"
+        else:
+            log.warning("briefing mail to %s refused (attempt %d): %s", agent.email, attempts, exc)
+            outcome.failed[agent.name] = str(exc)[:300]
         return
-    claim.data = {**record, "state": "sent", "provider_id": provider_id}
+    claim.data = {**_data(claim), "state": "sent", "provider_id": provider_id}
     claim.save()
     outcome.sent.append(agent.name)
+
+
+def _retake(claim: Key, now: datetime) -> str:
+    """Take back a claim whose mail SES refused once its retry time has come: "" when taken
+    (one tick wins: the update is conditional on the attempt it read), "settled" when the mail
+    went, is going or was given up, else why it waits."""
+    try:
+        held = Key.get(claim.pk, claim.sk, consistent_read=True)
+    except Key.DoesNotExist:
+        return "settled"  # the claim expired: the day is long over
+    seen = _data(held)
+    if seen.get("state") != "refused":
+        return "settled"
+    if str(seen.get("retry_at", "")) > clock.iso(now):
+        return f"refused, tried again after {seen.get('retry_at')}: {seen.get('error', '')}"[:300]
+    attempts = int(seen.get("attempts", 1))
+    claim.data = {**_data(claim), "attempts": attempts + 1}
+    try:
+        claim.save(condition=(Key.data["state"] == "refused") & (Key.data["attempts"] == attempts))
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return "being tried again by another run"
+    return ""
+
+
+def _data(claim: Key) -> dict[str, Any]:
+    value = claim.data
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
 
 
 def _record(digest: briefing.Digest, extra: dict[str, Any]) -> dict[str, Any]:

@@ -172,6 +172,37 @@ def test_a_refused_mail_is_tried_again_on_the_next_tick(stack, people, billing, 
     assert sorted(m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])) == ["lead", "rahim"]
 
 
+def test_a_recipient_ses_keeps_refusing_is_tried_with_backoff_then_given_up(
+        stack, people, billing, monkeypatch):
+    tries = []
+
+    def refusing(message, *, source, destination):
+        if destination.startswith("rahim-"):
+            tries.append(destination)
+            raise RuntimeError("SES: Daily message quota exceeded")
+        return real_send(message, source=source, destination=destination)
+
+    real_send = email_out.send
+    monkeypatch.setattr(email_out, "send", refusing)
+    ticks = [NOW + timedelta(minutes=5 * n) for n in range(40)]  # every five minutes, 3h15
+    tried_at, outcome = [], None
+    for tick in ticks:
+        before = len(tries)
+        latest = {o.department: o for o in briefing_run.run(tick)}.get("billing")
+        if len(tries) > before:
+            tried_at.append(int((tick - NOW).total_seconds() // 60))
+        if latest is None:
+            break  # the department is done for the day
+        outcome = latest
+    # 5, 10, 20, 40 and 80 minutes apart, six tries in all, then given up
+    assert tried_at == [0, 5, 15, 35, 75, 155] and len(tries) == briefing_run.MAX_ATTEMPTS
+    assert "refused 6 times" in outcome.skipped[people["rahim"]]
+    assert Key.count(f"briefing#billing#{DAY}", Key.sk == "_") == 1  # settled: no more ticks
+    claim = Key.get(f"briefing#billing#{DAY}", f"to#{people['rahim']}")
+    assert claim.data["state"] == "gave_up" and "quota" in claim.data["error"]
+    assert [m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])] == ["lead"]
+
+
 def test_missing_email_and_department_without_people(stack, people, api):
     created = new_ticket(api, department="technical", subject="Router down")
     shape(created["id"], assignee=people["nomail"],
