@@ -71,37 +71,45 @@ def _keep(sqs, queue_url: str, message: dict[str, Any]) -> None:
                                   VisibilityTimeout=0)
 
 
+def _replay(sqs, queue_url: str, replay_one, *, dry_run: bool, limit: int) -> Report:
+    """`replay_one(message, dry_run)` sends one message on (or, in a dry run, checks that it
+    could) and returns None, or says why the message stays. A message is deleted only after it
+    was sent on; the ones that stay become visible again only after the run, so a run sees each
+    message once."""
+    report, kept = Report(), []
+    for message in _drain(sqs, queue_url, limit):
+        why = replay_one(message, dry_run)
+        if why is None:
+            report.replayed += 1
+        else:
+            report.skipped.append(f"{message['MessageId']}: {why}")
+        if why is None and not dry_run:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            kept.append(message)
+    for message in kept:
+        _keep(sqs, queue_url, message)
+    return report
+
+
 def replay_timers(sqs, dead_letter_url: str, queue_url: str, *, dry_run: bool = False,
                   limit: int = 1000) -> Report:
-    report = Report()
-    kept = []
-    for message in _drain(sqs, dead_letter_url, limit):
-        report.replayed += 1
-        if dry_run:
-            kept.append(message)
-            continue
-        sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
-        sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
-    for message in kept:
-        _keep(sqs, dead_letter_url, message)
-    return report
+    def replay_one(message: dict[str, Any], dry_run: bool) -> str | None:
+        if not dry_run:
+            sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
+        return None
+
+    return _replay(sqs, dead_letter_url, replay_one, dry_run=dry_run, limit=limit)
 
 
 def replay_events(sqs, sns, dead_letter_url: str, *, dry_run: bool = False,
                   limit: int = 1000) -> Report:
-    report = Report()
-    kept = []
-    for message in _drain(sqs, dead_letter_url, limit):
+    def replay_one(message: dict[str, Any], dry_run: bool) -> str | None:
         notification = _sns_notification(message["Body"])
         if notification is None:
-            report.skipped.append(f"{message['MessageId']}: not an SNS event (a scheduled run "
-                                  "needs no replay; delete it when done)")
-            kept.append(message)
-            continue
-        report.replayed += 1
+            return "not an SNS event (a scheduled run needs no replay; delete it when done)"
         if dry_run:
-            kept.append(message)
-            continue
+            return None
         original = (notification.get("MessageAttributes") or {}).get(REPLAY_OF, {}).get("Value") \
             or notification["MessageId"]
         request: dict[str, Any] = {
@@ -110,51 +118,36 @@ def replay_events(sqs, sns, dead_letter_url: str, *, dry_run: bool = False,
         if notification.get("Subject"):
             request["Subject"] = notification["Subject"]
         sns.publish(**request)
-        sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
-    for message in kept:  # only now: within the run each message is seen once
-        _keep(sqs, dead_letter_url, message)
-    return report
+        return None
+
+    return _replay(sqs, dead_letter_url, replay_one, dry_run=dry_run, limit=limit)
 
 
 def replay_streams(sqs, streams, failures_url: str, invoke, *, dry_run: bool = False,
                    limit: int = 1000) -> Report:
     """`invoke(function_name, event)` runs the function and returns its response."""
-    report = Report()
-    kept = []
-    for message in _drain(sqs, failures_url, limit):
+    def replay_one(message: dict[str, Any], dry_run: bool) -> str | None:
         batch = _stream_batch(message["Body"])
         if batch is None:
-            report.skipped.append(f"{message['MessageId']}: not a stream OnFailure record")
-            kept.append(message)
-            continue
+            return "not a stream OnFailure record"
         try:
             records = _read_stream(streams, batch)
         except streams.exceptions.TrimmedDataAccessException:
             records = []
         if not records:
-            report.skipped.append(f"{message['MessageId']}: {batch['function']}'s records "
-                                  f"{batch['start']}..{batch['end']} are no longer in the stream "
-                                  "(kept 24 hours)")
-            kept.append(message)
-            continue
-        report.replayed += 1
+            return (f"{batch['function']}'s records {batch['start']}..{batch['end']} are no "
+                    "longer in the stream (kept 24 hours)")
         if dry_run:
-            kept.append(message)
-            continue
+            return None
         try:
             response = invoke(batch["function"], {"Records": records}) or {}
         except Exception as error:  # noqa: BLE001 - reported; the message stays for next time
             response = {"error": repr(error)[:200]}
         if response.get("batchItemFailures") or response.get("error"):
-            report.replayed -= 1
-            report.skipped.append(f"{message['MessageId']}: {batch['function']} failed again: "
-                                  f"{response}")
-            kept.append(message)
-            continue
-        sqs.delete_message(QueueUrl=failures_url, ReceiptHandle=message["ReceiptHandle"])
-    for message in kept:
-        _keep(sqs, failures_url, message)
-    return report
+            return f"{batch['function']} failed again: {response}"
+        return None
+
+    return _replay(sqs, failures_url, replay_one, dry_run=dry_run, limit=limit)
 
 
 def _stream_batch(body: str) -> dict[str, Any] | None:
