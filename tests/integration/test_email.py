@@ -363,3 +363,26 @@ def test_provider_failure_reroutes_the_ack_once(stack, api, monkeypatch):
     stack.pump.drain()
     acks = [i for i in timeline(api, again["id"]) if i.get("kind") == "ack"]
     assert [(a["channel"], a["status"]) for a in acks] == [("email", "failed"), ("sms", "failed")]
+
+
+def test_ses_refusing_the_sender_fails_the_ack_once_and_reroutes_it(stack, api):
+    """The emulator itself refuses (MessageRejected: no authority to send from an identity that
+    is not verified, as SES answers before the domain is): a real botocore error from the
+    emulated SES, not a patched function."""
+    from local import stack as local_stack
+
+    ses = boto3.client("ses")
+    for identity in (local_stack.SUPPORT_DOMAIN, local_stack.SUPPORT_ADDRESS):
+        ses.delete_identity(Identity=identity)
+    try:
+        created = new_ticket(api, email="unverified@example.com", phone="01711000446")
+        stack.pump.drain()
+        stack.pump.drain()  # a second pass sends nothing more
+    finally:
+        ses.verify_domain_identity(Domain=local_stack.SUPPORT_DOMAIN)
+        ses.verify_email_identity(EmailAddress=local_stack.SUPPORT_ADDRESS)
+    items = timeline(api, created["id"])
+    acks = [i for i in items if i.get("kind") == "ack"]
+    assert [(a["channel"], a["status"]) for a in acks] == [("email", "failed"), ("sms", "sent")]
+    assert "MessageRejected" in acks[0]["error"] and "MessageRejected" in acks[1]["fallback"][0]["failed"]
+    assert [i.get("type") for i in items].count("message.failed") == 1
