@@ -13,8 +13,9 @@ import pytest
 from chalicelib import clock
 from chalicelib.db.models import Ticket
 from chalicelib.services import agents, reports, satisfaction, timers
+from infra.replay import lambda_stream_record
 from local import stack as local_stack
-from local.pump import Context, _stream_record
+from local.pump import Context
 from tests.integration.helpers import ADMIN, Api, new_ticket
 
 LEAD = "arn:aws:iam::123456789012:user/report-lead"
@@ -43,7 +44,7 @@ def _stream_records(stack, output: str) -> list[dict]:
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=100)
-            records += [_stream_record(r, arn) for r in page.get("Records", [])]
+            records += [lambda_stream_record(r, arn) for r in page.get("Records", [])]
             iterator = page.get("NextShardIterator") if page.get("Records") else None
     return records
 
