@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 REPLAY_OF = "setu-replay-of"  # chalicelib/events/inbound.py reads it
+# the functions with a stream event source (infra/lambda.yaml); a replay invokes nothing else
+STREAM_CONSUMERS = ("ticket_changed", "timeline_appended", "report_events", "report_timeline")
 # while a run works, the messages it received stay invisible; --max keeps a run shorter
 VISIBILITY = 900
 LOCAL_STATE = Path(".setu/local.json")
@@ -123,13 +125,18 @@ def replay_events(sqs, sns, dead_letter_url: str, *, dry_run: bool = False,
     return _replay(sqs, dead_letter_url, replay_one, dry_run=dry_run, limit=limit)
 
 
-def replay_streams(sqs, streams, failures_url: str, invoke, *, dry_run: bool = False,
-                   limit: int = 1000) -> Report:
-    """`invoke(function_name, event)` runs the function and returns its response."""
+def replay_streams(sqs, streams, failures_url: str, invoke, stage: str, *,
+                   dry_run: bool = False, limit: int = 1000) -> Report:
+    """`invoke(function_name, event)` runs the function and returns its response. Only the
+    stage's stream consumers are invoked, whatever function a message names."""
+    consumers = {f"setu-{stage}-{name}" for name in STREAM_CONSUMERS}
+
     def replay_one(message: dict[str, Any], dry_run: bool) -> str | None:
         batch = _stream_batch(message["Body"])
         if batch is None:
             return "not a stream OnFailure record"
+        if batch["function"] not in consumers:
+            return f"names {batch['function'][:100]!r}, not a stream consumer of setu-{stage}"
         try:
             records = _read_stream(streams, batch)
         except streams.exceptions.TrimmedDataAccessException:
@@ -236,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "streams":
         invoke = _local_invoke(info) if args.local else _lambda_invoke(boto3.client("lambda"))
         report = replay_streams(sqs, boto3.client("dynamodbstreams", **session_args),
-                                url("stream-failures"), invoke, dry_run=args.dry_run,
+                                url("stream-failures"), invoke, stage, dry_run=args.dry_run,
                                 limit=args.max)
     elif args.what == "timers":
         report = replay_timers(sqs, url("timers-dlq"), url("timers"), dry_run=args.dry_run,
@@ -250,12 +257,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _lambda_invoke(client):
     def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
-        response = client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        payload = json.dumps(event, default=_binary).encode()
+        response = client.invoke(FunctionName=function, Payload=payload)
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
             return {"error": payload}
         return payload or {}
     return invoke
+
+
+def _binary(value: Any) -> str:
+    """Binary attribute values travel base64-encoded in Lambda's JSON event."""
+    import base64
+
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _local_invoke(info: dict[str, Any]):

@@ -121,20 +121,25 @@ def test_a_stream_record_given_up_on_is_recorded_and_its_replay_starts_the_timer
     assert info["requestContext"]["functionArn"].endswith(f"function:setu-{stack.stage}-ticket_changed")
     sqs.send_message(QueueUrl=failures, MessageBody=letter["Body"])  # delivered twice
     sqs.send_message(QueueUrl=failures, MessageBody="{not json")
+    elsewhere = json.loads(letter["Body"])
+    elsewhere["requestContext"]["functionArn"] = "arn:aws:lambda:us-east-1:1:function:billing-export"
+    sqs.send_message(QueueUrl=failures, MessageBody=json.dumps(elsewhere))
 
     def invoke(function, event):
         name = function.rsplit("-", 1)[-1] if "-" in function else function
         return getattr(app, name)(event, Context(function))
 
-    assert replay.replay_streams(sqs, streams, failures, invoke, dry_run=True).replayed == 2
+    assert replay.replay_streams(sqs, streams, failures, invoke, stack.stage, dry_run=True).replayed == 2
     with monkeypatch.context() as patched:  # replayed before the cause is fixed: kept
         patched.setattr(timers, "apply", lambda _actions: 1 / 0)
-        report = replay.replay_streams(sqs, streams, failures, invoke)
+        report = replay.replay_streams(sqs, streams, failures, invoke, stack.stage)
     assert report.replayed == 0 and sum("failed again" in why for why in report.skipped) == 2
-    assert _messages(failures) == 3 and ours() == []
-    report = replay.replay_streams(sqs, streams, failures, invoke)
-    assert report.replayed == 2 and "not a stream OnFailure record" in report.skipped[0]
+    assert _messages(failures) == 4 and ours() == []
+    report = replay.replay_streams(sqs, streams, failures, invoke, stack.stage)
+    assert report.replayed == 2 and sorted(why.split(": ", 1)[1][:5] for why in report.skipped) == [
+        "names", "not a"]
+    assert "not a stream consumer" in " ".join(report.skipped)
     started = ours()
     assert sorted(n.split("-g")[0] for n in started) == [
         f"T-{created['ref']}-first-response", f"T-{created['ref']}-resolution"]
-    assert _messages(failures) == 1  # only the junk is left, for a person to look at
+    assert _messages(failures) == 2  # only the junk is left, for a person to look at
