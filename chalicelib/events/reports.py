@@ -1,9 +1,10 @@
 """The `report_events` (tickets stream) and `report_timeline` (timeline stream) functions:
 stream records -> report counters (services/reports.py). Functions of their own, so a failing
 report never holds up message dispatch or timers; one adapter, which tells the streams apart
-by the record's table. A record that fails is reported in `batchItemFailures` and the batch stops there:
-the event source retries from it, in stream order; records before it were applied once (their
-markers make a second application a no-op)."""
+by the record's table. The batch's deltas are applied in as few transactions as fit
+(services/reports.py `batches`). A record that fails is reported in `batchItemFailures` and the
+batch stops there: the event source retries from it, in stream order; records before it were
+applied once (their markers make a second application a no-op)."""
 from __future__ import annotations
 
 import logging
@@ -19,18 +20,30 @@ log = logging.getLogger("setu.reports")
 def handle(event) -> dict:
     from chalicelib.services import reports  # here: the API's cold start does not need it
 
-    failures = []
+    counted, failed_at = [], None  # counted: (record, delta) in stream order
     for record in event:
         try:
             delta = _delta(reports, record)
-            if delta is not None and not delta.empty:
-                if not reports.apply(delta):
-                    log.info("report: %s was applied before; skipped", delta.marker)
         except Exception:  # noqa: BLE001 - retried by the event source from this record on
             log.exception("report failed at %s", _sequence(record))
-            failures.append({"itemIdentifier": _sequence(record)})
+            failed_at = record
             break
-    return {"batchItemFailures": failures}
+        if delta is not None and not delta.empty:
+            counted.append((record, delta))
+    # the records before a failure are applied first, a few transactions for the batch
+    deltas = [delta for _, delta in counted]
+    for group in reports.batches(deltas):
+        try:
+            applied = reports.apply_group([deltas[n] for n in group])
+        except Exception:  # noqa: BLE001 - nothing of this group was written: retried from it
+            failed_at = counted[group[0]][0]
+            log.exception("report failed at %s", _sequence(failed_at))
+            break
+        if applied < len(group):
+            log.info("report: %d of %d records were applied before; skipped",
+                     len(group) - applied, len(group))
+    return {"batchItemFailures": [{"itemIdentifier": _sequence(failed_at)}]
+            if failed_at is not None else []}
 
 
 def _delta(reports: Any, record) -> Any:

@@ -252,23 +252,70 @@ def timeline_delta(item: Any, source: str, department: str | None = None) -> Del
 
 # ---- applying a delta once ----------------------------------------------------------------
 
+MAX_WRITES = 100  # TransactWriteItems' limit
+
+
 def apply(delta: Delta) -> bool:
     """One TransactWriteItems: the marker (conditional put, with a TTL) and an UpdateItem ADD
     per aggregate item. False when the marker exists: the record was applied before."""
     if delta.empty:
         return False
+    return _transact([delta.marker], delta.adds)
+
+
+def batches(deltas: list[Delta]) -> list[list[int]]:
+    """Indexes of `deltas` in stream order, grouped so that a group's markers plus its merged
+    aggregate items fit one transaction. A delta whose marker an earlier one has (the same
+    record twice in a batch) is left out; empty ones too."""
+    out: list[list[int]] = []
+    group: list[int] = []
+    items: set[tuple[str, str]] = set()
+    seen: set[str] = set()
+    for n, delta in enumerate(deltas):
+        if delta.empty or delta.marker in seen:
+            continue
+        seen.add(delta.marker)
+        wanted = items | set(delta.adds)
+        if group and len(group) + 1 + len(wanted) > MAX_WRITES:
+            out.append(group)
+            group, wanted = [], set(delta.adds)
+        group.append(n)
+        items = wanted
+    return out + ([group] if group else [])
+
+
+def apply_group(deltas: list[Delta]) -> int:
+    """Several records' deltas (one of `batches`) in one transaction: a marker per record and
+    one ADD per aggregate item, summed. Records of a stream batch mostly count into the same
+    day's items, so a hundred of them cost one or two transactions instead of a hundred. When
+    any of them was applied before, each is applied on its own instead (its marker decides).
+    Returns how many were applied now."""
+    if len(deltas) == 1:
+        return int(apply(deltas[0]))
+    merged = Delta(marker="")
+    for delta in deltas:
+        for (pk, sk), amounts in delta.adds.items():
+            for name, amount in amounts.items():
+                merged.add(pk, sk, name, amount)
+    if _transact([d.marker for d in deltas], merged.compact().adds):
+        return len(deltas)
+    return sum(apply(delta) for delta in deltas)
+
+
+def _transact(markers: list[str], adds: dict[tuple[str, str], dict[str, float]]) -> bool:
+    """False when a marker exists (nothing was written)."""
     from botocore.exceptions import ClientError
 
     from chalicelib.integrations import aws
 
     table = config.settings().table("keys")
-    expires = int((clock.now() + MARKER_TTL).timestamp())
+    expires = str(int((clock.now() + MARKER_TTL).timestamp()))
     items: list[dict[str, Any]] = [{"Put": {
         "TableName": table,
-        "Item": {"pk": {"S": delta.marker}, "sk": {"S": "_"}, "target": {"S": "report"},
-                 "expires_at": {"N": str(expires)}},
-        "ConditionExpression": "attribute_not_exists(pk)"}}]
-    for (pk, sk), amounts in sorted(delta.adds.items()):
+        "Item": {"pk": {"S": marker}, "sk": {"S": "_"}, "target": {"S": "report"},
+                 "expires_at": {"N": expires}},
+        "ConditionExpression": "attribute_not_exists(pk)"}} for marker in markers]
+    for (pk, sk), amounts in sorted(adds.items()):
         names = {f"#a{n}": name for n, name in enumerate(sorted(amounts))}
         values = {f":v{n}": {"N": _number(amounts[name])}
                   for n, name in enumerate(sorted(amounts))}
@@ -276,7 +323,7 @@ def apply(delta: Delta) -> bool:
             "TableName": table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
             "UpdateExpression": "ADD " + ", ".join(f"#a{n} :v{n}" for n in range(len(names))),
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}})
-    if len(items) > 100:
+    if len(items) > MAX_WRITES:
         raise ValueError(f"a report delta of {len(items)} writes exceeds a transaction")
     client = aws.client("dynamodb")
     for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
@@ -287,8 +334,8 @@ def apply(delta: Delta) -> bool:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False  # the marker exists: applied before
+            if "ConditionalCheckFailed" in reasons[:len(markers)]:
+                return False  # a marker exists: applied before
             if attempt == TRANSACTION_ATTEMPTS or "TransactionConflict" not in reasons:
                 raise
             # another report transaction holds the same day's item: try again shortly

@@ -147,20 +147,20 @@ def test_redelivered_records_change_nothing_and_a_failure_stops_the_batch(api, s
              and r["dynamodb"]["NewImage"].get("item_type", {}).get("S") == "message"]
     assert len(fresh) >= 2  # the customer's message and the acknowledgement
     contact = next(r for r in fresh if r["dynamodb"]["NewImage"]["direction"]["S"] == "in")
-    real_apply = reports.apply
+    real_apply = reports.apply_group
     calls = []
 
-    def failing(delta):
-        calls.append(delta.marker)
+    def failing(deltas):
+        calls.append([delta.marker for delta in deltas])
         if len(calls) == 1:
             raise RuntimeError("emulated throttling")
-        return real_apply(delta)
+        return real_apply(deltas)
 
-    monkeypatch.setattr(reports, "apply", failing)
+    monkeypatch.setattr(reports, "apply_group", failing)
     result = app.report_timeline({"Records": [contact, contact]}, Context("report_timeline"))
     assert result == {"batchItemFailures": [{"itemIdentifier": contact["dynamodb"]["SequenceNumber"]}]}
-    assert len(calls) == 1  # stopped at the failure
-    monkeypatch.setattr(reports, "apply", real_apply)
+    assert len(calls) == 1 and len(calls[0]) == 1  # the same record once; stopped at the failure
+    monkeypatch.setattr(reports, "apply_group", real_apply)
     for _ in range(2):  # the retry, and a redelivery of it
         assert app.report_timeline({"Records": [contact]}, Context("report_timeline")) == {
             "batchItemFailures": []}
@@ -230,3 +230,35 @@ def test_only_leads_and_admins(api):
     assert api.as_principal("arn:aws:iam::123456789012:user/stranger").get(
         f"/api/reports?{_range()}")[0] == 403
     assert api.as_principal(LEAD).get(f"/api/reports?{_range()}")[0] == 200
+
+
+def test_a_batch_of_records_counts_in_a_few_transactions(api, stack):
+    """The counters of a stream batch go in merged transactions (a marker per record, one ADD
+    per counter item), count what the records say (six tickets created), and a redelivery of
+    the whole batch adds nothing."""
+    import app
+    from chalicelib.integrations import aws
+
+    for n in range(6):
+        new_ticket(api, email=f"batch{n}@example.com")
+    records = _stream_records(stack, "TicketsStreamArn")
+    transactions = []
+    client = aws.client("dynamodb")
+
+    def count(**_):
+        transactions.append(1)
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", count)
+    try:
+        assert app.report_events({"Records": records}, Context("report_events")) == {
+            "batchItemFailures": []}
+        first = len(transactions)
+        _, report = api.get(f"/api/reports?{_range()}")
+        assert app.report_events({"Records": records}, Context("report_events")) == {
+            "batchItemFailures": []}  # redelivered: every marker is there
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", count)
+    assert len(records) >= 6 and first <= 2  # one per group, not one per record
+    assert report["totals"]["created"] == 6
+    _, again = api.get(f"/api/reports?{_range()}")
+    assert again == report

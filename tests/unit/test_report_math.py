@@ -234,3 +234,27 @@ def test_report_consumers_are_least_privilege(function, stream, other):
     # business time needs the ticket's calendar (settings, cached); messages need nothing else
     assert _allowed("dev", function, "dynamodb:GetItem", TABLE.format("settings")) == (
         function == "report_events")
+
+
+def test_a_batch_of_deltas_goes_in_as_few_transactions_as_fit():
+    from chalicelib.services.reports import MAX_WRITES, Delta, batches
+
+    def delta(marker, *items):
+        d = Delta(marker=marker)
+        for pk, sk in items:
+            d.add(pk, sk, "created")
+        return d
+
+    day = ("report#2026-11-23", "_")
+    # a hundred records counting into the same day: one group (100 markers would not fit
+    # with the day's item, so 99 and 1)
+    same_day = [delta(f"m{n}", day) for n in range(100)]
+    assert [len(g) for g in batches(same_day)] == [MAX_WRITES - 1, 1]
+    # the same record twice, and one that counts nothing, are left out
+    assert batches([delta("a", day), delta("a", day), Delta(marker="b"), delta("c", day)]) == [[0, 3]]
+    # records touching many items each: a group closes before the writes pass the limit
+    wide = [delta(f"w{n}", *[(f"report#d{n}", f"s{k}") for k in range(30)]) for n in range(5)]
+    groups = batches(wide)
+    assert [len(g) for g in groups] == [3, 2]
+    assert all(len(g) + 30 * len(g) <= MAX_WRITES for g in groups)
+    assert [n for g in groups for n in g] == list(range(5))  # stream order kept
