@@ -49,6 +49,7 @@ def test_health_and_local_json(local_stack_running):
     assert info["sms_number"].startswith("+")
     assert set(info["tables"]) >= {"TicketsTable", "TimelineTable", "CustomersTable"}
     assert info["queues"]["timer"] and info["bucket"] and info["state_machines"]["timer"]
+    assert info["queues"]["stream_failures"].endswith("-stream-failures")
 
 
 def test_tickets_by_json_form_and_multipart_are_listed_with_their_ack(local_stack_running):
