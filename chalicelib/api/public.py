@@ -385,7 +385,8 @@ def _link_error(request, exc: Exception | None, *, lang: str, reason: str | None
     """The friendly page for a tampered, unknown or expired link (403; 404 for the survey)."""
     if reason is None:
         reason = "expired" if isinstance(exc, links.LinkExpired) else "invalid"
-    if isinstance(exc, links.LinkExpired) and not (request.query_params or {}).get("lang"):
+    if isinstance(exc, links.LinkExpired) and exc.ticket_id \
+            and not (request.query_params or {}).get("lang"):
         try:
             lang = tickets.load(exc.ticket_id).lang or lang
         except NotFound:

@@ -7,7 +7,11 @@ purpose under its own label so a token made for one page never opens another:
 
   status  <ref>.<expiry>.<sig>      sig over "status|<ticket id>|<expiry>"; expires
   thanks  <ref>.<expiry>.<sig>      sig over "thanks|<ticket id>|<expiry>"; expires (a day)
-  unsub   <address b64url>.<sig>    sig over "unsub|<address>"; does not expire (RFC 8058)
+  unsub   <address b64url>.<expiry>.<sig>
+                                    sig over "unsub|<address>|<expiry>"; expires after a year
+                                    (SETU_UNSUBSCRIBE_LINK_DAYS): far past the 30 days an
+                                    opt-out must keep working, and RFC 8058's one-click from
+                                    any mail still in an inbox
 
 The ref keeps status links short enough for an SMS; the signature covers the ticket *id* the
 ref resolves to, so a link is bound to one ticket and cannot be re-pointed by editing the ref.
@@ -35,12 +39,13 @@ from chalicelib.services import thread
 
 SIGNATURE_CHARS = 20  # base64url: 120 bits
 DEFAULT_STATUS_DAYS = 60
+DEFAULT_UNSUBSCRIBE_DAYS = 365
 THANKS_LIFETIME = timedelta(days=1)
 MAX_TOKEN = 400
 _REF_TOKEN = re.compile(r"^(?P<ref>[0-9]{1,12})\.(?P<exp>[0-9a-z]{1,10})\.(?P<sig>[A-Za-z0-9_-]{%d})$"
                         % SIGNATURE_CHARS)
-_UNSUB_TOKEN = re.compile(r"^(?P<addr>[A-Za-z0-9_-]{4,360})\.(?P<sig>[A-Za-z0-9_-]{%d})$"
-                          % SIGNATURE_CHARS)
+_UNSUB_TOKEN = re.compile(r"^(?P<addr>[A-Za-z0-9_-]{4,360})\.(?P<exp>[0-9a-z]{1,10})"
+                          r"\.(?P<sig>[A-Za-z0-9_-]{%d})$" % SIGNATURE_CHARS)
 
 
 class LinkInvalid(Exception):
@@ -54,9 +59,9 @@ class LinkExpired(LinkInvalid):
 
     reason = "expired"
 
-    def __init__(self, ticket_id: str):
+    def __init__(self, ticket_id: str = ""):
         super().__init__(ticket_id)
-        self.ticket_id = ticket_id
+        self.ticket_id = ticket_id  # "" for a link that names no ticket (unsubscribe)
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,20 @@ class Opened:
 
 def status_days() -> int:
     """How long a status link works: SETU_STATUS_LINK_DAYS (default 60)."""
-    raw = os.environ.get("SETU_STATUS_LINK_DAYS", "").strip()
+    return _days("SETU_STATUS_LINK_DAYS", DEFAULT_STATUS_DAYS)
+
+
+def unsubscribe_days() -> int:
+    """How long an unsubscribe link works: SETU_UNSUBSCRIBE_LINK_DAYS (default 365)."""
+    return _days("SETU_UNSUBSCRIBE_LINK_DAYS", DEFAULT_UNSUBSCRIBE_DAYS)
+
+
+def _days(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
     try:
-        days = int(raw) if raw else DEFAULT_STATUS_DAYS
+        days = int(raw) if raw else default
     except ValueError:
-        days = DEFAULT_STATUS_DAYS
+        days = default
     return max(1, days)
 
 
@@ -124,9 +138,14 @@ def _open_ref_token(purpose: str, token: str, now: datetime | None) -> Opened:
 
 # ---- unsubscribe links ---------------------------------------------------------------------
 
-def unsubscribe_token(address: str) -> str:
+def unsubscribe_token(address: str, *, now: datetime | None = None) -> str:
     encoded = base64.urlsafe_b64encode(address.encode()).decode().rstrip("=")
-    return f"{encoded}.{_sign('unsub', address.casefold())}"
+    # the expiry is a UTC midnight, so a mail's header and footer (and a day's mails) carry
+    # the same link
+    day = (now or clock.now()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0,
+                                                                microsecond=0)
+    expiry = ids.base36(int((day + timedelta(days=unsubscribe_days() + 1)).timestamp()))
+    return f"{encoded}.{expiry}.{_sign('unsub', address.casefold(), expiry)}"
 
 
 def unsubscribe_url(address: str, lang: str | None = None) -> str | None:
@@ -140,8 +159,9 @@ def unsubscribe_url(address: str, lang: str | None = None) -> str | None:
     return f"{base}/unsubscribe/{unsubscribe_token(address)}{query}"
 
 
-def open_unsubscribe(token: str) -> str:
-    """The email address the token was made for, or LinkInvalid."""
+def open_unsubscribe(token: str, *, now: datetime | None = None) -> str:
+    """The email address the token was made for; LinkInvalid, or LinkExpired when authentic
+    but past its expiry."""
     found = _UNSUB_TOKEN.match(token or "")
     if not found:
         raise LinkInvalid("malformed")
@@ -150,8 +170,11 @@ def open_unsubscribe(token: str) -> str:
         address = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise LinkInvalid("malformed") from None
-    if "@" not in address or not hmac.compare_digest(found["sig"], _sign("unsub", address.casefold())):
+    if "@" not in address or not hmac.compare_digest(
+            found["sig"], _sign("unsub", address.casefold(), found["exp"])):
         raise LinkInvalid("signature")
+    if datetime.fromtimestamp(int(found["exp"], 36), tz=timezone.utc) <= (now or clock.now()):
+        raise LinkExpired()
     return address
 
 

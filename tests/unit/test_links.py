@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from chalicelib import ids
 from chalicelib.services import links, thread, tickets
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
@@ -64,9 +65,23 @@ def test_unsubscribe_link_names_its_address_only():
     token = links.unsubscribe_token("Rahim@Example.com")
     assert links.open_unsubscribe(token) == "Rahim@Example.com"
     other = links.unsubscribe_token("karim@example.com")
-    forged = other.split(".")[0] + "." + token.split(".")[1]
+    forged = other.split(".")[0] + "." + ".".join(token.split(".")[1:])
     with pytest.raises(links.LinkInvalid):
         links.open_unsubscribe(forged)
+
+
+def test_unsubscribe_link_works_a_year_then_expires():
+    token = links.unsubscribe_token("rahim@example.com", now=NOW)
+    assert links.open_unsubscribe(token, now=NOW + timedelta(days=364)) == "rahim@example.com"
+    with pytest.raises(links.LinkExpired):
+        links.open_unsubscribe(token, now=NOW + timedelta(days=366))
+    address, expiry, sig = token.split(".")
+    later = ids.base36(int((NOW + timedelta(days=9999)).timestamp()))
+    with pytest.raises(links.LinkInvalid) as raised:  # a longer life is not for the taking
+        links.open_unsubscribe(f"{address}.{later}.{sig}", now=NOW)
+    assert not isinstance(raised.value, links.LinkExpired)
+    with pytest.raises(links.LinkInvalid):  # the old form, without an expiry, is refused
+        links.open_unsubscribe(f"{address}.{sig}", now=NOW)
 
 
 @settings(max_examples=200, deadline=None)
