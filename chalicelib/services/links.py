@@ -130,7 +130,7 @@ def _open_ref_token(purpose: str, token: str, now: datetime | None) -> Opened:
     ticket_id = tickets.id_for_ref(found["ref"])
     if not ticket_id or not hmac.compare_digest(found["sig"], _sign(purpose, ticket_id, found["exp"])):
         raise LinkInvalid("signature")
-    expires_at = datetime.fromtimestamp(int(found["exp"], 36), tz=timezone.utc)
+    expires_at = _instant(found["exp"])
     if expires_at <= (now or clock.now()):
         raise LinkExpired(ticket_id)
     return Opened(ticket_id=ticket_id, ref=found["ref"], expires_at=expires_at)
@@ -173,12 +173,17 @@ def open_unsubscribe(token: str, *, now: datetime | None = None) -> str:
     if "@" not in address or not hmac.compare_digest(
             found["sig"], _sign("unsub", address.casefold(), found["exp"])):
         raise LinkInvalid("signature")
-    if datetime.fromtimestamp(int(found["exp"], 36), tz=timezone.utc) <= (now or clock.now()):
+    if _instant(found["exp"]) <= (now or clock.now()):
         raise LinkExpired()
     return address
 
 
 # ---- plumbing ------------------------------------------------------------------------------
+
+def _instant(expiry: str) -> datetime:
+    """A token's expiry field (epoch seconds in base 36) as a UTC instant."""
+    return datetime.fromtimestamp(int(expiry, 36), tz=timezone.utc)
+
 
 def _sign(purpose: str, *parts: str) -> str:
     message = "|".join((purpose, *parts)).encode()
