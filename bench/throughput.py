@@ -4,9 +4,9 @@ Setu: the local stack as `make dev` starts it (the launcher of `python -m local`
 emulator as a child process, the Chalice app served by chalice.local and the pump delivering
 stream, queue and topic events in the launcher's process), on free ports, with the per-IP form
 limit off (`SETU_FORM_LIMIT_PER_HOUR=0`; chalice.local reports every caller as 127.0.0.1) and
-the scheduled briefing off. One change: the emulator's DynamoDB is made safe for concurrent
-transactions (bench/throughput_moto.py: stock moto loses tickets and answers 500 under
-concurrent TransactWriteItems; SETU_THROUGHPUT_STOCK_EMULATOR=1 runs it stock). TICKETS
+the scheduled briefing off; its emulator is the local stack's (local/moto_main.py: moto's
+application on waitress, DynamoDB safe for concurrent transactions, the speed-ups of
+local/moto_speed.py; SETU_THROUGHPUT_STOCK_EMULATOR=1 runs moto's own server unpatched). TICKETS
 web-form tickets (POST /tickets, JSON) are sent by CLIENTS concurrent clients, a new connection
 per request, after a short warm-up; every request must answer 201 and every ticket must be
 listed afterwards by GET /api/tickets (paged, admin principal). The pump's follow-up work (the
@@ -182,13 +182,11 @@ def run_setu(tickets: int = TICKETS, clients: int = CLIENTS) -> dict[str, Any]:
     for name in [k for k in env if k.startswith("AWS_")]:
         del env[name]  # the launcher sets its own emulator credentials and endpoint
     started = time.monotonic()
-    # the launcher of `make dev` (its emulator safe for concurrent transactions, see
-    # local/moto_safety.py); SETU_THROUGHPUT_STOCK_EMULATOR=1 runs moto unpatched
-    stock = os.environ.get("SETU_THROUGHPUT_STOCK_EMULATOR") == "1"
-    if stock:
+    # the launcher of `make dev`; SETU_THROUGHPUT_STOCK_EMULATOR=1 runs moto's own server,
+    # unpatched (local/moto_main.py)
+    if os.environ.get("SETU_THROUGHPUT_STOCK_EMULATOR") == "1":
         env["SETU_EMULATOR_STOCK"] = "1"
-    command = [sys.executable, "-m", "local"] if stock else [
-        sys.executable, "-m", "bench.throughput_moto", "launch"]
+    command = [sys.executable, "-m", "local"]
     process = subprocess.Popen(command, cwd=ROOT, env=env,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT,
                                start_new_session=True)

@@ -6,7 +6,7 @@ on moto's threaded server that loses data: a deep copy taken while another threa
 "dictionary changed size during iteration" (the request answers 500), and the rollback puts
 back a table copied before the other threads' writes, silently dropping items they had just
 written. Measured on the stock emulator, 200 web-form posts from 4 clients: 103 answered 500
-and only 105 of 208 tickets existed afterwards (bench/throughput_moto.py, docs/throughput.md).
+and only 105 of 208 tickets existed afterwards (docs/throughput.md).
 
 `make_dynamodb_thread_safe()` (called by local/moto_main.py before the server starts):
 

@@ -26,6 +26,9 @@ import inspect
 def apply() -> None:
     query_reads_its_partition()
     cache_asl_programs()
+    remember_service_lookups()
+    convert_attribute_values_directly()
+    pick_dict_members_directly()
 
 
 def query_reads_its_partition() -> None:
@@ -80,3 +83,177 @@ def cache_asl_programs() -> None:
 
     ExecutionWorker._get_evaluation_entrypoint = entrypoint
     ExecutionWorker._setu_cached_programs = True
+
+
+# --- per request: what moto works out again for every call ------------------------------------
+
+def remember_service_lookups() -> None:
+    """moto's server finds the service of each request by listing its own package directory
+    (a listdir and ~150 isdir calls, twice per request) and by matching the host against every
+    service's URL patterns, and finds an action's handler by listing the handler class's
+    methods with inspect.getmembers. None of these answers changes while the server runs, so
+    each is worked out once (about a third of the emulator's CPU for a small GetItem)."""
+    from moto import backends
+    from moto.core import responses, utils
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    if getattr(DomainDispatcherApplication, "_setu_remembered", False):
+        return
+    modules = frozenset(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    methods = functools.lru_cache(maxsize=None)(utils.method_names_from_class)
+    responses.method_names_from_class = lambda clazz: methods(clazz)
+    find_backend = DomainDispatcherApplication.get_backend_for_host
+    found: dict = {}
+
+    @functools.wraps(find_backend)
+    def get_backend_for_host(self, host):
+        if host not in found:
+            found[host] = find_backend(self, host)
+        return found[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+    DomainDispatcherApplication._setu_remembered = True
+
+
+# --- DynamoDB attribute values: most of every item-carrying request and answer ---------------
+
+class _Unusual(Exception):
+    """A value the direct conversion does not handle; moto's own walk takes it instead."""
+
+
+_MEMBERS = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")  # the shape's order
+
+
+def attribute_value_out(value, blob):
+    """What moto's JSON serializer makes of one AttributeValue dict, without walking the model
+    for each member (its attribute picker tries several key spellings for each of the ten
+    members of every value: a GetRecords page of 100 records took 170 ms)."""
+    if type(value) is not dict:
+        raise _Unusual
+    out = {}
+    for name in _MEMBERS:
+        member = value.get(name)
+        if member is None:
+            continue
+        if name == "S" or name == "N":
+            out[name] = _text(member)
+        elif name == "B":
+            out[name] = blob(member)
+        elif name == "SS" or name == "NS":
+            out[name] = [_text(each) for each in _list(member)]
+        elif name == "BS":
+            out[name] = [blob(each) for each in _list(member)]
+        elif name == "M":
+            out[name] = {key: attribute_value_out(each, blob) for key, each in _map(member)}
+        elif name == "L":
+            out[name] = [attribute_value_out(each, blob) for each in _list(member)]
+        else:
+            out[name] = member
+    return out
+
+
+def attribute_value_in(value, blob):
+    """What moto's JSON request parser makes of one AttributeValue, the same way round."""
+    if type(value) is not dict:
+        raise _Unusual
+    out = {}
+    for name in _MEMBERS:
+        member = value.get(name)
+        if member is None:
+            continue
+        if name == "B":
+            out[name] = blob(member)
+        elif name == "BS":
+            out[name] = [blob(each) for each in _list(member)]
+        elif name == "M":
+            out[name] = {key: attribute_value_in(each, blob) for key, each in _map(member)}
+        elif name == "L":
+            out[name] = [attribute_value_in(each, blob) for each in _list(member)]
+        elif name in ("SS", "NS"):
+            out[name] = list(_list(member))
+        else:
+            out[name] = member
+    return out
+
+
+def _text(value):
+    if type(value) is not str:
+        raise _Unusual
+    return value
+
+
+def _list(value):
+    if type(value) is not list:
+        raise _Unusual
+    return value
+
+
+def _map(value):
+    if type(value) is not dict:
+        raise _Unusual
+    return value.items()
+
+
+def convert_attribute_values_directly() -> None:
+    from moto.core.parse import BaseJSONParser
+    from moto.core.serialize import BaseJSONSerializer
+
+    if getattr(BaseJSONSerializer, "_setu_direct_values", False):
+        return
+    serialize = BaseJSONSerializer._serialize_type_structure
+    parse = BaseJSONParser._parse_structure
+
+    @functools.wraps(serialize)
+    def serialize_structure(self, serialized, value, shape, key):
+        if key and shape.name == "AttributeValue":
+            try:
+                serialized[self.get_serialized_name(shape, key)] = attribute_value_out(
+                    value, self._base64)
+                return
+            except _Unusual:
+                pass
+        serialize(self, serialized, value, shape, key)
+
+    @functools.wraps(parse)
+    def parse_structure(self, shape, value):
+        if shape.name == "AttributeValue" and self.MAP_TYPE is dict:
+            try:
+                return attribute_value_in(value, self._blob_parser)
+            except _Unusual:
+                pass
+        return parse(self, shape, value)
+
+    BaseJSONSerializer._serialize_type_structure = serialize_structure
+    BaseJSONParser._parse_structure = parse_structure
+    BaseJSONSerializer._setu_direct_values = True
+
+
+def pick_dict_members_directly() -> None:
+    """moto's serializer looks each member of an answer up through an attribute picker that
+    tries up to a dozen spellings (the shape's name, the member's, snake_case forms...). For a
+    plain dict holding the member under its own name the picker's answer is that entry, unless
+    an earlier spelling (the shape's name, tried first for lists and structures) is in the dict
+    too; that case, and every other, still goes through the picker."""
+    from botocore import xform_name
+    from moto.core.serialize import AttributePickerContext, ResponseSerializer, ShapeNameAlias
+
+    if getattr(ResponseSerializer, "_setu_direct_members", False):
+        return
+    pick = ResponseSerializer.get_value
+
+    @functools.wraps(pick)
+    def get_value(self, value, key, shape):
+        if (type(value) is dict and key in value
+                and not getattr(self._value_picker, "response_transformers", None)):
+            alias = ShapeNameAlias(AttributePickerContext(obj=value, key=key, shape=shape))
+            if not alias.has_alias(key):
+                return value[key]
+            earlier = alias.get_alias(key)
+            if earlier not in value and xform_name(earlier) not in value:
+                return value[key]
+        return pick(self, value, key, shape)
+
+    ResponseSerializer.get_value = get_value
+    ResponseSerializer._setu_direct_members = True
+

@@ -1,6 +1,7 @@
 """Start the emulator, deploy infra/template.yaml into it, and describe the result."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -99,9 +100,19 @@ def wait_ready(endpoint: str, timeout: float = 60) -> None:
 
 
 def client(service: str, endpoint: str, region: str = REGION):
-    return boto3.session.Session().client(service, endpoint_url=endpoint, region_name=region,
-                                          aws_access_key_id="testing",
-                                          aws_secret_access_key="testing")
+    from chalicelib.integrations import aws
+
+    # a botocore session over the process's shared data loader (chalicelib/integrations/aws.py)
+    session = boto3.session.Session(botocore_session=aws.botocore_session())
+    return session.client(service, endpoint_url=endpoint, region_name=region,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@functools.lru_cache(maxsize=1)
+def _emulator_template() -> str:
+    # the same for every stage (the stage is a parameter); rendering reads and inlines the
+    # YAML and the state machines, a third of a second the tests would pay per deploy
+    return json.dumps(render.render_for_emulator())
 
 
 def deploy(endpoint: str, stage: str, region: str = REGION) -> dict[str, str]:
@@ -109,7 +120,7 @@ def deploy(endpoint: str, stage: str, region: str = REGION) -> dict[str, str]:
     cloudformation = client("cloudformation", endpoint, region)
     name = f"setu-{stage}"
     cloudformation.create_stack(
-        StackName=name, TemplateBody=json.dumps(render.render_for_emulator()),
+        StackName=name, TemplateBody=_emulator_template(),
         Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]

@@ -18,6 +18,9 @@ class SetuModel(Model):
     @classmethod
     def _get_connection(cls):  # type: ignore[override]
         if cls._connection is None:
+            from chalicelib.integrations import aws
+
+            aws.share_loader_with_pynamodb()
             current = config.settings()
             cls.Meta.table_name = current.table(cls.Meta.logical_table)
             cls.Meta.region = current.region

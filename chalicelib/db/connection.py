@@ -14,6 +14,9 @@ from chalicelib import config
 
 @lru_cache(maxsize=1)
 def _connection() -> Connection:
+    from chalicelib.integrations import aws
+
+    aws.share_loader_with_pynamodb()
     return Connection(region=config.settings().region)
 
 

@@ -2,6 +2,12 @@
 
 Nothing here runs at import: creating a client costs tens of milliseconds of cold start.
 The endpoint comes from botocore's own configuration (AWS_ENDPOINT_URL on the local stack).
+
+Every client, pynamodb's included, is made from a botocore session that shares one data loader:
+the loader is what reads and parses botocore's JSON (endpoint rules, partitions, service
+models), which is most of a client's creation. Each new session would otherwise parse it again,
+so the third client of a cold start cost as much as the first. The loader holds only botocore's
+own data files, never credentials, regions or endpoints, so sharing it changes no answer.
 """
 from __future__ import annotations
 
@@ -15,9 +21,34 @@ def client(service: str) -> Any:
 
     from chalicelib import config
 
-    return boto3.session.Session().client(service, region_name=config.settings().region)
+    return boto3.session.Session(botocore_session=botocore_session()).client(
+        service, region_name=config.settings().region)
+
+
+def botocore_session() -> Any:
+    """A new botocore session (its own credentials and configuration) over the shared loader."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _loader(session.get_config_variable("data_path")))
+    return session
+
+
+@lru_cache(maxsize=4)
+def _loader(data_path: str | None) -> Any:
+    from botocore.loaders import create_loader
+
+    return create_loader(data_path)
+
+
+def share_loader_with_pynamodb() -> None:
+    """pynamodb makes its own botocore session per connection and thread; make those sessions
+    share the loader too (called before a model first connects)."""
+    from pynamodb.connection import base
+
+    base.get_session = botocore_session
 
 
 def reset() -> None:
-    """Forget clients (tests point the app at a new emulator or stage)."""
+    """Forget clients (tests point the app at a new emulator or stage); the loader stays."""
     client.cache_clear()

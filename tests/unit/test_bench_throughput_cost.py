@@ -9,7 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bench import cost, throughput, throughput_moto
+from bench import cost, throughput
+from local import moto_safety
 
 
 # --- DynamoDB billing rules ----------------------------------------------------------------------
@@ -114,7 +115,7 @@ def patched_dynamodb(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        throughput_moto.make_dynamodb_thread_safe()
+        moto_safety.make_dynamodb_thread_safe()
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
             TableName="t", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
