@@ -8,7 +8,7 @@ local/moto_safety.py; what makes the emulator answer faster is local/moto_speed.
 - the parser backend is used only when the execute_state_machine option is on.
 
 The application is the one `moto_server` runs (DomainDispatcherApplication); the HTTP server
-is waitress instead of werkzeug's development server. Werkzeug's answers every request with
+is waitress instead of werkzeug's development server, which answers every request with
 `Connection: close`, so each AWS call of the app, the pump and the tests opened a new TCP
 connection and the emulator started a thread for it; waitress keeps connections open
 (HTTP/1.1 keep-alive) and answers from a fixed pool of threads. SETU_EMULATOR_STOCK=1 runs

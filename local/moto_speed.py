@@ -1,6 +1,7 @@
-"""Two costs of moto 5.x's emulation that grew with the data, so the local stack slowed down
-as a load run went on (bench/load_mixed.py: contacts per second fell from the first hundred to
-the last). Neither changes what a request answers.
+"""What makes moto 5.x's emulation answer faster without changing what it answers.
+
+Two costs that grew with the data, so the local stack slowed down as a load run went on
+(bench/load_mixed.py: contacts per second fell from the first hundred to the last):
 
 * A DynamoDB Query, even on a table's own partition key, listed and sorted every item of the
   table (`Table.all_items()`) and then kept the partition's. With ten key items per ticket the
@@ -12,6 +13,10 @@ the last). Neither changes what a request answers.
 * Each Step Functions execution parsed its state machine's definition again with ANTLR (8 to
   30 ms; every new ticket starts two timers). The parsed program is kept per definition and each
   execution evaluates its own deep copy (half a millisecond), so no two executions share state.
+
+And work done again for every request (docs/throughput.md has the profile): finding the
+service (a directory listing per request), converting DynamoDB attribute values by walking the
+model, and looking each member of an answer up under a dozen spellings.
 
 `apply()` is called by local/moto_main.py before the server starts; SETU_EMULATOR_STOCK=1 skips
 it with the other patches.
@@ -129,6 +134,16 @@ def attribute_value_out(value, blob):
     """What moto's JSON serializer makes of one AttributeValue dict, without walking the model
     for each member (its attribute picker tries several key spellings for each of the ten
     members of every value: a GetRecords page of 100 records took 170 ms)."""
+    return _convert(value, blob, _text)
+
+
+def attribute_value_in(value, blob):
+    """What moto's JSON request parser makes of one AttributeValue, the same way round (it
+    takes text as it comes)."""
+    return _convert(value, blob, lambda text: text)
+
+
+def _convert(value, blob, text):
     if type(value) is not dict:
         raise _Unusual
     out = {}
@@ -137,41 +152,17 @@ def attribute_value_out(value, blob):
         if member is None:
             continue
         if name == "S" or name == "N":
-            out[name] = _text(member)
+            out[name] = text(member)
         elif name == "B":
             out[name] = blob(member)
         elif name == "SS" or name == "NS":
-            out[name] = [_text(each) for each in _list(member)]
+            out[name] = [text(each) for each in _list(member)]
         elif name == "BS":
             out[name] = [blob(each) for each in _list(member)]
         elif name == "M":
-            out[name] = {key: attribute_value_out(each, blob) for key, each in _map(member)}
+            out[name] = {key: _convert(each, blob, text) for key, each in _map(member)}
         elif name == "L":
-            out[name] = [attribute_value_out(each, blob) for each in _list(member)]
-        else:
-            out[name] = member
-    return out
-
-
-def attribute_value_in(value, blob):
-    """What moto's JSON request parser makes of one AttributeValue, the same way round."""
-    if type(value) is not dict:
-        raise _Unusual
-    out = {}
-    for name in _MEMBERS:
-        member = value.get(name)
-        if member is None:
-            continue
-        if name == "B":
-            out[name] = blob(member)
-        elif name == "BS":
-            out[name] = [blob(each) for each in _list(member)]
-        elif name == "M":
-            out[name] = {key: attribute_value_in(each, blob) for key, each in _map(member)}
-        elif name == "L":
-            out[name] = [attribute_value_in(each, blob) for each in _list(member)]
-        elif name in ("SS", "NS"):
-            out[name] = list(_list(member))
+            out[name] = [_convert(each, blob, text) for each in _list(member)]
         else:
             out[name] = member
     return out
