@@ -114,6 +114,8 @@ def remember_service_lookups() -> None:
     @functools.wraps(find_backend)
     def get_backend_for_host(self, host):
         if host not in found:
+            if len(found) > 4096:  # hosts naming buckets could grow it; the local stack's don't
+                found.clear()
             found[host] = find_backend(self, host)
         return found[host]
 
