@@ -152,11 +152,10 @@ def test_answers_serialize_as_the_stock_emulator_does(patched, monkeypatch, serv
 
 REQUESTS = [
     ("dynamodb", "TransactWriteItems", {"TransactItems": [
-        {"Put": {"TableName": "t", "Item": {k: _wire for k, _wire in [
-            ("pk", {"S": "p"}), ("bin", {"B": "AAFyYXc="}), ("blobs", {"BS": ["eA==", "/w=="]}),
-            ("nested", {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}]}}}),
-            ("tags", {"SS": ["a"]})]},
-                 "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": "t", "ConditionExpression": "attribute_not_exists(pk)", "Item": {
+            "pk": {"S": "p"}, "bin": {"B": "AAFyYXc="}, "blobs": {"BS": ["eA==", "/w=="]},
+            "nested": {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}]}}},
+            "tags": {"SS": ["a"]}}}},
         {"Update": {"TableName": "t", "Key": {"pk": {"S": "q"}}, "UpdateExpression": "SET a = :a",
                     "ExpressionAttributeValues": {":a": {"M": {}}}}}]}),
     ("dynamodb", "GetItem", {"TableName": "t", "Key": {"pk": {"S": "p"}, "odd": {"SS": "ab"}}}),
