@@ -218,12 +218,25 @@ class Browser:
 
     def submit(self, css: str = "form button[type=submit]"):
         """Click the form's button and wait until the next page has replaced this one."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = self.find("html")
+
+        def replaced(_driver) -> bool:
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                # chromedriver asked mid-navigation answers this instead of "stale element"
+                if "does not belong to the document" in str(error):
+                    return True
+                raise
+
         self.find(css).click()
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 30).until(replaced)
         WebDriverWait(self.driver, 30).until(lambda d: self.all("main") or self.all("body > *"))
         return self
 
