@@ -1,14 +1,15 @@
 """The `report_events` (tickets stream) and `report_timeline` (timeline stream) functions:
 stream records -> report counters (services/reports.py). Functions of their own, so a failing
 report never holds up message dispatch or timers; one adapter, which tells the streams apart
-by the record's table. The batch's deltas are applied in as few transactions as fit
+by the record's table. The departments of the batch's counted messages are read in one
+BatchGetItem, and the batch's deltas are applied in as few transactions as fit
 (services/reports.py `batches`). A record that fails is reported in `batchItemFailures` and the
 batch stops there: the event source retries from it, in stream order; records before it were
 applied once (their markers make a second application a no-op)."""
 from __future__ import annotations
 
 import logging
-
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import observability
@@ -20,14 +21,25 @@ log = logging.getLogger("setu.reports")
 def handle(event) -> dict:
     from chalicelib.services import reports  # here: the API's cold start does not need it
 
-    counted, failed_at = [], None  # counted: (record, delta) in stream order
+    read, failed_at = [], None  # read: (record, Delta or _Message) in stream order
     for record in event:
         try:
-            delta = _delta(reports, record)
+            read.append((record, _read(reports, record)))
         except Exception:  # noqa: BLE001 - retried by the event source from this record on
             log.exception("report failed at %s", _sequence(record))
             failed_at = record
             break
+    messages = [n for n, (_, found) in enumerate(read) if isinstance(found, _Message)]
+    try:
+        departments = _departments({read[n][1].ticket_id for n in messages})
+    except Exception:  # noqa: BLE001 - retried from the first message that needed one
+        failed_at = read[messages[0]][0]
+        log.exception("report failed at %s", _sequence(failed_at))
+        read, departments = read[:messages[0]], {}
+    counted = []  # (record, delta) in stream order
+    for record, found in read:
+        delta = (reports.timeline_delta(found.item, found.marker, departments.get(found.ticket_id))
+                 if isinstance(found, _Message) else found)
         if delta is not None and not delta.empty:
             counted.append((record, delta))
     # the records before a failure are applied first, a few transactions for the batch
@@ -46,8 +58,17 @@ def handle(event) -> dict:
             if failed_at is not None else []}
 
 
-def _delta(reports: Any, record) -> Any:
-    """The record's reports.Delta, or None when it cannot count."""
+@dataclass(frozen=True)
+class _Message:
+    """A counted message, waiting for its ticket's department (looked up for the whole batch)."""
+    item: TimelineItem
+    marker: str
+    ticket_id: str
+
+
+def _read(reports: Any, record) -> Any:
+    """The record's reports.Delta, a _Message that still needs its department, or None when it
+    cannot count."""
     table = _table(record)
     keys = record.keys or {}
     if table == "tickets":
@@ -65,19 +86,19 @@ def _delta(reports: Any, record) -> Any:
         item = _image(TimelineItem, record.new_image)
         if not reports.counted_message(item):
             return None
-        return reports.timeline_delta(item, reports.marker_pk("timeline", ticket_id, _s(keys, "sk")),
-                                      _department(ticket_id))
+        return _Message(item, reports.marker_pk("timeline", ticket_id, _s(keys, "sk")), ticket_id)
     log.warning("report: a record from an unknown table %s", record.event_source_arn)
     return None
 
 
-def _department(ticket_id: str) -> str | None:
-    """The ticket's department, for the per-department contact and reply counts (one GetItem
-    of one attribute, only for the messages that count)."""
-    try:
-        return Ticket.get(ticket_id, attributes_to_get=["department"]).department
-    except Ticket.DoesNotExist:
-        return None
+def _departments(ticket_ids: set[str]) -> dict[str, str | None]:
+    """Each ticket's department as it is now, for the per-department contact and reply counts:
+    one BatchGetItem of one attribute for the batch's counted messages (a deleted ticket counts
+    in no department)."""
+    if not ticket_ids:
+        return {}
+    return {ticket.id: ticket.department
+            for ticket in Ticket.batch_get(sorted(ticket_ids), attributes_to_get=["id", "department"])}
 
 
 def _table(record) -> str:

@@ -262,3 +262,51 @@ def test_a_batch_of_records_counts_in_a_few_transactions(api, stack):
     assert report["totals"]["created"] == 6
     _, again = api.get(f"/api/reports?{_range()}")
     assert again == report
+
+
+def test_a_batch_reads_its_tickets_departments_in_one_request(api, stack):
+    """The per-department contact counts of a timeline batch need each ticket's department:
+    one BatchGetItem for the batch, not a GetItem per message."""
+    import app
+    from bench.api_calls import CallCounter
+
+    for n, department in enumerate(["billing", "general", "billing", "technical"]):
+        new_ticket(api, email=f"dept{n}@example.com", department=department)
+    records = _stream_records(stack, "TimelineStreamArn")
+    counter = CallCounter()
+    counter.install()
+    try:
+        with counter.counting() as calls:
+            assert app.report_timeline({"Records": records}, Context("report_timeline")) == {
+                "batchItemFailures": []}
+    finally:
+        counter.uninstall()
+    assert calls["by_operation"].get("dynamodb:BatchGetItem") == 1, calls["operations"]
+    assert "dynamodb:GetItem" not in calls["by_operation"], calls["operations"]
+    _, by_dept = api.get(f"/api/reports?{_range()}&by=department")
+    contacts = {g["key"]: g["contacts_in"] for g in by_dept["groups"]}
+    assert (contacts.get("billing"), contacts.get("general"), contacts.get("technical")) == (2, 1, 1)
+
+
+def test_a_failed_department_lookup_retries_from_the_first_message(api, stack, monkeypatch):
+    import app
+    from chalicelib.events import reports as report_events
+
+    new_ticket(api, email="lookup@example.com", department="billing")
+    records = _stream_records(stack, "TimelineStreamArn")
+    first = next(n for n, r in enumerate(records) if r["eventName"] == "INSERT"
+                 and r["dynamodb"]["NewImage"].get("direction", {}).get("S") == "in")
+    real = report_events._departments
+
+    def throttled(ticket_ids):
+        raise RuntimeError("emulated throttling")
+
+    monkeypatch.setattr(report_events, "_departments", throttled)
+    assert app.report_timeline({"Records": records}, Context("report_timeline")) == {
+        "batchItemFailures": [{"itemIdentifier": records[first]["dynamodb"]["SequenceNumber"]}]}
+    monkeypatch.setattr(report_events, "_departments", real)
+    # the event source retries from that record on
+    assert app.report_timeline({"Records": records[first:]}, Context("report_timeline")) == {
+        "batchItemFailures": []}
+    _, billing = api.get(f"/api/reports?{_range()}&department=billing")
+    assert billing["totals"]["contacts_in"] == 1
