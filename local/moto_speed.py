@@ -26,6 +26,8 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import json
+import pickle
 
 
 def apply() -> None:
@@ -34,6 +36,7 @@ def apply() -> None:
     remember_service_lookups()
     convert_attribute_values_directly()
     pick_dict_members_directly()
+    remember_parsed_expressions()
 
 
 def query_reads_its_partition() -> None:
@@ -250,3 +253,69 @@ def pick_dict_members_directly() -> None:
     ResponseSerializer.get_value = get_value
     ResponseSerializer._setu_direct_members = True
 
+
+
+# --- DynamoDB expressions: parsed up to three times per item of every write ---------------------
+
+_REMEMBERED = 4096  # distinct expressions kept; a condition naming its values varies per request
+
+
+def remember_parsed_expressions() -> None:
+    """moto parses a write's condition with a character-by-character lexer up to three times
+    (the request's validation, the transaction, the put) and its update expression twice, about
+    half a millisecond to a millisecond each; a web-form create's transaction has eight items.
+    Parsing depends only on the expression and its names and values, so:
+
+    * a condition's evaluated tree (`Op`; evaluating it reads the item and changes nothing) is
+      kept with the names and values the parse found, per (expression, names, values);
+    * an update expression's tree is kept pickled per expression and each caller gets a fresh
+      copy (moto's validator rewrites the tree in place), a fifth of the parse.
+
+    A bad expression raises as before and is not kept."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    if getattr(ConditionExpressionParser, "_setu_remembered", False):
+        return
+    parse = ConditionExpressionParser.parse
+    conditions: dict = {}
+
+    @functools.wraps(parse)
+    def parse_remembered(self):
+        try:
+            key = (self.condition_expression,
+                   json.dumps(self.expression_attribute_names, sort_keys=True),
+                   json.dumps(self.expression_attribute_values, sort_keys=True))
+        except (TypeError, ValueError):  # not JSON as a request holds it: moto's own way
+            return parse(self)
+        found = conditions.get(key)
+        if found is None:
+            names, values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+            op = parse(self)
+            if len(conditions) >= _REMEMBERED:
+                conditions.clear()
+            conditions[key] = (op, self.expr_attr_names_found[names:],
+                               self.expr_attr_values_found[values:])
+            return op
+        op, names, values = found
+        self.expr_attr_names_found.extend(names)
+        self.expr_attr_values_found.extend(values)
+        return op
+
+    make = UpdateExpressionParser.make  # a bound classmethod
+    updates: dict = {}
+
+    @functools.wraps(make)
+    def make_remembered(expression_str):
+        pickled = updates.get(expression_str)
+        if pickled is None:
+            tree = make(expression_str)
+            if len(updates) >= _REMEMBERED:
+                updates.clear()
+            updates[expression_str] = pickle.dumps(tree)
+            return tree
+        return pickle.loads(pickled)
+
+    ConditionExpressionParser.parse = parse_remembered
+    UpdateExpressionParser.make = staticmethod(make_remembered)
+    ConditionExpressionParser._setu_remembered = True

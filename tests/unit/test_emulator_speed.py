@@ -193,3 +193,78 @@ def test_the_server_finds_each_service_as_the_stock_lookup_does(patched):
     for _ in range(2):  # the second round is answered from what the first remembered
         assert [app.get_backend_for_host(h) for h in hosts] == [stock(app, h) for h in hosts]
     assert app.get_backend_for_host("sqs.us-east-1.amazonaws.com") == "sqs"
+
+
+CONDITIONS = [
+    ("attribute_not_exists(#0)", {"#0": "pk"}, None),
+    ("#v = :v", {"#v": "version"}, {":v": {"N": "1"}}),
+    ("#v = :v", {"#v": "version"}, {":v": {"N": "2"}}),  # same text, another value
+    ("attribute_exists(#0) AND (#s IN (:a, :b) OR size(#t) > :n)",
+     {"#0": "pk", "#s": "status", "#t": "tags"},
+     {":a": {"S": "open"}, ":b": {"S": "pending"}, ":n": {"N": "1"}}),
+    ("NOT begins_with(#s, :p)", {"#s": "status"}, {":p": {"S": "clo"}}),
+]
+
+
+def test_remembered_conditions_decide_and_report_as_a_fresh_parse(patched):
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    stock = ConditionExpressionParser.parse.__wrapped__
+    items = [None, Item(DynamoType({"S": "k"}), None, {
+        "pk": {"S": "k"}, "version": {"N": "1"}, "status": {"S": "open"},
+        "tags": {"SS": ["a", "b"]}})]
+    for _ in range(2):  # the second round is answered from what the first remembered
+        for expression, names, values in CONDITIONS:
+            fast = ConditionExpressionParser(expression, names, values)
+            slow = ConditionExpressionParser(expression, names, values)
+            fast_op, slow_op = fast.parse(), stock(slow)
+            assert [fast_op.expr(i) for i in items] == [slow_op.expr(i) for i in items], expression
+            assert (fast.expr_attr_names_found, fast.expr_attr_values_found) == (
+                slow.expr_attr_names_found, slow.expr_attr_values_found)
+    # the value is part of what is remembered: version 1 passes, version 2 does not
+    versions = [ConditionExpressionParser(e, n, v).parse().expr(items[1])
+                for e, n, v in CONDITIONS[1:3]]
+    assert versions == [True, False]
+    for _ in range(2):  # a bad expression raises every time; nothing is remembered of it
+        with pytest.raises(Exception):
+            ConditionExpressionParser("#v = = :v", {"#v": "version"}, {":v": {"N": "1"}}).parse()
+
+
+def _tree(node):
+    """A parse tree as plain data: each node's class, type and children (leaves as they are;
+    `parent` points back up and is left out)."""
+    if isinstance(node, (list, tuple)):
+        return [_tree(n) for n in node]
+    if hasattr(node, "children"):
+        return (type(node).__name__, node.type, _tree(node.children))
+    return node
+
+
+def test_a_remembered_update_expression_is_a_fresh_tree_for_each_write(patched):
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    expression = "SET #n = #n + :one, #s = if_not_exists(#s, :s) REMOVE #x ADD #c :one"
+    stock = UpdateExpressionParser.make.__wrapped__
+    first, second = UpdateExpressionParser.make(expression), UpdateExpressionParser.make(expression)
+    assert first is not second
+    assert _tree(first) == _tree(second) == _tree(stock(expression))
+    with mock_aws():  # moto's validator rewrites the tree it is given; each write gets its own
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="u", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        for n in range(3):
+            client.update_item(
+                TableName="u", Key={"pk": {"S": "a"}},
+                UpdateExpression="SET #n = if_not_exists(#n, :zero) + :step",
+                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":zero": {"N": "0"}, ":step": {"N": str(n + 1)},
+                                           ":limit": {"N": "10"}})
+        assert client.get_item(TableName="u", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "6"}
+        with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+            client.update_item(
+                TableName="u", Key={"pk": {"S": "a"}}, UpdateExpression="SET #n = :v",
+                ConditionExpression="#n < :limit", ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":v": {"N": "0"}, ":limit": {"N": "6"}})
