@@ -22,6 +22,7 @@
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -78,10 +79,65 @@ class Context:
 
 @dataclass
 class _Shard:
+    """One function's batch in one shard: what it was handed and has not yet got past."""
     shard_id: str
-    iterator: str | None
     pending: list[dict] = field(default_factory=list)
     attempts: int = 0
+
+
+class _Stream:
+    """One DynamoDB stream read once for every function that consumes it. Each shard is read
+    with one iterator; each function takes its batches from what was read, at its own position
+    (as each Lambda event source mapping has its own), so one function retrying a batch holds
+    back no other. Records every function has taken are forgotten."""
+
+    def __init__(self, client, arn: str, consumers: list[str]):
+        self.client, self.arn, self.consumers = client, arn, consumers
+        self.lock = threading.Lock()
+        self.shards: dict[str, _Feed] = {}
+
+    def shard_ids(self) -> list[str]:
+        """The shards, listed again only while one is unknown or has closed."""
+        with self.lock:
+            if not self.shards or not all(feed.iterator for feed in self.shards.values()):
+                listed = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]
+                for shard in listed.get("Shards", []):
+                    if shard["ShardId"] not in self.shards:
+                        iterator = self.client.get_shard_iterator(
+                            StreamArn=self.arn, ShardId=shard["ShardId"],
+                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                        self.shards[shard["ShardId"]] = _Feed(iterator, self.consumers)
+            return list(self.shards)
+
+    def take(self, shard_id: str, consumer: str, limit: int = 100) -> list[dict]:
+        """Up to `limit` records after `consumer`'s position, reading the shard when it has
+        taken all that was read."""
+        with self.lock:
+            feed = self.shards[shard_id]
+            start = feed.positions[consumer] - feed.base
+            if start >= len(feed.records) and feed.iterator:
+                page = self.client.get_records(ShardIterator=feed.iterator, Limit=limit)
+                feed.iterator = page.get("NextShardIterator")
+                feed.records += [lambda_stream_record(r, self.arn) for r in page.get("Records", [])]
+            batch = feed.records[start:start + limit]
+            feed.positions[consumer] += len(batch)
+            done = min(feed.positions.values()) - feed.base
+            if done > 0:
+                del feed.records[:done]
+                feed.base += done
+        return batch
+
+
+@dataclass
+class _Feed:
+    iterator: str | None
+    consumers: list[str]
+    records: list[dict] = field(default_factory=list)  # read, from position `base` on
+    base: int = 0
+    positions: dict[str, int] = field(init=False)  # consumer -> records taken
+
+    def __post_init__(self):
+        self.positions = dict.fromkeys(self.consumers, 0)
 
 
 class Pump:
@@ -97,8 +153,12 @@ class Pump:
         self.sqs = stack.client("sqs", endpoint, region)
         self.streams = stack.client("dynamodbstreams", endpoint, region)
         self._sns_queues: dict[str, tuple[str, str]] = {}
-        self._shards: dict[str, dict[str, _Shard]] = {}
         self._delivering = [name for name, (kind, _) in SOURCES.items() if kind != "schedule"]
+        self._streams = {arn: _Stream(self.streams, arn, [
+            name for name, (kind, output) in SOURCES.items()
+            if kind == "stream" and outputs[output] == arn])
+            for arn in {outputs[output] for kind, output in SOURCES.values() if kind == "stream"}}
+        self._shards: dict[str, dict[str, _Shard]] = {name: {} for name in self._delivering}
         self._locks = {name: threading.Lock() for name in self._delivering}
         sns = stack.client("sns", endpoint, region)
         for name, (kind, output) in SOURCES.items():
@@ -249,24 +309,12 @@ class Pump:
                 "ErrorMessage": {"DataType": "String", "StringValue": f"{name} raised"}})
 
     def _poll_stream(self, name: str, stream_arn: str) -> int:
-        # per function: each function reading a stream has its own position in it, as each
-        # Lambda event source mapping does
-        shards = self._shards.setdefault(f"{name} {stream_arn}", {})
-        known = all(state.iterator for state in shards.values())
-        listed = [] if shards and known else self.streams.describe_stream(
-            StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
-        for shard in listed:
-            if shard["ShardId"] not in shards:
-                iterator = self.streams.get_shard_iterator(
-                    StreamArn=stream_arn, ShardId=shard["ShardId"],
-                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-                shards[shard["ShardId"]] = _Shard(shard["ShardId"], iterator)
+        stream, shards = self._streams[stream_arn], self._shards[name]
         delivered = 0
-        for state in shards.values():
-            if not state.pending and state.iterator:
-                page = self.streams.get_records(ShardIterator=state.iterator, Limit=100)
-                state.iterator = page.get("NextShardIterator")
-                state.pending = [lambda_stream_record(r, stream_arn) for r in page.get("Records", [])]
+        for shard_id in stream.shard_ids():
+            state = shards.setdefault(shard_id, _Shard(shard_id))
+            if not state.pending:
+                state.pending = stream.take(shard_id, name)
             if state.pending:
                 delivered += len(state.pending)
                 self._deliver_stream(name, state, stream_arn)
@@ -274,7 +322,9 @@ class Pump:
 
     def _deliver_stream(self, name: str, state: _Shard, stream_arn: str) -> None:
         try:
-            result = self._invoke(name, {"Records": state.pending})
+            # each invocation gets its own event, as from Lambda: what a handler changes in its
+            # records reaches neither its retry nor the other functions reading the stream
+            result = self._invoke(name, {"Records": copy.deepcopy(state.pending)})
             failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
         except Exception:  # noqa: BLE001
             log.exception("%s raised on a stream batch", name)

@@ -93,6 +93,45 @@ def test_stream_retries_from_the_failed_record_then_moves_on(stack, recorder, mo
     assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
 
 
+def test_a_stream_is_read_once_for_every_function_reading_it(stack, recorder, monkeypatch):
+    """ticket_changed and report_events both read the tickets stream: one GetRecords serves
+    both, each gets its own copy of the records, and one retrying holds back no other."""
+    rec, pump = recorder
+    monkeypatch.setattr(pump_module, "MAX_STREAM_ATTEMPTS", 3)
+    table = boto3.resource("dynamodb").Table(stack.outputs["TicketsTable"])
+    for n in range(3):
+        table.put_item(Item={"id": f"t_once{n}", "n": n})
+    pages = []
+    pump.streams.meta.events.register(
+        "after-call.dynamodbstreams.GetRecords",
+        lambda parsed, **_: pages.append(len(parsed.get("Records", []))))
+
+    changed = []
+
+    def mangle_and_fail_second(event):
+        keys = [r["dynamodb"]["Keys"]["id"] for r in event["Records"]]
+        changed.append([k["S"] for k in keys if k["S"].startswith("t_once")])
+        failed = [r for r in event["Records"] if r["dynamodb"]["Keys"]["id"]["S"] == "t_once1"]
+        for key in keys:
+            key["S"] += "-mangled"  # in this invocation's copy only
+        return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
+                                      for r in failed]}
+
+    rec.fail["ticket_changed"] = mangle_and_fail_second
+    pump.drain(timeout=5)
+
+    reported = [[r["dynamodb"]["Keys"]["id"]["S"] for r in e["Records"]
+                 if "t_once" in r["dynamodb"]["Keys"]["id"]["S"]] for e in rec.calls["report_events"]]
+    assert [batch for batch in reported if batch] == [["t_once0", "t_once1", "t_once2"]]
+    # retried from the failing record, 3 attempts, then on; report_events was not held back
+    assert changed == [["t_once0", "t_once1", "t_once2"], ["t_once1", "t_once2"],
+                       ["t_once1", "t_once2"], ["t_once2"]]
+    stream_ids = {r["eventSourceARN"] for e in rec.calls["report_events"] for r in e["Records"]}
+    assert stream_ids == {stack.outputs["TicketsStreamArn"]}
+    # the three records came in one page, read once for both functions
+    assert sum(1 for n in pages if n) == 1, pages
+
+
 def test_sns_notification_redelivered_after_a_raise(stack, recorder):
     rec, pump = recorder
     attempts = []
