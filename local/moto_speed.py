@@ -37,6 +37,7 @@ def apply() -> None:
     convert_attribute_values_directly()
     pick_dict_members_directly()
     remember_parsed_expressions()
+    size_items_once()
 
 
 def query_reads_its_partition() -> None:
@@ -319,3 +320,34 @@ def remember_parsed_expressions() -> None:
     ConditionExpressionParser.parse = parse_remembered
     UpdateExpressionParser.make = staticmethod(make_remembered)
     ConditionExpressionParser._setu_remembered = True
+
+
+# --- DynamoDB items: sized once, not once per attribute ----------------------------------------
+
+ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: between DynamoDB's measured 409 and 410 KB
+
+
+def size_items_once() -> None:
+    """moto builds an item attribute by attribute into a dict that, on every insert, sums the
+    size of everything already in it: quadratic in the attributes (a ticket has about thirty),
+    a twentieth of the emulator's CPU. The item is built whole and sized once; sizes only add
+    up, so the total is over the limit exactly when one of moto's partial sums would have been,
+    and the same ItemSizeTooLarge is raised."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    if getattr(Item, "_setu_sized_once", False):
+        return
+    build = Item.__init__
+
+    @functools.wraps(build)
+    def item_init(self, hash_key, range_key, attrs):
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        dict.update(self.attrs, ((key, DynamoType(value)) for key, value in attrs.items()))
+        if self.size() > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+
+    Item.__init__ = item_init
+    Item._setu_sized_once = True

@@ -268,3 +268,27 @@ def test_a_remembered_update_expression_is_a_fresh_tree_for_each_write(patched):
                 TableName="u", Key={"pk": {"S": "a"}}, UpdateExpression="SET #n = :v",
                 ConditionExpression="#n < :limit", ExpressionAttributeNames={"#n": "n"},
                 ExpressionAttributeValues={":v": {"N": "0"}, ":limit": {"N": "6"}})
+
+
+@pytest.mark.parametrize("padding", [0, 404_000, 404_990, 405_010, 500_000])
+def test_items_are_sized_as_the_stock_emulator_sizes_them(patched, padding):
+    """Built whole and sized once: the same attributes, and too large exactly when moto's
+    attribute-by-attribute check says so."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    attrs = {"pk": {"S": "k"}, "n": {"N": "12.5"}, "tags": {"SS": ["a", "bc"]},
+             "m": {"M": {"x": {"L": [{"S": "y"}, {"BOOL": True}]}}}, "pad": {"S": "p" * padding}}
+    stock = Item.__init__.__wrapped__
+
+    def build(init):
+        item = Item.__new__(Item)
+        try:
+            init(item, DynamoType({"S": "k"}), None, attrs)
+        except ItemSizeTooLarge:
+            return "too large"
+        return item.to_json(), item.size()
+
+    fast, slow = build(Item.__init__), build(stock)
+    assert fast == slow
+    assert (fast == "too large") == (padding > 404_980)
