@@ -38,6 +38,7 @@ def apply() -> None:
     pick_dict_members_directly()
     remember_parsed_expressions()
     size_items_once()
+    remember_json_paths()
 
 
 def query_reads_its_partition() -> None:
@@ -92,6 +93,18 @@ def cache_asl_programs() -> None:
 
     ExecutionWorker._get_evaluation_entrypoint = entrypoint
     ExecutionWorker._setu_cached_programs = True
+
+
+def remember_json_paths() -> None:
+    """Step Functions evaluates each JSONPath of a state (`TimestampPath`, `ResultPath`, ...)
+    by parsing it with a parser jsonpath_ng builds anew for every call (ply's tables, about a
+    millisecond). A parsed path is only read when it is applied, so each is parsed once."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        if not hasattr(module.parse, "cache_info"):
+            module.parse = functools.lru_cache(maxsize=256)(module.parse)
 
 
 # --- per request: what moto works out again for every call ------------------------------------

@@ -292,3 +292,22 @@ def test_items_are_sized_as_the_stock_emulator_sizes_them(patched, padding):
     fast, slow = build(Item.__init__), build(stock)
     assert fast == slow
     assert (fast == "too large") == (padding > 404_980)
+
+
+def test_remembered_json_paths_read_and_write_each_document_as_a_fresh_parse(patched):
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    stock = json_path.parse.__wrapped__
+    documents = [{"wake_at": "2020-01-01T00:00:00Z", "n": 1, "l": [{"a": 1}, {"a": 2}]},
+                 {"wake_at": "2031-05-05T05:05:05Z", "n": 2, "l": [{"a": 3}]}]
+    for _ in range(2):  # the second round reads with the paths the first one parsed
+        for document in documents:
+            for path in ("$.wake_at", "$.n", "$.l[*].a", "$.l[0]"):
+                expected = [m.value for m in stock(path).find(document)]
+                assert json_path.extract_json(path, document) == (
+                    expected if "[*]" in path else expected[0])
+    assert json_path.parse.cache_info().hits >= 8
+    # ResultPath writes into each state's own input: a remembered path leaks nothing
+    outputs = [result_path.parse("$.result").update_or_create({"n": n}, {"r": n}) for n in (1, 2)]
+    assert outputs == [{"n": 1, "result": {"r": 1}}, {"n": 2, "result": {"r": 2}}]
