@@ -51,3 +51,38 @@ def test_pynamodb_connections_use_the_shared_loader():
     session = Connection(region="ap-south-1").session
     assert session.get_component("data_loader") is aws.botocore_session().get_component(
         "data_loader")
+
+
+def _sent_user_agent(client) -> str:
+    """The User-Agent of a call, taken as it is sent (answered here: no AWS)."""
+    from botocore.awsrequest import AWSResponse
+
+    sent = []
+
+    class Raw:
+        def stream(self, **_):
+            yield b"{}"
+
+    def answer(request, **_):
+        agent = request.headers["User-Agent"]
+        sent.append(agent.decode() if isinstance(agent, bytes) else agent)
+        return AWSResponse(request.url, 200, {}, Raw())
+
+    client.meta.events.register("before-send", answer)
+    return sent
+
+
+def test_every_client_names_setu_as_its_user_agent(monkeypatch):
+    from pynamodb.connection import Connection
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret")
+    aws.share_loader_with_pynamodb()
+    sqs = aws.botocore_session().create_client("sqs", region_name="ap-south-1")
+    dynamodb = Connection(region="ap-south-1").client  # pynamodb's own config, merged
+    sent_sqs, sent_dynamodb = _sent_user_agent(sqs), _sent_user_agent(dynamodb)
+    sqs.list_queues()
+    dynamodb.list_tables()
+    assert sent_sqs == sent_dynamodb == [f"Setu Botocore/{botocore.__version__}"]
+    # pynamodb's own settings are kept (botocore's defaults would be 60 s and 10 connections)
+    assert (dynamodb.meta.config.read_timeout, dynamodb.meta.config.connect_timeout) == (30, 15)
