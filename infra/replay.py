@@ -196,6 +196,8 @@ def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, A
     created = data.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         data["ApproximateCreationDateTime"] = int(created.timestamp())
+    elif isinstance(created, (int, float)):  # as sent: epoch seconds; Lambda's are whole
+        data["ApproximateCreationDateTime"] = int(created)
     out = {key: value for key, value in record.items() if key != "dynamodb"}
     out.update({"dynamodb": data, "eventSourceARN": stream_arn,
                 "eventSource": "aws:dynamodb", "eventVersion": record.get("eventVersion", "1.1")})

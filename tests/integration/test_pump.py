@@ -132,6 +132,27 @@ def test_a_stream_is_read_once_for_every_function_reading_it(stack, recorder, mo
     assert sum(1 for n in pages if n) == 1, pages
 
 
+def test_stream_records_arrive_as_lambda_sends_them(stack, recorder):
+    """Binary values base64 and times in whole epoch seconds, as in a Lambda event (the pump
+    keeps GetRecords' JSON as sent); a GetRecords error still raises as botocore's."""
+    import base64
+
+    from botocore.exceptions import ClientError
+
+    rec, pump = recorder
+    table = boto3.resource("dynamodb").Table(stack.outputs["TicketsTable"])
+    table.put_item(Item={"id": "t_wire", "blob": b"\x00\xffraw", "n": 7})
+    pump.drain(timeout=5)
+    record = next(r for e in rec.calls["ticket_changed"] for r in e["Records"]
+                  if r["dynamodb"]["Keys"]["id"]["S"] == "t_wire")
+    image = record["dynamodb"]["NewImage"]
+    assert image["blob"] == {"B": base64.b64encode(b"\x00\xffraw").decode()}
+    assert image["n"] == {"N": "7"}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
+    with pytest.raises(ClientError):
+        pump.streams.get_records(ShardIterator="not-an-iterator")
+
+
 def test_sns_notification_redelivered_after_a_raise(stack, recorder):
     rec, pump = recorder
     attempts = []
