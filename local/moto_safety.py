@@ -10,8 +10,12 @@ and only 105 of 208 tickets existed afterwards (docs/throughput.md).
 
 `make_dynamodb_thread_safe()` (called by local/moto_main.py before the server starts):
 
-* every DynamoDB backend read and write, and DynamoDB Streams' GetRecords, runs under one
-  re-entrant lock, so requests are atomic with respect to each other;
+* every DynamoDB request, from reading its parameters to writing its answer, and DynamoDB
+  Streams' GetRecords, runs under one re-entrant lock, so requests are atomic with respect to
+  each other. The answer is inside the lock too: moto builds an UpdateItem's answer from the
+  live item after its write, so two increments of one counter could both answer the second's
+  value (two tickets given one ref, the second create cancelled: the intermittent 409 that
+  docs/throughput.md tracked down);
 * a transaction backs up only the items it touches (and the length of each table's stream)
   and, if it is cancelled, restores those items and drops the stream records it appended, as
   DynamoDB does (a cancelled transaction leaves no trace and no stream record), instead of
@@ -48,6 +52,7 @@ def make_dynamodb_thread_safe() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
     if getattr(DynamoDBBackend, "_setu_thread_safe", False):
@@ -84,6 +89,7 @@ def make_dynamodb_thread_safe() -> None:
     if "__deepcopy__" in Table.__dict__:
         raise RuntimeError("moto's Table defines __deepcopy__ now; revisit this patch")
     Table.__deepcopy__ = table_deepcopy
+    DynamoHandler.call_action = _locked(DynamoHandler.call_action)
     for name in LOCKED_BACKEND_METHODS:
         if name != "transact_write_items" and hasattr(DynamoDBBackend, name):
             setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))

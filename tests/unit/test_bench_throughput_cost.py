@@ -4,6 +4,7 @@ No timing is asserted."""
 from __future__ import annotations
 
 import threading
+import time
 
 import boto3
 import pytest
@@ -171,3 +172,39 @@ def test_concurrent_transactions_lose_nothing(patched_dynamodb):
         thread.join()
     assert errors == []
     assert client.describe_table(TableName="t")["Table"]["ItemCount"] == 4 * 40 * 3
+
+
+def test_concurrent_increments_each_answer_their_own_value(patched_dynamodb, monkeypatch):
+    """How a ticket ref is handed out: UpdateItem ADD with ReturnValues. moto built the answer
+    from the live item after its lock was released, so two increments could both answer the
+    later value (two tickets, one ref). Every answer must be distinct and they must be 1..N."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    to_json = Item.to_json
+
+    def slow_to_json(self, *args, **kwargs):
+        time.sleep(0.0005)  # another thread's turn, wherever an answer is read from the item
+        return to_json(self, *args, **kwargs)
+
+    monkeypatch.setattr(Item, "to_json", slow_to_json)
+    answers: list[int] = []
+    errors: list[Exception] = []
+
+    def incrementer() -> None:
+        local = boto3.client("dynamodb", region_name="us-east-1")
+        for _ in range(50):
+            try:
+                answer = local.update_item(
+                    TableName="t", Key={"id": {"S": "counter"}}, UpdateExpression="ADD v :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW")
+                answers.append(int(answer["Attributes"]["v"]["N"]))
+            except Exception as exc:  # noqa: BLE001 - collected and asserted on
+                errors.append(exc)
+
+    threads = [threading.Thread(target=incrementer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(answers) == list(range(1, 6 * 50 + 1))
