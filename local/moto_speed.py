@@ -14,9 +14,10 @@ Two costs that grew with the data, so the local stack slowed down as a load run 
   30 ms; every new ticket starts two timers). The parsed program is kept per definition and each
   execution evaluates its own deep copy (half a millisecond), so no two executions share state.
 
-And work done again for every request (docs/throughput.md has the profile): finding the
+And work done again for every request (docs/throughput.md has the profiles): finding the
 service (a directory listing per request), converting DynamoDB attribute values by walking the
-model, and looking each member of an answer up under a dozen spellings.
+model, looking each member of an answer up under a dozen spellings, parsing the same DynamoDB
+expressions and Step Functions JSONPaths again, and sizing an item once per attribute.
 
 `apply()` is called by local/moto_main.py before the server starts; SETU_EMULATOR_STOCK=1 skips
 it with the other patches.
