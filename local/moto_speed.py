@@ -108,6 +108,15 @@ def remember_json_paths() -> None:
             module.parse = functools.lru_cache(maxsize=256)(module.parse)
 
 
+def _remember(store: dict, key, value, limit: int = 4096) -> None:
+    """Keep `value` under `key`, forgetting everything once `limit` answers are kept: the
+    local stack asks the same few questions again and again, and a bound keeps a stranger
+    stream of them from growing the emulator without end."""
+    if len(store) >= limit:
+        store.clear()
+    store[key] = value
+
+
 # --- per request: what moto works out again for every call ------------------------------------
 
 def remember_service_lookups() -> None:
@@ -131,10 +140,8 @@ def remember_service_lookups() -> None:
 
     @functools.wraps(find_backend)
     def get_backend_for_host(self, host):
-        if host not in found:
-            if len(found) > 4096:  # hosts naming buckets could grow it; the local stack's don't
-                found.clear()
-            found[host] = find_backend(self, host)
+        if host not in found:  # hosts naming buckets could grow it; the local stack's don't
+            _remember(found, host, find_backend(self, host))
         return found[host]
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
@@ -272,9 +279,6 @@ def pick_dict_members_directly() -> None:
 
 # --- DynamoDB expressions: parsed up to three times per item of every write ---------------------
 
-_REMEMBERED = 4096  # distinct expressions kept; a condition naming its values varies per request
-
-
 def remember_parsed_expressions() -> None:
     """moto parses a write's condition with a character-by-character lexer up to three times
     (the request's validation, the transaction, the put) and its update expression twice, about
@@ -306,11 +310,9 @@ def remember_parsed_expressions() -> None:
         found = conditions.get(key)
         if found is None:
             names, values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
-            op = parse(self)
-            if len(conditions) >= _REMEMBERED:
-                conditions.clear()
-            conditions[key] = (op, self.expr_attr_names_found[names:],
-                               self.expr_attr_values_found[values:])
+            op = parse(self)  # a condition naming its values is new for each request: bounded
+            _remember(conditions, key, (op, self.expr_attr_names_found[names:],
+                                        self.expr_attr_values_found[values:]))
             return op
         op, names, values = found
         self.expr_attr_names_found.extend(names)
@@ -325,9 +327,7 @@ def remember_parsed_expressions() -> None:
         pickled = updates.get(expression_str)
         if pickled is None:
             tree = make(expression_str)
-            if len(updates) >= _REMEMBERED:
-                updates.clear()
-            updates[expression_str] = pickle.dumps(tree)
+            _remember(updates, expression_str, pickle.dumps(tree))
             return tree
         return pickle.loads(pickled)
 
