@@ -276,7 +276,6 @@ def pick_dict_members_directly() -> None:
     ResponseSerializer._setu_direct_members = True
 
 
-
 # --- DynamoDB expressions: parsed up to three times per item of every write ---------------------
 
 def remember_parsed_expressions() -> None:
