@@ -43,7 +43,7 @@ def timeline_appended(event):
     return streams.timeline_appended(event)
 
 
-# Report counters (services/reports.py): ticket saves and new timeline messages, each stream
+# Report counters (services/reports/counters.py): ticket saves and new timeline messages, each stream
 # in a function of its own, so a report failure never holds up timers or message dispatch.
 @app.on_dynamodb_record(stream_arn=TICKETS_STREAM, batch_size=100, starting_position="TRIM_HORIZON")
 def report_events(event):
@@ -56,7 +56,7 @@ def report_timeline(event):
 
 
 # Every five minutes on the clock (09:30, 09:35, ...): each department's briefing goes out at
-# the first tick after its business day opens (services/briefing_run.py).
+# the first tick after its business day opens (services/reports/briefing_send.py).
 @app.schedule(Cron("0/5", "*", "*", "*", "?", "*"), name="daily_briefing")
 def daily_briefing(event):
     return schedule.daily_briefing(event)

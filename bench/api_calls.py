@@ -275,7 +275,7 @@ class _Ops:
 
     def prepare_email_token(self) -> dict:
         """A web-form ticket (set-up), then mail to its signed reply address, no headers."""
-        from chalicelib.services import thread
+        from chalicelib.services.inbound import thread
 
         created = _post(self.client, {**_form(self._next()), "email": "rahim.bench@example.com"})
         ses_id = uuid.uuid4().hex
@@ -331,7 +331,7 @@ class _Ops:
         """A web-form ticket whose first-response timer is armed and already due (set-up)."""
         from chalicelib import clock
         from chalicelib.db.models import Ticket
-        from chalicelib.services.tickets import as_dict
+        from chalicelib.services.tickets.work import as_dict
 
         created = _post(self.client, _form(self._next()))
         ticket = Ticket.get(created["id"], consistent_read=True)

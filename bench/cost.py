@@ -231,7 +231,7 @@ class Meter:
 
 
 def _usage(calls: list[dict], capacity: Capacity, invocations: Counter) -> dict[str, Any]:
-    from chalicelib.services.sms_text import segments
+    from chalicelib.services.messaging.sms_text import segments
 
     # the bench's own stream reads stand in for Lambda's event source polling, which is free
     calls = [c for c in calls if c["service"] != "dynamodbstreams"]

@@ -38,7 +38,7 @@ Report pages (issue 7, item 6), measured the same way:
   GET /api/reports?from=..&to=..                   a 30-day report page, by day (BatchGetItem)
   GET /api/reports?from=..&to=..&by=agent          the same by agent (a Query per day)
 
-Report pages read the report aggregates (services/reports.py), which the report consumers
+Report pages read the report aggregates (services/reports/counters.py), which the report consumers
 write from the streams; the seeding writes the same aggregates directly (`_seed_reports`: the
 consumers' own delta functions over every seeded ticket and message, summed), so the reports
 cover the seeded tickets: 1k tickets fall on two days of the range, 10k on eight.
@@ -257,12 +257,13 @@ def _seed(endpoint: str, outputs: dict[str, str], size: int) -> dict[str, Any]:
 def _seed_reports(endpoint: str, outputs: dict[str, str], size: int) -> int:
     """The report aggregates the report consumers would have written for the seeded tickets:
     each ticket's deltas (created as new; then answered, resolved ... as seeded) and each
-    message's, from services/reports.py's own delta functions, summed per item and written
+    message's, from services/reports/counters.py's own delta functions, summed per item and written
     with BatchWriteItem. Returns the number of aggregate items."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from chalicelib.db.models import Ticket, TimelineItem
-    from chalicelib.services import calendars, reports
+    from chalicelib.services.sla import calendars
+    from chalicelib.services.reports import counters as reports
 
     totals: dict[tuple[str, str], dict[str, float]] = {}
 

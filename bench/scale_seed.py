@@ -5,7 +5,7 @@
 
 (`--stage` names the stack `setu-<stage>` whose tables are filled; `make dev` deploys `local`.)
 
-What a seeded ticket is, as the app writes it (chalicelib/services/intake.py): the ticket item
+What a seeded ticket is, as the app writes it (chalicelib/services/tickets/intake.py): the ticket item
 with its SLA and timer maps and queue_sort; its `ref#` key; the customer (two tickets each,
 with an email identity `email#`); and four timeline items (ticket.created, the customer's
 message, message.received, the acknowledgement sent). One ticket, `HEAVY_INDEX`, has a

@@ -25,7 +25,7 @@ LEAD_SECONDS = 8.0
 
 def measure() -> list[Figure]:
     from chalicelib import clock
-    from chalicelib.services.timers import wake_at
+    from chalicelib.services.sla.timers import wake_at
 
     with emulator.running() as stack:
         sfn = emulator.client("stepfunctions", stack["endpoint"])

@@ -23,7 +23,7 @@ class Settings:
     support_name: str
     sms_number: str
     # End User Messaging SMS configuration set: when set, SMS go through SendTextMessage and
-    # its event destination reports delivery (services/sms_events.py); else SNS Publish
+    # its event destination reports delivery (services/inbound/sms_events.py); else SNS Publish
     sms_configuration_set: str
     public_url: str
     form_limit_per_hour: int

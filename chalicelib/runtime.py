@@ -10,7 +10,8 @@ def reset() -> None:
     from chalicelib.api import idempotency
     from chalicelib.db.base import reset_connections
     from chalicelib.integrations import aws
-    from chalicelib.services import agents, thread
+    from chalicelib.services.team import agents
+    from chalicelib.services.inbound import thread
 
     config.reload()
     reset_connections()

@@ -152,6 +152,6 @@ def environment(outputs: dict[str, str], endpoint: str, *, api_url: str = "",
 
 
 def seed_admin() -> None:
-    from chalicelib.services import agents
+    from chalicelib.services.team import agents
 
     agents.ensure_agent(ADMIN_ARN, role="admin", display_name="Local admin")

@@ -139,7 +139,7 @@ def _target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 def _bootstrap_admin(args: argparse.Namespace) -> int:
-    from chalicelib.services import agents
+    from chalicelib.services.team import agents
 
     outcome, agent = agents.bootstrap_admin(args.principal, display_name=args.name,
                                             email=args.email, actor=_actor())
@@ -163,7 +163,7 @@ def _actor() -> str:
 
 
 def _tickets(args: argparse.Namespace) -> int:
-    from chalicelib.services import tickets
+    from chalicelib.services.tickets import work as tickets
 
     found: list[dict[str, Any]] = []
     cursor = ""
@@ -186,7 +186,7 @@ def _tickets(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from chalicelib.services import reports
+    from chalicelib.services.reports import counters as reports
 
     end = args.end or reports.today()
     start = args.start or end - timedelta(days=29)

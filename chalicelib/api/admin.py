@@ -1,5 +1,5 @@
 """Agent management and the audit log (/api/agents, /api/me, /api/audit): thin adapters over
-services/agents.py and services/audit.py. Roles and the bootstrap of the first admin:
+services/team/agents.py and services/team/audit.py. Roles and the bootstrap of the first admin:
 docs/agents.md."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from chalice import Blueprint
 
 from chalicelib.api import auth
 from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, int_param, json_response, object_body
-from chalicelib.services import agents, audit
+from chalicelib.services.team import agents
+from chalicelib.services.team import audit
 
 bp = Blueprint(__name__)
 
@@ -62,7 +63,7 @@ def audit_log():
 
 def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body
-    from chalicelib.services.departments import DEPARTMENT_NAMES
+    from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}

@@ -9,7 +9,10 @@ from chalicelib.api.http import (
     object_body,
 )
 from chalicelib.errors import BadRequest
-from chalicelib.services import conversations, decisions, policies, tickets
+from chalicelib.services.tickets import conversations
+from chalicelib.services.followup import decisions
+from chalicelib.services.sla import store as policies
+from chalicelib.services.tickets import work as tickets
 
 bp = Blueprint(__name__)
 

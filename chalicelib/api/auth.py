@@ -10,7 +10,7 @@ import re
 
 from chalicelib import config
 from chalicelib.errors import Forbidden, Unauthenticated
-from chalicelib.services import agents
+from chalicelib.services.team import agents
 
 PRINCIPAL_HEADER = "x-setu-principal"
 _ASSUMED_ROLE = re.compile(r"^arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+$")

@@ -1,6 +1,6 @@
 """Customer routes (/api/customers...): find, read, edit, merge and unmerge (agents).
 
-The logic is in services/customer_admin.py. A customer merged into another still answers
+The logic is in services/customers/admin.py. A customer merged into another still answers
 GET with 200: its own record as it was, `merged_into` naming the survivor (where its tickets
 and identities now are) and `merge` with the details; clients follow `merged_into`.
 """
@@ -17,44 +17,44 @@ bp = Blueprint(__name__)
 @bp.route("/api/customers", methods=["GET"], authorizer=iam)
 @handle_errors
 def find_customers():
-    from chalicelib.services import customer_admin
+    from chalicelib.services.customers import admin
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
-    return json_response(customer_admin.find(params.get("q", "")))
+    return json_response(admin.find(params.get("q", "")))
 
 
 @bp.route("/api/customers/{customer_id}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_customer(customer_id: str):
-    from chalicelib.services import customer_admin
+    from chalicelib.services.customers import admin
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
-    return json_response(customer_admin.get(
+    return json_response(admin.get(
         customer_id, cursor=params.get("cursor", ""),
-        limit=int_param(params, "limit", customer_admin.PAGE_DEFAULT)))
+        limit=int_param(params, "limit", admin.PAGE_DEFAULT)))
 
 
 @bp.route("/api/customers/{customer_id}", methods=["PATCH"], authorizer=iam,
           content_types=ANY_CONTENT)
 @handle_errors
 def update_customer(customer_id: str):
-    from chalicelib.services import customer_admin
+    from chalicelib.services.customers import admin
 
     agent = auth.require(bp.current_request)
-    return json_response(customer_admin.update(customer_id, agent, object_body(bp.current_request)))
+    return json_response(admin.update(customer_id, agent, object_body(bp.current_request)))
 
 
 @bp.route("/api/customers/{customer_id}/merge", methods=["POST"], authorizer=iam,
           content_types=ANY_CONTENT)
 @handle_errors
 def merge_customers(customer_id: str):
-    from chalicelib.services import customer_admin
+    from chalicelib.services.customers import admin
 
     agent = auth.require(bp.current_request)
-    other = customer_admin.merge_body(object_body(bp.current_request))
-    result, finished = customer_admin.merge(customer_id, other, agent)
+    other = admin.merge_body(object_body(bp.current_request))
+    result, finished = admin.merge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
 
 
@@ -62,17 +62,17 @@ def merge_customers(customer_id: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def unmerge_customers(customer_id: str):
-    from chalicelib.services import customer_admin
+    from chalicelib.services.customers import admin
 
     agent = auth.require(bp.current_request)
-    other = customer_admin.merge_body(object_body(bp.current_request))
-    result, finished = customer_admin.unmerge(customer_id, other, agent)
+    other = admin.merge_body(object_body(bp.current_request))
+    result, finished = admin.unmerge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
 
 
 def openapi_section() -> dict:
     from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body
-    from chalicelib.services import customer_admin
+    from chalicelib.services.customers import admin
 
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}
@@ -101,7 +101,7 @@ def openapi_section() -> dict:
                                        {"name": "cursor", "in": "query", "schema": string},
                                        {"name": "limit", "in": "query", "schema": {
                                            "type": "integer", "minimum": 1,
-                                           "maximum": customer_admin.PAGE_MAX}}],
+                                           "maximum": admin.PAGE_MAX}}],
                         "responses": {"200": ok("Customer"), **AGENT_ERRORS}},
                 "patch": {**secured,
                           "summary": "Edit name, language, emails and phones (409 when an address "
@@ -151,7 +151,7 @@ def openapi_section() -> dict:
                                     "emails, phones and opt-out channels gained"}}}]},
             "CustomerChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
                                "properties": {
-                                   "name": {"type": ["string", "null"], "maxLength": customer_admin.MAX_NAME},
+                                   "name": {"type": ["string", "null"], "maxLength": admin.MAX_NAME},
                                    "lang": {"enum": ["bn", "en"]},
                                    "add_emails": strings, "remove_emails": strings,
                                    "add_phones": strings, "remove_phones": strings,

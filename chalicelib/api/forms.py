@@ -11,7 +11,7 @@ from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from chalicelib.services.webform import Upload
+from chalicelib.services.portal.webform import Upload
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 MAX_FIELDS = 50

@@ -1,6 +1,6 @@
 """Macro and acknowledgement-template routes (/api/macros, /api/ack-templates, preview).
-The logic is in services/macros.py (imported in each view: the app's cold start does not pay
-for it); templates render in services/sandbox.py."""
+The logic is in services/authoring/macros.py (imported in each view: the app's cold start does not pay
+for it); templates render in services/authoring/sandbox.py."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -18,7 +18,7 @@ bp = Blueprint(__name__)
 @bp.route("/api/macros", methods=["GET"], authorizer=iam)
 @handle_errors
 def list_macros():
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
@@ -36,7 +36,7 @@ def list_macros():
 @bp.route("/api/macros/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_macro(name: str):
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     auth.require(bp.current_request)
     check_name(name)
@@ -50,7 +50,7 @@ def get_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
 def put_macro(name: str):
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     agent = auth.require(bp.current_request, role="lead")
     check_name(name)
@@ -60,7 +60,7 @@ def put_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def archive_macro(name: str):
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(name)
@@ -71,7 +71,7 @@ def archive_macro(name: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def preview(ticket_id: str):
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     agent = auth.require(bp.current_request)
     return json_response(macros.preview(ticket_id, agent, object_body(bp.current_request)))
@@ -80,7 +80,7 @@ def preview(ticket_id: str):
 @bp.route("/api/ack-templates/{department}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_ack_template(department: str):
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     auth.require(bp.current_request)
     check_name(department, "department")
@@ -91,7 +91,7 @@ def get_ack_template(department: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def put_ack_template(department: str):
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
@@ -101,7 +101,7 @@ def put_ack_template(department: str):
 @bp.route("/api/ack-templates/{department}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def delete_ack_template(department: str):
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
@@ -110,7 +110,10 @@ def delete_ack_template(department: str):
 
 def openapi_section() -> dict:
     from chalicelib.api.openapi import AGENT_ERRORS, TICKET_ID, error, ok, request_body
-    from chalicelib.services import departments, macros, sandbox, tickets
+    from chalicelib.services.team import departments
+    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import sandbox
+    from chalicelib.services.tickets import work as tickets
 
     string = {"type": "string"}
     name = {"name": "name", "in": "path", "required": True,

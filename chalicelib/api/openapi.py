@@ -11,7 +11,9 @@ import importlib
 import pkgutil
 from typing import Any
 
-from chalicelib.services import departments, sla, tickets
+from chalicelib.services.team import departments
+from chalicelib.services.sla import policy as sla
+from chalicelib.services.tickets import work as tickets
 
 
 def error() -> dict[str, Any]:

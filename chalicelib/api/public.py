@@ -17,8 +17,15 @@ from chalicelib import config
 from chalicelib.api import forms
 from chalicelib.api.http import error_response, json_response
 from chalicelib.errors import ApiError, BadRequest, NotFound, ValidationFailed
-from chalicelib.services import (departments, intake, links, satisfaction, status_page,
-                                 suppression, templates, tickets, webform)
+from chalicelib.services.team import departments
+from chalicelib.services.tickets import intake
+from chalicelib.services.messaging import links
+from chalicelib.services.followup import satisfaction
+from chalicelib.services.portal import status_page
+from chalicelib.services.messaging import suppression
+from chalicelib.services.messaging import templates
+from chalicelib.services.tickets import work as tickets
+from chalicelib.services.portal import webform
 
 bp = Blueprint(__name__)
 ANY_CONTENT = ["*/*"]  # we check the content type ourselves, to answer in our error format
@@ -232,7 +239,7 @@ def csat(token: str):
     """The score links in the check-in mail (signed per ticket) open this page. A GET never
     records anything (mail scanners open every link in a mail): `?score=N` only pre-selects
     that score, and the page's button POSTs it. Once rated, every visit shows the answer."""
-    from chalicelib.services import checkin
+    from chalicelib.services.followup import checkin
 
     request = bp.current_request
     params = request.query_params or {}
@@ -255,7 +262,7 @@ def csat(token: str):
 
 @bp.route("/csat/{token}", methods=["POST"], content_types=ANY_CONTENT)
 def csat_answer(token: str):
-    from chalicelib.services import checkin
+    from chalicelib.services.followup import checkin
 
     request = bp.current_request
     params = request.query_params or {}

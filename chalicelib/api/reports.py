@@ -1,5 +1,5 @@
 """GET /api/reports: the report over a date range, JSON or CSV (lead or admin). A thin adapter
-over services/reports.py, which reads only the report's aggregate items (docs/reports.md)."""
+over services/reports/counters.py, which reads only the report's aggregate items (docs/reports.md)."""
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +17,8 @@ FORMATS = ("json", "csv")
 @bp.route("/api/reports", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_report():
-    from chalicelib.services import departments, reports
+    from chalicelib.services.team import departments
+    from chalicelib.services.reports import counters as reports
 
     auth.require(bp.current_request, "lead")
     params = bp.current_request.query_params or {}
@@ -47,8 +48,9 @@ def get_report():
 
 def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import AGENT_ERRORS, ok
-    from chalicelib.services import report_math, reports
-    from chalicelib.services.departments import DEPARTMENT_NAMES
+    from chalicelib.services.reports import histograms
+    from chalicelib.services.reports import counters as reports
+    from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
     integer = {"type": "integer"}
     seconds = {"type": ["number", "null"], "description": "business seconds"}
@@ -56,7 +58,7 @@ def openapi_section() -> dict[str, Any]:
     duration = {"type": "object", "required": ["count", "median_seconds", "p90_seconds"],
                 "description": "Business time (the ticket's calendar). Median and p90 come from a "
                                "log-scale histogram: within "
-                               f"{report_math.RELATIVE_ERROR:.2%} of the exact nearest-rank value "
+                               f"{histograms.RELATIVE_ERROR:.2%} of the exact nearest-rank value "
                                "(0.5 s under one second)",
                 "properties": {"count": integer, "median_seconds": seconds, "p90_seconds": seconds,
                                "median_hours": hours, "p90_hours": hours,

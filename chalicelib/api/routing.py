@@ -1,5 +1,5 @@
 """Routing rules (/api/routing): which department and priority a new ticket gets, and which
-departments assign new tickets round-robin (docs/routing.md; services/routing.py)."""
+departments assign new tickets round-robin (docs/routing.md; services/team/routing.py)."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +16,7 @@ bp = Blueprint(__name__)
 @handle_errors
 def get_routing():
     auth.require(bp.current_request)
-    from chalicelib.services import routing
+    from chalicelib.services.team import routing
 
     return json_response(routing.current())
 
@@ -26,14 +26,15 @@ def get_routing():
 def put_routing():
     agent = auth.require(bp.current_request, role="admin")
     body = object_body(bp.current_request)
-    from chalicelib.services import routing
+    from chalicelib.services.team import routing
 
     return json_response(routing.put(body, agent.principal))
 
 
 def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body
-    from chalicelib.services import departments, routing
+    from chalicelib.services.team import departments
+    from chalicelib.services.team import routing
 
     names = sorted(departments.DEPARTMENT_NAMES)
     department = {"enum": names}

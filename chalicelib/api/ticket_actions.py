@@ -1,4 +1,4 @@
-"""Ticket actions (/api/tickets/{id}/take, /merge, /split): services/ticket_actions.py."""
+"""Ticket actions (/api/tickets/{id}/take, /merge, /split): services/tickets/actions.py."""
 from __future__ import annotations
 
 from typing import Any
@@ -21,9 +21,9 @@ def _body(request) -> dict[str, Any]:
 @handle_errors
 def take(ticket_id: str):
     agent = auth.require(bp.current_request)
-    from chalicelib.services import ticket_actions
+    from chalicelib.services.tickets import actions
 
-    return json_response(ticket_actions.take(ticket_id, agent, _body(bp.current_request)))
+    return json_response(actions.take(ticket_id, agent, _body(bp.current_request)))
 
 
 @bp.route("/api/tickets/{ticket_id}/merge", methods=["POST"], authorizer=iam,
@@ -31,9 +31,9 @@ def take(ticket_id: str):
 @handle_errors
 def merge(ticket_id: str):
     agent = auth.require(bp.current_request)
-    from chalicelib.services import ticket_actions
+    from chalicelib.services.tickets import actions
 
-    return json_response(ticket_actions.merge(ticket_id, agent, object_body(bp.current_request)))
+    return json_response(actions.merge(ticket_id, agent, object_body(bp.current_request)))
 
 
 @bp.route("/api/tickets/{ticket_id}/split", methods=["POST"], authorizer=iam,
@@ -41,9 +41,9 @@ def merge(ticket_id: str):
 @handle_errors
 def split(ticket_id: str):
     agent = auth.require(bp.current_request)
-    from chalicelib.services import ticket_actions
+    from chalicelib.services.tickets import actions
 
-    result, created = ticket_actions.split(ticket_id, agent, object_body(bp.current_request))
+    result, created = actions.split(ticket_id, agent, object_body(bp.current_request))
     return json_response(result, 201 if created else 200)
 
 

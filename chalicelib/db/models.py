@@ -53,10 +53,10 @@ class Ticket(SetuModel):
     # Live timers: kind -> {"generation": int, "due_at": ISO, "state": "armed"|"fired"|"stopped"}.
     # The tickets stream reconciles Step Functions executions against this map.
     timers = MapAttribute(default=dict)
-    # The manager decision asked on this ticket (services/decisions.py); the latest one, the
+    # The manager decision asked on this ticket (services/followup/decisions.py); the latest one, the
     # history is on the timeline.
     decision = MapAttribute(null=True)
-    # Merging (services/ticket_actions.py): a merged ticket is closed and names the ticket it
+    # Merging (services/tickets/actions.py): a merged ticket is closed and names the ticket it
     # was merged into (inbound replies follow it, one hop); that ticket lists its sources.
     merged_into = UnicodeAttribute(null=True)
     merged_from = UnicodeSetAttribute(null=True)
@@ -134,7 +134,7 @@ class Customer(SetuModel):
     created_at = UTCDateTimeAttribute()
     last_contact_at = UTCDateTimeAttribute(null=True)
     ticket_count = NumberAttribute(default=0)
-    # Agent edits, merges and unmerges (services/customer_admin.py) bump this counter and are
+    # Agent edits, merges and unmerges (services/customers/admin.py) bump this counter and are
     # conditional on it (the API's `version`). Not a VersionAttribute: intake, opt-outs and
     # unsubscribes update customers blindly (ticket_count, last_contact_at, opted_out).
     revision = NumberAttribute(null=True)
@@ -142,7 +142,7 @@ class Customer(SetuModel):
     # {"into", "state": moving|done|unmerging, "at", "by", "emails", "phones"}.
     merged_into = UnicodeAttribute(null=True)
     merge = MapAttribute(null=True)
-    # On a survivor: other customer id -> what came from it (services/customer_admin.py).
+    # On a survivor: other customer id -> what came from it (services/customers/admin.py).
     merged_from = MapAttribute(null=True)
 
 

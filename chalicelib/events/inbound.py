@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib import observability
-from chalicelib.services import inbound
+from chalicelib.services.inbound import rejected as inbound
 
 log = logging.getLogger("setu.inbound")
 
@@ -28,7 +28,7 @@ def _sns_id(event) -> str:
 
 def email(event) -> str:
     # imported here: the MIME and HTML libraries stay out of the API function's cold start
-    from chalicelib.services import email_in
+    from chalicelib.services.inbound import email as email_in
 
     notification_id = _sns_id(event)
     try:
@@ -43,7 +43,7 @@ def email(event) -> str:
 
 
 def sms(event) -> str:
-    from chalicelib.services import sms_in
+    from chalicelib.services.inbound import sms as sms_in
 
     notification_id = _sns_id(event) or "unknown"
     records = event.to_dict().get("Records") or [{}]
@@ -58,13 +58,13 @@ def sms(event) -> str:
 
 
 def ses_event(event) -> str:
-    from chalicelib.services import ses_events
+    from chalicelib.services.inbound import ses_events
 
     return _outcome("ses-event", ses_events.handle(event.message or "", _sns_id(event) or "unknown"))
 
 
 def sms_event(event) -> str:
-    from chalicelib.services import sms_events
+    from chalicelib.services.inbound import sms_events
 
     return _outcome("sms-event", sms_events.handle(event.message or "", _sns_id(event) or "unknown"))
 

@@ -1,9 +1,9 @@
 """The `report_events` (tickets stream) and `report_timeline` (timeline stream) functions:
-stream records -> report counters (services/reports.py). Functions of their own, so a failing
+stream records -> report counters (services/reports/counters.py). Functions of their own, so a failing
 report never holds up message dispatch or timers; one adapter, which tells the streams apart
 by the record's table. The departments of the batch's counted messages are read in one
 BatchGetItem, and the batch's deltas are applied in as few transactions as fit
-(services/reports.py `batches`). A record that fails is reported in `batchItemFailures` and the
+(services/reports/counters.py `batches`). A record that fails is reported in `batchItemFailures` and the
 batch stops there: the event source retries from it, in stream order; records before it were
 applied once (their markers make a second application a no-op)."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ log = logging.getLogger("setu.reports")
 
 
 def handle(event) -> dict:
-    from chalicelib.services import reports  # here: the API's cold start does not need it
+    from chalicelib.services.reports import counters as reports  # here: the API's cold start does not need it
 
     read, failed_at = [], None  # read: (record, Delta or _Message) in stream order
     for record in event:

@@ -1,6 +1,6 @@
 """Scheduled ticks (EventBridge rules): the daily briefing.
 
-The tick runs every few minutes; services/briefing_run.py decides which departments are due
+The tick runs every few minutes; services/reports/briefing_send.py decides which departments are due
 (their business day has opened) and sends each briefing once. The event itself carries
 nothing we need beyond its time, which we do not trust over our own clock.
 """
@@ -12,9 +12,9 @@ log = logging.getLogger("setu.briefing")
 
 
 def daily_briefing(event=None) -> dict:
-    from chalicelib.services import briefing_run  # here: the API functions never load it
+    from chalicelib.services.reports import briefing_send  # here: the API functions never load it
 
-    outcomes = briefing_run.run()
+    outcomes = briefing_send.run()
     return {"briefed": [{"department": o.department, "day": o.day, "sent": len(o.sent),
                          "already": len(o.already), "skipped": len(o.skipped),
                          "failed": len(o.failed)} for o in outcomes]}

@@ -5,7 +5,8 @@ import logging
 
 from chalicelib import observability
 from chalicelib.db.models import Ticket, TimelineItem
-from chalicelib.services import dispatch, timers
+from chalicelib.services.messaging import dispatch
+from chalicelib.services.sla import timers
 
 log = logging.getLogger("setu.streams")
 
@@ -31,11 +32,11 @@ def ticket_changed(event) -> dict:
 
 
 def _assign(old, new) -> None:
-    """Round-robin (services/round_robin.py): a new ticket, or one moved to another department,
+    """Round-robin (services/team/round_robin.py): a new ticket, or one moved to another department,
     unassigned, in a round-robin department gets the next available agent. It retries its own
     races; a failure beyond that leaves the ticket unassigned in the queue (an agent takes it)
     and is counted, rather than holding up the SLA timers of every ticket behind it."""
-    from chalicelib.services import round_robin
+    from chalicelib.services.team import round_robin
 
     try:
         round_robin.on_ticket_changed(old, new)

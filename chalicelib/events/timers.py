@@ -10,7 +10,7 @@ import json
 import logging
 
 from chalicelib import observability
-from chalicelib.services import timers
+from chalicelib.services.sla import timers
 
 log = logging.getLogger("setu.timers")
 

@@ -42,7 +42,7 @@ def _list_unsubscribe(item: TimelineItem) -> str | None:
     absolute public URL)."""
     if item.kind not in AUTOMATIC_KINDS or not item.recipient:
         return None
-    from chalicelib.services import links  # the signing secret lives with the services
+    from chalicelib.services.messaging import links  # the signing secret lives with the services
 
     return links.unsubscribe_url(item.recipient, item.lang)
 

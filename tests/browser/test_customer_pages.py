@@ -90,7 +90,7 @@ def test_form_shows_field_errors_then_thanks_with_ref_and_reply_time(page, pages
     assert (re.fullmatch("[০-৯]+", shown_ref) if lang == "bn" else shown_ref.isdigit())
     ticket = pages_stack.ticket_by_ref(shown_ref.translate(BN_DIGITS))
     due = datetime.fromisoformat(ticket["sla"]["first_response_due"].replace("Z", "+00:00"))
-    from chalicelib.services import templates
+    from chalicelib.services.messaging import templates
 
     assert page.text("#due") == templates.local_time(due, lang)  # Dhaka time; Bengali digits in bn
     assert ticket["customer"]["phone"] == "+8801711000000"
@@ -195,7 +195,8 @@ def test_tampered_and_expired_links_get_a_friendly_403(page, pages_stack, lang):
     assert page.find("html").get_attribute("lang") == lang and page.all("main a[href]")
     page.screenshot(f"link-invalid-{lang}")
 
-    from chalicelib.services import links, thread
+    from chalicelib.services.messaging import links
+    from chalicelib.services.inbound import thread
 
     thread._secret = pages_stack.signing_secret()
     try:

@@ -1,7 +1,7 @@
 """The agent API against the emulated AWS: auth, listing and search, replies, notes, changes."""
 import pytest
 
-from chalicelib.services import agents
+from chalicelib.services.team import agents
 from tests.integration.helpers import ADMIN, Api, events, new_ticket, timeline
 
 AGENT = "arn:aws:iam::123456789012:user/agent-rina"
@@ -174,7 +174,7 @@ def test_openapi_lists_every_route(api, stack):
 def _race_on_load(monkeypatch, times):
     """Make tickets.load hand out a copy that someone else saves over just after it was read."""
     from chalicelib.db.models import Ticket
-    from chalicelib.services import tickets
+    from chalicelib.services.tickets import work as tickets
 
     real, raced = tickets.load, []
 

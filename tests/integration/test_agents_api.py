@@ -3,7 +3,7 @@ audit log, against the emulated AWS."""
 import pytest
 
 from chalicelib import clock
-from chalicelib.services import agents
+from chalicelib.services.team import agents
 from tests.integration.helpers import ADMIN, Api
 
 AGENT = "arn:aws:iam::123456789012:user/agent-rina"

@@ -14,9 +14,10 @@ import pytest
 from chalicelib import clock
 from chalicelib.db.models import Key, Ticket
 from chalicelib.integrations import email_out
-from chalicelib.services import agents, briefing_run
-from chalicelib.services.calendars import DHAKA
-from chalicelib.services.tickets import refresh_queue_sort
+from chalicelib.services.team import agents
+from chalicelib.services.reports import briefing_send
+from chalicelib.services.sla.calendars import DHAKA
+from chalicelib.services.tickets.work import refresh_queue_sort
 from tests.integration.helpers import Api, new_ticket
 
 
@@ -103,10 +104,10 @@ def billing(api, people):
 
 
 def test_briefing_goes_once_to_the_lead_and_each_agent_with_work(stack, people, billing):
-    assert briefing_run.run(OPENS - timedelta(minutes=1)) == []  # before opening: nothing
+    assert briefing_send.run(OPENS - timedelta(minutes=1)) == []  # before opening: nothing
     assert sent_mail(stack, people["tag"]) == []
 
-    outcomes = {o.department: o for o in briefing_run.run(NOW)}
+    outcomes = {o.department: o for o in briefing_send.run(NOW)}
     assert set(outcomes) == {"billing", "general", "sales", "technical"}  # all open at 09:30
     billing_run = outcomes["billing"]
     assert sorted(billing_run.sent) == sorted([people["lead"], people["rahim"]])
@@ -135,11 +136,11 @@ def test_briefing_goes_once_to_the_lead_and_each_agent_with_work(stack, people, 
     assert markers[f"to#{people['rahim']}"].data["refs"]["breached"] == [billing[0]]
 
     # the next ticks, a redelivery: no mail
-    assert briefing_run.run(NOW + timedelta(minutes=5)) == []
-    assert briefing_run.run(NOW + timedelta(minutes=10)) == []
+    assert briefing_send.run(NOW + timedelta(minutes=5)) == []
+    assert briefing_send.run(NOW + timedelta(minutes=10)) == []
     # even with the department's done marker lost (the process died before writing it)
     markers["_"].delete()
-    again = {o.department: o for o in briefing_run.run(NOW + timedelta(minutes=15))}
+    again = {o.department: o for o in briefing_send.run(NOW + timedelta(minutes=15))}
     assert sorted(again["billing"].already) == sorted([people["lead"], people["rahim"]])
     assert again["billing"].sent == []
     assert len(sent_mail(stack, people["tag"])) == 2
@@ -148,8 +149,8 @@ def test_briefing_goes_once_to_the_lead_and_each_agent_with_work(stack, people, 
 def test_closed_day_and_after_hours_send_nothing(stack, people, billing):
     friday = _opening(weekday=4 - 1) + timedelta(days=1)  # the day after a Thursday opening
     assert DHAKA.windows(friday.astimezone(DHAKA.zone).date()) == []
-    assert briefing_run.run(friday) == []
-    assert briefing_run.run(OPENS.replace(hour=OPENS.hour + 9)) == []  # 18:30 Dhaka: closed
+    assert briefing_send.run(friday) == []
+    assert briefing_send.run(OPENS.replace(hour=OPENS.hour + 9)) == []  # 18:30 Dhaka: closed
     assert sent_mail(stack, people["tag"]) == []
 
 
@@ -163,11 +164,11 @@ def test_a_refused_mail_is_tried_again_on_the_next_tick(stack, people, billing, 
         return real_send(message, source=source, destination=destination)
 
     monkeypatch.setattr(email_out, "send", flaky)
-    first = {o.department: o for o in briefing_run.run(NOW)}["billing"]
+    first = {o.department: o for o in briefing_send.run(NOW)}["billing"]
     assert list(first.failed) == [people["rahim"]] and first.sent == [people["lead"]]
     assert Key.count(f"briefing#billing#{DAY}", Key.sk == "_") == 0  # not done: retry
 
-    second = {o.department: o for o in briefing_run.run(NOW + timedelta(minutes=5))}["billing"]
+    second = {o.department: o for o in briefing_send.run(NOW + timedelta(minutes=5))}["billing"]
     assert second.sent == [people["rahim"]] and second.already == [people["lead"]]
     assert sorted(m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])) == ["lead", "rahim"]
 
@@ -188,14 +189,14 @@ def test_a_recipient_ses_keeps_refusing_is_tried_with_backoff_then_given_up(
     tried_at, outcome = [], None
     for tick in ticks:
         before = len(tries)
-        latest = {o.department: o for o in briefing_run.run(tick)}.get("billing")
+        latest = {o.department: o for o in briefing_send.run(tick)}.get("billing")
         if len(tries) > before:
             tried_at.append(int((tick - NOW).total_seconds() // 60))
         if latest is None:
             break  # the department is done for the day
         outcome = latest
     # 5, 10, 20, 40 and 80 minutes apart, six tries in all, then given up
-    assert tried_at == [0, 5, 15, 35, 75, 155] and len(tries) == briefing_run.MAX_ATTEMPTS
+    assert tried_at == [0, 5, 15, 35, 75, 155] and len(tries) == briefing_send.MAX_ATTEMPTS
     assert "refused 6 times" in outcome.skipped[people["rahim"]]
     assert Key.count(f"briefing#billing#{DAY}", Key.sk == "_") == 1  # settled: no more ticks
     claim = Key.get(f"briefing#billing#{DAY}", f"to#{people['rahim']}")
@@ -207,7 +208,7 @@ def test_missing_email_and_department_without_people(stack, people, api):
     created = new_ticket(api, department="technical", subject="Router down")
     shape(created["id"], assignee=people["nomail"],
           timers={"first_response": ("armed", NOW + timedelta(hours=1))})
-    outcome = {o.department: o for o in briefing_run.run(NOW)}["technical"]
+    outcome = {o.department: o for o in briefing_send.run(NOW)}["technical"]
     # technical has no lead: its digest goes to the admins; the seeded admin has no address
     assert outcome.skipped[stack_admin()] == "no email address"
     assert outcome.skipped[people["nomail"]] == "no email address"  # has work, has no address
@@ -228,9 +229,9 @@ def test_each_department_opens_by_its_own_calendar(stack, people, billing, api):
     assert api.put("/api/sla-policies/billing", {"first_response": "PT4H",
                                                  "calendar": "billing-early"})[0] == 200
     at_0805 = OPENS - timedelta(minutes=85)
-    assert [o.department for o in briefing_run.run(at_0805)] == ["billing"]
+    assert [o.department for o in briefing_send.run(at_0805)] == ["billing"]
     assert {m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])} == {"lead", "rahim"}
-    assert "billing" not in [o.department for o in briefing_run.run(NOW)]  # done at 08:05
+    assert "billing" not in [o.department for o in briefing_send.run(NOW)]  # done at 08:05
 
 
 def test_the_scheduled_handler_runs_through_the_pump(stack):

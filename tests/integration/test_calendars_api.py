@@ -11,7 +11,7 @@ AGENT = "arn:aws:iam::123456789012:user/agent-cal"
 
 @pytest.fixture
 def api(stack):
-    from chalicelib.services import agents
+    from chalicelib.services.team import agents
 
     agents.ensure_agent(AGENT, role="agent")
     return Api(stack.client)
@@ -37,7 +37,7 @@ def test_put_calendar_is_admin_only_and_validated(api):
 
 
 def test_settings_writes_are_audited_with_before_and_after(api):
-    from chalicelib.services import audit
+    from chalicelib.services.team import audit
 
     def entries(target):
         found, _ = audit.day(clock.now().date().isoformat(), limit=200)
@@ -123,7 +123,7 @@ def test_changing_priority_or_department_retimes_the_running_targets(api):
 
 
 def test_a_settings_write_racing_another_is_409_and_leaves_one_entry(api, monkeypatch):
-    from chalicelib.services import audit
+    from chalicelib.services.team import audit
 
     assert api.put("/api/sla-policies/race", {"first_response": "PT1H"})[0] == 200
     real = audit.transaction

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.services import agents
+from chalicelib.services.team import agents
 from setu_cli.main import main, table
 from tests.integration.helpers import Api, new_ticket
 
@@ -16,7 +16,7 @@ BOSS = "arn:aws:iam::123456789012:role/SetuAdmins"
 
 def _audit(target: str) -> list[dict]:
     from chalicelib import clock
-    from chalicelib.services import audit
+    from chalicelib.services.team import audit
 
     items, _ = audit.day(clock.now().date().isoformat(), limit=200)
     return [e for e in items if e["target"] == target]

@@ -8,7 +8,11 @@ import pytest
 from chalicelib import clock
 from chalicelib.db import keys
 from chalicelib.db.models import Customer, Key, Ticket
-from chalicelib.services import agents, audit, customer_admin, suppression, tickets
+from chalicelib.services.team import agents
+from chalicelib.services.team import audit
+from chalicelib.services.customers import admin
+from chalicelib.services.messaging import suppression
+from chalicelib.services.tickets import work as tickets
 from tests.integration.helpers import Api, new_ticket
 
 AGENT = "arn:aws:iam::123456789012:user/agent-rina"
@@ -56,7 +60,7 @@ def _snapshot(customer_ids: list[str], ticket_ids: list[str]) -> dict:
             "merge": tickets.as_dict(c.merge), "merged_from": tickets.as_dict(c.merged_from),
             "created_at": c.created_at, "last_contact_at": c.last_contact_at,
             "keys": {pk: keys.target(pk) for pk in identities},
-            "markers": [k.sk for k in Key.query(customer_admin.marker_pk(cid), consistent_read=True)],
+            "markers": [k.sk for k in Key.query(admin.marker_pk(cid), consistent_read=True)],
         }
     out["tickets"] = {t.id: t.customer_id for t in Ticket.batch_get(ticket_ids, consistent_read=True)}
     return out
@@ -305,7 +309,7 @@ def test_merge_stopped_half_way_is_completed_by_its_retry(api, monkeypatch):
     ticket_ids = [t["id"] for t in mailed + called]
     before = _snapshot([email_id, phone_id], ticket_ids)
     monkeypatch.setattr(customer_admin, "TICKET_BATCH", 2)
-    real, calls = customer_admin._move_ticket_batch, []
+    real, calls = admin._move_ticket_batch, []
 
     def crash_after_one(*args, **kwargs):
         if calls:
@@ -332,7 +336,7 @@ def test_merge_stopped_half_way_is_completed_by_its_retry(api, monkeypatch):
     assert result["moved"] == {"identities": 0, "tickets": 3}
     after = {t.id: t.customer_id for t in Ticket.batch_get(ticket_ids, consistent_read=True)}
     assert set(after.values()) == {email_id}
-    markers = [k.sk for k in Key.query(customer_admin.marker_pk(phone_id), consistent_read=True)]
+    markers = [k.sk for k in Key.query(admin.marker_pk(phone_id), consistent_read=True)]
     assert sorted(markers) == sorted(t["id"] for t in called)  # one each, no duplicates
     survivor = result["survivor"]
     assert survivor["ticket_count"] == 6 and result["other"]["ticket_count"] == 0
@@ -362,7 +366,7 @@ def test_a_long_merge_answers_202_and_continues(api, monkeypatch):
 def test_intake_adds_nothing_to_a_customer_merged_away(api):
     """A contact planned before the merge re-pointed the identities cannot land on the loser."""
     from chalicelib.db.connection import Cancelled, transaction
-    from chalicelib.services import customers
+    from chalicelib.services.customers import identities as customers
 
     email_id, _ = _email_person(api, email="late@example.com")
     phone_id, _ = _phone_person(api, phone="01711000051")
@@ -418,7 +422,7 @@ def test_contacts_during_a_merge_stopped_after_its_first_step_reach_the_survivor
     def crash(*args, **kwargs):
         raise RuntimeError("the Lambda died after step 1")
 
-    real = customer_admin._run_merge
+    real = admin._run_merge
     monkeypatch.setattr(customer_admin, "_run_merge", crash)
     status, error = api.post(f"/api/customers/{survivor_id}/merge", {"other": other_id})
     assert status == 500, error

@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 from chalicelib.db.models import Key
-from chalicelib.services import sms_in, timers
+from chalicelib.services.inbound import sms as sms_in
+from chalicelib.services.sla import timers
 from infra import replay
 from tests.integration.helpers import Api, new_ticket
 

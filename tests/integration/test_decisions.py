@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from chalicelib.services import agents
+from chalicelib.services.team import agents
 from tests.integration.helpers import ADMIN, Api, events, new_ticket, timeline, wait_for
 
 AGENT = "arn:aws:iam::123456789012:user/rina"
@@ -98,7 +98,7 @@ def test_a_named_approver_decides_and_a_rejection_reaches_an_sms_customer(api, s
         f"/api/tickets/{created['id']}/decisions/{decision_id}", {"outcome": "rejected"})
     assert status == 200 and decided["decision"]["state"] == "rejected"
     from chalicelib import clock
-    from chalicelib.services import audit
+    from chalicelib.services.team import audit
 
     found, _ = audit.day(clock.now().date().isoformat(), limit=200)
     trail = [(e["action"], e["actor"]) for e in found if e["target"] == f"ticket:{created['id']}"]
@@ -199,7 +199,7 @@ def test_auto_close_withdraws_a_waiting_decision(api, stack):
 def test_reminders_are_at_least_five_minutes_apart_outside_the_local_stack(monkeypatch):
     from chalicelib import config
     from chalicelib.errors import ValidationFailed
-    from chalicelib.services import decisions
+    from chalicelib.services.followup import decisions
 
     monkeypatch.setenv("SETU_STAGE", "prod")
     config.reload()

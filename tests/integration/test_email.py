@@ -134,7 +134,7 @@ def test_same_notification_twice_is_one_message(stack, api):
 def test_the_same_message_delivered_again_or_twice_at_once_is_one_message(stack, api, monkeypatch):
     from dataclasses import replace
 
-    from chalicelib.services import email_in
+    from chalicelib.services.inbound import email as email_in
 
     # an MTA retrying after a lost "250 OK", or one mail sent to two of our addresses: SES gives
     # each copy its own receipt; the Message-ID is the same

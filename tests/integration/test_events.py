@@ -1,6 +1,6 @@
 """Event handlers on redelivery: a queued message is sent once."""
 from chalicelib.db.models import TimelineItem
-from chalicelib.services import dispatch
+from chalicelib.services.messaging import dispatch
 from tests.integration.helpers import Api, new_ticket, timeline
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import clock
-from chalicelib.services import agents, audit
+from chalicelib.services.team import agents
+from chalicelib.services.team import audit
 from tests.integration.helpers import ADMIN, Api, events, new_ticket, timeline
 
 AGENT = "arn:aws:iam::123456789012:user/agent-rina"

@@ -12,7 +12,8 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db.models import Key
-from chalicelib.services import links, suppression
+from chalicelib.services.messaging import links
+from chalicelib.services.messaging import suppression
 from tests.integration.helpers import Api, new_ticket, timeline
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
@@ -75,7 +76,7 @@ def test_html_form_success_redirects_to_a_thank_you_page_with_ref_and_due_time(a
     assert status == 200 and '<html lang="bn">' in page
     assert f"#{created['ref'].translate(BN)}" in page  # the ref in Bengali digits
     due = clock.parse_iso(created["sla"]["first_response_due"])
-    from chalicelib.services import templates
+    from chalicelib.services.messaging import templates
 
     assert templates.local_time(due, "bn") in page  # Dhaka time, Bengali digits
     assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
@@ -199,7 +200,8 @@ def _csat_events(api, ticket_id: str) -> list[dict]:
 def test_a_score_link_preselects_the_score_and_records_nothing(api, stack):
     """Mail scanners open every link in a mail: a GET of a score link shows the page with that
     score chosen and a button; only the POST records."""
-    from chalicelib.services import checkin, satisfaction
+    from chalicelib.services.followup import checkin
+    from chalicelib.services.followup import satisfaction
 
     created = new_ticket(api)
     token = checkin.token(created["id"])
@@ -215,7 +217,7 @@ def test_a_score_link_preselects_the_score_and_records_nothing(api, stack):
 
 
 def test_rating_and_comment_are_recorded_once(api, stack):
-    from chalicelib.services import checkin
+    from chalicelib.services.followup import checkin
 
     created = new_ticket(api)
     token = checkin.token(created["id"])
@@ -249,7 +251,7 @@ def test_rating_and_comment_are_recorded_once(api, stack):
 
 
 def test_rating_with_a_comment_in_one_post(api, stack):
-    from chalicelib.services import checkin
+    from chalicelib.services.followup import checkin
 
     created = new_ticket(api, lang="en")
     token = checkin.token(created["id"])
@@ -324,7 +326,7 @@ def test_automatic_mail_carries_one_click_list_unsubscribe(api, stack, monkeypat
 
 
 def test_sms_acknowledgement_carries_the_status_link_when_short_enough(api, stack):
-    from chalicelib.services import outbound
+    from chalicelib.services.messaging import outbound
 
     created = new_ticket(api, email="", phone="01711000888", lang="bn")
     ack = [e for e in timeline(api, created["id"]) if e.get("kind") == "ack"][0]
@@ -341,7 +343,7 @@ def test_without_a_public_url_mail_and_sms_carry_no_page_links(api, stack, monke
     from chalicelib import config
     from chalicelib.db.models import Ticket
     from chalicelib.integrations import email_out
-    from chalicelib.services import notices
+    from chalicelib.services.followup import notices
 
     monkeypatch.setenv("SETU_PUBLIC_URL", "")
     config.reload()

@@ -3,7 +3,7 @@
 import pytest
 
 from chalicelib.db.models import Key
-from chalicelib.services import suppression
+from chalicelib.services.messaging import suppression
 from tests.integration.helpers import Api, new_ticket, timeline
 
 

@@ -12,7 +12,10 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db.models import Ticket
-from chalicelib.services import agents, reports, satisfaction, timers
+from chalicelib.services.team import agents
+from chalicelib.services.reports import counters as reports
+from chalicelib.services.followup import satisfaction
+from chalicelib.services.sla import timers
 from infra.replay import lambda_stream_record
 from local import stack as local_stack
 from local.pump import Context

@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib import clock, config
 from chalicelib.db.models import Agent, Key, Ticket
-from chalicelib.services import agents, audit
+from chalicelib.services.team import agents
+from chalicelib.services.team import audit
 from tests.integration.helpers import Api, events, new_ticket, timeline
 from tests.integration.test_email import mail, ses_deliver
 from tests.integration.test_sms import sms
@@ -231,7 +232,7 @@ def test_moving_an_unassigned_ticket_to_a_round_robin_department_assigns_it(api,
 
 def test_a_failing_assignment_leaves_the_ticket_unassigned_and_its_timers_running(api, stack,
                                                                                 monkeypatch):
-    from chalicelib.services import round_robin
+    from chalicelib.services.team import round_robin
 
     _team(away=None)
     assert api.put("/api/routing", {"assignment": {"billing": "round_robin"}})[0] == 200

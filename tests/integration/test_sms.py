@@ -177,7 +177,7 @@ def test_agent_starts_an_sms_conversation_with_a_new_number(stack, api):
     assert status == 201, started
     assert started["ticket"]["status"] == "pending" and started["sms"]["encoding"] == "UCS-2"
     from chalicelib import clock
-    from chalicelib.services import audit
+    from chalicelib.services.team import audit
 
     found, _ = audit.day(clock.now().date().isoformat(), limit=200)
     [entry] = [e for e in found if e["target"] == f"ticket:{started['ticket']['id']}"]
@@ -311,7 +311,7 @@ def test_failed_automatic_sms_notice_is_rerouted_to_email(stack, api):
     (json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "never-sent"}), "unmatched"),
 ])
 def test_bad_or_unknown_delivery_events_are_recorded(stack, payload, outcome_):
-    from chalicelib.services import sms_events
+    from chalicelib.services.inbound import sms_events
 
     assert sms_events.handle(payload, "sns-" + uuid.uuid4().hex) == outcome_
     published = boto3.client("sns").publish(TopicArn=stack.outputs["SmsEventsTopicArn"],
@@ -325,7 +325,7 @@ def test_bad_or_unknown_delivery_events_are_recorded(stack, payload, outcome_):
 def test_a_fresh_event_for_an_unknown_message_is_retried_not_dropped(stack):
     import time
 
-    from chalicelib.services import sms_events
+    from chalicelib.services.inbound import sms_events
 
     fresh = json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "not-recorded-yet",
                         "eventTimestamp": int(time.time() * 1000), "isFinal": True})

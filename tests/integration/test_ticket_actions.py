@@ -9,7 +9,11 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db.models import Ticket, TimelineItem
-from chalicelib.services import agents, audit, status_page, ticket_actions, tickets
+from chalicelib.services.team import agents
+from chalicelib.services.team import audit
+from chalicelib.services.portal import status_page
+from chalicelib.services.tickets import actions
+from chalicelib.services.tickets import work as tickets
 from tests.integration.helpers import Api, events, new_ticket, timeline
 from tests.integration.test_email import mail, outcome as mail_outcome, ses_deliver
 from tests.integration.test_sms import outcome as sms_outcome, sms
@@ -45,7 +49,7 @@ def _ids(page) -> set[str]:
 # ---- list filters ----------------------------------------------------------------------------
 
 def _breach(ticket_id: str, target: str = "first_response") -> None:
-    """What a fired timer records (services/timers.py): the target in sla.breached."""
+    """What a fired timer records (services/sla/timers.py): the target in sla.breached."""
     ticket = Ticket.get(ticket_id, consistent_read=True)
     ticket.sla = {**tickets.as_dict(ticket.sla), "breached": [target]}
     ticket.save()
@@ -237,7 +241,7 @@ def test_a_merge_retried_after_a_crash_writes_no_duplicates(api, stack, monkeypa
     source = _busy_ticket(api, stack)
     target = new_ticket(api)
     count = len(_get(api, source["id"])["timeline"])
-    real, crashes = ticket_actions.save, []
+    real, crashes = actions.save, []
 
     def crash_once(*args, **kwargs):
         if not crashes:
@@ -408,7 +412,7 @@ def test_split_at_the_same_time_is_one_new_ticket(api, stack):
     agent = agents.resolve(AGENT)
     results, errors = [], []
     barrier = threading.Barrier(2)
-    real, calls = ticket_actions._split_before, []
+    real, calls = actions._split_before, []
 
     def late_check(ticket_id, message):  # both look for the marker before either writes it
         found = real(ticket_id, message)
@@ -417,15 +421,15 @@ def test_split_at_the_same_time_is_one_new_ticket(api, stack):
             barrier.wait(timeout=10)
         return found
 
-    ticket_actions._split_before, restore = late_check, real
+    actions._split_before, restore = late_check, real
     try:
-        threads = [threading.Thread(target=lambda: _run(results, errors, ticket_actions.split,
+        threads = [threading.Thread(target=lambda: _run(results, errors, actions.split,
                                                         created["id"], agent, {"message": uid}))
                    for _ in range(2)]
         [t.start() for t in threads]
         [t.join(30) for t in threads]
     finally:
-        ticket_actions._split_before = restore
+        actions._split_before = restore
     assert not errors, errors
     assert len({r[0]["ticket"]["id"] for r in results}) == 1
     assert sorted(r[1] for r in results) == [False, True]

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db.models import Ticket
-from chalicelib.services import timers
+from chalicelib.services.sla import timers
 from tests.integration.helpers import ADMIN as ADMIN_ARN, Api, events, new_ticket, wait_for
 
 
@@ -225,7 +225,7 @@ def test_resolved_ticket_gets_checkin_and_csat_by_sms_and_a_no_reopens(api, stac
 
 
 def test_checkin_by_email_with_a_csat_link_keeps_it_resolved(api, stack):
-    from chalicelib.services import checkin
+    from chalicelib.services.followup import checkin
 
     created = _resolved_with_checkin(api, stack, email="happy@example.com")
     _, ticket = api.get(f"/api/tickets/{created['id']}")
@@ -261,7 +261,7 @@ def test_reopened_before_the_checkin_gets_none(api, stack):
 
 
 def test_breach_escalates_assignee_then_lead_then_manager_until_answered(api, stack):
-    from chalicelib.services import agents
+    from chalicelib.services.team import agents
 
     assignee = "arn:aws:iam::123456789012:user/rina"
     lead = "arn:aws:iam::123456789012:user/lead-karim"
@@ -333,7 +333,7 @@ def test_closing_a_resolved_ticket_arms_nothing(api, stack):
 
 
 def test_each_escalation_level_waits_its_own_delay(api, stack):
-    from chalicelib.services import agents
+    from chalicelib.services.team import agents
 
     lead = "arn:aws:iam::123456789012:user/lead-delay"
     agents.ensure_agent(lead, role="lead", email="lead-delay@setu.local", departments={"general"})

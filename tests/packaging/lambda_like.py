@@ -199,7 +199,7 @@ def probe_sanitise(config: dict) -> dict:
 def probe_contacts(config: dict) -> dict:
     import phonenumbers
 
-    from chalicelib.services import contacts
+    from chalicelib.services.customers import contacts
 
     def phone(raw: str) -> str:
         try:
@@ -231,7 +231,7 @@ def probe_contacts(config: dict) -> dict:
 def probe_holidays(config: dict) -> dict:
     import holidays
 
-    from chalicelib.services import calendars
+    from chalicelib.services.sla import calendars
 
     dates = {code: sorted(d.isoformat() for d in holidays.country_holidays(
         code, years=config["years"]).keys()) for code in config["holiday_countries"]}
@@ -251,7 +251,7 @@ def probe_holidays(config: dict) -> dict:
 
 
 def probe_templates(config: dict) -> dict:
-    from chalicelib.services import templates
+    from chalicelib.services.messaging import templates
 
     env = templates.environment()
     names = sorted(env.list_templates())

@@ -1,9 +1,9 @@
-"""Agent ids and the principal ARNs an agent may be (services/agents.py), no AWS."""
+"""Agent ids and the principal ARNs an agent may be (services/team/agents.py), no AWS."""
 import hashlib
 
 import pytest
 
-from chalicelib.services import agents
+from chalicelib.services.team import agents
 
 
 def test_id_is_stable_opaque_and_path_safe():

@@ -10,8 +10,8 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db.models import Ticket
-from chalicelib.services import briefing
-from chalicelib.services.calendars import ALWAYS, DHAKA, parse_calendar
+from chalicelib.services.reports import briefing
+from chalicelib.services.sla.calendars import ALWAYS, DHAKA, parse_calendar
 
 UTC = timezone.utc
 

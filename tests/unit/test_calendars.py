@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.calendars import ALWAYS, DHAKA, parse_calendar
+from chalicelib.services.sla.calendars import ALWAYS, DHAKA, parse_calendar
 
 UTC = timezone.utc
 DHAKA_OFFSET = timedelta(hours=6)

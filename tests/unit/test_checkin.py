@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.services.checkin import classify
+from chalicelib.services.followup.checkin import classify
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.db.models import Ticket
 from chalicelib.errors import BadRequest
-from chalicelib.services import tickets
+from chalicelib.services.tickets import work as tickets
 
 
 def _cursor(key: dict) -> str:

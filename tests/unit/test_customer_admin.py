@@ -1,10 +1,10 @@
-"""The pure parts of services/customer_admin.py: search text, PATCH bodies, consent states."""
+"""The pure parts of services/customers/admin.py: search text, PATCH bodies, consent states."""
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.errors import BadRequest, ValidationFailed
-from chalicelib.services import customer_admin as ca
+from chalicelib.services.customers import admin as ca
 
 
 @pytest.mark.parametrize("q,expected", [

@@ -1,4 +1,4 @@
-"""Signed links (services/links.py) without AWS: the secret and the ref lookup are stubbed."""
+"""Signed links (services/messaging/links.py) without AWS: the secret and the ref lookup are stubbed."""
 import os
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from chalicelib import ids
-from chalicelib.services import links, thread, tickets
+from chalicelib.services.messaging import links
+from chalicelib.services.inbound import thread
+from chalicelib.services.tickets import work as tickets
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
 REFS = {"1042": "t_a", "1043": "t_b"}

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib import config
-from chalicelib.services import thread
+from chalicelib.services.inbound import thread
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 

@@ -1,5 +1,5 @@
-"""Histogram percentiles (services/report_math.py) against exact ones, and the report deltas of
-ticket saves (services/reports.py, pure parts)."""
+"""Histogram percentiles (services/reports/histograms.py) against exact ones, and the report deltas of
+ticket saves (services/reports/counters.py, pure parts)."""
 from __future__ import annotations
 
 import math
@@ -9,20 +9,22 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib.services import calendars, report_math, reports
+from chalicelib.services.sla import calendars
+from chalicelib.services.reports import histograms
+from chalicelib.services.reports import counters as reports
 
 QS = (0.5, 0.9, 0.99, 1.0)
 
 
 def test_bucket_edges_hold_their_values():
     for index in range(1, 200):
-        low, high = report_math.lower(index), report_math.upper(index)
-        assert report_math.bucket(low) == index
-        assert report_math.bucket(math.nextafter(high, 0)) == index
-        assert low <= report_math.middle(index) < high
-    assert report_math.bucket(0) == 0 and report_math.bucket(0.999) == 0
-    assert report_math.bucket(-5) == 0 and report_math.bucket(float("nan")) == 0
-    assert report_math.bucket(1e30) == report_math.MAX_BUCKET
+        low, high = histograms.lower(index), histograms.upper(index)
+        assert histograms.bucket(low) == index
+        assert histograms.bucket(math.nextafter(high, 0)) == index
+        assert low <= histograms.middle(index) < high
+    assert histograms.bucket(0) == 0 and histograms.bucket(0.999) == 0
+    assert histograms.bucket(-5) == 0 and histograms.bucket(float("nan")) == 0
+    assert histograms.bucket(1e30) == histograms.MAX_BUCKET
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -32,42 +34,42 @@ def test_percentiles_within_the_documented_bound(seed):
     durations = [0.0] * rng.randint(0, 3) + [
         rng.lognormvariate(rng.uniform(3, 11), rng.uniform(0.3, 2.5))
         for _ in range(rng.randint(1, 3000))]
-    counts = report_math.histogram(durations)
+    counts = histograms.histogram(durations)
     for q in QS:
-        exact = report_math.exact_percentile(durations, q)
-        reported = report_math.percentile(counts, q)
-        assert report_math.within_bound(reported, exact), (q, reported, exact)
+        exact = histograms.exact_percentile(durations, q)
+        reported = histograms.percentile(counts, q)
+        assert histograms.within_bound(reported, exact), (q, reported, exact)
 
 
 def test_the_bound_is_tight_enough_to_fail():
     """A value at a bucket's lower edge is reported 4.4% high: within the bound, and a bound
     a little smaller would not hold (so the test above can fail)."""
-    value = report_math.lower(100)
-    reported = report_math.percentile(report_math.histogram([value]), 0.5)
-    assert report_math.within_bound(reported, value)
+    value = histograms.lower(100)
+    reported = histograms.percentile(histograms.histogram([value]), 0.5)
+    assert histograms.within_bound(reported, value)
     assert abs(reported - value) > 0.04 * value
-    assert report_math.RELATIVE_ERROR == pytest.approx(0.0443, abs=1e-4)
+    assert histograms.RELATIVE_ERROR == pytest.approx(0.0443, abs=1e-4)
 
 
 def test_merge_equals_the_histogram_of_all():
     rng = random.Random(7)
     days = [[rng.expovariate(1 / 3600) for _ in range(rng.randint(0, 500))] for _ in range(30)]
-    merged = report_math.merge(*(report_math.histogram(d) for d in days))
-    assert merged == report_math.histogram([x for d in days for x in d])
+    merged = histograms.merge(*(histograms.histogram(d) for d in days))
+    assert merged == histograms.histogram([x for d in days for x in d])
     everything = [x for d in days for x in d]
     for q in QS:
-        assert report_math.within_bound(report_math.percentile(merged, q),
-                                        report_math.exact_percentile(everything, q))
+        assert histograms.within_bound(histograms.percentile(merged, q),
+                                        histograms.exact_percentile(everything, q))
 
 
 def test_empty_and_single():
-    assert report_math.percentile({}, 0.5) is None
-    assert report_math.summary({})["median_seconds"] is None
-    one = report_math.summary(report_math.histogram([3600]), 3600)
+    assert histograms.percentile({}, 0.5) is None
+    assert histograms.summary({})["median_seconds"] is None
+    one = histograms.summary(histograms.histogram([3600]), 3600)
     assert one["count"] == 1 and one["mean_seconds"] == 3600
     assert abs(one["median_hours"] - 1) <= 0.05
     with pytest.raises(ValueError):
-        report_math.percentile({1: 1}, 0)
+        histograms.percentile({1: 1}, 0)
 
 
 # ---- ticket deltas --------------------------------------------------------------------------
@@ -107,7 +109,7 @@ def test_first_response_time_in_business_seconds_to_the_responder():
                 sla={"first_response_by": "arn:agent-a"})
     delta = reports.ticket_delta(old, new, "m", always)
     day = reports.day_pk(date(2026, 11, 2))
-    bucket = report_math.bucket(5400)
+    bucket = histograms.bucket(5400)
     for sk in ("all", "dept#billing", "channel#web", "agent#arn:agent-a"):
         assert adds(delta, day, sk) == {"first_responses": 1, "fr_sum": 5400, f"fr_h{bucket}": 1}
     assert not adds(delta, reports.BACKLOG_PK, "all")  # still open: no change
@@ -237,7 +239,7 @@ def test_report_consumers_are_least_privilege(function, stream, other):
 
 
 def test_a_batch_of_deltas_goes_in_as_few_transactions_as_fit():
-    from chalicelib.services.reports import MAX_WRITES, Delta, batches
+    from chalicelib.services.reports.counters import MAX_WRITES, Delta, batches
 
     def delta(marker, *items):
         d = Delta(marker=marker)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 import pytest
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import round_robin, routing
-from chalicelib.services.routing import Contact
+from chalicelib.services.team import round_robin
+from chalicelib.services.team import routing
+from chalicelib.services.team.routing import Contact
 
 RULES = {
     "rules": [

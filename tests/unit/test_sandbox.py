@@ -1,4 +1,4 @@
-"""The sandbox admin-edited templates render in (services/sandbox.py): what works, and what is
+"""The sandbox admin-edited templates render in (services/authoring/sandbox.py): what works, and what is
 refused quickly with a 422 naming the line, instead of leaking internals, hanging or eating
 memory. No AWS."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import sandbox
+from chalicelib.services.authoring import sandbox
 
 CONTEXT = {
     "lang": "bn", "business": "Setu Support",
@@ -304,7 +304,7 @@ def test_a_failed_ack_template_logs_no_message_text(monkeypatch, caplog):
     from types import SimpleNamespace
 
     from chalicelib import observability
-    from chalicelib.services import macros
+    from chalicelib.services.authoring import macros
 
     secret = "my card number is 4111 1111 1111 1111"
 

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import durations, sla
+from chalicelib.services.sla import durations
+from chalicelib.services.sla import policy as sla
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -47,7 +48,7 @@ def test_policy_round_trips_through_its_dict():
 
 
 def test_policy_due_times_in_business_hours():
-    from chalicelib.services.calendars import DHAKA
+    from chalicelib.services.sla.calendars import DHAKA
 
     policy = sla.parse_policy("default", {"first_response": "PT4H", "resolution": "P1D",
                                           "calendar": "default"})

@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.services.sms_text import keyword, segments
+from chalicelib.services.messaging.sms_text import keyword, segments
 
 
 @pytest.mark.parametrize("text,encoding,count", [

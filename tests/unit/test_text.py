@@ -2,7 +2,8 @@
 from datetime import datetime, timezone
 
 from chalicelib import ids
-from chalicelib.services import search, templates
+from chalicelib.services.tickets import search
+from chalicelib.services.messaging import templates
 
 
 def test_bengali_words_keep_their_vowel_signs():

@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db.models import Ticket
-from chalicelib.services import timers
+from chalicelib.services.sla import timers
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
 

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.webform import Limits, Upload, validate
+from chalicelib.services.portal.webform import Limits, Upload, validate
 
 LIMITS = Limits(max_attachment_bytes=1000, max_total_bytes=1500, max_attachments=2)
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 20

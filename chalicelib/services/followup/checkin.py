@@ -1,0 +1,119 @@
+"""After an agent resolves a ticket: the check-in ("was the problem really solved?") with the
+satisfaction survey, sent a policy-set time later (`checkin_after`, business time) on the
+customer's channel, and what the customer's answer means.
+
+- a score (1-5, Bengali digits too) by SMS or email reply, or on the satisfaction page that
+  the mail's signed links open (GET /csat/{token}?score=N shows it chosen; the page's button
+  POSTs it, services/followup/satisfaction.py): `csat.received`, the ticket stays resolved;
+- YES (হ্যাঁ, ঠিক আছে, ...): `followup.confirmed`, the ticket stays resolved;
+- NO (না, হয়নি, ...) or anything else the customer writes: the ticket reopens
+  (services/tickets.record_inbound), `followup.reopened`.
+Only tickets an agent resolved get a check-in; an automatic close does not ask.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock, config
+from chalicelib.db import timeline
+from chalicelib.db.models import Customer, Ticket, TimelineItem
+from chalicelib.ids import BENGALI_DIGITS
+from chalicelib.services.followup import notices
+from chalicelib.services.inbound import thread
+
+POSITIVE = {"yes", "y", "yeah", "yep", "ok", "okay", "solved", "fixed", "done", "thanks",
+            "হ্যাঁ", "হ্যা", "হা", "জি", "জ্বি", "ঠিক আছে", "মিটেছে", "সমাধান হয়েছে", "হয়েছে", "ধন্যবাদ"}
+NEGATIVE = {"no", "n", "nope", "not yet", "not fixed", "still not", "না", "হয়নি", "মেটেনি",
+            "সমাধান হয়নি", "এখনো না", "এখনও না"}
+_WORDS = re.compile(r"[^\w\s\u0980-\u09FF]")
+
+
+def classify(text: str) -> tuple[str, int | None]:
+    """("score", n) | ("positive", None) | ("negative", None) | ("other", None)."""
+    first = next((line for line in (text or "").splitlines() if line.strip()), "")
+    words = " ".join(_WORDS.sub(" ", first.translate(BENGALI_DIGITS)).lower().split())
+    if re.fullmatch(r"[1-5]", words):
+        return "score", int(words)
+    if words in POSITIVE or words.split(" ", 1)[0] in {"yes", "হ্যাঁ"}:
+        return "positive", None
+    if words in NEGATIVE or words.split(" ", 1)[0] in {"no", "না"}:
+        return "negative", None
+    return "other", None
+
+
+def pending(ticket: Ticket) -> bool:
+    followup = (ticket.sla.as_dict() if hasattr(ticket.sla, "as_dict") else dict(ticket.sla or {})).get("followup") or {}
+    return bool(followup.get("sent_at")) and not followup.get("answered_at")
+
+
+def compose(ticket: Ticket, now: datetime) -> list[TimelineItem]:
+    """The check-in message (queued) and `followup.sent`, or `followup.skipped` when the
+    customer cannot be reached (no address, bounced, opted out)."""
+    items, channel = _notice(ticket, now, kind="followup", event="followup")
+    if channel:
+        sla = ticket.sla.as_dict()
+        sla["followup"] = {"sent_at": clock.iso(now), "channel": channel, "answered_at": None}
+        ticket.sla = sla
+    return items
+
+
+def reminder(ticket: Ticket, now: datetime) -> list[TimelineItem]:
+    """While pending: remind the customer we are waiting for them (`reminder.sent`)."""
+    return _notice(ticket, now, kind="reminder", event="reminder")[0]
+
+
+def _notice(ticket: Ticket, now: datetime, *, kind: str, event: str
+            ) -> tuple[list[TimelineItem], str | None]:
+    return notices.compose(ticket, now, kind=kind, event=event, csat_url=csat_url(ticket.id))
+
+
+def message_fields(ticket: Ticket, customer: Customer | None, channel: str,
+                   recipient: str, kind: str = "followup") -> dict[str, Any]:
+    """The check-in (or, kind="reminder", the waiting-for-you reminder) message, queued."""
+    return notices.message_fields(ticket, customer, channel, recipient, kind=kind,
+                                  csat_url=csat_url(ticket.id))
+
+
+def answer(ticket: Ticket, text: str, now: datetime) -> tuple[list[TimelineItem], bool]:
+    """What the customer's reply to the check-in means: (events, reopen?)."""
+    kind, score = classify(text)
+    sla = ticket.sla.as_dict()
+    followup = dict(sla.get("followup") or {})
+    if kind == "score":
+        sla["csat"] = {"score": score, "at": clock.iso(now), "via": "reply"}
+        ticket.sla = sla
+        return [timeline.event(ticket.id, now, "csat.received", actor="customer",
+                               data={"score": score, "via": "reply"})], False
+    followup["answered_at"] = clock.iso(now)
+    followup["answer"] = kind
+    sla["followup"] = followup
+    ticket.sla = sla
+    if kind == "positive":
+        return [timeline.event(ticket.id, now, "followup.confirmed", actor="customer")], False
+    return [timeline.event(ticket.id, now, "followup.reopened", actor="customer",
+                           data={"answer": kind})], True
+
+
+def csat_url(ticket_id: str) -> str:
+    base = config.settings().public_url or ""
+    return f"{base}/csat/{token(ticket_id)}"
+
+
+def token(ticket_id: str) -> str:
+    return f"{ticket_id}.{_signature(ticket_id)}"
+
+
+def ticket_from_token(value: str) -> str | None:
+    ticket_id, _, signature = (value or "").rpartition(".")
+    if not ticket_id or len(value) > 100:
+        return None
+    return ticket_id if hmac.compare_digest(signature, _signature(ticket_id)) else None
+
+
+def _signature(ticket_id: str) -> str:
+    digest = hmac.new(thread.signing_secret(), f"csat:{ticket_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]

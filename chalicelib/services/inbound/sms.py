@@ -1,0 +1,228 @@
+"""Inbound SMS (AWS two-way SMS JSON on SNS): keywords, threading, and exactly-once recording.
+
+Each inbound message ends in one recorded outcome, `inbound#sms#<inboundMessageId>` in the keys
+table, written in the same transaction as its effect (a redelivery finds it and stops):
+
+  created / appended   a new ticket, or a message on the ticket it belongs to:
+                       the ticket whose ref it names (#১২৩৪, 1234) if it is this customer's,
+                       else the customer's only open ticket, else a new ticket
+  opted_out / opted_in STOP / START keywords (services/messaging/sms_text.py), recorded on the customer
+  help                 HELP: the help text is sent back (even to an opted-out number: a reply
+                       to HELP is allowed and expected by carriers)
+  rejected             no usable number, empty body, not the two-way SMS shape
+
+The timeline orders messages by the provider's timestamp (the SNS envelope's), not by
+arrival, since AWS does not guarantee delivery order.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock, config, ids
+from chalicelib.db import keys, timeline
+from chalicelib.db.connection import Cancelled, Transaction, transaction
+from chalicelib.db.models import Customer, Key, Ticket
+from chalicelib.ids import BENGALI_DIGITS
+from chalicelib.services.followup import checkin
+from chalicelib.services.customers import contacts
+from chalicelib.services.tickets import intake
+from chalicelib.services.messaging import outbound
+from chalicelib.services.team import routing
+from chalicelib.services.messaging import sms_text
+from chalicelib.services.messaging import suppression
+from chalicelib.services.messaging import templates
+from chalicelib.services.tickets import work as tickets
+from chalicelib.services.portal.webform import WebContact
+
+log = logging.getLogger("setu.sms")
+
+MAX_BODY = 1_600  # ten concatenated segments is the most carriers deliver; keep a little more
+REF_IN_TEXT = re.compile(r"(?:#\s*|\b(?:ref|টিকিট|টিকেট)\s*[:#]?\s*)([0-9০-৯]{3,12})\b", re.IGNORECASE)
+_BENGALI = re.compile(r"[\u0980-\u09FF]")
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class Rejected(ValueError):
+    pass
+
+
+@dataclass
+class InboundSms:
+    provider_id: str
+    origination: str  # E.164
+    destination: str
+    body: str
+    at: datetime
+    keyword: str | None
+
+    @property
+    def marker_pk(self) -> str:
+        return f"inbound#sms#{self.provider_id}"
+
+
+def parse(message: str, sns_timestamp: str | None) -> InboundSms:
+    try:
+        data = json.loads(message)
+    except (TypeError, ValueError):
+        raise Rejected("not JSON") from None
+    if not isinstance(data, dict):
+        raise Rejected("not a JSON object")
+    provider_id = data.get("inboundMessageId")
+    if not isinstance(provider_id, str) or not _ID.fullmatch(provider_id):
+        raise Rejected("inboundMessageId missing or malformed")
+    body = data.get("messageBody")
+    if not isinstance(body, str):
+        raise Rejected("messageBody missing")
+    try:
+        origination = contacts.normalise_phone(str(data.get("originationNumber") or ""))
+    except contacts.InvalidContact:
+        raise Rejected(f"originationNumber {str(data.get('originationNumber'))[:40]!r} is not a valid number") from None
+    try:
+        at = clock.parse_iso(sns_timestamp) if sns_timestamp else clock.now()
+    except ValueError:
+        at = clock.now()
+    body = body.strip()
+    return InboundSms(provider_id=provider_id, origination=origination,
+                      destination=str(data.get("destinationNumber") or "")[:32],
+                      body=body[:MAX_BODY], at=at, keyword=sms_text.keyword(body))
+
+
+def reject(provider_id: str, message: str, reason: str) -> str:
+    """Record an unusable notification (raw kept) under its id; never raises for bad input."""
+    log.warning("SMS %s rejected: %s", provider_id, reason)
+    try:
+        with transaction() as tx:
+            tx.save(Key(pk=f"inbound#sms-rejected#{provider_id}", sk=keys.NO_SORT, data={
+                "outcome": "rejected", "reason": reason, "payload": message[:10_000],
+                "at": clock.iso(clock.now())}), condition=Key.pk.does_not_exist(), label="extra")
+    except Cancelled:
+        return "duplicate"
+    return "rejected"
+
+
+def receive(sms: InboundSms) -> str:
+    if Key.count(sms.marker_pk, limit=1):
+        return "duplicate"
+    if not sms.body:
+        return _only_marker(sms, "rejected", reason="empty message")
+    customer_id = keys.target(keys.phone_pk(sms.origination))
+    try:
+        if sms.keyword in ("opt_out", "opt_in"):
+            return _opt(sms, customer_id, opt_out=sms.keyword == "opt_out")
+        if sms.keyword == "help":
+            return _help(sms, customer_id)
+        ticket = _ticket_for(sms, customer_id)
+        if ticket is not None:
+            return _append(sms, ticket)
+        return _create(sms)
+    except Cancelled as exc:
+        if "extra" in exc.labels:
+            return "duplicate"
+        raise
+
+
+def _ticket_for(sms: InboundSms, customer_id: str | None) -> Ticket | None:
+    """The ticket this message belongs to, as read (handed on to the write, saving a read)."""
+    if not customer_id:
+        return None
+    found = REF_IN_TEXT.search(sms.body)
+    if found:
+        ticket_id = tickets.id_for_ref(found.group(1).translate(BENGALI_DIGITS).lstrip("0"))
+        ticket = tickets.find(ticket_id) if ticket_id else None
+        if ticket is not None and ticket.customer_id == customer_id:
+            return ticket
+    theirs = list(Ticket.customer_index.query(customer_id, limit=50))
+    open_tickets = [t for t in theirs if t.status not in tickets.DONE]
+    if open_tickets:
+        return open_tickets[0] if len(open_tickets) == 1 else None
+    # nothing open: an answer to our check-in ("হ্যাঁ", "না", a score) belongs to that ticket
+    asked = [t for t in theirs if t.status in tickets.DONE and checkin.pending(t)]
+    return asked[0] if len(asked) == 1 else None
+
+
+def _create(sms: InboundSms) -> str:
+    words = " ".join(sms.body.split())
+    department, priority = routing.route(routing.Contact(channel="sms", body=sms.body))
+    contact = WebContact(message=sms.body, phone=sms.origination,
+                         subject=(words[:60] + "…") if len(words) > 60 else words,
+                         department=department, lang="bn" if _BENGALI.search(sms.body) else "en")
+    intake.create(contact, intake.Arrival(
+        channel="sms", priority=priority, message_fields=_fields(sms),
+        extra_writes=lambda tx, ticket_id: _marker(tx, sms, "created", ticket_id=ticket_id)),
+        at=sms.at)
+    return "created"
+
+
+def _append(sms: InboundSms, ticket: Ticket) -> str:
+    """`ticket` may come from the customer index (eventually consistent): record_inbound's
+    write is conditional on its version and reads it again if it was stale."""
+    ticket_id = ticket.id
+    fields = {"message_uid": ids.new_id("m"), "channel": "sms", "kind": "message",
+              "body": sms.body, "sender": sms.origination, **_fields(sms)}
+    tickets.record_inbound(ticket_id, fields, held=False, automatic=False, event_data={},
+                           extra_writes=lambda tx: _marker(tx, sms, "appended", ticket_id=ticket_id),
+                           at=sms.at, ticket=ticket)
+    return "appended"
+
+
+def _opt(sms: InboundSms, customer_id: str | None, *, opt_out: bool) -> str:
+    outcome = "opted_out" if opt_out else "opted_in"
+    now = clock.now()
+    with transaction() as tx:
+        _marker(tx, sms, outcome, customer_id=customer_id)
+        if opt_out:
+            suppression.add_to(tx, sms.origination, "opt-out", f"keyword {sms.body[:20]!r}", channel="sms")
+        else:
+            suppression.remove_from(tx, sms.origination, "sms")
+        if customer_id:
+            state = {"at": clock.iso(now), "source": f"sms keyword {sms.body[:20]}"}
+            action = (Customer.opted_out["sms"].set(state) if opt_out
+                      else Customer.opted_out["sms"].remove())
+            tx.update(Customer(id=customer_id), actions=[action],
+                      condition=Customer.id.exists(), label="customer")
+    return outcome
+
+
+def _help(sms: InboundSms, customer_id: str | None) -> str:
+    lang = "bn" if _BENGALI.search(sms.body) else "en"
+    text = templates.render(f"sms/help.{lang}.txt", business=config.settings().support_name,
+                            support=config.settings().support_address).strip()
+    found = _ticket_for(sms, customer_id) if customer_id else None
+    reply_ticket = found.id if found is not None else None
+    with transaction() as tx:
+        _marker(tx, sms, "help", ticket_id=reply_ticket)
+        if reply_ticket:  # recorded and sent from the ticket's timeline (the outbox)
+            tx.save(timeline.message(reply_ticket, clock.now(), **{
+                "message_uid": ids.new_id("m"), "direction": "out", "kind": "help",
+                "status": "queued", "channel": "sms", "recipient": sms.origination,
+                "body": text, **outbound.sms_fields(text)}))
+    if not reply_ticket:
+        from chalicelib.integrations.channels import Sms
+
+        Sms.send_text(sms.origination, text)
+    return "help"
+
+
+def _only_marker(sms: InboundSms, outcome: str, **data: Any) -> str:
+    try:
+        with transaction() as tx:
+            _marker(tx, sms, outcome, **data)
+    except Cancelled:
+        return "duplicate"
+    return outcome
+
+
+def _marker(tx: Transaction, sms: InboundSms, outcome: str, **data: Any) -> None:
+    tx.save(Key(pk=sms.marker_pk, sk=keys.NO_SORT, target=data.get("ticket_id"), data={
+        "outcome": outcome, "from": sms.origination, "at": clock.iso(sms.at),
+        "received_at": clock.iso(clock.now()), **{k: v for k, v in data.items() if v}}),
+        condition=Key.pk.does_not_exist(), label="extra")
+
+
+def _fields(sms: InboundSms) -> dict[str, Any]:
+    return {"provider_id": sms.provider_id, **outbound.sms_fields(sms.body)}

@@ -1,0 +1,155 @@
+"""SMS delivery events (AWS End User Messaging SMS, configuration-set event destination → SNS).
+
+The event is the documented SMS event JSON (`eventType`, `messageId`, `isFinal`,
+`messageStatus`, ...), either bare or inside an EventBridge envelope (`detail`). Matched to the
+outbound message by `messageId` (the id `SendTextMessage` returned, kept by dispatch):
+
+  TEXT_DELIVERED, TEXT_SUCCESSFUL    the message becomes `delivered`; `message.delivered` on the
+                                     timeline with carrier, parts and price
+  TEXT_INVALID, TEXT_BLOCKED, ...    `failed` with the reason; an automatic notice falls back to
+                                     the customer's email (services/messaging/fallback.py). An invalid or
+                                     blocked number is also suppressed for SMS.
+  TEXT_PENDING, TEXT_QUEUED, ...     not final: recorded, nothing changes
+
+Each (messageId, eventType) is applied once: its marker is written in the same transaction as
+its effect. Events can arrive in any order; a final state is never overwritten (the write is
+conditional on the message still being `sending` or `sent`). An event for an unknown
+`messageId` less than 15 minutes old raises, so Lambda retries it (our record of the send may
+not be written yet); an older one is recorded as `unmatched`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.db import keys, timeline
+from chalicelib.db.connection import Cancelled, Transaction, transaction
+from chalicelib.db.models import Key, TimelineItem
+from chalicelib.services.messaging import dispatch
+from chalicelib.services.messaging import suppression
+
+log = logging.getLogger("setu.sms")
+
+DELIVERED = frozenset({"TEXT_DELIVERED", "TEXT_SUCCESSFUL"})
+FAILED = frozenset({"TEXT_INVALID", "TEXT_INVALID_MESSAGE", "TEXT_UNREACHABLE",
+                    "TEXT_CARRIER_UNREACHABLE", "TEXT_BLOCKED", "TEXT_CARRIER_BLOCKED", "TEXT_SPAM",
+                    "TEXT_UNKNOWN", "TEXT_TTL_EXPIRED", "TEXT_PROTECT_BLOCKED"})
+# the number itself is the problem: do not text it again until it writes to us (START)
+PERMANENT = frozenset({"TEXT_INVALID", "TEXT_BLOCKED"})
+# states a delivery event may move a message out of (never out of delivered/failed/bounced)
+OPEN_STATES = ("sending", "sent")
+
+
+def handle(message: str, notification_id: str) -> str:
+    event = _event(message)
+    if isinstance(event, str):
+        return _record(notification_id, "rejected", event, None)
+    kind, message_id = event["eventType"], event["messageId"]
+    marker = f"{message_id}#{kind}"
+    item = dispatch.by_provider_id(message_id)
+    if item is None and _recent(event):
+        # the send may not be recorded yet (the provider answers before our write): raise,
+        # so Lambda tries again a minute later (then the dead-letter queue keeps it)
+        raise NotYetKnown(f"SMS {message_id}: no message with that id yet")
+    if item is None or item.channel != "sms":
+        return _record(marker, "unmatched", kind, None)
+    final = kind in FAILED or (kind in DELIVERED and event.get("isFinal", True) is not False)
+    if not final:
+        return _record(marker, "noted", kind, item)
+    if item.status not in OPEN_STATES:
+        return _record(marker, "ignored", f"{kind} after {item.status}", item)
+    outcome = "delivered" if kind in DELIVERED else "failed"
+    detail = f"{kind}: {str(event.get('messageStatusDescription') or '')[:200]}".rstrip(": ")
+
+    def extras(tx: Transaction) -> None:
+        tx.save(_marker(marker, outcome, kind, item), condition=Key.pk.does_not_exist(),
+                label="extra")
+        if kind in PERMANENT and item.recipient:
+            suppression.add_to(tx, item.recipient, "undeliverable", detail, channel="sms")
+
+    try:
+        if outcome == "delivered":
+            with transaction() as tx:
+                _delivered(tx, item, event)
+                extras(tx)
+        else:  # marks the message failed and reroutes an automatic notice to email
+            dispatch.record_failure(item, status="failed", detail=detail, extra_writes=extras,
+                                    only_from=OPEN_STATES)
+    except Cancelled as exc:
+        if "extra" in exc.labels:
+            return "duplicate"
+        if "state" in exc.labels:  # another final report won the race
+            return _record(marker, "ignored", f"{kind} after a concurrent final state", item)
+        raise
+    log.info("SMS %s: %s", marker, outcome)
+    return outcome
+
+
+def _event(message: str) -> dict[str, Any] | str:
+    """The event, or why it is unusable."""
+    try:
+        data = json.loads(message)
+    except (TypeError, ValueError):
+        return "not JSON"
+    if isinstance(data, dict) and isinstance(data.get("detail"), dict):
+        data = data["detail"]  # EventBridge "Text Message Delivery Status Updated"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    kind, message_id = data.get("eventType"), data.get("messageId")
+    if not isinstance(kind, str) or not kind.startswith("TEXT_") or len(kind) > 40:
+        return f"eventType {str(kind)[:40]!r} is not an SMS event"
+    if not isinstance(message_id, str) or not 0 < len(message_id) <= 128:
+        return "messageId missing"
+    return data
+
+
+def _delivered(tx: Transaction, item: TimelineItem, event: dict[str, Any]) -> None:
+    tx.update(item, actions=[TimelineItem.status.set("delivered")],
+              condition=TimelineItem.status.is_in(*OPEN_STATES), label="state")
+    tx.save(timeline.event(item.ticket_id, clock.now(), "message.delivered", data={
+        "message": item.message_uid, "channel": "sms", "kind": item.kind,
+        "provider_status": str(event.get("messageStatus") or "")[:40],
+        "carrier": str(event.get("carrierName") or "")[:80],
+        "parts": _number(event.get("totalMessageParts")),
+        "price_usd": _number(event.get("totalMessagePrice")),
+        "carrier_fee_usd": _number(event.get("totalCarrierFee"))}))
+
+
+class NotYetKnown(RuntimeError):
+    """A delivery event for a message id we have not recorded yet: retried by Lambda."""
+
+
+RETRY_UNMATCHED = timedelta(minutes=15)
+
+
+def _recent(event: dict[str, Any]) -> bool:
+    stamp = event.get("eventTimestamp")
+    if not isinstance(stamp, (int, float)) or isinstance(stamp, bool):
+        return False
+    return clock.now() - datetime.fromtimestamp(stamp / 1000, timezone.utc) < RETRY_UNMATCHED
+
+
+def _record(marker: str, outcome: str, reason: str, item: TimelineItem | None) -> str:
+    """Only the marker: the event changes nothing, but it is kept and applied once."""
+    if outcome == "rejected":
+        log.warning("SMS event %s rejected: %s", marker, reason)
+    try:
+        with transaction() as tx:
+            tx.save(_marker(marker, outcome, reason, item), condition=Key.pk.does_not_exist(),
+                    label="extra")
+    except Cancelled:
+        return "duplicate"
+    return outcome
+
+
+def _marker(marker: str, outcome: str, reason: str, item: TimelineItem | None) -> Key:
+    return Key(pk=f"inbound#sms-event#{marker}", sk=keys.NO_SORT,
+               target=item.ticket_id if item is not None else None,
+               data={"outcome": outcome, "reason": reason[:200], "at": clock.iso(clock.now())})
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

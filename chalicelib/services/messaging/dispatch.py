@@ -1,0 +1,98 @@
+"""Sending queued outbound messages (the outbox): called for each new timeline message.
+
+Exactly-once is approximated by a claim: the message moves queued -> sending with a
+conditional write before the provider is called, so a redelivered stream record never sends
+twice. A crash between the provider call and the final write leaves the message `sending`,
+visible on the timeline, rather than risking a duplicate to the customer.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, observability
+from chalicelib.db import keys, timeline
+from chalicelib.db.connection import Transaction, transaction
+from chalicelib.db.models import Key, TimelineItem
+from chalicelib.integrations import channels
+from chalicelib.services.messaging import fallback
+
+def dispatch(item: TimelineItem) -> str:
+    if item.item_type != "message" or item.direction != "out" or item.status != "queued":
+        return "ignored"
+    observability.bind_ticket(item.ticket_id)
+    try:
+        item.update(actions=[TimelineItem.status.set("sending")],
+                    condition=TimelineItem.status == "queued")
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return "already-claimed"
+        raise
+    try:
+        provider_id = channels.get(item.channel).send(item)
+    except Exception as exc:  # noqa: BLE001 - any provider failure is recorded, not raised
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        _record(item, status="failed", event="message.failed",
+                data={"error": type(exc).__name__, "detail": str(exc)[:500]}, error=str(exc)[:500],
+                extra_writes=lambda tx: fallback.queue(tx, item, reason))
+        return "failed"
+    _record(item, status="sent", event="message.sent", data={"provider_id": provider_id},
+            provider_id=provider_id)
+    return "sent"
+
+
+def record_failure(item: TimelineItem, *, status: str, detail: str,
+                   extra_writes: Callable[[Transaction], Any] | None = None,
+                   only_from: tuple[str, ...] | None = None) -> None:
+    """A message we sent did not arrive (bounce, complaint, provider failure report).
+    `only_from`: the states it may leave (a concurrent final report raises Cancelled "state")."""
+    def writes(tx: Transaction) -> None:
+        if extra_writes:
+            extra_writes(tx)
+        fallback.queue(tx, item, f"{status}: {detail[:200]}")
+
+    _record(item, status=status, event="message.failed",
+            data={"reason": status, "detail": detail[:500]}, error=detail[:500],
+            extra_writes=writes, only_from=only_from)
+
+
+def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any],
+            provider_id: str | None = None, error: str | None = None,
+            extra_writes: Callable[[Transaction], Any] | None = None,
+            only_from: tuple[str, ...] | None = None) -> None:
+    now = clock.now()
+    actions = [TimelineItem.status.set(status)]
+    if provider_id:
+        actions.append(TimelineItem.provider_id.set(provider_id))
+    if error:
+        actions.append(TimelineItem.error.set(error))
+    with transaction() as tx:
+        if only_from:
+            tx.update(item, actions=actions, condition=TimelineItem.status.is_in(*only_from),
+                      label="state")
+        else:
+            tx.update(item, actions=actions)
+        tx.save(timeline.event(item.ticket_id, now, event, data={
+            "message": item.message_uid, "channel": item.channel, "kind": item.kind, **data}))
+        if provider_id:  # SES/SNS events name the provider's id: find the message again
+            tx.save(Key(pk=sent_pk(provider_id), sk=keys.NO_SORT, target=item.ticket_id,
+                        data={"sk": item.sk}))
+        if extra_writes:
+            extra_writes(tx)
+    # counted once written: a write that raises (and is retried) counts nothing
+    observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
+                        channel=item.channel or "", kind=item.kind or "")
+
+
+def sent_pk(provider_id: str) -> str:
+    return f"sent#{provider_id}"
+
+
+def by_provider_id(provider_id: str) -> TimelineItem | None:
+    """The outbound message the provider knows as `provider_id` (two GetItems)."""
+    try:
+        found = Key.get(sent_pk(provider_id), keys.NO_SORT)
+        return TimelineItem.get(found.target, found.data.as_dict()["sk"])
+    except (Key.DoesNotExist, TimelineItem.DoesNotExist, KeyError):
+        return None

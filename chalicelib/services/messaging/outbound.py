@@ -1,0 +1,106 @@
+"""Composing outbound messages. Composing is separate from sending: a composed message is
+written to the timeline with status `queued` in the same transaction as the change that caused
+it, and services/messaging/dispatch.py sends it from the timeline stream (a transactional outbox)."""
+from __future__ import annotations
+
+from typing import Any
+
+from datetime import datetime
+
+from chalicelib import clock, config, ids
+from chalicelib.db import timeline
+from chalicelib.db.models import Ticket, TimelineItem
+from chalicelib.services.team import departments
+from chalicelib.services.messaging import sms_text
+from chalicelib.services.messaging import templates
+from chalicelib.services.inbound import thread
+from chalicelib.services.messaging import links as page_links
+
+
+def email_message_id(message_uid: str) -> str:
+    domain = config.settings().support_address.rpartition("@")[2] or "setu.local"
+    return f"<{message_uid}@{domain}>"
+
+
+def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, message: str,
+                    links: list[dict[str, str]], in_reply_to: str | None = None) -> dict[str, Any]:
+    """Timeline fields of the auto-acknowledgement for a new ticket, on `channel`."""
+    lang = ticket.lang
+    due = ticket.sla.as_dict().get("first_response_due")
+    context = {
+        "business": config.settings().support_name,
+        "name": name,
+        "ref": ticket.ref,
+        "subject": ticket.subject,
+        "department": departments.display_name(ticket.department, lang),
+        "due_at": clock.parse_iso(due) if due else None,
+        "message": message,
+        "links": links,
+        # the customer's page for this ticket (services/messaging/links.py): status, conversation, reply;
+        # None (left out) without an absolute SETU_PUBLIC_URL
+        "status_url": page_links.status_url(ticket.id, ticket.ref),
+        "unsubscribe_url": None,
+    }
+    uid = ids.new_id("m")
+    common = {"message_uid": uid, "direction": "out", "kind": "ack", "status": "queued",
+              "lang": lang, "channel": channel, "recipient": recipient}
+    if channel == "email":
+        context["unsubscribe_url"] = page_links.unsubscribe_url(recipient, lang)
+        subject, text, html = templates.render_email("ack", lang, **context)
+        fields = {**common, "subject": subject, "body": text, "html": html,
+                  "message_id": email_message_id(uid),
+                  "reply_to": thread.reply_address(ticket.ref),
+                  "from_address": departments.sender_address(ticket.department)}
+        if in_reply_to:  # the ack answers the customer's mail: their client threads it
+            fields.update(in_reply_to=in_reply_to, references=[in_reply_to])
+        return fields
+    text = templates.render(f"sms/ack.{lang}.txt", **context).strip()
+    if sms_text.segments(text).count > SMS_LINK_MAX_SEGMENTS:  # the link only if short enough
+        text = templates.render(f"sms/ack.{lang}.txt", **{**context, "status_url": None}).strip()
+    return {**common, "body": text, **sms_fields(text)}
+
+
+# An SMS acknowledgement carries the status link only while the whole text stays within this
+# many segments (Bengali is UCS-2: 67 characters per part), so the link never costs more.
+SMS_LINK_MAX_SEGMENTS = 3
+
+
+def sms_fields(text: str) -> dict[str, Any]:
+    return {"segments": sms_text.segments(text).count}
+
+
+def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: str,
+          references: list[str] | None = None, uid: str | None = None) -> dict[str, Any]:
+    """Timeline fields of an agent's reply."""
+    uid = uid or ids.new_id("m")
+    fields: dict[str, Any] = {"message_uid": uid, "direction": "out", "kind": "reply",
+                              "status": "queued", "channel": channel, "recipient": recipient,
+                              "body": body, "sender": author, "lang": ticket.lang}
+    if channel == "email":
+        prefix = "Re: " if ticket.lang == "en" else "উত্তর: "
+        fields["subject"] = f"{prefix}[{templates.ref_for(ticket.ref, ticket.lang)}] {ticket.subject}"
+        fields["message_id"] = email_message_id(uid)
+        fields["reply_to"] = thread.reply_address(ticket.ref)
+        fields["from_address"] = departments.sender_address(ticket.department)
+        # multipart: the agent's text as typed, and the same text as HTML (autoescaped)
+        fields["html"] = templates.render("email/reply.html.j2", lang=ticket.lang, body=body,
+                                          subject=fields["subject"], ref=ticket.ref,
+                                          business=config.settings().support_name)
+        if references:
+            fields["in_reply_to"] = references[-1]
+            fields["references"] = references[-20:]
+    else:
+        fields.update(sms_fields(body))
+    return fields
+
+
+def agent_email(ticket: Ticket, recipient: str, *, kind: str, subject: str, body: str,
+                now: datetime) -> TimelineItem:
+    """A plain-text mail to an agent about a ticket (escalation, decision request), queued on
+    the ticket's timeline like any outbound message; the ticket's API link ends the text."""
+    uid = ids.new_id("m")
+    link = f"{config.settings().public_url}/api/tickets/{ticket.id}"
+    return timeline.message(ticket.id, now, message_uid=uid, direction="out", kind=kind,
+                            status="queued", channel="email", recipient=recipient,
+                            subject=f"[{ticket.ref}] {subject}", body=f"{body}\n\n{link}\n",
+                            message_id=email_message_id(uid), lang="en", sender="system")

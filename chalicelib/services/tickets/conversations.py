@@ -1,0 +1,74 @@
+"""Agent-started conversations: a new ticket whose first message is ours (an SMS or an email
+to a customer who has not written, or has no ticket yet)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import config
+from chalicelib.errors import ValidationFailed
+from chalicelib.services.team import agents
+from chalicelib.services.team import audit
+from chalicelib.services.customers import contacts
+from chalicelib.services.team import departments
+from chalicelib.services.tickets import intake
+from chalicelib.services.messaging import sms_text
+from chalicelib.services.tickets import work as tickets
+from chalicelib.services.portal.webform import WebContact
+
+FIELDS = ("name", "email", "phone", "subject", "body", "channel", "department", "lang")
+
+
+def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
+    errors = {k: "unknown field" for k in body if k not in FIELDS}
+    values = {k: body.get(k) for k in FIELDS}
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            errors[name] = "must be text"
+    if errors:
+        raise ValidationFailed("Invalid conversation.", errors)
+    text = (values["body"] or "").strip()
+    email, phone = (values["email"] or "").strip(), (values["phone"] or "").strip()
+    if not text:
+        errors["body"] = "required"
+    elif len(text) > tickets.MAX_BODY:
+        errors["body"] = f"at most {tickets.MAX_BODY} characters"
+    try:
+        email = contacts.normalise_email(email) if email else ""
+    except contacts.InvalidContact:
+        errors["email"] = "not a valid email address"
+    try:
+        phone = contacts.normalise_phone(phone) if phone else ""
+    except contacts.InvalidContact:
+        errors["phone"] = "not a valid phone number"
+    if not email and not phone and "email" not in errors and "phone" not in errors:
+        errors["email"] = errors["phone"] = "email or phone is required"
+    channel = values["channel"] or ("sms" if phone and not email else "email")
+    if channel not in ("email", "sms"):
+        errors["channel"] = "email or sms"
+    elif not (email if channel == "email" else phone) and not {"email", "phone"} & set(errors):
+        errors["email" if channel == "email" else "phone"] = f"required to start by {channel}"
+    department = values["department"] or "general"
+    if department not in departments.DEPARTMENT_NAMES:
+        errors["department"] = "unknown department"
+    lang = values["lang"] or "bn"
+    if lang not in ("bn", "en"):
+        errors["lang"] = "bn or en"
+    limit = config.settings().sms_max_segments
+    if channel == "sms" and text and sms_text.segments(text).count > limit:
+        errors["body"] = f"{sms_text.segments(text).count} SMS segments; at most {limit}"
+    if errors:
+        raise ValidationFailed("Invalid conversation.", errors)
+    subject = " ".join((values["subject"] or text).split())[:120]
+    contact = WebContact(message=text, name=(values["name"] or "").strip()[:100], email=email,
+                         phone=phone, subject=subject, department=department, lang=lang)
+    def audited(tx, ticket_id: str) -> None:
+        audit.add(tx, agent.principal, "ticket.started", f"ticket:{ticket_id}",
+                  after={"channel": channel, "department": department, "email": email,
+                         "phone": phone, "subject": subject})
+
+    ticket = intake.create(contact, intake.Arrival(channel=channel, agent=agent.principal,
+                                                   acknowledge=False, extra_writes=audited))
+    out = {"ticket": tickets.summary(ticket)}
+    if channel == "sms":
+        out["sms"] = sms_text.segments(text).to_dict()
+    return out
