@@ -331,7 +331,7 @@ class _Ops:
         """A web-form ticket whose first-response timer is armed and already due (set-up)."""
         from chalicelib import clock
         from chalicelib.db.models import Ticket
-        from chalicelib.services.tickets.work import as_dict
+        from chalicelib.db.values import as_dict
 
         created = _post(self.client, _form(self._next()))
         ticket = Ticket.get(created["id"], consistent_read=True)

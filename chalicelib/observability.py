@@ -40,7 +40,9 @@ def configure(logger: logging.Logger) -> None:
     global _configured
     if _configured:
         return
-    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+    from aws_lambda_powertools.logging.formatter import (
+        LambdaPowertoolsFormatter,  # deferred: cold start (not loaded by `import app`)
+    )
 
     if not logger.handlers:
         logger.addHandler(logging.StreamHandler())

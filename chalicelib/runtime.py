@@ -4,18 +4,21 @@ Lambda never needs this; the local stack and tests call it after changing the en
 """
 from __future__ import annotations
 
+from chalicelib import config
+from chalicelib.api import idempotency
+from chalicelib.db import connection, models, settings
+from chalicelib.integrations import aws
+from chalicelib.services.messaging import signing
+from chalicelib.services.team import agents
+
 
 def reset() -> None:
-    from chalicelib import config
-    from chalicelib.api import idempotency
-    from chalicelib.db.base import reset_connections
-    from chalicelib.integrations import aws
-    from chalicelib.services.team import agents
-    from chalicelib.services.inbound import thread
-
     config.reload()
-    reset_connections()
+    for model in models.ALL_MODELS:  # unbound: the next use binds the (new) table names
+        model._connection = None
+    connection.reset()
+    settings.clear_cache()
     aws.reset()
     agents.clear_cache()
     idempotency.reset()
-    thread.reset()
+    signing.reset()

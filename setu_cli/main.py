@@ -163,14 +163,14 @@ def _actor() -> str:
 
 
 def _tickets(args: argparse.Namespace) -> int:
-    from chalicelib.services.tickets import work as tickets
+    from chalicelib.services.tickets import queue
 
     found: list[dict[str, Any]] = []
     cursor = ""
     while len(found) < args.limit:
-        page = tickets.list_tickets(status=args.status or "", department=args.department or "",
+        page = queue.list_tickets(status=args.status or "", department=args.department or "",
                                     assignee=args.assignee or "", q=args.q or "", cursor=cursor,
-                                    limit=min(tickets.PAGE_MAX, args.limit - len(found)))
+                                    limit=min(queue.PAGE_MAX, args.limit - len(found)))
         found += page["items"]
         cursor = page["next"] or ""
         if not cursor:

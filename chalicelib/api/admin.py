@@ -8,9 +8,16 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, int_param, json_response, object_body
-from chalicelib.services.team import agents
-from chalicelib.services.team import audit
+from chalicelib.api.http import (
+    ANY_CONTENT,
+    handle_errors,
+    iam,
+    int_param,
+    json_response,
+    object_body,
+)
+from chalicelib.services.team import agents, audit
+from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 bp = Blueprint(__name__)
 
@@ -62,8 +69,11 @@ def audit_log():
 
 
 def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body
-    from chalicelib.services.team.departments import DEPARTMENT_NAMES
+    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
+        AGENT_ERRORS,
+        ok,
+        request_body,
+    )
 
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}

@@ -5,14 +5,19 @@ from chalice import Blueprint
 
 from chalicelib.api import auth
 from chalicelib.api.http import (
-    ANY_CONTENT, check_name, handle_errors, iam, int_param, json_body, json_response,
+    ANY_CONTENT,
+    check_name,
+    handle_errors,
+    iam,
+    int_param,
+    json_body,
+    json_response,
     object_body,
 )
 from chalicelib.errors import BadRequest
-from chalicelib.services.tickets import conversations
 from chalicelib.services.followup import decisions
 from chalicelib.services.sla import store as policies
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.tickets import conversations, queue, views, work
 
 bp = Blueprint(__name__)
 
@@ -22,12 +27,12 @@ bp = Blueprint(__name__)
 def list_tickets():
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
-    return json_response(tickets.list_tickets(
+    return json_response(queue.list_tickets(
         status=params.get("status", ""), department=params.get("department", ""),
         assignee=params.get("assignee", ""), q=params.get("q", ""),
         priority=params.get("priority", ""), channel=params.get("channel", ""),
         breached=params.get("breached", ""),
-        cursor=params.get("cursor", ""), limit=int_param(params, "limit", tickets.PAGE_DEFAULT)))
+        cursor=params.get("cursor", ""), limit=int_param(params, "limit", queue.PAGE_DEFAULT)))
 
 
 @bp.route("/api/tickets", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
@@ -41,7 +46,7 @@ def start_conversation():
 @handle_errors
 def get_ticket(ticket_id: str):
     auth.require(bp.current_request)
-    return json_response(tickets.view(ticket_id))
+    return json_response(views.view(ticket_id))
 
 
 @bp.route("/api/tickets/{ticket_id}", methods=["PATCH"], authorizer=iam,
@@ -49,7 +54,7 @@ def get_ticket(ticket_id: str):
 @handle_errors
 def update_ticket(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(tickets.update(ticket_id, agent, object_body(bp.current_request)))
+    return json_response(work.update(ticket_id, agent, object_body(bp.current_request)))
 
 
 @bp.route("/api/tickets/{ticket_id}/replies", methods=["POST"], authorizer=iam,
@@ -64,7 +69,7 @@ def reply(ticket_id: str):
         raise BadRequest("Unknown fields.", unknown)
     if "macro" in body and "body" in body:  # a macro (api/macros.py) instead of the body
         raise BadRequest("Send body or macro, not both.", {"macro": "instead of body"})
-    return json_response(tickets.reply(ticket_id, agent, body.get("body"), body.get("channel"),
+    return json_response(work.reply(ticket_id, agent, body.get("body"), body.get("channel"),
                                        attachments=body.get("attachments"),
                                        macro=body.get("macro"),
                                        macro_version=body.get("macro_version")), 201)
@@ -91,7 +96,7 @@ def decide(ticket_id: str, decision_id: str):
 @handle_errors
 def schedule_callback(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(tickets.schedule_callback(ticket_id, agent, object_body(bp.current_request)), 201)
+    return json_response(work.schedule_callback(ticket_id, agent, object_body(bp.current_request)), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}/notes", methods=["POST"], authorizer=iam,
@@ -103,7 +108,7 @@ def add_note(ticket_id: str):
     unknown = {k: "unknown field" for k in body if k != "body"}
     if unknown:
         raise BadRequest("Unknown fields.", unknown)
-    return json_response(tickets.add_note(ticket_id, agent, body.get("body")), 201)
+    return json_response(work.add_note(ticket_id, agent, body.get("body")), 201)
 
 
 @bp.route("/api/sla-policies/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
@@ -143,7 +148,9 @@ def get_calendar(name: str):
 @handle_errors
 def openapi():
     auth.require(bp.current_request)
-    from chalicelib.api import openapi as document
+    from chalicelib.api import (
+        openapi as document,  # deferred: cold start (not loaded by `import app`)
+    )
 
     return json_response(document.build())
 

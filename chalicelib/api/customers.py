@@ -9,7 +9,14 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, int_param, json_response, object_body
+from chalicelib.api.http import (
+    ANY_CONTENT,
+    handle_errors,
+    iam,
+    int_param,
+    json_response,
+    object_body,
+)
 
 bp = Blueprint(__name__)
 
@@ -17,7 +24,9 @@ bp = Blueprint(__name__)
 @bp.route("/api/customers", methods=["GET"], authorizer=iam)
 @handle_errors
 def find_customers():
-    from chalicelib.services.customers import admin
+    from chalicelib.services.customers import (
+        admin,  # deferred: cold start (not loaded by `import app`)
+    )
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
@@ -27,7 +36,9 @@ def find_customers():
 @bp.route("/api/customers/{customer_id}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_customer(customer_id: str):
-    from chalicelib.services.customers import admin
+    from chalicelib.services.customers import (
+        admin,  # deferred: cold start (not loaded by `import app`)
+    )
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
@@ -40,7 +51,9 @@ def get_customer(customer_id: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def update_customer(customer_id: str):
-    from chalicelib.services.customers import admin
+    from chalicelib.services.customers import (
+        admin,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request)
     return json_response(admin.update(customer_id, agent, object_body(bp.current_request)))
@@ -50,7 +63,9 @@ def update_customer(customer_id: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def merge_customers(customer_id: str):
-    from chalicelib.services.customers import admin
+    from chalicelib.services.customers import (
+        admin,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request)
     other = admin.merge_body(object_body(bp.current_request))
@@ -62,7 +77,9 @@ def merge_customers(customer_id: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def unmerge_customers(customer_id: str):
-    from chalicelib.services.customers import admin
+    from chalicelib.services.customers import (
+        admin,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request)
     other = admin.merge_body(object_body(bp.current_request))
@@ -71,8 +88,14 @@ def unmerge_customers(customer_id: str):
 
 
 def openapi_section() -> dict:
-    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body
-    from chalicelib.services.customers import admin
+    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
+        AGENT_ERRORS,
+        ok,
+        request_body,
+    )
+    from chalicelib.services.customers import (
+        admin,  # deferred: cold start (not loaded by `import app`)
+    )
 
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}

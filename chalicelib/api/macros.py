@@ -7,10 +7,18 @@ from chalice import Blueprint
 
 from chalicelib.api import auth
 from chalicelib.api.http import (
-    ANY_CONTENT, check_name, handle_errors, iam, int_param, json_body, json_response,
+    ANY_CONTENT,
+    check_name,
+    handle_errors,
+    iam,
+    int_param,
+    json_body,
+    json_response,
     object_body,
 )
 from chalicelib.errors import BadRequest
+from chalicelib.services.team import departments
+from chalicelib.services.tickets import store as ticket_store
 
 bp = Blueprint(__name__)
 
@@ -18,7 +26,9 @@ bp = Blueprint(__name__)
 @bp.route("/api/macros", methods=["GET"], authorizer=iam)
 @handle_errors
 def list_macros():
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
@@ -36,7 +46,9 @@ def list_macros():
 @bp.route("/api/macros/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_macro(name: str):
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     auth.require(bp.current_request)
     check_name(name)
@@ -50,7 +62,9 @@ def get_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
 def put_macro(name: str):
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request, role="lead")
     check_name(name)
@@ -60,7 +74,9 @@ def put_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def archive_macro(name: str):
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(name)
@@ -71,7 +87,9 @@ def archive_macro(name: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def preview(ticket_id: str):
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request)
     return json_response(macros.preview(ticket_id, agent, object_body(bp.current_request)))
@@ -80,7 +98,9 @@ def preview(ticket_id: str):
 @bp.route("/api/ack-templates/{department}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_ack_template(department: str):
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     auth.require(bp.current_request)
     check_name(department, "department")
@@ -91,7 +111,9 @@ def get_ack_template(department: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def put_ack_template(department: str):
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
@@ -101,7 +123,9 @@ def put_ack_template(department: str):
 @bp.route("/api/ack-templates/{department}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def delete_ack_template(department: str):
-    from chalicelib.services.authoring import macros
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+    )
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
@@ -109,11 +133,17 @@ def delete_ack_template(department: str):
 
 
 def openapi_section() -> dict:
-    from chalicelib.api.openapi import AGENT_ERRORS, TICKET_ID, error, ok, request_body
-    from chalicelib.services.team import departments
-    from chalicelib.services.authoring import macros
-    from chalicelib.services.authoring import sandbox
-    from chalicelib.services.tickets import work as tickets
+    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
+        AGENT_ERRORS,
+        TICKET_ID,
+        error,
+        ok,
+        request_body,
+    )
+    from chalicelib.services.authoring import (
+        macros,  # deferred: cold start (not loaded by `import app`)
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     string = {"type": "string"}
     name = {"name": "name", "in": "path", "required": True,
@@ -128,8 +158,8 @@ def openapi_section() -> dict:
     version_in = {"type": "integer", "minimum": 0,
                   "description": "the version you read (0 for a new one); a stale one is 409"}
     actions = {"type": "object", "additionalProperties": False, "properties": {
-        "status": {"enum": list(tickets.SETTABLE_STATUSES)},
-        "priority": {"enum": list(tickets.PRIORITIES)}}}
+        "status": {"enum": list(ticket_store.SETTABLE_STATUSES)},
+        "priority": {"enum": list(ticket_store.PRIORITIES)}}}
     link = {"type": "object", "required": ["label", "url"], "additionalProperties": False,
             "properties": {"label": {"type": "object", "properties": {"bn": string, "en": string}},
                            "url": {"type": "string", "pattern": "^https://"}}}

@@ -11,9 +11,11 @@ import importlib
 import pkgutil
 from typing import Any
 
-from chalicelib.services.team import departments
+import chalicelib.api as package
 from chalicelib.services.sla import policy as sla
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.team import departments
+from chalicelib.services.tickets import queue
+from chalicelib.services.tickets import store as ticket_store
 
 
 def error() -> dict[str, Any]:
@@ -46,8 +48,6 @@ def build() -> dict[str, Any]:
 
 
 def _sections() -> list[dict[str, Any]]:
-    import chalicelib.api as package
-
     found = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
@@ -88,8 +88,8 @@ def _core() -> dict[str, Any]:
                     "due_at": {"type": ["string", "null"]}}},
                 "TicketSummary": {"type": "object", "required": ["id", "ref", "status"],
                                   "properties": {"id": string, "ref": string, "subject": string,
-                                                 "status": {"enum": list(tickets.STATUSES)},
-                                                 "priority": {"enum": list(tickets.PRIORITIES)},
+                                                 "status": {"enum": list(ticket_store.STATUSES)},
+                                                 "priority": {"enum": list(ticket_store.PRIORITIES)},
                                                  "department": string,
                                                  "assignee": {"type": ["string", "null"]},
                                                  "version": {"type": "integer"},
@@ -105,7 +105,7 @@ def _core() -> dict[str, Any]:
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/TicketSummary"}},
                     "next": {"type": ["string", "null"]}}},
                 "Reply": {"type": "object", "additionalProperties": False, "properties": {
-                    "body": {"type": "string", "minLength": 1, "maxLength": tickets.MAX_BODY},
+                    "body": {"type": "string", "minLength": 1, "maxLength": ticket_store.MAX_BODY},
                     "macro": {"type": "string", "description": "a macro's name, instead of body"},
                     "macro_version": {"type": "integer", "minimum": 1,
                                       "description": "with macro: that version (default the "
@@ -146,8 +146,8 @@ def _core() -> dict[str, Any]:
                 "Note": {"type": "object", "required": ["body"], "additionalProperties": False,
                          "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000}}},
                 "TicketChange": {"type": "object", "additionalProperties": False, "properties": {
-                    "status": {"enum": list(tickets.SETTABLE_STATUSES)},
-                    "priority": {"enum": list(tickets.PRIORITIES)},
+                    "status": {"enum": list(ticket_store.SETTABLE_STATUSES)},
+                    "priority": {"enum": list(ticket_store.PRIORITIES)},
                     "department": {"enum": sorted(departments.DEPARTMENT_NAMES)},
                     "assignee": {"type": ["string", "null"]},
                     "version": {"type": "integer"}}},
@@ -167,14 +167,14 @@ def _core() -> dict[str, Any]:
                 "summary": "List or search tickets", "security": [{"sigv4": []}],
                 "parameters": [{"name": n, "in": "query", "schema": string}
                                for n in ("assignee", "q", "cursor")]
-                + [{"name": "status", "in": "query", "schema": {"enum": list(tickets.STATUSES)}},
+                + [{"name": "status", "in": "query", "schema": {"enum": list(ticket_store.STATUSES)}},
                    {"name": "department", "in": "query",
                     "schema": {"enum": sorted(departments.DEPARTMENT_NAMES)}},
-                   {"name": "priority", "in": "query", "schema": {"enum": list(tickets.PRIORITIES)}},
+                   {"name": "priority", "in": "query", "schema": {"enum": list(ticket_store.PRIORITIES)}},
                    {"name": "channel", "in": "query", "schema": {"enum": ["web", "email", "sms"]}},
                    {"name": "breached", "in": "query", "schema": {"enum": ["true", "false"]}}]
                 + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                                "maximum": tickets.PAGE_MAX}}],
+                                                                "maximum": queue.PAGE_MAX}}],
                 "responses": {"200": ok("TicketPage"), **AGENT_ERRORS}},
                 "post": {
                 "summary": "Start a conversation: a new ticket whose first message is the agent's",

@@ -13,19 +13,17 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from chalice import Blueprint, Response
 
-from chalicelib import config
+from chalicelib import clock, config
 from chalicelib.api import forms
 from chalicelib.api.http import error_response, json_response
+from chalicelib.db.values import as_dict
 from chalicelib.errors import ApiError, BadRequest, NotFound, ValidationFailed
+from chalicelib.services.followup import checkin, satisfaction
+from chalicelib.services.messaging import links, suppression, templates
+from chalicelib.services.portal import status_page, webform
 from chalicelib.services.team import departments
 from chalicelib.services.tickets import intake
-from chalicelib.services.messaging import links
-from chalicelib.services.followup import satisfaction
-from chalicelib.services.portal import status_page
-from chalicelib.services.messaging import suppression
-from chalicelib.services.messaging import templates
-from chalicelib.services.tickets import work as tickets
-from chalicelib.services.portal import webform
+from chalicelib.services.tickets import store as ticket_store
 
 bp = Blueprint(__name__)
 ANY_CONTENT = ["*/*"]  # we check the content type ourselves, to answer in our error format
@@ -85,7 +83,7 @@ def _create(request, fields: dict[str, Any], uploads: list) -> dict[str, Any]:
     if len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
         raise BadRequest("Invalid Idempotency-Key.",
                          {"Idempotency-Key": f"printable, at most {MAX_IDEMPOTENCY_KEY} characters"})
-    from chalicelib.api import idempotency
+    from chalicelib.api import idempotency  # deferred: cold start (not loaded by `import app`)
 
     return idempotency.once(key, contact.fingerprint(),
                             lambda: intake.create_from_web(contact, source_ip).to_dict(),
@@ -123,11 +121,11 @@ def form_thanks(token: str):
     params = request.query_params or {}
     try:
         opened = links.open_thanks(token)
-        ticket = tickets.load(opened.ticket_id)
+        ticket = ticket_store.load(opened.ticket_id)
     except (links.LinkInvalid, NotFound) as exc:
         return _link_error(request, exc, lang=_lang_of(params.get("lang")), frames=True)
     lang = _lang_of(params.get("lang"), ticket.lang)
-    due = tickets.as_dict(ticket.sla).get("first_response_due")
+    due = as_dict(ticket.sla).get("first_response_due")
     return _page(request, "thanks.html.j2", lang, frames=True, ref=ticket.ref,
                  due_at=_instant(due), form_url=_form_url(lang, ticket.department, request))
 
@@ -239,7 +237,6 @@ def csat(token: str):
     """The score links in the check-in mail (signed per ticket) open this page. A GET never
     records anything (mail scanners open every link in a mail): `?score=N` only pre-selects
     that score, and the page's button POSTs it. Once rated, every visit shows the answer."""
-    from chalicelib.services.followup import checkin
 
     request = bp.current_request
     params = request.query_params or {}
@@ -262,8 +259,6 @@ def csat(token: str):
 
 @bp.route("/csat/{token}", methods=["POST"], content_types=ANY_CONTENT)
 def csat_answer(token: str):
-    from chalicelib.services.followup import checkin
-
     request = bp.current_request
     params = request.query_params or {}
     ticket_id = checkin.ticket_from_token(token)
@@ -395,7 +390,7 @@ def _link_error(request, exc: Exception | None, *, lang: str, reason: str | None
     if isinstance(exc, links.LinkExpired) and exc.ticket_id \
             and not (request.query_params or {}).get("lang"):
         try:
-            lang = tickets.load(exc.ticket_id).lang or lang
+            lang = ticket_store.load(exc.ticket_id).lang or lang
         except NotFound:
             pass
     return _page(request, "link_error.html.j2", lang, status=status, frames=frames, reason=reason,
@@ -504,8 +499,6 @@ def _form_url(lang: str, department: str | None, request) -> str:
 
 
 def _instant(value: Any):
-    from chalicelib import clock
-
     if not value:
         return None
     try:

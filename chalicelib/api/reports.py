@@ -9,6 +9,8 @@ from chalice import Blueprint, Response
 from chalicelib.api import auth
 from chalicelib.api.http import handle_errors, iam, json_response
 from chalicelib.errors import BadRequest
+from chalicelib.services.team import departments
+from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 bp = Blueprint(__name__)
 FORMATS = ("json", "csv")
@@ -17,8 +19,9 @@ FORMATS = ("json", "csv")
 @bp.route("/api/reports", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_report():
-    from chalicelib.services.team import departments
-    from chalicelib.services.reports import counters as reports
+    from chalicelib.services.reports import (
+        counters as reports,  # deferred: cold start (not loaded by `import app`)
+    )
 
     auth.require(bp.current_request, "lead")
     params = bp.current_request.query_params or {}
@@ -47,10 +50,16 @@ def get_report():
 
 
 def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import AGENT_ERRORS, ok
-    from chalicelib.services.reports import histograms
-    from chalicelib.services.reports import counters as reports
-    from chalicelib.services.team.departments import DEPARTMENT_NAMES
+    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
+        AGENT_ERRORS,
+        ok,
+    )
+    from chalicelib.services.reports import (
+        counters as reports,  # deferred: cold start (not loaded by `import app`)
+    )
+    from chalicelib.services.reports import (
+        histograms,  # deferred: cold start (not loaded by `import app`)
+    )
 
     integer = {"type": "integer"}
     seconds = {"type": ["number", "null"], "description": "business seconds"}

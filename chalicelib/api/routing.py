@@ -8,6 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.api import auth
 from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response, object_body
+from chalicelib.services.team import departments
 
 bp = Blueprint(__name__)
 
@@ -16,7 +17,9 @@ bp = Blueprint(__name__)
 @handle_errors
 def get_routing():
     auth.require(bp.current_request)
-    from chalicelib.services.team import routing
+    from chalicelib.services.team import (
+        routing,  # deferred: cold start (not loaded by `import app`)
+    )
 
     return json_response(routing.current())
 
@@ -26,15 +29,22 @@ def get_routing():
 def put_routing():
     agent = auth.require(bp.current_request, role="admin")
     body = object_body(bp.current_request)
-    from chalicelib.services.team import routing
+    from chalicelib.services.team import (
+        routing,  # deferred: cold start (not loaded by `import app`)
+    )
 
     return json_response(routing.put(body, agent.principal))
 
 
 def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body
-    from chalicelib.services.team import departments
-    from chalicelib.services.team import routing
+    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
+        AGENT_ERRORS,
+        ok,
+        request_body,
+    )
+    from chalicelib.services.team import (
+        routing,  # deferred: cold start (not loaded by `import app`)
+    )
 
     names = sorted(departments.DEPARTMENT_NAMES)
     department = {"enum": names}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pynamodb.models import Model
 
 from chalicelib import config
+from chalicelib.integrations import aws
 
 
 class SetuModel(Model):
@@ -18,7 +19,6 @@ class SetuModel(Model):
     @classmethod
     def _get_connection(cls):  # type: ignore[override]
         if cls._connection is None:
-            from chalicelib.integrations import aws
 
             aws.share_loader_with_pynamodb()
             current = config.settings()
@@ -26,14 +26,3 @@ class SetuModel(Model):
             cls.Meta.region = current.region
         return super()._get_connection()
 
-
-def reset_connections() -> None:
-    """Unbind every model (the environment changed: a test stack, a new stage)."""
-    from chalicelib.db import models
-
-    from chalicelib.db import connection, settings
-
-    for model in models.ALL_MODELS:
-        model._connection = None
-    connection.reset()
-    settings.clear_cache()

@@ -10,12 +10,11 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
+from chalicelib.integrations import aws
 
 
 @lru_cache(maxsize=1)
 def _connection() -> Connection:
-    from chalicelib.integrations import aws
-
     aws.share_loader_with_pynamodb()
     return Connection(region=config.settings().region)
 

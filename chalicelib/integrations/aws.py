@@ -19,12 +19,18 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import botocore
+import botocore.session
+from botocore.config import Config
+from botocore.loaders import create_loader
+from pynamodb.connection import base
+
+from chalicelib import config
+
 
 @lru_cache(maxsize=None)
 def client(service: str) -> Any:
-    import boto3
-
-    from chalicelib import config
+    import boto3  # deferred: cold start (not loaded by `import app`)
 
     return boto3.session.Session(botocore_session=botocore_session()).client(
         service, region_name=config.settings().region)
@@ -32,7 +38,6 @@ def client(service: str) -> Any:
 
 def botocore_session() -> Any:
     """A new botocore session (its own credentials and configuration) over the shared loader."""
-    import botocore.session
 
     session = botocore.session.get_session()
     session.register_component("data_loader", _loader(session.get_config_variable("data_path")))
@@ -43,23 +48,17 @@ def botocore_session() -> Any:
 
 @lru_cache(maxsize=1)
 def _defaults() -> Any:
-    import botocore
-    from botocore.config import Config
-
     return Config(user_agent=f"Setu Botocore/{botocore.__version__}")
 
 
 @lru_cache(maxsize=4)
 def _loader(data_path: str | None) -> Any:
-    from botocore.loaders import create_loader
-
     return create_loader(data_path)
 
 
 def share_loader_with_pynamodb() -> None:
     """pynamodb makes its own botocore session per connection and thread; make those sessions
     share the loader too (called before a model first connects)."""
-    from pynamodb.connection import base
 
     base.get_session = botocore_session
 

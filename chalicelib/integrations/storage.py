@@ -1,6 +1,8 @@
 """Attachments and raw mail in the mail bucket."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from chalicelib import config
 from chalicelib.integrations.aws import client
 
@@ -13,8 +15,6 @@ def put_attachment(key: str, data: bytes, content_type: str, filename: str) -> N
 
 
 def _disposition(filename: str) -> str:
-    from urllib.parse import quote
-
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 

@@ -196,14 +196,14 @@ def test_tampered_and_expired_links_get_a_friendly_403(page, pages_stack, lang):
     page.screenshot(f"link-invalid-{lang}")
 
     from chalicelib.services.messaging import links
-    from chalicelib.services.inbound import thread
+    from chalicelib.services.messaging import signing
 
-    thread._secret = pages_stack.signing_secret()
+    signing._secret = pages_stack.signing_secret()
     try:
         expired = links.status_token(created["id"], created["ref"],
                                      expires_at=datetime.now(timezone.utc) - timedelta(minutes=1))
     finally:
-        thread.reset()
+        signing.reset()
     page.open(f"/s/{expired}")
     assert page.status_code() == 403
     assert page.find("#reason").get_attribute("data-reason") == "expired"

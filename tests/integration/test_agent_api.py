@@ -172,11 +172,11 @@ def test_openapi_lists_every_route(api, stack):
 
 
 def _race_on_load(monkeypatch, times):
-    """Make tickets.load hand out a copy that someone else saves over just after it was read."""
+    """Make ticket_store.load hand out a copy that someone else saves over just after it was read."""
     from chalicelib.db.models import Ticket
-    from chalicelib.services.tickets import work as tickets
+    from chalicelib.services.tickets import store as ticket_store
 
-    real, raced = tickets.load, []
+    real, raced = ticket_store.load, []
 
     def load(ticket_id):
         stale = real(ticket_id)
@@ -187,7 +187,7 @@ def _race_on_load(monkeypatch, times):
             raced.append(stale.id)
         return stale
 
-    monkeypatch.setattr(tickets, "load", load)
+    monkeypatch.setattr(ticket_store, "load", load)
     return raced
 
 

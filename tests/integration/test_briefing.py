@@ -17,7 +17,7 @@ from chalicelib.integrations import email_out
 from chalicelib.services.team import agents
 from chalicelib.services.reports import briefing_send
 from chalicelib.services.sla.calendars import DHAKA
-from chalicelib.services.tickets.work import refresh_queue_sort
+from chalicelib.services.tickets.store import refresh_queue_sort
 from tests.integration.helpers import Api, new_ticket
 
 

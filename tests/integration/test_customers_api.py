@@ -12,7 +12,7 @@ from chalicelib.services.team import agents
 from chalicelib.services.team import audit
 from chalicelib.services.customers import admin
 from chalicelib.services.messaging import suppression
-from chalicelib.services.tickets import work as tickets
+from chalicelib.db.values import as_dict
 from tests.integration.helpers import Api, new_ticket
 
 AGENT = "arn:aws:iam::123456789012:user/agent-rina"
@@ -55,9 +55,9 @@ def _snapshot(customer_ids: list[str], ticket_ids: list[str]) -> dict:
                       + [keys.phone_pk(p) for p in c.phones or ()])
         out[cid] = {
             "name": c.name, "lang": c.lang, "emails": sorted(c.emails or ()),
-            "phones": sorted(c.phones or ()), "opted_out": tickets.as_dict(c.opted_out),
+            "phones": sorted(c.phones or ()), "opted_out": as_dict(c.opted_out),
             "ticket_count": c.ticket_count, "merged_into": c.merged_into,
-            "merge": tickets.as_dict(c.merge), "merged_from": tickets.as_dict(c.merged_from),
+            "merge": as_dict(c.merge), "merged_from": as_dict(c.merged_from),
             "created_at": c.created_at, "last_contact_at": c.last_contact_at,
             "keys": {pk: keys.target(pk) for pk in identities},
             "markers": [k.sk for k in Key.query(admin.marker_pk(cid), consistent_read=True)],
@@ -308,7 +308,7 @@ def test_merge_stopped_half_way_is_completed_by_its_retry(api, monkeypatch):
     phone_id, called = _phone_person(api, n=5, phone="01711000031")
     ticket_ids = [t["id"] for t in mailed + called]
     before = _snapshot([email_id, phone_id], ticket_ids)
-    monkeypatch.setattr(customer_admin, "TICKET_BATCH", 2)
+    monkeypatch.setattr(admin, "TICKET_BATCH", 2)
     real, calls = admin._move_ticket_batch, []
 
     def crash_after_one(*args, **kwargs):
@@ -317,12 +317,12 @@ def test_merge_stopped_half_way_is_completed_by_its_retry(api, monkeypatch):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(customer_admin, "_move_ticket_batch", crash_after_one)
+    monkeypatch.setattr(admin, "_move_ticket_batch", crash_after_one)
     status, error = api.post(f"/api/customers/{email_id}/merge", {"other": phone_id})
     assert status == 500 and error["error"]["code"] == "internal_error"
     # half-way: the plan recorded, the identity moved, two of five tickets moved
     other = Customer.get(phone_id, consistent_read=True)
-    assert other.merged_into == email_id and tickets.as_dict(other.merge)["state"] == "moving"
+    assert other.merged_into == email_id and as_dict(other.merge)["state"] == "moving"
     assert keys.target("phone#+8801711000031") == email_id
     half = {t.id: t.customer_id for t in Ticket.batch_get(ticket_ids, consistent_read=True)}
     assert list(half.values()).count(email_id) == 3
@@ -330,7 +330,7 @@ def test_merge_stopped_half_way_is_completed_by_its_retry(api, monkeypatch):
     # unmerging a merge that is not finished: finish it first
     assert api.post(f"/api/customers/{email_id}/unmerge", {"other": phone_id})[0] == 409
     # the retry (the same POST) finishes what is left, and only that
-    monkeypatch.setattr(customer_admin, "_move_ticket_batch", real)
+    monkeypatch.setattr(admin, "_move_ticket_batch", real)
     status, result = api.post(f"/api/customers/{email_id}/merge", {"other": phone_id})
     assert status == 200 and result["state"] == "done", result
     assert result["moved"] == {"identities": 0, "tickets": 3}
@@ -350,8 +350,8 @@ def test_merge_stopped_half_way_is_completed_by_its_retry(api, monkeypatch):
 def test_a_long_merge_answers_202_and_continues(api, monkeypatch):
     email_id, _ = _email_person(api, n=1, email="long@example.com")
     phone_id, called = _phone_person(api, n=3, phone="01711000041")
-    monkeypatch.setattr(customer_admin, "TICKET_BATCH", 1)
-    monkeypatch.setattr(customer_admin, "MAX_TICKETS_PER_REQUEST", 2)
+    monkeypatch.setattr(admin, "TICKET_BATCH", 1)
+    monkeypatch.setattr(admin, "MAX_TICKETS_PER_REQUEST", 2)
     status, result = api.post(f"/api/customers/{email_id}/merge", {"other": phone_id})
     assert status == 202 and result["state"] == "moving" and result["moved"]["tickets"] == 2
     status, result = api.post(f"/api/customers/{email_id}/merge", {"other": phone_id})
@@ -423,7 +423,7 @@ def test_contacts_during_a_merge_stopped_after_its_first_step_reach_the_survivor
         raise RuntimeError("the Lambda died after step 1")
 
     real = admin._run_merge
-    monkeypatch.setattr(customer_admin, "_run_merge", crash)
+    monkeypatch.setattr(admin, "_run_merge", crash)
     status, error = api.post(f"/api/customers/{survivor_id}/merge", {"other": other_id})
     assert status == 500, error
     assert Customer.get(other_id, consistent_read=True).merged_into == survivor_id
@@ -445,7 +445,7 @@ def test_contacts_during_a_merge_stopped_after_its_first_step_reach_the_survivor
     assert Customer.get(survivor_id, consistent_read=True).ticket_count == 3
 
     # the retry completes the merge: the address and the old ticket move, counts add up
-    monkeypatch.setattr(customer_admin, "_run_merge", real)
+    monkeypatch.setattr(admin, "_run_merge", real)
     status, result = api.post(f"/api/customers/{survivor_id}/merge", {"other": other_id})
     assert status == 200 and result["state"] == "done", result
     assert result["moved"] == {"identities": 1, "tickets": 1}

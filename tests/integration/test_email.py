@@ -329,7 +329,7 @@ def test_agent_reply_with_attachments_and_bad_attachments(stack, api):
     assert reply["status"] == "sent" and reply["attachments"][0]["filename"] == "রসিদ.pdf"
     # the files the sender attaches come back from the bucket byte for byte
     from chalicelib.db.models import TimelineItem
-    from chalicelib.integrations import channels
+    from chalicelib.services.messaging import channels
 
     [stored] = [i for i in TimelineItem.query(created["id"]) if i.kind == "reply"]
     assert channels._files(stored) == [("রসিদ.pdf", "application/pdf", pdf)]

@@ -13,7 +13,9 @@ from chalicelib.services.team import agents
 from chalicelib.services.team import audit
 from chalicelib.services.portal import status_page
 from chalicelib.services.tickets import actions
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.tickets import store as ticket_store
+from chalicelib.db.values import as_dict
+from chalicelib.services.tickets import work
 from tests.integration.helpers import Api, events, new_ticket, timeline
 from tests.integration.test_email import mail, outcome as mail_outcome, ses_deliver
 from tests.integration.test_sms import outcome as sms_outcome, sms
@@ -51,7 +53,7 @@ def _ids(page) -> set[str]:
 def _breach(ticket_id: str, target: str = "first_response") -> None:
     """What a fired timer records (services/sla/timers.py): the target in sla.breached."""
     ticket = Ticket.get(ticket_id, consistent_read=True)
-    ticket.sla = {**tickets.as_dict(ticket.sla), "breached": [target]}
+    ticket.sla = {**as_dict(ticket.sla), "breached": [target]}
     ticket.save()
 
 
@@ -186,7 +188,7 @@ def test_merge_copies_the_whole_timeline_and_closes_the_source(api, stack):
     target = new_ticket(api, subject="Second mail about the order")
     assert api.patch(f"/api/tickets/{source['id']}", {"priority": "high"})[0] == 200
     before = _get(api, source["id"])
-    assert any(t["state"] == "armed" for t in tickets.as_dict(
+    assert any(t["state"] == "armed" for t in as_dict(
         Ticket.get(source["id"]).timers).values())
 
     status, merged = api.post(f"/api/tickets/{source['id']}/merge",
@@ -209,7 +211,7 @@ def test_merge_copies_the_whole_timeline_and_closes_the_source(api, stack):
     closed = _get(api, source["id"])
     assert closed["status"] == "closed" and closed["merged_into"] == target["id"]
     assert {"ticket.merged_into", "ticket.status_changed"} <= set(events(api, source["id"]))
-    timers = tickets.as_dict(Ticket.get(source["id"]).timers)
+    timers = as_dict(Ticket.get(source["id"]).timers)
     assert timers and not [k for k, t in timers.items() if t["state"] == "armed"]
     assert closed["sla"]["next_reply_due"] is None
     assert "ticket.merged" in _audit_actions(f"ticket:{source['id']}")
@@ -249,9 +251,9 @@ def test_a_merge_retried_after_a_crash_writes_no_duplicates(api, stack, monkeypa
             raise RuntimeError("the Lambda died after copying")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ticket_actions, "save", crash_once)
+    monkeypatch.setattr(actions, "save", crash_once)
     # a Lambda that dies runs no clean-up: the copies stay until the merge is retried
-    monkeypatch.setattr(ticket_actions, "_undo_copies", lambda copies: None)
+    monkeypatch.setattr(actions, "_undo_copies", lambda copies: None)
     status, _ = api.post(f"/api/tickets/{source['id']}/merge", {"into": target["id"]})
     assert status == 500
     half = [i for i in _get(api, target["id"])["timeline"] if i.get("origin")]
@@ -265,7 +267,7 @@ def test_a_merge_retried_after_a_crash_writes_no_duplicates(api, stack, monkeypa
     assert [i.get("type") for i in items].count("ticket.merged") == 1
 
 
-@pytest.mark.parametrize("failure,answer", [(tickets._Raced, 409),
+@pytest.mark.parametrize("failure,answer", [(ticket_store.Raced, 409),
                                             (lambda: RuntimeError("DynamoDB is down"), 500)])
 def test_a_merge_that_finally_fails_removes_its_copies(api, stack, monkeypatch, failure, answer):
     source = _busy_ticket(api, stack)
@@ -274,7 +276,7 @@ def test_a_merge_that_finally_fails_removes_its_copies(api, stack, monkeypatch, 
     def fails(*args, **kwargs):
         raise failure()
 
-    monkeypatch.setattr(ticket_actions, "save", fails)
+    monkeypatch.setattr(actions, "save", fails)
     status, error = api.post(f"/api/tickets/{source['id']}/merge", {"into": target["id"]})
     assert status == answer
     assert not [i for i in _get(api, target["id"])["timeline"] if i.get("origin")]
@@ -403,7 +405,7 @@ def test_split_makes_a_new_ticket_once(api, stack):
     assert new["id"] in _ids(api.get("/api/tickets?q=bill")[1])
     assert _ids(api.get("/api/tickets?q=split@example.com")[1]) == {created["id"], new["id"]}
     stack.pump.drain()  # its timers start like any new ticket's
-    assert tickets.as_dict(Ticket.get(new["id"]).timers)["first_response"]["state"] == "armed"
+    assert as_dict(Ticket.get(new["id"]).timers)["first_response"]["state"] == "armed"
 
 
 def test_split_at_the_same_time_is_one_new_ticket(api, stack):
@@ -491,9 +493,9 @@ def _run(results, errors, fn, *args):
 
 
 def _together(monkeypatch, n=2):
-    """tickets.load hands each of the first `n` callers its copy only when all have read: the
+    """ticket_store.load hands each of the first `n` callers its copy only when all have read: the
     writes that follow race for real."""
-    real, barrier, calls = tickets.load, threading.Barrier(n), []
+    real, barrier, calls = ticket_store.load, threading.Barrier(n), []
 
     def load(ticket_id):
         found = real(ticket_id)
@@ -502,7 +504,7 @@ def _together(monkeypatch, n=2):
             barrier.wait(timeout=10)
         return found
 
-    monkeypatch.setattr(tickets, "load", load)
+    monkeypatch.setattr(ticket_store, "load", load)
 
 
 def test_two_agents_patch_the_same_version_one_wins_the_other_is_409(api, monkeypatch):
@@ -513,7 +515,7 @@ def test_two_agents_patch_the_same_version_one_wins_the_other_is_409(api, monkey
     rina, karim = agents.resolve(AGENT), agents.resolve(OTHER)
     _together(monkeypatch)
     results, errors = [], []
-    threads = [threading.Thread(target=_run, args=(results, errors, tickets.update, created["id"],
+    threads = [threading.Thread(target=_run, args=(results, errors, work.update, created["id"],
                                                    who, {"status": status, "version": version}))
                for who, status in ((rina, "pending"), (karim, "resolved"))]
     [t.start() for t in threads]
@@ -536,9 +538,9 @@ def test_a_patch_racing_a_reply_both_land_without_half_writes(api, monkeypatch):
     _together(monkeypatch)
     results, errors = [], []
     threads = [
-        threading.Thread(target=_run, args=(results, errors, tickets.update, created["id"], rina,
+        threading.Thread(target=_run, args=(results, errors, work.update, created["id"], rina,
                                             {"priority": "urgent"})),
-        threading.Thread(target=_run, args=(results, errors, tickets.reply, created["id"], karim,
+        threading.Thread(target=_run, args=(results, errors, work.reply, created["id"], karim,
                                             "We are on it")),
     ]
     [t.start() for t in threads]
@@ -560,10 +562,10 @@ def test_a_pinned_patch_racing_a_reply_is_409_or_applied(api, monkeypatch):
     _together(monkeypatch)
     results, errors = [], []
     threads = [
-        threading.Thread(target=_run, args=(results, errors, tickets.update, created["id"],
+        threading.Thread(target=_run, args=(results, errors, work.update, created["id"],
                                             agents.resolve(AGENT), {"status": "pending",
                                                                     "version": version})),
-        threading.Thread(target=_run, args=(results, errors, tickets.reply, created["id"],
+        threading.Thread(target=_run, args=(results, errors, work.reply, created["id"],
                                             agents.resolve(OTHER), "Checking")),
     ]
     [t.start() for t in threads]

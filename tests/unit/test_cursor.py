@@ -9,7 +9,8 @@ import pytest
 
 from chalicelib.db.models import Ticket
 from chalicelib.errors import BadRequest
-from chalicelib.services.tickets import work as tickets
+from chalicelib.db import cursors
+from chalicelib.services.tickets import store as ticket_store
 
 
 def _cursor(key: dict) -> str:
@@ -20,8 +21,8 @@ GOOD = {"status": {"S": "open"}, "queue_sort": {"S": "2026#x"}, "id": {"S": "t_1
 
 
 def test_a_cursor_of_this_index_and_partition_round_trips():
-    assert tickets.decode_cursor(_cursor(GOOD), Ticket.status_index, "open") == GOOD
-    assert tickets.decode_cursor("", Ticket.status_index, "open") is None
+    assert cursors.decode_cursor(_cursor(GOOD), Ticket.status_index, "open") == GOOD
+    assert cursors.decode_cursor("", Ticket.status_index, "open") is None
 
 
 @pytest.mark.parametrize("key", [
@@ -34,23 +35,23 @@ def test_a_cursor_of_this_index_and_partition_round_trips():
 ])
 def test_other_keys_are_refused(key):
     with pytest.raises(BadRequest):
-        tickets.decode_cursor(_cursor(key), Ticket.status_index, "open")
+        cursors.decode_cursor(_cursor(key), Ticket.status_index, "open")
 
 
 def test_a_cursor_of_another_partition_or_index_is_refused():
     with pytest.raises(BadRequest):
-        tickets.decode_cursor(_cursor(GOOD), Ticket.status_index, "pending")
+        cursors.decode_cursor(_cursor(GOOD), Ticket.status_index, "pending")
     with pytest.raises(BadRequest):
-        tickets.decode_cursor(_cursor(GOOD), Ticket.department_index, "open")
+        cursors.decode_cursor(_cursor(GOOD), Ticket.department_index, "open")
 
 
 @pytest.mark.parametrize("raw", ["%%%", "bm90IGpzb24", _cursor(["a"])])
 def test_garbage_is_refused(raw):
     with pytest.raises(BadRequest):
-        tickets.decode_cursor(raw, Ticket.all_index, "ticket")
+        cursors.decode_cursor(raw, Ticket.all_index, "ticket")
 
 
 def test_refs_are_short_ascii_digits():
-    assert tickets.is_ref("1042") and tickets.is_ref("9" * 12)
-    assert not tickets.is_ref("9" * 13) and not tickets.is_ref("") and not tickets.is_ref("১০৪২")
-    assert not tickets.is_ref("²")  # str.isdigit() says yes to superscripts
+    assert ticket_store.is_ref("1042") and ticket_store.is_ref("9" * 12)
+    assert not ticket_store.is_ref("9" * 13) and not ticket_store.is_ref("") and not ticket_store.is_ref("১০৪২")
+    assert not ticket_store.is_ref("²")  # str.isdigit() says yes to superscripts

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from chalicelib.services.messaging import signing
 from chalicelib import ids
 from chalicelib.services.messaging import links
-from chalicelib.services.inbound import thread
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.tickets import store as ticket_store
+
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
 REFS = {"1042": "t_a", "1043": "t_b"}
@@ -17,8 +18,8 @@ REFS = {"1042": "t_a", "1043": "t_b"}
 
 @pytest.fixture(autouse=True)
 def secret(monkeypatch):
-    monkeypatch.setattr(thread, "_secret", b"k" * 32)
-    monkeypatch.setattr(tickets, "id_for_ref", REFS.get)
+    monkeypatch.setattr(signing, "_secret", b"k" * 32)
+    monkeypatch.setattr(ticket_store, "id_for_ref", REFS.get)
 
 
 def test_status_link_opens_its_ticket_until_it_expires():
@@ -58,7 +59,7 @@ def test_a_token_opens_only_its_own_page():
 
 def test_another_install_cannot_make_our_links(monkeypatch):
     token = links.status_token("t_a", "1042", now=NOW)
-    monkeypatch.setattr(thread, "_secret", b"x" * 32)
+    monkeypatch.setattr(signing, "_secret", b"x" * 32)
     with pytest.raises(links.LinkInvalid):
         links.open_status(token, now=NOW)
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from chalicelib.services.messaging import signing
 from chalicelib import config
 from chalicelib.services.inbound import thread
 
@@ -15,7 +16,7 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 
 @pytest.fixture(autouse=True)
 def fixed_secret(monkeypatch):
-    monkeypatch.setattr(thread, "_secret", b"k" * 32)
+    monkeypatch.setattr(signing, "_secret", b"k" * 32)
     monkeypatch.setenv("SETU_SUPPORT_ADDRESS", "support@setu.example.com")
     monkeypatch.delenv("SETU_REPLY_ADDRESS_DAYS", raising=False)
     config.reload()

@@ -20,11 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import clock, config
+from chalicelib import clock, config, observability
 from chalicelib.db import settings
-from chalicelib.db.models import Setting
+from chalicelib.db.connection import Cancelled, transaction
+from chalicelib.db.models import Customer, Setting
+from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from chalicelib.services.team import departments
+from chalicelib.services.messaging import links as page_links
+from chalicelib.services.messaging import outbound, sms_text, templates
+from chalicelib.services.team import audit, departments
+from chalicelib.services.tickets import store as ticket_store
 
 log = logging.getLogger("setu.macros")
 
@@ -158,8 +163,6 @@ def _write(new_items: list[Setting], document: Setting, as_read: Setting | None,
            action: str, target: str, before: Any, after: Any) -> None:
     """New immutable items, the document (only if unchanged since read) and the audit entry,
     all or nothing."""
-    from chalicelib.db.connection import Cancelled, transaction
-    from chalicelib.services.team import audit
 
     try:
         with transaction() as tx:
@@ -186,8 +189,9 @@ def _view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_macro(body: Any) -> tuple[dict[str, Any], int | None]:
-    from chalicelib.services.authoring import sandbox
-    from chalicelib.services.tickets import work as tickets
+    from chalicelib.services.authoring import (
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
@@ -211,10 +215,10 @@ def _parse_macro(body: Any) -> tuple[dict[str, Any], int | None]:
     for key in actions:
         if key not in ("status", "priority"):
             errors[f"actions.{key}"] = "unknown action"
-    if "status" in actions and actions["status"] not in tickets.SETTABLE_STATUSES:
-        errors["actions.status"] = f"one of: {', '.join(tickets.SETTABLE_STATUSES)}"
-    if "priority" in actions and actions["priority"] not in tickets.PRIORITIES:
-        errors["actions.priority"] = f"one of: {', '.join(tickets.PRIORITIES)}"
+    if "status" in actions and actions["status"] not in ticket_store.SETTABLE_STATUSES:
+        errors["actions.status"] = f"one of: {', '.join(ticket_store.SETTABLE_STATUSES)}"
+    if "priority" in actions and actions["priority"] not in ticket_store.PRIORITIES:
+        errors["actions.priority"] = f"one of: {', '.join(ticket_store.PRIORITIES)}"
     version = body.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)
                                 or version < 0):
@@ -238,7 +242,9 @@ def _parse_macro(body: Any) -> tuple[dict[str, Any], int | None]:
 
 def _variants(raw: Any, field: str, errors: dict[str, str], *, required: bool,
               size: int | None = None) -> dict[str, str]:
-    from chalicelib.services.authoring import sandbox
+    from chalicelib.services.authoring import (
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     size = size or sandbox.SOURCE_MAX
     if raw is None and not required:
@@ -274,8 +280,9 @@ def _trial(sandbox, source: str, lang: str, field: str, errors: dict[str, str], 
 def context(ticket, *, lang: str, customer_name: str | None, agent_name: str | None,
             links: list[dict[str, str]], message: str | None = None) -> dict[str, Any]:
     """Plain data only (the sandbox reaches nothing else). docs/macros.md lists it."""
-    from chalicelib.services.messaging import links as page_links
-    from chalicelib.services.authoring import sandbox
+    from chalicelib.services.authoring import (
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     out: dict[str, Any] = {
         "lang": lang,
@@ -315,7 +322,6 @@ def sample_context(lang: str, *, ack: bool = False) -> dict[str, Any]:
 def _due(ticket) -> str | None:
     """The earliest armed target the customer waits on (first response, next reply,
     resolution), as an ISO instant."""
-    from chalicelib.services.tickets.work import as_dict
 
     armed = [as_dict(t).get("due_at") for kind, t in as_dict(ticket.timers).items()
              if kind in ("first_response", "next_reply", "resolution")
@@ -349,7 +355,9 @@ class Rendered:
 def render(macro: dict[str, Any], ticket, customer, agent_name: str | None, channel: str,
            lang: str | None = None) -> Rendered:
     """`macro` (from use()) for this ticket on `channel`; 422 when it cannot be used."""
-    from chalicelib.services.authoring import sandbox
+    from chalicelib.services.authoring import (
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     if channel not in macro["channels"]:
         raise ValidationFailed(f"Macro {macro['name']} is not for {channel}.",
@@ -373,10 +381,9 @@ def render(macro: dict[str, Any], ticket, customer, agent_name: str | None, chan
 
 def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
     """What a macro (or an inline template) would send on this ticket: reads only."""
-    from chalicelib.services.authoring import sandbox
-    from chalicelib.services.messaging import sms_text
-    from chalicelib.services.messaging import templates
-    from chalicelib.services.tickets import work as tickets
+    from chalicelib.services.authoring import (
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     unknown = {k: "unknown field" for k in body
                if k not in ("macro", "version", "lang", "channel", "template", "subject")}
@@ -402,7 +409,7 @@ def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
         sandbox.check(body["template"], field="template")
         if body.get("subject") is not None:
             sandbox.check(body["subject"], field="subject")
-    ticket = tickets.load(ticket_id)
+    ticket = ticket_store.load(ticket_id)
     customer = _customer(ticket.customer_id)
     channel = channel or _default_channel(ticket, customer)
     if macro is not None:
@@ -430,15 +437,13 @@ def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
 
 
 def _default_channel(ticket, customer) -> str:
-    """The channel a reply would take (tickets._reply_route, without reading suppressions)."""
+    """The channel a reply would take (work._reply_route, without reading suppressions)."""
     emails = sorted(customer.emails or ()) if customer else []
     phones = sorted(customer.phones or ()) if customer else []
     return "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
 
 
 def _customer(customer_id: str):
-    from chalicelib.db.models import Customer
-
     try:
         return Customer.get(customer_id)
     except Customer.DoesNotExist:
@@ -471,8 +476,6 @@ def get_ack(department: str) -> dict[str, Any]:
 
 def delete_ack(department: str, actor: str) -> dict[str, Any]:
     """Back to the built-in acknowledgement (the audit entry keeps the removed template)."""
-    from chalicelib.db.connection import Cancelled, transaction
-    from chalicelib.services.team import audit
 
     _known_department(department)
     stored = _read(ACK_KIND, department)
@@ -501,8 +504,9 @@ def _ack_view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_ack(body: Any) -> tuple[dict[str, Any], int | None]:
-    from chalicelib.services.authoring import sandbox
-    from chalicelib.services.messaging import sms_text
+    from chalicelib.services.authoring import (
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
@@ -609,7 +613,6 @@ def customise_ack(ticket, ack: dict[str, Any], *, name: str | None,
             detail = type(exc).__name__
         log.warning("ack template for %s (%s, %s) not used: %s", ticket.department, channel,
                     lang, detail)
-        from chalicelib import observability
 
         observability.count("AckTemplateFailed", department=ticket.department)
         return {"department": ticket.department, "channel": channel, "lang": lang,
@@ -618,13 +621,11 @@ def customise_ack(ticket, ack: dict[str, Any], *, name: str | None,
 
 def _apply_ack(ticket, ack: dict[str, Any], stored: dict[str, Any], variant: Any, channel: str,
                lang: str, name: str | None, message: str | None) -> None:
-    from markupsafe import Markup
+    from markupsafe import Markup  # deferred: cold start (not loaded by `import app`)
 
-    from chalicelib.services.messaging import links as page_links
-    from chalicelib.services.messaging import outbound
-    from chalicelib.services.authoring import sandbox
-    from chalicelib.services.messaging import sms_text
-    from chalicelib.services.messaging import templates
+    from chalicelib.services.authoring import (
+        sandbox,  # deferred: cold start (not loaded by `import app`)
+    )
 
     links = ([{"label": link["label"].get(lang) or next(iter(link["label"].values())),
                "url": link["url"]} for link in stored.get("links") or []]

@@ -43,7 +43,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.errors import ValidationFailed
+from chalicelib.services.messaging import templates
 
 SOURCE_MAX = 10_000  # characters of template source
 OUTPUT_MAX = 20_000  # characters rendered (tickets.MAX_BODY)
@@ -153,7 +155,7 @@ def _compiled(source: str, html: bool, field: str):
 
 @lru_cache(maxsize=128)
 def _compile(source: str, html: bool):
-    from jinja2 import TemplateSyntaxError
+    from jinja2 import TemplateSyntaxError  # deferred: cold start (not loaded by `import app`)
 
     env = environment(html)
     tree = env.parse(source)
@@ -176,7 +178,7 @@ _STATEMENT_NAMES = {"Macro": "{% macro %}", "Scope": "{% autoescape %}", "CallBl
 
 
 def _nodes():
-    from jinja2 import nodes
+    from jinja2 import nodes  # deferred: cold start (not loaded by `import app`)
 
     return nodes
 
@@ -197,8 +199,8 @@ def _Instrument():
     `~` through `_concat` (size checked before the text is built), every comparison through
     `_compare` (operands checked before Python compares them) and every key of a dict literal
     through `_key` (text or a number before Python hashes it)."""
-    from jinja2 import nodes
-    from jinja2.visitor import NodeTransformer
+    from jinja2 import nodes  # deferred: cold start (not loaded by `import app`)
+    from jinja2.visitor import NodeTransformer  # deferred: cold start (not loaded by `import app`)
 
     class Instrument(NodeTransformer):
         def visit_For(self, node):
@@ -234,9 +236,15 @@ def _Instrument():
 
 @lru_cache(maxsize=2)
 def environment(html: bool):
-    from jinja2 import StrictUndefined, Undefined
-    from jinja2.runtime import LoopContext
-    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+    from jinja2 import (  # deferred: cold start (not loaded by `import app`)
+        StrictUndefined,
+        Undefined,
+    )
+    from jinja2.runtime import LoopContext  # deferred: cold start (not loaded by `import app`)
+    from jinja2.sandbox import (  # deferred: cold start (not loaded by `import app`)
+        ImmutableSandboxedEnvironment,
+        SecurityError,
+    )
 
     class Sandbox(ImmutableSandboxedEnvironment):
         intercepted_binops = frozenset({"+", "*", "**", "%", "/", "//"})
@@ -346,7 +354,7 @@ def _comparable(value: Any) -> None:
     numbers and lists/tuples/dicts holding at most COMPARE_MAX items and characters, counted
     through every level (a list repeated inside a list counts each time). The walk itself
     stops after COMPARE_MAX items, so it is bounded too."""
-    from jinja2 import Undefined
+    from jinja2 import Undefined  # deferred: cold start (not loaded by `import app`)
 
     left = COMPARE_MAX
     todo = [value]
@@ -376,7 +384,7 @@ def _comparable(value: Any) -> None:
 
 def _key(value: Any) -> Any:
     """A dict key or dict lookup: text or a number (hashing is then linear in its size)."""
-    from jinja2 import Undefined
+    from jinja2 import Undefined  # deferred: cold start (not loaded by `import app`)
 
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
@@ -403,8 +411,8 @@ def _tests() -> dict[str, Any]:
     """jinja's tests, less those that print, format or call a value (`lower` was
     str(value), `divisibleby` value % n: '%0999999999d' is divisibleby 1), and with the
     comparing ones going through _compare."""
-    from jinja2 import Undefined, pass_context
-    from jinja2 import tests as jt
+    from jinja2 import Undefined, pass_context  # deferred: cold start (not loaded by `import app`)
+    from jinja2 import tests as jt  # deferred: cold start (not loaded by `import app`)
 
     def compare_test(op):
         return pass_context(lambda context, value, other: _compare(op, value, other))
@@ -444,7 +452,7 @@ def _tests() -> dict[str, Any]:
 
 def _text(value: Any) -> str:
     """The value as text for a filter: text and numbers only (an undefined name raises)."""
-    from jinja2 import Undefined
+    from jinja2 import Undefined  # deferred: cold start (not loaded by `import app`)
 
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
@@ -459,7 +467,7 @@ def _text(value: Any) -> str:
 
 def _printable(value: Any) -> Any:
     """finalize: only text and numbers are printed (a dict or list would print its repr)."""
-    from jinja2 import Undefined
+    from jinja2 import Undefined  # deferred: cold start (not loaded by `import app`)
 
     if value is None:
         return ""
@@ -469,7 +477,7 @@ def _printable(value: Any) -> Any:
 
 
 def _sequence(value: Any) -> Any:
-    from jinja2 import Undefined
+    from jinja2 import Undefined  # deferred: cold start (not loaded by `import app`)
 
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
@@ -479,10 +487,12 @@ def _sequence(value: Any) -> Any:
 
 
 def _filters() -> dict[str, Any]:
-    from jinja2 import Undefined, pass_context, pass_eval_context
-    from markupsafe import Markup, escape
-
-    from chalicelib.services.messaging import templates
+    from jinja2 import (  # deferred: cold start (not loaded by `import app`)
+        Undefined,
+        pass_context,
+        pass_eval_context,
+    )
+    from markupsafe import Markup, escape  # deferred: cold start (not loaded by `import app`)
 
     def default(value, default_value="", boolean=False):
         if isinstance(value, Undefined) or (boolean and not value):
@@ -547,8 +557,6 @@ def _filters() -> dict[str, Any]:
         text = value if isinstance(value, datetime) else _text(value)
         if not text:
             return ""
-        from chalicelib import clock
-
         when = text if isinstance(text, datetime) else clock.parse_iso(text)
         return templates.local_time(when, lang or context.get("lang") or "en")
 
@@ -621,8 +629,11 @@ def _template_line(exc: BaseException) -> int | None:
 
 
 def _describe(exc: BaseException) -> str:
-    from jinja2 import TemplateSyntaxError, UndefinedError
-    from jinja2.sandbox import SecurityError
+    from jinja2 import (  # deferred: cold start (not loaded by `import app`)
+        TemplateSyntaxError,
+        UndefinedError,
+    )
+    from jinja2.sandbox import SecurityError  # deferred: cold start (not loaded by `import app`)
 
     if isinstance(exc, (TemplateSyntaxError, UndefinedError, SecurityError, _Limit)):
         text = str(getattr(exc, "message", None) or exc)

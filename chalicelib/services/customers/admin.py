@@ -36,16 +36,17 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from chalicelib import clock
-from chalicelib.db import keys
+from chalicelib.db import cursors, keys
 from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Customer, Key, Ticket
+from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services.team import agents
-from chalicelib.services.team import audit
 from chalicelib.services.customers import contacts
 from chalicelib.services.messaging import suppression
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.team import agents, audit
+from chalicelib.services.tickets import store as ticket_store
+from chalicelib.services.tickets import views
 
 PAGE_DEFAULT, PAGE_MAX = 25, 100
 MAX_CHANGES = 20  # identities added + removed in one edit (one transaction, <= 25 items)
@@ -255,7 +256,7 @@ def find(q: str) -> dict[str, Any]:
         customer_id = keys.target(keys.phone_pk(value))
     else:
         ticket_id = keys.target(keys.ref_pk(value))
-        ticket = tickets.find(ticket_id) if ticket_id else None
+        ticket = ticket_store.find(ticket_id) if ticket_id else None
         customer_id = ticket.customer_id if ticket else None
     if not customer_id:
         return {"items": []}
@@ -270,7 +271,7 @@ def get(customer_id: str, *, cursor: str = "", limit: int = PAGE_DEFAULT) -> dic
     if not 1 <= limit <= PAGE_MAX:
         raise BadRequest("Invalid limit.", {"limit": f"between 1 and {PAGE_MAX}"})
     customer = load(customer_id)
-    start = tickets.decode_cursor(cursor, Ticket.customer_index, customer.id)
+    start = cursors.decode_cursor(cursor, Ticket.customer_index, customer.id)
     return view(customer, cursor=start, limit=limit)
 
 
@@ -282,20 +283,20 @@ def view(customer: Customer, *, cursor: dict | None = None, limit: int = PAGE_DE
     wanted += [(suppression.pk(p, "sms"), keys.NO_SORT) for p in phones]
     records = {}
     for item in (Key.batch_get(wanted) if wanted else ()):
-        data = tickets.as_dict(item.data)
+        data = as_dict(item.data)
         records[item.pk] = {"reason": item.target, "at": data.get("at"), "detail": data.get("detail")}
     page = Ticket.customer_index.query(customer.id, limit=limit, last_evaluated_key=cursor)
-    items = [tickets.summary(t) for t in page]
-    opted = tickets.as_dict(customer.opted_out)
+    items = [views.summary(t) for t in page]
+    opted = as_dict(customer.opted_out)
     return {
         **summary(customer),
         "created_at": _iso(customer.created_at), "last_contact_at": _iso(customer.last_contact_at),
         "channels": channel_states(emails, phones, opted, records),
         "opted_out": opted,
-        "tickets": {"items": items, "next": tickets.encode_cursor(page.last_evaluated_key)},
-        "merge": tickets.as_dict(customer.merge) or None,
-        "merged_from": [{"id": other, **tickets.as_dict(entry)}
-                        for other, entry in sorted(tickets.as_dict(customer.merged_from).items())],
+        "tickets": {"items": items, "next": cursors.encode_cursor(page.last_evaluated_key)},
+        "merge": as_dict(customer.merge) or None,
+        "merged_from": [{"id": other, **as_dict(entry)}
+                        for other, entry in sorted(as_dict(customer.merged_from).items())],
     }
 
 
@@ -421,7 +422,7 @@ def merge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[dic
         raise Conflict("A customer cannot be merged with itself.", {"other": "the same customer"})
     for attempt in range(WRITE_ATTEMPTS):
         survivor, other = load(survivor_id), load(other_id)
-        record = tickets.as_dict(other.merge)
+        record = as_dict(other.merge)
         if not (other.merged_into == survivor.id and record.get("state") == MOVING):
             _check_mergeable(survivor, other)
             try:
@@ -442,8 +443,8 @@ def _check_mergeable(survivor: Customer, other: Customer) -> None:
         raise Conflict(f"Customer {other.id} is already merged into {other.merged_into}.",
                        {"other": f"already merged into {other.merged_into}"})
     for customer in (survivor, other):
-        for source, entry in tickets.as_dict(customer.merged_from).items():
-            if tickets.as_dict(entry).get("state") != DONE:
+        for source, entry in as_dict(customer.merged_from).items():
+            if as_dict(entry).get("state") != DONE:
                 raise Conflict(f"The merge of {source} into {customer.id} is not finished; "
                                "complete or undo it first.", {"other": "a merge in progress"})
 
@@ -455,7 +456,7 @@ def _start_merge(survivor: Customer, other: Customer, agent: agents.AgentView) -
               "emails": emails, "phones": phones}
     gained = {"at": now, "by": agent.principal, "state": MOVING, "emails": emails,
               "phones": phones, "opted_out": []}
-    merged_from = {**tickets.as_dict(survivor.merged_from), other.id: gained}
+    merged_from = {**as_dict(survivor.merged_from), other.id: gained}
     with transaction() as tx:
         tx.update(Customer(id=other.id), actions=[
             Customer.merged_into.set(survivor.id), Customer.merge.set(record),
@@ -475,7 +476,7 @@ def _start_merge(survivor: Customer, other: Customer, agent: agents.AgentView) -
 
 def _run_merge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[dict[str, Any], bool]:
     other = load(other_id)
-    record = tickets.as_dict(other.merge)
+    record = as_dict(other.merge)
     guard = (Customer.merged_into == survivor_id) & (Customer.merge["state"] == MOVING)
     moved_keys = _move_identities(_identity_pks(record), other_id, survivor_id, holder=other_id,
                                   guard=guard, agent=agent, action="customer.merge.identities")
@@ -578,7 +579,7 @@ def _move_ticket_batch(batch: list[Ticket], source: str, dest: str, agent: agent
 
 def _finish_merge(survivor_id: str, other_id: str, agent: agents.AgentView) -> None:
     survivor, other = load(survivor_id), load(other_id)
-    record = tickets.as_dict(other.merge)
+    record = as_dict(other.merge)
     if other.merged_into != survivor_id or record.get("state") != MOVING:
         return  # finished meanwhile (the same merge POSTed twice at once)
     owners = keys.lookup(_identity_pks(record))
@@ -588,10 +589,10 @@ def _finish_merge(survivor_id: str, other_id: str, agent: agents.AgentView) -> N
               and contacts.email_key(e) not in mine]
     phones = [p for p in record.get("phones") or ()
               if owners.get(keys.phone_pk(p)) == survivor_id and p not in (survivor.phones or ())]
-    theirs, ours = tickets.as_dict(other.opted_out), tickets.as_dict(survivor.opted_out)
-    opted = {channel: {**tickets.as_dict(entry), "from_customer": other_id}
+    theirs, ours = as_dict(other.opted_out), as_dict(survivor.opted_out)
+    opted = {channel: {**as_dict(entry), "from_customer": other_id}
              for channel, entry in theirs.items() if channel not in ours}
-    gained = {**tickets.as_dict(tickets.as_dict(survivor.merged_from).get(other_id)),
+    gained = {**as_dict(as_dict(survivor.merged_from).get(other_id)),
               "state": DONE, "emails": emails, "phones": phones, "opted_out": sorted(opted)}
     actions = [Customer.merged_from[other_id].set(gained), Customer.revision.add(1)]
     if emails:
@@ -626,8 +627,8 @@ def unmerge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[d
         raise Conflict("A customer cannot be unmerged from itself.", {"other": "the same customer"})
     for attempt in range(WRITE_ATTEMPTS):
         survivor, other = load(survivor_id), load(other_id)
-        record = tickets.as_dict(other.merge)
-        gained = tickets.as_dict(tickets.as_dict(survivor.merged_from).get(other.id))
+        record = as_dict(other.merge)
+        gained = as_dict(as_dict(survivor.merged_from).get(other.id))
         if other.merged_into != survivor.id or not gained:
             raise Conflict(f"Customer {other.id} is not merged into {survivor.id}.",
                            {"other": "not merged into this customer"})
@@ -650,8 +651,8 @@ def unmerge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[d
 
 
 def _start_unmerge(survivor: Customer, other: Customer, agent: agents.AgentView) -> None:
-    record = tickets.as_dict(other.merge)
-    gained = tickets.as_dict(tickets.as_dict(survivor.merged_from)[other.id])
+    record = as_dict(other.merge)
+    gained = as_dict(as_dict(survivor.merged_from)[other.id])
     with transaction() as tx:
         tx.update(Customer(id=other.id), actions=[
             Customer.merge.set({**record, "state": UNMERGING}), Customer.revision.add(1)],
@@ -669,7 +670,7 @@ def _start_unmerge(survivor: Customer, other: Customer, agent: agents.AgentView)
 
 def _run_unmerge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[dict[str, Any], bool]:
     other = load(other_id)
-    record = tickets.as_dict(other.merge)
+    record = as_dict(other.merge)
     guard = (Customer.merged_into == survivor_id) & (Customer.merge["state"] == UNMERGING)
     moved_keys = _move_identities(_identity_pks(record), survivor_id, other_id, holder=other_id,
                                   guard=guard, agent=agent, action="customer.unmerge.identities",
@@ -722,12 +723,12 @@ def _return_tickets(survivor_id: str, other_id: str, agent: agents.AgentView) ->
 
 def _finish_unmerge(survivor_id: str, other_id: str, agent: agents.AgentView) -> None:
     survivor, other = load(survivor_id), load(other_id)
-    record = tickets.as_dict(other.merge)
+    record = as_dict(other.merge)
     if other.merged_into != survivor_id or record.get("state") != UNMERGING:
         return
-    merged_from = tickets.as_dict(survivor.merged_from)
-    gained = tickets.as_dict(merged_from.get(other_id))
-    ours = tickets.as_dict(survivor.opted_out)
+    merged_from = as_dict(survivor.merged_from)
+    gained = as_dict(merged_from.get(other_id))
+    ours = as_dict(survivor.opted_out)
     actions = [Customer.revision.add(1),
                Customer.merged_from.remove() if set(merged_from) == {other_id}
                else Customer.merged_from[other_id].remove()]
@@ -736,7 +737,7 @@ def _finish_unmerge(survivor_id: str, other_id: str, agent: agents.AgentView) ->
     if gained.get("phones"):
         actions.append(Customer.phones.delete(set(gained["phones"])))
     for channel in gained.get("opted_out") or ():
-        if tickets.as_dict(ours.get(channel)).get("from_customer") == other_id:
+        if as_dict(ours.get(channel)).get("from_customer") == other_id:
             actions.append(Customer.opted_out[channel].remove())
     # identities the survivor gave away since the merge (and another customer holds now)
     owners = keys.lookup(_identity_pks(record))

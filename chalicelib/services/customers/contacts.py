@@ -10,7 +10,10 @@ class InvalidContact(ValueError):
 
 def normalise_email(raw: str) -> str:
     """The address as we store it, or InvalidContact. Syntax only: no DNS lookups."""
-    from email_validator import EmailNotValidError, validate_email
+    from email_validator import (  # deferred: cold start (not loaded by `import app`)
+        EmailNotValidError,
+        validate_email,
+    )
 
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
@@ -26,7 +29,7 @@ def email_key(address: str) -> str:
 
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """E.164 (+8801711000000) from local or international formats, or InvalidContact."""
-    import phonenumbers
+    import phonenumbers  # deferred: cold start (not loaded by `import app`)
 
     text = raw.strip().translate(_BENGALI_DIGITS)
     if not text or len(text) > 32:

@@ -12,8 +12,6 @@ Only tickets an agent resolved get a check-in; an automatic close does not ask.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from datetime import datetime
 from typing import Any
@@ -23,7 +21,7 @@ from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.followup import notices
-from chalicelib.services.inbound import thread
+from chalicelib.services.messaging import signing
 
 POSITIVE = {"yes", "y", "yeah", "yep", "ok", "okay", "solved", "fixed", "done", "thanks",
             "হ্যাঁ", "হ্যা", "হা", "জি", "জ্বি", "ঠিক আছে", "মিটেছে", "সমাধান হয়েছে", "হয়েছে", "ধন্যবাদ"}
@@ -111,9 +109,8 @@ def ticket_from_token(value: str) -> str | None:
     ticket_id, _, signature = (value or "").rpartition(".")
     if not ticket_id or len(value) > 100:
         return None
-    return ticket_id if hmac.compare_digest(signature, _signature(ticket_id)) else None
+    return ticket_id if signing.same(signature, _signature(ticket_id)) else None
 
 
 def _signature(ticket_id: str) -> str:
-    digest = hmac.new(thread.signing_secret(), f"csat:{ticket_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:16]
+    return signing.mac(f"csat:{ticket_id}").hex()[:16]

@@ -23,17 +23,16 @@ from typing import Any
 from chalicelib import clock, config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Agent, Ticket, TimelineItem
+from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.services.team import agents
-from chalicelib.services.team import audit
-from chalicelib.services.sla import durations
 from chalicelib.services.followup import notices
-from chalicelib.services.messaging import outbound
-from chalicelib.services.sla import rules
-from chalicelib.services.messaging import sms_text
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.messaging import outbound, sms_text
+from chalicelib.services.sla import durations, rules
 from chalicelib.services.sla.escalation import role_members
 from chalicelib.services.sla.policy import business_due
+from chalicelib.services.team import agents, audit
+from chalicelib.services.tickets import lifecycle, views
+from chalicelib.services.tickets import store as ticket_store
 
 DEFAULT_WITHIN = timedelta(hours=4)
 DEFAULT_REMIND_EVERY = timedelta(hours=1)
@@ -75,17 +74,17 @@ def _validate_ask(body: Any) -> dict[str, Any]:
     return {"question": question.strip(), "approver": approver, **parsed}
 
 
-@tickets.retry_on_race
+@ticket_store.retry_on_race
 def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
     request = _validate_ask(body)
-    ticket = tickets.load_open_to_change(ticket_id)
-    if ticket.status in tickets.DONE:
+    ticket = ticket_store.load_open_to_change(ticket_id)
+    if ticket.status in ticket_store.DONE:
         raise Conflict("The ticket is resolved; reopen it first.", {"status": ticket.status})
     if _open(ticket):
         raise Conflict("A decision is already waiting on this ticket.",
-                       {"decision": tickets.as_dict(ticket.decision)["id"]})
+                       {"decision": as_dict(ticket.decision)["id"]})
     now = clock.now()
-    policy, calendar = tickets.clock_for(ticket)
+    policy, calendar = lifecycle.clock_for(ticket)
     within = request.get("within") or policy.decide_within or DEFAULT_WITHIN
     every = request.get("remind_every") or policy.decision_remind_every or DEFAULT_REMIND_EVERY
     due = business_due(calendar, now, within)
@@ -93,7 +92,7 @@ def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
                 "approver": request["approver"], "requested_by": agent.principal,
                 "requested_at": clock.iso(now), "due_at": clock.iso(due),
                 "remind_every_seconds": every.total_seconds(), "reminders": 0}
-    previous = tickets.as_dict(ticket.decision) or None  # an earlier, settled decision
+    previous = as_dict(ticket.decision) or None  # an earlier, settled decision
     ticket.decision = decision
     rules.arm(ticket, "decision", start=now, due=min(_next_wake(ticket, now, every), due),
                   warn_at=None)
@@ -107,13 +106,13 @@ def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
         f"{agent.display_name} asks for your decision on ticket #{ticket.ref} "
         f"\"{ticket.subject}\":\n\n{decision['question']}\n\nPlease decide by "
         f"{decision['due_at']} (approve or reject through the API)."))
-    tickets.save(ticket, items, now, lambda tx: audit.add(
+    ticket_store.save(ticket, items, now, lambda tx: audit.add(
         tx, agent.principal, "decision.requested", f"ticket:{ticket.id}", at=now,
         before=previous, after=decision))
-    return tickets.summary(ticket)
+    return views.summary(ticket)
 
 
-@tickets.retry_on_race
+@ticket_store.retry_on_race
 def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
     if not agent.has_role("lead"):
         raise Forbidden("Only a lead or an admin can decide.")
@@ -128,8 +127,8 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
             errors[key] = f"text of at most {MAX_COMMENT} characters"
     if errors:
         raise ValidationFailed("Invalid decision.", errors)
-    ticket = tickets.load(ticket_id)
-    decision = tickets.as_dict(ticket.decision)
+    ticket = ticket_store.load(ticket_id)
+    decision = as_dict(ticket.decision)
     if decision.get("id") != decision_id:
         raise NotFound("No such decision on this ticket.")
     if decision.get("state") != "requested":
@@ -150,15 +149,15 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
                                     message=message)
     if channel == "sms":  # the customer reads it as SMS: the agent reply limit applies
         sms_text.check_length(told[0].body or "", "message")
-    tickets.save(ticket, items + told, now, lambda tx: audit.add(
+    ticket_store.save(ticket, items + told, now, lambda tx: audit.add(
         tx, agent.principal, f"decision.{outcome}", f"ticket:{ticket.id}", at=now,
-        before=decision, after=tickets.as_dict(ticket.decision)))
-    return tickets.summary(ticket)
+        before=decision, after=as_dict(ticket.decision)))
+    return views.summary(ticket)
 
 
 def fire(ticket: Ticket, timer: dict[str, Any], now: datetime) -> list[TimelineItem]:
     """The decision timer woke: remind the approvers (and, once overdue, the admins)."""
-    decision = tickets.as_dict(ticket.decision)
+    decision = as_dict(ticket.decision)
     if not _open(ticket) or decision.get("id") != timer.get("decision"):
         rules.stop(ticket, "decision", state="fired")
         return []
@@ -191,7 +190,7 @@ def withdraw(ticket: Ticket, actor: str, now: datetime, seq: int) -> list[Timeli
     """The ticket was resolved or closed while a decision waited: nothing is left to decide."""
     if not _open(ticket):
         return []
-    decision = tickets.as_dict(ticket.decision)
+    decision = as_dict(ticket.decision)
     ticket.decision = {**decision, "state": "withdrawn", "decided_at": clock.iso(now)}
     rules.stop(ticket, "decision")
     return [timeline.event(ticket.id, now, "decision.withdrawn", actor=actor, seq=seq,
@@ -199,19 +198,19 @@ def withdraw(ticket: Ticket, actor: str, now: datetime, seq: int) -> list[Timeli
 
 
 def _open(ticket: Ticket) -> bool:
-    return tickets.as_dict(ticket.decision).get("state") == "requested"
+    return as_dict(ticket.decision).get("state") == "requested"
 
 
 def _next_wake(ticket: Ticket, now: datetime, every: timedelta) -> datetime:
     """Reminders respect the business calendar, except for urgent tickets."""
     if ticket.priority == "urgent":
         return now + every
-    _, calendar = tickets.clock_for(ticket)
+    _, calendar = lifecycle.clock_for(ticket)
     return calendar.add(now, every)
 
 
 def _approvers(ticket: Ticket) -> list[Agent]:
-    named = tickets.as_dict(ticket.decision).get("approver")
+    named = as_dict(ticket.decision).get("approver")
     if named:
         try:
             agent = Agent.get("agent", named)

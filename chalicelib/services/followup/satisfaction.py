@@ -7,7 +7,7 @@ mail, shows what was recorded; a score already given by SMS or email reply count
 Recorded on the ticket as `sla.csat` ({score, at, via, comment?}) with `csat.received`
 (and `csat.commented` when the comment comes after the score). "Once" holds under races:
 the ticket's version attribute makes the save conditional, and a retry re-reads the ticket
-and finds the rating (tickets.retry_on_race).
+and finds the rating (ticket_store.retry_on_race).
 """
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.db import timeline
 from chalicelib.db.models import Ticket
+from chalicelib.db.values import as_dict
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.tickets import work as tickets
 from chalicelib.services.portal import webform
+from chalicelib.services.tickets import store as ticket_store
 
 SCORES = (1, 2, 3, 4, 5)
 MAX_COMMENT = 2000
@@ -37,7 +38,7 @@ class Rating:
 
 
 def current(ticket_id: str) -> Rating:
-    ticket = tickets.load(ticket_id)
+    ticket = ticket_store.load(ticket_id)
     return _rating(ticket, "unchanged" if _csat(ticket) else "unrated")
 
 
@@ -51,17 +52,17 @@ def parse_score(raw: Any) -> int | None:
     return int(text)
 
 
-@tickets.retry_on_race
+@ticket_store.retry_on_race
 def rate(ticket_id: str, score: int | None, comment: Any = "") -> Rating:
     """Record the score (and comment) unless the ticket already has a rating; add the
     comment to an existing rating that has none. Otherwise change nothing."""
     text = webform.clean_text(comment) if isinstance(comment, str) else ""
     if len(text) > MAX_COMMENT:
         raise ValidationFailed("The comment is too long.", {"comment": f"at most {MAX_COMMENT} characters"})
-    ticket = tickets.load(ticket_id)
+    ticket = ticket_store.load(ticket_id)
     existing = _csat(ticket)
     now = clock.now()
-    sla = tickets.as_dict(ticket.sla)
+    sla = as_dict(ticket.sla)
     if not existing:
         if score is None:
             raise ValidationFailed("Choose a score from 1 to 5.", {"score": "1, 2, 3, 4 or 5"})
@@ -70,19 +71,19 @@ def rate(ticket_id: str, score: int | None, comment: Any = "") -> Rating:
         if text:
             record["comment"] = data["comment"] = text
         ticket.sla = {**sla, "csat": record}
-        tickets.save(ticket, [timeline.event(ticket.id, now, "csat.received", actor="customer",
+        ticket_store.save(ticket, [timeline.event(ticket.id, now, "csat.received", actor="customer",
                                              data=data)], now)
         return _rating(ticket, "recorded")
     if text and not existing.get("comment"):
         ticket.sla = {**sla, "csat": {**existing, "comment": text, "commented_at": clock.iso(now)}}
-        tickets.save(ticket, [timeline.event(ticket.id, now, "csat.commented", actor="customer",
+        ticket_store.save(ticket, [timeline.event(ticket.id, now, "csat.commented", actor="customer",
                                              data={"comment": text})], now)
         return _rating(ticket, "commented")
     return _rating(ticket, "unchanged")
 
 
 def _csat(ticket: Ticket) -> dict[str, Any]:
-    return tickets.as_dict(tickets.as_dict(ticket.sla).get("csat"))
+    return as_dict(as_dict(ticket.sla).get("csat"))
 
 
 def _rating(ticket: Ticket, outcome: str) -> Rating:

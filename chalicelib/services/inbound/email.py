@@ -30,14 +30,12 @@ from chalicelib.integrations import storage
 from chalicelib.mail import loops, reply
 from chalicelib.mail.parse import ParsedMail, original_message_ids, parse
 from chalicelib.services.customers import contacts
-from chalicelib.services.team import departments
-from chalicelib.services.messaging import dispatch
-from chalicelib.services.tickets import intake
-from chalicelib.services.team import routing
-from chalicelib.services.messaging import suppression
 from chalicelib.services.inbound import thread
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.messaging import dispatch, suppression
 from chalicelib.services.portal.webform import Upload, WebContact
+from chalicelib.services.team import departments, routing
+from chalicelib.services.tickets import intake, work
+from chalicelib.services.tickets import store as ticket_store
 
 log = logging.getLogger("setu.email")
 
@@ -199,7 +197,7 @@ def _append(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str
               **_message_fields(receipt, mail, automatic)}
     outcome = "held" if held else "appended"
     try:
-        tickets.record_inbound(
+        work.record_inbound(
             ticket_id, fields, held=held, automatic=bool(automatic),
             event_data={"threaded_by": how},
             extra_writes=lambda tx: _finish(tx, receipt, outcome, ticket_id, mail, sender=sender),
@@ -217,7 +215,7 @@ def _append(receipt: Receipt, mail: ParsedMail, sender: str, automatic: list[str
 
 def _bounce(receipt: Receipt, mail: ParsedMail) -> str:
     for message_id in original_message_ids(mail):
-        found = tickets.outbound_by_message_id(message_id)
+        found = ticket_store.outbound_by_message_id(message_id)
         if found is None:
             continue
         ticket_id, item = found
@@ -282,14 +280,14 @@ def _thread(mail: ParsedMail, receipt: Receipt, known: _Known
     ticket_id, how = thread.by_headers(mail.in_reply_to, mail.references, known.threads), "headers"
     if ticket_id is None:
         ref = thread.ref_from_addresses([*receipt.recipients, *mail.to, *mail.cc])
-        ticket_id, how = (tickets.id_for_ref(ref), "token") if ref else (None, "")
+        ticket_id, how = (ticket_store.id_for_ref(ref), "token") if ref else (None, "")
     subject_match = False
     if ticket_id is None:
         ref = thread.ref_from_subject(mail.subject)
-        ticket_id, how, subject_match = (tickets.id_for_ref(ref), "subject", True) if ref else (None, "", False)
+        ticket_id, how, subject_match = (ticket_store.id_for_ref(ref), "subject", True) if ref else (None, "", False)
     if ticket_id is None:
         return None
-    ticket = tickets.find(ticket_id)
+    ticket = ticket_store.find(ticket_id)
     is_customer = (ticket.customer_id if ticket else None) == known.customer_id
     if subject_match and not is_customer:
         return None  # a ref in a subject proves nothing: this is a new conversation

@@ -28,16 +28,14 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Key, Ticket
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services.followup import checkin
 from chalicelib.services.customers import contacts
-from chalicelib.services.tickets import intake
-from chalicelib.services.messaging import outbound
-from chalicelib.services.team import routing
-from chalicelib.services.messaging import sms_text
-from chalicelib.services.messaging import suppression
-from chalicelib.services.messaging import templates
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.followup import checkin
+from chalicelib.services.messaging import outbound, sms_text, suppression, templates
+from chalicelib.services.messaging.channels import Sms
 from chalicelib.services.portal.webform import WebContact
+from chalicelib.services.team import routing
+from chalicelib.services.tickets import intake, work
+from chalicelib.services.tickets import store as ticket_store
 
 log = logging.getLogger("setu.sms")
 
@@ -132,16 +130,16 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> Ticket | None:
         return None
     found = REF_IN_TEXT.search(sms.body)
     if found:
-        ticket_id = tickets.id_for_ref(found.group(1).translate(BENGALI_DIGITS).lstrip("0"))
-        ticket = tickets.find(ticket_id) if ticket_id else None
+        ticket_id = ticket_store.id_for_ref(found.group(1).translate(BENGALI_DIGITS).lstrip("0"))
+        ticket = ticket_store.find(ticket_id) if ticket_id else None
         if ticket is not None and ticket.customer_id == customer_id:
             return ticket
     theirs = list(Ticket.customer_index.query(customer_id, limit=50))
-    open_tickets = [t for t in theirs if t.status not in tickets.DONE]
+    open_tickets = [t for t in theirs if t.status not in ticket_store.DONE]
     if open_tickets:
         return open_tickets[0] if len(open_tickets) == 1 else None
     # nothing open: an answer to our check-in ("হ্যাঁ", "না", a score) belongs to that ticket
-    asked = [t for t in theirs if t.status in tickets.DONE and checkin.pending(t)]
+    asked = [t for t in theirs if t.status in ticket_store.DONE and checkin.pending(t)]
     return asked[0] if len(asked) == 1 else None
 
 
@@ -164,7 +162,7 @@ def _append(sms: InboundSms, ticket: Ticket) -> str:
     ticket_id = ticket.id
     fields = {"message_uid": ids.new_id("m"), "channel": "sms", "kind": "message",
               "body": sms.body, "sender": sms.origination, **_fields(sms)}
-    tickets.record_inbound(ticket_id, fields, held=False, automatic=False, event_data={},
+    work.record_inbound(ticket_id, fields, held=False, automatic=False, event_data={},
                            extra_writes=lambda tx: _marker(tx, sms, "appended", ticket_id=ticket_id),
                            at=sms.at, ticket=ticket)
     return "appended"
@@ -202,7 +200,6 @@ def _help(sms: InboundSms, customer_id: str | None) -> str:
                 "status": "queued", "channel": "sms", "recipient": sms.origination,
                 "body": text, **outbound.sms_fields(text)}))
     if not reply_ticket:
-        from chalicelib.integrations.channels import Sms
 
         Sms.send_text(sms.origination, text)
     return "help"

@@ -13,21 +13,17 @@ ticket's customer is `held` for an agent (services/inbound/email.py decides).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import clock, config, ids
 from chalicelib.db import keys
 from chalicelib.db.connection import Transaction
-from chalicelib.db.models import Key, Setting
+from chalicelib.db.models import Key
+from chalicelib.services.messaging import signing
 
 MAX_ID_LENGTH = 500  # a DynamoDB key is at most 2 KB; real Message-IDs are far shorter
 MAX_REFERENCES = 30  # the newest ones; long threads carry hundreds
@@ -35,7 +31,6 @@ SUBJECT_REF = re.compile(r"\[#\s*([0-9০-৯]{1,12})\]")
 _TOKEN = re.compile(r"^(?P<local>[^+@]+)\+(?P<ref>[0-9]{1,12})\.(?P<exp>[0-9a-z]{1,8})"
                     r"\.(?P<sig>[a-z0-9]{10})@(?P<domain>.+)$")
 DEFAULT_REPLY_DAYS = 180
-_secret: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ def ref_from_addresses(addresses: Iterable[str], *, now: datetime | None = None)
     epoch = (now or clock.now()).timestamp()
     for address in addresses:
         found = _TOKEN.match((address or "").strip().lower())
-        if found and found["domain"] == support_domain and hmac.compare_digest(
+        if found and found["domain"] == support_domain and signing.same(
                 found["sig"], _sign(f"{found['ref']}.{found['exp']}")) \
                 and int(found["exp"], 36) > epoch:
             return found["ref"]
@@ -131,30 +126,7 @@ def ref_from_subject(subject: str) -> str | None:
 
 
 def _sign(ref: str) -> str:
-    digest = hmac.new(signing_secret(), f"reply:{ref}".encode(), hashlib.sha256).digest()
+    digest = signing.mac(f"reply:{ref}")
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(alphabet[b % 36] for b in digest[:10])
 
-
-def signing_secret() -> bytes:
-    """A random secret made on first use and kept in the settings table: nothing to configure
-    and nothing in the repo. Created with a conditional put, so every container agrees."""
-    global _secret
-    if _secret is None:
-        try:
-            _secret = bytes.fromhex(Setting.get("secret", "reply-signing").data.as_dict()["hex"])
-        except Setting.DoesNotExist:
-            candidate = secrets.token_hex(32)
-            try:
-                Setting("secret", "reply-signing", data={"hex": candidate}).save(
-                    condition=Setting.name.does_not_exist())
-                _secret = bytes.fromhex(candidate)
-            except PutError:
-                _secret = bytes.fromhex(Setting.get("secret", "reply-signing",
-                                                    consistent_read=True).data.as_dict()["hex"])
-    return _secret
-
-
-def reset() -> None:
-    global _secret
-    _secret = None

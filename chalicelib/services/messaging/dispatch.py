@@ -15,8 +15,8 @@ from chalicelib import clock, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key, TimelineItem
-from chalicelib.integrations import channels
-from chalicelib.services.messaging import fallback
+from chalicelib.services.messaging import channels, fallback
+
 
 def dispatch(item: TimelineItem) -> str:
     if item.item_type != "message" or item.direction != "out" or item.status != "queued":

@@ -15,9 +15,9 @@ from chalicelib import clock, config
 from chalicelib.db import timeline
 from chalicelib.db.connection import Transaction
 from chalicelib.db.models import Customer, Ticket, TimelineItem
+from chalicelib.services.followup import checkin
+from chalicelib.services.messaging import outbound, suppression
 from chalicelib.services.team import departments
-from chalicelib.services.messaging import outbound
-from chalicelib.services.messaging import suppression
 
 REROUTED_KINDS = ("ack", "followup")
 OTHER = {"email": "sms", "sms": "email"}
@@ -50,7 +50,6 @@ def queue(tx: Transaction, item: TimelineItem, reason: str) -> bool:
 def _compose(item: TimelineItem, ticket: Ticket, customer: Customer, channel: str,
              recipient: str, now: datetime) -> dict[str, Any]:
     if item.kind == "followup":
-        from chalicelib.services.followup import checkin
 
         return checkin.message_fields(ticket, customer, channel, recipient)
     return outbound.acknowledgement(

@@ -2,7 +2,7 @@
 unsubscribe page (docs/pages.md).
 
 A token carries what it names and an HMAC-SHA256 over it with the install's signing secret
-(services/thread.signing_secret(), made on first use and kept in the settings table), each
+(services/messaging/signing.py, made on first use and kept in the settings table), each
 purpose under its own label so a token made for one page never opens another:
 
   status  <ref>.<expiry>.<sig>      sig over "status|<ticket id>|<expiry>"; expires
@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import os
 import re
 from dataclasses import dataclass
@@ -35,7 +33,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
 
 from chalicelib import clock, config, ids
-from chalicelib.services.inbound import thread
+from chalicelib.services.messaging import signing
+from chalicelib.services.tickets import store as ticket_store
 
 SIGNATURE_CHARS = 20  # base64url: 120 bits
 DEFAULT_STATUS_DAYS = 60
@@ -125,10 +124,9 @@ def _open_ref_token(purpose: str, token: str, now: datetime | None) -> Opened:
     found = _REF_TOKEN.match(token or "") if len(token or "") <= MAX_TOKEN else None
     if not found:
         raise LinkInvalid("malformed")
-    from chalicelib.services.tickets import work as tickets  # the ref -> id key; tickets imports much
 
-    ticket_id = tickets.id_for_ref(found["ref"])
-    if not ticket_id or not hmac.compare_digest(found["sig"], _sign(purpose, ticket_id, found["exp"])):
+    ticket_id = ticket_store.id_for_ref(found["ref"])
+    if not ticket_id or not signing.same(found["sig"], _sign(purpose, ticket_id, found["exp"])):
         raise LinkInvalid("signature")
     expires_at = _instant(found["exp"])
     if expires_at <= (now or clock.now()):
@@ -170,7 +168,7 @@ def open_unsubscribe(token: str, *, now: datetime | None = None) -> str:
         address = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise LinkInvalid("malformed") from None
-    if "@" not in address or not hmac.compare_digest(
+    if "@" not in address or not signing.same(
             found["sig"], _sign("unsub", address.casefold(), found["exp"])):
         raise LinkInvalid("signature")
     if _instant(found["exp"]) <= (now or clock.now()):
@@ -187,7 +185,7 @@ def _instant(expiry: str) -> datetime:
 
 def _sign(purpose: str, *parts: str) -> str:
     message = "|".join((purpose, *parts)).encode()
-    digest = hmac.new(thread.signing_secret(), message, hashlib.sha256).digest()
+    digest = signing.mac(message)
     return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
 
 

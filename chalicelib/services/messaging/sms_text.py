@@ -11,6 +11,9 @@ import math
 import unicodedata
 from dataclasses import dataclass
 
+from chalicelib import config
+from chalicelib.errors import ValidationFailed
+
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
@@ -55,8 +58,6 @@ def keyword(body: str) -> str | None:
 
 def check_length(text: str, field: str = "body") -> Segments:
     """The segments of `text`; ValidationFailed naming `field` past SETU_SMS_MAX_SEGMENTS."""
-    from chalicelib import config
-    from chalicelib.errors import ValidationFailed
 
     limit = config.settings().sms_max_segments
     count = segments(text)

@@ -1,6 +1,6 @@
 """The customer's own view of a ticket, opened through the signed link in the acknowledgement
 (services/messaging/links.py): its status, when we expect to answer, the public conversation, and a box
-whose text joins the ticket as a web message (services/tickets.record_inbound, like a reply
+whose text joins the ticket as a web message (services/work.record_inbound, like a reply
 by email or SMS: it reopens a solved ticket and restarts the next-reply clock).
 
 Public means: the customer's own messages (not `held` ones, which came from someone else) and
@@ -23,9 +23,11 @@ from chalicelib import clock, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
+from chalicelib.db.values import as_dict
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.tickets import work as tickets
 from chalicelib.services.portal import webform
+from chalicelib.services.tickets import store as ticket_store
+from chalicelib.services.tickets import views, work
 
 PUBLIC_OUT_KINDS = ("reply", "followup", "reminder", "decision")
 MAX_REPLY = 5000
@@ -56,7 +58,7 @@ class StatusView:
 
 
 def view(ticket_id: str) -> StatusView:
-    ticket = tickets.load(ticket_id)
+    ticket = ticket_store.load(ticket_id)
     return StatusView(ticket_id=ticket.id, ref=ticket.ref, subject=ticket.subject,
                       status=ticket.status, lang=ticket.lang or "bn",
                       department=ticket.department, created_at=ticket.created_at,
@@ -66,9 +68,9 @@ def view(ticket_id: str) -> StatusView:
 
 def expected_reply(ticket: Ticket) -> datetime | None:
     """First-response due while nobody answered; then the next-reply due while armed."""
-    if ticket.status in tickets.DONE or ticket.status == "pending":
+    if ticket.status in ticket_store.DONE or ticket.status == "pending":
         return None
-    sla = tickets.summary(ticket)["sla"]
+    sla = views.summary(ticket)["sla"]
     due = sla["first_response_due"] if ticket.first_response_at is None else sla["next_reply_due"]
     return clock.parse_iso(due) if due else None
 
@@ -78,7 +80,7 @@ def public_entries(items: Any) -> list[Entry]:
     for item in items:
         if not is_public(item):
             continue
-        files = tuple(str(tickets.as_dict(a).get("filename") or "") for a in item.attachments or ())
+        files = tuple(str(as_dict(a).get("filename") or "") for a in item.attachments or ())
         out.append(Entry(mine=item.direction == "in", at=item.at, body=(item.body or "").strip(),
                          channel=item.channel or "", attachments=files))
     return out
@@ -109,7 +111,7 @@ def add_reply(ticket_id: str, body: Any, nonce: Any) -> bool:
         errors["nonce"] = "reload the page and send again"
     if errors:
         raise ValidationFailed("The reply has errors.", errors)
-    ticket = tickets.load(ticket_id)
+    ticket = ticket_store.load(ticket_id)
     uid = ids.new_id("m")
     fields = {"message_uid": uid, "channel": "web", "kind": "message", "body": text,
               "sender": _sender(ticket), "lang": ticket.lang}
@@ -121,7 +123,7 @@ def add_reply(ticket_id: str, body: Any, nonce: Any) -> bool:
                 condition=Key.pk.does_not_exist(), label="extra")
 
     try:
-        tickets.record_inbound(ticket.id, fields, held=False, automatic=False,
+        work.record_inbound(ticket.id, fields, held=False, automatic=False,
                                event_data={"via": "status_page"}, extra_writes=claim)
     except Cancelled as exc:
         if "extra" in exc.labels:

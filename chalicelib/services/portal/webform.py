@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from chalicelib import config
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.customers import contacts
+from chalicelib.services.messaging.templates import bn_digits
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 FIELDS = ("name", "email", "phone", "subject", "message", "department", "lang", "website")
@@ -190,8 +191,6 @@ def localized(problems: dict[str, tuple[str, dict]], lang: str) -> dict[str, str
 
 
 def _params(params: dict, lang: str) -> dict:
-    from chalicelib.services.messaging.templates import bn_digits
-
     out = dict(params)
     if "n" in out:
         out.setdefault("size", _size(int(out["n"]), lang))

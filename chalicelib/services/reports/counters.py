@@ -19,6 +19,8 @@ day (by agent, department or channel): the cost depends on the range, never on t
 """
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import os
 import random
@@ -29,9 +31,13 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from botocore.exceptions import ClientError
+
 from chalicelib import clock, config
 from chalicelib.errors import BadRequest
+from chalicelib.integrations import aws
 from chalicelib.services.reports import histograms
+from chalicelib.services.tickets import lifecycle
 
 log = logging.getLogger("setu.reports")
 
@@ -129,9 +135,7 @@ def _backlog(image: Any) -> dict[tuple[str, str], float]:
 
 
 def _calendar(image: Any):
-    from chalicelib.services.tickets import work as tickets
-
-    return tickets.clock_for(image)[1]
+    return lifecycle.clock_for(image)[1]
 
 
 def ticket_delta(old: Any, new: Any, source: str,
@@ -304,9 +308,6 @@ def apply_group(deltas: list[Delta]) -> int:
 
 def _transact(markers: list[str], adds: dict[tuple[str, str], dict[str, float]]) -> bool:
     """False when a marker exists (nothing was written)."""
-    from botocore.exceptions import ClientError
-
-    from chalicelib.integrations import aws
 
     table = config.settings().table("keys")
     expires = str(int((clock.now() + MARKER_TTL).timestamp()))
@@ -485,7 +486,6 @@ def _numbers(item: dict[str, dict]) -> dict[str, float]:
 
 def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, float]]:
     """Items by (pk, sk); BatchGetItem, 100 keys a request, unprocessed keys retried."""
-    from chalicelib.integrations import aws
 
     table = config.settings().table("keys")
     client = aws.client("dynamodb")
@@ -506,7 +506,6 @@ def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, f
 
 def _query_day(pk: str) -> dict[str, dict[str, float]]:
     """Every dimension's item of one day (a Query; its pages follow each other)."""
-    from chalicelib.integrations import aws
 
     client = aws.client("dynamodb")
     params: dict[str, Any] = {"TableName": config.settings().table("keys"),
@@ -539,8 +538,6 @@ CSV_COLUMNS = (
 def to_csv(report: dict[str, Any]) -> str:
     """Header row; a row per day; the totals row; then a row per group (by=agent, department
     or channel) and a row per backlog age bucket (`backlog_open` filled)."""
-    import csv
-    import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

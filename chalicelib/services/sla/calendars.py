@@ -154,7 +154,7 @@ class Calendar:
 
 @lru_cache(maxsize=32)
 def _public_holidays(country: str, year: int) -> frozenset[date]:
-    import holidays
+    import holidays  # deferred: cold start (not loaded by `import app`)
 
     return frozenset(holidays.country_holidays(country, years=[year]).keys())
 
@@ -259,6 +259,6 @@ def _windows(spans: Any) -> tuple[Window, ...]:
 def _known_country(code: Any) -> bool:
     if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{2}", code):
         return False
-    import holidays
+    import holidays  # deferred: cold start (not loaded by `import app`)
 
     return code in holidays.list_supported_countries()

@@ -12,7 +12,7 @@ class InvalidDuration(ValueError):
 
 def parse(text: str) -> timedelta:
     """A positive duration of days or less; months and years are ambiguous and refused."""
-    import isodate
+    import isodate  # deferred: cold start (not loaded by `import app`)
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidDuration("an ISO 8601 duration such as PT4H")
@@ -31,6 +31,6 @@ def parse(text: str) -> timedelta:
 
 def format(value: timedelta) -> str:
     """Canonical text for a duration (round-trips through parse)."""
-    import isodate
+    import isodate  # deferred: cold start (not loaded by `import app`)
 
     return isodate.duration_isoformat(value)

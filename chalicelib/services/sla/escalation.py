@@ -16,6 +16,7 @@ from chalicelib.db import timeline
 from chalicelib.db.models import Agent, Ticket, TimelineItem
 from chalicelib.services.messaging import outbound
 from chalicelib.services.sla import rules
+from chalicelib.services.tickets.lifecycle import clock_for
 
 LEVELS = ("assignee", "lead", "manager")
 DEFAULT_EVERY = timedelta(minutes=30)
@@ -31,7 +32,6 @@ def start(ticket: Ticket, target: str, now: datetime) -> None:
 
 def fire(ticket: Ticket, timer: dict[str, Any], now: datetime) -> list[TimelineItem]:
     """Notify this level, arm the next; the items to write with the ticket."""
-    from chalicelib.services.tickets.work import clock_for
 
     level = int(timer.get("level", 1))
     recipients = _recipients(ticket, LEVELS[level - 1])

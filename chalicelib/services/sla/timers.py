@@ -12,17 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-
 from chalicelib import clock, observability
 from chalicelib.db import timeline
 from chalicelib.db.connection import transaction
 from chalicelib.db.models import Ticket, TimelineItem
+from chalicelib.db.values import as_dict
 from chalicelib.integrations import stepfunctions
-from chalicelib.services.followup import checkin
-from chalicelib.services.followup import decisions
-from chalicelib.services.sla import escalation
-from chalicelib.services.sla import rules
-from chalicelib.services.tickets.work import DONE, as_dict, refresh_queue_sort, status_timers
+from chalicelib.services.followup import checkin, decisions
+from chalicelib.services.sla import escalation, rules
+from chalicelib.services.tickets.lifecycle import status_timers
+from chalicelib.services.tickets.store import DONE, refresh_queue_sort
 
 KINDS = ("first_response", "next_reply", "resolution", "callback", "checkin", "escalation",
          "reminder", "auto_close", "decision")

@@ -14,6 +14,9 @@ from chalicelib import clock, config
 from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Agent, Key
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.services.customers.contacts import InvalidContact, normalise_email
+from chalicelib.services.team import audit
+from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 ROLES = ("agent", "lead", "admin")
 RANK = {role: n for n, role in enumerate(ROLES)}
@@ -143,7 +146,6 @@ def directory(*, department: str = "", cursor: str = "",
               limit: int = PAGE_DEFAULT) -> dict[str, Any]:
     """Every agent, active or not, in ARN order: one Query on the settings table's `agent`
     partition (never a Scan), a page of at most PAGE_MAX."""
-    from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
     errors = {}
     if department and department not in DEPARTMENT_NAMES:
@@ -363,8 +365,6 @@ def _known(body: dict[str, Any], allowed: set[str]) -> None:
 
 def _values(body: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     """The agent fields present in `body`, normalised as stored; problems go to `errors`."""
-    from chalicelib.services.customers.contacts import InvalidContact, normalise_email
-    from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
     out: dict[str, Any] = {}
     if "role" in body:
@@ -428,8 +428,6 @@ def _snapshot(agent: Agent) -> dict[str, Any]:
 
 
 def _audit(tx, actor: str, action: str, agent: Agent, **values: Any) -> None:
-    from chalicelib.services.team import audit
-
     audit.add(tx, actor, action, f"agent:{agent.name}", **values)
 
 

@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.db import settings
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Setting
-from chalicelib.errors import Conflict
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, Conflict
 
 PAGE_MAX = 200
 
@@ -49,7 +49,6 @@ def put_setting(kind: str, name: str, data: dict[str, Any], actor: str, *,
                 action: str | None = None) -> None:
     """Store a settings document (SLA policy, calendar, routing rules ...) with its audit entry
     in one transaction; `before` is read fresh, not from the settings cache."""
-    from chalicelib.db import settings
 
     try:
         current = Setting.get(kind, name, consistent_read=True)

@@ -4,6 +4,8 @@ Built-in defaults; admin-edited departments and templates arrive with the agent 
 """
 from __future__ import annotations
 
+from chalicelib import config
+
 DEPARTMENTS: dict[str, dict] = {
     "general": {
         "name": {"bn": "সাধারণ", "en": "General"},
@@ -37,7 +39,6 @@ DEPARTMENT_NAMES = frozenset(DEPARTMENTS)
 def sender_address(department: str) -> str:
     """The From address of mail about a department's tickets: <department>@<support domain>;
     general mail comes from the support address itself."""
-    from chalicelib import config
 
     support = config.settings().support_address
     if department not in DEPARTMENTS or department == "general":

@@ -27,7 +27,7 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction
 from chalicelib.db.models import Agent, Key, Ticket, TimelineItem
 from chalicelib.services.team import routing
-from chalicelib.services.tickets import work as tickets
+from chalicelib.services.tickets import store as ticket_store
 
 log = logging.getLogger("setu.routing")
 
@@ -74,7 +74,7 @@ def wanted(old: Ticket | None, new: Ticket | None) -> bool:
         return False
     if old is None:
         return getattr(new, "status", None) == "new"
-    return old.department != new.department and new.status not in tickets.DONE
+    return old.department != new.department and new.status not in ticket_store.DONE
 
 
 def on_ticket_changed(old: Ticket | None, new: Ticket | None) -> str:
@@ -92,9 +92,9 @@ def assign(image: Ticket) -> str:
     department = image.department
     for attempt in range(ATTEMPTS):
         if attempt:  # the ticket or the counter moved: judge again from the stored ticket
-            ticket = tickets.find(image.id)
+            ticket = ticket_store.find(image.id)
             if ticket is None or ticket.assignee or ticket.department != department \
-                    or ticket.status in tickets.DONE:
+                    or ticket.status in ticket_store.DONE:
                 return "skipped"
         assert ticket is not None
         seen = _counter(department)
@@ -106,12 +106,12 @@ def assign(image: Ticket) -> str:
         event = timeline.event(ticket.id, now, "ticket.assigned", actor=ACTOR, seq=0, data={
             "from": None, "to": chosen.name, "by": "round_robin", "department": department})
         try:
-            tickets.save(ticket, [event], now,
+            ticket_store.save(ticket, [event], now,
                          extra_writes=lambda tx: _advance(tx, department, seen))
             return "assigned"
         except Cancelled:  # the counter moved (another assignment in this department)
             continue
-        except tickets._Raced:  # noqa: SLF001 - the ticket changed since the image
+        except ticket_store.Raced:  # noqa: SLF001 - the ticket changed since the image
             continue
     raise RuntimeError(f"round-robin for {image.id}: the ticket or the counter kept changing")
 

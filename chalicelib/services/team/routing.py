@@ -26,6 +26,7 @@ from typing import Any
 
 from chalicelib.db import settings
 from chalicelib.errors import ValidationFailed
+from chalicelib.services.team import audit
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 KIND, NAME = "routing", "default"
@@ -84,7 +85,6 @@ def current() -> dict[str, Any]:
 
 def put(body: Any, actor: str) -> dict[str, Any]:
     """Validate and store the document, with its audit entry in the same transaction."""
-    from chalicelib.services.team import audit
 
     document = validate(body)
     audit.put_setting(KIND, NAME, document, actor, action="routing.updated")

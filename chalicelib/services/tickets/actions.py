@@ -18,7 +18,7 @@ merge  Ticket S (the source) goes into ticket T (the target), as in Zendesk/Fres
        Rules: not into itself (422); not a ticket already merged elsewhere, not into a merged
        or closed ticket, not a ticket others were merged into (409: merge the other way round),
        so `merged_into` is always one hop, which inbound replies follow
-       (tickets.record_inbound). Tickets of different customers need `force` from a lead or
+       (work.record_inbound). Tickets of different customers need `force` from a lead or
        admin (422 / 403): the target's customer would see the source customer's messages on
        the status page. Merging S into T again answers the merged state (idempotent).
 
@@ -38,13 +38,16 @@ from chalicelib import clock, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
+from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.services.team import agents
-from chalicelib.services.team import audit
-from chalicelib.services.tickets import search
-from chalicelib.services.sla import rules
-from chalicelib.services.tickets import work as tickets
-from chalicelib.services.tickets.work import as_dict, retry_on_race, save, summary
+from chalicelib.services.followup import decisions
+from chalicelib.services.sla import calendars, rules
+from chalicelib.services.sla import store as policies
+from chalicelib.services.team import agents, audit
+from chalicelib.services.tickets import lifecycle, search
+from chalicelib.services.tickets import store as ticket_store
+from chalicelib.services.tickets.store import retry_on_race, save
+from chalicelib.services.tickets.views import summary
 
 log = logging.getLogger("setu.ticket_actions")
 
@@ -60,7 +63,7 @@ def take(ticket_id: str, agent: agents.AgentView, body: dict[str, Any]) -> dict[
 
 @retry_on_race
 def _take(ticket_id: str, agent: agents.AgentView, force: bool, version: int | None) -> dict:
-    ticket = tickets.load_open_to_change(ticket_id)
+    ticket = ticket_store.load_open_to_change(ticket_id)
     _check_version(ticket, version)
     me, previous = agent.principal, ticket.assignee
     if previous == me:
@@ -104,9 +107,9 @@ def merge(source_id: str, agent: agents.AgentView, body: dict[str, Any]) -> dict
 @retry_on_race
 def _merge(source_id: str, into: str, agent: agents.AgentView, version: int | None,
            force: bool, written: list[TimelineItem]) -> dict[str, Any]:
-    source = tickets.load(source_id)
+    source = ticket_store.load(source_id)
     try:
-        target = tickets.load(into)
+        target = ticket_store.load(into)
     except NotFound:
         raise ValidationFailed("There is no ticket to merge into.",
                                {"into": "no such ticket"}) from None
@@ -116,7 +119,7 @@ def _merge(source_id: str, into: str, agent: agents.AgentView, version: int | No
     if source.merged_into == target.id:  # done before (a retried request)
         return _merged(source, target, copied=0)
     if source.merged_into:
-        tickets.load_open_to_change(source.id)  # answers the 409 that says where it went
+        ticket_store.load_open_to_change(source.id)  # answers the 409 that says where it went
     if target.merged_into:
         raise Conflict(f"Ticket #{target.ref} was itself merged into another ticket; merge "
                        "into that one.", {"into": f"merged into {target.merged_into}"})
@@ -150,16 +153,15 @@ def _merge(source_id: str, into: str, agent: agents.AgentView, version: int | No
         items.append(timeline.event(source.id, now, "ticket.status_changed", actor=me, seq=1,
                                     data={"from": source.status, "to": "closed",
                                           "reason": "merged"}))
-        tickets.status_timers(source, source.status, "closed", now)
+        lifecycle.status_timers(source, source.status, "closed", now)
         source.status = "closed"
-        from chalicelib.services.followup import decisions
 
         items.extend(decisions.withdraw(source, me, now, seq=2))
     source.resolved_at = source.resolved_at or now
     source.merged_into = target.id
     target.merged_from = {*(target.merged_from or ()), source.id}
     target.updated_at = now
-    tickets.refresh_queue_sort(target)
+    ticket_store.refresh_queue_sort(target)
     merged_event = timeline.event(target.id, now, "ticket.merged", actor=me, seq=0, data={
         "from": source.id, "ref": source.ref, "customer_id": source.customer_id,
         "customers": customers, "copied": len(copies)})
@@ -210,7 +212,7 @@ def _undo_copies(copies: list[TimelineItem]) -> None:
     same two tickets meanwhile (then they are that merge's copies)."""
     if not copies:
         return
-    source = tickets.find(as_dict(copies[0].origin)["ticket"])
+    source = ticket_store.find(as_dict(copies[0].origin)["ticket"])
     if source is not None and source.merged_into == copies[0].ticket_id:
         return
     with TimelineItem.batch_write() as batch:
@@ -243,7 +245,7 @@ def split_pk(ticket_id: str, message_uid: str) -> str:
 
 @retry_on_race
 def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> tuple[dict, bool]:
-    original = tickets.load(ticket_id)
+    original = ticket_store.load(ticket_id)
     done = _split_before(original.id, uid)
     if done:
         return _split_result(original, done), False
@@ -288,7 +290,7 @@ def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> t
         done = _split_before(original.id, uid) if "extra" in exc.labels else None
         if not done:
             raise
-        return _split_result(tickets.load(original.id), done), False  # split at the same time
+        return _split_result(ticket_store.load(original.id), done), False  # split at the same time
     observability.count("TicketsCreated", channel=new.channel)
     return {"ticket": summary(new), "original": summary(original)}, True
 
@@ -301,7 +303,7 @@ def _split_before(ticket_id: str, uid: str) -> str | None:
 
 
 def _split_result(original: Ticket, new_id: str) -> dict[str, Any]:
-    return {"ticket": summary(tickets.load(new_id)), "original": summary(original)}
+    return {"ticket": summary(ticket_store.load(new_id)), "original": summary(original)}
 
 
 def _message(ticket_id: str, uid: str) -> TimelineItem:
@@ -326,12 +328,10 @@ def _message(ticket_id: str, uid: str) -> TimelineItem:
 
 def _new_ticket(original: Ticket, message: TimelineItem, subject: str, now) -> Ticket:
     """The same customer, department, priority and channel; a fresh SLA from now."""
-    from chalicelib.services.sla import calendars
-    from chalicelib.services.sla import store as policies
 
     policy = policies.policy_for(original.department, original.priority)
     calendar = policies.find_calendar(policy.calendar) or calendars.ALWAYS
-    channel = message.channel if message.channel in tickets.CHANNELS else original.channel
+    channel = message.channel if message.channel in ticket_store.CHANNELS else original.channel
     ticket = Ticket(
         id=ids.new_id("t"), ref=keys.next_ticket_ref(),
         subject=subject or _subject(message) or original.subject, status="new",
@@ -342,7 +342,7 @@ def _new_ticket(original: Ticket, message: TimelineItem, subject: str, now) -> T
         timers={})
     for target in ("first_response", "resolution"):
         rules.arm_target(ticket, target, policy, calendar, now)
-    tickets.refresh_queue_sort(ticket)
+    ticket_store.refresh_queue_sort(ticket)
     return ticket
 
 

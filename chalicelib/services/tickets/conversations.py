@@ -6,14 +6,12 @@ from typing import Any
 
 from chalicelib import config
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.team import agents
-from chalicelib.services.team import audit
 from chalicelib.services.customers import contacts
-from chalicelib.services.team import departments
-from chalicelib.services.tickets import intake
 from chalicelib.services.messaging import sms_text
-from chalicelib.services.tickets import work as tickets
 from chalicelib.services.portal.webform import WebContact
+from chalicelib.services.team import agents, audit, departments
+from chalicelib.services.tickets import intake, views
+from chalicelib.services.tickets import store as ticket_store
 
 FIELDS = ("name", "email", "phone", "subject", "body", "channel", "department", "lang")
 
@@ -30,8 +28,8 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
     email, phone = (values["email"] or "").strip(), (values["phone"] or "").strip()
     if not text:
         errors["body"] = "required"
-    elif len(text) > tickets.MAX_BODY:
-        errors["body"] = f"at most {tickets.MAX_BODY} characters"
+    elif len(text) > ticket_store.MAX_BODY:
+        errors["body"] = f"at most {ticket_store.MAX_BODY} characters"
     try:
         email = contacts.normalise_email(email) if email else ""
     except contacts.InvalidContact:
@@ -61,6 +59,7 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
     subject = " ".join((values["subject"] or text).split())[:120]
     contact = WebContact(message=text, name=(values["name"] or "").strip()[:100], email=email,
                          phone=phone, subject=subject, department=department, lang=lang)
+
     def audited(tx, ticket_id: str) -> None:
         audit.add(tx, agent.principal, "ticket.started", f"ticket:{ticket_id}",
                   after={"channel": channel, "department": department, "email": email,
@@ -68,7 +67,7 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
 
     ticket = intake.create(contact, intake.Arrival(channel=channel, agent=agent.principal,
                                                    acknowledge=False, extra_writes=audited))
-    out = {"ticket": tickets.summary(ticket)}
+    out = {"ticket": views.summary(ticket)}
     if channel == "sms":
         out["sms"] = sms_text.segments(text).to_dict()
     return out

@@ -17,20 +17,19 @@ from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Ticket
+from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
-from chalicelib.services.sla import calendars
 from chalicelib.services.customers import identities as customers
-from chalicelib.services.team import departments
-from chalicelib.services.messaging import outbound
-from chalicelib.services.sla import store as policies
-from chalicelib.services.tickets import search
-from chalicelib.services.sla import policy as sla
-from chalicelib.services.sla import rules
 from chalicelib.services.inbound import thread
-from chalicelib.services.tickets import work as tickets
-from chalicelib.services.tickets.work import as_dict
+from chalicelib.services.messaging import outbound
 from chalicelib.services.portal.webform import WebContact
+from chalicelib.services.sla import calendars, rules
+from chalicelib.services.sla import policy as sla
+from chalicelib.services.sla import store as policies
+from chalicelib.services.team import departments
+from chalicelib.services.tickets import search
+from chalicelib.services.tickets import store as ticket_store
 
 
 @dataclass
@@ -115,7 +114,7 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
     # we spoke first when an agent starts it: no first response to wait for
     for target in (("resolution",) if arrival.agent else ("first_response", "resolution")):
         rules.arm_target(ticket, target, policy, calendar, now)
-    tickets.refresh_queue_sort(ticket)
+    ticket_store.refresh_queue_sort(ticket)
 
     # at most three tries: one more after another request claimed an identity, one more
     # after finding the owner merged away (below)
@@ -186,7 +185,9 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
         if ack is not None:
             # the department's own template, when an admin set one (services/authoring/macros.py); a
             # broken one leaves the built-in text and says why on the timeline
-            from chalicelib.services.authoring import macros
+            from chalicelib.services.authoring import (
+                macros,  # deferred: cold start (not loaded by `import app`)
+            )
 
             problem = macros.customise_ack(ticket, ack, name=contact.name, message=contact.message)
             items.append(timeline.message(ticket.id, now, seq=3, **ack))

@@ -1,14 +1,19 @@
 """The channel boundary: services compose a message as a timeline item; a channel turns it
-into a provider call. Adding a channel (WhatsApp through AWS End User Messaging Social, see
-docs/channels.md) means one class here and one inbound adapter in chalicelib/events/, with no
-change to the services that decide what to send."""
+into a provider call (chalicelib/integrations: SES, End User Messaging SMS, S3 for files).
+Adding a channel (WhatsApp through AWS End User Messaging Social, see docs/channels.md) means
+one class here and one inbound adapter in chalicelib/events/, with no change to the services
+that decide what to send.
+
+AWS calls per send: email 1 SendRawEmail (+ 1 GetObject per attached file), SMS 1 send."""
 from __future__ import annotations
 
 from typing import Protocol
 
 from chalicelib import clock, config
 from chalicelib.db.models import TimelineItem
+from chalicelib.db.values import as_dict
 from chalicelib.integrations import email_out, sms_out, storage
+from chalicelib.services.messaging import links
 
 AUTOMATIC_KINDS = ("ack", "followup", "csat", "reminder", "help")
 
@@ -42,8 +47,6 @@ def _list_unsubscribe(item: TimelineItem) -> str | None:
     absolute public URL)."""
     if item.kind not in AUTOMATIC_KINDS or not item.recipient:
         return None
-    from chalicelib.services.messaging import links  # the signing secret lives with the services
-
     return links.unsubscribe_url(item.recipient, item.lang)
 
 
@@ -52,7 +55,7 @@ def _files(item: TimelineItem) -> list[tuple[str, str, bytes]]:
     bucket = config.settings().mail_bucket
     files = []
     for attachment in item.attachments or ():
-        meta = attachment.as_dict() if hasattr(attachment, "as_dict") else dict(attachment)
+        meta = as_dict(attachment)
         data = storage.get_raw(bucket, meta["key"])
         if data is None:
             raise FileNotFoundError(f"attachment {meta['key']} is missing")
