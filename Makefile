@@ -59,6 +59,8 @@ browser:
 	  && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; fi
 
 test: $(STAMP) browser
+	@# the layer contracts first (pyproject.toml [tool.importlinter]): a second, they fail fast
+	$(BIN)/lint-imports --no-cache
 	@# most integration time is waiting on the emulator and on timers: four workers, each with
 	@# its own emulator, overlap the waits even on two cores. --dist loadfile: the tests of a
 	@# file that starts a whole local stack (tests/e2e, tests/browser: one stack, one Chromium)

@@ -36,6 +36,7 @@ from typing import Any, Iterator
 
 from bench import emulator
 from bench.figures import Figure
+from chalicelib.services.messaging import reply_address
 
 ROOT = Path(__file__).resolve().parent.parent
 # issue 8, item 3: AWS calls per operation, warm container
@@ -275,11 +276,10 @@ class _Ops:
 
     def prepare_email_token(self) -> dict:
         """A web-form ticket (set-up), then mail to its signed reply address, no headers."""
-        from chalicelib.services.inbound import thread
 
         created = _post(self.client, {**_form(self._next()), "email": "rahim.bench@example.com"})
         ses_id = uuid.uuid4().hex
-        raw = _bench_mail(ses_id, None, to=thread.reply_address(created["ref"]))
+        raw = _bench_mail(ses_id, None, to=reply_address.address(created["ref"]))
         return self.email_event(raw, ses_id)
 
     # inbound SMS

@@ -31,8 +31,4 @@ def base36(number: int) -> str:
             return out
 
 
-def format_ref(number: int) -> str:
-    return str(number)
-
-
 BENGALI_DIGITS = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")

@@ -40,9 +40,8 @@ def configure(logger: logging.Logger) -> None:
     global _configured
     if _configured:
         return
-    from aws_lambda_powertools.logging.formatter import (
-        LambdaPowertoolsFormatter,  # deferred: cold start (not loaded by `import app`)
-    )
+    from aws_lambda_powertools.logging.formatter import (  # deferred: cold start
+        LambdaPowertoolsFormatter)
 
     if not logger.handlers:
         logger.addHandler(logging.StreamHandler())

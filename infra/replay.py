@@ -17,7 +17,7 @@
 - `streams`: each message on `setu-<stage>-stream-failures` says where in a table's stream a
   function gave up on records after its retries (Lambda's OnFailure record, which holds no
   records). The records are read back from the stream and the function is invoked again with
-  them (on AWS through Lambda's Invoke; `--local` calls the app's handler in this process). The
+  them (on AWS through Lambda's Invoke; `--local` (through local/replay.py) calls the app's handler in this process). The
   consumers act on a record at most once (timers by generation, dispatch by the item's status,
   counters by the record's sequence number), so a replay of something half applied does not
   double it. A stream keeps records 24 hours: an older failure is left with its reason.
@@ -215,7 +215,9 @@ def _sns_notification(body: str) -> dict[str, Any] | None:
     return sns
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, local_invoke=None) -> int:
+    """`local_invoke(info)`: how `streams --local` runs a function (local/replay.py passes
+    it; this module imports nothing of the local stack)."""
     import boto3
 
     parser = argparse.ArgumentParser(prog="python -m infra.replay", description=__doc__.split("\n\n")[0])
@@ -243,7 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         return sqs.get_queue_url(QueueName=f"setu-{stage}-{name}")["QueueUrl"]
 
     if args.what == "streams":
-        invoke = _local_invoke(info) if args.local else _lambda_invoke(boto3.client("lambda"))
+        if args.local and local_invoke is None:
+            parser.error("streams --local runs the app's handlers here: use `python -m local.replay "
+                         "streams` or `setu replay streams --local`")
+        invoke = local_invoke(info) if args.local else _lambda_invoke(boto3.client("lambda"))
         report = replay_streams(sqs, boto3.client("dynamodbstreams", **session_args),
                                 url("stream-failures"), invoke, stage, dry_run=args.dry_run,
                                 limit=args.max)
@@ -275,23 +280,6 @@ def _binary(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _local_invoke(info: dict[str, Any]):
-    """The local stack has no Lambda: run the app's handler here, pointed at its emulator."""
-    import os
-
-    from local import stack
-    from local.pump import Context
-
-    os.environ.update(stack.environment(info["outputs"], info["aws_endpoint_url"],
-                                        api_url=info.get("api_url", "")))
-    import app
-
-    def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
-        handler = getattr(app, function.removeprefix(f"setu-{info['stage']}-"))
-        return handler(event, Context(function)) or {}
-    return invoke
 
 
 if __name__ == "__main__":

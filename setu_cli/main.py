@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "replay":
         from infra import replay
+        from local.replay import local_invoke
 
-        return replay.main([args.what, *args.rest])
+        return replay.main([args.what, *args.rest], local_invoke=local_invoke)
     _target(parser, args)
     from chalicelib.errors import ApiError
 

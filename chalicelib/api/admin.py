@@ -69,11 +69,7 @@ def audit_log():
 
 
 def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
-        AGENT_ERRORS,
-        ok,
-        request_body,
-    )
+    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
 
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}

@@ -148,9 +148,7 @@ def get_calendar(name: str):
 @handle_errors
 def openapi():
     auth.require(bp.current_request)
-    from chalicelib.api import (
-        openapi as document,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.api import openapi as document  # deferred: cold start
 
     return json_response(document.build())
 

@@ -24,9 +24,7 @@ bp = Blueprint(__name__)
 @bp.route("/api/customers", methods=["GET"], authorizer=iam)
 @handle_errors
 def find_customers():
-    from chalicelib.services.customers import (
-        admin,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.customers import admin  # deferred: cold start
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
@@ -36,9 +34,7 @@ def find_customers():
 @bp.route("/api/customers/{customer_id}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_customer(customer_id: str):
-    from chalicelib.services.customers import (
-        admin,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.customers import admin  # deferred: cold start
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
@@ -51,9 +47,7 @@ def get_customer(customer_id: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def update_customer(customer_id: str):
-    from chalicelib.services.customers import (
-        admin,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.customers import admin  # deferred: cold start
 
     agent = auth.require(bp.current_request)
     return json_response(admin.update(customer_id, agent, object_body(bp.current_request)))
@@ -63,9 +57,7 @@ def update_customer(customer_id: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def merge_customers(customer_id: str):
-    from chalicelib.services.customers import (
-        admin,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.customers import admin  # deferred: cold start
 
     agent = auth.require(bp.current_request)
     other = admin.merge_body(object_body(bp.current_request))
@@ -77,9 +69,7 @@ def merge_customers(customer_id: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def unmerge_customers(customer_id: str):
-    from chalicelib.services.customers import (
-        admin,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.customers import admin  # deferred: cold start
 
     agent = auth.require(bp.current_request)
     other = admin.merge_body(object_body(bp.current_request))
@@ -88,14 +78,8 @@ def unmerge_customers(customer_id: str):
 
 
 def openapi_section() -> dict:
-    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
-        AGENT_ERRORS,
-        ok,
-        request_body,
-    )
-    from chalicelib.services.customers import (
-        admin,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
+    from chalicelib.services.customers import admin  # deferred: cold start
 
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}

@@ -18,9 +18,8 @@ EXPIRES_AFTER_SECONDS = 24 * 3600
 
 @lru_cache(maxsize=1)
 def _persistence():
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,  # deferred: cold start (not loaded by `import app`)
-    )
+    from aws_lambda_powertools.utilities.idempotency import (  # deferred: cold start
+        DynamoDBPersistenceLayer)
 
     return DynamoDBPersistenceLayer(table_name=config.settings().table("idempotency"),
                                     boto3_client=client("dynamodb"))
@@ -28,14 +27,10 @@ def _persistence():
 
 def once(key: str, fingerprint: str, create: Callable[[], dict[str, Any]],
          lambda_context: Any = None) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.idempotency import (  # deferred: cold start (not loaded by `import app`)
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )  # deferred: cold start (not loaded by `import app`)
+    from aws_lambda_powertools.utilities.idempotency import (  # deferred: cold start
+        IdempotencyConfig, idempotent_function)
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (  # deferred: cold start
+        IdempotencyAlreadyInProgressError, IdempotencyValidationError)
 
     settings = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="fingerprint",
                                  expires_after_seconds=EXPIRES_AFTER_SECONDS,

@@ -26,9 +26,7 @@ bp = Blueprint(__name__)
 @bp.route("/api/macros", methods=["GET"], authorizer=iam)
 @handle_errors
 def list_macros():
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
@@ -46,9 +44,7 @@ def list_macros():
 @bp.route("/api/macros/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_macro(name: str):
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     auth.require(bp.current_request)
     check_name(name)
@@ -62,9 +58,7 @@ def get_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
 def put_macro(name: str):
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="lead")
     check_name(name)
@@ -74,9 +68,7 @@ def put_macro(name: str):
 @bp.route("/api/macros/{name}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def archive_macro(name: str):
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(name)
@@ -87,9 +79,7 @@ def archive_macro(name: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def preview(ticket_id: str):
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request)
     return json_response(macros.preview(ticket_id, agent, object_body(bp.current_request)))
@@ -98,9 +88,7 @@ def preview(ticket_id: str):
 @bp.route("/api/ack-templates/{department}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_ack_template(department: str):
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     auth.require(bp.current_request)
     check_name(department, "department")
@@ -111,9 +99,7 @@ def get_ack_template(department: str):
           content_types=ANY_CONTENT)
 @handle_errors
 def put_ack_template(department: str):
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
@@ -123,9 +109,7 @@ def put_ack_template(department: str):
 @bp.route("/api/ack-templates/{department}", methods=["DELETE"], authorizer=iam)
 @handle_errors
 def delete_ack_template(department: str):
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="admin")
     check_name(department, "department")
@@ -133,17 +117,9 @@ def delete_ack_template(department: str):
 
 
 def openapi_section() -> dict:
-    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
-        AGENT_ERRORS,
-        TICKET_ID,
-        error,
-        ok,
-        request_body,
-    )
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.api.openapi import (  # deferred: cold start
+        AGENT_ERRORS, TICKET_ID, error, ok, request_body)
+    from chalicelib.services.authoring import macros, sandbox  # deferred: cold start
 
     string = {"type": "string"}
     name = {"name": "name", "in": "path", "required": True,

@@ -19,9 +19,7 @@ FORMATS = ("json", "csv")
 @bp.route("/api/reports", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_report():
-    from chalicelib.services.reports import (
-        counters as reports,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.reports import counters as reports  # deferred: cold start
 
     auth.require(bp.current_request, "lead")
     params = bp.current_request.query_params or {}
@@ -50,16 +48,9 @@ def get_report():
 
 
 def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
-        AGENT_ERRORS,
-        ok,
-    )
-    from chalicelib.services.reports import (
-        counters as reports,  # deferred: cold start (not loaded by `import app`)
-    )
-    from chalicelib.services.reports import (
-        histograms,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.api.openapi import AGENT_ERRORS, ok  # deferred: cold start
+    from chalicelib.services.reports import counters as reports  # deferred: cold start
+    from chalicelib.services.reports import histograms  # deferred: cold start
 
     integer = {"type": "integer"}
     seconds = {"type": ["number", "null"], "description": "business seconds"}

@@ -17,9 +17,7 @@ bp = Blueprint(__name__)
 @handle_errors
 def get_routing():
     auth.require(bp.current_request)
-    from chalicelib.services.team import (
-        routing,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.team import routing  # deferred: cold start
 
     return json_response(routing.current())
 
@@ -29,22 +27,14 @@ def get_routing():
 def put_routing():
     agent = auth.require(bp.current_request, role="admin")
     body = object_body(bp.current_request)
-    from chalicelib.services.team import (
-        routing,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.team import routing  # deferred: cold start
 
     return json_response(routing.put(body, agent.principal))
 
 
 def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
-        AGENT_ERRORS,
-        ok,
-        request_body,
-    )
-    from chalicelib.services.team import (
-        routing,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
+    from chalicelib.services.team import routing  # deferred: cold start
 
     names = sorted(departments.DEPARTMENT_NAMES)
     department = {"enum": names}

@@ -21,9 +21,7 @@ def _body(request) -> dict[str, Any]:
 @handle_errors
 def take(ticket_id: str):
     agent = auth.require(bp.current_request)
-    from chalicelib.services.tickets import (
-        actions,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.tickets import actions  # deferred: cold start
 
     return json_response(actions.take(ticket_id, agent, _body(bp.current_request)))
 
@@ -33,9 +31,7 @@ def take(ticket_id: str):
 @handle_errors
 def merge(ticket_id: str):
     agent = auth.require(bp.current_request)
-    from chalicelib.services.tickets import (
-        actions,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.tickets import actions  # deferred: cold start
 
     return json_response(actions.merge(ticket_id, agent, object_body(bp.current_request)))
 
@@ -45,21 +41,15 @@ def merge(ticket_id: str):
 @handle_errors
 def split(ticket_id: str):
     agent = auth.require(bp.current_request)
-    from chalicelib.services.tickets import (
-        actions,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.tickets import actions  # deferred: cold start
 
     result, created = actions.split(ticket_id, agent, object_body(bp.current_request))
     return json_response(result, 201 if created else 200)
 
 
 def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import (  # deferred: cold start (not loaded by `import app`)
-        AGENT_ERRORS,
-        TICKET_ID,
-        ok,
-        request_body,
-    )
+    from chalicelib.api.openapi import (  # deferred: cold start
+        AGENT_ERRORS, TICKET_ID, ok, request_body)
 
     summary_ref = {"$ref": "#/components/schemas/TicketSummary"}
     version = {"type": "integer", "description": "the version you read: 409 if it changed"}

@@ -11,9 +11,11 @@
 """
 from __future__ import annotations
 
+from chalicelib.db.connection import Transaction
 from chalicelib.db.models import Key
 
 FIRST_REF = 1000
+MAX_MESSAGE_ID = 500  # a DynamoDB key is at most 2 KB; real Message-IDs are far shorter
 NO_SORT = "_"
 
 
@@ -53,3 +55,28 @@ def target(pk: str) -> str | None:
         return Key.get(pk, NO_SORT).target
     except Key.DoesNotExist:
         return None
+
+
+def msgid_pk(message_id: str) -> str:
+    return f"msgid#{message_id}"
+
+
+def usable_message_id(message_id: str | None) -> str | None:
+    if not message_id:
+        return None
+    message_id = message_id.strip()
+    if not (message_id.startswith("<") and message_id.endswith(">")) or len(message_id) > MAX_MESSAGE_ID:
+        return None
+    return message_id
+
+
+def index_message_id(tx: Transaction, message_id: str | None, ticket_id: str, *,
+          first: bool = False) -> None:
+    """Remember which ticket a Message-ID belongs to, in the caller's transaction. `first`:
+    only if no message with that id was recorded before (else the transaction is cancelled
+    with the label "extra": an inbound copy of a message we already have)."""
+    message_id = usable_message_id(message_id)
+    if message_id:
+        tx.save(Key(pk=msgid_pk(message_id), sk=NO_SORT, target=ticket_id),
+                condition=Key.pk.does_not_exist() if first else None,
+                label="extra" if first else "thread")

@@ -28,9 +28,7 @@ def _sns_id(event) -> str:
 
 def email(event) -> str:
     # imported here: the MIME and HTML libraries stay out of the API function's cold start
-    from chalicelib.services.inbound import (
-        email as email_in,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.inbound import email as email_in  # deferred: cold start
 
     notification_id = _sns_id(event)
     try:
@@ -45,9 +43,7 @@ def email(event) -> str:
 
 
 def sms(event) -> str:
-    from chalicelib.services.inbound import (
-        sms as sms_in,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.inbound import sms as sms_in  # deferred: cold start
 
     notification_id = _sns_id(event) or "unknown"
     records = event.to_dict().get("Records") or [{}]
@@ -62,17 +58,13 @@ def sms(event) -> str:
 
 
 def ses_event(event) -> str:
-    from chalicelib.services.inbound import (
-        ses_events,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.inbound import ses_events  # deferred: cold start
 
     return _outcome("ses-event", ses_events.handle(event.message or "", _sns_id(event) or "unknown"))
 
 
 def sms_event(event) -> str:
-    from chalicelib.services.inbound import (
-        sms_events,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.inbound import sms_events  # deferred: cold start
 
     return _outcome("sms-event", sms_events.handle(event.message or "", _sns_id(event) or "unknown"))
 

@@ -12,7 +12,7 @@ log = logging.getLogger("setu.briefing")
 
 
 def daily_briefing(event=None) -> dict:
-    from chalicelib.services.reports import briefing_send  # here: the API functions never load it
+    from chalicelib.services.reports import briefing_send  # deferred: cold start (the API functions never load it)
 
     outcomes = briefing_send.run()
     return {"briefed": [{"department": o.department, "day": o.day, "sent": len(o.sent),

@@ -36,9 +36,7 @@ def _assign(old, new) -> None:
     unassigned, in a round-robin department gets the next available agent. It retries its own
     races; a failure beyond that leaves the ticket unassigned in the queue (an agent takes it)
     and is counted, rather than holding up the SLA timers of every ticket behind it."""
-    from chalicelib.services.team import (
-        round_robin,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.team import round_robin  # deferred: cold start
 
     try:
         round_robin.on_ticket_changed(old, new)

@@ -2,7 +2,7 @@
 import pytest
 
 from chalicelib.services.team import agents
-from tests.integration.helpers import ADMIN, Api, events, new_ticket, timeline
+from tests.integration.helpers import Api, events, new_ticket, timeline
 
 AGENT = "arn:aws:iam::123456789012:user/agent-rina"
 

@@ -1,5 +1,5 @@
 """Calendars through the agent API, and the due times they give new tickets."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 

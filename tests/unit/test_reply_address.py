@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.services.messaging import signing
 from chalicelib import config
 from chalicelib.services.inbound import thread
+from chalicelib.services.messaging import reply_address, signing
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 
@@ -25,22 +25,22 @@ def fixed_secret(monkeypatch):
 
 
 def test_a_fresh_address_threads_until_it_expires():
-    address = thread.reply_address("1042", now=NOW)
+    address = reply_address.address("1042", now=NOW)
     assert address.startswith("support+1042.") and address.endswith("@setu.example.com")
-    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=179)) == "1042"
-    assert thread.ref_from_addresses([address.upper()], now=NOW) == "1042"  # case-insensitive
-    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=181)) is None
+    assert reply_address.ref_from([address], now=NOW + timedelta(days=179)) == "1042"
+    assert reply_address.ref_from([address.upper()], now=NOW) == "1042"  # case-insensitive
+    assert reply_address.ref_from([address], now=NOW + timedelta(days=181)) is None
 
 
 def test_the_lifetime_is_configurable(monkeypatch):
     monkeypatch.setenv("SETU_REPLY_ADDRESS_DAYS", "7")
-    address = thread.reply_address("1042", now=NOW)
-    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=6)) == "1042"
-    assert thread.ref_from_addresses([address], now=NOW + timedelta(days=8)) is None
+    address = reply_address.address("1042", now=NOW)
+    assert reply_address.ref_from([address], now=NOW + timedelta(days=6)) == "1042"
+    assert reply_address.ref_from([address], now=NOW + timedelta(days=8)) is None
 
 
 def test_altered_forged_or_foreign_addresses_count_for_nothing():
-    address = thread.reply_address("1042", now=NOW)
+    address = reply_address.address("1042", now=NOW)
     local, domain = address.split("@")
     _, ref_exp_sig = local.split("+")
     ref, exp, sig = ref_exp_sig.split(".")
@@ -50,5 +50,5 @@ def test_altered_forged_or_foreign_addresses_count_for_nothing():
                 f"support+{ref}.{exp}.aaaaaaaaaa@{domain}",   # forged signature
                 f"support+{ref}.{sig}@{domain}",              # the old form, without expiry
                 f"support+{ref}.{exp}.{sig}@evil.example"):   # not our domain
-        assert thread.ref_from_addresses([bad], now=NOW) is None, bad
-    assert thread.ref_from_addresses(["x@y.z", address], now=NOW) == "1042"
+        assert reply_address.ref_from([bad], now=NOW) is None, bad
+    assert reply_address.ref_from(["x@y.z", address], now=NOW) == "1042"

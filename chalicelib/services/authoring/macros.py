@@ -12,6 +12,9 @@ Storage, settings table (kind / name -> data):
 
 A save writes the new version, the pointer (conditional on the pointer as read) and the audit
 entry in one transaction; a `version` in the request that is not the current one is a 409.
+
+Longer than 600 lines: macros and acknowledgement templates share one versioned storage
+and one preview path; split, each half would repeat the other's rules.
 """
 from __future__ import annotations
 
@@ -189,9 +192,7 @@ def _view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_macro(body: Any) -> tuple[dict[str, Any], int | None]:
-    from chalicelib.services.authoring import (
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import sandbox  # deferred: cold start
 
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
@@ -242,9 +243,7 @@ def _parse_macro(body: Any) -> tuple[dict[str, Any], int | None]:
 
 def _variants(raw: Any, field: str, errors: dict[str, str], *, required: bool,
               size: int | None = None) -> dict[str, str]:
-    from chalicelib.services.authoring import (
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import sandbox  # deferred: cold start
 
     size = size or sandbox.SOURCE_MAX
     if raw is None and not required:
@@ -280,9 +279,7 @@ def _trial(sandbox, source: str, lang: str, field: str, errors: dict[str, str], 
 def context(ticket, *, lang: str, customer_name: str | None, agent_name: str | None,
             links: list[dict[str, str]], message: str | None = None) -> dict[str, Any]:
     """Plain data only (the sandbox reaches nothing else). docs/macros.md lists it."""
-    from chalicelib.services.authoring import (
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import sandbox  # deferred: cold start
 
     out: dict[str, Any] = {
         "lang": lang,
@@ -355,9 +352,7 @@ class Rendered:
 def render(macro: dict[str, Any], ticket, customer, agent_name: str | None, channel: str,
            lang: str | None = None) -> Rendered:
     """`macro` (from use()) for this ticket on `channel`; 422 when it cannot be used."""
-    from chalicelib.services.authoring import (
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import sandbox  # deferred: cold start
 
     if channel not in macro["channels"]:
         raise ValidationFailed(f"Macro {macro['name']} is not for {channel}.",
@@ -381,9 +376,7 @@ def render(macro: dict[str, Any], ticket, customer, agent_name: str | None, chan
 
 def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
     """What a macro (or an inline template) would send on this ticket: reads only."""
-    from chalicelib.services.authoring import (
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import sandbox  # deferred: cold start
 
     unknown = {k: "unknown field" for k in body
                if k not in ("macro", "version", "lang", "channel", "template", "subject")}
@@ -504,9 +497,7 @@ def _ack_view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_ack(body: Any) -> tuple[dict[str, Any], int | None]:
-    from chalicelib.services.authoring import (
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import sandbox  # deferred: cold start
 
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
@@ -623,9 +614,7 @@ def _apply_ack(ticket, ack: dict[str, Any], stored: dict[str, Any], variant: Any
                lang: str, name: str | None, message: str | None) -> None:
     from markupsafe import Markup  # deferred: cold start (not loaded by `import app`)
 
-    from chalicelib.services.authoring import (
-        sandbox,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import sandbox  # deferred: cold start
 
     links = ([{"label": link["label"].get(lang) or next(iter(link["label"].values())),
                "url": link["url"]} for link in stored.get("links") or []]

@@ -29,6 +29,9 @@ timeout, a request bounded at MAX_TICKETS_PER_REQUEST) is completed by POSTing i
 Unmerge runs the same steps backwards (state `unmerging`): keys that still point at S go back
 to O, the marked tickets that are still S's go back, S loses what it gained. Tickets S got
 after the merge (a new mail from O's old address) stay with S.
+
+Longer than 600 lines: merge and unmerge are one resumable state machine (each step
+must know how the other undoes it), kept in one place.
 """
 from __future__ import annotations
 

@@ -10,10 +10,7 @@ class InvalidContact(ValueError):
 
 def normalise_email(raw: str) -> str:
     """The address as we store it, or InvalidContact. Syntax only: no DNS lookups."""
-    from email_validator import (  # deferred: cold start (not loaded by `import app`)
-        EmailNotValidError,
-        validate_email,
-    )
+    from email_validator import EmailNotValidError, validate_email  # deferred: cold start
 
     try:
         result = validate_email(raw.strip(), check_deliverability=False)

@@ -10,11 +10,7 @@ from typing import Any
 from chalicelib import config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
-from chalicelib.services.messaging import links
-from chalicelib.services.messaging import outbound
-from chalicelib.services.messaging import suppression
-from chalicelib.services.messaging import templates
-from chalicelib.services.inbound import thread
+from chalicelib.services.messaging import links, outbound, reply_address, suppression, templates
 
 
 def compose(ticket: Ticket, now: datetime, *, kind: str, event: str, **context: Any
@@ -51,7 +47,7 @@ def message_fields(ticket: Ticket, customer: Customer | None, channel: str, reci
         subject, text, html = templates.render_email(kind, ticket.lang, **context)
         fields.update(subject=subject, body=text, html=html,
                       message_id=outbound.email_message_id(uid),
-                      reply_to=thread.reply_address(ticket.ref))
+                      reply_to=reply_address.address(ticket.ref))
     else:
         text = templates.render(f"sms/{kind}.{ticket.lang}.txt", **context).strip()
         fields.update(body=text, **outbound.sms_fields(text))

@@ -31,7 +31,7 @@ from chalicelib.mail import loops, reply
 from chalicelib.mail.parse import ParsedMail, original_message_ids, parse
 from chalicelib.services.customers import contacts
 from chalicelib.services.inbound import thread
-from chalicelib.services.messaging import dispatch, suppression
+from chalicelib.services.messaging import dispatch, reply_address, suppression
 from chalicelib.services.portal.webform import Upload, WebContact
 from chalicelib.services.team import departments, routing
 from chalicelib.services.tickets import intake, work
@@ -135,11 +135,11 @@ def _look_up(mail: ParsedMail, sender: str) -> _Known:
     """One BatchGetItem on the keys table for all a mail's decisions: the `msgid#` keys of the
     Message-IDs it references (threading), the sender's `email#` identity (held or not) and
     this hour's `rate#automail#` window (acknowledge or not)."""
-    threads = [thread.msgid_pk(i) for i in thread.referenced_ids(mail.in_reply_to, mail.references)]
+    threads = [keys.msgid_pk(i) for i in thread.referenced_ids(mail.in_reply_to, mail.references)]
     identity = keys.email_pk(contacts.email_key(sender))
     rate = _automail_key(sender)
-    own_id = thread.usable_id(mail.message_id)
-    own = thread.msgid_pk(own_id) if own_id and not _ours(own_id) else None
+    own_id = keys.usable_message_id(mail.message_id)
+    own = keys.msgid_pk(own_id) if own_id and not _ours(own_id) else None
     wanted = [(pk, keys.NO_SORT) for pk in threads] + [(identity, keys.NO_SORT), rate]
     if own and own not in threads:
         wanted.append((own, keys.NO_SORT))
@@ -256,7 +256,7 @@ def _finish(tx: Transaction, receipt: Receipt, outcome: str, ticket_id: str, mai
             condition=Key.pk.does_not_exist(), label="extra")
     if outcome in ("created", "appended") and mail.message_id and not _ours(mail.message_id):
         # first: a copy of this message processed at the same moment cancels (a duplicate)
-        thread.index(tx, mail.message_id, ticket_id, first=True)
+        keys.index_message_id(tx, mail.message_id, ticket_id, first=True)
     if count_ack and sender:
         now = clock.now()
         pk, sk = _automail_key(sender, now)
@@ -279,7 +279,7 @@ def _thread(mail: ParsedMail, receipt: Receipt, known: _Known
     The ticket is read once, consistently, and handed to the write that follows."""
     ticket_id, how = thread.by_headers(mail.in_reply_to, mail.references, known.threads), "headers"
     if ticket_id is None:
-        ref = thread.ref_from_addresses([*receipt.recipients, *mail.to, *mail.cc])
+        ref = reply_address.ref_from([*receipt.recipients, *mail.to, *mail.cc])
         ticket_id, how = (ticket_store.id_for_ref(ref), "token") if ref else (None, "")
     subject_match = False
     if ticket_id is None:
@@ -348,7 +348,7 @@ def _uploads(mail: ParsedMail) -> list[Upload]:
 def _message_fields(receipt: Receipt, mail: ParsedMail, automatic: list[str]) -> dict[str, Any]:
     full = (mail.text or "")[:MAX_FULL]
     return {
-        "message_id": thread.usable_id(mail.message_id),
+        "message_id": keys.usable_message_id(mail.message_id),
         "in_reply_to": (mail.in_reply_to or [None])[0],
         "references": mail.references[-20:] or None,
         "full_body": full or None,

@@ -3,18 +3,15 @@ written to the timeline with status `queued` in the same transaction as the chan
 it, and services/messaging/dispatch.py sends it from the timeline stream (a transactional outbox)."""
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from chalicelib import clock, config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Ticket, TimelineItem
-from chalicelib.services.team import departments
-from chalicelib.services.messaging import sms_text
-from chalicelib.services.messaging import templates
-from chalicelib.services.inbound import thread
 from chalicelib.services.messaging import links as page_links
+from chalicelib.services.messaging import reply_address, sms_text, templates
+from chalicelib.services.team import departments
 
 
 def email_message_id(message_uid: str) -> str:
@@ -49,7 +46,7 @@ def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, 
         subject, text, html = templates.render_email("ack", lang, **context)
         fields = {**common, "subject": subject, "body": text, "html": html,
                   "message_id": email_message_id(uid),
-                  "reply_to": thread.reply_address(ticket.ref),
+                  "reply_to": reply_address.address(ticket.ref),
                   "from_address": departments.sender_address(ticket.department)}
         if in_reply_to:  # the ack answers the customer's mail: their client threads it
             fields.update(in_reply_to=in_reply_to, references=[in_reply_to])
@@ -80,7 +77,7 @@ def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: st
         prefix = "Re: " if ticket.lang == "en" else "উত্তর: "
         fields["subject"] = f"{prefix}[{templates.ref_for(ticket.ref, ticket.lang)}] {ticket.subject}"
         fields["message_id"] = email_message_id(uid)
-        fields["reply_to"] = thread.reply_address(ticket.ref)
+        fields["reply_to"] = reply_address.address(ticket.ref)
         fields["from_address"] = departments.sender_address(ticket.department)
         # multipart: the agent's text as typed, and the same text as HTML (autoescaped)
         fields["html"] = templates.render("email/reply.html.j2", lang=ticket.lang, body=body,

@@ -38,12 +38,8 @@ def ref_for(ref: str, lang: str) -> str:
 
 @lru_cache(maxsize=1)
 def environment():
-    from jinja2 import (  # deferred: cold start (not loaded by `import app`)
-        Environment,
-        FileSystemLoader,
-        StrictUndefined,
-        select_autoescape,
-    )
+    from jinja2 import (  # deferred: cold start
+        Environment, FileSystemLoader, StrictUndefined, select_autoescape)
 
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),

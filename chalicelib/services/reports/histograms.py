@@ -96,14 +96,6 @@ def percentile(counts: Mapping[int, int], q: float) -> float | None:
     return middle(max(counts))  # unreachable: seen reaches total
 
 
-def exact_percentile(durations: Iterable[float], q: float) -> float | None:
-    """The same nearest-rank quantile from the durations themselves (for tests and checks)."""
-    ordered = sorted(durations)
-    if not ordered:
-        return None
-    return ordered[max(1, math.ceil(q * len(ordered))) - 1]
-
-
 def within_bound(reported: float, exact: float) -> bool:
     if exact < 1:
         return abs(reported - exact) <= ABSOLUTE_ERROR_UNDER_ONE_SECOND

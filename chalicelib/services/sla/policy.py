@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.sla import durations
-from chalicelib.services.sla.calendars import ALWAYS, Calendar
+from chalicelib.services.sla.calendars import Calendar
 
 TARGETS = ("first_response", "next_reply", "resolution")
 BUILTIN_DEFAULT = {"first_response": "PT4H", "resolution": "P3D", "checkin_after": "P1D",
@@ -74,15 +74,6 @@ def parse_policy(name: str, body: Any) -> Policy:
     if errors:
         raise ValidationFailed("The SLA policy has errors.", errors)
     return Policy(name=name, calendar=calendar, **values)
-
-
-def due_times(policy: Policy, start: datetime, calendar: Calendar = ALWAYS) -> dict[str, datetime]:
-    """When each target of `policy` falls due for a ticket opened at `start`, counting only
-    the open hours of `calendar`."""
-    due = {"first_response": business_due(calendar, start, policy.first_response)}
-    if policy.resolution is not None:
-        due["resolution"] = business_due(calendar, start, policy.resolution)
-    return due
 
 
 def business_due(calendar: Calendar, start: datetime, duration: timedelta) -> datetime:

@@ -21,7 +21,6 @@ from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
 from chalicelib.services.customers import identities as customers
-from chalicelib.services.inbound import thread
 from chalicelib.services.messaging import outbound
 from chalicelib.services.portal.webform import WebContact
 from chalicelib.services.sla import calendars, rules
@@ -64,7 +63,7 @@ class Arrival:
 
 def create_from_web(contact: WebContact, source_ip: str) -> Created:
     limit = config.settings().form_limit_per_hour
-    from chalicelib.services.team import routing  # here: not on the app's import path
+    from chalicelib.services.team import routing  # deferred: cold start (not on the app's import path)
 
     department, priority = routing.route(routing.Contact(
         channel="web", department=contact.department, form_department=contact.department,
@@ -185,9 +184,7 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
         if ack is not None:
             # the department's own template, when an admin set one (services/authoring/macros.py); a
             # broken one leaves the built-in text and says why on the timeline
-            from chalicelib.services.authoring import (
-                macros,  # deferred: cold start (not loaded by `import app`)
-            )
+            from chalicelib.services.authoring import macros  # deferred: cold start
 
             problem = macros.customise_ack(ticket, ack, name=contact.name, message=contact.message)
             items.append(timeline.message(ticket.id, now, seq=3, **ack))
@@ -264,7 +261,7 @@ def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: 
             arrival.extra_writes(tx, ticket.id)
         for item in items:
             if item.item_type == "message" and item.direction == "out":
-                thread.index(tx, item.message_id, ticket.id)
+                keys.index_message_id(tx, item.message_id, ticket.id)
 
 
 def _seconds_to_next_hour(now: datetime) -> int:

@@ -8,17 +8,13 @@ import functools
 from datetime import datetime
 from typing import Any, Callable, TypeVar
 
-
 from chalicelib import clock, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Ticket, TimelineItem
+from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services.inbound import thread
-
-from chalicelib.db.values import as_dict
-
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 
@@ -129,7 +125,7 @@ def find(ticket_id: str) -> Ticket | None:
 
 def outbound_by_message_id(message_id: str) -> tuple[str, TimelineItem] | None:
     """(ticket id, item) of the message we sent with this Message-ID."""
-    ticket_id = keys.target(thread.msgid_pk(message_id))
+    ticket_id = keys.target(keys.msgid_pk(message_id))
     if not ticket_id:
         return None
     for item in timeline.items(ticket_id):
@@ -151,7 +147,7 @@ def save(ticket: Ticket, items: list[TimelineItem], now: datetime,
             for item in items:
                 tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
                 if item.item_type == "message" and item.direction == "out":
-                    thread.index(tx, item.message_id, ticket.id)
+                    keys.index_message_id(tx, item.message_id, ticket.id)
             if extra_writes:
                 extra_writes(tx)
     except Cancelled as exc:

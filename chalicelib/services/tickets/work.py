@@ -148,9 +148,7 @@ def _macro(name: Any, version: Any) -> dict[str, Any] | None:
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)
                                 or version < 1):
         raise ValidationFailed("Invalid macro version.", {"macro_version": "a whole number from 1"})
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     return macros.use(name, version)
 
@@ -158,9 +156,7 @@ def _macro(name: Any, version: Any) -> dict[str, Any] | None:
 def _render_macro(macro: dict[str, Any], ticket: Ticket, customer: Customer | None,
                   agent: agents.AgentView, channel: str):
     """Rendered exactly as POST /api/tickets/{id}/preview shows it (422 when it cannot be)."""
-    from chalicelib.services.authoring import (
-        macros,  # deferred: cold start (not loaded by `import app`)
-    )
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     rendered = macros.render(macro, ticket, customer, agent.display_name, channel)
     if len(rendered.body) > store.MAX_BODY:

@@ -1,0 +1,119 @@
+"""Architecture rules the layer contracts (pyproject.toml, `lint-imports`) cannot state:
+no import cycle among chalicelib's modules (function-level imports included), a function-level
+import only for the cold start and saying so, no long module without its reason, and the app
+package never importing app.py."""
+import ast
+from pathlib import Path
+
+import grimp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "chalicelib"
+MAX_LINES = 600
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.find_modules_directly_imported_by(child)))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycle_among_chalicelib_modules():
+    graph = grimp.build_graph("chalicelib", include_external_packages=False)
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    graph = grimp.ImportGraph()
+    for name in ("p.a", "p.b", "p.c", "p.d"):
+        graph.add_module(name)
+    graph.add_import(importer="p.a", imported="p.b")
+    graph.add_import(importer="p.b", imported="p.c")
+    graph.add_import(importer="p.c", imported="p.a")
+    graph.add_import(importer="p.c", imported="p.d")
+    assert _cycles(graph) == [["p.a", "p.b", "p.c"]]
+
+
+def _function_level_imports(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    yield inner
+
+
+def test_a_function_level_import_says_it_is_there_for_the_cold_start():
+    unexplained = []
+    for path, tree in _modules():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in _function_level_imports(tree):
+            if not any("cold start" in line for line in lines[node.lineno - 1:node.end_lineno]):
+                unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert unexplained == []
+
+
+def test_no_module_over_600_lines_without_its_reason():
+    unexplained = []
+    for path, tree in _modules():
+        if len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES:
+            doc = ast.get_docstring(tree) or ""
+            if f"Longer than {MAX_LINES} lines:" not in doc:
+                unexplained.append(str(path.relative_to(ROOT)))
+    assert unexplained == []
+
+
+@pytest.mark.parametrize("forbidden", ["app"])
+def test_the_app_package_never_imports_the_handlers_module(forbidden):
+    offenders = []
+    for path, tree in _modules():
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == forbidden or name.startswith(forbidden + ".") for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
