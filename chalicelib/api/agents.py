@@ -1,154 +1,163 @@
-"""Agent routes (/api/...). IAM-authenticated on AWS; see api/auth.py for the local stage."""
+"""Agent management and the audit log (/api/agents, /api/me, /api/audit): thin adapters over
+services/team/agents.py and services/team/audit.py. Roles and the bootstrap of the first admin:
+docs/agents.md."""
 from __future__ import annotations
+
+from typing import Any
 
 from chalice import Blueprint
 
 from chalicelib.api import auth
 from chalicelib.api.http import (
     ANY_CONTENT,
-    check_name,
     handle_errors,
     iam,
     int_param,
-    json_body,
     json_response,
     object_body,
 )
-from chalicelib.errors import BadRequest
-from chalicelib.services.followup import decisions
-from chalicelib.services.sla import store as policies
-from chalicelib.services.tickets import conversations, queue, views, work
+from chalicelib.services.team import agents, audit
+from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 bp = Blueprint(__name__)
 
 
-@bp.route("/api/tickets", methods=["GET"], authorizer=iam)
+@bp.route("/api/agents", methods=["GET"], authorizer=iam)
 @handle_errors
-def list_tickets():
-    auth.require(bp.current_request)
+def list_agents():
+    auth.require(bp.current_request, "lead")
     params = bp.current_request.query_params or {}
-    return json_response(queue.list_tickets(
-        status=params.get("status", ""), department=params.get("department", ""),
-        assignee=params.get("assignee", ""), q=params.get("q", ""),
-        priority=params.get("priority", ""), channel=params.get("channel", ""),
-        breached=params.get("breached", ""),
-        cursor=params.get("cursor", ""), limit=int_param(params, "limit", queue.PAGE_DEFAULT)))
+    return json_response(agents.directory(
+        department=params.get("department", ""), cursor=params.get("cursor", ""),
+        limit=int_param(params, "limit", agents.PAGE_DEFAULT)))
 
 
-@bp.route("/api/tickets", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
+@bp.route("/api/agents", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
-def start_conversation():
-    agent = auth.require(bp.current_request)
-    return json_response(conversations.start(agent, object_body(bp.current_request)), 201)
+def create_agent():
+    admin = auth.require(bp.current_request, "admin")
+    return json_response(agents.create(admin, object_body(bp.current_request)), 201)
 
 
-@bp.route("/api/tickets/{ticket_id}", methods=["GET"], authorizer=iam)
+@bp.route("/api/agents/{agent_id}", methods=["GET"], authorizer=iam)
 @handle_errors
-def get_ticket(ticket_id: str):
-    auth.require(bp.current_request)
-    return json_response(views.view(ticket_id))
+def get_agent(agent_id: str):
+    caller = auth.require(bp.current_request)
+    return json_response(agents.get(caller, agent_id))
 
 
-@bp.route("/api/tickets/{ticket_id}", methods=["PATCH"], authorizer=iam,
-          content_types=ANY_CONTENT)
+@bp.route("/api/agents/{agent_id}", methods=["PATCH"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
-def update_ticket(ticket_id: str):
-    agent = auth.require(bp.current_request)
-    return json_response(work.update(ticket_id, agent, object_body(bp.current_request)))
+def update_agent(agent_id: str):
+    caller = auth.require(bp.current_request)
+    return json_response(agents.update(caller, agent_id, object_body(bp.current_request)))
 
 
-@bp.route("/api/tickets/{ticket_id}/replies", methods=["POST"], authorizer=iam,
-          content_types=ANY_CONTENT)
+@bp.route("/api/me", methods=["GET"], authorizer=iam)
 @handle_errors
-def reply(ticket_id: str):
-    agent = auth.require(bp.current_request)
-    body = object_body(bp.current_request)
-    unknown = {k: "unknown field" for k in body
-               if k not in ("body", "channel", "attachments", "macro", "macro_version")}
-    if unknown:
-        raise BadRequest("Unknown fields.", unknown)
-    if "macro" in body and "body" in body:  # a macro (api/macros.py) instead of the body
-        raise BadRequest("Send body or macro, not both.", {"macro": "instead of body"})
-    return json_response(work.reply(ticket_id, agent, body.get("body"), body.get("channel"),
-                                       attachments=body.get("attachments"),
-                                       macro=body.get("macro"),
-                                       macro_version=body.get("macro_version")), 201)
+def who_am_i():
+    return json_response(agents.me(auth.require(bp.current_request)))
 
 
-@bp.route("/api/tickets/{ticket_id}/decisions", methods=["POST"], authorizer=iam,
-          content_types=ANY_CONTENT)
+@bp.route("/api/audit", methods=["GET"], authorizer=iam)
 @handle_errors
-def ask_decision(ticket_id: str):
-    agent = auth.require(bp.current_request)
-    return json_response(decisions.ask(ticket_id, agent, object_body(bp.current_request)), 201)
+def audit_log():
+    auth.require(bp.current_request, "admin")
+    params = bp.current_request.query_params or {}
+    return json_response(audit.page(params.get("date", ""), cursor=params.get("cursor", ""),
+                                    limit=int_param(params, "limit", 100)))
 
 
-@bp.route("/api/tickets/{ticket_id}/decisions/{decision_id}", methods=["POST"], authorizer=iam,
-          content_types=ANY_CONTENT)
-@handle_errors
-def decide(ticket_id: str, decision_id: str):
-    agent = auth.require(bp.current_request, "lead")
-    return json_response(decisions.decide(ticket_id, decision_id, agent, object_body(bp.current_request)))
+def openapi_section() -> dict[str, Any]:
+    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
 
+    string = {"type": "string"}
+    nullable = {"type": ["string", "null"]}
+    departments = {"type": "array", "items": {"enum": sorted(DEPARTMENT_NAMES)}, "uniqueItems": True}
+    lang = {"enum": list(agents.LANGS) + [None]}
+    role = {"enum": list(agents.ROLES)}
+    agent_id = {"name": "agent_id", "in": "path", "required": True,
+                "description": "The agent's id (`id` in GET /api/agents)",
+                "schema": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"}}
+    sigv4 = [{"sigv4": []}]
 
-@bp.route("/api/tickets/{ticket_id}/callbacks", methods=["POST"], authorizer=iam,
-          content_types=ANY_CONTENT)
-@handle_errors
-def schedule_callback(ticket_id: str):
-    agent = auth.require(bp.current_request)
-    return json_response(work.schedule_callback(ticket_id, agent, object_body(bp.current_request)), 201)
+    def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+        found = {"name": name, "in": "query", "schema": schema}
+        return {**found, "description": description} if description else found
 
-
-@bp.route("/api/tickets/{ticket_id}/notes", methods=["POST"], authorizer=iam,
-          content_types=ANY_CONTENT)
-@handle_errors
-def add_note(ticket_id: str):
-    agent = auth.require(bp.current_request)
-    body = object_body(bp.current_request)
-    unknown = {k: "unknown field" for k in body if k != "body"}
-    if unknown:
-        raise BadRequest("Unknown fields.", unknown)
-    return json_response(work.add_note(ticket_id, agent, body.get("body")), 201)
-
-
-@bp.route("/api/sla-policies/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
-@handle_errors
-def put_policy(name: str):
-    agent = auth.require(bp.current_request, role="admin")
-    check_name(name)
-    policy = policies.put_policy(name, json_body(bp.current_request), agent.principal)
-    return json_response(policy.to_dict())
-
-
-@bp.route("/api/sla-policies/{name}", methods=["GET"], authorizer=iam)
-@handle_errors
-def get_policy(name: str):
-    auth.require(bp.current_request)
-    check_name(name)
-    return json_response(policies.get_policy(name).to_dict())
-
-
-@bp.route("/api/calendars/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
-@handle_errors
-def put_calendar(name: str):
-    agent = auth.require(bp.current_request, role="admin")
-    check_name(name)
-    return json_response(policies.put_calendar(name, json_body(bp.current_request), agent.principal).to_dict())
-
-
-@bp.route("/api/calendars/{name}", methods=["GET"], authorizer=iam)
-@handle_errors
-def get_calendar(name: str):
-    auth.require(bp.current_request)
-    check_name(name)
-    return json_response(policies.get_calendar(name).to_dict())
-
-
-@bp.route("/api/openapi.json", methods=["GET"], authorizer=iam)
-@handle_errors
-def openapi():
-    auth.require(bp.current_request)
-    from chalicelib.api import openapi as document  # deferred: cold start
-
-    return json_response(document.build())
-
+    return {
+        "schemas": {
+            "Agent": {"type": "object", "required": [
+                "id", "principal", "role", "departments", "active", "away", "version"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"},
+                    "principal": {**string, "description": "IAM user/role or STS assumed-role ARN"},
+                    "role": role, "display_name": nullable, "email": nullable,
+                    "departments": departments, "lang": lang,
+                    "active": {"type": "boolean"},
+                    "away": {"type": "boolean", "description": "skipped by round-robin assignment"},
+                    "version": {"type": "integer", "description": "send it back in PATCH: 409 when stale"},
+                    "created_at": {"type": ["string", "null"], "format": "date-time"}}},
+            "AgentPage": {"type": "object", "required": ["items", "next"], "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Agent"}},
+                "next": nullable}},
+            "AgentNew": {"type": "object", "required": ["principal", "role"],
+                         "additionalProperties": False, "properties": {
+                "principal": {**string, "maxLength": 2048, "description": agents.ARN_HELP},
+                "role": role, "display_name": {"type": ["string", "null"], "maxLength": agents.NAME_MAX},
+                "email": {"type": ["string", "null"], "maxLength": 254},
+                "departments": {**departments, "type": ["array", "null"]}, "lang": lang}},
+            "AgentChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                            "description": "An admin may change every field; an agent only their "
+                                           "own `away` and `lang`",
+                            "properties": {
+                "role": role, "display_name": {"type": ["string", "null"], "maxLength": agents.NAME_MAX},
+                "email": {"type": ["string", "null"], "maxLength": 254},
+                "departments": {**departments, "type": ["array", "null"]}, "lang": lang,
+                "active": {"type": "boolean", "description": "false deactivates (no hard delete)"},
+                "away": {"type": "boolean"}, "version": {"type": "integer", "minimum": 0}}},
+            "AuditEntry": {"type": "object", "required": ["id", "at", "actor", "action", "target"],
+                           "properties": {
+                "id": string, "at": {"type": "string", "format": "date-time"},
+                "actor": {**string, "description": "principal ARN (or cli:<user> for the CLI)"},
+                "action": {**string, "description": 'dotted, e.g. "agent.updated"'},
+                "target": {**string, "description": 'e.g. "agent:<arn>", "ticket:<id>"'},
+                "before": {"description": "the value before (null for a creation)"},
+                "after": {"description": "the value after"}}},
+            "AuditPage": {"type": "object", "required": ["date", "items", "next"], "properties": {
+                "date": {"type": "string", "format": "date"},
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+                "next": nullable}},
+        },
+        "paths": {
+            "/api/agents": {
+                "get": {"summary": "Every agent, active or not (lead or admin)", "security": sigv4,
+                        "parameters": [
+                            query("department", {"enum": sorted(DEPARTMENT_NAMES)}),
+                            query("cursor", string, "`next` of the previous page"),
+                            query("limit", {"type": "integer", "minimum": 1,
+                                            "maximum": agents.PAGE_MAX})],
+                        "responses": {"200": ok("AgentPage"), **AGENT_ERRORS}},
+                "post": {"summary": "Register a principal as an agent (admin)", "security": sigv4,
+                         "requestBody": request_body("AgentNew"),
+                         "responses": {"201": ok("Agent", "Created"), **AGENT_ERRORS}}},
+            "/api/agents/{agent_id}": {
+                "get": {"summary": "An agent (lead or admin; any agent: their own)",
+                        "security": sigv4, "parameters": [agent_id],
+                        "responses": {"200": ok("Agent"), **AGENT_ERRORS}},
+                "patch": {"summary": "Change an agent (admin); an agent sets their own away/lang. "
+                                     "The last active admin cannot be demoted or deactivated (409)",
+                          "security": sigv4, "parameters": [agent_id],
+                          "requestBody": request_body("AgentChange"),
+                          "responses": {"200": ok("Agent"), **AGENT_ERRORS}}},
+            "/api/me": {"get": {"summary": "The calling agent's own record", "security": sigv4,
+                                "responses": {"200": ok("Agent"), **AGENT_ERRORS}}},
+            "/api/audit": {"get": {
+                "summary": "The audit log: one UTC day's entries, oldest first (admin)",
+                "security": sigv4, "parameters": [
+                    query("date", {"type": "string", "format": "date"}, "UTC day; default today"),
+                    query("cursor", string, "`next` of the previous page"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": audit.PAGE_MAX})],
+                "responses": {"200": ok("AuditPage"), **AGENT_ERRORS}}},
+        },
+    }

@@ -84,7 +84,7 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-# ---- managing agents: the admin API (api/admin.py) and the `setu` command -------------------
+# ---- managing agents: the admin API (api/agents.py) and the `setu` command -------------------
 #
 # Agents are addressed by an opaque, stable id: ARNs hold "/", which API Gateway paths do not
 # carry. The id is derived from the ARN (`agent_id`) and the keys table maps it back:

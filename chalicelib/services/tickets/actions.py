@@ -1,4 +1,4 @@
-"""Ticket actions beyond a field change: take, merge, split (routes: api/ticket_actions.py).
+"""Ticket actions beyond a field change: take, merge, split (routes: api/tickets.py).
 
 take   The caller becomes the assignee. A ticket assigned to someone else is a 409 unless a
        lead or admin sends `force`; taking one's own ticket again changes nothing.

@@ -1,4 +1,7 @@
-"""Ticket actions (/api/tickets/{id}/take, /merge, /split): services/tickets/actions.py."""
+"""The ticket routes (/api/tickets...): the queue, a ticket, starting a conversation, changes,
+replies, notes, callbacks, decisions, and the actions take, merge and split. IAM-authenticated
+on AWS (api/auth.py for the local stage); each route calls one service (services/tickets,
+services/followup/decisions.py)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,12 +9,113 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response, object_body
+from chalicelib.api.http import (
+    ANY_CONTENT,
+    handle_errors,
+    iam,
+    int_param,
+    json_response,
+    object_body,
+)
+from chalicelib.errors import BadRequest
+from chalicelib.services.followup import decisions
+from chalicelib.services.tickets import conversations, queue, views, work
 
 bp = Blueprint(__name__)
 
 
-def _body(request) -> dict[str, Any]:
+@bp.route("/api/tickets", methods=["GET"], authorizer=iam)
+@handle_errors
+def list_tickets():
+    auth.require(bp.current_request)
+    params = bp.current_request.query_params or {}
+    return json_response(queue.list_tickets(
+        status=params.get("status", ""), department=params.get("department", ""),
+        assignee=params.get("assignee", ""), q=params.get("q", ""),
+        priority=params.get("priority", ""), channel=params.get("channel", ""),
+        breached=params.get("breached", ""),
+        cursor=params.get("cursor", ""), limit=int_param(params, "limit", queue.PAGE_DEFAULT)))
+
+
+@bp.route("/api/tickets", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
+@handle_errors
+def start_conversation():
+    agent = auth.require(bp.current_request)
+    return json_response(conversations.start(agent, object_body(bp.current_request)), 201)
+
+
+@bp.route("/api/tickets/{ticket_id}", methods=["GET"], authorizer=iam)
+@handle_errors
+def get_ticket(ticket_id: str):
+    auth.require(bp.current_request)
+    return json_response(views.view(ticket_id))
+
+
+@bp.route("/api/tickets/{ticket_id}", methods=["PATCH"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def update_ticket(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    return json_response(work.update(ticket_id, agent, object_body(bp.current_request)))
+
+
+@bp.route("/api/tickets/{ticket_id}/replies", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def reply(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    body = object_body(bp.current_request)
+    unknown = {k: "unknown field" for k in body
+               if k not in ("body", "channel", "attachments", "macro", "macro_version")}
+    if unknown:
+        raise BadRequest("Unknown fields.", unknown)
+    if "macro" in body and "body" in body:  # a macro (api/macros.py) instead of the body
+        raise BadRequest("Send body or macro, not both.", {"macro": "instead of body"})
+    return json_response(work.reply(ticket_id, agent, body.get("body"), body.get("channel"),
+                                       attachments=body.get("attachments"),
+                                       macro=body.get("macro"),
+                                       macro_version=body.get("macro_version")), 201)
+
+
+@bp.route("/api/tickets/{ticket_id}/decisions", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def ask_decision(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    return json_response(decisions.ask(ticket_id, agent, object_body(bp.current_request)), 201)
+
+
+@bp.route("/api/tickets/{ticket_id}/decisions/{decision_id}", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def decide(ticket_id: str, decision_id: str):
+    agent = auth.require(bp.current_request, "lead")
+    return json_response(decisions.decide(ticket_id, decision_id, agent, object_body(bp.current_request)))
+
+
+@bp.route("/api/tickets/{ticket_id}/callbacks", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def schedule_callback(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    return json_response(work.schedule_callback(ticket_id, agent, object_body(bp.current_request)), 201)
+
+
+@bp.route("/api/tickets/{ticket_id}/notes", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def add_note(ticket_id: str):
+    agent = auth.require(bp.current_request)
+    body = object_body(bp.current_request)
+    unknown = {k: "unknown field" for k in body if k != "body"}
+    if unknown:
+        raise BadRequest("Unknown fields.", unknown)
+    return json_response(work.add_note(ticket_id, agent, body.get("body")), 201)
+
+
+# ---- actions: services/tickets/actions.py ----------------------------------------------------
+
+def _optional_body(request) -> dict[str, Any]:
     """A JSON object; an empty body is an empty object (take needs no fields)."""
     return object_body(request) if request.raw_body else {}
 
@@ -23,7 +127,7 @@ def take(ticket_id: str):
     agent = auth.require(bp.current_request)
     from chalicelib.services.tickets import actions  # deferred: cold start
 
-    return json_response(actions.take(ticket_id, agent, _body(bp.current_request)))
+    return json_response(actions.take(ticket_id, agent, _optional_body(bp.current_request)))
 
 
 @bp.route("/api/tickets/{ticket_id}/merge", methods=["POST"], authorizer=iam,
