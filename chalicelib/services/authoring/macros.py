@@ -30,7 +30,7 @@ from chalicelib.db.models import Customer, Setting
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.services.messaging import links as page_links
-from chalicelib.services.messaging import outbound, sms_text, templates
+from chalicelib.services.messaging import outbound, routes, sms_text, templates
 from chalicelib.services.team import audit, departments
 from chalicelib.services.tickets import store as ticket_store
 
@@ -431,9 +431,7 @@ def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
 
 def _default_channel(ticket, customer) -> str:
     """The channel a reply would take (work._reply_route, without reading suppressions)."""
-    emails = sorted(customer.emails or ()) if customer else []
-    phones = sorted(customer.phones or ()) if customer else []
-    return "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
+    return routes.channel_for(ticket.channel, *routes.addresses(customer))
 
 
 def _customer(customer_id: str):

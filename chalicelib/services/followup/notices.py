@@ -10,7 +10,14 @@ from typing import Any
 from chalicelib import config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
-from chalicelib.services.messaging import links, outbound, reply_address, suppression, templates
+from chalicelib.services.messaging import (
+    links,
+    outbound,
+    reply_address,
+    routes,
+    suppression,
+    templates,
+)
 
 
 def compose(ticket: Ticket, now: datetime, *, kind: str, event: str, **context: Any
@@ -56,9 +63,6 @@ def message_fields(ticket: Ticket, customer: Customer | None, channel: str, reci
 
 def route(ticket: Ticket, customer: Customer | None) -> tuple[str, str] | None:
     """(channel, address) to reach the customer, or None."""
-    emails = [e for e in sorted(customer.emails or ()) if not suppression.reason(e, "email")] if customer else []
-    phones = [p for p in sorted(customer.phones or ()) if not suppression.reason(p, "sms")] if customer else []
-    routes = [("email", emails[0] if emails else ""), ("sms", phones[0] if phones else "")]
-    if ticket.channel == "sms":
-        routes.reverse()
-    return next(((c, a) for c, a in routes if a), None)
+    emails, phones = routes.addresses(customer)
+    return routes.choose(ticket.channel, [e for e in emails if not suppression.reason(e, "email")],
+                         [p for p in phones if not suppression.reason(p, "sms")])

@@ -16,7 +16,7 @@ from chalicelib.db import timeline
 from chalicelib.db.connection import Transaction
 from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.services.followup import checkin
-from chalicelib.services.messaging import outbound, suppression
+from chalicelib.services.messaging import outbound, routes, suppression
 from chalicelib.services.team import departments
 
 REROUTED_KINDS = ("ack", "followup")
@@ -33,7 +33,8 @@ def queue(tx: Transaction, item: TimelineItem, reason: str) -> bool:
     except (Ticket.DoesNotExist, Customer.DoesNotExist):
         return False
     channel = OTHER.get(item.channel or "")
-    pool = sorted(customer.emails or ()) if channel == "email" else sorted(customer.phones or ())
+    emails, phones = routes.addresses(customer)
+    pool = emails if channel == "email" else phones
     recipient = next((a for a in pool if not suppression.reason(a, channel)), None)
     if not channel or recipient is None:
         return False

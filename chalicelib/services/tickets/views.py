@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from chalicelib import clock
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
-
 from chalicelib.db.values import as_dict
+from chalicelib.services.messaging import routes
 from chalicelib.services.tickets import store
 
 
@@ -55,7 +54,7 @@ def customer_view(customer: Customer | None, customer_id: str) -> dict[str, Any]
     if customer is None:
         return {"id": customer_id, "name": None, "email": None, "phone": None, "emails": [],
                 "phones": [], "lang": None, "opted_out": []}
-    emails, phones = sorted(customer.emails or ()), sorted(customer.phones or ())
+    emails, phones = routes.addresses(customer)
     opted = as_dict(customer.opted_out)
     return {"id": customer.id, "name": customer.name, "email": emails[0] if emails else None,
             "phone": phones[0] if phones else None, "emails": emails, "phones": phones,

@@ -16,7 +16,7 @@ from chalicelib.errors import BadRequest, Conflict, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.integrations import storage
 from chalicelib.services.followup import checkin, decisions
-from chalicelib.services.messaging import outbound, sms_text, suppression
+from chalicelib.services.messaging import outbound, routes, sms_text, suppression
 from chalicelib.services.portal import webform
 from chalicelib.services.sla import rules
 from chalicelib.services.team import agents, audit, departments
@@ -383,11 +383,10 @@ def _body(body: Any) -> str:
 
 
 def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tuple[str, str]:
-    all_emails = sorted(customer.emails or ()) if customer else []
+    all_emails, all_phones = routes.addresses(customer)
     # bounced or complaining addresses are skipped: the phone takes over when there is one
     # (an unsubscribe from automatic mail does not stop a person's reply)
     emails = [e for e in all_emails if not suppression.reason(e, "email", personal=True)]
-    all_phones = sorted(customer.phones or ()) if customer else []
     phones = [p for p in all_phones if not suppression.reason(p, "sms")]  # never text an opt-out
     if channel is not None and channel not in ("email", "sms"):
         raise ValidationFailed("Unknown channel.", {"channel": "email or sms"})
@@ -398,7 +397,7 @@ def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tup
         raise ValidationFailed("The customer opted out of SMS.",
                                {"channel": "the customer's number opted out (STOP)"})
     if channel is None:
-        channel = "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
+        channel = routes.channel_for(ticket.channel, emails, phones)
     if channel == "email" and emails:
         return "email", emails[0]
     if channel == "sms" and phones:
@@ -411,10 +410,9 @@ def _unsuppressed_route(ticket: Ticket, customer: Customer | None,
                         channel: Any) -> tuple[str, str] | None:
     """The route `_reply_route` picks when none of the customer's addresses is suppressed
     (the same choice, without reading suppressions); None when that would be an error."""
-    emails = sorted(customer.emails or ()) if customer else []
-    phones = sorted(customer.phones or ()) if customer else []
+    emails, phones = routes.addresses(customer)
     if channel is None:
-        channel = "sms" if (ticket.channel == "sms" and phones) or not emails else "email"
+        channel = routes.channel_for(ticket.channel, emails, phones)
     pool = {"email": emails, "sms": phones}.get(channel) or []
     return (channel, pool[0]) if pool else None
 
