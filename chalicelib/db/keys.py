@@ -27,6 +27,11 @@ def phone_pk(e164: str) -> str:
     return f"phone#{e164}"
 
 
+def inbound_pk(source: str, provider_id: str) -> str:
+    """The once-marker of an inbound event (services/inbound/once.py)."""
+    return f"inbound#{source}#{provider_id}"
+
+
 def ref_pk(ref: str) -> str:
     return f"ref#{ref}"
 

@@ -30,7 +30,7 @@ from chalicelib.integrations import storage
 from chalicelib.mail import loops, reply
 from chalicelib.mail.parse import ParsedMail, original_message_ids, parse
 from chalicelib.services.customers import contacts
-from chalicelib.services.inbound import thread
+from chalicelib.services.inbound import once, thread
 from chalicelib.services.messaging import dispatch, reply_address, suppression
 from chalicelib.services.portal.webform import Upload, WebContact
 from chalicelib.services.team import departments, routing
@@ -64,8 +64,8 @@ class Receipt:
     verdicts: dict[str, str] = field(default_factory=dict)
 
     @property
-    def marker_pk(self) -> str:
-        return f"inbound#email#{self.ses_id}"
+    def marker_data(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "key": self.key, "source": self.source[:320]}
 
 
 def receipt_from(message: str) -> Receipt:
@@ -95,7 +95,7 @@ def receipt_from(message: str) -> Receipt:
 
 
 def receive(receipt: Receipt) -> str:
-    if Key.count(receipt.marker_pk, limit=1):
+    if once.seen("email", receipt.ses_id):
         return "duplicate"
     if receipt.verdicts.get("virus") == "FAIL" or receipt.verdicts.get("spam") == "FAIL":
         which = "virus" if receipt.verdicts.get("virus") == "FAIL" else "spam"
@@ -240,20 +240,13 @@ def _reject(receipt: Receipt, reason: str, automatic: list[str] | None = None) -
 
 def _only_marker(receipt: Receipt, outcome: str, **data: Any) -> str:
     """Record an outcome that writes nothing else; "duplicate" if one was recorded before."""
-    try:
-        _marker(receipt, outcome, **data).save(condition=Key.pk.does_not_exist())
-    except Exception as exc:  # noqa: BLE001 - only "already there" is expected
-        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
-            return "duplicate"
-        raise
-    return outcome
+    return once.record("email", receipt.ses_id, outcome, **receipt.marker_data, **data)
 
 
 def _finish(tx: Transaction, receipt: Receipt, outcome: str, ticket_id: str, mail: ParsedMail,
             *, sender: str = "", count_ack: bool = False) -> None:
     """The writes that make this notification's outcome final, inside its transaction."""
-    tx.save(_marker(receipt, outcome, ticket_id=ticket_id),
-            condition=Key.pk.does_not_exist(), label="extra")
+    once.mark(tx, "email", receipt.ses_id, outcome, ticket_id=ticket_id, **receipt.marker_data)
     if outcome in ("created", "appended") and mail.message_id and not _ours(mail.message_id):
         # first: a copy of this message processed at the same moment cancels (a duplicate)
         keys.index_message_id(tx, mail.message_id, ticket_id, first=True)
@@ -263,12 +256,6 @@ def _finish(tx: Transaction, receipt: Receipt, outcome: str, ticket_id: str, mai
         tx.update(Key(pk=pk, sk=sk),
                   actions=[Key.value.add(1), Key.expires_at.set(int(now.timestamp()) + 7200)],
                   label="automail")
-
-
-def _marker(receipt: Receipt, outcome: str, **data: Any) -> Key:
-    return Key(pk=receipt.marker_pk, sk=keys.NO_SORT, target=data.get("ticket_id"), data={
-        "outcome": outcome, "received_at": clock.iso(clock.now()), "bucket": receipt.bucket,
-        "key": receipt.key, "source": receipt.source[:320], **data})
 
 
 # ---- deciding ------------------------------------------------------------------------------

@@ -11,12 +11,11 @@ import logging
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import keys
-from chalicelib.db.connection import Cancelled, Transaction, transaction
-from chalicelib.db.models import Key, TimelineItem
 from chalicelib.db import timeline
-from chalicelib.services.messaging import dispatch
-from chalicelib.services.messaging import suppression
+from chalicelib.db.connection import Cancelled, Transaction, transaction
+from chalicelib.db.models import TimelineItem
+from chalicelib.services.inbound import once
+from chalicelib.services.messaging import dispatch, suppression
 
 log = logging.getLogger("setu.ses")
 
@@ -59,7 +58,9 @@ def _apply(notification_id: str, ses_id: str, suppress: list[str], status: str |
     item = dispatch.by_provider_id(ses_id) if ses_id else None
 
     def writes(tx: Transaction) -> None:
-        tx.save(_marker(notification_id, why, item), condition=Key.pk.does_not_exist(), label="extra")
+        once.mark(tx, "ses-event", notification_id, why,
+                  ticket_id=item.ticket_id if item is not None else None,
+                  at=clock.iso(clock.now()))
         for address in suppress:
             suppression.add_to(tx, address, why, detail)
 
@@ -94,19 +95,7 @@ def _just(writes) -> None:
         writes(tx)
 
 
-def _marker(notification_id: str, outcome: str, item: TimelineItem | None) -> Key:
-    return Key(pk=f"inbound#ses-event#{notification_id}", sk=keys.NO_SORT,
-               target=item.ticket_id if item is not None else None,
-               data={"outcome": outcome, "at": clock.iso(clock.now())})
-
-
 def _record_only(notification_id: str, outcome: str, reason: str) -> str:
     log.warning("SES event %s %s: %s", notification_id, outcome, reason)
-    try:
-        with transaction() as tx:
-            tx.save(Key(pk=f"inbound#ses-event#{notification_id}", sk=keys.NO_SORT,
-                        data={"outcome": outcome, "reason": reason, "at": clock.iso(clock.now())}),
-                    condition=Key.pk.does_not_exist(), label="extra")
-    except Cancelled:
-        return "duplicate"
-    return outcome
+    return once.record("ses-event", notification_id, outcome, reason=reason,
+                       at=clock.iso(clock.now()))

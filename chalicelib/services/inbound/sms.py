@@ -26,10 +26,11 @@ from typing import Any
 from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
-from chalicelib.db.models import Customer, Key, Ticket
+from chalicelib.db.models import Customer, Ticket
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.customers import contacts
 from chalicelib.services.followup import checkin
+from chalicelib.services.inbound import once
 from chalicelib.services.messaging import outbound, sms_text, suppression, templates
 from chalicelib.services.messaging.channels import Sms
 from chalicelib.services.portal.webform import WebContact
@@ -59,8 +60,8 @@ class InboundSms:
     keyword: str | None
 
     @property
-    def marker_pk(self) -> str:
-        return f"inbound#sms#{self.provider_id}"
+    def marker_data(self) -> dict[str, Any]:
+        return {"from": self.origination, "at": clock.iso(self.at)}
 
 
 def parse(message: str, sns_timestamp: str | None) -> InboundSms:
@@ -93,18 +94,12 @@ def parse(message: str, sns_timestamp: str | None) -> InboundSms:
 def reject(provider_id: str, message: str, reason: str) -> str:
     """Record an unusable notification (raw kept) under its id; never raises for bad input."""
     log.warning("SMS %s rejected: %s", provider_id, reason)
-    try:
-        with transaction() as tx:
-            tx.save(Key(pk=f"inbound#sms-rejected#{provider_id}", sk=keys.NO_SORT, data={
-                "outcome": "rejected", "reason": reason, "payload": message[:10_000],
-                "at": clock.iso(clock.now())}), condition=Key.pk.does_not_exist(), label="extra")
-    except Cancelled:
-        return "duplicate"
-    return "rejected"
+    return once.record("sms-rejected", provider_id, "rejected", reason=reason,
+                       payload=message[:10_000], at=clock.iso(clock.now()))
 
 
 def receive(sms: InboundSms) -> str:
-    if Key.count(sms.marker_pk, limit=1):
+    if once.seen("sms", sms.provider_id):
         return "duplicate"
     if not sms.body:
         return _only_marker(sms, "rejected", reason="empty message")
@@ -206,19 +201,13 @@ def _help(sms: InboundSms, customer_id: str | None) -> str:
 
 
 def _only_marker(sms: InboundSms, outcome: str, **data: Any) -> str:
-    try:
-        with transaction() as tx:
-            _marker(tx, sms, outcome, **data)
-    except Cancelled:
-        return "duplicate"
-    return outcome
+    return once.record("sms", sms.provider_id, outcome, **sms.marker_data,
+                       **{k: v for k, v in data.items() if v})
 
 
 def _marker(tx: Transaction, sms: InboundSms, outcome: str, **data: Any) -> None:
-    tx.save(Key(pk=sms.marker_pk, sk=keys.NO_SORT, target=data.get("ticket_id"), data={
-        "outcome": outcome, "from": sms.origination, "at": clock.iso(sms.at),
-        "received_at": clock.iso(clock.now()), **{k: v for k, v in data.items() if v}}),
-        condition=Key.pk.does_not_exist(), label="extra")
+    once.mark(tx, "sms", sms.provider_id, outcome, **sms.marker_data,
+              **{k: v for k, v in data.items() if v})
 
 
 def _fields(sms: InboundSms) -> dict[str, Any]:

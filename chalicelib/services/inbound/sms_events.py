@@ -25,11 +25,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import keys, timeline
+from chalicelib.db import timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
-from chalicelib.db.models import Key, TimelineItem
-from chalicelib.services.messaging import dispatch
-from chalicelib.services.messaging import suppression
+from chalicelib.db.models import TimelineItem
+from chalicelib.services.inbound import once
+from chalicelib.services.messaging import dispatch, suppression
 
 log = logging.getLogger("setu.sms")
 
@@ -65,8 +65,7 @@ def handle(message: str, notification_id: str) -> str:
     detail = f"{kind}: {str(event.get('messageStatusDescription') or '')[:200]}".rstrip(": ")
 
     def extras(tx: Transaction) -> None:
-        tx.save(_marker(marker, outcome, kind, item), condition=Key.pk.does_not_exist(),
-                label="extra")
+        once.mark(tx, "sms-event", marker, outcome, **_marker_data(kind, item))
         if kind in PERMANENT and item.recipient:
             suppression.add_to(tx, item.recipient, "undeliverable", detail, channel="sms")
 
@@ -136,19 +135,12 @@ def _record(marker: str, outcome: str, reason: str, item: TimelineItem | None) -
     """Only the marker: the event changes nothing, but it is kept and applied once."""
     if outcome == "rejected":
         log.warning("SMS event %s rejected: %s", marker, reason)
-    try:
-        with transaction() as tx:
-            tx.save(_marker(marker, outcome, reason, item), condition=Key.pk.does_not_exist(),
-                    label="extra")
-    except Cancelled:
-        return "duplicate"
-    return outcome
+    return once.record("sms-event", marker, outcome, **_marker_data(reason, item))
 
 
-def _marker(marker: str, outcome: str, reason: str, item: TimelineItem | None) -> Key:
-    return Key(pk=f"inbound#sms-event#{marker}", sk=keys.NO_SORT,
-               target=item.ticket_id if item is not None else None,
-               data={"outcome": outcome, "reason": reason[:200], "at": clock.iso(clock.now())})
+def _marker_data(reason: str, item: TimelineItem | None) -> dict[str, Any]:
+    return {"ticket_id": item.ticket_id if item is not None else None, "reason": reason[:200],
+            "at": clock.iso(clock.now())}
 
 
 def _number(value: Any) -> float | None:
