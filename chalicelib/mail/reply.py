@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from chalicelib.mail.parse import LazyPattern
+from chalicelib.mail.text import LazyPattern
 
 MAX_INPUT = 50_000  # characters looked at: the new text is at the top
 # Longer lines are never quote headers; the library's header patterns backtrack badly on them,
@@ -61,8 +61,8 @@ def _message_type():
     """mail-parser-reply's EmailMessage with Bengali registered and our signature rule."""
     global _message_class
     if _message_class is None:
-        from mailparser_reply import parser as mpr
-        from mailparser_reply.constants import MAIL_LANGUAGES
+        from mailparser_reply import parser as mpr  # deferred: cold start, only on first use
+        from mailparser_reply.constants import MAIL_LANGUAGES  # deferred: as above
 
         MAIL_LANGUAGES.setdefault("bn", BENGALI)
 
