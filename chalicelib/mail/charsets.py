@@ -175,11 +175,14 @@ def strict_ok(data: bytes, codec: str) -> bool:
 # least implausible wins; among equals the earlier candidate: the message's declared charsets
 # first, then the charsets headers are really sent in, then the detector's guesses.
 
+_HEADER_SAMPLE = 4096  # bytes of raw header text scored
 _HEADER_CANDIDATES = ("cp1252", "gb18030", "big5", "cp932", "cp949", "cp1251", "koi8-r",
                       "cp1250", "big5hkscs", "euc_jp", "koi8-u", "cp1253", "cp1257")
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "GEORGIAN", "HEBREW",
                         "ARABIC", "THAI"})
 _IDEOGRAPHIC = frozenset({"CJK", "HIRAGANA", "KATAKANA"})
+_CJK_SCRIPTS = frozenset({"CJK", "HIRAGANA", "KATAKANA", "HANGUL"})  # their own punctuation
+_INTRA_WORD = "\u2019\u2018\u2010\u2011\u2013\u2014\u00b7"  # l’été, don’t, l·l, a–b
 # Lead bytes of the frequently used ideographs: GB2312 level 1, Big5's common set, JIS level 1.
 _COMMON_HAN = (("gb2312", 0xB0, 0xD7), ("big5", 0xA4, 0xC6), ("shift_jis", 0x88, 0x98))
 
@@ -243,9 +246,15 @@ def implausibility(text: str) -> int:
                 cost += 10
             elif category == "Cf" or _rare(ch, script):
                 cost += 2
-            elif category[0] in "SPN" and 0 < i < len(word) - 1 \
-                    and word[i - 1].isalpha() and word[i + 1].isalpha():
-                cost += 2  # "Í¿î": a symbol between letters
+            elif 0x2500 <= ord(ch) <= 0x259F:
+                cost += 3  # box drawing and block elements: KOI8's upper half misread
+            elif category[0] in "SPN" and ch not in _INTRA_WORD:
+                if 0 < i < len(word) - 1 and word[i - 1].isalpha() and word[i + 1].isalpha() \
+                        and not {_script(word[i - 1]), _script(word[i + 1])} & _CJK_SCRIPTS:
+                    cost += 2  # "Í¿î": a symbol between letters
+                elif category[0] != "P" and any(
+                        not c.isascii() for c in word[max(i - 1, 0):i] + word[i + 1:i + 2]):
+                    cost += 1  # "·¢Æ±": a symbol beside other non-ASCII characters
             if category.startswith("L"):
                 scripts.append("IDEO" if script in _IDEOGRAPHIC else script)
                 latin_run = latin_run + 1 if script == "LATIN" else 0
@@ -261,7 +270,8 @@ def implausibility(text: str) -> int:
                 latin_run = 0
             previous = ch
         for a, b in zip(scripts, scripts[1:]):
-            if a and b and a != b and ({a, b} <= _ALPHABETS or {a, b} == {"IDEO", "HANGUL"}):
+            if a and b and a != b and ({a, b} <= _ALPHABETS or {a, b} == {"IDEO", "HANGUL"}
+                                       or ("IDEO" in (a, b) and {a, b} - {"IDEO", "LATIN"})):
                 cost += 2
     return cost
 
@@ -275,33 +285,60 @@ def _detected(data: bytes) -> list[str]:
         return []
 
 
+_frequent: frozenset[str] | None = None
+
+
+def support(text: str) -> float:
+    """The share of the non-ASCII letters in `text` that are among the most frequent letters of
+    some language (charset-normalizer's frequency tables): what breaks a tie between readings
+    that are equally plausible, such as a Russian word and four common ideographs."""
+    global _frequent
+    if _frequent is None:
+        try:
+            from charset_normalizer.constant import FREQUENCIES  # deferred: cold start, rare
+
+            _frequent = frozenset(ch.lower() for chars in FREQUENCIES.values() for ch in chars)
+        except Exception:  # noqa: BLE001
+            _frequent = frozenset()
+    letters = [ch.lower() for ch in text if not ch.isascii() and ch.isalpha()]
+    return sum(ch in _frequent for ch in letters) / len(letters) if letters else 0.0
+
+
 def header_charset(data: bytes, hints: list[str] | tuple[str, ...] = ()) -> str:
     """The charset to read raw 8-bit header bytes in: UTF-8 when they are valid UTF-8; else the
-    least implausible strict reading among the message's declared charsets (`hints`, in order),
-    the usual header charsets and the detector's guesses; else windows-1252, which keeps every
-    byte (lossless: `decode_with` maps its five holes to their Latin-1 characters)."""
+    first of the message's declared charsets (`hints`, in order) that reads them with no sign of
+    a wrong decoding; else the least implausible strict reading among the hints, the usual
+    header charsets and (when none is clean) the detector's guesses, ties broken by `support`
+    and then by that order; else windows-1252, which keeps every byte (lossless: `decode_with`
+    maps its five holes to their Latin-1 characters)."""
     if valid_utf8(data):
         return "utf-8"
-    order: list[str] = []
+    final = len(data) <= _HEADER_SAMPLE
+    data = data[:_HEADER_SAMPLE]  # scoring is per character in Python: a sample is enough
+    declared: list[str] = []
     for label in hints:
         codec = codec_for(label)
-        if codec and not codec.startswith(_WIDE):
-            order += [codec, _SUPERSETS.get(codec, "")]
-    order += _HEADER_CANDIDATES
-    order += [c for c in _detected(data) if not c.startswith(_WIDE + ("utf-7",))]
-    best, best_cost = "cp1252", None
+        if codec and not codec.startswith(_WIDE) and codec != "utf-8":
+            declared += [codec, _SUPERSETS.get(codec, "")]
+    best, best_key = "cp1252", None
     tried: set[str] = set()
-    for codec in order:
-        if not codec or codec in tried or codec == "utf-8":
-            continue
-        tried.add(codec)
-        try:
-            text = data.decode(codec)
-        except Exception:  # noqa: BLE001 - UnicodeDecodeError, broken stateful codecs
-            continue
-        cost = implausibility(text)
-        if best_cost is None or cost < best_cost:
-            best, best_cost = codec, cost
-            if cost == 0:
+    for stage, order in enumerate((declared, _HEADER_CANDIDATES, None)):
+        if order is None:
+            if best_key is not None and best_key[0] == 0:
                 break
+            order = [c for c in _detected(data) if not c.startswith(_WIDE + ("utf-7",))]
+        for codec in order:
+            if not codec or codec in tried or codec == "utf-8":
+                continue
+            tried.add(codec)
+            try:  # a sample may end inside a character: the incremental decoder keeps it back
+                text = codecs.getincrementaldecoder(codec)().decode(data, final)
+            except Exception:  # noqa: BLE001 - UnicodeDecodeError, broken stateful codecs
+                continue
+            cost = implausibility(text)
+            if stage == 0 and cost == 0:
+                return codec  # the message says so, and it reads as text
+            key = (cost, -support(text))
+            if best_key is None or key < best_key:
+                best, best_key = codec, key
     return best
