@@ -68,7 +68,7 @@ _FIELD_WORDS = (
 )
 _FROM_LINE = LazyPattern(rf"^{_QUOTE}(?:{_FROM_WORDS}){_COLON}", re.I)
 _FIELD_LINE = LazyPattern(rf"^{_QUOTE}(?:{_FIELD_WORDS}){_COLON}", re.I)
-_UNDERSCORES = LazyPattern(r"^[ \t>]*_{10,}[ \t]*$")
+_RULE = LazyPattern(r"^[ \t>]*(?:_{10,}|-{10,}|={10,})[ \t]*$")  # Outlook's line above "From:"
 _ORIGINAL = LazyPattern(
     r"^[ \t>]*-{2,}[ \t]*(?:original message|ursprüngliche nachricht|message d'origine|"
     r"mensaje original|messaggio originale|oorspronkelijk bericht|origineel bericht|"
@@ -161,12 +161,12 @@ def headers(lines: list[str]) -> list[tuple[int, int]]:
     while i < n:
         line = lines[i]
         span = None
-        if _ORIGINAL.match(line) or _ANDROID.match(line) or _UNDERSCORES.match(line):
+        if _ORIGINAL.match(line) or _ANDROID.match(line) or _RULE.match(line):
             nxt = next((j for j in range(i + 1, min(i + 3, n)) if lines[j].strip()), None)
             end = _block_end(lines, nxt) if nxt is not None and _FROM_LINE.match(lines[nxt]) else None
             if end is not None:
                 span = (i, end)
-            elif not _UNDERSCORES.match(line):
+            elif not _RULE.match(line):
                 span = (i, i)
         elif _FROM_LINE.match(line):
             end = _block_end(lines, i)

@@ -9,9 +9,10 @@ to mail-parser-reply (MIT, maintained; GitHub's email_reply_parser ideas with pe
 header patterns), with every language it knows enabled (cs, da, de, en, es, fr, it, ja, ko,
 nl, pl, sv, zh; Polish needs two header lines here, as the others do, so a customer's
 "Data: ..." line is not a header) plus Bengali ("... লিখেছেন:", "<date> তারিখে ... লিখেছেন:",
-Bengali Outlook header blocks). Its disclaimer rule is off (it deletes any sentence starting
-"Warning:" or "Hinweis:" that mentions mail: a customer's words) and its signature rule is
-replaced: it cuts at sign-offs such as "Thanks," or "Best," and at any line starting "-x",
+Bengali Outlook header blocks). Its disclaimer rule keeps only the openers that name a
+disclaimer or confidentiality notice ("CAUTION:", "Disclaimer:", "Confidential:", ...): with
+"Warning:", "Hinweis:" or "Uwaga:" it would delete a customer's sentence that mentions mail;
+its signature rule is replaced: it cuts at sign-offs such as "Thanks," or "Best," and at any line starting "-x",
 which loses real text in a helpdesk ("Thanks, the parcel arrived broken"). Here a signature
 is only the "-- " delimiter or a "Sent from my iPhone" / "আমার আইফোন থেকে পাঠানো" style line
 (in the languages above), and what follows it.
@@ -74,7 +75,12 @@ _BLANKS = LazyPattern(r"\n{3,}")
 # every language mail-parser-reply knows ("david" is a product, not a language), and Bengali
 _LIBRARY_LANGUAGES = ("cs", "da", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "sv", "zh")
 _LANGUAGES = ["bn", *_LIBRARY_LANGUAGES]
-_NEVER = LazyPattern(r"(?!x)x")
+# Disclaimer openers kept from the library's lists: the ones that name a disclaimer or a
+# confidentiality notice. "Warning:", "Hinweis:", "Achtung:", "Uwaga:", "Aviso:", "注意：" ...
+# start customers' own sentences too, and the library deletes such a sentence when it mentions
+# mail.
+_DISCLAIMER_KEPT = LazyPattern(r"caution|disclaimer|confiden|privileged|private|sensitive|"
+                               r"important|fortrolig|důvěrné|descargo|免责|면책|비밀", re.I)
 
 _message_class = None
 
@@ -86,6 +92,8 @@ def _languages() -> dict:
     table = {name: dict(MAIL_LANGUAGES[name]) for name in _LIBRARY_LANGUAGES if name in MAIL_LANGUAGES}
     if "pl" in table and "from_header" in table["pl"]:
         table["pl"]["from_header"] = table["pl"]["from_header"].replace("){1,}(", "){2,}(")
+    for entry in table.values():
+        entry["disclaimers"] = [d for d in entry.get("disclaimers", []) if _DISCLAIMER_KEPT.search(d)]
     table["bn"] = BENGALI
     return table
 
@@ -106,10 +114,6 @@ def _message_type():
             @property
             def SIGNATURE_REGEX(self):  # noqa: N802 - the library's name
                 return _SIGNATURE
-
-            @property
-            def DISCLAIMERS_REGEX(self):  # noqa: N802 - the library's name
-                return _NEVER
 
         _message_class = _Message
     return _message_class

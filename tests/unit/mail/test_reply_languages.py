@@ -89,3 +89,19 @@ def test_header_search_is_linear_and_never_raises():
     assert quotes.headers(["On"] * 5000 + ["wrote:"]) == []
     lines = ["Von: x", "An: y"] * 2000
     assert len(quotes.headers(lines)) >= 1
+
+
+def test_a_rule_line_above_an_outlook_block_goes_with_it():
+    # the layout of mail-parser-reply's test/emails/email_nl_1_2.txt (MIT), shortened
+    text = ("Outlook met een antwoord\n\n------------------------------\n\n"
+            "*Van:* Google Apps Sync Team [mailto:mail-noreply@google.com]\n"
+            "*Verzonden:* donderdag, 9 februari 2012 13:36\n*Aan:* jow@xxxx.com\n"
+            "*Onderwerp:* Google Apps Sync was updated!\n\nDear Google Apps Sync user,\n")
+    assert visible_text(text) == "Outlook met een antwoord"
+
+
+def test_a_mail_server_caution_banner_is_not_the_customers_text():
+    text = ("CAUTION: This email originated from outside of this company. Do not click links or "
+            "open attachments unless you recognize the sender and know the content is safe.\n\n"
+            "Hi team,\n\nThe file is still missing.")
+    assert visible_text(text) == "Hi team,\n\nThe file is still missing."
