@@ -87,7 +87,8 @@ def _adversarial():
         "quote-like lines": lambda n: visible_text("On " * n),
         "uuencode begin lines": lambda n: parse(mail(b"begin 644 a.txt\nM" + b"a" * 60 + b"\n") * (n // 5)),
         "wrapped quote headers": lambda n: visible_text(
-            "On Mon, 11 Mar 2024 at 16:02, Setu Support <support@setu.local>\nwrote:\n" * (n // 60)),
+            "On Mon, 11 Mar 2024 at 16:02, Setu Support <support@setu.local>\nwrote:\n"
+            * (n // 60)),
         "Outlook header blocks": lambda n: visible_text("Von: a\nAn: b\nBetreff: c\n" * (n // 25)),
         "raw 8-bit headers": lambda n: parse(
             b"From: a@example.com\n" + b"".join(b"X-%d: " % i + "退款申请".encode("gbk") * 8 + b"\n"
@@ -206,8 +207,8 @@ def fidelity() -> list[Figure]:
                               note=f"{exact[lang]}/{n} samples"
                                    + ("" if n >= 3 else "; under 3 samples: reported only")))
     correct, count, wrong = header_results()
-    figures.append(Figure(name="raw 8-bit header decoding correct", value=round(100 * correct / count, 1),
-                          unit="%", goal=100, compare="ge",
+    figures.append(Figure(name="raw 8-bit header decoding correct",
+                          value=round(100 * correct / count, 1), unit="%", goal=100, compare="ge",
                           details={"correct": correct, "samples": count, "wrong": wrong},
                           note=f"{correct}/{count} subjects and display names exact "
                                "(GBK, GB18030, Big5, Shift_JIS, ISO-2022-JP, KOI8-R, "

@@ -45,7 +45,8 @@ _TIME = LazyPattern(r"\d{1,2}[:.]\d{2}")
 _DATE = LazyPattern(r"\d{1,4}[./-]\d{1,2}|\d{1,2}\.? \w{3}|\d{4}|\d+年|\d+년")
 _ADDRESS = LazyPattern(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _BRACKETED = LazyPattern(r"[<(]\s*[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[>)]")
-_FULL_DATE = LazyPattern(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|(?<!\d)(?:19|20)\d{2}(?!\d)|\d+\s*[年년]")
+_FULL_DATE = LazyPattern(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|(?<!\d)(?:19|20)\d{2}(?!\d)"
+                         r"|\d+\s*[年년]")
 _ENDS_COLON = LazyPattern(r"[:：][ \t]*$")
 # How the first line of a "wrote" header starts: a word clients put first, or a weekday
 # abbreviation or date.
@@ -163,7 +164,9 @@ def headers(lines: list[str]) -> list[tuple[int, int]]:
         span = None
         if _ORIGINAL.match(line) or _ANDROID.match(line) or _RULE.match(line):
             nxt = next((j for j in range(i + 1, min(i + 3, n)) if lines[j].strip()), None)
-            end = _block_end(lines, nxt) if nxt is not None and _FROM_LINE.match(lines[nxt]) else None
+            end = None
+            if nxt is not None and _FROM_LINE.match(lines[nxt]):
+                end = _block_end(lines, nxt)
             if end is not None:
                 span = (i, end)
             elif not _RULE.match(line):

@@ -11,9 +11,10 @@ nl, pl, sv, zh; Polish needs two header lines here, as the others do, so a custo
 "Data: ..." line is not a header) plus Bengali ("... লিখেছেন:", "<date> তারিখে ... লিখেছেন:",
 Bengali Outlook header blocks). Its disclaimer rule keeps only the openers that name a
 disclaimer or confidentiality notice ("CAUTION:", "Disclaimer:", "Confidential:", ...): with
-"Warning:", "Hinweis:" or "Uwaga:" it would delete a customer's sentence that mentions mail;
-its signature rule is replaced: it cuts at sign-offs such as "Thanks," or "Best," and at any line starting "-x",
-which loses real text in a helpdesk ("Thanks, the parcel arrived broken"). Here a signature
+"Warning:", "Hinweis:" or "Uwaga:" it would delete a customer's sentence that mentions mail.
+Its signature rule is replaced: it cuts at sign-offs such as "Thanks," or "Best," and at any
+line starting "-x", which loses real text in a helpdesk ("Thanks, the parcel arrived broken").
+Here a signature
 is only the "-- " delimiter or a "Sent from my iPhone" / "আমার আইফোন থেকে পাঠানো" style line
 (in the languages above), and what follows it.
 
@@ -61,7 +62,8 @@ _SENT_FROM = (
     r"Verzonden (?:vanaf|met) mijn\b|Verstuurd vanaf mijn\b|Outlook voor (?:iOS|Android)|"
     r"Skickat från min\b|Hämta Outlook för\b|Sendt fra min\b|Hent Outlook til\b|"
     r"Lähetetty (?:iPhonesta|iPadista|laitteesta|Androidista)|Hanki Outlook\b|"
-    r"Отправлено (?:с|из) [^\n]{0,40}|Wysłane z (?:iPhone|iPada|mojego)|Wysłano z (?:iPhone|mojego)|"
+    r"Отправлено (?:с|из) [^\n]{0,40}|Wysłane z (?:iPhone|iPada|mojego)|"
+    r"Wysłano z (?:iPhone|mojego)|"
     r"Enviado do meu\b|Enviado (?:a partir|desde) do\b|Odesláno z (?:iPhonu|mého)|"
     r"(?:iPhone|iPad|Android)から送信|发自我的|從我的 ?(?:iPhone|iPad) ?傳送|"
     r"내 (?:iPhone|Galaxy|iPad)에서 보냄|"
@@ -89,11 +91,13 @@ def _languages() -> dict:
     """The library's language table, with Bengali and with Polish's one-line rule made two."""
     from mailparser_reply.constants import MAIL_LANGUAGES  # deferred: cold start, first use
 
-    table = {name: dict(MAIL_LANGUAGES[name]) for name in _LIBRARY_LANGUAGES if name in MAIL_LANGUAGES}
+    table = {name: dict(MAIL_LANGUAGES[name])
+             for name in _LIBRARY_LANGUAGES if name in MAIL_LANGUAGES}
     if "pl" in table and "from_header" in table["pl"]:
         table["pl"]["from_header"] = table["pl"]["from_header"].replace("){1,}(", "){2,}(")
     for entry in table.values():
-        entry["disclaimers"] = [d for d in entry.get("disclaimers", []) if _DISCLAIMER_KEPT.search(d)]
+        entry["disclaimers"] = [d for d in entry.get("disclaimers", [])
+                                if _DISCLAIMER_KEPT.search(d)]
     table["bn"] = BENGALI
     return table
 

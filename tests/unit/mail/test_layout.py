@@ -77,7 +77,8 @@ def test_a_function_level_import_says_why_it_is_deferred(name):
     source = (MAIL / f"{name}.py").read_text(encoding="utf-8").splitlines()
     for module, line, in_function in _imports(name):
         if in_function:
-            assert "# deferred:" in source[line - 1], f"{name}.py:{line} imports {module} in a function"
+            assert "# deferred:" in source[line - 1], \
+                f"{name}.py:{line} imports {module} in a function"
 
 
 @pytest.mark.parametrize("name", MODULES)
