@@ -132,11 +132,13 @@ def _wrote_start(lines: list[str], end: int) -> int | None:
     return best
 
 
-def _block_end(lines: list[str], start: int) -> int | None:
-    """The last line of an Outlook header block whose "From:" line is `start`, or None."""
+def _block_end(lines: list[str], start: int, separated: bool = False) -> int | None:
+    """The last line of an Outlook header block whose "From:" line is `start`, or None: three
+    fields or more after "From:", or one with an address in the block, or one under a
+    separator line ("From: Dhaka / To: Chittagong / Date: 12 March" is a customer's)."""
     fields = 0
     last = start
-    evidence = bool(_ADDRESS.search(lines[start]) or _TIME.search(lines[start]))
+    evidence = bool(_ADDRESS.search(lines[start]))
     for i in range(start + 1, min(start + 1 + _FIELD_LOOKAHEAD + fields, len(lines))):
         line = lines[i]
         if not line.strip():
@@ -144,12 +146,12 @@ def _block_end(lines: list[str], start: int) -> int | None:
         if _FIELD_LINE.match(line):
             fields += 1
             last = i
-            evidence = evidence or bool(_ADDRESS.search(line) or _TIME.search(line))
+            evidence = evidence or bool(_ADDRESS.search(line))
         elif i - last > 2:
             break  # a value wraps onto one or two continuation lines at most
         else:
             evidence = evidence or bool(_ADDRESS.search(line))
-    if fields >= 2 or (fields == 1 and evidence):
+    if fields >= 3 or (fields >= 1 and (evidence or separated)):
         return last
     return None
 
@@ -166,7 +168,7 @@ def headers(lines: list[str]) -> list[tuple[int, int]]:
             nxt = next((j for j in range(i + 1, min(i + 3, n)) if lines[j].strip()), None)
             end = None
             if nxt is not None and _FROM_LINE.match(lines[nxt]):
-                end = _block_end(lines, nxt)
+                end = _block_end(lines, nxt, separated=True)
             if end is not None:
                 span = (i, end)
             elif not _RULE.match(line):

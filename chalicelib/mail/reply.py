@@ -157,13 +157,18 @@ def _visible(text: str) -> str:
 
 def _above_the_quote(shown: list[str]) -> list[int]:
     """Indexes of the lines above the first quote header that has own words above it, without
-    the lines of headers that had none (a bottom-posted reply's)."""
+    the lines of headers that had none and quoted lines after them (a bottom-posted reply's;
+    a header-like line with neither above nor quotes below is the customer's own)."""
     dropped: set[int] = set()
     position = 0  # lines before it hold no own words (one pass: headers come in order)
     for start, end in quotes.headers(shown):
         for i in range(position, start):
             if i not in dropped and shown[i].strip() and not _QUOTED_LINE.match(shown[i]):
                 return [j for j in range(start) if j not in dropped]
+        following = next((line for line in shown[end + 1:end + 4] if line.strip()), "")
+        if not _QUOTED_LINE.match(following):
+            position = start  # kept: it is text above any later header
+            continue
         dropped.update(range(start, end + 1))
         position = end + 1
     return [i for i in range(len(shown)) if i not in dropped]

@@ -79,6 +79,8 @@ def test_the_parsed_message_keeps_the_full_original(sample_id):
     "Warning: the mail you sent had no attachment.",
     "Achtung: die E-Mail kam ohne Anhang an.",
     "Meeting at 16:02 with rahim@example.com:\nbring the invoice.",
+    "Error log at 16:02 on 2024-03-11 (rahim@example.com):\nTraceback follows",
+    "Von: mir aus gerne\nAn: Montag passt",
 ])
 def test_customer_text_that_only_looks_like_a_header_is_kept(text):
     assert visible_text(text) == text
