@@ -1,4 +1,7 @@
-"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,load,cost] [--runs N] [--rebuild]`"""
+"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,load,cost] [--runs N] [--rebuild]`
+
+`mail` also reports reply-stripping and header-decoding rates on the sample sets (bench/mail_parse.py).
+"""
 from __future__ import annotations
 
 import argparse

@@ -12,6 +12,7 @@ history in HTML-only replies is recognised by `reply.visible_text`.
 from __future__ import annotations
 
 import re
+from html import escape, unescape
 from html.parser import HTMLParser
 
 MAX_HTML = 4 * 1024 * 1024  # characters sanitised or rendered; the raw mail keeps the rest
@@ -83,7 +84,7 @@ def sanitise(html: str) -> str:
     try:
         if _too_deep(html[:MAX_HTML]):
             raise ValueError("nested too deep")
-        import nh3
+        import nh3  # deferred: cold start, a compiled library only HTML mail needs
 
         if _cleaner is None:
             _cleaner = nh3.Cleaner(
@@ -93,8 +94,6 @@ def sanitise(html: str) -> str:
                 filter_style_properties=STYLE_PROPERTIES, allowed_classes=CLASSES)
         return _cleaner.clean(html[:MAX_HTML])
     except Exception:  # noqa: BLE001 - fall back to the text, escaped
-        from html import escape
-
         return "<pre>" + escape(to_text(html)) + "</pre>"
 
 
@@ -306,8 +305,6 @@ def to_text(html: str) -> str:
         renderer.close()
         return renderer.result()
     except Exception:  # noqa: BLE001 - a renderer failure falls back to tag stripping
-        from html import unescape
-
         text = unescape(_TAG.sub(" ", html[:MAX_HTML]))
         return "\n".join(_SPACE.sub(" ", line).strip() for line in text.splitlines()
                          if line.strip())

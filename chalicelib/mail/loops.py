@@ -23,7 +23,8 @@ import re
 import unicodedata
 from typing import Iterable
 
-from chalicelib.mail.parse import LazyPattern, ParsedMail
+from chalicelib.mail.message import ParsedMail
+from chalicelib.mail.text import LazyPattern
 
 _DAEMON_LOCAL = {"mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster", "mdaemon"}
 _DAEMON_NAME = LazyPattern(r"^(?:mail delivery (?:system|subsystem)|mailer[- ]daemon|"

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.mail.parse import LazyPattern, codec_for
+from chalicelib.mail.charsets import codec_for
+from chalicelib.mail.text import LazyPattern
 
 MAX_RTF = 4 * 1024 * 1024  # bytes of RTF looked at
 MAX_DEPTH = 200  # nested groups with their own state; real documents nest a dozen deep

@@ -18,15 +18,19 @@ messages nest deeper than `MAX_EMBEDDED`, or that would make tnefparse copy more
 """
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass, field
+
+from chalicelib.mail import html as html_mod
+from chalicelib.mail import rtf as rtf_mod
+from chalicelib.mail.charsets import decode_bytes
 
 MAX_TNEF = 30 * 1024 * 1024   # bytes of winmail.dat unpacked (SES takes 40 MB of raw MIME)
 MAX_COPY = 2 << 30            # bytes tnefparse may copy while walking the stream (< 1 s)
 MAX_EMBEDDED = 3              # attached Outlook items inside attached items ...
 MAX_RTF = 1024 * 1024         # compressed RTF inflated (8.5 times as much at most: seconds)
 
-TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 SIGNATURE = b"\x78\x9f\x3e\x22"
 
 # attribute ids (low 16 bits) and MAPI property tags, as in [MS-OXTNEF] and tnefparse
@@ -66,9 +70,7 @@ def unpack(data: bytes) -> Unpacked:
         raise TnefError(f"{len(data):,} bytes, more than {MAX_TNEF:,}")
     _check(data, 0, [0])
     try:
-        import logging
-
-        from tnefparse.tnef import TNEF
+        from tnefparse.tnef import TNEF  # deferred: cold start, loaded only for TNEF mail
 
         # it logs each oddity of a stream (per property, per checksum); the notes say enough
         logging.getLogger("tnefparse").setLevel(logging.CRITICAL)
@@ -109,8 +111,6 @@ def _collect(tnef, out: Unpacked, prefix: str) -> None:
 
 def _name(item, tnef) -> str:
     """The long file name (a MAPI string), else the 8.3 title in the stream's code page."""
-    from chalicelib.mail.parse import decode_bytes
-
     try:
         long_name = item.long_filename()
     except Exception:  # noqa: BLE001 - tnefparse decodes the title as UTF-8 and may fail
@@ -137,8 +137,6 @@ def _string(prop) -> str:
 
 def _body(tnef, notes: list[str]) -> tuple[str, str]:
     """(text, html) of the message body; at most one of them is not empty."""
-    from chalicelib.mail.parse import decode_bytes
-
     if tnef.body:
         body = tnef.body
         text = body if isinstance(body, str) else decode_bytes(body, tnef.codepage, notes,
@@ -163,21 +161,17 @@ def _body(tnef, notes: list[str]) -> tuple[str, str]:
         return "", ""
     compressed = compressed.ljust(size, b"\x00")
     try:
-        from compressed_rtf import decompress
+        from compressed_rtf import decompress  # deferred: cold start, only RTF bodies
 
         rtf = decompress(compressed)
     except Exception as exc:  # noqa: BLE001 - a bad CRC, a cut stream
         notes.append(f"winmail.dat: RTF body not readable ({str(exc)[:60]})")
         return "", ""
-    from chalicelib.mail import rtf as rtf_mod
-
     kind, content = rtf_mod.convert(rtf)
     return ("", content) if kind == "html" else (content, "")
 
 
 def _html_text(html: str) -> str:
-    from chalicelib.mail import html as html_mod
-
     return html_mod.to_text(html)
 
 
