@@ -2,8 +2,6 @@
 per container; a deactivation takes effect within SETU_SETTINGS_CACHE_SECONDS)."""
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 import time
@@ -11,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock, config
+from chalicelib.db import cursors
 from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Agent, Key
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -162,7 +161,7 @@ def directory(*, department: str = "", cursor: str = "",
                          limit=limit, page_size=PAGE_MAX, consistent_read=True)
     items = [view(agent) for agent in result]
     last = result.last_evaluated_key
-    return {"items": items, "next": _encode_cursor(last["name"]["S"]) if last else None}
+    return {"items": items, "next": cursors.encode_text(last["name"]["S"]) if last else None}
 
 
 def get(caller: AgentView, id_: str) -> dict[str, Any]:
@@ -431,15 +430,6 @@ def _audit(tx, actor: str, action: str, agent: Agent, **values: Any) -> None:
     audit.add(tx, actor, action, f"agent:{agent.name}", **values)
 
 
-def _encode_cursor(principal: str) -> str:
-    return base64.urlsafe_b64encode(principal.encode("utf-8")).decode("ascii").rstrip("=")
-
-
 def _decode_cursor(cursor: str) -> str | None:
-    if len(cursor) > 3000:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    return text if text.startswith("arn:") and len(text) <= 2048 else None
+    text = cursors.decode_text(cursor, max_length=2048)
+    return text if text and text.startswith("arn:") else None

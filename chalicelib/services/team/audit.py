@@ -12,17 +12,16 @@ place to see everything one person did.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
 from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import settings
+from chalicelib.db import cursors, settings
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Setting
+from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict
 
 PAGE_MAX = 200
@@ -79,7 +78,7 @@ def day(date: str, *, cursor: str | None = None, limit: int = 100) -> tuple[list
     found = []
     for item in Key.query(f"audit#{date}", range_key_condition=condition,
                           limit=min(limit, PAGE_MAX)):
-        found.append({"at": item.sk.split("#", 1)[0], "id": item.sk, **_as_dict(item.data)})
+        found.append({"at": item.sk.split("#", 1)[0], "id": item.sk, **as_dict(item.data)})
         if len(found) >= limit:
             break
     next_cursor = found[-1]["id"] if len(found) >= limit else None
@@ -111,22 +110,12 @@ def page(date: str = "", *, cursor: str = "", limit: int = 100) -> dict[str, Any
     if errors:
         raise BadRequest("Invalid audit query.", errors)
     items, next_sk = day(day_text, cursor=after, limit=limit)
-    next_cursor = base64.urlsafe_b64encode(next_sk.encode()).decode().rstrip("=") if next_sk else None
-    return {"date": day_text, "items": items, "next": next_cursor}
+    return {"date": day_text, "items": items, "next": cursors.encode_text(next_sk)}
 
 
 def _decode_cursor(cursor: str) -> str | None:
-    """`next` is URL-safe base64 of the last entry's sort key (which holds ':' and '#')."""
-    if len(cursor) > 200:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _as_dict(value: Any) -> dict:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+    """`next` is the last entry's sort key (which holds ':' and '#'): db/cursors.py."""
+    return cursors.decode_text(cursor, max_length=150)
 
 
 def _plain(value: Any) -> Any:
