@@ -3,14 +3,17 @@ transaction would cost more than the transaction)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
+from chalicelib.errors import Conflict
 from chalicelib.integrations import aws
+
+_T = TypeVar("_T")
 
 
 @lru_cache(maxsize=1)
@@ -83,3 +86,19 @@ def transaction() -> Transaction:
 
 def reset() -> None:
     _connection.cache_clear()
+
+
+def until_written(step: Callable[[], _T], *, attempts: int, conflict: str,
+                  retry_on: tuple[type[Exception], ...] = (Cancelled,)) -> _T:
+    """Run a read-decide-write `step` again while it loses a race (`retry_on`: by default a
+    cancelled transaction), each time from a fresh read; after `attempts` tries the caller
+    gets a 409 with `conflict` as its message. The one retry rule for agents' writes."""
+    for _ in range(attempts - 1):
+        try:
+            return step()
+        except retry_on:
+            continue
+    try:
+        return step()
+    except retry_on as exc:
+        raise Conflict(conflict) from exc

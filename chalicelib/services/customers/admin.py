@@ -40,7 +40,7 @@ from typing import Any, Iterable
 
 from chalicelib import clock
 from chalicelib.db import cursors, keys
-from chalicelib.db.connection import Cancelled, transaction
+from chalicelib.db.connection import Cancelled, transaction, until_written
 from chalicelib.db.models import Customer, Key, Ticket
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -307,16 +307,10 @@ def view(customer: Customer, *, cursor: dict | None = None, limit: int = PAGE_DE
 
 def update(customer_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
     changes = parse_changes(body)
-    for attempt in range(WRITE_ATTEMPTS):
-        customer = load(customer_id)
-        try:
-            _edit(customer, changes, agent)
-        except Cancelled as exc:
-            if attempt == WRITE_ATTEMPTS - 1:
-                raise Conflict("The customer kept changing; reload and try again.") from exc
-            continue  # a ticket arrived or an identity was claimed meanwhile: judge again
-        return view(load(customer_id))
-    raise AssertionError("unreachable")  # pragma: no cover
+    # a ticket arrived or an identity was claimed meanwhile: judge again from a fresh read
+    until_written(lambda: _edit(load(customer_id), changes, agent), attempts=WRITE_ATTEMPTS,
+                  conflict="The customer kept changing; reload and try again.")
+    return view(load(customer_id))
 
 
 def _edit(customer: Customer, changes: Changes, agent: agents.AgentView) -> None:
@@ -423,19 +417,17 @@ def merge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[dic
     continued by calling this again."""
     if survivor_id.strip() == other_id:
         raise Conflict("A customer cannot be merged with itself.", {"other": "the same customer"})
-    for attempt in range(WRITE_ATTEMPTS):
+
+    def start() -> tuple[str, str]:
         survivor, other = load(survivor_id), load(other_id)
         record = as_dict(other.merge)
         if not (other.merged_into == survivor.id and record.get("state") == MOVING):
             _check_mergeable(survivor, other)
-            try:
-                _start_merge(survivor, other, agent)
-            except Cancelled as exc:
-                if attempt == WRITE_ATTEMPTS - 1:
-                    raise Conflict("The customers kept changing; try again.") from exc
-                continue
-        return _run_merge(survivor.id, other.id, agent)
-    raise AssertionError("unreachable")  # pragma: no cover
+            _start_merge(survivor, other, agent)
+        return survivor.id, other.id
+
+    return _run_merge(*until_written(start, attempts=WRITE_ATTEMPTS,
+                                     conflict="The customers kept changing; try again."), agent)
 
 
 def _check_mergeable(survivor: Customer, other: Customer) -> None:
@@ -628,7 +620,8 @@ def unmerge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[d
     """Undo the merge of `other_id` into `survivor_id`: what the merge moved goes back."""
     if survivor_id.strip() == other_id:
         raise Conflict("A customer cannot be unmerged from itself.", {"other": "the same customer"})
-    for attempt in range(WRITE_ATTEMPTS):
+
+    def start() -> tuple[str, str]:
         survivor, other = load(survivor_id), load(other_id)
         record = as_dict(other.merge)
         gained = as_dict(as_dict(survivor.merged_from).get(other.id))
@@ -643,14 +636,11 @@ def unmerge(survivor_id: str, other_id: str, agent: agents.AgentView) -> tuple[d
             raise Conflict("The merge is not finished: POST the merge again to complete it, "
                            "then unmerge.", {"other": "merge in progress"})
         if state == DONE:
-            try:
-                _start_unmerge(survivor, other, agent)
-            except Cancelled as exc:
-                if attempt == WRITE_ATTEMPTS - 1:
-                    raise Conflict("The customers kept changing; try again.") from exc
-                continue
-        return _run_unmerge(survivor.id, other.id, agent)
-    raise AssertionError("unreachable")  # pragma: no cover
+            _start_unmerge(survivor, other, agent)
+        return survivor.id, other.id
+
+    return _run_unmerge(*until_written(start, attempts=WRITE_ATTEMPTS,
+                                       conflict="The customers kept changing; try again."), agent)
 
 
 def _start_unmerge(survivor: Customer, other: Customer, agent: agents.AgentView) -> None:

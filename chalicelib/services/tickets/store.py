@@ -10,7 +10,7 @@ from typing import Any, Callable, TypeVar
 
 from chalicelib import clock, observability
 from chalicelib.db import keys, timeline
-from chalicelib.db.connection import Cancelled, Transaction, transaction
+from chalicelib.db.connection import Cancelled, Transaction, transaction, until_written
 from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, NotFound
@@ -97,15 +97,9 @@ def retry_on_race(write: Callable[..., _T]) -> Callable[..., _T]:
     bounce an agent with 409; only a persistent race (or a pinned `version`) is a Conflict."""
     @functools.wraps(write)
     def attempt(*args: Any, **kwargs: Any) -> _T:
-        for _ in range(WRITE_ATTEMPTS - 1):
-            try:
-                return write(*args, **kwargs)
-            except Raced:
-                continue
-        try:
-            return write(*args, **kwargs)
-        except Raced as exc:
-            raise Conflict("The ticket kept changing; reload and try again.") from exc
+        return until_written(lambda: write(*args, **kwargs), attempts=WRITE_ATTEMPTS,
+                             retry_on=(Raced,),
+                             conflict="The ticket kept changing; reload and try again.")
     return attempt
 
 
