@@ -31,4 +31,6 @@ def base36(number: int) -> str:
             return out
 
 
-BENGALI_DIGITS = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")
+BENGALI = "০১২৩৪৫৬৭৮৯"
+BENGALI_DIGITS = str.maketrans(BENGALI, "0123456789")  # read: ১০৪২ -> 1042
+TO_BENGALI_DIGITS = str.maketrans("0123456789", BENGALI)  # write: 1042 -> ১০৪২

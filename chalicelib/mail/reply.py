@@ -67,7 +67,7 @@ _SENT_FROM = (
     r"Enviado do meu\b|Enviado (?:a partir|desde) do\b|Odesláno z (?:iPhonu|mého)|"
     r"(?:iPhone|iPad|Android)から送信|发自我的|從我的 ?(?:iPhone|iPad) ?傳送|"
     r"내 (?:iPhone|Galaxy|iPad)에서 보냄|"
-    rf"আমার [^\n]{{0,30}}থেকে পাঠানো"
+    r"আমার [^\n]{0,30}থেকে পাঠানো"
 )
 # The whole signature: from the delimiter or the "sent from" line to the end.
 _SIGNATURE = LazyPattern(rf"^{_QUOTE}(?:--|(?:{_SENT_FROM})[^\n]{{0,80}})$[\s\S]*",

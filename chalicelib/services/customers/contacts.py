@@ -1,6 +1,8 @@
 """Normalising customer identities: email addresses and phone numbers (E.164, default BD)."""
 from __future__ import annotations
 
+from chalicelib.ids import BENGALI_DIGITS
+
 DEFAULT_REGION = "BD"
 
 
@@ -28,7 +30,7 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """E.164 (+8801711000000) from local or international formats, or InvalidContact."""
     import phonenumbers  # deferred: cold start (not loaded by `import app`)
 
-    text = raw.strip().translate(_BENGALI_DIGITS)
+    text = raw.strip().translate(BENGALI_DIGITS)
     if not text or len(text) > 32:
         raise InvalidContact("not a phone number")
     try:
@@ -40,4 +42,3 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_BENGALI_DIGITS = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")

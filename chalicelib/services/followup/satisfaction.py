@@ -19,6 +19,7 @@ from chalicelib.db import timeline
 from chalicelib.db.models import Ticket
 from chalicelib.db.values import as_dict
 from chalicelib.errors import ValidationFailed
+from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.portal import webform
 from chalicelib.services.tickets import store as ticket_store
 
@@ -46,7 +47,7 @@ def parse_score(raw: Any) -> int | None:
     """1-5 (Bengali digits too), or None when not given; ValidationFailed when bad."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    text = str(raw).strip().translate(str.maketrans("১২৩৪৫", "12345"))
+    text = str(raw).strip().translate(BENGALI_DIGITS)
     if text not in ("1", "2", "3", "4", "5"):
         raise ValidationFailed("Choose a score from 1 to 5.", {"score": "1, 2, 3, 4 or 5"})
     return int(text)

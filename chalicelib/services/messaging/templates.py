@@ -11,16 +11,17 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.ids import TO_BENGALI_DIGITS
+
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "templates")
 BUSINESS_TZ = ZoneInfo("Asia/Dhaka")
-_BN_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
 _BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
               "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর")
 _BN_DAYS = ("সোমবার", "মঙ্গলবার", "বুধবার", "বৃহস্পতিবার", "শুক্রবার", "শনিবার", "রবিবার")
 
 
 def bn_digits(value: Any) -> str:
-    return str(value).translate(_BN_DIGITS)
+    return str(value).translate(TO_BENGALI_DIGITS)
 
 
 def local_time(value: datetime, lang: str = "en") -> str:
@@ -39,7 +40,11 @@ def ref_for(ref: str, lang: str) -> str:
 @lru_cache(maxsize=1)
 def environment():
     from jinja2 import (  # deferred: cold start
-        Environment, FileSystemLoader, StrictUndefined, select_autoescape)
+        Environment,
+        FileSystemLoader,
+        StrictUndefined,
+        select_autoescape,
+    )
 
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
