@@ -114,42 +114,6 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     if not timer or int(timer.get("generation", -1)) != generation or timer.get("state") != "armed":
         return "stale"
     phase, due = rules.wake(timer)
-    if now >= due and kind in ("reminder", "auto_close"):
-        rules.stop(ticket, kind, state="fired")
-        if ticket.status != "pending":
-            return _save_fired(ticket, [], now, "skipped")
-        if kind == "reminder":
-            return _save_fired(ticket, checkin.reminder(ticket, now), now, "reminded")
-        items = [timeline.event(ticket.id, now, "ticket.status_changed", actor="system", seq=0,
-                                data={"from": "pending", "to": "closed",
-                                      "reason": "no answer from the customer"}),
-                 timeline.event(ticket.id, now, "ticket.auto_closed", seq=1,
-                                data={"reason": "no answer from the customer"})]
-        status_timers(ticket, "pending", "closed", now)
-        ticket.status = "closed"
-        ticket.resolved_at = now
-        items += decisions.withdraw(ticket, "system", now, seq=2)
-        return _save_fired(ticket, items, now, "closed")
-    if now >= due and kind == "escalation":
-        if ticket.status in DONE:
-            return "stale"
-        return _save_fired(ticket, escalation.fire(ticket, timer, now), now, "escalated")
-    if now >= due and kind == "decision":
-        return _save_fired(ticket, decisions.fire(ticket, timer, now), now, "decision")
-    if now >= due and kind == "checkin":
-        timers = as_dict(ticket.timers)
-        timers[kind] = {**timer, "state": "fired"}
-        ticket.timers = timers
-        if ticket.status != "resolved":  # reopened or closed meanwhile: nothing to ask
-            return _save_fired(ticket, [], now, "skipped")
-        return _save_fired(ticket, checkin.compose(ticket, now), now, "followup")
-    if now >= due and kind == "callback":
-        timers = as_dict(ticket.timers)
-        timers[kind] = {**timer, "state": "fired"}
-        ticket.timers = timers
-        return _save_fired(ticket, [timeline.event(ticket.id, now, "callback.due", data={
-            "due_at": timer["due_at"], "note": timer.get("note") or "",
-            "assignee": ticket.assignee, "generation": generation})], now, "callback")
     if now < due:
         # Delivered early (a clock skew, or the emulator): wait again, a second past the due
         # time so this cannot spin. Millisecond names keep each re-arm a new execution.
@@ -157,6 +121,59 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
             execution_name(ticket.ref, kind, generation, int(now.timestamp() * 1000)),
             {**payload, "due_at": clock.iso(due), "wake_at": wake_at(due, extra_seconds=1)})
         return "rearmed"
+    return _ON_FIRE.get(kind, _sla_target)(ticket, kind, timer, phase, now)
+
+
+# ---- what each kind of timer does when it falls due ----------------------------------------
+# (ticket, kind, timer, phase, now) -> outcome; the SLA targets share _sla_target.
+
+def _pending(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
+    """reminder / auto_close: only while the ticket still waits on the customer."""
+    rules.stop(ticket, kind, state="fired")
+    if ticket.status != "pending":
+        return _save_fired(ticket, [], now, "skipped")
+    if kind == "reminder":
+        return _save_fired(ticket, checkin.reminder(ticket, now), now, "reminded")
+    items = [timeline.event(ticket.id, now, "ticket.status_changed", actor="system", seq=0,
+                            data={"from": "pending", "to": "closed",
+                                  "reason": "no answer from the customer"}),
+             timeline.event(ticket.id, now, "ticket.auto_closed", seq=1,
+                            data={"reason": "no answer from the customer"})]
+    status_timers(ticket, "pending", "closed", now)
+    ticket.status = "closed"
+    ticket.resolved_at = now
+    items += decisions.withdraw(ticket, "system", now, seq=2)
+    return _save_fired(ticket, items, now, "closed")
+
+
+def _escalation(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
+    if ticket.status in DONE:
+        return "stale"
+    return _save_fired(ticket, escalation.fire(ticket, timer, now), now, "escalated")
+
+
+def _decision(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
+    return _save_fired(ticket, decisions.fire(ticket, timer, now), now, "decision")
+
+
+def _checkin(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
+    _mark_fired(ticket, kind, timer)
+    if ticket.status != "resolved":  # reopened or closed meanwhile: nothing to ask
+        return _save_fired(ticket, [], now, "skipped")
+    return _save_fired(ticket, checkin.compose(ticket, now), now, "followup")
+
+
+def _callback(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
+    _mark_fired(ticket, kind, timer)
+    return _save_fired(ticket, [timeline.event(ticket.id, now, "callback.due", data={
+        "due_at": timer["due_at"], "note": timer.get("note") or "",
+        "assignee": ticket.assignee, "generation": int(timer["generation"])})], now, "callback")
+
+
+def _sla_target(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
+    """first_response, next_reply, resolution: a warning first (when the policy has one),
+    then met or breached; a breach starts the escalation ladder."""
+    generation = int(timer["generation"])
     met = (kind == "first_response" and ticket.first_response_at is not None) or (
         kind == "resolution" and ticket.status in DONE)
     items: list[TimelineItem] = []
@@ -168,14 +185,13 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
             "target": kind, "due_at": timer["due_at"], "warn_at": timer["warn_at"],
             "generation": generation}))
         return _save_fired(ticket, items, now, "warned")
-    timers = as_dict(ticket.timers)
-    timers[kind] = {**timer, "state": "fired"}
-    ticket.timers = timers
+    _mark_fired(ticket, kind, timer)
     if not met:
         sla = as_dict(ticket.sla)
         sla["breached"] = sorted({*(sla.get("breached") or []), kind})
         ticket.sla = sla
         escalation.start(ticket, kind, now)
+        due = clock.parse_iso(timer["due_at"])
         items.append(timeline.event(ticket.id, now, "sla.breached", data={
             "target": kind, "due_at": timer["due_at"], "generation": generation,
             "late_by_seconds": round((now - due).total_seconds(), 3)}))
@@ -183,6 +199,16 @@ def fire(payload: dict[str, Any], now: datetime | None = None) -> str:
     if not met:  # counted once written (a conflict raises and the queue redelivers)
         observability.count("SlaBreached", target=kind, priority=ticket.priority)
     return outcome
+
+
+_ON_FIRE = {"reminder": _pending, "auto_close": _pending, "escalation": _escalation,
+            "decision": _decision, "checkin": _checkin, "callback": _callback}
+
+
+def _mark_fired(ticket: Ticket, kind: str, timer: dict) -> None:
+    timers = as_dict(ticket.timers)
+    timers[kind] = {**timer, "state": "fired"}
+    ticket.timers = timers
 
 
 def _save_fired(ticket: Ticket, items: list[TimelineItem], now: datetime, outcome: str) -> str:
