@@ -1,13 +1,25 @@
-"""Key shapes in the keys table (pk, sk) and the small operations on them.
+"""Key shapes in the keys table (pk, sk) and the small operations on them. Every partition
+key prefix of the keys table is built here, and only here:
 
-  counter#ticket_ref / _        value: last ticket ref handed out
-  email#<casefolded address> / _  target: customer id
-  phone#<E.164> / _             target: customer id
-  ref#<ref> / _                 target: ticket id
-  word#<search word> / <ticket id>  target: ticket id
-  rate#<scope>#<subject> / <window>   value: count, expires_at: TTL
-  inbound#<source>#<provider id> / _  dedupe marker + raw event
-  ... and more, each described where it is used: docs/data-model.md lists them all.
+  counter#ticket_ref / _                 value: last ticket ref handed out
+  email#<casefolded address> / _         target: customer id
+  phone#<E.164> / _                      target: customer id
+  ref#<ref> / _                          target: ticket id
+  word#<search word> / <ticket id>       target: ticket id
+  msgid#<Message-ID> / _                 target: ticket id (email threading)
+  rate#<scope>#<subject> / <window>      value: count, expires_at: TTL
+  inbound#<source>#<provider id> / _     once-marker + raw event (services/inbound/once.py)
+  sent#<provider message id> / _         target: ticket id, data: the timeline item's sk
+  suppress#<channel>#<address> / _       target: why (bounce, complaint, unsubscribe, opt-out)
+  agent-id#<id> / _                      target: the principal ARN
+  audit#<YYYY-MM-DD> / <at>#<random>     one audit entry
+  rr#<department> / _                    value: round-robin counter
+  customer-merge#<customer id> / <ticket id>   a ticket a merge moved
+  split#<ticket id>#<message uid> / _    target: the ticket a message was split into
+  nonce#<purpose>#<nonce> / _            a single-use form nonce
+  briefing#<department>#<day> / done|to#<agent>   a briefing sent (or claimed per recipient)
+  report#<YYYY-MM-DD> / <dimension>      report counters; reported#<table>#<key>#<sk>: applied once
+docs/data-model.md says what each holds and who writes it.
 """
 from __future__ import annotations
 
@@ -30,6 +42,54 @@ def phone_pk(e164: str) -> str:
 def inbound_pk(source: str, provider_id: str) -> str:
     """The once-marker of an inbound event (services/inbound/once.py)."""
     return f"inbound#{source}#{provider_id}"
+
+
+def rate_pk(scope: str, subject: str) -> str:
+    return f"rate#{scope}#{subject}"
+
+
+def sent_pk(provider_id: str) -> str:
+    return f"sent#{provider_id}"
+
+
+def suppress_pk(channel: str, address_key: str) -> str:
+    return f"suppress#{channel}#{address_key}"
+
+
+def agent_id_pk(agent_id: str) -> str:
+    return f"agent-id#{agent_id}"
+
+
+def audit_pk(day: str) -> str:
+    return f"audit#{day}"
+
+
+def round_robin_pk(department: str) -> str:
+    return f"rr#{department}"
+
+
+def customer_merge_pk(other_id: str) -> str:
+    return f"customer-merge#{other_id}"
+
+
+def split_pk(ticket_id: str, message_uid: str) -> str:
+    return f"split#{ticket_id}#{message_uid}"
+
+
+def nonce_pk(purpose: str, nonce: str) -> str:
+    return f"nonce#{purpose}#{nonce}"
+
+
+def briefing_pk(department: str, day: str) -> str:
+    return f"briefing#{department}#{day}"
+
+
+def report_pk(day: str) -> str:
+    return f"report#{day}"
+
+
+def reported_pk(table: str, key: str, sk: str) -> str:
+    return f"reported#{table}#{key}#{sk}"
 
 
 def ref_pk(ref: str) -> str:

@@ -67,7 +67,7 @@ MOVING, DONE, UNMERGING = "moving", "done", "unmerging"
 
 
 def marker_pk(other_id: str) -> str:
-    return f"customer-merge#{other_id}"
+    return keys.customer_merge_pk(other_id)
 
 
 # ---- pure parts ------------------------------------------------------------------------------

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.db.connection import Transaction
-
 from chalicelib import ids
 from chalicelib.db import keys
+from chalicelib.db.connection import Transaction
 from chalicelib.db.models import Customer, Key
 from chalicelib.services.customers import contacts
 from chalicelib.services.messaging import suppression

@@ -348,5 +348,5 @@ def _message_fields(receipt: Receipt, mail: ParsedMail, automatic: list[str]) ->
 
 def _automail_key(sender: str, now: datetime | None = None) -> tuple[str, str]:
     """The keys-table window counting automatic acknowledgements to `sender` this hour."""
-    return (f"rate#automail#{contacts.email_key(sender)}",
+    return (keys.rate_pk("automail", contacts.email_key(sender)),
             (now or clock.now()).strftime("%Y%m%d%H"))

@@ -76,7 +76,7 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
         tx.save(timeline.event(item.ticket_id, now, event, data={
             "message": item.message_uid, "channel": item.channel, "kind": item.kind, **data}))
         if provider_id:  # SES/SNS events name the provider's id: find the message again
-            tx.save(Key(pk=sent_pk(provider_id), sk=keys.NO_SORT, target=item.ticket_id,
+            tx.save(Key(pk=keys.sent_pk(provider_id), sk=keys.NO_SORT, target=item.ticket_id,
                         data={"sk": item.sk}))
         if extra_writes:
             extra_writes(tx)
@@ -85,14 +85,10 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
                         channel=item.channel or "", kind=item.kind or "")
 
 
-def sent_pk(provider_id: str) -> str:
-    return f"sent#{provider_id}"
-
-
 def by_provider_id(provider_id: str) -> TimelineItem | None:
     """The outbound message the provider knows as `provider_id` (two GetItems)."""
     try:
-        found = Key.get(sent_pk(provider_id), keys.NO_SORT)
+        found = Key.get(keys.sent_pk(provider_id), keys.NO_SORT)
         return TimelineItem.get(found.target, found.data.as_dict()["sk"])
     except (Key.DoesNotExist, TimelineItem.DoesNotExist, KeyError):
         return None

@@ -24,7 +24,7 @@ AUTOMATIC_ONLY = (UNSUBSCRIBE,)  # reasons that stop automatic mail, not a perso
 
 
 def pk(address: str, channel: str = "email") -> str:
-    return f"suppress#{channel}#{contacts.email_key(address) if channel == 'email' else address}"
+    return keys.suppress_pk(channel, contacts.email_key(address) if channel == "email" else address)
 
 
 def reason(address: str, channel: str = "email", *, personal: bool = False) -> str | None:

@@ -118,7 +118,7 @@ def add_reply(ticket_id: str, body: Any, nonce: Any) -> bool:
     expires = int((clock.now() + NONCE_LIFETIME).timestamp())
 
     def claim(tx) -> None:
-        tx.save(Key(pk=f"nonce#status#{nonce}", sk=keys.NO_SORT, target=ticket.id,
+        tx.save(Key(pk=keys.nonce_pk("status", nonce), sk=keys.NO_SORT, target=ticket.id,
                     expires_at=expires, data={"message": uid}),
                 condition=Key.pk.does_not_exist(), label="extra")
 

@@ -37,13 +37,12 @@ from chalicelib import clock, config, ids
 from chalicelib.db import keys
 from chalicelib.db.models import Agent, Key, Ticket
 from chalicelib.integrations import email_out
+from chalicelib.services.messaging import outbound, suppression
 from chalicelib.services.reports import briefing
 from chalicelib.services.sla import calendars
-from chalicelib.services.team import departments
-from chalicelib.services.messaging import outbound
 from chalicelib.services.sla import store as policies
-from chalicelib.services.messaging import suppression
 from chalicelib.services.sla.calendars import Calendar
+from chalicelib.services.team import departments
 
 log = logging.getLogger("setu.briefing")
 MAX_READ = 3000  # ticket items read per run, across the active statuses
@@ -69,7 +68,7 @@ class Outcome:
 
 
 def marker_pk(department: str, day: str) -> str:
-    return f"briefing#{department}#{day}"
+    return keys.briefing_pk(department, day)
 
 
 def calendar_for(department: str) -> Calendar:

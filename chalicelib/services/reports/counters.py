@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from botocore.exceptions import ClientError
 
 from chalicelib import clock, config
+from chalicelib.db import keys
 from chalicelib.errors import BadRequest
 from chalicelib.integrations import aws
 from chalicelib.services.reports import histograms
@@ -50,7 +51,7 @@ BY = ("day", "agent", "department", "channel")
 GROUP_PREFIX = {"agent": "agent#", "department": "dept#", "channel": "channel#"}
 AGE_BUCKETS = (("0-1d", 0, 1), ("1-3d", 1, 3), ("3-7d", 3, 7), ("7-30d", 7, 30),
                (">30d", 30, None))
-BACKLOG_PK = "report#backlog"
+BACKLOG_PK = keys.report_pk("backlog")
 TRANSACTION_ATTEMPTS = 4
 COUNTERS = ("created", "first_responses", "resolved", "reopened", "handled", "contacts_in",
             "replies_out", "breaches", *(f"breach_{t}" for t in TARGETS), "fr_sum", "res_sum",
@@ -73,11 +74,11 @@ def today() -> date:
 
 
 def day_pk(day: date) -> str:
-    return f"report#{day.isoformat()}"
+    return keys.report_pk(day.isoformat())
 
 
 def marker_pk(table: str, key: str, sk: str) -> str:
-    return f"reported#{table}#{key}#{sk}"
+    return keys.reported_pk(table, key, sk)
 
 
 # ---- what one stream record adds ----------------------------------------------------------

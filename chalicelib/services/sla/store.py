@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import settings
-from chalicelib.errors import NotFound
-from chalicelib.errors import ValidationFailed
-from chalicelib.services.team import audit
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services.sla import calendars
 from chalicelib.services.sla import policy as sla
+from chalicelib.services.team import audit
 
 KIND = "sla_policy"
 CALENDAR_KIND = "calendar"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock, config
-from chalicelib.db import cursors
+from chalicelib.db import cursors, keys
 from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Agent, Key
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -182,7 +182,7 @@ def me(caller: AgentView) -> dict[str, Any]:
 def find(id_: str) -> Agent:
     _check_id(id_)
     try:
-        principal = Key.get(f"agent-id#{id_}", "_", consistent_read=True).target
+        principal = Key.get(keys.agent_id_pk(id_), keys.NO_SORT, consistent_read=True).target
     except Key.DoesNotExist:
         principal = _legacy_principal(id_)
     agent = _load(principal) if principal else None
@@ -348,7 +348,7 @@ def _another_active_admin(principal: str) -> str | None:
 
 
 def _id_key(principal: str) -> Key:
-    return Key(pk=f"agent-id#{agent_id(principal)}", sk="_", target=principal)
+    return Key(pk=keys.agent_id_pk(agent_id(principal)), sk=keys.NO_SORT, target=principal)
 
 
 def _check_id(id_: Any) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import cursors, settings
+from chalicelib.db import cursors, keys, settings
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Setting
 from chalicelib.db.values import as_dict
@@ -32,7 +32,7 @@ def entry(actor: str, action: str, target: str, *, before: Any = None, after: An
     """An audit entry (not yet written). `action` is dotted ("agent.created"), `target` names
     the thing ("agent:<arn>", "ticket:<id>", "customer:<id>", "macro:<name>")."""
     at = at or clock.now()
-    return Key(pk=f"audit#{at.date().isoformat()}", sk=f"{clock.iso(at)}#{os.urandom(4).hex()}",
+    return Key(pk=keys.audit_pk(at.date().isoformat()), sk=f"{clock.iso(at)}#{os.urandom(4).hex()}",
                data={"actor": actor, "action": action, "target": target,
                      "before": _plain(before), "after": _plain(after)})
 
@@ -76,7 +76,7 @@ def day(date: str, *, cursor: str | None = None, limit: int = 100) -> tuple[list
     """One day's entries, oldest first; `cursor` is the sk of the last entry already seen."""
     condition = Key.sk > cursor if cursor else None
     found = []
-    for item in Key.query(f"audit#{date}", range_key_condition=condition,
+    for item in Key.query(keys.audit_pk(date), range_key_condition=condition,
                           limit=min(limit, PAGE_MAX)):
         found.append({"at": item.sk.split("#", 1)[0], "id": item.sk, **as_dict(item.data)})
         if len(found) >= limit:

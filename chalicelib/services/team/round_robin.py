@@ -61,10 +61,6 @@ def pick(agents: Sequence[_A], counter: int, department: str) -> _A | None:
     return eligible[counter % len(eligible)] if eligible else None
 
 
-def counter_pk(department: str) -> str:
-    return f"rr#{department}"
-
-
 # ---- the stream ----------------------------------------------------------------------------
 
 def wanted(old: Ticket | None, new: Ticket | None) -> bool:
@@ -118,7 +114,7 @@ def assign(image: Ticket) -> str:
 
 def _counter(department: str) -> int:
     try:
-        return int(Key.get(counter_pk(department), keys.NO_SORT, consistent_read=True).value or 0)
+        return int(Key.get(keys.round_robin_pk(department), keys.NO_SORT, consistent_read=True).value or 0)
     except Key.DoesNotExist:
         return 0
 
@@ -127,7 +123,7 @@ def _advance(tx: Transaction, department: str, seen: int) -> None:
     condition = Key.value == seen
     if seen == 0:
         condition = Key.value.does_not_exist() | condition
-    tx.update(Key(pk=counter_pk(department), sk=keys.NO_SORT), actions=[Key.value.add(1)],
+    tx.update(Key(pk=keys.round_robin_pk(department), sk=keys.NO_SORT), actions=[Key.value.add(1)],
               condition=condition, label="extra")
 
 

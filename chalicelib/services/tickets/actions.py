@@ -239,10 +239,6 @@ def split(ticket_id: str, agent: agents.AgentView, body: dict[str, Any]) -> tupl
     return _split(ticket_id, agent, uid, subject)
 
 
-def split_pk(ticket_id: str, message_uid: str) -> str:
-    return f"split#{ticket_id}#{message_uid}"
-
-
 @retry_on_race
 def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> tuple[dict, bool]:
     original = ticket_store.load(ticket_id)
@@ -266,7 +262,7 @@ def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> t
         "message": uid, "ticket": new.id, "ref": new.ref})
 
     def writes(tx: Transaction) -> None:
-        tx.save(Key(pk=split_pk(original.id, uid), sk=keys.NO_SORT, target=new.id,
+        tx.save(Key(pk=keys.split_pk(original.id, uid), sk=keys.NO_SORT, target=new.id,
                     data={"ticket": original.id, "message": uid, "ref": new.ref}),
                 condition=Key.pk.does_not_exist(), label="extra")
         tx.save(new, condition=Ticket.id.does_not_exist(), label="new-ticket")
@@ -297,7 +293,7 @@ def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> t
 
 def _split_before(ticket_id: str, uid: str) -> str | None:
     try:
-        return Key.get(split_pk(ticket_id, uid), keys.NO_SORT, consistent_read=True).target
+        return Key.get(keys.split_pk(ticket_id, uid), keys.NO_SORT, consistent_read=True).target
     except Key.DoesNotExist:
         return None
 

@@ -63,14 +63,16 @@ class Arrival:
 
 def create_from_web(contact: WebContact, source_ip: str) -> Created:
     limit = config.settings().form_limit_per_hour
-    from chalicelib.services.team import routing  # deferred: cold start (not on the app's import path)
+    from chalicelib.services.team import (
+        routing,  # deferred: cold start (not on the app's import path)
+    )
 
     department, priority = routing.route(routing.Contact(
         channel="web", department=contact.department, form_department=contact.department,
         subject=contact.subject, body=contact.message))
     ticket = create(replace(contact, department=department), Arrival(
         channel="web", priority=priority,
-        rate_limit=(f"rate#form#{source_ip}", limit) if limit > 0 else None))
+        rate_limit=(keys.rate_pk("form", source_ip), limit) if limit > 0 else None))
     return Created(id=ticket.id, ref=ticket.ref, status=ticket.status,
                    due_at=as_dict(ticket.sla).get("first_response_due"))
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-
 from chalicelib.db import timeline
 from chalicelib.db.models import Ticket, TimelineItem
-from chalicelib.services.sla import rules
-from chalicelib.services.sla.policy import business_due
-
 from chalicelib.db.values import as_dict
-from chalicelib.services.tickets import store
-from chalicelib.services.sla import calendars
+from chalicelib.services.sla import calendars, rules
 from chalicelib.services.sla import store as policies
+from chalicelib.services.sla.policy import business_due
+from chalicelib.services.tickets import store
 
 
 def clock_for(ticket: Ticket):

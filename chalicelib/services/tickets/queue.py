@@ -5,20 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from chalicelib.db import keys
+from chalicelib.db.cursors import decode_cursor, encode_cursor
 from chalicelib.db.models import Key, Ticket
+from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.customers import contacts
 from chalicelib.services.team import departments
-from chalicelib.services.tickets import search
-
-from chalicelib.db.values import as_dict
-from chalicelib.db.cursors import decode_cursor, encode_cursor
-from chalicelib.services.tickets import store
-from chalicelib.services.tickets import views
-
+from chalicelib.services.tickets import search, store, views
 
 PAGE_DEFAULT, PAGE_MAX = 25, 100
 
