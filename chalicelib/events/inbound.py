@@ -28,12 +28,13 @@ def _sns_id(event) -> str:
 
 def email(event) -> str:
     # imported here: the MIME and HTML libraries stay out of the API function's cold start
+    from chalicelib.events import provider  # deferred: cold start
     from chalicelib.services.inbound import email as email_in  # deferred: cold start
 
     notification_id = _sns_id(event)
     try:
-        receipt = email_in.receipt_from(event.message or "")
-    except email_in.Rejected as exc:
+        receipt = provider.receipt(event.message or "")
+    except provider.Unusable as exc:
         log.warning("email notification %s rejected: %s", notification_id, exc)
         inbound.record_raw("email-rejected", notification_id or "unknown", event.message or "")
         return _outcome("email", "rejected")
@@ -43,14 +44,15 @@ def email(event) -> str:
 
 
 def sms(event) -> str:
+    from chalicelib.events import provider  # deferred: cold start
     from chalicelib.services.inbound import sms as sms_in  # deferred: cold start
 
     notification_id = _sns_id(event) or "unknown"
     records = event.to_dict().get("Records") or [{}]
     timestamp = (records[0].get("Sns") or {}).get("Timestamp")
     try:
-        message = sms_in.parse(event.message or "", timestamp)
-    except sms_in.Rejected as exc:
+        message = provider.inbound_sms(event.message or "", timestamp)
+    except provider.Unusable as exc:
         return _outcome("sms", sms_in.reject(notification_id, event.message or "", str(exc)))
     outcome = sms_in.receive(message)
     log.info("sms %s (SNS %s): %s", message.provider_id, notification_id, outcome)
@@ -58,15 +60,37 @@ def sms(event) -> str:
 
 
 def ses_event(event) -> str:
+    return ses_notification(event.message or "", _sns_id(event) or "unknown")
+
+
+def ses_notification(message: str, notification_id: str) -> str:
+    """One SES notification body: applied, or recorded as what it is."""
+    from chalicelib.events import provider  # deferred: cold start
     from chalicelib.services.inbound import ses_events  # deferred: cold start
 
-    return _outcome("ses-event", ses_events.handle(event.message or "", _sns_id(event) or "unknown"))
+    try:
+        note = provider.ses_notification(message)
+    except provider.Unusable as exc:
+        return _outcome("ses-event", ses_events.record_only(notification_id, "rejected", str(exc)))
+    if isinstance(note, str):
+        return _outcome("ses-event", ses_events.record_only(notification_id, "ignored", note))
+    return _outcome("ses-event", ses_events.apply(notification_id, note))
 
 
 def sms_event(event) -> str:
+    return sms_delivery_event(event.message or "", _sns_id(event) or "unknown")
+
+
+def sms_delivery_event(message: str, notification_id: str) -> str:
+    """One SMS delivery event body: applied, or recorded as rejected."""
+    from chalicelib.events import provider  # deferred: cold start
     from chalicelib.services.inbound import sms_events  # deferred: cold start
 
-    return _outcome("sms-event", sms_events.handle(event.message or "", _sns_id(event) or "unknown"))
+    try:
+        found = provider.sms_event(message)
+    except provider.Unusable as exc:
+        return _outcome("sms-event", sms_events.reject(notification_id, str(exc)))
+    return _outcome("sms-event", sms_events.handle(found))
 
 
 def _outcome(source: str, outcome: str) -> str:

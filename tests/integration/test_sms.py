@@ -311,9 +311,9 @@ def test_failed_automatic_sms_notice_is_rerouted_to_email(stack, api):
     (json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "never-sent"}), "unmatched"),
 ])
 def test_bad_or_unknown_delivery_events_are_recorded(stack, payload, outcome_):
-    from chalicelib.services.inbound import sms_events
+    from chalicelib.events import inbound
 
-    assert sms_events.handle(payload, "sns-" + uuid.uuid4().hex) == outcome_
+    assert inbound.sms_delivery_event(payload, "sns-" + uuid.uuid4().hex) == outcome_
     published = boto3.client("sns").publish(TopicArn=stack.outputs["SmsEventsTopicArn"],
                                              Message=payload)
     stack.pump.drain()  # the handler does not raise: nothing is retried or lost
@@ -325,11 +325,12 @@ def test_bad_or_unknown_delivery_events_are_recorded(stack, payload, outcome_):
 def test_a_fresh_event_for_an_unknown_message_is_retried_not_dropped(stack):
     import time
 
+    from chalicelib.events import inbound
     from chalicelib.services.inbound import sms_events
 
     fresh = json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "not-recorded-yet",
                         "eventTimestamp": int(time.time() * 1000), "isFinal": True})
     with pytest.raises(sms_events.NotYetKnown):
-        sms_events.handle(fresh, "sns-fresh")
+        inbound.sms_delivery_event(fresh, "sns-fresh")
     with pytest.raises(Key.DoesNotExist):  # no marker: a later try can still apply it
         Key.get("inbound#sms-event#not-recorded-yet#TEXT_DELIVERED", "_")

@@ -15,7 +15,6 @@ notification finds it and stops):
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -48,10 +47,6 @@ AUTOMATIC_ACKS_PER_HOUR = 3  # per address: RFC 3834's "not too often"
 _BENGALI = re.compile(r"[\u0980-\u09FF]")
 
 
-class Rejected(ValueError):
-    """The notification itself is unusable (not SES's shape)."""
-
-
 @dataclass
 class Receipt:
     """The parts of an SES receipt notification we use, validated."""
@@ -66,32 +61,6 @@ class Receipt:
     @property
     def marker_data(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "key": self.key, "source": self.source[:320]}
-
-
-def receipt_from(message: str) -> Receipt:
-    """Validate an SNS message body as SES's `Received` notification with an S3 action."""
-    try:
-        data = json.loads(message)
-    except (TypeError, ValueError):
-        raise Rejected("not JSON") from None
-    if not isinstance(data, dict) or data.get("notificationType") != "Received":
-        raise Rejected("not an SES Received notification")
-    mail, receipt = data.get("mail"), data.get("receipt")
-    if not isinstance(mail, dict) or not isinstance(receipt, dict):
-        raise Rejected("mail or receipt missing")
-    action = receipt.get("action") if isinstance(receipt.get("action"), dict) else {}
-    ses_id = mail.get("messageId")
-    if not isinstance(ses_id, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,128}", ses_id):
-        raise Rejected("mail.messageId missing or malformed")
-    if action.get("type") != "S3" or not action.get("bucketName") or not action.get("objectKey"):
-        raise Rejected("the receipt action is not an S3 action")
-    recipients = receipt.get("recipients") or mail.get("destination") or []
-    verdicts = {name: str((receipt.get(f"{name}Verdict") or {}).get("status", "")).upper()
-                for name in ("spam", "virus", "spf", "dkim", "dmarc")}
-    return Receipt(ses_id=ses_id, bucket=str(action["bucketName"]), key=str(action["objectKey"]),
-                   source=str(mail.get("source") or ""),
-                   recipients=[str(r) for r in recipients if isinstance(r, str)][:50],
-                   verdicts=verdicts)
 
 
 def receive(receipt: Receipt) -> str:

@@ -6,9 +6,8 @@ message id is a marker written in the same transaction.
 """
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
+from dataclasses import dataclass
 
 from chalicelib import clock
 from chalicelib.db import timeline
@@ -20,37 +19,27 @@ from chalicelib.services.messaging import dispatch, suppression
 log = logging.getLogger("setu.ses")
 
 
-def handle(message: str, notification_id: str) -> str:
-    try:
-        data = json.loads(message)
-    except (TypeError, ValueError):
-        data = None
-    if not isinstance(data, dict):
-        return _record_only(notification_id, "rejected", "not JSON")
-    kind = data.get("notificationType") or data.get("eventType")
-    mail = data.get("mail") if isinstance(data.get("mail"), dict) else {}
-    ses_id = mail.get("messageId") if isinstance(mail.get("messageId"), str) else ""
-    if kind == "Bounce":
-        bounce = data.get("bounce") if isinstance(data.get("bounce"), dict) else {}
-        permanent = bounce.get("bounceType") == "Permanent"
-        addresses = _addresses(bounce.get("bouncedRecipients"))
-        detail = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType')}"
-        return _apply(notification_id, ses_id, addresses if permanent else [],
-                      "bounced" if permanent else None, "bounce", detail)
-    if kind == "Complaint":
-        complaint = data.get("complaint") if isinstance(data.get("complaint"), dict) else {}
-        return _apply(notification_id, ses_id, _addresses(complaint.get("complainedRecipients")),
-                      None, "complaint", str(complaint.get("complaintFeedbackType") or "complaint"))
-    if kind == "Delivery":
-        return _apply(notification_id, ses_id, [], "delivered", "delivery", "")
-    return _record_only(notification_id, "ignored", f"notification type {kind!r}")
+@dataclass(frozen=True)
+class SesNotification:
+    """What a Bounce, Complaint or Delivery notification says (events/provider.py reads it)."""
+
+    kind: str  # Bounce | Complaint | Delivery
+    ses_id: str  # the SES message id of the mail we sent ("" when absent)
+    addresses: list[str]  # bounced or complaining recipients
+    permanent: bool = False  # a permanent bounce
+    detail: str = ""
 
 
-def _addresses(recipients: Any) -> list[str]:
-    if not isinstance(recipients, list):
-        return []
-    return [r["emailAddress"] for r in recipients
-            if isinstance(r, dict) and isinstance(r.get("emailAddress"), str)][:50]
+def apply(notification_id: str, note: SesNotification) -> str:
+    if note.kind == "Bounce":
+        return _apply(notification_id, note.ses_id, note.addresses if note.permanent else [],
+                      "bounced" if note.permanent else None, "bounce", note.detail)
+    if note.kind == "Complaint":
+        return _apply(notification_id, note.ses_id, note.addresses, None, "complaint",
+                      note.detail or "complaint")
+    return _apply(notification_id, note.ses_id, [], "delivered", "delivery", "")
+
+
 
 
 def _apply(notification_id: str, ses_id: str, suppress: list[str], status: str | None,
@@ -95,7 +84,8 @@ def _just(writes) -> None:
         writes(tx)
 
 
-def _record_only(notification_id: str, outcome: str, reason: str) -> str:
+def record_only(notification_id: str, outcome: str, reason: str) -> str:
+    """A notification that changes nothing (unusable, or of a type we do not act on)."""
     log.warning("SES event %s %s: %s", notification_id, outcome, reason)
     return once.record("ses-event", notification_id, outcome, reason=reason,
                        at=clock.iso(clock.now()))

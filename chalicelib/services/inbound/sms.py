@@ -16,7 +16,6 @@ arrival, since AWS does not guarantee delivery order.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -28,10 +27,9 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Ticket
 from chalicelib.ids import BENGALI_DIGITS
-from chalicelib.services.customers import contacts
 from chalicelib.services.followup import checkin
 from chalicelib.services.inbound import once
-from chalicelib.services.messaging import outbound, sms_text, suppression, templates
+from chalicelib.services.messaging import outbound, suppression, templates
 from chalicelib.services.messaging.channels import Sms
 from chalicelib.services.portal.webform import WebContact
 from chalicelib.services.team import routing
@@ -46,10 +44,6 @@ _BENGALI = re.compile(r"[\u0980-\u09FF]")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-class Rejected(ValueError):
-    pass
-
-
 @dataclass
 class InboundSms:
     provider_id: str
@@ -62,33 +56,6 @@ class InboundSms:
     @property
     def marker_data(self) -> dict[str, Any]:
         return {"from": self.origination, "at": clock.iso(self.at)}
-
-
-def parse(message: str, sns_timestamp: str | None) -> InboundSms:
-    try:
-        data = json.loads(message)
-    except (TypeError, ValueError):
-        raise Rejected("not JSON") from None
-    if not isinstance(data, dict):
-        raise Rejected("not a JSON object")
-    provider_id = data.get("inboundMessageId")
-    if not isinstance(provider_id, str) or not _ID.fullmatch(provider_id):
-        raise Rejected("inboundMessageId missing or malformed")
-    body = data.get("messageBody")
-    if not isinstance(body, str):
-        raise Rejected("messageBody missing")
-    try:
-        origination = contacts.normalise_phone(str(data.get("originationNumber") or ""))
-    except contacts.InvalidContact:
-        raise Rejected(f"originationNumber {str(data.get('originationNumber'))[:40]!r} is not a valid number") from None
-    try:
-        at = clock.parse_iso(sns_timestamp) if sns_timestamp else clock.now()
-    except ValueError:
-        at = clock.now()
-    body = body.strip()
-    return InboundSms(provider_id=provider_id, origination=origination,
-                      destination=str(data.get("destinationNumber") or "")[:32],
-                      body=body[:MAX_BODY], at=at, keyword=sms_text.keyword(body))
 
 
 def reject(provider_id: str, message: str, reason: str) -> str:

@@ -19,8 +19,8 @@ not be written yet); an older one is recorded as `unmatched`.
 """
 from __future__ import annotations
 
-import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -43,11 +43,29 @@ PERMANENT = frozenset({"TEXT_INVALID", "TEXT_BLOCKED"})
 OPEN_STATES = ("sending", "sent")
 
 
-def handle(message: str, notification_id: str) -> str:
-    event = _event(message)
-    if isinstance(event, str):
-        return _record(notification_id, "rejected", event, None)
-    kind, message_id = event["eventType"], event["messageId"]
+@dataclass(frozen=True)
+class SmsEvent:
+    """One SMS delivery event, as events/provider.py reads it."""
+
+    kind: str  # eventType, TEXT_...
+    message_id: str
+    final: bool | None = None  # isFinal, when the event says
+    status: str = ""
+    description: str = ""
+    carrier: str = ""
+    parts: float | None = None
+    price_usd: float | None = None
+    carrier_fee_usd: float | None = None
+    timestamp_ms: float | None = None
+
+
+def reject(notification_id: str, reason: str) -> str:
+    """An event that is not one: kept under its notification id, once."""
+    return record(notification_id, "rejected", reason, None)
+
+
+def handle(event: SmsEvent) -> str:
+    kind, message_id = event.kind, event.message_id
     marker = f"{message_id}#{kind}"
     item = dispatch.by_provider_id(message_id)
     if item is None and _recent(event):
@@ -55,14 +73,14 @@ def handle(message: str, notification_id: str) -> str:
         # so Lambda tries again a minute later (then the dead-letter queue keeps it)
         raise NotYetKnown(f"SMS {message_id}: no message with that id yet")
     if item is None or item.channel != "sms":
-        return _record(marker, "unmatched", kind, None)
-    final = kind in FAILED or (kind in DELIVERED and event.get("isFinal", True) is not False)
+        return record(marker, "unmatched", kind, None)
+    final = kind in FAILED or (kind in DELIVERED and event.final is not False)
     if not final:
-        return _record(marker, "noted", kind, item)
+        return record(marker, "noted", kind, item)
     if item.status not in OPEN_STATES:
-        return _record(marker, "ignored", f"{kind} after {item.status}", item)
+        return record(marker, "ignored", f"{kind} after {item.status}", item)
     outcome = "delivered" if kind in DELIVERED else "failed"
-    detail = f"{kind}: {str(event.get('messageStatusDescription') or '')[:200]}".rstrip(": ")
+    detail = f"{kind}: {event.description[:200]}".rstrip(": ")
 
     def extras(tx: Transaction) -> None:
         once.mark(tx, "sms-event", marker, outcome, **_marker_data(kind, item))
@@ -81,40 +99,20 @@ def handle(message: str, notification_id: str) -> str:
         if "extra" in exc.labels:
             return "duplicate"
         if "state" in exc.labels:  # another final report won the race
-            return _record(marker, "ignored", f"{kind} after a concurrent final state", item)
+            return record(marker, "ignored", f"{kind} after a concurrent final state", item)
         raise
     log.info("SMS %s: %s", marker, outcome)
     return outcome
 
 
-def _event(message: str) -> dict[str, Any] | str:
-    """The event, or why it is unusable."""
-    try:
-        data = json.loads(message)
-    except (TypeError, ValueError):
-        return "not JSON"
-    if isinstance(data, dict) and isinstance(data.get("detail"), dict):
-        data = data["detail"]  # EventBridge "Text Message Delivery Status Updated"
-    if not isinstance(data, dict):
-        return "not a JSON object"
-    kind, message_id = data.get("eventType"), data.get("messageId")
-    if not isinstance(kind, str) or not kind.startswith("TEXT_") or len(kind) > 40:
-        return f"eventType {str(kind)[:40]!r} is not an SMS event"
-    if not isinstance(message_id, str) or not 0 < len(message_id) <= 128:
-        return "messageId missing"
-    return data
-
-
-def _delivered(tx: Transaction, item: TimelineItem, event: dict[str, Any]) -> None:
+def _delivered(tx: Transaction, item: TimelineItem, event: SmsEvent) -> None:
     tx.update(item, actions=[TimelineItem.status.set("delivered")],
               condition=TimelineItem.status.is_in(*OPEN_STATES), label="state")
     tx.save(timeline.event(item.ticket_id, clock.now(), "message.delivered", data={
         "message": item.message_uid, "channel": "sms", "kind": item.kind,
-        "provider_status": str(event.get("messageStatus") or "")[:40],
-        "carrier": str(event.get("carrierName") or "")[:80],
-        "parts": _number(event.get("totalMessageParts")),
-        "price_usd": _number(event.get("totalMessagePrice")),
-        "carrier_fee_usd": _number(event.get("totalCarrierFee"))}))
+        "provider_status": event.status[:40], "carrier": event.carrier[:80],
+        "parts": event.parts, "price_usd": event.price_usd,
+        "carrier_fee_usd": event.carrier_fee_usd}))
 
 
 class NotYetKnown(RuntimeError):
@@ -124,14 +122,14 @@ class NotYetKnown(RuntimeError):
 RETRY_UNMATCHED = timedelta(minutes=15)
 
 
-def _recent(event: dict[str, Any]) -> bool:
-    stamp = event.get("eventTimestamp")
-    if not isinstance(stamp, (int, float)) or isinstance(stamp, bool):
+def _recent(event: SmsEvent) -> bool:
+    stamp = event.timestamp_ms
+    if stamp is None:
         return False
     return clock.now() - datetime.fromtimestamp(stamp / 1000, timezone.utc) < RETRY_UNMATCHED
 
 
-def _record(marker: str, outcome: str, reason: str, item: TimelineItem | None) -> str:
+def record(marker: str, outcome: str, reason: str, item: TimelineItem | None) -> str:
     """Only the marker: the event changes nothing, but it is kept and applied once."""
     if outcome == "rejected":
         log.warning("SMS event %s rejected: %s", marker, reason)
@@ -141,7 +139,3 @@ def _record(marker: str, outcome: str, reason: str, item: TimelineItem | None) -
 def _marker_data(reason: str, item: TimelineItem | None) -> dict[str, Any]:
     return {"ticket_id": item.ticket_id if item is not None else None, "reason": reason[:200],
             "at": clock.iso(clock.now())}
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
