@@ -21,7 +21,7 @@ from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
 from chalicelib.services.customers import identities as customers
-from chalicelib.services.messaging import outbound
+from chalicelib.services.messaging import outbound, routes
 from chalicelib.services.portal.webform import WebContact
 from chalicelib.services.sla import calendars, rules
 from chalicelib.services.sla import policy as sla
@@ -182,13 +182,8 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
                        data={"message": message_uid, "channel": channel}),
     ]
     if arrival.acknowledge:
-        ack = _acknowledgement(ticket, contact, arrival, suppressed or {})
+        ack, problem = _acknowledgement(ticket, contact, arrival, suppressed or {})
         if ack is not None:
-            # the department's own template, when an admin set one (services/authoring/macros.py); a
-            # broken one leaves the built-in text and says why on the timeline
-            from chalicelib.services.authoring import macros  # deferred: cold start
-
-            problem = macros.customise_ack(ticket, ack, name=contact.name, message=contact.message)
             items.append(timeline.message(ticket.id, now, seq=3, **ack))
             if problem:
                 items.append(timeline.event(ticket.id, now, "ack.template_failed", seq=4,
@@ -213,30 +208,38 @@ def _agent_opening(ticket: Ticket, contact: WebContact, arrival: Arrival, now: d
     ]
 
 
-def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,
-                     suppressed: dict[str, str]) -> dict[str, Any] | None:
-    """The ack on the channel the customer used; the other one when that address bounced,
-    complained or opted out; recorded `suppressed` (not sent) when neither can be used."""
-    routes = [("email", contact.email), ("sms", contact.phone)]
-    if arrival.channel == "sms":
-        routes.reverse()
-    routes = [(channel, address) for channel, address in routes if address]
-    if not routes:
-        return None
-    usable = [(channel, address) for channel, address in routes if channel not in suppressed]
-    channel, address = (usable or routes)[0]
+def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival, suppressed: dict[str, str]
+                     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the ack, a template problem): on the channel the customer used; the other one when
+    that address bounced, complained or opted out; recorded `suppressed` (not sent) when
+    neither can be used. In the department's own words when an admin wrote a template
+    (services/authoring/macros.py); a broken one leaves the built-in text, and the problem is
+    put on the timeline."""
+    emails, phones = [contact.email] if contact.email else [], [contact.phone] if contact.phone else []
+    usable = routes.choose(arrival.channel, [e for e in emails if "email" not in suppressed],
+                           [p for p in phones if "sms" not in suppressed])
+    chosen = usable or routes.choose(arrival.channel, emails, phones)
+    if chosen is None:
+        return None, None
+    channel, address = chosen
+    from chalicelib.services.authoring import macros  # deferred: cold start
+
+    text, problem = macros.custom_ack(ticket, channel=channel, recipient=address,
+                                      name=contact.name, message=contact.message)
     ack = outbound.acknowledgement(
         ticket, channel=channel, recipient=address, name=contact.name, message=contact.message,
         links=departments.links(ticket.department, ticket.lang, config.settings().public_url),
-        in_reply_to=arrival.message_fields.get("message_id") if arrival.channel == "email" else None)
-    skipped = {c: suppressed[c] for c, _ in routes if c in suppressed}
+        in_reply_to=arrival.message_fields.get("message_id") if arrival.channel == "email" else None,
+        text=text)
+    skipped = {c: suppressed[c] for c, a in (("email", contact.email), ("sms", contact.phone))
+               if a and c in suppressed}
     if skipped:
         ack["fallback"] = [{"channel": c, "skipped": why} for c, why in skipped.items()]
     block = arrival.ack_suppressed or (
         f"{channel} suppressed: {suppressed[channel]}" if not usable else None)
     if block:
         ack.update(status="suppressed", error=block)
-    return ack
+    return ack, problem
 
 
 def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: WebContact,
