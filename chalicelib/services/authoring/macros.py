@@ -431,7 +431,7 @@ def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
 
 def _default_channel(ticket, customer) -> str:
     """The channel a reply would take (work._reply_route, without reading suppressions)."""
-    return routes.channel_for(ticket.channel, *routes.addresses(customer))
+    return routes.channel_for(ticket.channel, *routes.addresses(customer), ticket.contact)
 
 
 def _customer(customer_id: str):

@@ -1,8 +1,15 @@
 """Find-or-create of the customer behind a contact, as transaction steps.
 
 One customer per person: identities (normalised email, E.164 phone) point at the customer.
-When the email and the phone point at different people we keep the email's customer and
-leave the phone where it is; merging people is an agent's decision (issue 7).
+
+Unauthenticated input never links identities (docs/security.md). A web form proves nothing
+about the addresses typed into it, so a form post claims identities only for a customer it
+creates: when one of its addresses already belongs to a customer, the ticket goes to that
+customer (the email's, else the phone's) and the form's other address is NOT added to them;
+it is recorded on the ticket as `unlinked` (an agent can add it or merge, audited). Replies
+then go to the address that belongs to the customer, never to the one the stranger typed.
+Mail and SMS carry one address each, the one they came from; agents (authenticated) may
+link (`link_new`).
 """
 from __future__ import annotations
 
@@ -29,6 +36,10 @@ class CustomerPlan:
     conflict: str | None = None  # pk of an identity owned by another customer
     # channel -> why messages to the contact's address on it must not be sent
     suppressed: dict[str, str] = field(default_factory=dict)
+    # channel -> the contact's address on it that belongs to this customer after the write
+    reachable: dict[str, str] = field(default_factory=dict)
+    # addresses given but not linked: {"channel", "address", "reason"}
+    unlinked: list[dict[str, str]] = field(default_factory=list)
 
     def add_to(self, tx: Transaction, *, name: str, lang: str, now: datetime) -> None:
         """Add this plan's writes to `tx` (labels "customer" and "identity")."""
@@ -56,10 +67,13 @@ class CustomerPlan:
                     condition=Key.pk.does_not_exist(), label="identity")
 
 
-def plan(email: str, phone: str, *, merged: dict[str, str] | None = None) -> CustomerPlan:
+def plan(email: str, phone: str, *, merged: dict[str, str] | None = None,
+         link_new: bool = False) -> CustomerPlan:
     """Look the identities up (one BatchGetItem) and decide create vs. reuse. `merged`
     (customer merged away -> survivor, from `survivor_of`): an identity still pointing at a
-    customer merged away is the survivor's (the merge re-points it; intake claims nothing)."""
+    customer merged away is the survivor's (the merge re-points it; intake claims nothing).
+    `link_new`: an address nobody owns yet may be added to an existing customer (an agent's
+    word); otherwise only a new customer claims addresses."""
     wanted: dict[str, tuple[str, str]] = {}
     if email:
         wanted[keys.email_pk(contacts.email_key(email))] = ("email", email)
@@ -76,12 +90,21 @@ def plan(email: str, phone: str, *, merged: dict[str, str] | None = None) -> Cus
                           suppressed={channel: owners[key] for channel, key in blocks.items()
                                       if key in owners})
     for pk, (kind, value) in wanted.items():
+        channel = "email" if kind == "email" else "sms"
         if pk in owners:
             if owners[pk] != result.customer_id:
                 result.conflict = pk
+                result.unlinked.append({"channel": channel, "address": value,
+                                        "reason": "another customer"})
+            else:
+                result.reachable[channel] = value
+            continue
+        if not (result.is_new or link_new):
+            result.unlinked.append({"channel": channel, "address": value, "reason": "not proven"})
             continue
         result.new_identities.append(pk)
         (result.emails if kind == "email" else result.phones).add(value)
+        result.reachable[channel] = value
     return result
 
 

@@ -121,10 +121,10 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
     # after finding the owner merged away (below)
     retried_identity, merged = False, dict[str, str]()
     while True:
-        plan = customers.plan(contact.email, contact.phone, merged=merged)
+        plan = customers.plan(contact.email, contact.phone, merged=merged,
+                              link_new=bool(arrival.agent))
         ticket.customer_id = plan.customer_id
-        items = _timeline(ticket, contact, arrival, message_uid, attachments, now,
-                          suppressed=plan.suppressed)
+        items = _timeline(ticket, contact, arrival, message_uid, attachments, now, plan)
         try:
             _commit(ticket, plan, items, contact, arrival, now)
             break
@@ -164,10 +164,16 @@ def store_attachment(ticket_id: str, message_uid: str, n: int, upload) -> dict[s
 
 def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid: str,
               attachments: list[dict[str, Any]], now: datetime,
-              suppressed: dict[str, str] | None = None) -> list:
+              plan: customers.CustomerPlan) -> list:
     if arrival.agent:
-        return _agent_opening(ticket, contact, arrival, now, suppressed or {})
+        return _agent_opening(ticket, contact, arrival, now, plan.suppressed)
     sender = contact.email or contact.phone
+    # the conversation's own address: where the customer wrote from (mail, SMS), else the
+    # form's address that belongs to the customer (services/messaging/routes.py)
+    ticket.contact = sender if arrival.channel in ("email", "sms") else (
+        (routes.choose(arrival.channel, [plan.reachable["email"]] if "email" in plan.reachable
+                       else [], [plan.reachable["sms"]] if "sms" in plan.reachable else [])
+         or (None, None))[1])
     channel = arrival.channel
     items = [
         timeline.event(ticket.id, now, "ticket.created", actor="customer", seq=0,
@@ -181,8 +187,11 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
         timeline.event(ticket.id, now, "message.received", actor="customer", seq=2,
                        data={"message": message_uid, "channel": channel}),
     ]
+    if plan.unlinked:  # typed into the form, not linked: the agent decides (merge, add)
+        items.append(timeline.event(ticket.id, now, "identity.unlinked", actor="customer",
+                                    seq=5, data={"addresses": plan.unlinked}))
     if arrival.acknowledge:
-        ack, problem = _acknowledgement(ticket, contact, arrival, suppressed or {})
+        ack, problem = _acknowledgement(ticket, contact, arrival, plan)
         if ack is not None:
             items.append(timeline.message(ticket.id, now, seq=3, **ack))
             if problem:
@@ -198,6 +207,7 @@ def _agent_opening(ticket: Ticket, contact: WebContact, arrival: Arrival, now: d
     if channel in suppressed:
         raise ValidationFailed("The customer cannot be reached on that channel.",
                                {"channel": f"{channel} is suppressed: {suppressed[channel]}"})
+    ticket.contact = recipient
     fields = outbound.reply(ticket, channel=channel, recipient=recipient, body=contact.message,
                             author=arrival.agent)
     return [
@@ -208,14 +218,17 @@ def _agent_opening(ticket: Ticket, contact: WebContact, arrival: Arrival, now: d
     ]
 
 
-def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival, suppressed: dict[str, str]
+def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,
+                     plan: customers.CustomerPlan
                      ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(the ack, a template problem): on the channel the customer used; the other one when
     that address bounced, complained or opted out; recorded `suppressed` (not sent) when
     neither can be used. In the department's own words when an admin wrote a template
     (services/authoring/macros.py); a broken one leaves the built-in text, and the problem is
     put on the timeline."""
-    emails, phones = [contact.email] if contact.email else [], [contact.phone] if contact.phone else []
+    suppressed, reachable = plan.suppressed, plan.reachable
+    emails = [reachable["email"]] if "email" in reachable else []
+    phones = [reachable["sms"]] if "sms" in reachable else []
     usable = routes.choose(arrival.channel, [e for e in emails if "email" not in suppressed],
                            [p for p in phones if "sms" not in suppressed])
     chosen = usable or routes.choose(arrival.channel, emails, phones)
@@ -231,8 +244,7 @@ def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival, supp
         links=departments.links(ticket.department, ticket.lang, config.settings().public_url),
         in_reply_to=arrival.message_fields.get("message_id") if arrival.channel == "email" else None,
         text=text)
-    skipped = {c: suppressed[c] for c, a in (("email", contact.email), ("sms", contact.phone))
-               if a and c in suppressed}
+    skipped = {c: suppressed[c] for c in reachable if c in suppressed}
     if skipped:
         ack["fallback"] = [{"channel": c, "skipped": why} for c, why in skipped.items()]
     block = arrival.ack_suppressed or (
