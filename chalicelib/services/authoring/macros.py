@@ -579,20 +579,25 @@ def _https(url: Any) -> bool:
 
 
 def custom_ack(ticket, *, channel: str, recipient: str, name: str | None,
-               message: str | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+               message: str | None, echo: bool = True
+               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The department's own acknowledgement text for `channel` in the ticket's language:
     (fields, None) with the text fields to send (subject, body, html, or an SMS body and its
     segments), or (None, None) when the department has none, or (None, problem) when its
     template cannot be read or rendered: the built-in text is used then, and the caller
     records the problem on the timeline. Never raises. The one acknowledgement composer is
-    services/messaging/outbound.acknowledgement; this only supplies its text."""
+    services/messaging/outbound.acknowledgement; this only supplies its text. `echo` False:
+    the template sees no name, message or subject (outbound.acknowledgement says why)."""
     lang = ticket.lang
     try:
         stored = settings.get(ACK_KIND, ticket.department)
         variant = ((stored or {}).get(channel) or {}).get(lang)
         if not variant:
             return None, None
-        return _render_ack(ticket, stored, variant, channel, lang, recipient, name, message), None
+        if not echo:
+            name, message = None, ""
+        return _render_ack(ticket, stored, variant, channel, lang, recipient, name, message,
+                           echo), None
     except Exception as exc:  # noqa: BLE001 - an admin's broken template never blocks the ack
         # logged and put on the timeline: the sandbox's own message (field, line, what was
         # refused; it quotes no values), else only the exception's type: str(exc) of an
@@ -610,7 +615,8 @@ def custom_ack(ticket, *, channel: str, recipient: str, name: str | None,
 
 
 def _render_ack(ticket, stored: dict[str, Any], variant: Any, channel: str, lang: str,
-                recipient: str, name: str | None, message: str | None) -> dict[str, Any]:
+                recipient: str, name: str | None, message: str | None,
+                echo: bool = True) -> dict[str, Any]:
     from markupsafe import Markup  # deferred: cold start (not loaded by `import app`)
 
     from chalicelib.services.authoring import sandbox  # deferred: cold start
@@ -620,6 +626,8 @@ def _render_ack(ticket, stored: dict[str, Any], variant: Any, channel: str, lang
              or departments.links(ticket.department, lang, config.settings().public_url))
     ctx = context(ticket, lang=lang, customer_name=name, agent_name="", links=links,
                   message=message or "")
+    if not echo:
+        ctx["ticket"]["subject"] = ""
     if channel == "sms":
         text = sandbox.render(variant, ctx, field=f"sms.{lang}").strip()
         if not text:

@@ -21,18 +21,22 @@ def email_message_id(message_uid: str) -> str:
 
 def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, message: str,
                     links: list[dict[str, str]], in_reply_to: str | None = None,
-                    text: dict[str, Any] | None = None) -> dict[str, Any]:
+                    text: dict[str, Any] | None = None, echo: bool = True) -> dict[str, Any]:
     """Timeline fields of the auto-acknowledgement for a new ticket, on `channel`: the one
     place an acknowledgement is composed. `text`: the department's own text fields
     (services/authoring/macros.custom_ack), used instead of the built-in templates, which are
-    then not rendered at all."""
+    then not rendered at all. `echo` False (the recipient has not written to us from that
+    address): nothing the sender typed is repeated (no name, subject or message), so the
+    acknowledgement cannot carry a stranger's text to someone else (docs/security.md)."""
     lang = ticket.lang
+    if not echo:
+        name, message = "", ""
     due = ticket.sla.as_dict().get("first_response_due")
     context = {
         "business": config.settings().support_name,
         "name": name,
         "ref": ticket.ref,
-        "subject": ticket.subject,
+        "subject": ticket.subject if echo else "",
         "department": departments.display_name(ticket.department, lang),
         "due_at": clock.parse_iso(due) if due else None,
         "message": message,

@@ -48,6 +48,7 @@ class Arrival:
 
     channel: str  # web | email | sms
     rate_limit: tuple[str, int] | None = None  # (key pk, posts per hour)
+    source_ip: str | None = None  # a web form's sender: SMS acknowledgements per IP are capped
     message_fields: dict[str, Any] = field(default_factory=dict)  # e.g. message_id, raw_key
     acknowledge: bool = True
     ack_suppressed: str | None = None  # reason: the ack is recorded as `suppressed`, not sent
@@ -71,7 +72,7 @@ def create_from_web(contact: WebContact, source_ip: str) -> Created:
         channel="web", department=contact.department, form_department=contact.department,
         subject=contact.subject, body=contact.message))
     ticket = create(replace(contact, department=department), Arrival(
-        channel="web", priority=priority,
+        channel="web", priority=priority, source_ip=source_ip,
         rate_limit=(keys.rate_pk("form", source_ip), limit) if limit > 0 else None))
     return Created(id=ticket.id, ref=ticket.ref, status=ticket.status,
                    due_at=as_dict(ticket.sla).get("first_response_due"))
@@ -119,10 +120,12 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
 
     # at most three tries: one more after another request claimed an identity, one more
     # after finding the owner merged away (below)
-    retried_identity, merged = False, dict[str, str]()
+    retried_identity, merged, capped = False, dict[str, str](), dict[str, str]()
     while True:
         plan = customers.plan(contact.email, contact.phone, merged=merged,
-                              link_new=bool(arrival.agent))
+                              link_new=bool(arrival.agent),
+                              proves=arrival.channel if arrival.channel in ("email", "sms") else None)
+        plan.suppressed.update(capped)
         ticket.customer_id = plan.customer_id
         items = _timeline(ticket, contact, arrival, message_uid, attachments, now, plan)
         try:
@@ -130,6 +133,14 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
             break
         except Cancelled as exc:
             failed = exc.labels
+            # an acknowledgement cap was reached: the ticket is still created, its ack goes
+            # by the other channel or is recorded `suppressed` with the reason
+            cap = next((label for label in failed if label.startswith("cap:")), None)
+            if cap and "rate" not in failed and len(capped) < 2:
+                _, channel, why = cap.split(":", 2)
+                capped[channel] = why
+                observability.count("AckCapped", channel=channel, cap=why.split(" ")[0])
+                continue
             if "rate" in failed:
                 raise RateLimited("Too many requests from this address; try again later.",
                                   headers={"Retry-After": str(_seconds_to_next_hour(now))})
@@ -237,13 +248,14 @@ def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,
     channel, address = chosen
     from chalicelib.services.authoring import macros  # deferred: cold start
 
+    echo = channel in plan.proven  # else nothing typed is repeated to that address
     text, problem = macros.custom_ack(ticket, channel=channel, recipient=address,
-                                      name=contact.name, message=contact.message)
+                                      name=contact.name, message=contact.message, echo=echo)
     ack = outbound.acknowledgement(
         ticket, channel=channel, recipient=address, name=contact.name, message=contact.message,
         links=departments.links(ticket.department, ticket.lang, config.settings().public_url),
         in_reply_to=arrival.message_fields.get("message_id") if arrival.channel == "email" else None,
-        text=text)
+        text=text, echo=echo)
     skipped = {c: suppressed[c] for c in reachable if c in suppressed}
     if skipped:
         ack["fallback"] = [{"channel": c, "skipped": why} for c, why in skipped.items()]
@@ -274,11 +286,34 @@ def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: 
             tx.save(item, condition=type(item).sk.does_not_exist(), label="timeline")
         for word in search.words(ticket.subject):
             tx.save(Key(pk=keys.word_pk(word), sk=ticket.id, target=ticket.id), label="word")
+        _count_ack(tx, items, arrival, now)
         if arrival.extra_writes:
             arrival.extra_writes(tx, ticket.id)
         for item in items:
             if item.item_type == "message" and item.direction == "out":
                 keys.index_message_id(tx, item.message_id, ticket.id)
+
+
+def _count_ack(tx: Transaction, items: list, arrival: Arrival, now: datetime) -> None:
+    """The acknowledgement about to be queued counts against its recipient's hourly cap (any
+    channel) and, by SMS from the web form, against the sender's IP: over a cap the write is
+    cancelled (label "cap:<channel>:<why>") and `create` tries again without that channel."""
+    ack = next((i for i in items if i.item_type == "message" and i.kind == "ack"
+                and i.status == "queued"), None)
+    if ack is None:
+        return
+    current, window = config.settings(), now.strftime("%Y%m%d%H")
+    caps = [(keys.rate_pk("ack", customers.address_key(ack.recipient)), current.ack_cap_per_hour,
+             "acknowledgement cap per address")]
+    if ack.channel == "sms" and arrival.channel == "web" and arrival.source_ip:
+        caps.append((keys.rate_pk("sms-ip", arrival.source_ip), current.sms_cap_per_ip,
+                     "SMS acknowledgement cap per sender"))
+    expires = int((now + timedelta(hours=2)).timestamp())
+    for pk, limit, why in caps:
+        if limit > 0:
+            tx.update(Key(pk=pk, sk=window), actions=[Key.value.add(1), Key.expires_at.set(expires)],
+                      condition=Key.value.does_not_exist() | (Key.value < limit),
+                      label=f"cap:{ack.channel}:{why}")
 
 
 def _seconds_to_next_hour(now: datetime) -> int:

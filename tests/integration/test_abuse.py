@@ -1,0 +1,76 @@
+"""Issue 20, attacks 2 and 3: the web form is not a spam relay and not an SMS pump.
+
+- An acknowledgement to an address that has not written to us from it repeats nothing the
+  sender typed (no name, subject or message): a neutral subject with the ref.
+- Acknowledgements to one address are capped per hour across channels, and SMS
+  acknowledgements per sender IP; over a cap the ticket is still created and the ack goes by
+  the other channel or is recorded `suppressed` with the reason (never silently dropped).
+"""
+import pytest
+
+from tests.integration.helpers import Api, new_ticket, timeline, write_in
+
+SPAM_SUBJECT = "You won 1,000,000 BDT - http://evil.example/claim"
+SPAM_BODY = "Claim your prize now at http://evil.example/claim before midnight"
+
+
+@pytest.fixture
+def api(stack):
+    return Api(stack.client)
+
+
+def _ack(api, ticket_id):
+    [ack] = [e for e in timeline(api, ticket_id) if e.get("kind") == "ack"]
+    return ack
+
+
+def test_an_ack_to_a_typed_address_repeats_nothing_the_stranger_wrote(stack, api):
+    created = new_ticket(api, email="victim@example.com", name="Prize Office", lang="en",
+                         subject=SPAM_SUBJECT, message=SPAM_BODY)
+    stack.pump.drain()
+    ack = _ack(api, created["id"])
+    assert ack["recipient"] == "victim@example.com" and ack["status"] == "sent"
+    assert ack["subject"] == f"[#{created['ref']}] We received your request"
+    for text in (ack["body"], ack.get("html") or ""):
+        assert "evil.example" not in text and "1,000,000" not in text
+        assert "Prize Office" not in text
+
+
+def test_an_sms_ack_to_a_typed_number_repeats_nothing_either(stack, api):
+    created = new_ticket(api, email="", phone="01711000501", lang="en", name="Prize Office",
+                         subject=SPAM_SUBJECT, message=SPAM_BODY)
+    stack.pump.drain()
+    ack = _ack(api, created["id"])
+    assert ack["channel"] == "sms" and "evil" not in ack["body"] and "Prize" not in ack["body"]
+
+
+def test_an_address_that_wrote_to_us_gets_its_words_back(stack, api):
+    write_in(stack, "regular@example.com")
+    created = new_ticket(api, email="regular@example.com", name="Rahim", lang="en",
+                         subject="Order 1042 late", message="Where is order 1042?")
+    stack.pump.drain()
+    ack = _ack(api, created["id"])
+    assert ack["subject"].endswith(": Order 1042 late")
+    assert "Where is order 1042?" in ack["body"] and "Rahim" in ack["body"]
+
+
+def test_acks_to_one_address_are_capped_and_the_tickets_still_made(stack, api):
+    made = [new_ticket(api, email="flooded@example.com", message=f"post {n}") for n in range(5)]
+    stack.pump.drain()
+    acks = [_ack(api, created["id"]) for created in made]
+    assert [a["status"] for a in acks[:3]] == ["sent"] * 3
+    for ack in acks[3:]:  # recorded, not sent, with the reason
+        assert ack["status"] == "suppressed" and "acknowledgement cap" in ack["error"]
+
+
+def test_sms_acks_per_sender_ip_are_capped_and_email_acks_are_not(stack, api):
+    numbers = [f"017110006{n:02d}" for n in range(5)]
+    made = [new_ticket(api, email="", phone=number, message="hello") for number in numbers[:3]]
+    over = new_ticket(api, email="", phone=numbers[3], message="hello")
+    with_email = new_ticket(api, email="has.mail@example.com", phone=numbers[4], message="hi")
+    stack.pump.drain()
+    assert all(_ack(api, created["id"])["channel"] == "sms" for created in made)
+    capped = _ack(api, over["id"])
+    assert capped["status"] == "suppressed" and "SMS acknowledgement cap" in capped["error"]
+    # a web form ack goes by email first anyway; the cap never blocks an email ack
+    assert _ack(api, with_email["id"])["channel"] == "email"
