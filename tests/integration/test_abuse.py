@@ -74,3 +74,56 @@ def test_sms_acks_per_sender_ip_are_capped_and_email_acks_are_not(stack, api):
     assert capped["status"] == "suppressed" and "SMS acknowledgement cap" in capped["error"]
     # a web form ack goes by email first anyway; the cap never blocks an email ack
     assert _ack(api, with_email["id"])["channel"] == "email"
+
+
+@pytest.mark.parametrize("phone,why", [
+    ("+448712345678", "we text numbers in BD only"),  # a UK premium-rate number
+    ("+88213000000", "we text numbers in BD only"),  # an international network (+882)
+    ("+19005550123", "we text numbers in BD only"),
+    ("+88029876543", "not a mobile number"),  # a Dhaka landline
+])
+def test_the_form_refuses_numbers_we_would_pay_to_text(api, phone, why):
+    status, body = api.post("/tickets", {"phone": phone, "message": "call me", "lang": "en"})
+    assert status == 422, body
+    assert why in body["error"]["fields"]["phone"]
+
+
+def _sms_replies(api, ticket_id):
+    return [e for e in timeline(api, ticket_id) if e.get("kind") == "reply"]
+
+
+def test_the_outbox_refuses_a_destination_whoever_asked(stack, api):
+    created = new_ticket(api, email="", phone="01711000701", message="hello")
+    status, customer = api.get(f"/api/tickets/{created['id']}")
+    status, _ = api.patch(f"/api/customers/{customer['customer']['id']}",
+                          {"remove_phones": ["+8801711000701"], "add_phones": ["+448712345678"]})
+    assert status == 200
+    status, sent = api.post(f"/api/tickets/{created['id']}/replies",
+                            {"body": "Hello", "channel": "sms"})
+    assert status == 201, sent
+    stack.pump.drain()
+    [reply] = _sms_replies(api, created["id"])
+    assert reply["status"] == "failed" and "SMS destination refused" in reply["error"]
+
+
+@pytest.fixture
+def two_texts_an_hour(monkeypatch):
+    from chalicelib import config
+
+    monkeypatch.setenv("SETU_SMS_CAP_PER_NUMBER", "2")
+    config.reload()
+    yield
+    monkeypatch.delenv("SETU_SMS_CAP_PER_NUMBER")
+    config.reload()
+
+
+def test_texts_to_one_number_are_capped_per_hour(stack, api, two_texts_an_hour, capsys):
+    created = new_ticket(api, email="", phone="01711000702", message="hello")
+    stack.pump.drain()  # the acknowledgement is the first text
+    for n in range(2):
+        assert api.post(f"/api/tickets/{created['id']}/replies", {"body": f"reply {n}"})[0] == 201
+    stack.pump.drain()
+    first, second = _sms_replies(api, created["id"])
+    assert first["status"] == "sent"
+    assert second["status"] == "failed" and "SMS cap: 2 an hour to one number" in second["error"]
+    assert '"SmsCapHit": 1' in capsys.readouterr().out  # the metric an alarm watches

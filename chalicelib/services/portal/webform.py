@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from chalicelib import config
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.customers import contacts
+from chalicelib.services.messaging import sms_budget
 from chalicelib.services.messaging.templates import bn_digits
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
@@ -123,6 +124,10 @@ def validate(raw: dict[str, str], uploads: list[Upload], limits: Limits) -> WebC
             contact.phone = contacts.normalise_phone(values["phone"])
         except contacts.InvalidContact:
             problems["phone"] = ("invalid_phone", {})
+        else:  # we may text it (an acknowledgement, a reply): the SMS budget's destinations
+            refused = sms_budget.destination_problem(contact.phone)
+            if refused:
+                problems["phone"] = ("sms_destination", {"why": refused})
     if not values.get("email") and not values.get("phone") \
             and "email" not in problems and "phone" not in problems:
         problems["email"] = ("contact_required", {})
@@ -160,6 +165,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "required": {"en": "required", "bn": "এটি লিখতে হবে"},
     "invalid_email": {"en": "not a valid email address",
                       "bn": "ইমেইল ঠিকানাটি সঠিক নয় (যেমন: name@example.com)"},
+    "sms_destination": {"en": "we cannot text this number ({why}): give a mobile number in "
+                              "Bangladesh, or leave it empty and give an email",
+                        "bn": "এই নম্বরে আমরা SMS পাঠাতে পারি না — বাংলাদেশের মোবাইল নম্বর দিন, "
+                              "অথবা নম্বর খালি রেখে ইমেইল দিন"},
     "invalid_phone": {"en": "not a valid phone number",
                       "bn": "মোবাইল নম্বরটি সঠিক নয় (যেমন: 01711-000000)"},
     "contact_required": {"en": "email or phone is required",
