@@ -127,3 +127,73 @@ def test_texts_to_one_number_are_capped_per_hour(stack, api, two_texts_an_hour, 
     assert first["status"] == "sent"
     assert second["status"] == "failed" and "SMS cap: 2 an hour to one number" in second["error"]
     assert '"SmsCapHit": 1' in capsys.readouterr().out  # the metric an alarm watches
+
+
+# ---- the optional CAPTCHA, against a stand-in `siteverify` on 127.0.0.1 -----------------------
+
+@pytest.fixture
+def captcha_on(monkeypatch):
+    """Turnstile's siteverify, played on 127.0.0.1: `good-token` passes, anything else fails;
+    every request is kept to check what Setu sent."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs
+
+    from chalicelib import config
+
+    seen = []
+
+    class Verify(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            seen.append(form)
+            body = json.dumps({"success": form.get("response") == ["good-token"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Verify)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for name, value in (("SETU_CAPTCHA_PROVIDER", "turnstile"), ("SETU_CAPTCHA_SECRET", "s3cret"),
+                        ("SETU_CAPTCHA_SITE_KEY", "site-key"),
+                        ("SETU_CAPTCHA_VERIFY_URL", f"http://127.0.0.1:{server.server_port}/")):
+        monkeypatch.setenv(name, value)
+    config.reload()
+    yield seen
+    server.shutdown()
+    for name in ("SETU_CAPTCHA_PROVIDER", "SETU_CAPTCHA_SECRET", "SETU_CAPTCHA_SITE_KEY",
+                 "SETU_CAPTCHA_VERIFY_URL"):
+        monkeypatch.delenv(name)
+    config.reload()
+
+
+def test_with_the_captcha_on_a_post_without_a_passing_token_creates_nothing(api, captcha_on):
+    from chalicelib.db.models import Key
+
+    for extra in ({}, {"captcha": "bad-token"}):
+        status, body = api.post("/tickets", {"email": "bot@example.com", "message": "x", **extra})
+        assert status == 422 and "captcha" in body["error"]["fields"], body
+    assert Key.count("email#bot@example.com") == 0  # nothing written
+    status, created = api.post("/tickets", {"email": "bot@example.com", "message": "hi",
+                                            "captcha": "good-token"})
+    assert status == 201, created
+    assert captcha_on[-1]["secret"] == ["s3cret"] and captcha_on[-1]["response"] == ["good-token"]
+
+
+def test_with_the_captcha_on_the_form_page_shows_the_widget(api, captcha_on):
+    response = api.client.http.get("/form?lang=en")
+    page = response.body.decode()
+    assert 'class="cf-turnstile" data-sitekey="site-key"' in page
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src https://challenges.cloudflare.com" in policy
+
+
+def test_the_captcha_is_off_by_default(api):
+    page = api.client.http.get("/form?lang=en")
+    assert "cf-turnstile" not in page.body.decode()
+    assert "script-src" not in page.headers["Content-Security-Policy"]
