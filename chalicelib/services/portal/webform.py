@@ -12,27 +12,14 @@ from chalicelib.services.customers import contacts
 from chalicelib.services.messaging import sms_budget
 from chalicelib.services.messaging.templates import bn_digits
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
+from chalicelib.services.tickets import attachments
 
 FIELDS = ("name", "email", "phone", "subject", "message", "department", "lang", "website")
 MAX_LENGTH = {"name": 200, "email": 254, "phone": 32, "subject": 200, "message": 20_000,
               "department": 64, "lang": 8, "website": 200}
 LANGS = ("bn", "en")
 
-ALLOWED_ATTACHMENT_TYPES = {
-    "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic",
-    "application/pdf", "text/plain", "text/csv",
-    "application/msword", "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-# Leading bytes that a file of the declared type must start with (where a type has them).
-MAGIC = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-    "application/pdf": (b"%PDF-",),
-}
+ALLOWED_ATTACHMENT_TYPES = attachments.ALLOWED  # what a file may be (judged by its content)
 
 
 @dataclass
@@ -247,10 +234,12 @@ def _upload_problems(uploads: list[Upload], limits: Limits) -> dict[str, tuple[s
             problems[name] = ("empty_file", about)
         elif upload.size > limits.max_attachment_bytes:
             problems[name] = ("file_too_large", {**about, "n": limits.max_attachment_bytes})
-        elif upload.content_type not in ALLOWED_ATTACHMENT_TYPES:
-            problems[name] = ("file_type", about)
-        elif upload.content_type in MAGIC and not upload.data.startswith(MAGIC[upload.content_type]):
-            problems[name] = ("file_content", about)
+        else:  # by what the bytes are (services/tickets/attachments.py), not the declared type
+            kind, why = attachments.judge(upload.content_type, upload.data)
+            if why:
+                problems[name] = (why, about)
+            else:
+                upload.content_type = kind
     if total > limits.max_total_bytes and "attachments" not in problems:
         problems["attachments"] = ("files_too_large", {"n": limits.max_total_bytes})
     return problems
