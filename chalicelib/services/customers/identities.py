@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 
 from chalicelib import clock, ids
 from chalicelib.db import keys
@@ -47,6 +48,13 @@ class CustomerPlan:
     # the identity this contact proves (the sender of a mail or SMS), to mark in the write
     prove_pk: str | None = None
     prove_existing: bool = False  # it exists already and is not marked yet
+
+    def pools(self, skip: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+        """([email], [phone]) this contact can be reached at, leaving out channels in `skip`
+        (services/messaging/routes.choose takes them)."""
+        return ([self.reachable["email"]] if "email" in self.reachable and "email" not in skip
+                else [],
+                [self.reachable["sms"]] if "sms" in self.reachable and "sms" not in skip else [])
 
     def add_to(self, tx: Transaction, *, name: str, lang: str, now: datetime) -> None:
         """Add this plan's writes to `tx` (labels "customer" and "identity")."""

@@ -181,10 +181,10 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
     sender = contact.email or contact.phone
     # the conversation's own address: where the customer wrote from (mail, SMS), else the
     # form's address that belongs to the customer (services/messaging/routes.py)
-    ticket.contact = sender if arrival.channel in ("email", "sms") else (
-        (routes.choose(arrival.channel, [plan.reachable["email"]] if "email" in plan.reachable
-                       else [], [plan.reachable["sms"]] if "sms" in plan.reachable else [])
-         or (None, None))[1])
+    if arrival.channel in ("email", "sms"):
+        ticket.contact = sender
+    else:
+        ticket.contact = (routes.choose(arrival.channel, *plan.pools()) or (None, None))[1]
     channel = arrival.channel
     items = [
         timeline.event(ticket.id, now, "ticket.created", actor="customer", seq=0,
@@ -238,11 +238,8 @@ def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,
     (services/authoring/macros.py); a broken one leaves the built-in text, and the problem is
     put on the timeline."""
     suppressed, reachable = plan.suppressed, plan.reachable
-    emails = [reachable["email"]] if "email" in reachable else []
-    phones = [reachable["sms"]] if "sms" in reachable else []
-    usable = routes.choose(arrival.channel, [e for e in emails if "email" not in suppressed],
-                           [p for p in phones if "sms" not in suppressed])
-    chosen = usable or routes.choose(arrival.channel, emails, phones)
+    usable = routes.choose(arrival.channel, *plan.pools(skip=suppressed))
+    chosen = usable or routes.choose(arrival.channel, *plan.pools())
     if chosen is None:
         return None, None
     channel, address = chosen
