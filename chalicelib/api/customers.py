@@ -26,9 +26,9 @@ bp = Blueprint(__name__)
 def find_customers():
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    auth.require(bp.current_request)
+    agent = auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
-    return json_response(admin.find(params.get("q", "")))
+    return json_response(admin.find(params.get("q", ""), agent))
 
 
 @bp.route("/api/customers/{customer_id}", methods=["GET"], authorizer=iam)
@@ -36,10 +36,10 @@ def find_customers():
 def get_customer(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    auth.require(bp.current_request)
+    agent = auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
     return json_response(admin.get(
-        customer_id, cursor=params.get("cursor", ""),
+        customer_id, agent=agent, cursor=params.get("cursor", ""),
         limit=int_param(params, "limit", admin.PAGE_DEFAULT)))
 
 
@@ -59,7 +59,7 @@ def update_customer(customer_id: str):
 def merge_customers(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    agent = auth.require(bp.current_request)
+    agent = auth.require(bp.current_request, "lead")
     other = admin.merge_body(object_body(bp.current_request))
     result, finished = admin.merge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
@@ -71,7 +71,7 @@ def merge_customers(customer_id: str):
 def unmerge_customers(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    agent = auth.require(bp.current_request)
+    agent = auth.require(bp.current_request, "lead")
     other = admin.merge_body(object_body(bp.current_request))
     result, finished = admin.unmerge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
