@@ -79,3 +79,11 @@ def wait_for(predicate, pump, timeout: float = 20.0, interval: float = 0.3):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def stored_body(ticket_id: str, entry: dict) -> str:
+    """A timeline message's body as stored: the agent API masks the signed customer links
+    (status, satisfaction, unsubscribe) in what it shows."""
+    from chalicelib.db.models import TimelineItem
+
+    return TimelineItem.get(ticket_id, entry["sk"], consistent_read=True).body
