@@ -1,4 +1,5 @@
-"""Customer routes (/api/customers...): find, read, edit, merge and unmerge (agents).
+"""Customer routes (/api/customers...): find, read, edit (agents, in their scope), merge and
+unmerge (leads), erase (admins: services/customers/erase.py).
 
 The logic is in services/customers/admin.py. A customer merged into another still answers
 GET with 200: its own record as it was, `merged_into` naming the survivor (where its tickets
@@ -77,6 +78,16 @@ def unmerge_customers(customer_id: str):
     return json_response(result, 200 if finished else 202)
 
 
+@bp.route("/api/customers/{customer_id}/erase", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def erase_customer(customer_id: str):
+    from chalicelib.services.customers import erase  # deferred: cold start
+
+    admin_agent = auth.require(bp.current_request, "admin")
+    return json_response(erase.erase(customer_id, admin_agent.principal))
+
+
 def openapi_section() -> dict:
     from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
     from chalicelib.services.customers import admin  # deferred: cold start
@@ -121,6 +132,19 @@ def openapi_section() -> dict:
                                       "person): identities, tickets and opt-outs move here",
                 "parameters": [customer_id], "requestBody": request_body("CustomerOther"),
                 "responses": {"200": ok("CustomerMergeResult"), "202": in_progress,
+                              **AGENT_ERRORS}}},
+            "/api/customers/{customer_id}/erase": {"post": {
+                **secured, "summary": "Erase the customer's personal data (admin; audited): "
+                                      "record, identities, ticket subjects and search keys, "
+                                      "message texts, attachments and raw mail (every object "
+                                      "version); anonymised ticket shells stay. Idempotent: "
+                                      "POST again to finish an interrupted erasure",
+                "parameters": [customer_id],
+                "responses": {"200": {"description": "Erased", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["customer", "state"],
+                               "properties": {"customer": string, "state": string,
+                                              "at": nullable, "tickets": {"type": "integer"},
+                                              "versions": {"type": "integer"}}}}}},
                               **AGENT_ERRORS}}},
             "/api/customers/{customer_id}/unmerge": {"post": {
                 **secured, "summary": "Undo a merge: what it moved goes back to the other customer",

@@ -60,6 +60,7 @@ class Ticket(SetuModel):
     # was merged into (inbound replies follow it, one hop); that ticket lists its sources.
     merged_into = UnicodeAttribute(null=True)
     merged_from = UnicodeSetAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)  # its customer's personal data was erased
     version = VersionAttribute()
 
     all_index = _index("all-index", "kind")()
@@ -117,6 +118,7 @@ class TimelineItem(SetuModel):
     origin = MapAttribute(null=True)
     # an inbound message split off into a new ticket: {"ticket", "ref"}
     split_to = MapAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # DynamoDB TTL: retention of a closed ticket's content
 
 
 class Customer(SetuModel):
@@ -144,6 +146,8 @@ class Customer(SetuModel):
     merge = MapAttribute(null=True)
     # On a survivor: other customer id -> what came from it (services/customers/admin.py).
     merged_from = MapAttribute(null=True)
+    # personal data erased (services/customers/erase.py): {state, at, by, tickets}
+    erased = MapAttribute(null=True)
 
 
 class Key(SetuModel):
