@@ -85,7 +85,9 @@ def erase_customer(customer_id: str):
     from chalicelib.services.customers import erase  # deferred: cold start
 
     admin_agent = auth.require(bp.current_request, "admin")
-    return json_response(erase.erase(customer_id, admin_agent.principal))
+    result = erase.erase(customer_id, admin_agent.principal,
+                         max_tickets=erase.MAX_TICKETS_PER_REQUEST)
+    return json_response(result, 200 if result["state"] == "done" else 202)
 
 
 def openapi_section() -> dict:
@@ -145,6 +147,8 @@ def openapi_section() -> dict:
                                "properties": {"customer": string, "state": string,
                                               "at": nullable, "tickets": {"type": "integer"},
                                               "versions": {"type": "integer"}}}}}},
+                              "202": {"description": "Started, not finished (many tickets): "
+                                                     "POST again to continue"},
                               **AGENT_ERRORS}}},
             "/api/customers/{customer_id}/unmerge": {"post": {
                 **secured, "summary": "Undo a merge: what it moved goes back to the other customer",

@@ -148,6 +148,21 @@ def test_an_interrupted_erasure_is_finished_by_a_retry(api, stack, monkeypatch):
         assert _versions(stack, f"attachments/{t}/") == []
 
 
+def test_many_tickets_are_erased_over_several_requests(api, stack, monkeypatch):
+    from chalicelib.services.customers import erase
+
+    monkeypatch.setattr(erase, "MAX_TICKETS_PER_REQUEST", 2)
+    made = [new_ticket(api, email="many.tickets@example.com", phone="", subject=f"Case {n}")
+            for n in range(5)]
+    customer = Ticket.get(made[0]["id"]).customer_id
+    answers = []
+    for _ in range(4):
+        status, result = api.post(f"/api/customers/{customer}/erase")
+        answers.append((status, result["state"]))
+    assert answers == [(202, "erasing"), (202, "erasing"), (200, "done"), (200, "done")]
+    assert all(Ticket.get(t["id"]).subject == "[erased]" for t in made)
+
+
 def test_setu_erase_customer_command(api, stack, capsys):
     from setu_cli.main import main
 
