@@ -85,11 +85,11 @@ def correlation_id(event: Any) -> str | None:
 
 
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
-_NUMBER = re.compile(r"\+?\d[\d\s-]{5,}\d")
+_NUMBER = re.compile(r"(?<![\w.-])\+?\d(?:[\s-]?\d){6,24}(?![\w-])")
 
 
 def fingerprint(value: str | None) -> str:
-    """What a log line says instead of an email address or phone number: a short keyed-free
+    """What a log line says instead of an email address or phone number: a short unkeyed
     SHA-256 prefix (`h:1a2b3c4d5e6f`), the same for the same value, so lines can be matched
     without carrying the address (docs/security.md, "Data protection")."""
     if not value:
