@@ -14,8 +14,8 @@ agent=)` which calls `check_ticket`; customers go through `check_customer`. Refu
 logged (`scope.denied`, ids only), not audited: nothing changed.
 
 AWS calls: `check_ticket` none (the caller has the ticket); `check_customer` for an agent one
-Query of the customer's tickets (`customer-index`, pages of 100, stops at the first in scope),
-and a GetItem of the survivor for a merged-away customer."""
+Query of the customer's (or, merged away, the survivor's) tickets (`customer-index` filtered
+by department, pages of 100, stops at the first in scope)."""
 from __future__ import annotations
 
 import logging
