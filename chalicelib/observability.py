@@ -9,14 +9,20 @@
   dimension sets per line, which powertools' `single_metric` cannot do): TicketsCreated{channel}, MessagesSent{channel}, MessagesFailed{channel},
   SlaBreached{target}, EventsRejected{source}. The template's dashboard and alarms read them.
 
+Log lines never carry an email address, phone number or message text: log ids, and
+`fingerprint` an address or `scrub` a reason or exception text that may hold one
+(tests/integration/test_log_privacy.py greps a whole flow's logs).
+
 Nothing here runs at import: powertools is imported on the first invocation (cold start).
 """
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 import logging
 import os
+import re
 import time
 from typing import Any, Callable
 
@@ -76,6 +82,26 @@ def correlation_id(event: Any) -> str | None:
         return str((first.get("Sns") or {}).get("MessageId") or first.get("messageId")
                    or first.get("eventID") or "") or None
     return str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else None
+
+
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+_NUMBER = re.compile(r"(?<![\w.-])\+?\d(?:[\s-]?\d){6,24}(?![\w-])")
+
+
+def fingerprint(value: str | None) -> str:
+    """What a log line says instead of an email address or phone number: a short unkeyed
+    SHA-256 prefix (`h:1a2b3c4d5e6f`), the same for the same value, so lines can be matched
+    without carrying the address (docs/security.md, "Data protection")."""
+    if not value:
+        return "-"
+    return "h:" + hashlib.sha256(value.strip().casefold().encode()).hexdigest()[:12]
+
+
+def scrub(text: object) -> str:
+    """`text` (a reason, an exception) with every email address and phone number in it
+    replaced by its fingerprint: for log lines only."""
+    out = _ADDRESS.sub(lambda m: fingerprint(m.group(0)), str(text))
+    return _NUMBER.sub(lambda m: fingerprint(re.sub(r"[\s-]", "", m.group(0))), out)
 
 
 def bind_ticket(ticket_id: str | None) -> None:

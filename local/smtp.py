@@ -75,6 +75,7 @@ from email.utils import format_datetime, getaddresses
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
+from chalicelib.observability import fingerprint
 from local import stack
 
 log = logging.getLogger("setu.smtp")
@@ -221,7 +222,7 @@ class _Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if _domain_of(address) != self.ingress.domain:
-            log.info("refused recipient %s", _clean(address))
+            log.info("refused recipient %s", fingerprint(_clean(address)))
             return f"550 5.7.1 <{_one_line(address)}>: Recipient address rejected: " \
                    f"this server receives mail only for {self.ingress.domain}"
         envelope.rcpt_tos.append(address)
@@ -359,7 +360,7 @@ class SmtpIngress:
         }
         self.sns.publish(TopicArn=self.topic_arn, Subject=NOTIFICATION_SUBJECT,
                          Message=json.dumps(notification, ensure_ascii=False))
-        log.info("mail %s from <%s> to %s: %d bytes stored as %s", message_id, source,
+        log.info("mail %s from %s to %s: %d bytes stored as %s", message_id, fingerprint(source),
                  ", ".join(recipients), len(content), key)
         return message_id
 

@@ -4,6 +4,7 @@
     setu tickets [--status S] [--department D] [--assignee ARN] [--q TEXT] [--limit N] [--json]
     setu report [--from DATE] [--to DATE] [--department D] [--by day|agent|department|channel]
                 [--format json|csv] [--output FILE]
+    setu erase-customer CUSTOMER_ID (--stage S | --local) [--bucket B]
     setu replay timers|events|streams (--stage S | --local) [--dry-run] [--max N]
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
@@ -87,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", type=Path, help="write to this file instead of stdout")
     report.set_defaults(run=_report)
 
+    erase = commands.add_parser(
+        "erase-customer", parents=[where], help="erase a customer's personal data (idempotent)",
+        description="As POST /api/customers/{id}/erase: the customer's record, identities, "
+                    "ticket subjects and search keys, message texts, attachments and raw mail "
+                    "(every object version) are removed; anonymised ticket shells and the "
+                    "suppression of their addresses stay. Run it again to finish an "
+                    "interrupted erasure. Audited as cli:<your AWS identity>.")
+    erase.add_argument("customer", help="customer id (c_...)")
+    erase.add_argument("--bucket", help="the stage's mail bucket (default with --stage: "
+                                        "setu-<stage>-mail-<account id>)")
+    erase.set_defaults(run=_erase_customer)
+
     replay = commands.add_parser(
         "replay", help="replay a dead-letter queue (python -m infra.replay)",
         description="Delegates to infra/replay.py: setu replay timers|events|streams (--stage S | --local) "
@@ -148,6 +161,24 @@ def _bootstrap_admin(args: argparse.Namespace) -> int:
     said = {"created": "created admin", "promoted": "made an active admin:",
             "unchanged": "already an active admin:"}[outcome]
     print(f"{said} {agent['principal']} (id {agent['id']}) on stage {stage}")
+    return 0
+
+
+def _erase_customer(args: argparse.Namespace) -> int:
+    from chalicelib import runtime
+    from chalicelib.services.customers import erase
+
+    if args.bucket:
+        os.environ["SETU_MAIL_BUCKET"] = args.bucket
+    elif args.stage and not os.environ.get("SETU_MAIL_BUCKET"):
+        from chalicelib.integrations import aws
+
+        account = aws.client("sts").get_caller_identity()["Account"]
+        os.environ["SETU_MAIL_BUCKET"] = f"setu-{args.stage}-mail-{account}"
+    runtime.reset()
+    result = erase.erase(args.customer, _actor())
+    print(f"customer {result['customer']}: {result['state']}, {result['tickets']} tickets, "
+          f"{result.get('versions', 0)} object versions deleted")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Customer routes (/api/customers...): find, read, edit, merge and unmerge (agents).
+"""Customer routes (/api/customers...): find, read, edit (agents, in their scope), merge and
+unmerge (leads), erase (admins: services/customers/erase.py).
 
 The logic is in services/customers/admin.py. A customer merged into another still answers
 GET with 200: its own record as it was, `merged_into` naming the survivor (where its tickets
@@ -26,9 +27,9 @@ bp = Blueprint(__name__)
 def find_customers():
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    auth.require(bp.current_request)
+    agent = auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
-    return json_response(admin.find(params.get("q", "")))
+    return json_response(admin.find(params.get("q", ""), agent))
 
 
 @bp.route("/api/customers/{customer_id}", methods=["GET"], authorizer=iam)
@@ -36,10 +37,10 @@ def find_customers():
 def get_customer(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    auth.require(bp.current_request)
+    agent = auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
     return json_response(admin.get(
-        customer_id, cursor=params.get("cursor", ""),
+        customer_id, agent=agent, cursor=params.get("cursor", ""),
         limit=int_param(params, "limit", admin.PAGE_DEFAULT)))
 
 
@@ -59,7 +60,7 @@ def update_customer(customer_id: str):
 def merge_customers(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    agent = auth.require(bp.current_request)
+    agent = auth.require(bp.current_request, "lead")
     other = admin.merge_body(object_body(bp.current_request))
     result, finished = admin.merge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
@@ -71,10 +72,22 @@ def merge_customers(customer_id: str):
 def unmerge_customers(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
-    agent = auth.require(bp.current_request)
+    agent = auth.require(bp.current_request, "lead")
     other = admin.merge_body(object_body(bp.current_request))
     result, finished = admin.unmerge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
+
+
+@bp.route("/api/customers/{customer_id}/erase", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def erase_customer(customer_id: str):
+    from chalicelib.services.customers import erase  # deferred: cold start
+
+    admin_agent = auth.require(bp.current_request, "admin")
+    result = erase.erase(customer_id, admin_agent.principal,
+                         max_tickets=erase.MAX_TICKETS_PER_REQUEST)
+    return json_response(result, 200 if result["state"] == "done" else 202)
 
 
 def openapi_section() -> dict:
@@ -121,6 +134,21 @@ def openapi_section() -> dict:
                                       "person): identities, tickets and opt-outs move here",
                 "parameters": [customer_id], "requestBody": request_body("CustomerOther"),
                 "responses": {"200": ok("CustomerMergeResult"), "202": in_progress,
+                              **AGENT_ERRORS}}},
+            "/api/customers/{customer_id}/erase": {"post": {
+                **secured, "summary": "Erase the customer's personal data (admin; audited): "
+                                      "record, identities, ticket subjects and search keys, "
+                                      "message texts, attachments and raw mail (every object "
+                                      "version); anonymised ticket shells stay. Idempotent: "
+                                      "POST again to finish an interrupted erasure",
+                "parameters": [customer_id],
+                "responses": {"200": {"description": "Erased", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["customer", "state"],
+                               "properties": {"customer": string, "state": string,
+                                              "at": nullable, "tickets": {"type": "integer"},
+                                              "versions": {"type": "integer"}}}}}},
+                              "202": {"description": "Started, not finished (many tickets): "
+                                                     "POST again to continue"},
                               **AGENT_ERRORS}}},
             "/api/customers/{customer_id}/unmerge": {"post": {
                 **secured, "summary": "Undo a merge: what it moved goes back to the other customer",

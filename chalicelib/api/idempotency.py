@@ -6,6 +6,7 @@ layer (and its DynamoDB client) is built on first use, never at import.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -13,7 +14,15 @@ from chalicelib import config
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.integrations.aws import client
 
-EXPIRES_AFTER_SECONDS = 24 * 3600
+EXPIRES_AFTER_SECONDS = 24 * 3600  # default; SETU_IDEMPOTENCY_HOURS (retention, docs/security.md)
+
+
+def expires_after_seconds() -> int:
+    raw = os.environ.get("SETU_IDEMPOTENCY_HOURS", "").strip()
+    try:
+        return max(1, int(raw)) * 3600 if raw else EXPIRES_AFTER_SECONDS
+    except ValueError:
+        return EXPIRES_AFTER_SECONDS
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +42,7 @@ def once(key: str, fingerprint: str, create: Callable[[], dict[str, Any]],
         IdempotencyAlreadyInProgressError, IdempotencyValidationError)
 
     settings = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="fingerprint",
-                                 expires_after_seconds=EXPIRES_AFTER_SECONDS,
+                                 expires_after_seconds=expires_after_seconds(),
                                  raise_on_no_idempotency_key=True)
     if lambda_context is not None:
         # Lets powertools expire an in-progress record when the function times out mid-way.

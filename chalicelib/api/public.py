@@ -204,7 +204,8 @@ def status_reply(token: str):
                             body=str(fields.get("body") or ""))
     except ApiError as exc:
         return _status_page(request, token, status_page.view(opened.ticket_id), status=exc.status,
-                            error=_reply_error({"nonce": exc.message}, _lang_of(params.get("lang"))))
+                            error=_reply_error({"rate" if exc.status == 429 else "nonce": exc.message},
+                                               _lang_of(params.get("lang"))))
     # done, or this form was already sent (same nonce): either way show the conversation
     return Response(body="", status_code=303, headers={
         "Location": f"{token}{_query(sent='1', lang=_chosen_lang(fields, params))}",
@@ -217,7 +218,7 @@ def _status_page(request, token: str, current: status_page.StatusView, *, sent: 
     return _page(request, "status.html.j2", lang, status=status, ref=current.ref,
                  subject=current.subject, state=current.status, created_at=current.created_at,
                  expected_reply=current.expected_reply, entries=current.entries, sent=sent,
-                 nonce=status_page.new_nonce(), action=_here(request), error=error, body=body,
+                 nonce=status_page.new_nonce(current.ticket_id), action=_here(request), error=error, body=body,
                  max_reply=status_page.MAX_REPLY)
 
 
@@ -225,6 +226,8 @@ def _reply_error(fields: dict[str, str], lang: str) -> str:
     text = _text(lang).status["errors"]
     if "nonce" in fields:
         return text["nonce"]
+    if "rate" in fields:  # SETU_STATUS_REPLIES_PER_HOUR on this ticket
+        return text["too_many"]
     if "too long" in str(fields.get("body", "")) or "at most" in str(fields.get("body", "")):
         n = str(status_page.MAX_REPLY)
         return text["too_long"].replace("{n}", templates.bn_digits(n) if lang == "bn" else n)
@@ -241,7 +244,10 @@ def csat(token: str):
 
     request = bp.current_request
     params = request.query_params or {}
-    ticket_id = checkin.ticket_from_token(token)
+    try:
+        ticket_id = checkin.ticket_from_token(token)
+    except links.LinkExpired as exc:  # the friendly "expired" page (403)
+        return _link_error(request, exc, lang=_lang_of(params.get("lang")))
     if ticket_id is None:
         return _link_error(request, None, lang=_lang_of(params.get("lang")), reason="not_found",
                            status=404)
@@ -262,7 +268,10 @@ def csat(token: str):
 def csat_answer(token: str):
     request = bp.current_request
     params = request.query_params or {}
-    ticket_id = checkin.ticket_from_token(token)
+    try:
+        ticket_id = checkin.ticket_from_token(token)
+    except links.LinkExpired as exc:  # the friendly "expired" page (403)
+        return _link_error(request, exc, lang=_lang_of(params.get("lang")))
     if ticket_id is None:
         return _link_error(request, None, lang=_lang_of(params.get("lang")), reason="not_found",
                            status=404)

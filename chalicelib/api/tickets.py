@@ -27,9 +27,10 @@ bp = Blueprint(__name__)
 @bp.route("/api/tickets", methods=["GET"], authorizer=iam)
 @handle_errors
 def list_tickets():
-    auth.require(bp.current_request)
+    agent = auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
     return json_response(queue.list_tickets(
+        agent=agent,
         status=params.get("status", ""), department=params.get("department", ""),
         assignee=params.get("assignee", ""), q=params.get("q", ""),
         priority=params.get("priority", ""), channel=params.get("channel", ""),
@@ -47,8 +48,8 @@ def start_conversation():
 @bp.route("/api/tickets/{ticket_id}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_ticket(ticket_id: str):
-    auth.require(bp.current_request)
-    return json_response(views.view(ticket_id))
+    agent = auth.require(bp.current_request)
+    return json_response(views.view(ticket_id, agent))
 
 
 @bp.route("/api/tickets/{ticket_id}", methods=["PATCH"], authorizer=iam,

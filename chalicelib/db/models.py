@@ -63,6 +63,7 @@ class Ticket(SetuModel):
     # The conversation's own address (an email address or E.164 number of the customer):
     # where they wrote from. Replies and notices go there first (services/messaging/routes.py).
     contact = UnicodeAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)  # its customer's personal data was erased
     version = VersionAttribute()
 
     all_index = _index("all-index", "kind")()
@@ -120,6 +121,7 @@ class TimelineItem(SetuModel):
     origin = MapAttribute(null=True)
     # an inbound message split off into a new ticket: {"ticket", "ref"}
     split_to = MapAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # DynamoDB TTL: retention of a closed ticket's content
 
 
 class Customer(SetuModel):
@@ -147,6 +149,8 @@ class Customer(SetuModel):
     merge = MapAttribute(null=True)
     # On a survivor: other customer id -> what came from it (services/customers/admin.py).
     merged_from = MapAttribute(null=True)
+    # personal data erased (services/customers/erase.py): {state, at, by, tickets}
+    erased = MapAttribute(null=True)
 
 
 class Key(SetuModel):

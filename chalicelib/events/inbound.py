@@ -35,7 +35,7 @@ def email(event) -> str:
     try:
         receipt = provider.receipt(event.message or "")
     except provider.Unusable as exc:
-        log.warning("email notification %s rejected: %s", notification_id, exc)
+        log.warning("email notification %s rejected: %s", notification_id, observability.scrub(exc))
         inbound.record_raw("email-rejected", notification_id or "unknown", event.message or "")
         return _outcome("email", "rejected")
     outcome = email_in.receive(receipt)

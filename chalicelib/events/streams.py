@@ -1,4 +1,5 @@
-"""DynamoDB stream adapters: ticket changes reconcile timers; new timeline messages go out."""
+"""DynamoDB stream adapters: ticket changes reconcile timers (and a closed ticket's content
+gets its retention TTL); new timeline messages go out."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,7 @@ from chalicelib import observability
 from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.services.messaging import dispatch
 from chalicelib.services.sla import timers
+from chalicelib.services.tickets import retention
 
 log = logging.getLogger("setu.streams")
 
@@ -28,7 +30,18 @@ def ticket_changed(event) -> dict:
             failures.append({"itemIdentifier": _sequence(record)})
             break  # stream order matters: stop here, the rest is retried after it
         _assign(old, new)
+        _retain(old, new)
     return {"batchItemFailures": failures}
+
+
+def _retain(old, new) -> None:
+    """A closed ticket's content gets its TTL (services/tickets/retention.py); a failure is
+    logged and counted, not retried: the content is then kept until the next close."""
+    try:
+        retention.on_ticket_changed(old, new)
+    except Exception:  # noqa: BLE001 - EventsRejected{source=retention} alarms
+        log.exception("setting the retention of a closed ticket's timeline failed")
+        observability.count("EventsRejected", source="retention")
 
 
 def _assign(old, new) -> None:

@@ -41,3 +41,25 @@ def get_raw(bucket: str, key: str) -> bytes | None:
     except s3.exceptions.NoSuchKey:
         return None
     return response["Body"].read(MAX_RAW_BYTES + 1)[:MAX_RAW_BYTES]
+
+
+def delete_every_version(prefix: str, *, exact: bool = False) -> int:
+    """Delete every version and delete marker of the objects under `prefix` (only the object
+    named `prefix` itself when `exact`) in the mail bucket, which is versioned: a plain
+    DeleteObject would only hide the data behind a delete marker. Returns how many versions
+    were deleted. AWS calls: ListObjectVersions per 1,000 versions, DeleteObjects per 1,000."""
+    s3 = client("s3")
+    bucket = config.settings().mail_bucket
+    deleted = 0
+    paginator = s3.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                  for v in (page.get("Versions") or []) + (page.get("DeleteMarkers") or [])
+                  if not exact or v["Key"] == prefix]
+        for start in range(0, len(doomed), 1000):
+            batch = doomed[start:start + 1000]
+            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            if result.get("Errors"):
+                raise RuntimeError(f"S3 refused to delete {len(result['Errors'])} object versions")
+            deleted += len(batch)
+    return deleted

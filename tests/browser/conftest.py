@@ -124,6 +124,19 @@ class Stack:
             time.sleep(interval)
         raise AssertionError(f"condition not met within {timeout}s")
 
+    def stored_body(self, ticket_id: str, entry: dict) -> str:
+        """A timeline message's body as stored (the agent API masks signed links in it: the
+        customer's links are only in what was sent to the customer)."""
+        import boto3
+
+        client = boto3.client("dynamodb", endpoint_url=self.info["aws_endpoint_url"],
+                              region_name=self.info["region"], aws_access_key_id="testing",
+                              aws_secret_access_key="testing")
+        item = client.get_item(TableName=self.info["tables"]["TimelineTable"],
+                               Key={"ticket_id": {"S": ticket_id}, "sk": {"S": entry["sk"]}},
+                               ConsistentRead=True)["Item"]
+        return item["body"]["S"]
+
     def signing_secret(self) -> bytes:
         """The install's link-signing secret, from the stack's settings table (for a test that
         needs a validly signed but expired link)."""

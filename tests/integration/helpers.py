@@ -94,3 +94,11 @@ def write_in(stack, address: str) -> None:
 
         sms(stack, "An earlier question", sender=address)
     stack.pump.drain()
+
+
+def stored_body(ticket_id: str, entry: dict) -> str:
+    """A timeline message's body as stored: the agent API masks the signed customer links
+    (status, satisfaction, unsubscribe) in what it shows."""
+    from chalicelib.db.models import TimelineItem
+
+    return TimelineItem.get(ticket_id, entry["sk"], consistent_read=True).body

@@ -9,7 +9,7 @@ AGENT = "arn:aws:iam::123456789012:user/agent-rina"
 
 @pytest.fixture
 def api(stack):
-    agents.ensure_agent(AGENT, role="agent", display_name="Rina")
+    agents.ensure_agent(AGENT, role="agent", display_name="Rina", departments={"general"})
     return Api(stack.client)
 
 
@@ -178,7 +178,7 @@ def _race_on_load(monkeypatch, times):
 
     real, raced = ticket_store.load, []
 
-    def load(ticket_id):
+    def load(ticket_id, agent=None):
         stale = real(ticket_id)
         if len(raced) < times:
             other = Ticket.get(stale.id, consistent_read=True)

@@ -27,7 +27,7 @@ DELAY = {
 
 @pytest.fixture
 def api(stack):
-    agents.ensure_agent(AGENT, role="agent", display_name="Rina")
+    agents.ensure_agent(AGENT, role="agent", display_name="Rina", departments={"general"})
     agents.ensure_agent(LEAD, role="lead", display_name="Karim")
     return Api(stack.client)
 

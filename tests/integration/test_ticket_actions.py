@@ -27,8 +27,8 @@ LEAD = "arn:aws:iam::123456789012:user/lead-salma"
 
 @pytest.fixture
 def api(stack):
-    agents.ensure_agent(AGENT, role="agent", display_name="Rina")
-    agents.ensure_agent(OTHER, role="agent", display_name="Karim")
+    agents.ensure_agent(AGENT, role="agent", display_name="Rina", departments={"general"})
+    agents.ensure_agent(OTHER, role="agent", display_name="Karim", departments={"general"})
     agents.ensure_agent(LEAD, role="lead", display_name="Salma")
     return Api(stack.client)
 
@@ -344,7 +344,8 @@ def test_replies_to_a_merged_ticket_land_on_the_target(api, stack):
                                       ).as_bytes(), source="karim@example.com")
     by_sms = sms(stack, f"#{source['ref']} any news by SMS?", sender="01711000202")
     stack.pump.drain()
-    assert status_page.add_reply(source["id"], "News from the status page?", uuid.uuid4().hex)
+    assert status_page.add_reply(source["id"], "News from the status page?",
+                                 status_page.new_nonce(source["id"]))
     assert mail_outcome(by_mail)["outcome"] == "appended" and sms_outcome(by_sms) == "appended"
 
     landed = [i for i in timeline(api, target["id"]) if i.get("direction") == "in" and not i.get("origin")]
@@ -361,7 +362,7 @@ def test_replies_to_a_merged_ticket_land_on_the_target(api, stack):
 # ---- split ---------------------------------------------------------------------------------
 
 def _second_message(api, stack, ticket_id, text="আরেকটা বিষয়: আমার বিল ভুল") -> str:
-    assert status_page.add_reply(ticket_id, text, uuid.uuid4().hex)
+    assert status_page.add_reply(ticket_id, text, status_page.new_nonce(ticket_id))
     return [i for i in timeline(api, ticket_id) if i.get("direction") == "in"][-1]["id"]
 
 
@@ -497,8 +498,8 @@ def _together(monkeypatch, n=2):
     writes that follow race for real."""
     real, barrier, calls = ticket_store.load, threading.Barrier(n), []
 
-    def load(ticket_id):
-        found = real(ticket_id)
+    def load(ticket_id, agent=None):
+        found = real(ticket_id, agent)
         calls.append(ticket_id)
         if len(calls) <= n:
             barrier.wait(timeout=10)

@@ -9,7 +9,7 @@ import pytest
 from chalicelib import clock
 from chalicelib.db.models import Ticket
 from chalicelib.services.sla import timers
-from tests.integration.helpers import ADMIN as ADMIN_ARN, Api, events, new_ticket, wait_for
+from tests.integration.helpers import ADMIN as ADMIN_ARN, Api, events, new_ticket, stored_body, wait_for
 
 
 @pytest.fixture
@@ -232,7 +232,8 @@ def test_checkin_by_email_with_a_csat_link_keeps_it_resolved(api, stack):
     followup = [i for i in ticket["timeline"] if i.get("kind") == "followup"][0]
     assert followup["channel"] == "email" and "/csat/" in followup["body"]
     token = checkin.token(created["id"])
-    assert f"/csat/{token}?score=5" in followup["body"]
+    assert f"/csat/{token}?score=5" in stored_body(created["id"], followup)
+    assert token not in followup["body"]  # agents see the link masked
     # opening the mail's link (as a mail scanner would) shows the page with 5 chosen, records nothing
     response = stack.client.http.get(f"/csat/{token}?score=5")
     assert response.status_code == 200 and "৫".encode() in response.body  # the page is in Bengali

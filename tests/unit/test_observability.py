@@ -84,3 +84,15 @@ def test_a_metric_is_one_emf_line(capsys, monkeypatch):
     monkeypatch.setenv("SETU_METRICS", "off")
     observability.count("TicketsCreated", channel="sms")
     assert "_aws" not in capsys.readouterr().out
+
+
+def test_scrub_replaces_addresses_and_numbers_with_fingerprints():
+    from chalicelib.observability import fingerprint, scrub
+
+    text = "originationNumber '+8801711000555' and <Rahim@Example.com> refused; id 0100018cabc123"
+    out = scrub(text)
+    assert "1711000555" not in out and "rahim" not in out.casefold()
+    assert fingerprint("rahim@example.com") in out and fingerprint("+8801711000555") in out
+    assert "0100018cabc123" in out  # ids are not numbers
+    assert fingerprint("Rahim@Example.com ") == fingerprint("rahim@example.com")
+    assert scrub("nothing here") == "nothing here" and fingerprint("") == "-"

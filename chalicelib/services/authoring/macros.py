@@ -402,7 +402,7 @@ def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
         sandbox.check(body["template"], field="template")
         if body.get("subject") is not None:
             sandbox.check(body["subject"], field="subject")
-    ticket = ticket_store.load(ticket_id)
+    ticket = ticket_store.load(ticket_id, agent)
     customer = _customer(ticket.customer_id)
     channel = channel or _default_channel(ticket, customer)
     if macro is not None:

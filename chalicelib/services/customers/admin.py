@@ -47,7 +47,7 @@ from chalicelib.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.customers import contacts
 from chalicelib.services.messaging import suppression
-from chalicelib.services.team import agents, audit
+from chalicelib.services.team import agents, audit, scope
 from chalicelib.services.tickets import store as ticket_store
 from chalicelib.services.tickets import views
 
@@ -230,14 +230,16 @@ def editable(customer: Customer) -> dict[str, Any]:
 
 # ---- reading ---------------------------------------------------------------------------------
 
-def load(customer_id: str) -> Customer:
+def load(customer_id: str, agent: agents.AgentView | None = None) -> Customer:
+    """Given the agent asking, one outside their scope is NotFound too (team/scope.py)."""
     customer_id = (customer_id or "").strip()
     if not customer_id or len(customer_id) > 64 or not customer_id.replace("_", "").isalnum():
         raise NotFound("No such customer.")
     try:
-        return Customer.get(customer_id, consistent_read=True)
+        customer = Customer.get(customer_id, consistent_read=True)
     except Customer.DoesNotExist:
-        raise NotFound(f"No such customer: {customer_id}.") from None
+        raise NotFound("No such customer.") from None
+    return scope.check_customer(agent, customer) if agent is not None else customer
 
 
 def summary(customer: Customer) -> dict[str, Any]:
@@ -247,8 +249,9 @@ def summary(customer: Customer) -> dict[str, Any]:
             "version": int(customer.revision or 0), "merged_into": customer.merged_into}
 
 
-def find(q: str) -> dict[str, Any]:
-    """The customer an email, phone, ticket ref or id names: at most one (exact look-ups)."""
+def find(q: str, agent: agents.AgentView | None = None) -> dict[str, Any]:
+    """The customer an email, phone, ticket ref or id names: at most one (exact look-ups).
+    Given the agent asking, one outside their scope (team/scope.py) is not found."""
     kind, value = classify(q)
     customer_id: str | None
     if kind == "id":
@@ -267,20 +270,25 @@ def find(q: str) -> dict[str, Any]:
         customer = Customer.get(customer_id)
     except Customer.DoesNotExist:
         return {"items": []}
+    if agent is not None and not scope.customer_in_scope(agent, customer):
+        return {"items": []}
     return {"items": [summary(customer)]}
 
 
-def get(customer_id: str, *, cursor: str = "", limit: int = PAGE_DEFAULT) -> dict[str, Any]:
+def get(customer_id: str, *, cursor: str = "", limit: int = PAGE_DEFAULT,
+        agent: agents.AgentView | None = None) -> dict[str, Any]:
     if not 1 <= limit <= PAGE_MAX:
         raise BadRequest("Invalid limit.", {"limit": f"between 1 and {PAGE_MAX}"})
-    customer = load(customer_id)
+    customer = load(customer_id, agent)
     start = cursors.decode_cursor(cursor, Ticket.customer_index, customer.id)
-    return view(customer, cursor=start, limit=limit)
+    return view(customer, cursor=start, limit=limit, agent=agent)
 
 
-def view(customer: Customer, *, cursor: dict | None = None, limit: int = PAGE_DEFAULT) -> dict[str, Any]:
+def view(customer: Customer, *, cursor: dict | None = None, limit: int = PAGE_DEFAULT,
+         agent: agents.AgentView | None = None) -> dict[str, Any]:
     """The customer, each channel with its consent state, a page of their tickets (queue
-    order: soonest due first, finished ones last) and the merges they took part in."""
+    order: soonest due first, finished ones last) and the merges they took part in. Given
+    the agent asking, only the tickets of their departments are listed (team/scope.py)."""
     emails, phones = set(customer.emails or ()), set(customer.phones or ())
     wanted = [(suppression.pk(a, "email"), keys.NO_SORT) for a in emails]
     wanted += [(suppression.pk(p, "sms"), keys.NO_SORT) for p in phones]
@@ -289,7 +297,7 @@ def view(customer: Customer, *, cursor: dict | None = None, limit: int = PAGE_DE
         data = as_dict(item.data)
         records[item.pk] = {"reason": item.target, "at": data.get("at"), "detail": data.get("detail")}
     page = Ticket.customer_index.query(customer.id, limit=limit, last_evaluated_key=cursor)
-    items = [views.summary(t) for t in page]
+    items = [views.summary(t) for t in (page if agent is None else scope.visible(agent, page))]
     opted = as_dict(customer.opted_out)
     return {
         **summary(customer),
@@ -307,10 +315,11 @@ def view(customer: Customer, *, cursor: dict | None = None, limit: int = PAGE_DE
 
 def update(customer_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
     changes = parse_changes(body)
+    load(customer_id, agent)  # in scope (team/scope.py), else 404
     # a ticket arrived or an identity was claimed meanwhile: judge again from a fresh read
     until_written(lambda: _edit(load(customer_id), changes, agent), attempts=WRITE_ATTEMPTS,
                   conflict="The customer kept changing; reload and try again.")
-    return view(load(customer_id))
+    return view(load(customer_id), agent=agent)
 
 
 def _edit(customer: Customer, changes: Changes, agent: agents.AgentView) -> None:

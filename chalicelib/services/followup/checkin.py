@@ -9,19 +9,27 @@ customer's channel, and what the customer's answer means.
 - NO (না, হয়নি, ...) or anything else the customer writes: the ticket reopens
   (services/tickets.record_inbound), `followup.reopened`.
 Only tickets an agent resolved get a check-in; an automatic close does not ask.
+
+Satisfaction links are signed and expire (`token`, SETU_CSAT_LINK_DAYS, default 30 days);
+reading one costs nothing, or one GetItem for a link made before links expired.
 """
 from __future__ import annotations
 
+import os
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from chalicelib import clock, config
+from chalicelib import clock, config, ids
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
+from chalicelib.db.values import as_dict
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.followup import notices
-from chalicelib.services.messaging import signing
+from chalicelib.services.messaging import links, signing
+from chalicelib.services.tickets import store as ticket_store
+
+DEFAULT_CSAT_DAYS = 30
 
 POSITIVE = {"yes", "y", "yeah", "yep", "ok", "okay", "solved", "fixed", "done", "thanks",
             "হ্যাঁ", "হ্যা", "হা", "জি", "জ্বি", "ঠিক আছে", "মিটেছে", "সমাধান হয়েছে", "হয়েছে", "ধন্যবাদ"}
@@ -96,21 +104,59 @@ def answer(ticket: Ticket, text: str, now: datetime) -> tuple[list[TimelineItem]
                            data={"answer": kind})], True
 
 
-def csat_url(ticket_id: str) -> str:
+def csat_url(ticket_id: str, *, now: datetime | None = None) -> str:
     base = config.settings().public_url or ""
-    return f"{base}/csat/{token(ticket_id)}"
+    return f"{base}/csat/{token(ticket_id, now=now)}"
 
 
-def token(ticket_id: str) -> str:
-    return f"{ticket_id}.{_signature(ticket_id)}"
+def csat_days() -> int:
+    """How long a satisfaction link works: SETU_CSAT_LINK_DAYS (default 30, at least 1)."""
+    raw = os.environ.get("SETU_CSAT_LINK_DAYS", "").strip()
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_CSAT_DAYS
+    except ValueError:
+        return DEFAULT_CSAT_DAYS
 
 
-def ticket_from_token(value: str) -> str | None:
-    ticket_id, _, signature = (value or "").rpartition(".")
-    if not ticket_id or len(value) > 100:
+def token(ticket_id: str, *, now: datetime | None = None) -> str:
+    """`<ticket id>.<expiry>.<signature>`: expires SETU_CSAT_LINK_DAYS after it was made,
+    counted from the UTC midnight after, so every link of one mail carries the same token."""
+    day = (now or clock.now()).astimezone(timezone.utc).date() + timedelta(days=1 + csat_days())
+    expiry = ids.base36(int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()))
+    return f"{ticket_id}.{expiry}.{_signature(ticket_id, expiry)}"
+
+
+def ticket_from_token(value: str, *, now: datetime | None = None) -> str | None:
+    """The ticket a satisfaction link names, or None (tampered, malformed); LinkExpired
+    (messaging/links.py) once it has expired.
+
+    Links sent before links expired (`<ticket id>.<signature>`, no expiry) keep working for
+    SETU_CSAT_LINK_DAYS after the ticket's check-in was sent (`sla.followup.sent_at`, one
+    GetItem), which is when they would have expired; without a check-in time they are refused."""
+    if not value or len(value) > 100:
         return None
-    return ticket_id if signing.same(signature, _signature(ticket_id)) else None
+    now = now or clock.now()
+    parts = value.split(".")
+    if len(parts) == 3:
+        ticket_id, expiry, signature = parts
+        if not ticket_id or not expiry.isalnum() or not signing.same(signature, _signature(ticket_id, expiry)):
+            return None
+        if datetime.fromtimestamp(int(expiry, 36), tz=timezone.utc) <= now:
+            raise links.LinkExpired(ticket_id)
+        return ticket_id
+    if len(parts) != 2 or not parts[0] or not signing.same(parts[1], _legacy_signature(parts[0])):
+        return None
+    ticket_id = parts[0]
+    ticket = ticket_store.find(ticket_id)
+    sent_at = as_dict(as_dict(ticket.sla).get("followup")).get("sent_at") if ticket else None
+    if not sent_at or clock.parse_iso(sent_at) + timedelta(days=csat_days()) <= now:
+        raise links.LinkExpired(ticket_id)
+    return ticket_id
 
 
-def _signature(ticket_id: str) -> str:
+def _signature(ticket_id: str, expiry: str) -> str:
+    return signing.mac(f"csat:{ticket_id}:{expiry}").hex()[:16]
+
+
+def _legacy_signature(ticket_id: str) -> str:
     return signing.mac(f"csat:{ticket_id}").hex()[:16]

@@ -77,7 +77,7 @@ def _validate_ask(body: Any) -> dict[str, Any]:
 @ticket_store.retry_on_race
 def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
     request = _validate_ask(body)
-    ticket = ticket_store.load_open_to_change(ticket_id)
+    ticket = ticket_store.load_open_to_change(ticket_id, agent)
     if ticket.status in ticket_store.DONE:
         raise Conflict("The ticket is resolved; reopen it first.", {"status": ticket.status})
     if _open(ticket):
@@ -127,7 +127,7 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
             errors[key] = f"text of at most {MAX_COMMENT} characters"
     if errors:
         raise ValidationFailed("Invalid decision.", errors)
-    ticket = ticket_store.load(ticket_id)
+    ticket = ticket_store.load(ticket_id, agent)
     decision = as_dict(ticket.decision)
     if decision.get("id") != decision_id:
         raise NotFound("No such decision on this ticket.")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys
 from chalicelib.db.connection import Cancelled, Transaction
 from chalicelib.db.models import Key, Ticket
@@ -203,7 +203,7 @@ def _bounce(receipt: Receipt, mail: ParsedMail) -> str:
 
 
 def _reject(receipt: Receipt, reason: str, automatic: list[str] | None = None) -> str:
-    log.warning("email %s rejected: %s", receipt.ses_id, reason)
+    log.warning("email %s rejected: %s", receipt.ses_id, observability.scrub(reason))
     return _only_marker(receipt, "rejected", reason=reason, automatic=automatic or [])
 
 

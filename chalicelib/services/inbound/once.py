@@ -9,6 +9,8 @@ AWS calls: `seen` one Query (Select COUNT, limit 1); `record` one TransactWriteI
 """
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import clock
@@ -17,6 +19,7 @@ from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key
 
 DUPLICATE = "duplicate"
+DEFAULT_REJECTED_DAYS = 30
 
 
 def seen(source: str, provider_id: str) -> bool:
@@ -25,9 +28,21 @@ def seen(source: str, provider_id: str) -> bool:
 
 def marker(source: str, provider_id: str, outcome: str, /, *, ticket_id: str | None = None,
            **data: Any) -> Key:
+    """A rejected notification's record (`<source>-rejected`, its raw payload inside) expires
+    after SETU_RETENTION_REJECTED_DAYS (default 30; 0: kept) through the keys table's TTL."""
+    days = _rejected_days() if source.endswith("-rejected") else 0
     return Key(pk=keys.inbound_pk(source, provider_id), sk=keys.NO_SORT, target=ticket_id,
+               expires_at=int((clock.now() + timedelta(days=days)).timestamp()) if days else None,
                data={"outcome": outcome, "received_at": clock.iso(clock.now()),
                      **({"ticket_id": ticket_id} if ticket_id else {}), **data})
+
+
+def _rejected_days() -> int:
+    raw = os.environ.get("SETU_RETENTION_REJECTED_DAYS", "").strip()
+    try:
+        return max(0, int(raw)) if raw else DEFAULT_REJECTED_DAYS
+    except ValueError:
+        return DEFAULT_REJECTED_DAYS
 
 
 def mark(tx: Transaction, source: str, provider_id: str, outcome: str, /, *,

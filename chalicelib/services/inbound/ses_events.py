@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from chalicelib import clock
+from chalicelib import clock, observability
 from chalicelib.db import timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import TimelineItem
@@ -69,7 +69,8 @@ def _apply(notification_id: str, ses_id: str, suppress: list[str], status: str |
         if "extra" in exc.labels:
             return "duplicate"
         raise
-    log.info("SES %s for %s: suppressed %s", why, ses_id or "?", suppress)
+    log.info("SES %s for %s: suppressed %s", why, ses_id or "?",
+             [observability.fingerprint(a) for a in suppress or ()])
     return why
 
 
@@ -86,6 +87,6 @@ def _just(writes) -> None:
 
 def record_only(notification_id: str, outcome: str, reason: str) -> str:
     """A notification that changes nothing (unusable, or of a type we do not act on)."""
-    log.warning("SES event %s %s: %s", notification_id, outcome, reason)
+    log.warning("SES event %s %s: %s", notification_id, outcome, observability.scrub(reason))
     return once.record("ses-event", notification_id, outcome, reason=reason,
                        at=clock.iso(clock.now()))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Ticket
@@ -60,7 +60,7 @@ class InboundSms:
 
 def reject(provider_id: str, message: str, reason: str) -> str:
     """Record an unusable notification (raw kept) under its id; never raises for bad input."""
-    log.warning("SMS %s rejected: %s", provider_id, reason)
+    log.warning("SMS %s rejected: %s", provider_id, observability.scrub(reason))
     return once.record("sms-rejected", provider_id, "rejected", reason=reason,
                        payload=message[:10_000], at=clock.iso(clock.now()))
 

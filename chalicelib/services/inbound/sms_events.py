@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, observability
 from chalicelib.db import timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import TimelineItem
@@ -132,7 +132,7 @@ def _recent(event: SmsEvent) -> bool:
 def record(marker: str, outcome: str, reason: str, item: TimelineItem | None) -> str:
     """Only the marker: the event changes nothing, but it is kept and applied once."""
     if outcome == "rejected":
-        log.warning("SMS event %s rejected: %s", marker, reason)
+        log.warning("SMS event %s rejected: %s", marker, observability.scrub(reason))
     return once.record("sms-event", marker, outcome, **_marker_data(reason, item))
 
 

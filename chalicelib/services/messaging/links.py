@@ -21,6 +21,8 @@ The URLs (status_url, unsubscribe_url) go into mail, SMS and the List-Unsubscrib
 they are absolute, on SETU_PUBLIC_URL; without an absolute http(s) public URL (the committed
 dev and prod setting until the first deploy) there is no URL (None) and the message goes
 without the link rather than carry one that leads nowhere.
+
+`mask` hides the tokens of such links in stored message bodies shown to agents.
 """
 from __future__ import annotations
 
@@ -43,6 +45,9 @@ THANKS_LIFETIME = timedelta(days=1)
 MAX_TOKEN = 400
 _REF_TOKEN = re.compile(r"^(?P<ref>[0-9]{1,12})\.(?P<exp>[0-9a-z]{1,10})\.(?P<sig>[A-Za-z0-9_-]{%d})$"
                         % SIGNATURE_CHARS)
+# A signed customer-page link anywhere in a text: its path and the token after it.
+_SIGNED_LINK = re.compile(r"(/(?:s|csat|unsubscribe|form/thanks)/)[A-Za-z0-9._~%-]{8,}")
+MASK = "[link hidden]"
 _UNSUB_TOKEN = re.compile(r"^(?P<addr>[A-Za-z0-9_-]{4,360})\.(?P<exp>[0-9a-z]{1,10})"
                           r"\.(?P<sig>[A-Za-z0-9_-]{%d})$" % SIGNATURE_CHARS)
 
@@ -187,6 +192,15 @@ def _sign(purpose: str, *parts: str) -> str:
     message = "|".join((purpose, *parts)).encode()
     digest = signing.mac(message)
     return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
+
+
+def mask(text: str | None) -> str | None:
+    """`text` with the token of every signed customer-page link (status, satisfaction,
+    unsubscribe, thank-you) replaced by MASK: what agents and exports see of stored message
+    bodies, so nobody but the customer can act as the customer through them."""
+    if not text or "/" not in text:
+        return text
+    return _SIGNED_LINK.sub(lambda m: m.group(1) + MASK, text)
 
 
 def public_base() -> str | None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys
 from chalicelib.db.models import Agent, Key, Ticket
 from chalicelib.integrations import email_out
@@ -236,10 +236,11 @@ def _deliver(agent: Agent, digest: briefing.Digest, now: datetime, outcome: Outc
         claim.save()
         if gave_up:
             log.error("briefing mail to %s refused %d times; not tried again today: %s",
-                      agent.email, attempts, exc)
+                      agent.name, attempts, observability.scrub(exc))
             outcome.skipped[agent.name] = f"refused {attempts} times: {str(exc)[:200]}"
         else:
-            log.warning("briefing mail to %s refused (attempt %d): %s", agent.email, attempts, exc)
+            log.warning("briefing mail to %s refused (attempt %d): %s", agent.name, attempts,
+                        observability.scrub(exc))
             outcome.failed[agent.name] = str(exc)[:300]
         return
     claim.data = {**_data(claim), "state": "sent", "provider_id": provider_id}

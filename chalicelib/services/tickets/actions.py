@@ -63,7 +63,7 @@ def take(ticket_id: str, agent: agents.AgentView, body: dict[str, Any]) -> dict[
 
 @retry_on_race
 def _take(ticket_id: str, agent: agents.AgentView, force: bool, version: int | None) -> dict:
-    ticket = ticket_store.load_open_to_change(ticket_id)
+    ticket = ticket_store.load_open_to_change(ticket_id, agent)
     _check_version(ticket, version)
     me, previous = agent.principal, ticket.assignee
     if previous == me:
@@ -107,9 +107,9 @@ def merge(source_id: str, agent: agents.AgentView, body: dict[str, Any]) -> dict
 @retry_on_race
 def _merge(source_id: str, into: str, agent: agents.AgentView, version: int | None,
            force: bool, written: list[TimelineItem]) -> dict[str, Any]:
-    source = ticket_store.load(source_id)
+    source = ticket_store.load(source_id, agent)
     try:
-        target = ticket_store.load(into)
+        target = ticket_store.load(into, agent)  # out of scope: as if there were none
     except NotFound:
         raise ValidationFailed("There is no ticket to merge into.",
                                {"into": "no such ticket"}) from None
@@ -241,7 +241,7 @@ def split(ticket_id: str, agent: agents.AgentView, body: dict[str, Any]) -> tupl
 
 @retry_on_race
 def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> tuple[dict, bool]:
-    original = ticket_store.load(ticket_id)
+    original = ticket_store.load(ticket_id, agent)
     done = _split_before(original.id, uid)
     if done:
         return _split_result(original, done), False

@@ -9,7 +9,7 @@ from chalicelib.errors import ValidationFailed
 from chalicelib.services.customers import contacts
 from chalicelib.services.messaging import sms_text
 from chalicelib.services.portal.webform import WebContact
-from chalicelib.services.team import agents, audit, departments
+from chalicelib.services.team import agents, audit, departments, scope
 from chalicelib.services.tickets import intake, views
 from chalicelib.services.tickets import store as ticket_store
 
@@ -45,9 +45,12 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
         errors["channel"] = "email or sms"
     elif not (email if channel == "email" else phone) and not {"email", "phone"} & set(errors):
         errors["email" if channel == "email" else "phone"] = f"required to start by {channel}"
-    department = values["department"] or "general"
+    department = values["department"] or (
+        "general" if scope.covers(agent, "general") else min(agent.departments, default="general"))
     if department not in departments.DEPARTMENT_NAMES:
         errors["department"] = "unknown department"
+    elif not scope.covers(agent, department):
+        scope.check_starting(agent, department)
     lang = values["lang"] or "bn"
     if lang not in ("bn", "en"):
         errors["lang"] = "bn or en"

@@ -12,7 +12,7 @@ from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest
 from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.customers import contacts
-from chalicelib.services.team import departments
+from chalicelib.services.team import departments, scope
 from chalicelib.services.tickets import search, store, views
 
 PAGE_DEFAULT, PAGE_MAX = 25, 100
@@ -20,7 +20,9 @@ PAGE_DEFAULT, PAGE_MAX = 25, 100
 
 def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
                  q: str = "", cursor: str = "", limit: int = PAGE_DEFAULT, priority: str = "",
-                 channel: str = "", breached: str = "") -> dict[str, Any]:
+                 channel: str = "", breached: str = "", agent: Any = None) -> dict[str, Any]:
+    """Given the agent asking, only their departments' tickets (team/scope.py): a filter for
+    another department is 403; several departments filter the index pages read."""
     errors = {}
     if status and status not in store.STATUSES:
         errors["status"] = f"one of: {', '.join(store.STATUSES)}"
@@ -36,9 +38,19 @@ def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
         errors["limit"] = f"between 1 and {PAGE_MAX}"
     if errors:
         raise BadRequest("Invalid filter.", errors)
+    allowed = None
+    if agent is not None:
+        scope.check_queue_filter(agent, department)
+        allowed = scope.departments(agent)
+        if allowed is not None and not allowed:
+            return {"items": [], "next": None}
+        if allowed is not None and len(allowed) == 1 and not department:
+            department = next(iter(allowed))  # its own index: full pages
     more = (priority, channel, breached)  # no index of their own: they filter index pages
     if q.strip():
         matches = _search(q.strip())
+        if agent is not None:
+            matches = scope.visible(agent, matches)
         items = [t for t in matches if _matches(t, status, department, assignee, *more)]
         return {"items": [views.summary(t) for t in items[:limit]], "next": None}
 
@@ -56,7 +68,8 @@ def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
     next_key = start
     for _ in range(5):  # bounded: a filtered page never reads more than five index pages
         result = index.query(key, limit=limit - len(found), last_evaluated_key=next_key)
-        found.extend(t for t in result if _matches(t, *rest))
+        found.extend(t for t in result if _matches(t, *rest)
+                     and (allowed is None or t.department in allowed))
         next_key = result.last_evaluated_key
         if next_key is None or len(found) >= limit:
             break

@@ -15,6 +15,7 @@ from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import BENGALI_DIGITS
+from chalicelib.services.team import scope
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 
@@ -59,8 +60,9 @@ def is_ref(text: str) -> bool:
     return 1 <= len(text) <= 12 and text.isascii() and text.isdigit()
 
 
-def load(ticket_id: str) -> Ticket:
-    """A ticket by id, or by ref (ASCII or Bengali digits, with or without '#')."""
+def load(ticket_id: str, agent: scope.Caller | None = None) -> Ticket:
+    """A ticket by id, or by ref (ASCII or Bengali digits, with or without '#'). Given the
+    agent asking, one outside their departments is NotFound too (team/scope.py)."""
     ticket_id = (ticket_id or "").strip()
     if not ticket_id or len(ticket_id) > 64:  # before any lookup: DynamoDB keys are bounded
         raise NotFound("No such ticket.")
@@ -74,13 +76,13 @@ def load(ticket_id: str) -> Ticket:
     except Ticket.DoesNotExist:
         raise NotFound("No such ticket.") from None
     observability.bind_ticket(ticket.id)
-    return ticket
+    return scope.check_ticket(agent, ticket) if agent is not None else ticket
 
 
-def load_open_to_change(ticket_id: str) -> Ticket:
+def load_open_to_change(ticket_id: str, agent: scope.Caller | None = None) -> Ticket:
     """A ticket an agent is about to change: not one merged into another (its conversation
     continues there; it stays closed). Notes are still allowed on it."""
-    ticket = load(ticket_id)
+    ticket = load(ticket_id, agent)
     if ticket.merged_into:
         raise Conflict(f"Ticket #{ticket.ref} was merged into another ticket; work on that one.",
                        {"merged_into": ticket.merged_into})
@@ -131,7 +133,8 @@ def outbound_by_message_id(message_id: str) -> tuple[str, TimelineItem] | None:
 def save(ticket: Ticket, items: list[TimelineItem], now: datetime,
           extra_writes: Callable[[Transaction], Any] | None = None) -> None:
     """Ticket and its new timeline entries together, conditional on the version we read.
-    `extra_writes` add the caller's own conditional writes (label "extra"); audit entries
+    `extra_writes` add the caller's own conditional writes (label "extra", or "rate" for a
+    rate window); audit entries
     (label "audit", random sort keys) never collide, and if one did that is no race either."""
     ticket.updated_at = now
     refresh_queue_sort(ticket)
@@ -145,7 +148,7 @@ def save(ticket: Ticket, items: list[TimelineItem], now: datetime,
             if extra_writes:
                 extra_writes(tx)
     except Cancelled as exc:
-        if exc.labels & {"extra", "audit"}:
+        if exc.labels & {"extra", "audit", "rate"}:  # the caller's own conditions
             raise
         raise Raced() from exc
 

@@ -9,7 +9,7 @@ from chalicelib import clock
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
-from chalicelib.services.messaging import routes
+from chalicelib.services.messaging import links, routes
 from chalicelib.services.tickets import store
 
 
@@ -18,8 +18,10 @@ def _armed_due(ticket: Ticket, target: str) -> str | None:
     return timer.get("due_at") if timer.get("state") == "armed" else None
 
 
-def view(ticket_id: str) -> dict[str, Any]:
-    ticket = store.load(ticket_id)
+def view(ticket_id: str, agent: Any = None) -> dict[str, Any]:
+    """The ticket as an agent sees it; given the agent, one outside their departments is
+    NotFound (team/scope.py)."""
+    ticket = store.load(ticket_id, agent)
     customer = store.load_customer(ticket.customer_id)
     return {**summary(ticket), "customer": customer_view(customer, ticket.customer_id),
             "timeline": [entry_view(item) for item in timeline.items(ticket.id)]}
@@ -73,6 +75,9 @@ def entry_view(item: TimelineItem) -> dict[str, Any]:
               "lang", "full_body", "raw_key", "automatic", "segments")
     out = {**base, "type": "message", "id": item.message_uid}
     out.update({name: getattr(item, name) for name in fields if getattr(item, name) is not None})
+    for name in ("body", "full_body"):  # signed customer links: the customer's alone
+        if name in out:
+            out[name] = links.mask(out[name])
     if item.segments is not None:
         out["segments"] = int(item.segments)
     if item.macro is not None:  # a reply made from a macro: {name, version}

@@ -75,7 +75,7 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
     costs four calls. If it is, the reply is routed again reading every address's state
     (`checked`): the result is the same as reading them first, only slower in that rare case."""
     text = _body(body) if macro is None else ""
-    ticket = store.load_open_to_change(ticket_id)
+    ticket = store.load_open_to_change(ticket_id, agent)
     customer = store.load_customer(ticket.customer_id)
     route = None if checked else _unsuppressed_route(ticket, customer, requested)
     channel, recipient = route or _reply_route(ticket, customer, requested)
@@ -214,7 +214,7 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
         errors["note"] = "text, at most 500 characters"
     if errors:
         raise ValidationFailed("Invalid callback.", errors)
-    ticket = store.load_open_to_change(ticket_id)
+    ticket = store.load_open_to_change(ticket_id, agent)
     rules.arm(ticket, "callback", start=now, due=at, warn_at=None)
     rules.annotate(ticket, "callback", note=note)
     event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
@@ -228,7 +228,7 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
 @store.retry_on_race
 def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
     text = _body(body)
-    ticket = store.load(ticket_id)
+    ticket = store.load(ticket_id, agent)
     now = clock.now()
     note = timeline.message(ticket.id, now, seq=0, message_uid=_uid(), direction="internal",
                             channel="internal", kind="note", status="recorded", body=text,
@@ -263,7 +263,7 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     if errors:
         raise ValidationFailed("Invalid change.", errors)
 
-    ticket = store.load_open_to_change(ticket_id)
+    ticket = store.load_open_to_change(ticket_id, agent)
     if version is not None and version != ticket.version:
         raise Conflict("The ticket changed since you read it; reload and try again.",
                        {"version": f"current version is {ticket.version}"})
