@@ -349,6 +349,15 @@ def test_every_function_has_a_log_group_with_the_retention_made_before_it():
         assert properties["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/setu-${{Stage}}-{name}"}
 
 
+def test_the_api_stage_traces_logs_access_and_throttles():
+    api = render.load_overlay()["Resources"]["RestAPI"]["Properties"]
+    assert api["TracingEnabled"] is True
+    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    [setting] = api["MethodSettings"]
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
+
+
 def test_state_is_kept_and_every_alarm_tells_someone():
     resources = render.load_template()["Resources"]
     for name in ("TicketsTable", "TimelineTable", "CustomersTable", "KeysTable", "SettingsTable"):
