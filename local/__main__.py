@@ -164,9 +164,14 @@ def main() -> int:
 
         import app
         from chalicelib import runtime
+        from local import iam
         from local.pump import Pump
         from local.smtp import SmtpIngress
 
+        # every handler runs under its function's policy from infra/permissions.yaml
+        iam.install(app)
+        iam.use_stack(endpoint, STAGE, support_domain=stack.SUPPORT_DOMAIN)
+        log.info("IAM policies: %s (SETU_IAM)", iam.mode())
         runtime.reset()
         stack.seed_admin()
         server = _serve_app(api_port)

@@ -34,7 +34,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from infra.replay import lambda_stream_record
-from local import stack
+from local import iam, stack
 
 log = logging.getLogger("setu.pump")
 MAX_STREAM_ATTEMPTS = 5
@@ -253,7 +253,8 @@ class Pump:
 
     def _invoke(self, name: str, event: dict) -> Any:
         handler: Callable[[dict, Context], Any] = getattr(self.app, name)
-        return handler(event, Context(name))
+        with iam.as_function(name):  # its AWS calls run under its own policy (local/iam.py)
+            return handler(event, Context(name))
 
     def _poll_sqs(self, name: str, queue_url: str, wait: int = 0) -> int:
         received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,

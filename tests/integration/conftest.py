@@ -12,6 +12,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import runtime
+from local import iam
 from local import stack as local_stack
 from local.pump import Pump
 
@@ -31,6 +32,11 @@ def stack(emulator, monkeypatch):
 
     stage = "t" + uuid.uuid4().hex[:8]
     outputs = local_stack.deploy(emulator, stage)
+    # every handler the tests invoke (API requests, the pump, direct calls) runs under its
+    # function's generated policy (local/iam.py; SETU_IAM=audit or off to relax)
+    iam.install(app)
+    iam.use_stack(emulator, stage, support_domain=local_stack.SUPPORT_DOMAIN)
+    iam.clear_denials()
     for name, value in local_stack.environment(outputs, emulator, api_url="http://127.0.0.1:8000").items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SETU_SETTINGS_CACHE_SECONDS", "0")

@@ -1,0 +1,591 @@
+"""Each handler runs under its own function's IAM policy, locally as on AWS.
+
+The policies are the ones `make package` deploys (infra/permissions.yaml through
+infra/permissions.py), resolved against the local stack's resources. Whatever invokes a
+handler says which function is running (`as_function`): the local HTTP server and the test
+client for ``api_handler`` (`install` wraps the Chalice app), local/pump.py for the event
+handlers, and a direct ``app.inbound_email(event, context)`` in a test (`install` wraps the
+app module's handlers too). Every botocore client made in this process (boto3's, pynamodb's,
+powertools') gets two event hooks (`install` patches ``botocore.session.Session.create_client``):
+
+* ``before-parameter-build``: while a function runs, work out the IAM action(s) and resource
+  ARN(s) the call needs (`required`) and evaluate them against that function's policy
+  (`evaluate`): an Allow statement must match both, with IAM's ``*``/``?`` wildcards
+  (actions case-insensitive); an explicit Deny wins.
+* ``before-call``: a denied call never reaches the emulator; botocore gets the error response
+  AWS would send (`ERRORS`: ``AccessDeniedException`` from DynamoDB, Step Functions and SMS v2,
+  ``AccessDenied`` from S3, SES, SQS and CloudWatch, ``AuthorizationError`` from SNS), with
+  AWS's message (``User: arn:aws:sts::...:assumed-role/... is not authorized to perform: ...``)
+  and raises it as usual: ``ClientError`` (or the service's modeled subclass), which pynamodb
+  wraps as it wraps any other error.
+
+Calls made outside a function (test set-up, deploying the stack, the pump's own polling, the
+SMTP ingress) are not checked. An operation with no mapping in `required` fails loudly
+(`Unmapped`), so a new kind of call is never waved through unchecked.
+
+``SETU_IAM`` = ``enforce`` (default), ``audit`` (denials are recorded in `denials` and logged,
+and the call goes through: for finding every missing permission in one run) or ``off``.
+``SETU_IAM_LOG`` names a file each denial is appended to, as a JSON line.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import email.parser
+import email.policy
+import email.utils
+import fnmatch
+import functools
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+log = logging.getLogger("setu.iam")
+ACCOUNT_ID = "123456789012"
+
+_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("setu_function", default=None)
+
+
+class Unmapped(RuntimeError):
+    """A handler made an AWS call local/iam.py cannot map to IAM actions and resources."""
+
+
+@dataclass(frozen=True)
+class Need:
+    action: str
+    resource: str
+
+
+@dataclass(frozen=True)
+class Denial:
+    function: str
+    action: str
+    resource: str
+    operation: str
+
+    def as_dict(self) -> dict:
+        return {"function": self.function, "action": self.action, "resource": self.resource,
+                "operation": self.operation}
+
+
+# ---- which function is running ----------------------------------------------------------------
+
+def current_function() -> str | None:
+    return _function.get()
+
+
+@contextlib.contextmanager
+def as_function(name: str) -> Iterator[None]:
+    """AWS calls made inside run under `name`'s policy."""
+    token = _function.set(name)
+    try:
+        yield
+    finally:
+        _function.reset(token)
+
+
+# ---- the policies in force ----------------------------------------------------------------------
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.policies: dict[str, dict] = {}
+        self.stage = "local"
+        self.region = "us-east-1"
+        self.account = ACCOUNT_ID
+        self.denials: list[Denial] = []
+
+
+_state = _State()
+
+
+def mode() -> str:
+    value = os.environ.get("SETU_IAM", "enforce").strip().lower()
+    return value if value in ("enforce", "audit", "off") else "enforce"
+
+
+def use_policies(policies: dict[str, dict], *, stage: str, region: str = "us-east-1",
+                 account: str = ACCOUNT_ID) -> None:
+    """function -> resolved policy document (infra.permissions.stack_policies)."""
+    with _state.lock:
+        _state.policies = dict(policies)
+        _state.stage, _state.region, _state.account = stage, region, account
+
+
+def use_stack(endpoint: str, stage: str, *, region: str = "us-east-1",
+              declaration: dict | None = None, support_domain: str | None = None) -> dict[str, dict]:
+    """Resolve every function's policy against the deployed stack setu-<stage> and enforce it.
+    Returns the policies (function -> document)."""
+    from infra import permissions
+    from local import stack
+
+    cloudformation = stack.client("cloudformation", endpoint, region)
+    name = f"setu-{stage}"
+    described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
+    if support_domain:
+        parameters["SupportDomain"] = support_domain
+    resources = [summary for page in cloudformation.get_paginator("list_stack_resources").paginate(
+        StackName=name) for summary in page["StackResourceSummaries"]]
+    names = permissions.stack_names(resources, stage=stage, region=region, account=ACCOUNT_ID,
+                                    parameters=parameters)
+    # the emulator's stack lacks what it cannot create (the SMS configuration set): grants on
+    # those name <absent:...> and allow nothing
+    policies = permissions.stack_policies(names, "local", declaration, absent_ok=True)
+    use_policies(policies, stage=stage, region=region)
+    return policies
+
+
+def denials() -> list[Denial]:
+    with _state.lock:
+        return list(_state.denials)
+
+
+def clear_denials() -> None:
+    with _state.lock:
+        _state.denials.clear()
+
+
+# ---- evaluation ---------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(pattern: str, ignore_case: bool) -> re.Pattern:
+    # IAM: * is any run of characters (also across / and :), ? one character; nothing else
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex + r"\Z", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    return bool(_pattern(pattern, ignore_case).match(value))
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _statement_applies(statement: dict, need: Need) -> bool:
+    if "Action" in statement:
+        action_ok = any(matches(p, need.action, ignore_case=True) for p in _as_list(statement["Action"]))
+    else:
+        action_ok = not any(matches(p, need.action, ignore_case=True)
+                            for p in _as_list(statement.get("NotAction", [])))
+    if not action_ok:
+        return False
+    if "Resource" in statement:
+        return any(matches(p, need.resource) for p in _as_list(statement["Resource"]))
+    return not any(matches(p, need.resource) for p in _as_list(statement.get("NotResource", [])))
+
+
+def evaluate(policy: dict, need: Need) -> str:
+    """"allow", "explicit-deny" or "implicit-deny" (identity-based policy only; no conditions)."""
+    statements = _as_list(policy.get("Statement", []))
+    if any(s.get("Effect") == "Deny" and _statement_applies(s, need) for s in statements):
+        return "explicit-deny"
+    if any(s.get("Effect") == "Allow" and _statement_applies(s, need) for s in statements):
+        return "allow"
+    return "implicit-deny"
+
+
+# ---- what a call needs ----------------------------------------------------------------------------
+
+def _table_arn(ctx: "_Call", table: str) -> str:
+    if table.startswith("arn:"):
+        return table
+    return f"arn:aws:dynamodb:{ctx.region}:{ctx.account}:table/{table}"
+
+
+def _queue_arn(ctx: "_Call", url_or_name: str) -> str:
+    if url_or_name.startswith("arn:"):
+        return url_or_name
+    parts = url_or_name.rstrip("/").split("/")
+    name = parts[-1]
+    account = parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else ctx.account
+    return f"arn:aws:sqs:{ctx.region}:{account}:{name}"
+
+
+@dataclass
+class _Call:
+    service: str
+    operation: str
+    params: dict
+    region: str
+    account: str
+
+
+_DYNAMODB_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable",
+                    "DescribeTimeToLive", "UpdateTimeToLive", "DeleteTable", "UpdateTable",
+                    "DescribeContinuousBackups", "CreateBackup"}
+_TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                   "ConditionCheck": "ConditionCheckItem"}
+
+
+def _dynamodb(ctx: _Call) -> list[Need]:
+    op, p = ctx.operation, ctx.params
+    if op in _DYNAMODB_SINGLE:
+        return [Need(f"dynamodb:{op}", _table_arn(ctx, p["TableName"]))]
+    if op in ("Query", "Scan"):
+        arn = _table_arn(ctx, p["TableName"])
+        if p.get("IndexName"):
+            arn += f"/index/{p['IndexName']}"
+        return [Need(f"dynamodb:{op}", arn)]
+    if op in ("BatchGetItem", "BatchWriteItem"):
+        return [Need(f"dynamodb:{op}", _table_arn(ctx, table)) for table in p.get("RequestItems", {})]
+    if op == "TransactWriteItems":
+        needs = []
+        for item in p.get("TransactItems", []):
+            for kind, body in item.items():
+                needs.append(Need(f"dynamodb:{_TRANSACT_WRITE[kind]}", _table_arn(ctx, body["TableName"])))
+        return needs
+    if op == "TransactGetItems":
+        return [Need("dynamodb:GetItem", _table_arn(ctx, item["Get"]["TableName"]))
+                for item in p.get("TransactItems", [])]
+    if op == "ListTables":
+        return [Need("dynamodb:ListTables", "*")]
+    raise Unmapped(f"dynamodb {op}")
+
+
+def _dynamodb_streams(ctx: _Call) -> list[Need]:
+    op, p = ctx.operation, ctx.params
+    if op == "ListStreams":
+        return [Need("dynamodb:ListStreams", "*")]
+    if op in ("DescribeStream", "GetShardIterator"):
+        return [Need(f"dynamodb:{op}", p["StreamArn"])]
+    if op == "GetRecords":
+        # the iterator is opaque; the stream is what the policy names
+        return [Need("dynamodb:GetRecords", _stream_of_iterator(ctx, p.get("ShardIterator", "")))]
+    raise Unmapped(f"dynamodbstreams {op}")
+
+
+def _stream_of_iterator(ctx: _Call, iterator: str) -> str:
+    found = re.search(r"arn:aws:dynamodb:[^|\s\"]+/stream/[^|\s\"]+", iterator)
+    return found.group(0) if found else f"arn:aws:dynamodb:{ctx.region}:{ctx.account}:table/*/stream/*"
+
+
+def _s3(ctx: _Call) -> list[Need]:
+    op, p = ctx.operation, ctx.params
+    bucket = p.get("Bucket", "")
+    obj = lambda key: f"arn:aws:s3:::{bucket}/{key}"  # noqa: E731
+    if op in ("GetObject", "HeadObject"):
+        return [Need("s3:GetObject", obj(p["Key"]))]
+    if op == "PutObject":
+        return [Need("s3:PutObject", obj(p["Key"]))]
+    if op == "DeleteObject":
+        return [Need("s3:DeleteObject", obj(p["Key"]))]
+    if op == "DeleteObjects":  # IAM checks DeleteObject on each key
+        return [Need("s3:DeleteObject", obj(o["Key"])) for o in p.get("Delete", {}).get("Objects", [])]
+    if op == "CopyObject":
+        source = p["CopySource"]
+        if isinstance(source, dict):
+            source = f"{source['Bucket']}/{source['Key']}"
+        return [Need("s3:GetObject", f"arn:aws:s3:::{source.lstrip('/').split('?')[0]}"),
+                Need("s3:PutObject", obj(p["Key"]))]
+    if op in ("ListObjects", "ListObjectsV2"):
+        return [Need("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+    raise Unmapped(f"s3 {op}")
+
+
+def _sender_domain(p: dict) -> str:
+    source = p.get("Source") or p.get("FromEmailAddress") or ""
+    if not source and p.get("RawMessage", {}).get("Data"):
+        data = p["RawMessage"]["Data"]
+        data = data if isinstance(data, bytes) else str(data).encode()
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
+        source = headers.get("From", "")
+    address = email.utils.parseaddr(str(source))[1]
+    return address.rpartition("@")[2].lower()
+
+
+def _ses(ctx: _Call) -> list[Need]:
+    if ctx.operation in ("SendRawEmail", "SendEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail"):
+        identity = f"arn:aws:ses:{ctx.region}:{ctx.account}:identity/{_sender_domain(ctx.params)}"
+        return [Need(f"ses:{ctx.operation}", identity)]
+    raise Unmapped(f"ses {ctx.operation}")
+
+
+def _sns(ctx: _Call) -> list[Need]:
+    p = ctx.params
+    if ctx.operation == "Publish":
+        target = p.get("TopicArn") or p.get("TargetArn")
+        # a text straight to a phone number names no resource IAM can scope
+        return [Need("sns:Publish", target if target else "*")]
+    if ctx.operation == "PublishBatch":
+        return [Need("sns:Publish", p["TopicArn"])]
+    raise Unmapped(f"sns {ctx.operation}")
+
+
+_SQS_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+                "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
+
+
+def _sqs(ctx: _Call) -> list[Need]:
+    op, p = ctx.operation, ctx.params
+    if op == "GetQueueUrl":
+        return [Need("sqs:GetQueueUrl", _queue_arn(ctx, p["QueueName"]))]
+    if op in ("SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility",
+              "GetQueueAttributes", "PurgeQueue", *_SQS_ACTIONS):
+        return [Need(f"sqs:{_SQS_ACTIONS.get(op, op)}", _queue_arn(ctx, p["QueueUrl"]))]
+    raise Unmapped(f"sqs {op}")
+
+
+def _states(ctx: _Call) -> list[Need]:
+    op, p = ctx.operation, ctx.params
+    if op in ("StartExecution", "StartSyncExecution", "DescribeStateMachine"):
+        return [Need(f"states:{op}", p["stateMachineArn"])]
+    if op in ("StopExecution", "DescribeExecution", "GetExecutionHistory"):
+        return [Need(f"states:{op}", p["executionArn"])]
+    if op == "ListExecutions":
+        return [Need("states:ListExecutions", p["stateMachineArn"])]
+    raise Unmapped(f"states {op}")
+
+
+def _sms_voice(ctx: _Call) -> list[Need]:
+    p = ctx.params
+    if ctx.operation != "SendTextMessage":
+        raise Unmapped(f"pinpoint-sms-voice-v2 {ctx.operation}")
+    base = f"arn:aws:sms-voice:{ctx.region}:{ctx.account}"
+    needs = []
+    if p.get("ConfigurationSetName"):
+        name = p["ConfigurationSetName"]
+        needs.append(Need("sms-voice:SendTextMessage",
+                          name if name.startswith("arn:") else f"{base}:configuration-set/{name}"))
+    origin = p.get("OriginationIdentity")
+    if origin:
+        # an E.164 number or an id: the phone number's ARN carries its generated id, which
+        # only AWS knows; any phone-number/* grant covers it
+        needs.append(Need("sms-voice:SendTextMessage", origin if origin.startswith("arn:")
+                          else f"{base}:phone-number/{origin}"))
+    return needs or [Need("sms-voice:SendTextMessage", "*")]
+
+
+def _cloudwatch(ctx: _Call) -> list[Need]:
+    if ctx.operation == "PutMetricData":  # no resource-level permission
+        return [Need("cloudwatch:PutMetricData", "*")]
+    raise Unmapped(f"cloudwatch {ctx.operation}")
+
+
+def _sts(ctx: _Call) -> list[Need]:
+    if ctx.operation == "GetCallerIdentity":  # needs no permission
+        return []
+    raise Unmapped(f"sts {ctx.operation}")
+
+
+# botocore's service name -> mapping
+SERVICES: dict[str, Callable[[_Call], list[Need]]] = {
+    "dynamodb": _dynamodb, "dynamodbstreams": _dynamodb_streams, "s3": _s3, "ses": _ses,
+    "sns": _sns, "sqs": _sqs, "stepfunctions": _states, "pinpoint-sms-voice-v2": _sms_voice,
+    "cloudwatch": _cloudwatch, "sts": _sts,
+}
+
+
+def required(service: str, operation: str, params: dict, *, region: str = "us-east-1",
+             account: str = ACCOUNT_ID) -> list[Need]:
+    """The IAM action(s) and resource ARN(s) `operation` with `params` needs."""
+    mapping = SERVICES.get(service)
+    if mapping is None:
+        raise Unmapped(f"{service} {operation}")
+    return mapping(_Call(service, operation, params, region, account))
+
+
+# ---- the error AWS gives -------------------------------------------------------------------------
+
+# botocore service name -> (error code, HTTP status)
+ERRORS = {
+    "dynamodb": ("AccessDeniedException", 400), "dynamodbstreams": ("AccessDeniedException", 400),
+    "stepfunctions": ("AccessDeniedException", 400),
+    "pinpoint-sms-voice-v2": ("AccessDeniedException", 403),
+    "s3": ("AccessDenied", 403), "ses": ("AccessDenied", 403), "sqs": ("AccessDenied", 403),
+    "cloudwatch": ("AccessDenied", 403), "sns": ("AuthorizationError", 403),
+}
+
+
+def principal(function: str, stage: str | None = None) -> str:
+    """The assumed-role session a function's calls are made as (Chalice names the role
+    <Function>Role; Lambda names the session after the function)."""
+    from infra.permissions import role_logical_id
+
+    stage = stage or _state.stage
+    return (f"arn:aws:sts::{_state.account}:assumed-role/setu-{stage}-{role_logical_id(function)}"
+            f"/setu-{stage}-{function}")
+
+
+def message(function: str, need: Need, verdict: str, service: str) -> str:
+    action = need.action
+    if service == "sns":  # SNS spells its service prefix in capitals in these messages
+        action = "SNS:" + action.split(":", 1)[1]
+    resource = f'"{need.resource}"' if service == "s3" else need.resource
+    why = (f"with an explicit deny in an identity-based policy" if verdict == "explicit-deny"
+           else f"because no identity-based policy allows the {action} action")
+    return (f"User: {principal(function)} is not authorized to perform: {action} on resource: "
+            f"{resource} {why}")
+
+
+def error_response(service: str, text: str) -> tuple[Any, dict]:
+    from botocore.awsrequest import AWSResponse
+
+    code, status = ERRORS.get(service, ("AccessDenied", 403))
+    request_id = str(uuid.uuid4())
+    headers = {"x-amzn-requestid": request_id, "content-type": "application/json"}
+    http = AWSResponse("https://iam.local/denied", status, headers, None)
+    parsed = {"Error": {"Code": code, "Message": text},
+              "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": status,
+                                   "HTTPHeaders": headers, "RetryAttempts": 0}}
+    if service == "s3":
+        parsed["Error"]["Message"] = text
+    return http, parsed
+
+
+def _s3_delete_objects_response(denied_keys: list[str], text_for: dict[str, str]) -> tuple[Any, dict]:
+    """DeleteObjects answers 200 and lists each key it may not delete under Errors."""
+    from botocore.awsrequest import AWSResponse
+
+    request_id = str(uuid.uuid4())
+    http = AWSResponse("https://iam.local/denied", 200, {"x-amz-request-id": request_id}, None)
+    return http, {"Errors": [{"Key": key, "Code": "AccessDenied", "Message": text_for[key]}
+                             for key in denied_keys],
+                  "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": 200,
+                                       "HTTPHeaders": {}, "RetryAttempts": 0}}
+
+
+# ---- the botocore hooks ---------------------------------------------------------------------------
+
+_CONTEXT_KEY = "setu_iam_denied"
+
+
+def check_call(function: str, service: str, operation: str, params: dict) -> list[tuple[Need, str]]:
+    """The needs of this call `function`'s policy denies, with the verdict; records them."""
+    with _state.lock:
+        policy = _state.policies.get(function)
+        region, account = _state.region, _state.account
+    needs = required(service, operation, params, region=region, account=account)
+    if policy is None:
+        policy = {"Statement": []}
+    denied = []
+    for need in needs:
+        verdict = evaluate(policy, need)
+        if verdict != "allow":
+            denied.append((need, verdict))
+    if denied:
+        _record(function, operation, [need for need, _ in denied])
+    return denied
+
+
+def _record(function: str, operation: str, needs: Iterable[Need]) -> None:
+    entries = [Denial(function, n.action, n.resource, operation) for n in needs]
+    with _state.lock:
+        _state.denials.extend(entries)
+    path = os.environ.get("SETU_IAM_LOG")
+    for entry in entries:
+        log.warning("IAM %s: %s may not %s on %s (%s)", mode(), entry.function, entry.action,
+                    entry.resource, operation)
+        if path:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry.as_dict()) + "\n")
+
+
+def _before_parameter_build(params: dict, model: Any, context: dict, **_: Any) -> None:
+    function = _function.get()
+    if function is None or context is None:
+        return
+    current = mode()
+    if current == "off":
+        return
+    service = model.service_model.service_name
+    denied = check_call(function, service, model.name, params)
+    if denied and current == "enforce":
+        context[_CONTEXT_KEY] = (function, service, model.name, denied, params)
+
+
+def _before_call(model: Any, context: dict, **_: Any) -> tuple[Any, dict] | None:
+    found = (context or {}).pop(_CONTEXT_KEY, None)
+    if found is None:
+        return None
+    function, service, operation, denied, params = found
+    if service == "s3" and operation == "DeleteObjects":
+        arns = {need.resource: message(function, need, verdict, service) for need, verdict in denied}
+        bucket = params.get("Bucket", "")
+        keys = [o["Key"] for o in params.get("Delete", {}).get("Objects", [])]
+        texts = {key: arns[f"arn:aws:s3:::{bucket}/{key}"] for key in keys
+                 if f"arn:aws:s3:::{bucket}/{key}" in arns}
+        return _s3_delete_objects_response(list(texts), texts)
+    need, verdict = denied[0]
+    return error_response(service, message(function, need, verdict, service))
+
+
+def register(events: Any) -> None:
+    """Hook a botocore client's (or session's) event system."""
+    events.register_first("before-parameter-build", _before_parameter_build,
+                          unique_id="setu-iam-params")
+    events.register_first("before-call", _before_call, unique_id="setu-iam-call")
+
+
+_installed = False
+
+
+def install(app_module: Any = None) -> None:
+    """Hook every botocore client made from now on (clients made before keep working,
+    unchecked: call chalicelib.runtime.reset() after this), and, given the app module, run its
+    handlers as their functions (`wrap_app`)."""
+    global _installed
+    import botocore.session
+
+    if not _installed:
+        original = botocore.session.Session.create_client
+
+        @functools.wraps(original)
+        def create_client(self, *args, **kwargs):
+            client = original(self, *args, **kwargs)
+            register(client.meta.events)
+            return client
+
+        botocore.session.Session.create_client = create_client
+        _installed = True
+    if app_module is not None:
+        wrap_app(app_module)
+
+
+HANDLERS = ("timer_fired", "ticket_changed", "timeline_appended", "report_events",
+            "report_timeline", "daily_briefing", "inbound_email", "inbound_sms", "ses_events",
+            "sms_events")
+
+
+class _AsFunction:
+    """A handler that runs as its function (for code calling ``app.<handler>(event, ctx)``)."""
+
+    def __init__(self, name: str, handler: Callable):
+        self.name, self.handler = name, handler
+        functools.update_wrapper(self, handler, updated=())
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        with as_function(self.name):
+            return self.handler(event, context)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.handler, attribute)
+
+
+def wrap_app(app_module: Any) -> None:
+    """``app.app`` (the REST API: chalice.local's server and chalice.test.Client call it) runs
+    as api_handler; each event handler on the module as itself. Idempotent."""
+    chalice_app = app_module.app
+    if not getattr(type(chalice_app), "_setu_iam", False):
+        base = type(chalice_app)
+
+        class _ApiHandler(base):  # type: ignore[misc, valid-type]
+            _setu_iam = True
+
+            def __call__(self, event, context):
+                with as_function("api_handler"):
+                    return base.__call__(self, event, context)
+
+        _ApiHandler.__name__ = _ApiHandler.__qualname__ = base.__name__
+        chalice_app.__class__ = _ApiHandler
+    declared = {source.name for source in chalice_app.event_sources}
+    for name in declared:
+        handler = getattr(app_module, name, None)
+        if handler is not None and not isinstance(handler, _AsFunction):
+            setattr(app_module, name, _AsFunction(name, handler))
