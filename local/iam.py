@@ -79,9 +79,24 @@ def current_function() -> str | None:
     return _function.get()
 
 
+def fresh_containers() -> bool:
+    """SETU_FRESH_CONTAINERS=1: every invocation starts in a new container (tests)."""
+    return os.environ.get("SETU_FRESH_CONTAINERS", "").strip().lower() in ("1", "true", "yes")
+
+
 @contextlib.contextmanager
 def as_function(name: str) -> Iterator[None]:
-    """AWS calls made inside run under `name`'s policy."""
+    """AWS calls made inside run under `name`'s policy.
+
+    With SETU_FRESH_CONTAINERS=1 an invocation (not one nested in another) first forgets
+    every per-container cache (``chalicelib.runtime.reset``: settings, agents, the signing
+    secret, clients), as a cold container would, so first-use paths run under each function's
+    policy too. Meant for tests, which invoke one handler at a time."""
+    outermost = _function.get() is None
+    if outermost and fresh_containers():
+        from chalicelib import runtime
+
+        runtime.reset()
     token = _function.set(name)
     try:
         yield

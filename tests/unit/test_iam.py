@@ -1,0 +1,316 @@
+"""local/iam.py: the IAM action(s) and resource ARN(s) each AWS call needs, IAM's wildcard
+matching, and the botocore hooks that refuse a call with the error AWS gives. No emulator: a
+denied call never leaves the process, and an allowed one is sent to a port nobody listens on."""
+from __future__ import annotations
+
+import types
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from local import iam
+from local.iam import Need
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+NOWHERE = "http://127.0.0.1:9"  # discard port: an allowed call fails to connect, visibly
+
+
+def needs(service, operation, **params):
+    return [(n.action, n.resource) for n in iam.required(service, operation, params)]
+
+
+# ---- what each call Setu makes needs ---------------------------------------------------------
+
+def test_dynamodb_single_item_calls_need_their_action_on_the_table():
+    for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable"):
+        assert needs("dynamodb", op, TableName="t", Key={}) == [(f"dynamodb:{op}", TABLE + "t")]
+
+
+def test_query_on_an_index_needs_the_index_arn():
+    assert needs("dynamodb", "Query", TableName="t") == [("dynamodb:Query", TABLE + "t")]
+    assert needs("dynamodb", "Query", TableName="t", IndexName="status-index") == [
+        ("dynamodb:Query", TABLE + "t/index/status-index")]
+    assert needs("dynamodb", "Scan", TableName="t") == [("dynamodb:Scan", TABLE + "t")]
+
+
+def test_batch_calls_need_their_own_action_on_each_table():
+    assert needs("dynamodb", "BatchGetItem", RequestItems={"a": {}, "b": {}}) == [
+        ("dynamodb:BatchGetItem", TABLE + "a"), ("dynamodb:BatchGetItem", TABLE + "b")]
+    assert needs("dynamodb", "BatchWriteItem", RequestItems={"a": []}) == [
+        ("dynamodb:BatchWriteItem", TABLE + "a")]
+
+
+def test_a_transaction_needs_each_items_action_on_each_items_table():
+    items = [{"ConditionCheck": {"TableName": "a"}}, {"Put": {"TableName": "b"}},
+             {"Update": {"TableName": "c"}}, {"Delete": {"TableName": "a"}}]
+    assert needs("dynamodb", "TransactWriteItems", TransactItems=items) == [
+        ("dynamodb:ConditionCheckItem", TABLE + "a"), ("dynamodb:PutItem", TABLE + "b"),
+        ("dynamodb:UpdateItem", TABLE + "c"), ("dynamodb:DeleteItem", TABLE + "a")]
+    assert needs("dynamodb", "TransactGetItems", TransactItems=[{"Get": {"TableName": "a"}}]) == [
+        ("dynamodb:GetItem", TABLE + "a")]
+
+
+def test_s3_object_calls_name_the_object():
+    assert needs("s3", "GetObject", Bucket="b", Key="inbound/x") == [("s3:GetObject", "arn:aws:s3:::b/inbound/x")]
+    assert needs("s3", "HeadObject", Bucket="b", Key="k") == [("s3:GetObject", "arn:aws:s3:::b/k")]
+    assert needs("s3", "PutObject", Bucket="b", Key="a/1") == [("s3:PutObject", "arn:aws:s3:::b/a/1")]
+    assert needs("s3", "DeleteObjects", Bucket="b", Delete={"Objects": [{"Key": "1"}, {"Key": "2"}]}) == [
+        ("s3:DeleteObject", "arn:aws:s3:::b/1"), ("s3:DeleteObject", "arn:aws:s3:::b/2")]
+    assert needs("s3", "ListObjectsV2", Bucket="b") == [("s3:ListBucket", "arn:aws:s3:::b")]
+    assert needs("s3", "CopyObject", Bucket="b", Key="k2", CopySource={"Bucket": "a", "Key": "k1"}) == [
+        ("s3:GetObject", "arn:aws:s3:::a/k1"), ("s3:PutObject", "arn:aws:s3:::b/k2")]
+
+
+def test_ses_sending_needs_the_senders_domain_identity():
+    identity = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/setu.local"
+    assert needs("ses", "SendRawEmail", Source="Setu সাপোর্ট <support@Setu.Local>",
+                 RawMessage={"Data": b""}) == [("ses:SendRawEmail", identity)]
+    raw = b"From: Support <support+T1.abc@setu.local>\r\nTo: x@example.com\r\n\r\nhi"
+    assert needs("ses", "SendRawEmail", RawMessage={"Data": raw}) == [("ses:SendRawEmail", identity)]
+
+
+def test_sns_publish_to_a_topic_or_a_phone_number():
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:setu-x-inbound-sms"
+    assert needs("sns", "Publish", TopicArn=topic, Message="m") == [("sns:Publish", topic)]
+    assert needs("sns", "Publish", PhoneNumber="+8801711000000", Message="m") == [("sns:Publish", "*")]
+
+
+def test_sqs_calls_name_the_queue_from_its_url():
+    url = f"http://127.0.0.1:5000/{ACCOUNT}/setu-x-timers"
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:setu-x-timers"
+    assert needs("sqs", "SendMessage", QueueUrl=url, MessageBody="") == [("sqs:SendMessage", arn)]
+    assert needs("sqs", "DeleteMessageBatch", QueueUrl=url, Entries=[]) == [("sqs:DeleteMessage", arn)]
+    assert needs("sqs", "ReceiveMessage", QueueUrl=url) == [("sqs:ReceiveMessage", arn)]
+
+
+def test_step_functions_start_names_the_machine_and_stop_the_execution():
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:setu-x-timer"
+    execution = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:setu-x-timer:T-1042-first-response-g3"
+    assert needs("stepfunctions", "StartExecution", stateMachineArn=machine, name="n") == [
+        ("states:StartExecution", machine)]
+    assert needs("stepfunctions", "StopExecution", executionArn=execution) == [
+        ("states:StopExecution", execution)]
+
+
+def test_sms_v2_needs_the_configuration_set_and_the_origination_identity():
+    base = f"arn:aws:sms-voice:{REGION}:{ACCOUNT}"
+    assert needs("pinpoint-sms-voice-v2", "SendTextMessage", DestinationPhoneNumber="+8801711000000",
+                 ConfigurationSetName="setu-dev-sms", OriginationIdentity="+8809612000000") == [
+        ("sms-voice:SendTextMessage", f"{base}:configuration-set/setu-dev-sms"),
+        ("sms-voice:SendTextMessage", f"{base}:phone-number/+8809612000000")]
+
+
+def test_metrics_have_no_resource_and_unknown_calls_are_refused_loudly():
+    assert needs("cloudwatch", "PutMetricData", Namespace="Setu", MetricData=[]) == [
+        ("cloudwatch:PutMetricData", "*")]
+    with pytest.raises(iam.Unmapped):
+        iam.required("dynamodb", "ExportTableToPointInTime", {})
+    with pytest.raises(iam.Unmapped):
+        iam.required("lambda", "Invoke", {})
+
+
+# ---- IAM's matching ---------------------------------------------------------------------------
+
+def test_wildcards_match_as_iam_does():
+    assert iam.matches("arn:aws:dynamodb:*:*:table/setu-dev-tickets/index/*",
+                       "arn:aws:dynamodb:us-east-1:1:table/setu-dev-tickets/index/status-index")
+    assert not iam.matches("arn:aws:dynamodb:*:*:table/setu-dev-tickets",
+                           "arn:aws:dynamodb:us-east-1:1:table/setu-dev-tickets/index/x")
+    assert iam.matches("arn:aws:s3:::b/attachments/*", "arn:aws:s3:::b/attachments/T-1/a/0")
+    assert iam.matches("arn:aws:sqs:*:*:q?", "arn:aws:sqs:us-east-1:1:q1")
+    assert not iam.matches("arn:aws:sqs:*:*:q?", "arn:aws:sqs:us-east-1:1:q12")
+    assert iam.matches("*", "anything:at/all")
+    assert not iam.matches("arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/a")  # no character classes
+    assert iam.matches("arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/[ab]")
+    # actions ignore case, resources do not
+    assert iam.matches("dynamodb:getitem", "dynamodb:GetItem", ignore_case=True)
+    assert not iam.matches("arn:aws:s3:::B/*", "arn:aws:s3:::b/x")
+
+
+POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["dynamodb:Get*", "dynamodb:Query"],
+     "Resource": [TABLE + "t", TABLE + "t/index/*"]},
+    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/inbound/*"},
+    {"Effect": "Deny", "Action": "dynamodb:GetItem", "Resource": TABLE + "secret"},
+    {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE + "*"},
+]}
+
+
+@pytest.mark.parametrize("action,resource,verdict", [
+    ("dynamodb:GetItem", TABLE + "t", "allow"),
+    ("dynamodb:Query", TABLE + "t/index/status-index", "allow"),
+    ("dynamodb:PutItem", TABLE + "t", "implicit-deny"),
+    ("dynamodb:Query", TABLE + "other", "implicit-deny"),
+    ("s3:GetObject", "arn:aws:s3:::b/inbound/x", "allow"),
+    ("s3:GetObject", "arn:aws:s3:::b/attachments/x", "implicit-deny"),
+    ("dynamodb:GetItem", TABLE + "secret", "explicit-deny"),  # a Deny wins over any Allow
+    ("dynamodb:GetItem", TABLE + "anything", "allow"),
+])
+def test_evaluate(action, resource, verdict):
+    assert iam.evaluate(POLICY, Need(action, resource)) == verdict
+
+
+def test_not_action_and_not_resource():
+    policy = {"Statement": [{"Effect": "Allow", "NotAction": "s3:*", "NotResource": TABLE + "x"}]}
+    assert iam.evaluate(policy, Need("dynamodb:GetItem", TABLE + "t")) == "allow"
+    assert iam.evaluate(policy, Need("s3:GetObject", TABLE + "t")) == "implicit-deny"
+    assert iam.evaluate(policy, Need("dynamodb:GetItem", TABLE + "x")) == "implicit-deny"
+
+
+# ---- the hooks ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def policies(monkeypatch):
+    monkeypatch.setenv("SETU_IAM", "enforce")
+    monkeypatch.delenv("SETU_IAM_LOG", raising=False)
+    monkeypatch.delenv("SETU_FRESH_CONTAINERS", raising=False)
+    saved = (iam._state.policies, iam._state.stage)
+    iam.use_policies({"timer_fired": POLICY}, stage="t1")
+    iam.clear_denials()
+    yield
+    iam._state.policies, iam._state.stage = saved
+    iam.clear_denials()
+
+
+def _client(service):
+    client = boto3.session.Session().client(
+        service, region_name=REGION, endpoint_url=NOWHERE, aws_access_key_id="x",
+        aws_secret_access_key="x", config=Config(retries={"max_attempts": 0}, connect_timeout=1))
+    iam.register(client.meta.events)
+    return client
+
+
+def test_a_denied_call_fails_as_aws_fails_it(policies):
+    dynamodb = _client("dynamodb")
+    with iam.as_function("timer_fired"), pytest.raises(ClientError) as caught:
+        dynamodb.put_item(TableName="t", Item={"id": {"S": "1"}})
+    error = caught.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Message"] == (
+        "User: arn:aws:sts::123456789012:assumed-role/setu-t1-TimerFiredRole/setu-t1-timer_fired "
+        f"is not authorized to perform: dynamodb:PutItem on resource: {TABLE}t because no "
+        "identity-based policy allows the dynamodb:PutItem action")
+    assert iam.denials() == [iam.Denial("timer_fired", "dynamodb:PutItem", TABLE + "t", "PutItem")]
+
+
+def test_an_allowed_call_and_a_call_outside_any_function_go_through(policies):
+    dynamodb = _client("dynamodb")
+    with iam.as_function("timer_fired"), pytest.raises(EndpointConnectionError):
+        dynamodb.get_item(TableName="t", Key={"id": {"S": "1"}})
+    with pytest.raises(EndpointConnectionError):  # set-up code: not checked
+        dynamodb.put_item(TableName="t", Item={"id": {"S": "1"}})
+    assert iam.denials() == []
+
+
+def test_a_transaction_is_denied_when_one_item_is(policies):
+    dynamodb = _client("dynamodb")
+    items = [{"ConditionCheck": {"TableName": "t", "Key": {"id": {"S": "1"}},
+                                 "ConditionExpression": "attribute_exists(id)"}},
+             {"Put": {"TableName": "t", "Item": {"id": {"S": "2"}}}}]
+    with iam.as_function("timer_fired"), pytest.raises(ClientError) as caught:
+        dynamodb.transact_write_items(TransactItems=items)
+    assert "dynamodb:ConditionCheckItem" in caught.value.response["Error"]["Message"]
+    assert {d.action for d in iam.denials()} == {"dynamodb:ConditionCheckItem", "dynamodb:PutItem"}
+
+
+def test_each_service_answers_with_its_own_error_code(policies):
+    cases = [("s3", lambda c: c.put_object(Bucket="b", Key="inbound/x", Body=b""), "AccessDenied", 403),
+             ("sns", lambda c: c.publish(PhoneNumber="+8801711000000", Message="m"), "AuthorizationError", 403),
+             ("ses", lambda c: c.send_raw_email(Source="support@setu.local", RawMessage={"Data": b"x"}),
+              "AccessDenied", 403),
+             ("stepfunctions", lambda c: c.stop_execution(
+                 executionArn=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:e"), "AccessDeniedException", 400)]
+    for service, call, code, status in cases:
+        with iam.as_function("timer_fired"), pytest.raises(ClientError) as caught:
+            call(_client(service))
+        assert caught.value.response["Error"]["Code"] == code, service
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status, service
+        assert "is not authorized to perform" in caught.value.response["Error"]["Message"]
+        if service == "sns":  # SNS spells its prefix in capitals in the message
+            assert "perform: SNS:Publish on resource: *" in caught.value.response["Error"]["Message"]
+
+
+def test_s3_delete_objects_reports_each_denied_key(policies):
+    with iam.as_function("timer_fired"):
+        answer = _client("s3").delete_objects(Bucket="b", Delete={"Objects": [{"Key": "a"}], "Quiet": True})
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("a", "AccessDenied")]
+
+
+def test_a_function_without_a_policy_may_do_nothing(policies):
+    with iam.as_function("inbound_sms"), pytest.raises(ClientError):
+        _client("dynamodb").get_item(TableName="t", Key={"id": {"S": "1"}})
+
+
+def test_audit_mode_records_and_lets_the_call_through(policies, monkeypatch):
+    monkeypatch.setenv("SETU_IAM", "audit")
+    with iam.as_function("timer_fired"), pytest.raises(EndpointConnectionError):
+        _client("dynamodb").put_item(TableName="t", Item={"id": {"S": "1"}})
+    assert [d.action for d in iam.denials()] == ["dynamodb:PutItem"]
+
+
+def test_pynamodb_sees_the_denial_as_any_other_error(policies, monkeypatch):
+    from pynamodb.attributes import UnicodeAttribute
+    from pynamodb.exceptions import GetError
+    from pynamodb.models import Model
+
+    class Thing(Model):
+        class Meta:
+            table_name = "secret"
+            region = REGION
+            host = NOWHERE
+            max_retry_attempts = 0
+
+        id = UnicodeAttribute(hash_key=True)
+
+    iam.install()  # pynamodb makes its own botocore clients: every new client is hooked
+    with iam.as_function("timer_fired"), pytest.raises(GetError) as caught:
+        Thing.get("1")
+    assert caught.value.cause_response_code == "AccessDeniedException"
+    assert "explicit deny" in caught.value.cause_response_message
+
+
+def test_the_app_runs_each_handler_as_its_function(monkeypatch):
+    from chalice import Chalice
+    from chalice.test import Client
+
+    seen = []
+    module = types.ModuleType("stub_app")
+    module.app = Chalice(app_name="stub")
+
+    @module.app.route("/")
+    def index():
+        seen.append(iam.current_function())
+        return {}
+
+    @module.app.on_sns_message(topic="t")
+    def inbound_sms(event):
+        seen.append(iam.current_function())
+
+    module.inbound_sms = inbound_sms
+    iam.wrap_app(module)
+    iam.wrap_app(module)  # idempotent
+    with Client(module.app) as client:
+        client.http.get("/")
+        module.inbound_sms({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "m", "Subject": "s", "MessageAttributes": {}}}]}, None)
+    assert seen == ["api_handler", "inbound_sms"]
+    assert iam.current_function() is None
+
+
+def test_fresh_containers_forget_caches_before_each_invocation(monkeypatch):
+    from chalicelib import runtime
+
+    resets = []
+    monkeypatch.setattr(runtime, "reset", lambda: resets.append(1))
+    monkeypatch.setenv("SETU_FRESH_CONTAINERS", "1")
+    with iam.as_function("timer_fired"):
+        with iam.as_function("timer_fired"):  # nested: still the same invocation
+            pass
+    assert resets == [1]
+    monkeypatch.delenv("SETU_FRESH_CONTAINERS")
+    with iam.as_function("timer_fired"):
+        pass
+    assert resets == [1]
