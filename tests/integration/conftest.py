@@ -26,9 +26,24 @@ class Stack:
     client: Client
 
 
+# "Fresh container" mode (local/iam.py): in these files every handler invocation first forgets
+# the per-container caches (settings, agents, the signing secret, clients), so first-use paths
+# run under each function's policy too (a secret another function cached hid a denial). They
+# cover every function; the rest of the suite runs warm, as most invocations on Lambda do.
+# SETU_FRESH_CONTAINERS=1 or 0 in the environment applies to every file instead.
+FRESH_CONTAINER_FILES = frozenset({
+    "test_timers", "test_email", "test_sms", "test_web_form", "test_reports", "test_briefing",
+    "test_routing", "test_iam", "test_decisions", "test_pages",
+})
+
+
 @pytest.fixture
-def stack(emulator, monkeypatch):
+def stack(emulator, monkeypatch, request):
     import app
+
+    if "SETU_FRESH_CONTAINERS" not in os.environ \
+            and request.module.__name__.rsplit(".", 1)[-1] in FRESH_CONTAINER_FILES:
+        monkeypatch.setenv("SETU_FRESH_CONTAINERS", "1")
 
     stage = "t" + uuid.uuid4().hex[:8]
     outputs = local_stack.deploy(emulator, stage)
@@ -46,3 +61,12 @@ def stack(emulator, monkeypatch):
     with Client(app.app, stage_name="local") as client:
         yield Stack(stage, emulator, outputs, pump, client)
     runtime.reset()
+    # a denial the code swallowed (a best-effort cleanup, a logged retry) fails the test too
+    if request.node.get_closest_marker("iam_denials_expected") is None:
+        denied = iam.denials()
+        assert not denied, f"AWS calls outside their function's IAM policy: {denied}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "iam_denials_expected: the test makes a function's "
+                            "policy deny a call on purpose (the stack fixture checks none did)")

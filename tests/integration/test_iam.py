@@ -44,6 +44,7 @@ def _resolve_with_checkin(api, stack) -> dict:
     return created
 
 
+@pytest.mark.iam_denials_expected
 @pytest.mark.parametrize("declared", ["as declared", "without timer_fired's read of customers"])
 def test_a_checkin_needs_the_timer_function_to_read_customers(api, stack, declared):
     if declared != "as declared":
@@ -79,6 +80,7 @@ def test_a_checkin_needs_the_timer_function_to_read_customers(api, stack, declar
         f"resource: {customers} because no identity-based policy allows the dynamodb:GetItem action")
 
 
+@pytest.mark.iam_denials_expected
 def test_api_requests_run_as_api_handler(api, stack):
     iam.use_stack(stack.endpoint, stack.stage, support_domain=local_stack.SUPPORT_DOMAIN,
                   declaration=_without("api_handler", "Data"))
