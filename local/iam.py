@@ -18,6 +18,8 @@ powertools') gets two event hooks (`install` patches ``botocore.session.Session.
   AWS's message (``User: arn:aws:sts::...:assumed-role/... is not authorized to perform: ...``)
   and raises it as usual: ``ClientError`` (or the service's modeled subclass), which pynamodb
   wraps as it wraps any other error.
+* ``after-call.s3``: a GetObject/HeadObject of a missing key answers 403 AccessDenied instead
+  of 404 when the function may not s3:ListBucket the bucket, as S3 does.
 
 Calls made outside a function (test set-up, deploying the stack, the pump's own polling, the
 SMTP ingress) are not checked. An operation with no mapping in `required` fails loudly
@@ -513,6 +515,38 @@ def _before_parameter_build(params: dict, model: Any, context: dict, **_: Any) -
     denied = check_call(function, service, model.name, params)
     if denied and current == "enforce":
         context[_CONTEXT_KEY] = (function, service, model.name, denied, params)
+    elif not denied:
+        _s3_missing_object_check(function, service, model.name, params, context)
+
+
+_MISSING_KEY = "setu_iam_missing_object"
+
+
+def _s3_missing_object_check(function: str, service: str, operation: str, params: dict,
+                             context: dict) -> None:
+    """S3 answers a GetObject/HeadObject of a missing key with 404 only to a caller that may
+    also s3:ListBucket the bucket; anyone else gets 403 AccessDenied (so the caller cannot
+    learn which keys exist). Remember whether this caller would get the 403."""
+    if service != "s3" or operation not in ("GetObject", "HeadObject"):
+        return
+    with _state.lock:
+        policy = _state.policies.get(function) or {"Statement": []}
+    need = Need("s3:ListBucket", f"arn:aws:s3:::{params.get('Bucket', '')}")
+    if evaluate(policy, need) != "allow":
+        context[_MISSING_KEY] = (function, need, operation)
+
+
+def _after_call(http_response: Any, parsed: dict, context: dict, **_: Any) -> None:
+    found = (context or {}).pop(_MISSING_KEY, None)
+    if found is None or getattr(http_response, "status_code", 200) != 404:
+        return
+    function, need, operation = found
+    _record(function, f"{operation} of a missing key", [need])
+    if mode() != "enforce":
+        return
+    http_response.status_code = 403
+    parsed["Error"] = {"Code": "AccessDenied", "Message": "Access Denied"}
+    parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
 
 
 def _before_call(model: Any, context: dict, **_: Any) -> tuple[Any, dict] | None:
@@ -536,6 +570,7 @@ def register(events: Any) -> None:
     events.register_first("before-parameter-build", _before_parameter_build,
                           unique_id="setu-iam-params")
     events.register_first("before-call", _before_call, unique_id="setu-iam-call")
+    events.register_first("after-call.s3", _after_call, unique_id="setu-iam-after")
 
 
 _installed = False

@@ -314,3 +314,22 @@ def test_fresh_containers_forget_caches_before_each_invocation(monkeypatch):
     with iam.as_function("timer_fired"):
         pass
     assert resets == [1]
+
+
+def test_a_missing_object_is_access_denied_without_list_bucket(policies):
+    from botocore.awsrequest import AWSResponse
+
+    def get_missing(function):
+        context, params = {}, {"Bucket": "b", "Key": "inbound/gone"}
+        iam._s3_missing_object_check(function, "s3", "GetObject", params, context)
+        http = AWSResponse("http://x", 404, {}, None)
+        parsed = {"Error": {"Code": "NoSuchKey", "Message": "gone"}, "ResponseMetadata": {}}
+        iam._after_call(http_response=http, parsed=parsed, context=context)
+        return http.status_code, parsed["Error"]["Code"]
+
+    assert get_missing("timer_fired") == (403, "AccessDenied")  # POLICY has no s3:ListBucket
+    assert iam.denials() == [iam.Denial("timer_fired", "s3:ListBucket", "arn:aws:s3:::b",
+                                        "GetObject of a missing key")]
+    listing = {"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}]}
+    iam.use_policies({"inbound_email": listing}, stage="t1")
+    assert get_missing("inbound_email") == (404, "NoSuchKey")

@@ -590,6 +590,8 @@ NEEDS = {
     "report_timeline": [("dynamodb:BatchGetItem", TABLE.format("tickets"))],
     "inbound_email": [
         ("s3:GetObject", MAIL + "/inbound/abc"),
+        ("s3:ListBucket", MAIL),  # a missing raw message is then 404, not 403
+        ("s3:PutObject", MAIL + "/attachments/T-1/m/0"),
         ("dynamodb:PutItem", TABLE.format("tickets")),
         ("dynamodb:PutItem", TABLE.format("settings")),
     ],
