@@ -116,6 +116,7 @@ class _State:
         self.region = "us-east-1"
         self.account = ACCOUNT_ID
         self.denials: list[Denial] = []
+        self.active = False  # a stack's policies are in force
 
 
 _state = _State()
@@ -131,6 +132,7 @@ def use_policies(policies: dict[str, dict], *, stage: str, region: str = "us-eas
     """function -> resolved policy document (infra.permissions.stack_policies)."""
     with _state.lock:
         _state.policies = dict(policies)
+        _state.active = True
         _state.stage, _state.region, _state.account = stage, region, account
 
 
@@ -156,6 +158,14 @@ def use_stack(endpoint: str, stage: str, *, region: str = "us-east-1",
     policies = permissions.stack_policies(names, "local", declaration, absent_ok=True)
     use_policies(policies, stage=stage, region=region)
     return policies
+
+
+def forget_policies() -> None:
+    """No stack's policies are in force: nothing is checked until `use_policies` again (a
+    test's stack is gone; code run after it must not meet that stack's policies)."""
+    with _state.lock:
+        _state.policies = {}
+        _state.active = False
 
 
 def denials() -> list[Denial]:
@@ -506,7 +516,7 @@ def _record(function: str, operation: str, needs: Iterable[Need]) -> None:
 
 def _before_parameter_build(params: dict, model: Any, context: dict, **_: Any) -> None:
     function = _function.get()
-    if function is None or context is None:
+    if function is None or context is None or not _state.active:
         return
     current = mode()
     if current == "off":

@@ -61,6 +61,7 @@ def stack(emulator, monkeypatch, request):
     with Client(app.app, stage_name="local") as client:
         yield Stack(stage, emulator, outputs, pump, client)
     runtime.reset()
+    iam.forget_policies()
     # a denial the code swallowed (a best-effort cleanup, a logged retry) fails the test too
     if request.node.get_closest_marker("iam_denials_expected") is None:
         denied = iam.denials()

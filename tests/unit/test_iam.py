@@ -171,7 +171,8 @@ def policies(monkeypatch):
     iam.use_policies({"timer_fired": POLICY}, stage="t1")
     iam.clear_denials()
     yield
-    iam._state.policies, iam._state.stage = saved
+    iam.forget_policies()
+    iam._state.stage = saved[1]
     iam.clear_denials()
 
 
