@@ -671,3 +671,57 @@ def test_every_function_has_an_errors_alarm_and_the_dashboard_is_json():
     dashboard = json.loads(body.replace("${AWS::Region}", "us-east-1").replace("${Stage}", "dev"))
     titles = [w["properties"]["title"] for w in dashboard["widgets"]]
     assert len(titles) == 5 and "SLA breaches by target" in titles
+
+
+# --- infra/permissions.py itself ---------------------------------------------------------------
+
+def test_declared_resource_forms():
+    from infra import permissions
+
+    assert permissions.arn("table:TicketsTable/index/status-index", "f") == {"Fn::Sub": (
+        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TicketsTable}"
+        "/index/status-index")}
+    assert permissions.arn("bucket:MailBucket", "f") == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${MailBucket}"}
+    assert permissions.arn("executions:TimerStateMachine", "f") == {"Fn::Sub": (
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${TimerStateMachine.Name}:*")}
+    assert permissions.arn("log-group:own", "timer_fired")["Fn::Sub"].endswith(
+        ":log-group:/aws/lambda/setu-${Stage}-timer_fired:*")
+    for bad in ("dynamodb:table/x", "queue:TimerQueue/extra", "arn:aws:s3:::x"):
+        with pytest.raises(permissions.DeclarationError):
+            permissions.arn(bad, "f")
+
+
+def test_a_declaration_is_refused_when_it_would_be_loose():
+    from infra import permissions
+
+    def declared(*grants):
+        return {"common": [], "functions": {"f": list(grants)}}
+
+    with pytest.raises(permissions.DeclarationError, match="needs a `why`"):
+        permissions.check(declared({"sid": "A", "actions": ["s3:GetObject"], "resources": ["*"]}))
+    with pytest.raises(permissions.DeclarationError, match="name each action"):
+        permissions.check(declared({"sid": "A", "actions": ["s3:*"], "resources": ["bucket:B/x"]}))
+    local_only = {"sid": "L", "stages": ["local"], "why": "emulator", "actions": ["sns:Publish"],
+                  "resources": ["*"]}
+    assert permissions.policy_document("f", "dev", declared(local_only))["Statement"] == []
+    assert len(permissions.policy_document("f", "local", declared(local_only))["Statement"]) == 1
+
+
+def test_resolving_against_a_stack():
+    from infra import permissions
+
+    names = permissions.stack_names([
+        {"LogicalResourceId": "TimerQueue", "ResourceType": "AWS::SQS::Queue",
+         "PhysicalResourceId": "http://127.0.0.1:5000/123456789012/setu-x-timers"},
+        {"LogicalResourceId": "TimerStateMachine", "ResourceType": "AWS::StepFunctions::StateMachine",
+         "PhysicalResourceId": "arn:aws:states:us-east-1:123456789012:stateMachine:setu-x-timer"}],
+        stage="x", region="us-east-1", account="123456789012")
+    document = [permissions.arn("queue:TimerQueue", "f"), permissions.arn("executions:TimerStateMachine", "f"),
+                permissions.arn("sms-configuration-set:SmsConfigurationSet", "f")]
+    with pytest.raises(permissions.DeclarationError):
+        permissions.resolve(document, names)
+    assert permissions.resolve(document, names, absent_ok=True) == [
+        "arn:aws:sqs:us-east-1:123456789012:setu-x-timers",
+        "arn:aws:states:us-east-1:123456789012:execution:setu-x-timer:*",
+        "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/<absent:SmsConfigurationSet>"]
