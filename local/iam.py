@@ -524,6 +524,9 @@ def _before_parameter_build(params: dict, model: Any, context: dict, **_: Any) -
     service = model.service_model.service_name
     denied = check_call(function, service, model.name, params)
     if denied and current == "enforce":
+        if service == "s3" and model.name == "DeleteObjects" and _delete_the_allowed(
+                function, denied, params, context):
+            return
         context[_CONTEXT_KEY] = (function, service, model.name, denied, params)
     elif not denied:
         _s3_missing_object_check(function, service, model.name, params, context)
@@ -546,7 +549,30 @@ def _s3_missing_object_check(function: str, service: str, operation: str, params
         context[_MISSING_KEY] = (function, need, operation)
 
 
+_DELETE_ERRORS = "setu_iam_delete_errors"
+
+
+def _delete_the_allowed(function: str, denied: list[tuple[Need, str]], params: dict,
+                        context: dict) -> bool:
+    """DeleteObjects with some keys denied: S3 deletes the others and lists the denied ones
+    under Errors. The request goes on without the denied keys (False when none is left)."""
+    texts = {need.resource: message(function, need, verdict, "s3") for need, verdict in denied}
+    bucket = params.get("Bucket", "")
+    objects = params.get("Delete", {}).get("Objects", [])
+    allowed = [o for o in objects if f"arn:aws:s3:::{bucket}/{o['Key']}" not in texts]
+    if not allowed:
+        return False
+    params["Delete"]["Objects"] = allowed
+    context[_DELETE_ERRORS] = [
+        {"Key": o["Key"], "Code": "AccessDenied", "Message": texts[f"arn:aws:s3:::{bucket}/{o['Key']}"]}
+        for o in objects if f"arn:aws:s3:::{bucket}/{o['Key']}" in texts]
+    return True
+
+
 def _after_call(http_response: Any, parsed: dict, context: dict, **_: Any) -> None:
+    errors = (context or {}).pop(_DELETE_ERRORS, None)
+    if errors and getattr(http_response, "status_code", 500) < 300:
+        parsed.setdefault("Errors", []).extend(errors)
     found = (context or {}).pop(_MISSING_KEY, None)
     if found is None or getattr(http_response, "status_code", 200) != 404:
         return

@@ -334,3 +334,22 @@ def test_a_missing_object_is_access_denied_without_list_bucket(policies):
     listing = {"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}]}
     iam.use_policies({"inbound_email": listing}, stage="t1")
     assert get_missing("inbound_email") == (404, "NoSuchKey")
+
+
+def test_s3_delete_objects_deletes_the_allowed_keys_and_lists_the_denied(policies):
+    from botocore.awsrequest import AWSResponse
+
+    iam.use_policies({"api_handler": {"Statement": [{
+        "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/attachments/*"}]}},
+        stage="t1")
+    params = {"Bucket": "b", "Delete": {"Objects": [{"Key": "attachments/1"}, {"Key": "inbound/2"}]}}
+    context = {}
+    model = types.SimpleNamespace(name="DeleteObjects",
+                                  service_model=types.SimpleNamespace(service_name="s3"))
+    with iam.as_function("api_handler"):
+        iam._before_parameter_build(params=params, model=model, context=context)
+    assert params["Delete"]["Objects"] == [{"Key": "attachments/1"}]  # sent without the denied key
+    assert iam._before_call(model=model, context=context) is None
+    parsed = {"Deleted": [{"Key": "attachments/1"}]}
+    iam._after_call(http_response=AWSResponse("http://x", 200, {}, None), parsed=parsed, context=context)
+    assert [(e["Key"], e["Code"]) for e in parsed["Errors"]] == [("inbound/2", "AccessDenied")]
