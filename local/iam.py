@@ -21,8 +21,11 @@ powertools') gets two event hooks (`install` patches ``botocore.session.Session.
 * ``after-call.s3``: a GetObject/HeadObject of a missing key answers 403 AccessDenied instead
   of 404 when the function may not s3:ListBucket the bucket, as S3 does.
 
-Calls made outside a function (test set-up, deploying the stack, the pump's own polling, the
-SMTP ingress) are not checked. An operation with no mapping in `required` fails loudly
+What Lambda itself does with a function's role is checked too (`as_event_source`): the pump
+receiving and deleting timer-queue messages, reading the streams, and writing failures to the
+stream-failures and dead-letter queues. Calls made outside a function (test set-up, deploying
+the stack, the SNS-to-queue plumbing the pump uses to stand in for SNS's push, the SMTP
+ingress) are not checked. An operation with no mapping in `required` fails loudly
 (`Unmapped`), so a new kind of call is never waved through unchecked.
 
 ``SETU_IAM`` = ``enforce`` (default), ``audit`` (denials are recorded in `denials` and logged,
@@ -81,13 +84,20 @@ def current_function() -> str | None:
     return _function.get()
 
 
+def as_event_source(name: str) -> contextlib.AbstractContextManager:
+    """What Lambda does with a function's role around its handler: the event source mapping
+    polling its queue or stream and deleting what was handled, and writing a failed event to
+    its OnFailure destination or dead-letter queue (local/pump.py). Not an invocation."""
+    return as_function(name, invocation=False)
+
+
 def fresh_containers() -> bool:
     """SETU_FRESH_CONTAINERS=1: every invocation starts in a new container (tests)."""
     return os.environ.get("SETU_FRESH_CONTAINERS", "").strip().lower() in ("1", "true", "yes")
 
 
 @contextlib.contextmanager
-def as_function(name: str) -> Iterator[None]:
+def as_function(name: str, *, invocation: bool = True) -> Iterator[None]:
     """AWS calls made inside run under `name`'s policy.
 
     With SETU_FRESH_CONTAINERS=1 an invocation (not one nested in another) first forgets
@@ -95,7 +105,7 @@ def as_function(name: str) -> Iterator[None]:
     secret, clients), as a cold container would, so first-use paths run under each function's
     policy too. Meant for tests, which invoke one handler at a time."""
     outermost = _function.get() is None
-    if outermost and fresh_containers():
+    if invocation and outermost and fresh_containers():
         from chalicelib import runtime
 
         runtime.reset()

@@ -7,6 +7,7 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import GetError
 
 from chalicelib.db.models import Customer, Ticket
@@ -115,3 +116,20 @@ def test_no_flow_in_this_file_was_denied_as_declared(api, stack):
     sent = [e for e in timeline(api, created["id"]) if e.get("kind") == "reply"]
     assert sent and sent[0]["status"] == "sent"
     assert not iam.denials(), iam.denials()
+
+
+@pytest.mark.iam_denials_expected
+def test_lambda_polls_the_timer_queue_with_the_functions_role(stack):
+    """The event source mapping's own calls use the function's role too (as_event_source)."""
+    iam.use_stack(stack.endpoint, stack.stage, support_domain=local_stack.SUPPORT_DOMAIN,
+                  declaration=_without("timer_fired", "TimerQueue"))
+    with pytest.raises(ClientError) as caught:
+        stack.pump._poll_source("timer_fired")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "AccessDenied"
+    assert "perform: sqs:ReceiveMessage on resource: arn:aws:sqs:us-east-1:123456789012:" \
+           f"setu-{stack.stage}-timers because" in error["Message"]
+    # the other sources are read as before
+    stack.pump._poll_source("ticket_changed")
+    stack.pump._poll_source("inbound_sms")
+    assert {d.function for d in iam.denials()} == {"timer_fired"}
