@@ -39,7 +39,6 @@ import contextvars
 import email.parser
 import email.policy
 import email.utils
-import fnmatch
 import functools
 import json
 import logging
@@ -306,7 +305,10 @@ def _stream_of_iterator(ctx: _Call, iterator: str) -> str:
 def _s3(ctx: _Call) -> list[Need]:
     op, p = ctx.operation, ctx.params
     bucket = p.get("Bucket", "")
-    obj = lambda key: f"arn:aws:s3:::{bucket}/{key}"  # noqa: E731
+
+    def obj(key: str) -> str:
+        return f"arn:aws:s3:::{bucket}/{key}"
+
     if op in ("GetObject", "HeadObject"):
         return [Need("s3:GetObject", obj(p["Key"]))]
     if op == "PutObject":
@@ -455,7 +457,7 @@ def message(function: str, need: Need, verdict: str, service: str) -> str:
     if service == "sns":  # SNS spells its service prefix in capitals in these messages
         action = "SNS:" + action.split(":", 1)[1]
     resource = f'"{need.resource}"' if service == "s3" else need.resource
-    why = (f"with an explicit deny in an identity-based policy" if verdict == "explicit-deny"
+    why = ("with an explicit deny in an identity-based policy" if verdict == "explicit-deny"
            else f"because no identity-based policy allows the {action} action")
     return (f"User: {principal(function)} is not authorized to perform: {action} on resource: "
             f"{resource} {why}")
@@ -471,8 +473,6 @@ def error_response(service: str, text: str) -> tuple[Any, dict]:
     parsed = {"Error": {"Code": code, "Message": text},
               "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": status,
                                    "HTTPHeaders": headers, "RetryAttempts": 0}}
-    if service == "s3":
-        parsed["Error"]["Message"] = text
     return http, parsed
 
 
