@@ -112,8 +112,11 @@ def policy_document(function: str, stage: str = "dev", decl: dict | None = None)
     for grant in grants(function, stage, decl):
         _check_grant(function, grant)
         resources = [arn(r, function) for r in grant["resources"]]
-        statements.append({"Sid": grant["sid"], "Effect": "Allow",
-                           "Action": sorted(grant["actions"]), "Resource": resources})
+        statement = {"Sid": grant["sid"], "Effect": "Allow",
+                     "Action": sorted(grant["actions"]), "Resource": resources}
+        if grant.get("condition"):
+            statement["Condition"] = copy.deepcopy(grant["condition"])
+        statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -127,6 +130,8 @@ def _check_grant(function: str, grant: dict) -> None:
         service, _, verb = action.partition(":")
         if not service or not verb or "*" in action:
             raise DeclarationError(f"{function}/{grant['sid']}: {action!r}: name each action")
+    if "condition" in grant and not isinstance(grant["condition"], dict):
+        raise DeclarationError(f"{function}/{grant['sid']}: condition must be an IAM Condition block")
     if "*" in grant["resources"] and not grant.get("why"):
         raise DeclarationError(f"{function}/{grant['sid']}: resource * needs a `why`")
 
@@ -200,6 +205,23 @@ def stack_names(resources: list[dict], *, stage: str, region: str, account: str,
         else:
             names[logical] = physical
     return names
+
+
+def table_hash_keys(names: dict[str, str], template: dict | None = None) -> dict[str, str]:
+    """Each table's name in a stack (from `names`) -> its partition key attribute, from the
+    template's KeySchema (what the dynamodb:LeadingKeys condition key is made of)."""
+    if template is None:
+        from infra import render
+
+        template = render.load_template()
+    out = {}
+    for logical, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::DynamoDB::Table" or logical not in names:
+            continue
+        for key in resource["Properties"].get("KeySchema", []):
+            if key.get("KeyType") == "HASH":
+                out[names[logical]] = key["AttributeName"]
+    return out
 
 
 def stack_policies(names: dict[str, str], stage: str, decl: dict | None = None, *,

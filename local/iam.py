@@ -46,7 +46,7 @@ import os
 import re
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 log = logging.getLogger("setu.iam")
@@ -63,6 +63,14 @@ class Unmapped(RuntimeError):
 class Need:
     action: str
     resource: str
+    # condition keys of the request, e.g. (("dynamodb:LeadingKeys", ("secret",)),)
+    keys: tuple = field(default=(), compare=False)
+
+    def key(self, name: str) -> tuple[str, ...] | None:
+        for key, values in self.keys:
+            if key.lower() == name.lower():
+                return values
+        return None
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,7 @@ class _State:
         self.account = ACCOUNT_ID
         self.denials: list[Denial] = []
         self.active = False  # a stack's policies are in force
+        self.hash_keys: dict[str, str] = {}  # table name -> its partition key attribute
 
 
 _state = _State()
@@ -137,10 +146,12 @@ def mode() -> str:
 
 
 def use_policies(policies: dict[str, dict], *, stage: str, region: str = "us-east-1",
-                 account: str = ACCOUNT_ID) -> None:
-    """function -> resolved policy document (infra.permissions.stack_policies)."""
+                 account: str = ACCOUNT_ID, hash_keys: dict[str, str] | None = None) -> None:
+    """function -> resolved policy document (infra.permissions.stack_policies); `hash_keys`:
+    table name -> partition key attribute (for the dynamodb:LeadingKeys condition key)."""
     with _state.lock:
         _state.policies = dict(policies)
+        _state.hash_keys = dict(hash_keys or {})
         _state.active = True
         _state.stage, _state.region, _state.account = stage, region, account
 
@@ -165,7 +176,8 @@ def use_stack(endpoint: str, stage: str, *, region: str = "us-east-1",
     # the emulator's stack lacks what it cannot create (the SMS configuration set): grants on
     # those name <absent:...> and allow nothing
     policies = permissions.stack_policies(names, "local", declaration, absent_ok=True)
-    use_policies(policies, stage=stage, region=region)
+    use_policies(policies, stage=stage, region=region,
+                 hash_keys=permissions.table_hash_keys(names))
     return policies
 
 
@@ -213,12 +225,43 @@ def _statement_applies(statement: dict, need: Need) -> bool:
     if not action_ok:
         return False
     if "Resource" in statement:
-        return any(matches(p, need.resource) for p in _as_list(statement["Resource"]))
-    return not any(matches(p, need.resource) for p in _as_list(statement.get("NotResource", [])))
+        resource_ok = any(matches(p, need.resource) for p in _as_list(statement["Resource"]))
+    else:
+        resource_ok = not any(matches(p, need.resource)
+                              for p in _as_list(statement.get("NotResource", [])))
+    return resource_ok and _conditions_hold(statement.get("Condition") or {}, need)
+
+
+_OPERATORS = {"StringEquals": lambda value, pattern: value == pattern,
+              "StringLike": lambda value, pattern: matches(pattern, value)}
+
+
+def _conditions_hold(condition: dict, need: Need) -> bool:
+    """IAM's condition operators Setu's policies use: StringEquals and StringLike, plain or
+    with the ForAllValues:/ForAnyValue: set qualifiers. Another operator fails loudly."""
+    for operator, block in condition.items():
+        qualifier, _, base = operator.rpartition(":")
+        if base not in _OPERATORS or qualifier not in ("", "ForAllValues", "ForAnyValue"):
+            raise Unmapped(f"condition operator {operator}")
+        test = _OPERATORS[base]
+        for key, expected in block.items():
+            values = need.key(key)
+            expected = [str(e) for e in _as_list(expected)]
+            one = lambda value: any(test(value, e) for e in expected)  # noqa: E731
+            if qualifier == "ForAllValues":  # true when the key is absent or empty, as in IAM
+                ok = all(one(v) for v in values or ())
+            elif qualifier == "ForAnyValue":
+                ok = any(one(v) for v in values or ())
+            else:
+                ok = bool(values) and len(values) == 1 and one(values[0])
+            if not ok:
+                return False
+    return True
 
 
 def evaluate(policy: dict, need: Need) -> str:
-    """"allow", "explicit-deny" or "implicit-deny" (identity-based policy only; no conditions)."""
+    """"allow", "explicit-deny" or "implicit-deny" (identity-based policies only; the condition
+    operators of `_conditions_hold`)."""
     statements = _as_list(policy.get("Statement", []))
     if any(s.get("Effect") == "Deny" and _statement_applies(s, need) for s in statements):
         return "explicit-deny"
@@ -251,6 +294,36 @@ class _Call:
     params: dict
     region: str
     account: str
+    hash_keys: dict = field(default_factory=dict)
+
+
+def _scalar(value: Any) -> str | None:
+    """A DynamoDB JSON key value ({"S": "x"}, {"N": "1"}) as IAM sees it in LeadingKeys."""
+    if isinstance(value, dict):
+        for kind in ("S", "N", "B"):
+            if kind in value:
+                return str(value[kind])
+    return None
+
+
+def _leading(ctx: _Call, table: str, *items: dict | None) -> tuple:
+    """The dynamodb:LeadingKeys condition key: the partition key values the request names."""
+    attribute = ctx.hash_keys.get(table)
+    if not attribute:
+        return ()
+    values = tuple(v for v in (_scalar((item or {}).get(attribute)) for item in items) if v is not None)
+    return (("dynamodb:LeadingKeys", values),) if values else ()
+
+
+def _query_leading(ctx: _Call, p: dict) -> tuple:
+    attribute = ctx.hash_keys.get(p.get("TableName", ""))
+    expression = p.get("KeyConditionExpression") or ""
+    names = p.get("ExpressionAttributeNames") or {}
+    for name, placeholder in re.findall(r"(#?\w+)\s*=\s*(:\w+)", expression):
+        if names.get(name, name) == attribute:
+            value = _scalar((p.get("ExpressionAttributeValues") or {}).get(placeholder))
+            return (("dynamodb:LeadingKeys", (value,)),) if value is not None else ()
+    return ()
 
 
 _DYNAMODB_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable",
@@ -263,22 +336,34 @@ _TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteIt
 def _dynamodb(ctx: _Call) -> list[Need]:
     op, p = ctx.operation, ctx.params
     if op in _DYNAMODB_SINGLE:
-        return [Need(f"dynamodb:{op}", _table_arn(ctx, p["TableName"]))]
+        keys = _leading(ctx, p["TableName"], p.get("Item") if op == "PutItem" else p.get("Key"))
+        return [Need(f"dynamodb:{op}", _table_arn(ctx, p["TableName"]), keys)]
     if op in ("Query", "Scan"):
         arn = _table_arn(ctx, p["TableName"])
         if p.get("IndexName"):
             arn += f"/index/{p['IndexName']}"
-        return [Need(f"dynamodb:{op}", arn)]
-    if op in ("BatchGetItem", "BatchWriteItem"):
-        return [Need(f"dynamodb:{op}", _table_arn(ctx, table)) for table in p.get("RequestItems", {})]
+        keys = _query_leading(ctx, p) if op == "Query" and not p.get("IndexName") else ()
+        return [Need(f"dynamodb:{op}", arn, keys)]
+    if op == "BatchGetItem":
+        return [Need("dynamodb:BatchGetItem", _table_arn(ctx, table),
+                     _leading(ctx, table, *request.get("Keys", [])))
+                for table, request in p.get("RequestItems", {}).items()]
+    if op == "BatchWriteItem":
+        return [Need("dynamodb:BatchWriteItem", _table_arn(ctx, table), _leading(
+            ctx, table, *[w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key")
+                          for w in writes]))
+                for table, writes in p.get("RequestItems", {}).items()]
     if op == "TransactWriteItems":
         needs = []
         for item in p.get("TransactItems", []):
             for kind, body in item.items():
-                needs.append(Need(f"dynamodb:{_TRANSACT_WRITE[kind]}", _table_arn(ctx, body["TableName"])))
+                keys = _leading(ctx, body["TableName"], body.get("Item") if kind == "Put" else body.get("Key"))
+                needs.append(Need(f"dynamodb:{_TRANSACT_WRITE[kind]}",
+                                  _table_arn(ctx, body["TableName"]), keys))
         return needs
     if op == "TransactGetItems":
-        return [Need("dynamodb:GetItem", _table_arn(ctx, item["Get"]["TableName"]))
+        return [Need("dynamodb:GetItem", _table_arn(ctx, item["Get"]["TableName"]),
+                     _leading(ctx, item["Get"]["TableName"], item["Get"].get("Key")))
                 for item in p.get("TransactItems", [])]
     if op == "ListTables":
         return [Need("dynamodb:ListTables", "*")]
@@ -422,12 +507,13 @@ SERVICES: dict[str, Callable[[_Call], list[Need]]] = {
 
 
 def required(service: str, operation: str, params: dict, *, region: str = "us-east-1",
-             account: str = ACCOUNT_ID) -> list[Need]:
-    """The IAM action(s) and resource ARN(s) `operation` with `params` needs."""
+             account: str = ACCOUNT_ID, hash_keys: dict[str, str] | None = None) -> list[Need]:
+    """The IAM action(s) and resource ARN(s) `operation` with `params` needs (with the
+    dynamodb:LeadingKeys condition key where `hash_keys` names the table's partition key)."""
     mapping = SERVICES.get(service)
     if mapping is None:
         raise Unmapped(f"{service} {operation}")
-    return mapping(_Call(service, operation, params, region, account))
+    return mapping(_Call(service, operation, params, region, account, hash_keys or {}))
 
 
 # ---- the error AWS gives -------------------------------------------------------------------------
@@ -497,8 +583,9 @@ def check_call(function: str, service: str, operation: str, params: dict) -> lis
     """The needs of this call `function`'s policy denies, with the verdict; records them."""
     with _state.lock:
         policy = _state.policies.get(function)
-        region, account = _state.region, _state.account
-    needs = required(service, operation, params, region=region, account=account)
+        region, account, hash_keys = _state.region, _state.account, _state.hash_keys
+    needs = required(service, operation, params, region=region, account=account,
+                     hash_keys=hash_keys)
     if policy is None:
         policy = {"Statement": []}
     denied = []

@@ -133,3 +133,18 @@ def test_lambda_polls_the_timer_queue_with_the_functions_role(stack):
     stack.pump._poll_source("ticket_changed")
     stack.pump._poll_source("inbound_sms")
     assert {d.function for d in iam.denials()} == {"timer_fired"}
+
+
+@pytest.mark.iam_denials_expected
+def test_the_inbound_functions_may_write_only_secrets_to_settings(stack):
+    """dynamodb:LeadingKeys: a conditioned grant lets inbound_email/inbound_sms create the
+    signing secret on a new stage, and write no other kind of setting (an agent, a policy)."""
+    client = boto3.client("dynamodb")
+    table = stack.outputs["SettingsTable"]
+    for function in ("inbound_email", "inbound_sms"):
+        with iam.as_function(function):
+            client.put_item(TableName=table, Item={"kind": {"S": "secret"}, "name": {"S": f"test-{function}"}})
+            with pytest.raises(ClientError) as caught:
+                client.put_item(TableName=table, Item={"kind": {"S": "agent"}, "name": {"S": "arn:x"}})
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "Item" not in client.get_item(TableName=table, Key={"kind": {"S": "agent"}, "name": {"S": "arn:x"}})

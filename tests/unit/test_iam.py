@@ -353,3 +353,56 @@ def test_s3_delete_objects_deletes_the_allowed_keys_and_lists_the_denied(policie
     parsed = {"Deleted": [{"Key": "attachments/1"}]}
     iam._after_call(http_response=AWSResponse("http://x", 200, {}, None), parsed=parsed, context=context)
     assert [(e["Key"], e["Code"]) for e in parsed["Errors"]] == [("inbound/2", "AccessDenied")]
+
+
+# ---- conditions: dynamodb:LeadingKeys ------------------------------------------------------------
+
+HASH_KEYS = {"settings": "kind", "tickets": "id"}
+
+
+def test_item_calls_carry_the_partition_keys_they_name():
+    def leading(operation, **params):
+        return [n.key("dynamodb:LeadingKeys") for n in
+                iam.required("dynamodb", operation, params, hash_keys=HASH_KEYS)]
+
+    assert leading("PutItem", TableName="settings", Item={"kind": {"S": "secret"}, "name": {"S": "x"}}) == [("secret",)]
+    assert leading("GetItem", TableName="settings", Key={"kind": {"S": "agent"}, "name": {"S": "a"}}) == [("agent",)]
+    assert leading("Query", TableName="settings", KeyConditionExpression="#k = :k",
+                   ExpressionAttributeNames={"#k": "kind"}, ExpressionAttributeValues={":k": {"S": "agent"}}) == [("agent",)]
+    assert leading("BatchGetItem", RequestItems={"tickets": {"Keys": [{"id": {"S": "t1"}}, {"id": {"S": "t2"}}]}}) == [
+        ("t1", "t2")]
+    items = [{"Put": {"TableName": "settings", "Item": {"kind": {"S": "secret"}}}},
+             {"Update": {"TableName": "tickets", "Key": {"id": {"S": "t1"}}}}]
+    assert leading("TransactWriteItems", TransactItems=items) == [("secret",), ("t1",)]
+    assert leading("PutItem", TableName="other", Item={"kind": {"S": "x"}}) == [None]  # unknown table
+
+
+SECRET_ONLY = {"Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": TABLE + "settings",
+                              "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["secret"]}}}]}
+
+
+def test_a_leading_keys_condition_allows_only_those_items():
+    def put(kind):
+        (need,) = iam.required("dynamodb", "PutItem", {"TableName": "settings", "Item": {"kind": {"S": kind}}},
+                               hash_keys=HASH_KEYS)
+        return iam.evaluate(SECRET_ONLY, need)
+
+    assert put("secret") == "allow"
+    assert put("agent") == "implicit-deny"
+
+
+def test_condition_operators():
+    need = Need("s3:GetObject", "arn:aws:s3:::b/k", (("aws:TagKeys", ("a", "b")), ("s3:prefix", ("in/x",))))
+
+    def holds(condition):
+        return iam._conditions_hold(condition, need)
+
+    assert holds({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b", "c"]}})
+    assert not holds({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}})
+    assert holds({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}})
+    assert holds({"ForAllValues:StringEquals": {"absent:Key": ["x"]}})  # IAM: true when absent
+    assert not holds({"ForAnyValue:StringEquals": {"absent:Key": ["x"]}})
+    assert holds({"StringLike": {"s3:prefix": "in/*"}})
+    assert not holds({"StringEquals": {"s3:prefix": "in/"}})
+    with pytest.raises(iam.Unmapped):
+        holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})

@@ -725,3 +725,18 @@ def test_resolving_against_a_stack():
         "arn:aws:sqs:us-east-1:123456789012:setu-x-timers",
         "arn:aws:states:us-east-1:123456789012:execution:setu-x-timer:*",
         "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/<absent:SmsConfigurationSet>"]
+
+
+def test_inbound_functions_may_create_only_the_signing_secret_in_settings():
+    from infra import permissions
+    from local import iam
+
+    names = _names("dev")
+    hash_keys = permissions.table_hash_keys(names)
+    assert hash_keys["setu-dev-settings"] == "kind" and hash_keys["setu-dev-tickets"] == "id"
+    for function in ("inbound_email", "inbound_sms"):
+        for kind, verdict in (("secret", "allow"), ("agent", "implicit-deny"), ("policy", "implicit-deny")):
+            (need,) = iam.required("dynamodb", "PutItem", {
+                "TableName": "setu-dev-settings", "Item": {"kind": {"S": kind}, "name": {"S": "x"}}},
+                region="us-east-1", account=ACCOUNT, hash_keys=hash_keys)
+            assert iam.evaluate(_policy("dev", function), need) == verdict, (function, kind)
