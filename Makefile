@@ -42,6 +42,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 $(VENV): $(STAMP)
 venv: $(STAMP)
 
+# Every handler runs under its own function's IAM policy (infra/permissions.yaml, enforced by
+# local/iam.py): SETU_IAM=enforce (default), audit (log denials, let them through) or off.
+SETU_IAM ?= enforce
+export SETU_IAM
+
 dev: $(STAMP)
 	exec $(BIN)/python -m local
 
@@ -65,7 +70,9 @@ test: $(STAMP) browser
 	@# its own emulator, overlap the waits even on two cores. --dist loadfile: the tests of a
 	@# file that starts a whole local stack (tests/e2e, tests/browser: one stack, one Chromium)
 	@# run on one worker (xdist's loadgroup no longer groups anything under pytest 9)
-	SETU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile tests
+	@# the integration, end-to-end and browser suites run every handler under its function's
+	@# IAM policy (local/iam.py): always enforced here, whatever the shell says
+	SETU_IAM=enforce SETU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile tests
 
 # infra/package.py: render build/merge.yaml, `chalice package`, then slim deployment.zip (drop
 # what the Lambda runtime provides - boto3, botocore and their dependencies - and what Setu

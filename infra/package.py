@@ -462,6 +462,26 @@ def _check_runtime(template: Path) -> None:
                              f" but this interpreter is {here}")
 
 
+def check_policies(template: Path, stage: str) -> None:
+    """Every function's role in the packaged template carries exactly its policy generated from
+    infra/permissions.yaml (never .chalice/policy-placeholder.json's deny-all)."""
+    import yaml
+
+    from infra import permissions, render
+
+    data = yaml.load(template.read_text(encoding="utf-8"), Loader=render.CfnLoader)  # noqa: S506
+    resources = data.get("Resources", {})
+    for function in permissions.functions():
+        role = resources.get(permissions.role_logical_id(function))
+        if role is None or role.get("Type") != "AWS::IAM::Role":
+            raise PackagingError(f"{function}: no role {permissions.role_logical_id(function)} "
+                                 "in the packaged template (did Chalice rename its roles?)")
+        documents = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+        if documents != [permissions.policy_document(function, stage)]:
+            raise PackagingError(f"{function}: its role's policy is not the one generated from "
+                                 "infra/permissions.yaml")
+
+
 def build(stage: str = "dev", out: Path | str | None = None, merge: Path | str | None = None,
           *, quiet: bool = False, bytecode: bool = False) -> Path:
     """render the merge template, ``chalice package`` into out, slim the zip; returns the zip.
@@ -486,6 +506,7 @@ def build(stage: str = "dev", out: Path | str | None = None, merge: Path | str |
                 break
             if attempt == 2:
                 raise PackagingError(f"chalice wrote a broken {zip_path}")
+        check_policies(out / "sam.yaml", stage)
         if bytecode:
             _check_runtime(out / "sam.yaml")
         report = slim(zip_path, bytecode=bytecode)

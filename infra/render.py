@@ -8,7 +8,8 @@
   the emulator has none, the local stack's SMTP ingress stands in for it) are dropped, with
   the outputs and `DependsOn` entries that name them.
 * `render_merge_template(stage)` - the template with the ASL inlined (and nothing dropped) plus
-  infra/lambda.yaml (the wiring of Chalice's generated functions to these resources), for
+  infra/lambda.yaml (the wiring of Chalice's generated functions to these resources) and each
+  function role's IAM policy generated from infra/permissions.yaml (infra/permissions.py), for
   ``chalice package --merge-template``. Inlining the ASL here too keeps the packaged
   sam.yaml self-contained: a relative ``DefinitionS3Location`` would be resolved against
   build/<stage>/ by ``aws cloudformation package`` / ``sam deploy``, where the file is not.
@@ -241,7 +242,12 @@ def render_merge_template(stage: str, template_path: Path | str = TEMPLATE_PATH,
     """The template for `chalice package --merge-template`: the template with its ASL inlined
     + lambda.yaml, the Stage parameter defaulting to `stage` and SupportDomain to the stage's
     support address's domain (so `sam deploy` needs no overrides)."""
+    from infra import permissions
+
     merged = deep_merge(_render_inlined(template_path), load_overlay(overlay_path))
+    # every function's role: its policy generated from infra/permissions.yaml (Chalice's own,
+    # from .chalice/policy-placeholder.json, is replaced: its merge replaces lists)
+    merged = deep_merge(merged, permissions.merge_overlay(stage))
     parameters = merged.setdefault("Parameters", {})
     parameters.setdefault("Stage", {"Type": "String"})["Default"] = stage
     domain = support_domain(stage)

@@ -9,6 +9,10 @@
    mail bucket and announced on the inbound-email topic, as SES receiving does;
 6. `.setu/local.json` describing all of it, written once /health answers.
 
+Every handler runs under its own function's IAM policy, generated from infra/permissions.yaml
+as `make package` generates it: a call the policy does not allow fails as it would on AWS
+(local/iam.py; SETU_IAM=audit only logs such calls, SETU_IAM=off stops checking).
+
 Ctrl-C or SIGTERM stops the HTTP server, the SMTP ingress, the pump and the emulator. State
 lives only in the emulator's memory: every start is a fresh stack.
 """
@@ -164,9 +168,14 @@ def main() -> int:
 
         import app
         from chalicelib import runtime
+        from local import iam
         from local.pump import Pump
         from local.smtp import SmtpIngress
 
+        # every handler runs under its function's policy from infra/permissions.yaml
+        iam.install(app)
+        iam.use_stack(endpoint, STAGE, support_domain=stack.SUPPORT_DOMAIN)
+        log.info("IAM policies: %s (SETU_IAM)", iam.mode())
         runtime.reset()
         stack.seed_admin()
         server = _serve_app(api_port)
@@ -177,6 +186,8 @@ def main() -> int:
         _wait_healthy(api_url)
 
         info = describe(outputs, api_url, endpoint, smtp_port)
+        # each handler's AWS calls are checked against its function's policy (local/iam.py)
+        info["iam"] = {"mode": iam.mode(), "denials_log": os.environ.get("SETU_IAM_LOG", "")}
         tmp = info_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(info_path)

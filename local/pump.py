@@ -34,7 +34,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from infra.replay import lambda_stream_record
-from local import stack
+from local import iam, stack
 
 log = logging.getLogger("setu.pump")
 MAX_STREAM_ATTEMPTS = 5
@@ -195,7 +195,7 @@ class Pump:
                 return self._poll_sqs(name, self.outputs[output], wait)
             if kind == "stream":
                 return self._poll_stream(name, self.outputs[output])
-            return self._poll_sns(name, wait)
+            return self._poll_sns(name, wait)  # SNS pushes: its stand-in queue is not Lambda's
 
     def tick(self) -> dict[str, Any]:
         """Invoke every scheduled handler now, as an EventBridge rule does; name -> result.
@@ -253,12 +253,15 @@ class Pump:
 
     def _invoke(self, name: str, event: dict) -> Any:
         handler: Callable[[dict, Context], Any] = getattr(self.app, name)
-        return handler(event, Context(name))
+        with iam.as_function(name):  # its AWS calls run under its own policy (local/iam.py)
+            return handler(event, Context(name))
 
     def _poll_sqs(self, name: str, queue_url: str, wait: int = 0) -> int:
-        received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                            WaitTimeSeconds=wait, AttributeNames=["All"],
-                                            MessageAttributeNames=["All"]).get("Messages", [])
+        # Lambda's event source mapping polls and deletes with the function's role
+        with iam.as_event_source(name):
+            received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                                WaitTimeSeconds=wait, AttributeNames=["All"],
+                                                MessageAttributeNames=["All"]).get("Messages", [])
         if not received:
             return 0
         arn = self._queue_arn(queue_url)
@@ -272,7 +275,8 @@ class Pump:
         done = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
                 for n, m in enumerate(received) if m["MessageId"] not in failed]
         if done:
-            self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=done)
+            with iam.as_event_source(name):
+                self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=done)
         return len(records)
 
     def _queue_arn(self, queue_url: str) -> str:
@@ -305,18 +309,25 @@ class Pump:
         error in message attributes."""
         queue_url = self.outputs.get("EventDeadLetterQueueUrl")
         if queue_url:
-            self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event), MessageAttributes={
-                "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
-                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-                "ErrorMessage": {"DataType": "String", "StringValue": f"{name} raised"}})
+            with iam.as_event_source(name):  # Lambda writes it with the function's role
+                self._send_dead_letter(queue_url, event, name)
+
+    def _send_dead_letter(self, queue_url: str, event: dict, name: str) -> None:
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event), MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": f"{name} raised"}})
 
     def _poll_stream(self, name: str, stream_arn: str) -> int:
         stream, shards = self._streams[stream_arn], self._shards[name]
         delivered = 0
-        for shard_id in stream.shard_ids():
+        with iam.as_event_source(name):  # the event source mapping reads with the function's role
+            shard_ids = stream.shard_ids()
+        for shard_id in shard_ids:
             state = shards.setdefault(shard_id, _Shard(shard_id))
             if not state.pending:
-                state.pending = stream.take(shard_id, name)
+                with iam.as_event_source(name):
+                    state.pending = stream.take(shard_id, name)
             if state.pending:
                 delivered += len(state.pending)
                 self._deliver_stream(name, state, stream_arn)
@@ -341,7 +352,8 @@ class Pump:
         if state.attempts >= MAX_STREAM_ATTEMPTS:
             log.error("%s: giving up on stream record %s after %d attempts", name,
                       state.pending[0]["dynamodb"]["SequenceNumber"], state.attempts)
-            self._record_stream_failure(name, state, stream_arn)
+            with iam.as_event_source(name):  # the OnFailure destination, with the function's role
+                self._record_stream_failure(name, state, stream_arn)
             state.pending, state.attempts = state.pending[1:], 0
 
     def _record_stream_failure(self, name: str, state: _Shard, stream_arn: str) -> None:

@@ -121,7 +121,8 @@ def deploy(endpoint: str, stage: str, region: str = REGION) -> dict[str, str]:
     name = f"setu-{stage}"
     cloudformation.create_stack(
         StackName=name, TemplateBody=_emulator_template(),
-        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage},
+                    {"ParameterKey": "SupportDomain", "ParameterValue": SUPPORT_DOMAIN}],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":

@@ -161,7 +161,9 @@ def pages_stack(browser_available, shop, tmp_path_factory):
            "SETU_AWS_PORT": str(local_stack.free_port()),
            "SETU_SMTP_PORT": str(local_stack.free_port()),
            "SETU_STATE_DIR": str(state_dir), "SETU_FORM_LIMIT_PER_HOUR": "100",
-           "SETU_SCHEDULE_SECONDS": "0", "SETU_FORM_ORIGINS": shop.url}
+           "SETU_SCHEDULE_SECONDS": "0", "SETU_FORM_ORIGINS": shop.url,
+           # handlers run under their functions' policies (local/iam.py); denials land here
+           "SETU_IAM": "enforce", "SETU_IAM_LOG": str(state_dir / "iam-denials.jsonl")}
     log = state_dir / "stack.log"
     process = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT)
@@ -180,6 +182,9 @@ def pages_stack(browser_available, shop, tmp_path_factory):
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+    denials = state_dir / "iam-denials.jsonl"
+    assert not denials.exists() or not denials.read_text().strip(), \
+        f"calls outside their function's IAM policy:\n{denials.read_text()}"
 
 
 # ---- the browser ----------------------------------------------------------------------------

@@ -24,4 +24,8 @@ def started(state_dir: Path, **settings: str) -> Iterator[process.Running]:
 
 @pytest.fixture(scope="module")
 def local_stack_running(tmp_path_factory):
-    yield from started(tmp_path_factory.mktemp("setu"), SETU_FORM_LIMIT_PER_HOUR="50")
+    state_dir = tmp_path_factory.mktemp("setu")
+    # every call a handler makes is checked against its function's policy (local/iam.py);
+    # a denied one is also written here, for test_no_call_outside_its_functions_policy
+    yield from started(state_dir, SETU_FORM_LIMIT_PER_HOUR="50", SETU_IAM="enforce",
+                       SETU_IAM_LOG=str(state_dir / "iam-denials.jsonl"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
+from pathlib import Path
 
 import requests
 
@@ -237,6 +238,15 @@ def test_logs_are_structured_and_carry_no_bodies_or_tokens(local_stack_running):
     token = ack["reply_to"].split("+", 1)[1].split("@", 1)[0]
     assert token not in log, "a signed reply address is in the logs"
     assert not re.search(r"/csat/[A-Za-z0-9._-]{8,}", log), "a CSAT token is in the logs"
+
+
+def test_no_call_outside_its_functions_policy(local_stack_running):
+    """Every AWS call the handlers made in the tests above was inside its function's policy
+    (the stack enforces them, so a denial would also have failed its flow)."""
+    info = local_stack_running.info
+    assert info["iam"]["mode"] == "enforce"
+    denials = Path(info["iam"]["denials_log"])
+    assert not denials.exists() or not denials.read_text().strip(), denials.read_text()
 
 
 def test_sigterm_stops_everything(local_stack_running):

@@ -1,5 +1,5 @@
 """Packaging and infra rendering: the template renderings, the Lambda wiring overlay, the
-Chalice config and the least-privilege IAM policy files.
+Chalice config and the least-privilege IAM policies generated from infra/permissions.yaml.
 
 All offline: no AWS account, no network. One test runs `chalice package` + cfn-lint on a stub
 app with Setu's function names (a few seconds); `make package` does the same for the real app.
@@ -47,19 +47,6 @@ def _stage_setting(stage: str, function: str, key: str):
         if key in scope:
             return scope[key]
     return None
-
-
-def _policy(stage: str, function: str) -> dict:
-    return json.loads((CHALICE_DIR / _stage_setting(stage, function, "iam_policy_file")).read_text())
-
-
-def _statements(policy: dict) -> list[dict]:
-    statements = policy["Statement"]
-    return statements if isinstance(statements, list) else [statements]
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 # --- the YAML loader --------------------------------------------------------------------------
@@ -323,7 +310,7 @@ def test_merge_template_sets_stage_and_wires_every_function(stage):
             destination = wired["DestinationConfig"]["OnFailure"]["Destination"]
             assert destination == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
             assert _allowed(stage, name, "sqs:SendMessage",
-                            f"arn:aws:sqs:us-east-1:1:setu-{stage}-stream-failures")
+                            f"arn:aws:sqs:us-east-1:123456789012:setu-{stage}-stream-failures")
         elif kind == "SNSEventConfig":
             (topic,) = re.findall(r"^\$\{(\w+)\}$", wired["Topic"]["Fn::Sub"])
             assert resources[topic]["Type"] == "AWS::SNS::Topic"
@@ -429,6 +416,9 @@ def test_chalice_package_of_a_stub_app_passes_cfn_lint(tmp_path):
                           capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     sam = render.yaml.safe_load((tmp_path / "out" / "sam.yaml").read_text())
+    from infra import package
+
+    package.check_policies(tmp_path / "out" / "sam.yaml", "dev")  # generated, not the placeholder
     for name in functions:
         props = sam["Resources"][_logical_id(name)]["Properties"]
         assert props["Environment"]["Variables"]["SETU_STAGE"] == "dev"
@@ -464,43 +454,102 @@ def test_timer_queue_visibility_covers_the_handler_timeout():
         assert queue["VisibilityTimeout"] >= 6 * _stage_setting(stage, "timer_fired", "lambda_timeout")
 
 
-# --- IAM policies -----------------------------------------------------------------------------
+# --- IAM policies (generated from infra/permissions.yaml) --------------------------------------
+
+ACCOUNT = "123456789012"
+# name properties of the template's resources -> what ${...} gives for them
+_NAME_PROPERTIES = {"AWS::DynamoDB::Table": ("TableName", ""), "AWS::S3::Bucket": ("BucketName", ""),
+                    "AWS::SQS::Queue": ("QueueName", ".QueueName"),
+                    "AWS::SNS::Topic": ("TopicName", ".TopicName"),
+                    "AWS::StepFunctions::StateMachine": ("StateMachineName", ".Name"),
+                    "AWS::SMSVOICE::ConfigurationSet": ("ConfigurationSetName", "")}
+
+
+def _names(stage: str) -> dict[str, str]:
+    """What a stack of `stage` in us-east-1, account 123456789012, gives ${...}."""
+    from infra import permissions
+
+    base = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT,
+            "Stage": stage, "SupportDomain": "example.com"}
+    names = dict(base)
+    for logical, resource in render.load_template()["Resources"].items():
+        if resource["Type"] in _NAME_PROPERTIES:
+            prop, suffix = _NAME_PROPERTIES[resource["Type"]]
+            names[logical + suffix] = permissions.resolve(resource["Properties"][prop], base)
+    return names
+
+
+def _policy(stage: str, function: str) -> dict:
+    """The function's generated policy as a stack of `stage` in account 123456789012 has it."""
+    from infra import permissions
+
+    return permissions.resolve(permissions.policy_document(function, stage), _names(stage))
+
+
+def _statements(policy: dict) -> list[dict]:
+    statements = policy["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_app_function_has_a_declaration_and_no_other():
+    from infra import permissions
+
+    assert set(permissions.functions()) == set(_app_functions())
+    permissions.check()
+
+
+def test_no_hand_kept_policies_remain():
+    """One declaration: no per-stage policy files; Chalice's own is a deny-all placeholder the
+    generated policies replace at package time (infra/package.py checks that they did)."""
+    assert sorted(p.name for p in CHALICE_DIR.glob("policy*.json")) == ["policy-placeholder.json"]
+    assert CONFIG["iam_policy_file"] == "policy-placeholder.json"
+    for stage in DEPLOYED_STAGES:
+        for name in _app_functions():
+            assert _stage_setting(stage, name, "iam_policy_file") == "policy-placeholder.json"
+    placeholder = json.loads((CHALICE_DIR / "policy-placeholder.json").read_text())
+    assert [s["Effect"] for s in placeholder["Statement"]] == ["Deny"]
+
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
-def test_every_function_has_its_own_policy_file(stage):
-    files = set()
+def test_merge_template_gives_every_role_its_generated_policy(stage):
+    from infra import permissions
+
+    resources = render.render_merge_template(stage)["Resources"]
     for name in _app_functions():
-        policy_file = CONFIG["stages"][stage]["lambda_functions"][name]["iam_policy_file"]
-        assert policy_file.startswith(f"policy-{stage}-"), policy_file
-        assert (CHALICE_DIR / policy_file).is_file(), policy_file
-        files.add(policy_file)
-        assert _policy(stage, name)["Version"] == "2012-10-17"
-    assert len(files) == len(_app_functions()), "one policy file per function"
-    assert set(p.name for p in CHALICE_DIR.glob(f"policy-{stage}-*.json")) == files, "no strays"
+        role = resources[permissions.role_logical_id(name)]
+        assert role["Properties"]["Policies"] == [{
+            "PolicyName": f"{permissions.role_logical_id(name)}Policy",
+            "PolicyDocument": permissions.policy_document(name, stage)}]
 
 
-def test_dev_and_prod_policies_differ_only_in_the_stage_name():
+def test_dev_and_prod_policies_are_the_same_document():
+    """Per stage only the stack differs: the generated documents name ${Stage} and the stack's
+    resources, never a stage."""
+    from infra import permissions
+
     for name in _app_functions():
-        dev = json.dumps(_policy("dev", name), sort_keys=True)
-        prod = json.dumps(_policy("prod", name), sort_keys=True)
-        assert dev.replace("setu-dev-", "setu-prod-") == prod, name
-        assert "setu-prod-" not in dev and "setu-dev-" not in prod, name
+        assert permissions.policy_document(name, "dev") == permissions.policy_document(name, "prod")
 
 
-# Resource "*" only for X-Ray (active tracing): PutTraceSegments and PutTelemetryRecords have
-# no resource-level permissions in IAM. SMS go through End User Messaging's SendTextMessage,
-# scoped to the stage's configuration set and the account's origination identities (whose ids
-# are generated, so they cannot carry the stage name).
+# Resource "*" only where IAM has no resource-level permission for the action: X-Ray's trace
+# upload (active tracing). Each such grant says why in infra/permissions.yaml.
 STAR_ALLOWED = {("xray:PutTelemetryRecords", "xray:PutTraceSegments")}
-ORIGINATION_IDENTITIES = ("arn:aws:sms-voice:*:*:phone-number/*", "arn:aws:sms-voice:*:*:pool/*",
-                          "arn:aws:sms-voice:*:*:sender-id/*")
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
-def test_policies_are_least_privilege(stage):
+def test_generated_policies_are_pinned_and_least_privilege(stage):
+    from infra import permissions
+
+    declared = permissions.declaration()
     for name in _app_functions():
-        for statement in _statements(_policy(stage, name)):
-            where = f"{name}/{statement.get('Sid')}"
+        sids = [g["sid"] for g in permissions.grants(name, stage)]
+        assert len(sids) == len(set(sids)), f"{name}: duplicate Sids {sids}"
+        for statement in permissions.policy_document(name, stage)["Statement"]:
+            where = f"{name}/{statement['Sid']}"
             assert statement["Effect"] == "Allow", where
             assert "NotAction" not in statement and "NotResource" not in statement, where
             actions = _as_list(statement["Action"])
@@ -510,25 +559,32 @@ def test_policies_are_least_privilege(stage):
             for resource in _as_list(statement["Resource"]):
                 if resource == "*":
                     assert tuple(sorted(actions)) in STAR_ALLOWED, f"{where}: Resource * for {actions}"
-                elif resource.startswith("arn:aws:ses:"):
-                    assert resource == "arn:aws:ses:*:*:identity/*", where
-                elif resource in ORIGINATION_IDENTITIES:
-                    assert actions == ["sms-voice:SendTextMessage"], where
-                else:
-                    assert f"setu-{stage}-" in resource, f"{where}: {resource} is not this stage's"
+                    grant = next(g for g in [*declared["common"], *declared["functions"][name]]
+                                 if g["sid"] == statement["Sid"])
+                    assert grant.get("why"), f"{where}: Resource * without a reason"
+                    continue
+                text = resource["Fn::Sub"]
+                assert text.startswith("arn:${AWS::Partition}:"), f"{where}: {text}"
+                if not text.startswith("arn:${AWS::Partition}:s3:::"):  # S3 ARNs have neither
+                    assert ":${AWS::Region}:${AWS::AccountId}:" in text, f"{where}: {text}"
+                if ":ses:" in text:
+                    assert text.endswith(":identity/${SupportDomain}"), f"{where}: {text}"
+                # every ${Name} is a pseudo parameter, a parameter or a resource of the template
+                template = render.load_template()
+                for ref in re.findall(r"\$\{([^}]+)\}", text):
+                    ref = ref.split(".")[0]
+                    assert ref.startswith("AWS::") or ref in template["Parameters"] \
+                        or ref in template["Resources"], f"{where}: {ref}"
 
 
 def _allowed(stage: str, function: str, action: str, resource: str) -> bool:
-    from fnmatch import fnmatchcase
+    from local import iam
 
-    for statement in _statements(_policy(stage, function)):
-        if action in _as_list(statement["Action"]) and any(
-                fnmatchcase(resource, pattern) for pattern in _as_list(statement["Resource"])):
-            return True
-    return False
+    return iam.evaluate(_policy(stage, function), iam.Need(action, resource)) == "allow"
 
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/setu-dev-{}"
+MAIL = "arn:aws:s3:::setu-dev-mail-123456789012"
 NEEDS = {
     "api_handler": [
         *[("dynamodb:" + a, TABLE.format(t)) for a in ("GetItem", "PutItem", "UpdateItem",
@@ -536,10 +592,12 @@ NEEDS = {
                                                        "ConditionCheckItem")
           for t in ("tickets", "timeline", "customers", "keys", "settings")],
         ("dynamodb:Query", TABLE.format("tickets") + "/index/status-index"),
+        ("dynamodb:BatchWriteItem", TABLE.format("timeline")),
         ("dynamodb:PutItem", TABLE.format("idempotency")),
         ("dynamodb:UpdateItem", TABLE.format("idempotency")),
-        ("s3:PutObject", "arn:aws:s3:::setu-dev-mail-123456789012/attachments/T-1/a.pdf"),
-        ("s3:GetObject", "arn:aws:s3:::setu-dev-mail-123456789012/attachments/T-1/a.pdf"),
+        ("s3:PutObject", MAIL + "/attachments/T-1/a.pdf"),
+        ("s3:GetObject", MAIL + "/attachments/T-1/a.pdf"),
+        ("s3:DeleteObject", MAIL + "/attachments/T-1/a.pdf"),
     ],
     "timer_fired": [
         ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),
@@ -547,12 +605,14 @@ NEEDS = {
         ("sqs:GetQueueAttributes", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),
         ("dynamodb:UpdateItem", TABLE.format("tickets")),
         ("dynamodb:PutItem", TABLE.format("timeline")),
+        ("dynamodb:GetItem", TABLE.format("customers")),
         ("states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:setu-dev-timer"),
     ],
     "ticket_changed": [
         ("dynamodb:GetRecords", TABLE.format("tickets") + "/stream/2026-01-01T00:00:00.000"),
         ("dynamodb:GetShardIterator", TABLE.format("tickets") + "/stream/2026-01-01T00:00:00.000"),
         ("dynamodb:DescribeStream", TABLE.format("tickets") + "/stream/2026-01-01T00:00:00.000"),
+        ("dynamodb:GetItem", TABLE.format("settings")),
         ("states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:setu-dev-timer"),
         ("states:StopExecution",
          "arn:aws:states:us-east-1:123456789012:execution:setu-dev-timer:T-1042-first-response-g3"),
@@ -560,17 +620,25 @@ NEEDS = {
     "timeline_appended": [
         ("dynamodb:GetRecords", TABLE.format("timeline") + "/stream/2026-01-01T00:00:00.000"),
         ("dynamodb:UpdateItem", TABLE.format("timeline")),
+        ("dynamodb:GetItem", TABLE.format("settings")),
+        ("s3:GetObject", MAIL + "/attachments/T-1/a.pdf"),
         ("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
         ("sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/setu-dev-sms"),
         ("sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1a2b"),
     ],
+    "report_timeline": [("dynamodb:BatchGetItem", TABLE.format("tickets"))],
     "inbound_email": [
-        ("s3:GetObject", "arn:aws:s3:::setu-dev-mail-123456789012/inbound/abc"),
+        ("s3:GetObject", MAIL + "/inbound/abc"),
+        ("s3:ListBucket", MAIL),  # a missing raw message is then 404, not 403
+        ("s3:PutObject", MAIL + "/attachments/T-1/m/0"),
         ("dynamodb:PutItem", TABLE.format("tickets")),
+        ("dynamodb:PutItem", TABLE.format("settings")),
     ],
     "inbound_sms": [("dynamodb:PutItem", TABLE.format("timeline")),
+                    ("dynamodb:PutItem", TABLE.format("settings")),
                     ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-events-dlq"),
-                    ("sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-dev-sms")],
+                    ("sms-voice:SendTextMessage",
+                     "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/setu-dev-sms")],
     "ses_events": [("dynamodb:UpdateItem", TABLE.format("timeline"))],
     "daily_briefing": [("dynamodb:Query", TABLE.format("tickets") + "/index/status-index"),
                        ("dynamodb:Query", TABLE.format("settings")),
@@ -583,24 +651,30 @@ NEEDS = {
                    ("dynamodb:PutItem", TABLE.format("keys"))],
 }
 NOT_ALLOWED = [
-    ("api_handler", "states:StartExecution", "arn:aws:states:us-east-1:1:stateMachine:setu-dev-timer"),
-    ("api_handler", "s3:GetObject", "arn:aws:s3:::setu-dev-mail-1/inbound/raw"),
+    ("api_handler", "states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:setu-dev-timer"),
+    ("api_handler", "s3:GetObject", MAIL + "/inbound/raw"),
     ("api_handler", "dynamodb:Scan", TABLE.format("tickets")),
-    ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:1:table/setu-prod-tickets"),
-    ("ticket_changed", "dynamodb:PutItem", TABLE.format("tickets")),
+    ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/setu-prod-tickets"),
+    ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/setu-dev-tickets"),
+    ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:210987654321:table/setu-dev-tickets"),
+    ("ticket_changed", "dynamodb:DeleteItem", TABLE.format("tickets")),
+    ("ticket_changed", "dynamodb:PutItem", TABLE.format("customers")),
     ("inbound_sms", "sns:Publish", "*"),
-    ("inbound_sms", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-timers"),
-    ("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-events-dlq"),
-    ("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-stream-failures"),
-    ("inbound_email", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-dev-stream-failures"),
-    ("ticket_changed", "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:setu-prod-stream-failures"),
+    ("inbound_sms", "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),
+    ("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-events-dlq"),
+    ("api_handler", "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-stream-failures"),
+    ("inbound_email", "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-stream-failures"),
+    ("ticket_changed", "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:setu-prod-stream-failures"),
     ("timeline_appended", "sns:Publish", "*"),
-    ("timeline_appended", "sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-prod-sms"),
-    ("sms_events", "sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:1:configuration-set/setu-dev-sms"),
-    ("ses_events", "ses:SendRawEmail", "arn:aws:ses:us-east-1:1:identity/example.com"),
+    ("timeline_appended", "ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/other.example"),
+    ("timeline_appended", "sms-voice:SendTextMessage",
+     "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/setu-prod-sms"),
+    ("sms_events", "sms-voice:SendTextMessage",
+     "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/setu-dev-sms"),
+    ("ses_events", "ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
     ("daily_briefing", "dynamodb:PutItem", TABLE.format("tickets")),
     ("daily_briefing", "dynamodb:Scan", TABLE.format("tickets")),
-    ("inbound_email", "s3:GetObject", "arn:aws:s3:::setu-dev-mail-1/attachments/x"),
+    ("inbound_email", "s3:GetObject", MAIL + "/attachments/x"),
     ("inbound_email", "s3:GetObject", "arn:aws:s3:::other-bucket/inbound/x"),
 ]
 
@@ -614,6 +688,7 @@ def test_each_function_may_do_what_it_needs(function):
     logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/setu-dev-{}:log-stream:x"
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
         assert _allowed("dev", function, action, logs.format(function))
+        assert not _allowed("dev", function, action, logs.format("other"))
 
 
 @pytest.mark.parametrize("function,action,resource", NOT_ALLOWED)
@@ -635,3 +710,72 @@ def test_every_function_has_an_errors_alarm_and_the_dashboard_is_json():
     dashboard = json.loads(body.replace("${AWS::Region}", "us-east-1").replace("${Stage}", "dev"))
     titles = [w["properties"]["title"] for w in dashboard["widgets"]]
     assert len(titles) == 5 and "SLA breaches by target" in titles
+
+
+# --- infra/permissions.py itself ---------------------------------------------------------------
+
+def test_declared_resource_forms():
+    from infra import permissions
+
+    assert permissions.arn("table:TicketsTable/index/status-index", "f") == {"Fn::Sub": (
+        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TicketsTable}"
+        "/index/status-index")}
+    assert permissions.arn("bucket:MailBucket", "f") == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${MailBucket}"}
+    assert permissions.arn("executions:TimerStateMachine", "f") == {"Fn::Sub": (
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${TimerStateMachine.Name}:*")}
+    assert permissions.arn("log-group:own", "timer_fired")["Fn::Sub"].endswith(
+        ":log-group:/aws/lambda/setu-${Stage}-timer_fired:*")
+    for bad in ("dynamodb:table/x", "queue:TimerQueue/extra", "arn:aws:s3:::x"):
+        with pytest.raises(permissions.DeclarationError):
+            permissions.arn(bad, "f")
+
+
+def test_a_declaration_is_refused_when_it_would_be_loose():
+    from infra import permissions
+
+    def declared(*grants):
+        return {"common": [], "functions": {"f": list(grants)}}
+
+    with pytest.raises(permissions.DeclarationError, match="needs a `why`"):
+        permissions.check(declared({"sid": "A", "actions": ["s3:GetObject"], "resources": ["*"]}))
+    with pytest.raises(permissions.DeclarationError, match="name each action"):
+        permissions.check(declared({"sid": "A", "actions": ["s3:*"], "resources": ["bucket:B/x"]}))
+    local_only = {"sid": "L", "stages": ["local"], "why": "emulator", "actions": ["sns:Publish"],
+                  "resources": ["*"]}
+    assert permissions.policy_document("f", "dev", declared(local_only))["Statement"] == []
+    assert len(permissions.policy_document("f", "local", declared(local_only))["Statement"]) == 1
+
+
+def test_resolving_against_a_stack():
+    from infra import permissions
+
+    names = permissions.stack_names([
+        {"LogicalResourceId": "TimerQueue", "ResourceType": "AWS::SQS::Queue",
+         "PhysicalResourceId": "http://127.0.0.1:5000/123456789012/setu-x-timers"},
+        {"LogicalResourceId": "TimerStateMachine", "ResourceType": "AWS::StepFunctions::StateMachine",
+         "PhysicalResourceId": "arn:aws:states:us-east-1:123456789012:stateMachine:setu-x-timer"}],
+        stage="x", region="us-east-1", account="123456789012")
+    document = [permissions.arn("queue:TimerQueue", "f"), permissions.arn("executions:TimerStateMachine", "f"),
+                permissions.arn("sms-configuration-set:SmsConfigurationSet", "f")]
+    with pytest.raises(permissions.DeclarationError):
+        permissions.resolve(document, names)
+    assert permissions.resolve(document, names, absent_ok=True) == [
+        "arn:aws:sqs:us-east-1:123456789012:setu-x-timers",
+        "arn:aws:states:us-east-1:123456789012:execution:setu-x-timer:*",
+        "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/<absent:SmsConfigurationSet>"]
+
+
+def test_inbound_functions_may_create_only_the_signing_secret_in_settings():
+    from infra import permissions
+    from local import iam
+
+    names = _names("dev")
+    hash_keys = permissions.table_hash_keys(names)
+    assert hash_keys["setu-dev-settings"] == "kind" and hash_keys["setu-dev-tickets"] == "id"
+    for function in ("inbound_email", "inbound_sms"):
+        for kind, verdict in (("secret", "allow"), ("agent", "implicit-deny"), ("policy", "implicit-deny")):
+            (need,) = iam.required("dynamodb", "PutItem", {
+                "TableName": "setu-dev-settings", "Item": {"kind": {"S": kind}, "name": {"S": "x"}}},
+                region="us-east-1", account=ACCOUNT, hash_keys=hash_keys)
+            assert iam.evaluate(_policy("dev", function), need) == verdict, (function, kind)
