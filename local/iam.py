@@ -398,10 +398,14 @@ def _s3(ctx: _Call) -> list[Need]:
         return [Need("s3:GetObject", obj(p["Key"]))]
     if op == "PutObject":
         return [Need("s3:PutObject", obj(p["Key"]))]
-    if op == "DeleteObject":
-        return [Need("s3:DeleteObject", obj(p["Key"]))]
-    if op == "DeleteObjects":  # IAM checks DeleteObject on each key
-        return [Need("s3:DeleteObject", obj(o["Key"])) for o in p.get("Delete", {}).get("Objects", [])]
+    if op == "DeleteObject":  # a version: DeleteObjectVersion (S3's action for it)
+        return [Need("s3:DeleteObjectVersion" if p.get("VersionId") else "s3:DeleteObject",
+                     obj(p["Key"]))]
+    if op == "DeleteObjects":  # IAM checks DeleteObject (or DeleteObjectVersion) on each key
+        return [Need("s3:DeleteObjectVersion" if o.get("VersionId") else "s3:DeleteObject",
+                     obj(o["Key"])) for o in p.get("Delete", {}).get("Objects", [])]
+    if op == "ListObjectVersions":
+        return [Need("s3:ListBucketVersions", f"arn:aws:s3:::{bucket}")]
     if op == "CopyObject":
         source = p["CopySource"]
         if isinstance(source, dict):

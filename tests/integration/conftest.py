@@ -3,6 +3,7 @@ infra/template.yaml per test (its own stage name, so tests never see each other'
 the app called in-process with the same event shapes the local stack delivers."""
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 

@@ -60,6 +60,14 @@ def test_s3_object_calls_name_the_object():
     assert needs("s3", "DeleteObjects", Bucket="b", Delete={"Objects": [{"Key": "1"}, {"Key": "2"}]}) == [
         ("s3:DeleteObject", "arn:aws:s3:::b/1"), ("s3:DeleteObject", "arn:aws:s3:::b/2")]
     assert needs("s3", "ListObjectsV2", Bucket="b") == [("s3:ListBucket", "arn:aws:s3:::b")]
+    # erasure deletes versions: S3 checks DeleteObjectVersion for those, ListBucketVersions to list
+    assert needs("s3", "ListObjectVersions", Bucket="b", Prefix="inbound/") == [
+        ("s3:ListBucketVersions", "arn:aws:s3:::b")]
+    assert needs("s3", "DeleteObjects", Bucket="b", Delete={"Objects": [
+        {"Key": "1", "VersionId": "v1"}, {"Key": "2"}]}) == [
+        ("s3:DeleteObjectVersion", "arn:aws:s3:::b/1"), ("s3:DeleteObject", "arn:aws:s3:::b/2")]
+    assert needs("s3", "DeleteObject", Bucket="b", Key="k", VersionId="v") == [
+        ("s3:DeleteObjectVersion", "arn:aws:s3:::b/k")]
     assert needs("s3", "CopyObject", Bucket="b", Key="k2", CopySource={"Bucket": "a", "Key": "k1"}) == [
         ("s3:GetObject", "arn:aws:s3:::a/k1"), ("s3:PutObject", "arn:aws:s3:::b/k2")]
 

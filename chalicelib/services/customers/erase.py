@@ -6,7 +6,7 @@ What goes, for the customer and every customer merged into them (the same person
   record stays as a tombstone (`erased`: state, when, by whom, how many tickets) so ids in
   tickets and reports still resolve;
 - identity keys (`email#...`, `phone#...`: deleted when they still name this customer);
-- per ticket: the subject (the ticket keeps status, times, department, priority, SLA and
+- per ticket: the subject and the conversation's address (the ticket keeps status, times, department, priority, SLA and
   counts: an anonymised shell, so reports still add up) and its `word#` search keys; the
   texts in its decision and timer notes; on its timeline every message's body, subject,
   sender, recipient, addresses, HTML, attachments' names, raw-mail key and error text, and
@@ -177,6 +177,7 @@ def _scrub_ticket(ticket: Ticket) -> None:
         if current.erased_at is not None:
             return
         current.subject = ERASED_TEXT
+        current.contact = None  # the conversation's address (services/messaging/routes.py)
         if current.decision is not None:
             current.decision = {k: v for k, v in as_dict(current.decision).items()
                                 if k not in DECISION_TEXT}
