@@ -92,6 +92,20 @@ def inbound_sms(message: str, sns_timestamp: str | None) -> InboundSms:
                       body=body[:SMS_MAX_BODY], at=at, keyword=sms_text.keyword(body))
 
 
+def salvage_sms(message: str) -> tuple[str, str]:
+    """Whatever sender and text an unusable SMS notification still holds (for the held item an
+    admin may release): ("", "") when there is none. Never raises."""
+    try:
+        data = json.loads(message)
+    except (TypeError, ValueError, RecursionError):
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    sender, body = data.get("originationNumber"), data.get("messageBody")
+    return (sender[:40] if isinstance(sender, str) else "",
+            body.strip()[:SMS_MAX_BODY] if isinstance(body, str) else "")
+
+
 # ---- SES notifications about mail we sent ----------------------------------------------------
 
 def ses_notification(message: str) -> SesNotification | str:
