@@ -113,7 +113,8 @@ def receive(receipt: Receipt) -> str:
             return _create(receipt, message, known.acks_this_hour)
         except _MessageIdTaken:  # another message with this Message-ID was written meanwhile
             known = replace(known, **_copy_of(mail))
-    return _only_marker(receipt, "duplicate", reason="processed at the same time")
+    # raced twice (after a consistent read): let Lambda try the notification again
+    raise RuntimeError(f"email {receipt.ses_id}: its Message-ID kept being written meanwhile")
 
 
 @dataclass
