@@ -38,6 +38,8 @@ def _json(message: str) -> Any:
         return json.loads(message)
     except (TypeError, ValueError):
         raise Unusable("not JSON") from None
+    except RecursionError:  # "[[[[..." nested past the parser's limit: a bomb, not an event
+        raise Unusable("JSON nested too deeply") from None
 
 
 # ---- SES receiving ---------------------------------------------------------------------------

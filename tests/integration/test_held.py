@@ -189,6 +189,14 @@ def test_empty_sms_and_rejected_events_are_listed_not_releasable(stack, api):
     assert status == 409
 
 
+def test_a_json_bomb_on_the_sms_topic_is_held_not_retried(stack, api):
+    bomb = sms_payload(stack, "[" * 200_000)
+    stack.pump.drain()
+    item = one_held(api, bomb, kind="sms")
+    assert item["reason"] == "unreadable_sms" and "nested too deeply" in item["detail"]
+    assert not item["releasable"]
+
+
 def test_garbage_email_notification_is_listed_as_an_event(stack, api):
     import app
 
