@@ -32,6 +32,19 @@ class Settings:
     max_attachments: int
     settings_cache_seconds: float
     sms_max_segments: int
+    # abuse limits (docs/security.md): acknowledgements to one address an hour (any channel);
+    # SMS: countries texted (ISO codes), texts to one number an hour, web-form SMS
+    # acknowledgements per source IP an hour, and texts per stage an hour. 0 turns one off.
+    ack_cap_per_hour: int = 3
+    sms_countries: tuple[str, ...] = ("BD",)
+    sms_cap_per_number: int = 5
+    sms_cap_per_ip: int = 3
+    sms_cap_per_hour: int = 500
+    # optional CAPTCHA on the web form: "turnstile" | "hcaptcha" | "" (off)
+    captcha_provider: str = ""
+    captcha_secret: str = ""
+    captcha_site_key: str = ""
+    captcha_verify_url: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -70,6 +83,16 @@ def settings() -> Settings:
         max_attachments=_int("SETU_MAX_ATTACHMENTS", 5),
         settings_cache_seconds=float(_int("SETU_SETTINGS_CACHE_SECONDS", 30)),
         sms_max_segments=_int("SETU_SMS_MAX_SEGMENTS", 6),
+        ack_cap_per_hour=_int("SETU_ACK_CAP_PER_HOUR", 3),
+        sms_countries=tuple(c.strip().upper() for c in env.get("SETU_SMS_COUNTRIES", "BD").split(",")
+                            if c.strip()),
+        sms_cap_per_number=_int("SETU_SMS_CAP_PER_NUMBER", 5),
+        sms_cap_per_ip=_int("SETU_SMS_CAP_PER_IP", 3),
+        sms_cap_per_hour=_int("SETU_SMS_CAP_PER_HOUR", 500),
+        captcha_provider=env.get("SETU_CAPTCHA_PROVIDER", "").strip().lower(),
+        captcha_secret=env.get("SETU_CAPTCHA_SECRET", ""),
+        captcha_site_key=env.get("SETU_CAPTCHA_SITE_KEY", ""),
+        captcha_verify_url=env.get("SETU_CAPTCHA_VERIFY_URL", ""),
     )
 
 

@@ -20,7 +20,7 @@ from chalicelib.db.values import as_dict
 from chalicelib.errors import ApiError, BadRequest, NotFound, ValidationFailed
 from chalicelib.services.followup import checkin, satisfaction
 from chalicelib.services.messaging import links, suppression, templates
-from chalicelib.services.portal import status_page, webform
+from chalicelib.services.portal import captcha, status_page, webform
 from chalicelib.services.team import departments
 from chalicelib.services.tickets import intake
 from chalicelib.services.tickets import store as ticket_store
@@ -75,8 +75,9 @@ def create_ticket():
 
 
 def _create(request, fields: dict[str, Any], uploads: list) -> dict[str, Any]:
-    contact = webform.validate(fields, uploads, webform.limits_from_settings())
     source_ip = ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+    captcha.require(fields, source_ip)  # when a stage turns it on: before anything else
+    contact = webform.validate(fields, uploads, webform.limits_from_settings())
     key = (request.headers.get("idempotency-key") or "").strip()
     if not key:
         return intake.create_from_web(contact, source_ip).to_dict()
@@ -145,7 +146,7 @@ def _form_page(request, *, lang: str, values: dict[str, Any], errors: dict[str, 
                  problem=problem, files_again=files_again,
                  labels={name: text.form[name] if name != "attachments" else text.form["files"]
                          for name in FORM_LABELS},
-                 max_files=config.settings().max_attachments,
+                 max_files=config.settings().max_attachments, captcha=captcha.widget(),
                  departments=[(key, departments.display_name(key, lang)) for key in departments.DEPARTMENTS])
 
 
@@ -371,10 +372,15 @@ def _page(request, template: str, lang: str, *, status: int = 200, frames: bool 
         if frames else "'none'"
     if frames and "*" in webform.allowed_origins():
         ancestors = "*"
+    # the only script a page may load: the CAPTCHA provider's widget, on the form, when on
+    widget = captcha.widget() if template == "form.html.j2" else None
+    origin = "/".join(widget["script"].split("/")[:3]) if widget and widget["script"] else ""
+    scripts = f"; script-src {origin}; frame-src {origin}; connect-src {origin}" if origin else ""
     return Response(body=html, status_code=status, headers={
         "Content-Type": HTML,
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                                   f"form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}",
+                                   f"form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+                                   + scripts,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": referrer,
         "Cache-Control": "no-store",

@@ -120,10 +120,15 @@ def next_ticket_ref() -> str:
 
 def lookup(pks: list[str]) -> dict[str, str]:
     """pk -> target for those of `pks` that exist. One BatchGetItem."""
+    return {pk: item.target for pk, item in lookup_items(pks).items()}
+
+
+def lookup_items(pks: list[str]) -> dict[str, Key]:
+    """pk -> the item, for those of `pks` that exist. One BatchGetItem."""
     unique = list(dict.fromkeys(pks))
     if not unique:
         return {}
-    return {item.pk: item.target for item in Key.batch_get([(pk, NO_SORT) for pk in unique])}
+    return {item.pk: item for item in Key.batch_get([(pk, NO_SORT) for pk in unique])}
 
 
 def target(pk: str) -> str | None:

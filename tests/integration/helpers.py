@@ -79,3 +79,18 @@ def wait_for(predicate, pump, timeout: float = 20.0, interval: float = 0.3):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def write_in(stack, address: str) -> None:
+    """The customer has written to us from `address` before (an email, or an SMS when it is
+    a number): the address is proven, so acknowledgements to it may repeat what is typed."""
+    if "@" in address:
+        from tests.integration.test_email import mail, ses_deliver
+
+        ses_deliver(stack, mail(sender=address, subject="Hello", body="An earlier question").as_bytes(),
+                    source=address)
+    else:
+        from tests.integration.test_sms import sms
+
+        sms(stack, "An earlier question", sender=address)
+    stack.pump.drain()

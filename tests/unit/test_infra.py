@@ -332,10 +332,40 @@ def test_merge_template_sets_stage_and_wires_every_function(stage):
 
 
 def test_overlay_names_only_functions_the_app_has():
-    """A resource in lambda.yaml without a Chalice function would be a typeless resource."""
+    """A resource in lambda.yaml without a Chalice resource would be a typeless resource:
+    only the functions and the REST API Chalice writes may be named."""
     overlay = render.load_overlay()
-    expected = {_logical_id(name) for name in _app_functions()}
+    expected = {_logical_id(name) for name in _app_functions()} | {"RestAPI"}
     assert set(overlay["Resources"]) <= expected
+
+
+def test_every_function_has_a_log_group_with_the_retention_made_before_it():
+    template, overlay = render.load_template(), render.load_overlay()
+    for name in _app_functions():
+        logical = _logical_id(name)
+        group = overlay["Resources"][logical]["DependsOn"]
+        properties = template["Resources"][group]["Properties"]
+        assert properties["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert properties["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/setu-${{Stage}}-{name}"}
+
+
+def test_state_is_kept_and_every_alarm_tells_someone():
+    resources = render.load_template()["Resources"]
+    for name in ("TicketsTable", "TimelineTable", "CustomersTable", "KeysTable", "SettingsTable"):
+        table = resources[name]
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True}
+    bucket = resources["MailBucket"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "RawMailRetentionDays"}}
+    alarms = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) >= 10
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
 
 
 def test_deep_merge_replaces_intrinsics_instead_of_mixing_them():

@@ -312,19 +312,20 @@ def test_a_failed_ack_template_logs_no_message_text(monkeypatch, caplog):
         raise ValueError(f"could not use {secret!r}")
 
     monkeypatch.setattr(macros.settings, "get", lambda kind, name: {"email": {"en": {"subject": "x", "body": "x"}}})
-    monkeypatch.setattr(macros, "_apply_ack", boom)
+    monkeypatch.setattr(macros, "_render_ack", boom)
     monkeypatch.setattr(observability, "count", lambda *args, **kwargs: None)
     ticket = SimpleNamespace(department="sales", lang="en")
     with caplog.at_level("WARNING", logger="setu.macros"):
-        failed = macros.customise_ack(ticket, {"channel": "email", "lang": "en"}, name="Rahim",
-                                      message=secret)
+        text, failed = macros.custom_ack(ticket, channel="email", recipient="r@example.com",
+                                         name="Rahim", message=secret)
+    assert text is None
     assert failed["error"] == "ValueError" and failed["used"] == "built-in"
     assert caplog.records and "4111" not in caplog.text
 
     def refused_by_sandbox(*args, **kwargs):
         sandbox.render("ok\n{{ 1 / 0 }}", {}, field="email.en.body")
 
-    monkeypatch.setattr(macros, "_apply_ack", refused_by_sandbox)
-    failed = macros.customise_ack(ticket, {"channel": "email", "lang": "en"}, name=None,
+    monkeypatch.setattr(macros, "_render_ack", refused_by_sandbox)
+    _, failed = macros.custom_ack(ticket, channel="email", recipient="r@example.com", name=None,
                                   message=secret)
     assert failed["error"] == "email.en.body: line 2: ZeroDivisionError: division by zero"

@@ -28,7 +28,7 @@ def test_minimal_contact_is_normalised():
     ("+880 1711 000000", "+8801711000000"),
     ("8801711000000", "+8801711000000"),
     ("০১৭১১০০০০০০", "+8801711000000"),
-    ("+44 20 7946 0958", "+442079460958"),
+    ("(+880) 1911-000000", "+8801911000000"),
 ])
 def test_phone_formats_become_e164(raw, expected):
     assert validate({"phone": raw, "message": "hi"}, [], LIMITS).phone == expected
@@ -96,3 +96,19 @@ def test_arbitrary_input_either_validates_or_names_fields(raw):
         assert exc.fields and all(isinstance(v, str) for v in exc.fields.values())
     else:
         assert contact.message and (contact.email or contact.phone)
+
+
+def test_a_number_outside_the_sms_countries_is_refused_unless_allowed(monkeypatch):
+    from chalicelib import config
+
+    raw = {"phone": "+44 7911 123456", "message": "call me"}
+    with pytest.raises(ValidationFailed) as refused:
+        validate(raw, [], LIMITS)
+    assert "we text numbers in BD only" in refused.value.fields["phone"]
+    monkeypatch.setenv("SETU_SMS_COUNTRIES", "BD,GB,GG")
+    config.reload()
+    try:
+        assert validate(raw, [], LIMITS).phone == "+447911123456"
+    finally:
+        monkeypatch.delenv("SETU_SMS_COUNTRIES")
+        config.reload()

@@ -431,7 +431,7 @@ def preview(ticket_id: str, agent, body: Any) -> dict[str, Any]:
 
 def _default_channel(ticket, customer) -> str:
     """The channel a reply would take (work._reply_route, without reading suppressions)."""
-    return routes.channel_for(ticket.channel, *routes.addresses(customer))
+    return routes.channel_for(ticket.channel, *routes.addresses(customer), ticket.contact)
 
 
 def _customer(customer_id: str):
@@ -578,20 +578,26 @@ def _https(url: Any) -> bool:
     return parts.scheme == "https" and bool(parts.hostname) and "@" not in parts.netloc
 
 
-def customise_ack(ticket, ack: dict[str, Any], *, name: str | None,
-                  message: str | None) -> dict[str, Any] | None:
-    """Replace the built-in acknowledgement's text in `ack` (timeline fields, already
-    composed) with the department's template when there is one for its channel and language.
-    Never raises: a template that cannot be read or rendered leaves the built-in text, and
-    the reason is returned (the caller records it on the timeline)."""
-    channel, lang = ack.get("channel"), ack.get("lang") or ticket.lang
+def custom_ack(ticket, *, channel: str, recipient: str, name: str | None,
+               message: str | None, echo: bool = True
+               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The department's own acknowledgement text for `channel` in the ticket's language:
+    (fields, None) with the text fields to send (subject, body, html, or an SMS body and its
+    segments), or (None, None) when the department has none, or (None, problem) when its
+    template cannot be read or rendered: the built-in text is used then, and the caller
+    records the problem on the timeline. Never raises. The one acknowledgement composer is
+    services/messaging/outbound.acknowledgement; this only supplies its text. `echo` False:
+    the template sees no name, message or subject (outbound.acknowledgement says why)."""
+    lang = ticket.lang
     try:
         stored = settings.get(ACK_KIND, ticket.department)
         variant = ((stored or {}).get(channel) or {}).get(lang)
         if not variant:
-            return None
-        _apply_ack(ticket, ack, stored, variant, channel, lang, name, message)
-        return None
+            return None, None
+        if not echo:
+            name, message = None, ""
+        return _render_ack(ticket, stored, variant, channel, lang, recipient, name, message,
+                           echo), None
     except Exception as exc:  # noqa: BLE001 - an admin's broken template never blocks the ack
         # logged and put on the timeline: the sandbox's own message (field, line, what was
         # refused; it quotes no values), else only the exception's type: str(exc) of an
@@ -604,12 +610,13 @@ def customise_ack(ticket, ack: dict[str, Any], *, name: str | None,
                     lang, detail)
 
         observability.count("AckTemplateFailed", department=ticket.department)
-        return {"department": ticket.department, "channel": channel, "lang": lang,
-                "error": detail, "used": "built-in"}
+        return None, {"department": ticket.department, "channel": channel, "lang": lang,
+                      "error": detail, "used": "built-in"}
 
 
-def _apply_ack(ticket, ack: dict[str, Any], stored: dict[str, Any], variant: Any, channel: str,
-               lang: str, name: str | None, message: str | None) -> None:
+def _render_ack(ticket, stored: dict[str, Any], variant: Any, channel: str, lang: str,
+                recipient: str, name: str | None, message: str | None,
+                echo: bool = True) -> dict[str, Any]:
     from markupsafe import Markup  # deferred: cold start (not loaded by `import app`)
 
     from chalicelib.services.authoring import sandbox  # deferred: cold start
@@ -619,13 +626,14 @@ def _apply_ack(ticket, ack: dict[str, Any], stored: dict[str, Any], variant: Any
              or departments.links(ticket.department, lang, config.settings().public_url))
     ctx = context(ticket, lang=lang, customer_name=name, agent_name="", links=links,
                   message=message or "")
+    if not echo:
+        ctx["ticket"]["subject"] = ""
     if channel == "sms":
         text = sandbox.render(variant, ctx, field=f"sms.{lang}").strip()
         if not text:
             raise ValidationFailed("renders empty", {f"sms.{lang}": "renders empty"})
         sms_text.check_length(text, field=f"sms.{lang}")
-        ack.update(body=text, **outbound.sms_fields(text))
-        return
+        return {"body": text, **outbound.sms_fields(text)}
     subject = " ".join(sandbox.render(variant["subject"], ctx, field=f"email.{lang}.subject").split())
     text = sandbox.render(variant["body"], ctx, field=f"email.{lang}.body").strip()
     if not subject or not text:
@@ -633,9 +641,9 @@ def _apply_ack(ticket, ack: dict[str, Any], stored: dict[str, Any], variant: Any
     html = (Markup(sandbox.render(variant["html"], ctx, html=True, field=f"email.{lang}.html"))
             if variant.get("html") else None)
     footer_context = {"status_url": page_links.status_url(ticket.id, ticket.ref),
-                      "unsubscribe_url": page_links.unsubscribe_url(ack.get("recipient") or "", lang)}
+                      "unsubscribe_url": page_links.unsubscribe_url(recipient or "", lang)}
     footer = templates.render(f"email/_links.{lang}.txt", **footer_context).strip()
     page = templates.render("email/ack_custom.html.j2", lang=lang, subject=subject[:SUBJECT_MAX],
                             body=text, html=html, **footer_context)
-    ack.update(subject=subject[:SUBJECT_MAX], body=text + ("\n\n" + footer if footer else "") + "\n",
-               html=page)
+    return {"subject": subject[:SUBJECT_MAX],
+            "body": text + ("\n\n" + footer if footer else "") + "\n", "html": page}

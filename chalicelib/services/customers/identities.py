@@ -1,15 +1,24 @@
 """Find-or-create of the customer behind a contact, as transaction steps.
 
 One customer per person: identities (normalised email, E.164 phone) point at the customer.
-When the email and the phone point at different people we keep the email's customer and
-leave the phone where it is; merging people is an agent's decision (issue 7).
+
+Unauthenticated input never links identities (docs/security.md). A web form proves nothing
+about the addresses typed into it, so a form post claims identities only for a customer it
+creates: when one of its addresses already belongs to a customer, the ticket goes to that
+customer (the email's, else the phone's) and the form's other address is NOT added to them;
+it is recorded on the ticket as `unlinked` (an agent can add it or merge, audited). Replies
+then go to the address that belongs to the customer, never to the one the stranger typed.
+Mail and SMS carry one address each, the one they came from; agents (authenticated) may
+link (`link_new`). An address that wrote to us (mail from it, an SMS from it) is `proven`
+(`proven_at` on its identity key): only a proven address gets an acknowledgement that repeats
+what was typed (services/messaging/outbound.acknowledgement).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib import ids
+from chalicelib import clock, ids
 from chalicelib.db import keys
 from chalicelib.db.connection import Transaction
 from chalicelib.db.models import Customer, Key
@@ -29,6 +38,15 @@ class CustomerPlan:
     conflict: str | None = None  # pk of an identity owned by another customer
     # channel -> why messages to the contact's address on it must not be sent
     suppressed: dict[str, str] = field(default_factory=dict)
+    # channel -> the contact's address on it that belongs to this customer after the write
+    reachable: dict[str, str] = field(default_factory=dict)
+    # addresses given but not linked: {"channel", "address", "reason"}
+    unlinked: list[dict[str, str]] = field(default_factory=list)
+    # channels whose reachable address has written to us (after this write)
+    proven: set[str] = field(default_factory=set)
+    # the identity this contact proves (the sender of a mail or SMS), to mark in the write
+    prove_pk: str | None = None
+    prove_existing: bool = False  # it exists already and is not marked yet
 
     def add_to(self, tx: Transaction, *, name: str, lang: str, now: datetime) -> None:
         """Add this plan's writes to `tx` (labels "customer" and "identity")."""
@@ -51,15 +69,24 @@ class CustomerPlan:
             tx.update(Customer(id=self.customer_id), actions=actions,
                       condition=Customer.id.exists() & Customer.merged_into.does_not_exist(),
                       label="customer")
+        proof = {"proven_at": clock.iso(now)}
         for pk in self.new_identities:
-            tx.save(Key(pk=pk, sk=keys.NO_SORT, target=self.customer_id),
+            tx.save(Key(pk=pk, sk=keys.NO_SORT, target=self.customer_id,
+                        data=proof if pk == self.prove_pk else None),
                     condition=Key.pk.does_not_exist(), label="identity")
+        if self.prove_existing:
+            tx.update(Key(pk=self.prove_pk, sk=keys.NO_SORT), actions=[Key.data.set(proof)],
+                      condition=Key.target == self.customer_id, label="identity")
 
 
-def plan(email: str, phone: str, *, merged: dict[str, str] | None = None) -> CustomerPlan:
+def plan(email: str, phone: str, *, merged: dict[str, str] | None = None,
+         link_new: bool = False, proves: str | None = None) -> CustomerPlan:
     """Look the identities up (one BatchGetItem) and decide create vs. reuse. `merged`
     (customer merged away -> survivor, from `survivor_of`): an identity still pointing at a
-    customer merged away is the survivor's (the merge re-points it; intake claims nothing)."""
+    customer merged away is the survivor's (the merge re-points it; intake claims nothing).
+    `link_new`: an address nobody owns yet may be added to an existing customer (an agent's
+    word); otherwise only a new customer claims addresses. `proves`: the channel ("email",
+    "sms") whose address this contact came from, which it therefore proves."""
     wanted: dict[str, tuple[str, str]] = {}
     if email:
         wanted[keys.email_pk(contacts.email_key(email))] = ("email", email)
@@ -67,7 +94,10 @@ def plan(email: str, phone: str, *, merged: dict[str, str] | None = None) -> Cus
         wanted[keys.phone_pk(phone)] = ("phone", phone)
     blocks = {channel: suppression.pk(address, channel)
               for channel, address in (("email", email), ("sms", phone)) if address}
-    owners = keys.lookup([*wanted, *blocks.values()])
+    found = keys.lookup_items([*wanted, *blocks.values()])
+    owners = {pk: item.target for pk, item in found.items()}
+    marked = {pk for pk, item in found.items()
+              if pk in wanted and item.data is not None and item.data.as_dict().get("proven_at")}
     if merged:
         owners = {pk: merged.get(target, target) if pk in wanted else target
                   for pk, target in owners.items()}
@@ -76,12 +106,29 @@ def plan(email: str, phone: str, *, merged: dict[str, str] | None = None) -> Cus
                           suppressed={channel: owners[key] for channel, key in blocks.items()
                                       if key in owners})
     for pk, (kind, value) in wanted.items():
+        channel = "email" if kind == "email" else "sms"
+        if channel == proves:
+            result.prove_pk = pk
+        if pk in marked or channel == proves:
+            result.proven.add(channel)
         if pk in owners:
+            # marked where it points now (a merge under way re-points it later, keeping data)
+            if owners[pk] == result.customer_id and channel == proves and pk not in marked \
+                    and found[pk].target == result.customer_id:
+                result.prove_existing = True
             if owners[pk] != result.customer_id:
                 result.conflict = pk
+                result.unlinked.append({"channel": channel, "address": value,
+                                        "reason": "another customer"})
+            else:
+                result.reachable[channel] = value
+            continue
+        if not (result.is_new or link_new):
+            result.unlinked.append({"channel": channel, "address": value, "reason": "not proven"})
             continue
         result.new_identities.append(pk)
         (result.emails if kind == "email" else result.phones).add(value)
+        result.reachable[channel] = value
     return result
 
 
@@ -94,3 +141,8 @@ def survivor_of(customer_id: str) -> str | None:
                             attributes_to_get=["merged_into"]).merged_into
     except Customer.DoesNotExist:
         return None
+
+
+def address_key(address: str) -> str:
+    """How an address is keyed: a casefolded email, or the E.164 number as it is."""
+    return contacts.email_key(address) if "@" in address else address

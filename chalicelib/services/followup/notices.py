@@ -65,4 +65,5 @@ def route(ticket: Ticket, customer: Customer | None) -> tuple[str, str] | None:
     """(channel, address) to reach the customer, or None."""
     emails, phones = routes.addresses(customer)
     return routes.choose(ticket.channel, [e for e in emails if not suppression.reason(e, "email")],
-                         [p for p in phones if not suppression.reason(p, "sms")])
+                         [p for p in phones if not suppression.reason(p, "sms")],
+                         ticket.contact)

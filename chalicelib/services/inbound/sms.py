@@ -31,7 +31,7 @@ from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Ticket
 from chalicelib.services.followup import checkin
 from chalicelib.services.inbound import held, once, sms_refs
-from chalicelib.services.messaging import outbound, suppression, templates
+from chalicelib.services.messaging import outbound, sms_budget, suppression, templates
 from chalicelib.services.messaging.channels import Sms
 from chalicelib.services.portal.webform import WebContact
 from chalicelib.services.team import routing
@@ -187,9 +187,9 @@ def _help(sms: InboundSms, customer_id: str | None) -> str:
                 "message_uid": ids.new_id("m"), "direction": "out", "kind": "help",
                 "status": "queued", "channel": "sms", "recipient": sms.origination,
                 "body": text, **outbound.sms_fields(text)}))
-    if not reply_ticket:
-
-        Sms.send_text(sms.origination, text)
+    if not reply_ticket and not (sms_budget.destination_problem(sms.origination)
+                                 or sms_budget.spend(sms.origination)):
+        Sms.send_text(sms.origination, text)  # an unknown number: within the SMS budget only
     return "help"
 
 

@@ -15,7 +15,7 @@ from chalicelib import clock, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key, TimelineItem
-from chalicelib.services.messaging import channels, fallback
+from chalicelib.services.messaging import channels, fallback, sms_budget
 
 
 def dispatch(item: TimelineItem) -> str:
@@ -29,6 +29,12 @@ def dispatch(item: TimelineItem) -> str:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return "already-claimed"
         raise
+    refused = _sms_refused(item) if item.channel == "sms" else None
+    if refused:  # the budget's word: nothing sent, recorded, an automatic notice falls back
+        _record(item, status="failed", event="message.failed",
+                data={"error": "SmsRefused", "detail": refused}, error=refused,
+                extra_writes=lambda tx: fallback.queue(tx, item, refused))
+        return "refused"
     try:
         provider_id = channels.get(item.channel).send(item)
     except Exception as exc:  # noqa: BLE001 - any provider failure is recorded, not raised
@@ -40,6 +46,14 @@ def dispatch(item: TimelineItem) -> str:
     _record(item, status="sent", event="message.sent", data={"provider_id": provider_id},
             provider_id=provider_id)
     return "sent"
+
+
+def _sms_refused(item: TimelineItem) -> str | None:
+    problem = sms_budget.destination_problem(item.recipient or "")
+    if problem:
+        observability.count("SmsDestinationRefused")
+        return f"SMS destination refused: {problem}"
+    return sms_budget.spend(item.recipient or "")
 
 
 def record_failure(item: TimelineItem, *, status: str, detail: str,

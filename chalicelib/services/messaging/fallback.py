@@ -35,7 +35,8 @@ def queue(tx: Transaction, item: TimelineItem, reason: str) -> bool:
     channel = OTHER.get(item.channel or "")
     emails, phones = routes.addresses(customer)
     pool = emails if channel == "email" else phones
-    recipient = next((a for a in pool if not suppression.reason(a, channel)), None)
+    recipient = routes.address_on([a for a in pool if not suppression.reason(a, channel)],
+                                  ticket.contact)
     if not channel or recipient is None:
         return False
     now = clock.now()

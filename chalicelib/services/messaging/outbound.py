@@ -20,15 +20,23 @@ def email_message_id(message_uid: str) -> str:
 
 
 def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, message: str,
-                    links: list[dict[str, str]], in_reply_to: str | None = None) -> dict[str, Any]:
-    """Timeline fields of the auto-acknowledgement for a new ticket, on `channel`."""
+                    links: list[dict[str, str]], in_reply_to: str | None = None,
+                    text: dict[str, Any] | None = None, echo: bool = True) -> dict[str, Any]:
+    """Timeline fields of the auto-acknowledgement for a new ticket, on `channel`: the one
+    place an acknowledgement is composed. `text`: the department's own text fields
+    (services/authoring/macros.custom_ack), used instead of the built-in templates, which are
+    then not rendered at all. `echo` False (the recipient has not written to us from that
+    address): nothing the sender typed is repeated (no name, subject or message), so the
+    acknowledgement cannot carry a stranger's text to someone else (docs/security.md)."""
     lang = ticket.lang
+    if not echo:
+        name, message = "", ""
     due = ticket.sla.as_dict().get("first_response_due")
     context = {
         "business": config.settings().support_name,
         "name": name,
         "ref": ticket.ref,
-        "subject": ticket.subject,
+        "subject": ticket.subject if echo else "",
         "department": departments.display_name(ticket.department, lang),
         "due_at": clock.parse_iso(due) if due else None,
         "message": message,
@@ -42,19 +50,23 @@ def acknowledgement(ticket: Ticket, *, channel: str, recipient: str, name: str, 
     common = {"message_uid": uid, "direction": "out", "kind": "ack", "status": "queued",
               "lang": lang, "channel": channel, "recipient": recipient}
     if channel == "email":
-        context["unsubscribe_url"] = page_links.unsubscribe_url(recipient, lang)
-        subject, text, html = templates.render_email("ack", lang, **context)
-        fields = {**common, "subject": subject, "body": text, "html": html,
+        if text is None:
+            context["unsubscribe_url"] = page_links.unsubscribe_url(recipient, lang)
+            subject, body, html = templates.render_email("ack", lang, **context)
+            text = {"subject": subject, "body": body, "html": html}
+        fields = {**common, **text,
                   "message_id": email_message_id(uid),
                   "reply_to": reply_address.address(ticket.ref),
                   "from_address": departments.sender_address(ticket.department)}
         if in_reply_to:  # the ack answers the customer's mail: their client threads it
             fields.update(in_reply_to=in_reply_to, references=[in_reply_to])
         return fields
-    text = templates.render(f"sms/ack.{lang}.txt", **context).strip()
-    if sms_text.segments(text).count > SMS_LINK_MAX_SEGMENTS:  # the link only if short enough
-        text = templates.render(f"sms/ack.{lang}.txt", **{**context, "status_url": None}).strip()
-    return {**common, "body": text, **sms_fields(text)}
+    if text is not None:
+        return {**common, **text}
+    body = templates.render(f"sms/ack.{lang}.txt", **context).strip()
+    if sms_text.segments(body).count > SMS_LINK_MAX_SEGMENTS:  # the link only if short enough
+        body = templates.render(f"sms/ack.{lang}.txt", **{**context, "status_url": None}).strip()
+    return {**common, "body": body, **sms_fields(body)}
 
 
 # An SMS acknowledgement carries the status link only while the whole text stays within this

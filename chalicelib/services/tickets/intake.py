@@ -21,7 +21,7 @@ from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, RateLimited, ValidationFailed
 from chalicelib.integrations import storage
 from chalicelib.services.customers import identities as customers
-from chalicelib.services.messaging import outbound
+from chalicelib.services.messaging import outbound, routes
 from chalicelib.services.portal.webform import WebContact
 from chalicelib.services.sla import calendars, rules
 from chalicelib.services.sla import policy as sla
@@ -48,6 +48,7 @@ class Arrival:
 
     channel: str  # web | email | sms
     rate_limit: tuple[str, int] | None = None  # (key pk, posts per hour)
+    source_ip: str | None = None  # a web form's sender: SMS acknowledgements per IP are capped
     message_fields: dict[str, Any] = field(default_factory=dict)  # e.g. message_id, raw_key
     acknowledge: bool = True
     ack_suppressed: str | None = None  # reason: the ack is recorded as `suppressed`, not sent
@@ -71,7 +72,7 @@ def create_from_web(contact: WebContact, source_ip: str) -> Created:
         channel="web", department=contact.department, form_department=contact.department,
         subject=contact.subject, body=contact.message))
     ticket = create(replace(contact, department=department), Arrival(
-        channel="web", priority=priority,
+        channel="web", priority=priority, source_ip=source_ip,
         rate_limit=(keys.rate_pk("form", source_ip), limit) if limit > 0 else None))
     return Created(id=ticket.id, ref=ticket.ref, status=ticket.status,
                    due_at=as_dict(ticket.sla).get("first_response_due"))
@@ -119,17 +120,27 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
 
     # at most three tries: one more after another request claimed an identity, one more
     # after finding the owner merged away (below)
-    retried_identity, merged = False, dict[str, str]()
+    retried_identity, merged, capped = False, dict[str, str](), dict[str, str]()
     while True:
-        plan = customers.plan(contact.email, contact.phone, merged=merged)
+        plan = customers.plan(contact.email, contact.phone, merged=merged,
+                              link_new=bool(arrival.agent),
+                              proves=arrival.channel if arrival.channel in ("email", "sms") else None)
+        plan.suppressed.update(capped)
         ticket.customer_id = plan.customer_id
-        items = _timeline(ticket, contact, arrival, message_uid, attachments, now,
-                          suppressed=plan.suppressed)
+        items = _timeline(ticket, contact, arrival, message_uid, attachments, now, plan)
         try:
             _commit(ticket, plan, items, contact, arrival, now)
             break
         except Cancelled as exc:
             failed = exc.labels
+            # an acknowledgement cap was reached: the ticket is still created, its ack goes
+            # by the other channel or is recorded `suppressed` with the reason
+            cap = next((label for label in failed if label.startswith("cap:")), None)
+            if cap and "rate" not in failed and len(capped) < 2:
+                _, channel, why = cap.split(":", 2)
+                capped[channel] = why
+                observability.count("AckCapped", channel=channel, cap=why.split(" ")[0])
+                continue
             if "rate" in failed:
                 raise RateLimited("Too many requests from this address; try again later.",
                                   headers={"Retry-After": str(_seconds_to_next_hour(now))})
@@ -164,10 +175,16 @@ def store_attachment(ticket_id: str, message_uid: str, n: int, upload) -> dict[s
 
 def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid: str,
               attachments: list[dict[str, Any]], now: datetime,
-              suppressed: dict[str, str] | None = None) -> list:
+              plan: customers.CustomerPlan) -> list:
     if arrival.agent:
-        return _agent_opening(ticket, contact, arrival, now, suppressed or {})
+        return _agent_opening(ticket, contact, arrival, now, plan.suppressed)
     sender = contact.email or contact.phone
+    # the conversation's own address: where the customer wrote from (mail, SMS), else the
+    # form's address that belongs to the customer (services/messaging/routes.py)
+    ticket.contact = sender if arrival.channel in ("email", "sms") else (
+        (routes.choose(arrival.channel, [plan.reachable["email"]] if "email" in plan.reachable
+                       else [], [plan.reachable["sms"]] if "sms" in plan.reachable else [])
+         or (None, None))[1])
     channel = arrival.channel
     items = [
         timeline.event(ticket.id, now, "ticket.created", actor="customer", seq=0,
@@ -181,14 +198,12 @@ def _timeline(ticket: Ticket, contact: WebContact, arrival: Arrival, message_uid
         timeline.event(ticket.id, now, "message.received", actor="customer", seq=2,
                        data={"message": message_uid, "channel": channel}),
     ]
+    if plan.unlinked:  # typed into the form, not linked: the agent decides (merge, add)
+        items.append(timeline.event(ticket.id, now, "identity.unlinked", actor="customer",
+                                    seq=5, data={"addresses": plan.unlinked}))
     if arrival.acknowledge:
-        ack = _acknowledgement(ticket, contact, arrival, suppressed or {})
+        ack, problem = _acknowledgement(ticket, contact, arrival, plan)
         if ack is not None:
-            # the department's own template, when an admin set one (services/authoring/macros.py); a
-            # broken one leaves the built-in text and says why on the timeline
-            from chalicelib.services.authoring import macros  # deferred: cold start
-
-            problem = macros.customise_ack(ticket, ack, name=contact.name, message=contact.message)
             items.append(timeline.message(ticket.id, now, seq=3, **ack))
             if problem:
                 items.append(timeline.event(ticket.id, now, "ack.template_failed", seq=4,
@@ -203,6 +218,7 @@ def _agent_opening(ticket: Ticket, contact: WebContact, arrival: Arrival, now: d
     if channel in suppressed:
         raise ValidationFailed("The customer cannot be reached on that channel.",
                                {"channel": f"{channel} is suppressed: {suppressed[channel]}"})
+    ticket.contact = recipient
     fields = outbound.reply(ticket, channel=channel, recipient=recipient, body=contact.message,
                             author=arrival.agent)
     return [
@@ -214,29 +230,40 @@ def _agent_opening(ticket: Ticket, contact: WebContact, arrival: Arrival, now: d
 
 
 def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,
-                     suppressed: dict[str, str]) -> dict[str, Any] | None:
-    """The ack on the channel the customer used; the other one when that address bounced,
-    complained or opted out; recorded `suppressed` (not sent) when neither can be used."""
-    routes = [("email", contact.email), ("sms", contact.phone)]
-    if arrival.channel == "sms":
-        routes.reverse()
-    routes = [(channel, address) for channel, address in routes if address]
-    if not routes:
-        return None
-    usable = [(channel, address) for channel, address in routes if channel not in suppressed]
-    channel, address = (usable or routes)[0]
+                     plan: customers.CustomerPlan
+                     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the ack, a template problem): on the channel the customer used; the other one when
+    that address bounced, complained or opted out; recorded `suppressed` (not sent) when
+    neither can be used. In the department's own words when an admin wrote a template
+    (services/authoring/macros.py); a broken one leaves the built-in text, and the problem is
+    put on the timeline."""
+    suppressed, reachable = plan.suppressed, plan.reachable
+    emails = [reachable["email"]] if "email" in reachable else []
+    phones = [reachable["sms"]] if "sms" in reachable else []
+    usable = routes.choose(arrival.channel, [e for e in emails if "email" not in suppressed],
+                           [p for p in phones if "sms" not in suppressed])
+    chosen = usable or routes.choose(arrival.channel, emails, phones)
+    if chosen is None:
+        return None, None
+    channel, address = chosen
+    from chalicelib.services.authoring import macros  # deferred: cold start
+
+    echo = channel in plan.proven  # else nothing typed is repeated to that address
+    text, problem = macros.custom_ack(ticket, channel=channel, recipient=address,
+                                      name=contact.name, message=contact.message, echo=echo)
     ack = outbound.acknowledgement(
         ticket, channel=channel, recipient=address, name=contact.name, message=contact.message,
         links=departments.links(ticket.department, ticket.lang, config.settings().public_url),
-        in_reply_to=arrival.message_fields.get("message_id") if arrival.channel == "email" else None)
-    skipped = {c: suppressed[c] for c, _ in routes if c in suppressed}
+        in_reply_to=arrival.message_fields.get("message_id") if arrival.channel == "email" else None,
+        text=text, echo=echo)
+    skipped = {c: suppressed[c] for c in reachable if c in suppressed}
     if skipped:
         ack["fallback"] = [{"channel": c, "skipped": why} for c, why in skipped.items()]
     block = arrival.ack_suppressed or (
         f"{channel} suppressed: {suppressed[channel]}" if not usable else None)
     if block:
         ack.update(status="suppressed", error=block)
-    return ack
+    return ack, problem
 
 
 def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: WebContact,
@@ -259,11 +286,34 @@ def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: 
             tx.save(item, condition=type(item).sk.does_not_exist(), label="timeline")
         for word in search.words(ticket.subject):
             tx.save(Key(pk=keys.word_pk(word), sk=ticket.id, target=ticket.id), label="word")
+        _count_ack(tx, items, arrival, now)
         if arrival.extra_writes:
             arrival.extra_writes(tx, ticket.id)
         for item in items:
             if item.item_type == "message" and item.direction == "out":
                 keys.index_message_id(tx, item.message_id, ticket.id)
+
+
+def _count_ack(tx: Transaction, items: list, arrival: Arrival, now: datetime) -> None:
+    """The acknowledgement about to be queued counts against its recipient's hourly cap (any
+    channel) and, by SMS from the web form, against the sender's IP: over a cap the write is
+    cancelled (label "cap:<channel>:<why>") and `create` tries again without that channel."""
+    ack = next((i for i in items if i.item_type == "message" and i.kind == "ack"
+                and i.status == "queued"), None)
+    if ack is None:
+        return
+    current, window = config.settings(), now.strftime("%Y%m%d%H")
+    caps = [(keys.rate_pk("ack", customers.address_key(ack.recipient)), current.ack_cap_per_hour,
+             "acknowledgement cap per address")]
+    if ack.channel == "sms" and arrival.channel == "web" and arrival.source_ip:
+        caps.append((keys.rate_pk("sms-ip", arrival.source_ip), current.sms_cap_per_ip,
+                     "SMS acknowledgement cap per sender"))
+    expires = int((now + timedelta(hours=2)).timestamp())
+    for pk, limit, why in caps:
+        if limit > 0:
+            tx.update(Key(pk=pk, sk=window), actions=[Key.value.add(1), Key.expires_at.set(expires)],
+                      condition=Key.value.does_not_exist() | (Key.value < limit),
+                      label=f"cap:{ack.channel}:{why}")
 
 
 def _seconds_to_next_hour(now: datetime) -> int:

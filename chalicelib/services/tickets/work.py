@@ -348,6 +348,8 @@ def _record_inbound(ticket: Ticket, fields: dict[str, Any], *, held: bool, autom
                            **event_data}),
     ]
     reopen = True
+    if not held and fields.get("channel") in ("email", "sms") and fields.get("sender"):
+        ticket.contact = fields["sender"]  # the customer wrote from here: answer here
     if not held and not automatic and ticket.status in store.DONE and checkin.pending(ticket):
         answered, reopen = checkin.answer(ticket, fields.get("body") or "", sent_at)
         items.extend(answered)
@@ -397,11 +399,10 @@ def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tup
         raise ValidationFailed("The customer opted out of SMS.",
                                {"channel": "the customer's number opted out (STOP)"})
     if channel is None:
-        channel = routes.channel_for(ticket.channel, emails, phones)
-    if channel == "email" and emails:
-        return "email", emails[0]
-    if channel == "sms" and phones:
-        return "sms", phones[0]
+        channel = routes.channel_for(ticket.channel, emails, phones, ticket.contact)
+    recipient = routes.address_on(emails if channel == "email" else phones, ticket.contact)
+    if recipient:
+        return channel, recipient
     raise ValidationFailed("The customer cannot be reached on that channel.",
                            {"channel": f"the customer has no {'email' if channel == 'email' else 'phone'}"})
 
@@ -412,9 +413,10 @@ def _unsuppressed_route(ticket: Ticket, customer: Customer | None,
     (the same choice, without reading suppressions); None when that would be an error."""
     emails, phones = routes.addresses(customer)
     if channel is None:
-        channel = routes.channel_for(ticket.channel, emails, phones)
-    pool = {"email": emails, "sms": phones}.get(channel) or []
-    return (channel, pool[0]) if pool else None
+        channel = routes.channel_for(ticket.channel, emails, phones, ticket.contact)
+    recipient = routes.address_on({"email": emails, "sms": phones}.get(channel) or [],
+                                  ticket.contact)
+    return (channel, recipient) if recipient else None
 
 
 def _check_not_suppressed(tx: Transaction, channel: str, recipient: str) -> None:
