@@ -6,7 +6,7 @@ from chalice import Chalice, Cron
 
 from chalicelib import observability
 from chalicelib.api import (
-    agents, customers, document, macros, public, reports, routing, sla, tickets,
+    agents, customers, document, held, macros, public, reports, routing, sla, tickets,
 )
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
@@ -19,7 +19,8 @@ app.log.setLevel(os.environ.get("SETU_LOG_LEVEL", "INFO").upper())
 app.api.binary_types.append("multipart/form-data")
 app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
-for blueprint in (public, tickets, customers, macros, routing, reports, sla, agents, document):
+for blueprint in (public, tickets, customers, macros, routing, reports, sla, agents, held,
+                  document):
     app.register_blueprint(blueprint.bp)
 
 # Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in

@@ -6,9 +6,15 @@ key prefix of the keys table is built here, and only here:
   phone#<E.164> / _                      target: customer id
   ref#<ref> / _                          target: ticket id
   word#<search word> / <ticket id>       target: ticket id
-  msgid#<Message-ID> / _                 target: ticket id (email threading)
+  msgid#<Message-ID> / _                 target: ticket id (email threading); data: the
+                                         sender, content digest and SES id of the customer
+                                         message first seen with it, `reused` once another
+                                         message arrived with the same id
   rate#<scope>#<subject> / <window>      value: count, expires_at: TTL
   inbound#<source>#<provider id> / _     once-marker + raw event (services/inbound/once.py)
+  held#open / <held id>                  a held item: what a customer sent that is not (yet)
+  held#closed / <held id>                on a ticket, and the rejected events; released or
+                                         discarded ones move to closed (services/inbound/held.py)
   sent#<provider message id> / _         target: ticket id, data: the timeline item's sk
   suppress#<channel>#<address> / _       target: why (bounce, complaint, unsubscribe, opt-out)
   agent-id#<id> / _                      target: the principal ARN
@@ -42,6 +48,11 @@ def phone_pk(e164: str) -> str:
 def inbound_pk(source: str, provider_id: str) -> str:
     """The once-marker of an inbound event (services/inbound/once.py)."""
     return f"inbound#{source}#{provider_id}"
+
+
+def held_pk(state: str) -> str:
+    """The partition of held items: `open` (to be decided) or `closed` (released, discarded)."""
+    return f"held#{state}"
 
 
 def rate_pk(scope: str, subject: str) -> str:
@@ -141,12 +152,20 @@ def usable_message_id(message_id: str | None) -> str | None:
 
 
 def index_message_id(tx: Transaction, message_id: str | None, ticket_id: str, *,
-          first: bool = False) -> None:
+                     first: bool = False, data: dict | None = None) -> None:
     """Remember which ticket a Message-ID belongs to, in the caller's transaction. `first`:
     only if no message with that id was recorded before (else the transaction is cancelled
-    with the label "extra": an inbound copy of a message we already have)."""
+    with the label "extra": another message with this id was recorded meanwhile). `data`:
+    what identifies the message (sender, content digest), to tell a copy from a reuse."""
     message_id = usable_message_id(message_id)
     if message_id:
-        tx.save(Key(pk=msgid_pk(message_id), sk=NO_SORT, target=ticket_id),
+        tx.save(Key(pk=msgid_pk(message_id), sk=NO_SORT, target=ticket_id, data=data),
                 condition=Key.pk.does_not_exist() if first else None,
                 label="extra" if first else "thread")
+
+
+def mark_message_id_reused(tx: Transaction, message_id: str) -> None:
+    """Another message arrived with a Message-ID already recorded: threading stops trusting
+    it (services/inbound/thread.py), in the caller's transaction."""
+    tx.update(Key(pk=msgid_pk(message_id), sk=NO_SORT),
+              actions=[Key.data["reused"].set(True)], condition=Key.pk.exists(), label="extra")

@@ -36,7 +36,8 @@ def email(event) -> str:
         receipt = provider.receipt(event.message or "")
     except provider.Unusable as exc:
         log.warning("email notification %s rejected: %s", notification_id, observability.scrub(exc))
-        inbound.record_raw("email-rejected", notification_id or "unknown", event.message or "")
+        inbound.record_raw("email-rejected", notification_id or "unknown", event.message or "",
+                           str(exc))
         return _outcome("email", "rejected")
     outcome = email_in.receive(receipt)
     log.info("email %s (SNS %s): %s", receipt.ses_id, notification_id, outcome)
@@ -53,7 +54,9 @@ def sms(event) -> str:
     try:
         message = provider.inbound_sms(event.message or "", timestamp)
     except provider.Unusable as exc:
-        return _outcome("sms", sms_in.reject(notification_id, event.message or "", str(exc)))
+        sender, body = provider.salvage_sms(event.message or "")
+        return _outcome("sms", sms_in.reject(notification_id, event.message or "", str(exc),
+                                             sender=sender, body=body))
     outcome = sms_in.receive(message)
     log.info("sms %s (SNS %s): %s", message.provider_id, notification_id, outcome)
     return _outcome("sms", outcome)

@@ -38,6 +38,8 @@ def _json(message: str) -> Any:
         return json.loads(message)
     except (TypeError, ValueError):
         raise Unusable("not JSON") from None
+    except RecursionError:  # "[[[[..." nested past the parser's limit: a bomb, not an event
+        raise Unusable("JSON nested too deeply") from None
 
 
 # ---- SES receiving ---------------------------------------------------------------------------
@@ -90,6 +92,20 @@ def inbound_sms(message: str, sns_timestamp: str | None) -> InboundSms:
     return InboundSms(provider_id=provider_id, origination=origination,
                       destination=str(data.get("destinationNumber") or "")[:32],
                       body=body[:SMS_MAX_BODY], at=at, keyword=sms_text.keyword(body))
+
+
+def salvage_sms(message: str) -> tuple[str, str]:
+    """Whatever sender and text an unusable SMS notification still holds (for the held item an
+    admin may release): ("", "") when there is none. Never raises."""
+    try:
+        data = json.loads(message)
+    except (TypeError, ValueError, RecursionError):
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    sender, body = data.get("originationNumber"), data.get("messageBody")
+    return (sender[:40] if isinstance(sender, str) else "",
+            body.strip()[:SMS_MAX_BODY] if isinstance(body, str) else "")
 
 
 # ---- SES notifications about mail we sent ----------------------------------------------------

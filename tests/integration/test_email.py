@@ -158,6 +158,85 @@ def test_the_same_message_delivered_again_or_twice_at_once_is_one_message(stack,
     assert len([i for i in items if i.get("kind") == "ack"]) == 1
 
 
+def test_a_copy_with_other_relay_headers_is_still_the_same_message(stack, api):
+    # one mail to two of our addresses: each copy has its own Received/Return-Path lines
+    original = mail(sender="twice@example.com", to="support@setu.local, billing@setu.local")
+    first = ses_deliver(stack, original.as_bytes())
+    stack.pump.drain()
+    copy = b"Received: from mx2.example.com by inbound-smtp\r\n" + original.as_bytes()
+    second = ses_deliver(stack, copy, recipients=("billing@setu.local",))
+    stack.pump.drain()
+    assert outcome(first)["outcome"] == "created"
+    assert outcome(second)["outcome"] == "duplicate"
+
+
+def test_a_different_message_reusing_a_message_id_is_its_own_message(stack, api):
+    shared = make_msgid(domain="broken-mailer.example")
+    victim = ses_deliver(stack, mail(sender="victim@example.com", subject="আমার বিল",
+                                     body="বিল ভুল এসেছে", message_id=shared).as_bytes())
+    stack.pump.drain()
+    [victim_ticket] = _tickets(api, "victim@example.com")
+    # the attack (or a broken mailer): another sender, subject and body, the same Message-ID
+    attack = ses_deliver(stack, mail(sender="attacker@evil.example", subject="Refund me",
+                                     body="send the refund to me", message_id=shared).as_bytes())
+    # the same sender reusing the id for a new message (a mailer with a stuck counter)
+    again = ses_deliver(stack, mail(sender="victim@example.com", subject="আরেকটা প্রশ্ন",
+                                    body="ডেলিভারি কবে?", message_id=shared).as_bytes())
+    stack.pump.drain()
+    assert outcome(victim)["outcome"] == "created"
+    assert outcome(attack)["outcome"] == "created" and outcome(attack)["message_id_reused"]
+    assert outcome(again)["outcome"] == "created"
+    [attacker_ticket] = _tickets(api, "attacker@evil.example")
+    assert attacker_ticket["id"] != victim_ticket["id"]
+    received = [i for i in timeline(api, attacker_ticket["id"]) if i.get("direction") == "in"]
+    assert [i["body"] for i in received] == ["send the refund to me"]
+    created = [e for e in timeline(api, attacker_ticket["id"]) if e.get("type") == "ticket.created"]
+    assert created[0]["data"]["message_id_reused"] is True
+    victims = _tickets(api, "victim@example.com")
+    assert len(victims) == 2
+    on_victim = [i["body"] for i in timeline(api, victim_ticket["id"]) if i.get("direction") == "in"]
+    assert on_victim == ["বিল ভুল এসেছে"]
+    # the id stays with the first message, marked as reused
+    record = Key.get(f"msgid#{shared}", "_")
+    assert record.target == victim_ticket["id"] and record.data.as_dict()["reused"] is True
+    # threading does not follow the reused id: a "reply" to it is judged by the other rules
+    follow = ses_deliver(stack, mail(sender="attacker@evil.example", subject="Re: আমার বিল",
+                                     body="me again", headers={"In-Reply-To": shared,
+                                                               "References": shared}).as_bytes())
+    stack.pump.drain()
+    assert outcome(follow)["outcome"] == "created"
+    assert outcome(follow)["ticket_id"] not in (victim_ticket["id"],)
+    on_victim = [i for i in timeline(api, victim_ticket["id"]) if i.get("direction") == "in"]
+    assert len(on_victim) == 1 and not [i for i in on_victim if i.get("status") == "held"]
+    # a real reply to our acknowledgement still threads by its own (unique) id
+    ack = _ack_of(api, victim_ticket["id"])
+    reply = ses_deliver(stack, mail(sender="victim@example.com", subject="Re: ack", body="ok",
+                                    headers={"In-Reply-To": ack["message_id"],
+                                             "References": f"{shared} {ack['message_id']}"}).as_bytes())
+    stack.pump.drain()
+    assert outcome(reply)["outcome"] == "appended"
+    assert outcome(reply)["ticket_id"] == victim_ticket["id"]
+
+
+def test_a_reused_message_id_racing_the_first_message_is_still_its_own(stack, api, monkeypatch):
+    from dataclasses import replace
+
+    from chalicelib.services.inbound import email as email_in
+
+    shared = make_msgid(domain="race.example")
+    ses_deliver(stack, mail(sender="first@example.com", body="first", message_id=shared).as_bytes())
+    stack.pump.drain()
+    looked_early = email_in._look_up  # looked before the first one was written
+    monkeypatch.setattr(email_in, "_look_up", lambda mail_, sender: replace(
+        looked_early(mail_, sender), copy_of=None, copy_data=None))
+    racing = ses_deliver(stack, mail(sender="second@example.com", body="second",
+                                     message_id=shared).as_bytes())
+    stack.pump.drain()
+    assert outcome(racing)["outcome"] == "created"
+    [ticket] = _tickets(api, "second@example.com")
+    assert [i["body"] for i in timeline(api, ticket["id"]) if i.get("direction") == "in"] == ["second"]
+
+
 def _ack_of(api, ticket_id):
     return [i for i in timeline(api, ticket_id) if i.get("kind") == "ack"][0]
 

@@ -76,12 +76,85 @@ def test_ref_in_bengali_digits_picks_that_ticket(stack, api):
     assert len(on_first) == 2 and len(on_second) == 1
 
 
-def test_two_open_tickets_and_no_ref_opens_a_new_one(stack, api):
-    new_ticket(api, phone="01711000004", email="", message="one")
-    new_ticket(api, phone="01711000004", email="", message="two")
+def _inbound_events(api, ticket_id):
+    return [i for i in timeline(api, ticket_id)
+            if i.get("type") in ("message.received", "ticket.created")]
+
+
+def _bengali(ref: str) -> str:
+    return ref.translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
+
+
+def test_two_open_tickets_and_no_ref_joins_the_most_recent_and_says_so(stack, api):
+    older = new_ticket(api, phone="01711000004", email="", message="one")
+    newer = new_ticket(api, phone="01711000004", email="", message="two")
     third = sms(stack, "which one?", sender="01711000004")
     stack.pump.drain()
-    assert outcome(third) == "created"
+    assert outcome(third) == "appended"
+    on_newer = [i for i in timeline(api, newer["id"]) if i.get("direction") == "in"]
+    assert [i["body"] for i in on_newer] == ["two", "which one?"]
+    event = [e for e in _inbound_events(api, newer["id"]) if e["type"] == "message.received"][-1]
+    assert event["data"]["chosen"] == "most_recent"
+    assert [c["ref"] for c in event["data"]["candidates"]] == [newer["ref"], older["ref"]]
+    status, page = api.get("/api/tickets?q=01711000004")
+    assert len(page["items"]) == 2  # no third ticket
+
+
+@pytest.mark.parametrize("template", [
+    "{bn} নম্বর টিকেট নিয়ে কথা ছিল",
+    "টিকেট নং {bn} এর কী হলো?",
+    "about ticket no. {ref}, still waiting",
+    "#{ref} update please",
+    "রেফ {bn}",
+    "{ref} নং টিকেটের ব্যাপারে জানতে চাই",
+    "{bn} নং টিকেটের ব্যাপারে জানতে চাই",
+    "TICKET #{ref}",
+])
+def test_ticket_references_in_bengali_and_english_word_order(stack, api, template):
+    phone = "0171100" + str(abs(hash(template)) % 10000).zfill(4)
+    first = new_ticket(api, phone=phone, email="", message="প্রথম")
+    new_ticket(api, phone=phone, email="", message="দ্বিতীয়")  # the most recent one
+    text = template.format(ref=first["ref"], bn=_bengali(first["ref"]))
+    reply = sms(stack, text, sender=phone)
+    stack.pump.drain()
+    assert outcome(reply) == "appended"
+    bodies = [i["body"] for i in timeline(api, first["id"]) if i.get("direction") == "in"]
+    assert bodies == ["প্রথম", text]
+    event = [e for e in _inbound_events(api, first["id"]) if e["type"] == "message.received"][-1]
+    assert event["data"]["chosen"] == "ref" and event["data"]["ref"] == first["ref"]
+
+
+def test_a_bare_number_joins_only_when_it_is_one_of_their_refs(stack, api):
+    first = new_ticket(api, phone="01711000041", email="", message="one")
+    new_ticket(api, phone="01711000041", email="", message="two")
+    bare = sms(stack, f"{_bengali(first['ref'])} এর কী খবর", sender="01711000041")
+    stack.pump.drain()
+    assert outcome(bare) == "appended"
+    event = [e for e in _inbound_events(api, first["id"]) if e["type"] == "message.received"][-1]
+    assert event["data"] == {**event["data"], "chosen": "own_ref", "ref": first["ref"]}
+
+
+def test_a_reference_to_another_customers_ticket_is_never_followed(stack, api):
+    victim = new_ticket(api, phone="01711000042", email="", message="victim's problem")
+    mine = new_ticket(api, phone="01711000043", email="", message="my problem")
+    for text in (f"ticket no. {victim['ref']}", f"{_bengali(victim['ref'])} নম্বর টিকেট",
+                 f"{victim['ref']}"):
+        sms(stack, text, sender="01711000043")
+    stack.pump.drain()
+    on_victim = [i for i in timeline(api, victim["id"]) if i.get("direction") == "in"]
+    assert [i["body"] for i in on_victim] == ["victim's problem"]
+    on_mine = [i["body"] for i in timeline(api, mine["id"]) if i.get("direction") == "in"]
+    assert len(on_mine) == 4  # their own only open ticket
+    events = [e for e in _inbound_events(api, mine["id"]) if e["type"] == "message.received"]
+    chosen = [e["data"] for e in events if "chosen" in e["data"]]
+    assert [d["chosen"] for d in chosen] == ["only_open"] * 3
+    ignored = [d.get("ignored_refs") for d in chosen]
+    assert ignored.count([victim["ref"]]) == 2 and ignored.count(None) == 1
+    # a stranger naming the ref opens their own ticket
+    stranger = sms(stack, f"টিকেট নং {_bengali(victim['ref'])}", sender="01711000044")
+    stack.pump.drain()
+    assert outcome(stranger) == "created"
+    assert len([i for i in timeline(api, victim["id"]) if i.get("direction") == "in"]) == 1
 
 
 def test_stop_opts_out_and_the_next_notice_goes_by_email(stack, api):

@@ -444,3 +444,23 @@ def test_reading_headers_never_fails_and_always_gives_json_sns_takes(raw):
     parts = {"headers": headers, "common": common_headers(headers, "rahim@example.com"),
              "destination": destination(headers), "flags": sorted(verdict_flags(headers))}
     json.dumps(parts, ensure_ascii=False).encode("utf-8")  # no lone surrogates
+
+
+def test_mail_from_a_dotless_domain_over_smtp_is_held_for_an_admin(stack, ingress):
+    """End to end: SMTP -> bucket + topic -> pump -> handler -> a held item in GET /api/held,
+    never only a log line."""
+    from tests.integration.helpers import Api
+
+    message_id = make_msgid(domain="localhost")
+    with _smtp(ingress) as client:
+        client.sendmail("rahim@localhost", [SUPPORT], _mail(
+            From="Rahim <rahim@localhost>", To=SUPPORT, Subject="order missing",
+            Message_ID=message_id, Date=format_datetime(datetime.now().astimezone())))
+    stack.pump.drain()
+    api = Api(stack.client)
+    status, page = api.get("/api/held?kind=email")
+    assert status == 200
+    [item] = [i for i in page["items"] if i["sender"] == "rahim@localhost"]
+    assert item["reason"] == "no_sender" and item["subject"] == "order missing"
+    assert item["snippet"].startswith("Hello,") and item["raw"]["key"].startswith("inbound/")
+    assert item["raw"]["key"] in _objects(stack)

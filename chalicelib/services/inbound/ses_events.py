@@ -13,7 +13,7 @@ from chalicelib import clock, observability
 from chalicelib.db import timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import TimelineItem
-from chalicelib.services.inbound import once
+from chalicelib.services.inbound import held, once
 from chalicelib.services.messaging import dispatch, suppression
 
 log = logging.getLogger("setu.ses")
@@ -88,5 +88,9 @@ def _just(writes) -> None:
 def record_only(notification_id: str, outcome: str, reason: str) -> str:
     """A notification that changes nothing (unusable, or of a type we do not act on)."""
     log.warning("SES event %s %s: %s", notification_id, outcome, observability.scrub(reason))
+    if outcome == "rejected":
+        return held.record("ses-event", notification_id, outcome, held.Held(
+            kind="event", reason="unreadable_event", detail=f"SES notification: {reason}"),
+            at=clock.iso(clock.now()))
     return once.record("ses-event", notification_id, outcome, reason=reason,
                        at=clock.iso(clock.now()))

@@ -3,13 +3,16 @@
 Each inbound message ends in one recorded outcome, `inbound#sms#<inboundMessageId>` in the keys
 table, written in the same transaction as its effect (a redelivery finds it and stops):
 
-  created / appended   a new ticket, or a message on the ticket it belongs to:
-                       the ticket whose ref it names (#১২৩৪, 1234) if it is this customer's,
-                       else the customer's only open ticket, else a new ticket
+  created / appended   a new ticket, or a message on the ticket it belongs to: the ticket
+                       whose ref it names ("#১২৩৪", "১০০১ নম্বর টিকেট", "ticket no. 1001")
+                       or a bare number equal to one of this customer's refs, if it is this
+                       customer's; else the customer's only open ticket, or with several the
+                       most recently active one (the choice on the timeline); else a new one
   opted_out / opted_in STOP / START keywords (services/messaging/sms_text.py), recorded on the customer
   help                 HELP: the help text is sent back (even to an opted-out number: a reply
                        to HELP is allowed and expected by carriers)
-  rejected             no usable number, empty body, not the two-way SMS shape
+  rejected             no usable number, empty body, not the two-way SMS shape: also a held
+                       item (services/inbound/held.py) an admin can release or discard
 
 The timeline orders messages by the provider's timestamp (the SNS envelope's), not by
 arrival, since AWS does not guarantee delivery order.
@@ -26,9 +29,8 @@ from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Customer, Ticket
-from chalicelib.ids import BENGALI_DIGITS
 from chalicelib.services.followup import checkin
-from chalicelib.services.inbound import once
+from chalicelib.services.inbound import held, once, sms_refs
 from chalicelib.services.messaging import outbound, sms_budget, suppression, templates
 from chalicelib.services.messaging.channels import Sms
 from chalicelib.services.portal.webform import WebContact
@@ -39,7 +41,6 @@ from chalicelib.services.tickets import store as ticket_store
 log = logging.getLogger("setu.sms")
 
 MAX_BODY = 1_600  # ten concatenated segments is the most carriers deliver; keep a little more
-REF_IN_TEXT = re.compile(r"(?:#\s*|\b(?:ref|টিকিট|টিকেট)\s*[:#]?\s*)([0-9০-৯]{3,12})\b", re.IGNORECASE)
 _BENGALI = re.compile(r"[\u0980-\u09FF]")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -58,73 +59,99 @@ class InboundSms:
         return {"from": self.origination, "at": clock.iso(self.at)}
 
 
-def reject(provider_id: str, message: str, reason: str) -> str:
-    """Record an unusable notification (raw kept) under its id; never raises for bad input."""
+def reject(provider_id: str, message: str, reason: str, *, sender: str = "", body: str = "") -> str:
+    """Record an unusable notification (raw kept) under its id, with a held item an admin can
+    release (when it has text) or discard; never raises for bad input."""
     log.warning("SMS %s rejected: %s", provider_id, observability.scrub(reason))
-    return once.record("sms-rejected", provider_id, "rejected", reason=reason,
-                       payload=message[:10_000], at=clock.iso(clock.now()))
+    item = held.Held(kind="sms", reason="unreadable_sms", detail=reason, sender=sender,
+                     snippet=body[:held.SNIPPET], body=body)
+    return held.record("sms-rejected", provider_id, "rejected", item, payload=message[:10_000],
+                       at=clock.iso(clock.now()))
 
 
 def receive(sms: InboundSms) -> str:
     if once.seen("sms", sms.provider_id):
         return "duplicate"
     if not sms.body:
-        return _only_marker(sms, "rejected", reason="empty message")
+        return held.record("sms", sms.provider_id, "rejected",
+                           held.Held(kind="sms", reason="empty_message", detail="empty message",
+                                     sender=sms.origination), **sms.marker_data)
     customer_id = keys.target(keys.phone_pk(sms.origination))
     try:
         if sms.keyword in ("opt_out", "opt_in"):
             return _opt(sms, customer_id, opt_out=sms.keyword == "opt_out")
         if sms.keyword == "help":
             return _help(sms, customer_id)
-        ticket = _ticket_for(sms, customer_id)
+        ticket, how = _ticket_for(sms, customer_id)
         if ticket is not None:
-            return _append(sms, ticket)
-        return _create(sms)
+            return _append(sms, ticket, how)
+        return _create(sms, how)
     except Cancelled as exc:
         if "extra" in exc.labels:
             return "duplicate"
         raise
 
 
-def _ticket_for(sms: InboundSms, customer_id: str | None) -> Ticket | None:
-    """The ticket this message belongs to, as read (handed on to the write, saving a read)."""
+def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None, dict[str, Any]]:
+    """The ticket this message belongs to, as read (handed on to the write, saving a read),
+    and how it was chosen (event data on the timeline, so an agent can see and move it):
+
+    1. a ref the text names with a ticket word or '#' (services/inbound/sms_refs.py), when it
+       is this customer's ticket; a ref of another customer's ticket is never followed;
+    2. a bare number that is one of this customer's refs;
+    3. their only open ticket, or with several the most recently active one (recorded as
+       `{"chosen": "most_recent", "candidates": [...]}`);
+    4. nothing open: the closed ticket whose check-in waits for an answer."""
     if not customer_id:
-        return None
-    found = REF_IN_TEXT.search(sms.body)
-    if found:
-        ticket_id = ticket_store.id_for_ref(found.group(1).translate(BENGALI_DIGITS).lstrip("0"))
+        return None, {}
+    theirs = list(Ticket.customer_index.query(customer_id, limit=50))
+    by_ref = {t.ref: t for t in theirs}
+    named = sms_refs.explicit(sms.body)[:5]  # a claim costs reads: the first few only
+    for ref in named:
+        if ref in by_ref:
+            return by_ref[ref], {"chosen": "ref", "ref": ref}
+    not_theirs = [ref for ref in named if ref not in by_ref]
+    for ref in named:  # maybe newer than the (eventually consistent) index: read the ref
+        ticket_id = ticket_store.id_for_ref(ref)
         ticket = ticket_store.find(ticket_id) if ticket_id else None
         if ticket is not None and ticket.customer_id == customer_id:
-            return ticket
-    theirs = list(Ticket.customer_index.query(customer_id, limit=50))
-    open_tickets = [t for t in theirs if t.status not in ticket_store.DONE]
+            return ticket, {"chosen": "ref", "ref": ref}
+    ignored = {"ignored_refs": not_theirs[:5]} if not_theirs else {}
+    for ref in sms_refs.numbers(sms.body):
+        if ref in by_ref:
+            return by_ref[ref], {"chosen": "own_ref", "ref": ref, **ignored}
+    open_tickets = [t for t in theirs if t.status not in ticket_store.DONE and not t.merged_into]
+    if len(open_tickets) == 1:
+        return open_tickets[0], {"chosen": "only_open", **ignored}
     if open_tickets:
-        return open_tickets[0] if len(open_tickets) == 1 else None
+        newest = sorted(open_tickets, key=lambda t: t.updated_at, reverse=True)
+        return newest[0], {"chosen": "most_recent", **ignored,
+                           "candidates": [{"id": t.id, "ref": t.ref} for t in newest[:10]]}
     # nothing open: an answer to our check-in ("হ্যাঁ", "না", a score) belongs to that ticket
     asked = [t for t in theirs if t.status in ticket_store.DONE and checkin.pending(t)]
-    return asked[0] if len(asked) == 1 else None
+    return (asked[0], {"chosen": "checkin", **ignored}) if len(asked) == 1 else (None, ignored)
 
 
-def _create(sms: InboundSms) -> str:
+def _create(sms: InboundSms, how: dict[str, Any]) -> str:
     words = " ".join(sms.body.split())
     department, priority = routing.route(routing.Contact(channel="sms", body=sms.body))
     contact = WebContact(message=sms.body, phone=sms.origination,
                          subject=(words[:60] + "…") if len(words) > 60 else words,
                          department=department, lang="bn" if _BENGALI.search(sms.body) else "en")
     intake.create(contact, intake.Arrival(
-        channel="sms", priority=priority, message_fields=_fields(sms),
+        channel="sms", priority=priority, message_fields=_fields(sms), event_data=how,
         extra_writes=lambda tx, ticket_id: _marker(tx, sms, "created", ticket_id=ticket_id)),
         at=sms.at)
     return "created"
 
 
-def _append(sms: InboundSms, ticket: Ticket) -> str:
+def _append(sms: InboundSms, ticket: Ticket, how: dict[str, Any]) -> str:
     """`ticket` may come from the customer index (eventually consistent): record_inbound's
     write is conditional on its version and reads it again if it was stale."""
     ticket_id = ticket.id
     fields = {"message_uid": ids.new_id("m"), "channel": "sms", "kind": "message",
               "body": sms.body, "sender": sms.origination, **_fields(sms)}
-    work.record_inbound(ticket_id, fields, held=False, automatic=False, event_data={},
+    work.record_inbound(ticket_id, fields, held=False, automatic=False, event_data=how,
                            extra_writes=lambda tx: _marker(tx, sms, "appended", ticket_id=ticket_id),
                            at=sms.at, ticket=ticket)
     return "appended"
@@ -152,7 +179,7 @@ def _help(sms: InboundSms, customer_id: str | None) -> str:
     lang = "bn" if _BENGALI.search(sms.body) else "en"
     text = templates.render(f"sms/help.{lang}.txt", business=config.settings().support_name,
                             support=config.settings().support_address).strip()
-    found = _ticket_for(sms, customer_id) if customer_id else None
+    found = _ticket_for(sms, customer_id)[0] if customer_id else None
     reply_ticket = found.id if found is not None else None
     with transaction() as tx:
         _marker(tx, sms, "help", ticket_id=reply_ticket)
@@ -165,11 +192,6 @@ def _help(sms: InboundSms, customer_id: str | None) -> str:
                                  or sms_budget.spend(sms.origination)):
         Sms.send_text(sms.origination, text)  # an unknown number: within the SMS budget only
     return "help"
-
-
-def _only_marker(sms: InboundSms, outcome: str, **data: Any) -> str:
-    return once.record("sms", sms.provider_id, outcome, **sms.marker_data,
-                       **{k: v for k, v in data.items() if v})
 
 
 def _marker(tx: Transaction, sms: InboundSms, outcome: str, **data: Any) -> None:

@@ -28,7 +28,7 @@ from chalicelib import clock, observability
 from chalicelib.db import timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import TimelineItem
-from chalicelib.services.inbound import once
+from chalicelib.services.inbound import held, once
 from chalicelib.services.messaging import dispatch, suppression
 
 log = logging.getLogger("setu.sms")
@@ -133,6 +133,9 @@ def record(marker: str, outcome: str, reason: str, item: TimelineItem | None) ->
     """Only the marker: the event changes nothing, but it is kept and applied once."""
     if outcome == "rejected":
         log.warning("SMS event %s rejected: %s", marker, observability.scrub(reason))
+        return held.record("sms-event", marker, outcome, held.Held(
+            kind="event", reason="unreadable_event", detail=f"SMS delivery event: {reason}"),
+            **_marker_data(reason, item))
     return once.record("sms-event", marker, outcome, **_marker_data(reason, item))
 
 

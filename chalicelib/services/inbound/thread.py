@@ -9,6 +9,8 @@ In order of trust (docs/email.md):
    a known identity of that ticket's customer: a ref is easy to guess, a Message-ID is not.
 Headers and tokens prove the mail answers our mail, not who wrote it: a sender who is not the
 ticket's customer is `held` for an agent (services/inbound/email.py decides).
+A Message-ID that two different messages used (`reused` on its `msgid#` record, set by
+services/inbound/email.py) is not followed: it cannot say which of them a reply answers.
 """
 from __future__ import annotations
 
