@@ -75,10 +75,12 @@ test: $(STAMP) browser
 # infra/package.py: render build/merge.yaml, `chalice package`, then slim deployment.zip (drop
 # what the Lambda runtime provides - boto3, botocore and their dependencies - and what Setu
 # never loads); tests/packaging proves the result imports and runs beside the runtime's boto3.
-# BYTECODE=1 also ships .pyc for what `import app` loads: faster cold starts, ~0.4 MB more.
+# The zip ships .pyc for what `import app` loads (Lambda's /var/task is read-only: without them
+# every cold start compiles those modules; ~0.4 MB more); BYTECODE=0 leaves them out.
+BYTECODE ?= 1
 package: $(STAMP)
 	PACKAGE_REGION=$(PACKAGE_REGION) $(BIN)/python -m infra.package build --stage $(STAGE) \
-		--out $(BUILD)/$(STAGE) --merge $(BUILD)/merge.yaml $(if $(BYTECODE),--bytecode)
+		--out $(BUILD)/$(STAGE) --merge $(BUILD)/merge.yaml $(if $(filter 0,$(BYTECODE)),--no-bytecode)
 	$(BIN)/cfn-lint $(BUILD)/$(STAGE)/sam.yaml
 	@ls -l $(BUILD)/$(STAGE)
 
