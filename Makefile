@@ -1,7 +1,7 @@
 # Setu - every command a developer or CI needs. A fresh clone needs only Python 3.11+ and make.
 #
 #   make dev       local stack on emulated AWS (Ctrl-C stops it)
-#   make test      the whole test suite (unit, integration, end to end)
+#   make test      the whole test suite (unit, integration, end to end, deploy rehearsal)
 #   make package   SAM template + deployment zip in build/$(STAGE)/, checked by cfn-lint
 #   make bench     benchmark figures, also written to bench/results.json
 #   make peer      the throughput bench's peer (django-helpdesk) in .venv-peer, from PyPI

@@ -67,8 +67,17 @@ def test_a_broken_reference_fails_the_rehearsal(sam, built, emulator):
 
 
 def test_a_missing_required_property_fails_the_rehearsal(sam, built, emulator):
-    _fails(_broken(sam, lambda r: r["TimelineTable"]["Properties"].pop("KeySchema")),
-           built, emulator, "create", "create_stack refused")
+    # refused by the SAM translator
+    def no_stream(resources):
+        events = resources["TicketChanged"]["Properties"]["Events"]
+        events["TicketChangedDynamodbEventSource"]["Properties"].pop("Stream")
+
+    _fails(_broken(sam, no_stream), built, emulator, "translate",
+           "Missing required property 'Stream'")
+    # refused by the emulator's CloudFormation (a table without KeySchema is refused too, but
+    # by a crash inside moto rather than an error: that would leave an emulator traceback)
+    _fails(_broken(sam, lambda r: r["TimerQueue"]["Properties"]["RedrivePolicy"].pop(
+        "deadLetterTargetArn")), built, emulator, "create", "deadLetterTargetArn")
 
 
 def test_a_type_the_emulator_skips_fails_unless_listed(sam, built, emulator):
