@@ -285,3 +285,22 @@ def test_powertools_imports_stay_inside_the_kept_subpackages(unzipped):
                         and (rel, module) not in allowed:
                     missing.add((rel, module))
     assert missing == set()
+
+
+def test_bytecode_build_refuses_a_runtime_other_than_the_compiling_python(tmp_path):
+    """Shipped bytecode runs only on the Python minor version that compiled it."""
+    import sys
+
+    import pytest
+
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    template = tmp_path / "sam.yaml"
+    for runtime, ok in ((here, True), ("python3.9", False), (None, False)):
+        props = {"Handler": "app.app"} | ({"Runtime": runtime} if runtime else {})
+        template.write_text(yaml.safe_dump({"Resources": {
+            "Fn": {"Type": "AWS::Serverless::Function", "Properties": props}}}))
+        if ok:
+            package._check_runtime(template)
+        else:
+            with pytest.raises(package.PackagingError, match="--no-bytecode"):
+                package._check_runtime(template)
