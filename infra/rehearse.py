@@ -312,6 +312,9 @@ def static_problems(template: dict) -> list[str]:
     # SES receiving: the rule set, the one rule: S3 action to inbound/ with the topic, scans
     set_id, rule_set = one("AWS::SES::ReceiptRuleSet")
     rule_id, rule = one("AWS::SES::ReceiptRule")
+    if set_id and "setu-${Stage}-inbound" not in json.dumps(rule_set.get("RuleSetName")):
+        problems.append(f"{set_id}: RuleSetName is not setu-<Stage>-inbound (the documented "
+                        "activation command names it)")
     if rule_id:
         body = rule.get("Rule", {})
         if not _names(rule.get("RuleSetName"), set_id):
@@ -474,8 +477,9 @@ def _create(cloudformation, s3, bucket: str, stack_name: str, template: dict,
         events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
         reasons = [f"{e['LogicalResourceId']}: {e['ResourceStatus']} {e.get('ResourceStatusReason', '')}"
                    for e in events if "FAILED" in e["ResourceStatus"]]
-        raise RehearsalFailed("create", [f"stack {stack_name} is {stack['StackStatus']}: "
-                                         f"{stack.get('StackStatusReason', '')}", *reasons])
+        status = (f"stack {stack_name} is {stack['StackStatus']}: "
+                  f"{stack.get('StackStatusReason', '')}")
+        raise RehearsalFailed("create", [status, *reasons])
     summaries = cloudformation.list_stack_resources(StackName=stack_name)[
         "StackResourceSummaries"]
     physical = {s["LogicalResourceId"]: s.get("PhysicalResourceId") for s in summaries

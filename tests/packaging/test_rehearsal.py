@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from infra import render, rehearse
+from infra import rehearse, render
 from tests.packaging.conftest import ROOT
 
 INLINE_TEMPLATE_LIMIT = 51_200  # bytes: `aws cloudformation deploy` without --s3-bucket
