@@ -1,7 +1,7 @@
 # Setu - every command a developer or CI needs. A fresh clone needs only Python 3.11+ and make.
 #
 #   make dev       local stack on emulated AWS (Ctrl-C stops it)
-#   make test      the whole test suite (unit, integration, end to end)
+#   make test      the whole test suite (unit, integration, end to end, deploy rehearsal)
 #   make package   SAM template + deployment zip in build/$(STAGE)/, checked by cfn-lint
 #   make bench     benchmark figures, also written to bench/results.json
 #   make peer      the throughput bench's peer (django-helpdesk) in .venv-peer, from PyPI
@@ -77,10 +77,12 @@ test: $(STAMP) browser
 # infra/package.py: render build/merge.yaml, `chalice package`, then slim deployment.zip (drop
 # what the Lambda runtime provides - boto3, botocore and their dependencies - and what Setu
 # never loads); tests/packaging proves the result imports and runs beside the runtime's boto3.
-# BYTECODE=1 also ships .pyc for what `import app` loads: faster cold starts, ~0.4 MB more.
+# The zip ships .pyc for what `import app` loads (Lambda's /var/task is read-only: without them
+# every cold start compiles those modules; ~0.4 MB more); BYTECODE=0 leaves them out.
+BYTECODE ?= 1
 package: $(STAMP)
 	PACKAGE_REGION=$(PACKAGE_REGION) $(BIN)/python -m infra.package build --stage $(STAGE) \
-		--out $(BUILD)/$(STAGE) --merge $(BUILD)/merge.yaml $(if $(BYTECODE),--bytecode)
+		--out $(BUILD)/$(STAGE) --merge $(BUILD)/merge.yaml $(if $(filter 0,$(BYTECODE)),--no-bytecode)
 	$(BIN)/cfn-lint $(BUILD)/$(STAGE)/sam.yaml
 	@ls -l $(BUILD)/$(STAGE)
 

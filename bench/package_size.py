@@ -1,4 +1,5 @@
-"""(a) Deployment zip size: the zip `make package` builds for stage dev.
+"""(a) Deployment zip size: the zip `make package` builds for stage dev (bytecode included,
+the default since issue 19; goal 3 MB, was 2 MB without bytecode).
 
 Reuses build/dev/deployment.zip when it is newer than everything that goes into it (and is
 already slimmed); otherwise builds it the way `make package` does (infra/package.py: render
@@ -16,7 +17,7 @@ from bench.figures import Figure
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "dev"
 ZIP = ROOT / "build" / STAGE / "deployment.zip"
-GOAL_BYTES = 2 * 1024 * 1024  # issue 8: <= 2 MB
+GOAL_BYTES = 3 * 1024 * 1024  # issue 19 item 7: <= 3 MB with the bytecode shipped by default
 
 
 def _inputs() -> list[Path]:
@@ -76,9 +77,11 @@ def measure(rebuild: bool = False) -> Figure:
         value=round(size / (1024 * 1024), 2),
         unit="MB",
         goal=GOAL_BYTES / (1024 * 1024),
-        note="MB = 2^20 bytes; boto3/botocore and their dependencies come from the Lambda runtime",
+        note="MB = 2^20 bytes; with the app's bytecode (make package's default); boto3/botocore "
+             "and their dependencies come from the Lambda runtime",
         error=f"the zip vendors {', '.join(vendored)}" if vendored else None,
         details={"bytes": size, "goal_bytes": GOAL_BYTES, "files": len(names),
+                 "pyc_files": sum(1 for n in names if n.endswith(".pyc")),
                  "uncompressed_bytes": uncompressed,
                  "path": str(zip_path.relative_to(ROOT)),
                  "reused_existing_build": reused, "largest_entries": contents(zip_path)},

@@ -33,10 +33,13 @@ for the template's runtime and architecture) `slim` rewrites ``deployment.zip``:
   (``strip --strip-unneeded``, when binutils is installed; the dynamic symbols stay);
 * the zip is written again at deflate level 9.
 
-Optional, ``--bytecode``: ship compiled bytecode (``__pycache__/*.cpython-3XX.pyc``, checked
-against the source's hash, so a stale one is never used) for what ``import app`` loads
-(`BYTECODE_TREES`). Lambda's /var/task is read-only, so without it every cold start compiles
-those modules again (docs/packaging.md, "Cold start"); with it the zip is about 0.4 MB bigger.
+By default (``--no-bytecode`` to opt out) the zip also ships compiled bytecode
+(``__pycache__/*.cpython-3XX.pyc``, checked against the source's hash, so a stale one is never
+used) for what ``import app`` loads (`BYTECODE_TREES`). Lambda's /var/task is read-only, so
+without it every cold start compiles those modules again (docs/packaging.md, "Cold start");
+with it the zip is about 0.4 MB bigger. Bytecode is valid only for the Python minor version
+that compiled it: the build fails unless every function's ``Runtime`` in the template (which
+Chalice takes from the interpreter running it) is this interpreter's (`_check_runtime`).
 
 Every rule checks what it expects to find and fails the build when a library's layout
 changes, rather than quietly shipping something broken. tests/packaging builds the package
@@ -44,7 +47,7 @@ and imports and runs it in a clean interpreter holding only boto3 and its depend
 
 CLI::
 
-    python -m infra.package build --stage dev --out build/dev [--merge build/merge.yaml]
+    python -m infra.package build --stage dev --out build/dev [--merge build/merge.yaml] [--no-bytecode]
     python -m infra.package slim build/dev/deployment.zip
 """
 from __future__ import annotations
@@ -106,7 +109,7 @@ NEVER_LOADED = (
     re.compile(r"^charset_normalizer/[^/]+\.so$"),
     re.compile(r"^charset_normalizer/cli/"),
 )
-# --bytecode: the trees `import app` loads (chalice ships only chalice/app.py and __init__).
+# bytecode (the default): the trees `import app` loads (chalice ships only chalice/app.py and __init__).
 BYTECODE_TREES = ("app.py", "chalicelib/", "chalice/", "pynamodb/")
 # Shared objects are stripped when `strip` is on PATH (binutils).
 STRIP = ("strip", "--strip-unneeded")
@@ -310,7 +313,7 @@ def _bytecode(name: str, source: bytes) -> tuple[str, bytes]:
 
 
 def slim(zip_path: Path | str, *, holiday_countries: tuple[str, ...] = HOLIDAY_COUNTRIES,
-         compresslevel: int = 9, bytecode: bool = False) -> SlimReport:
+         compresslevel: int = 9, bytecode: bool = True) -> SlimReport:
     """Rewrite the chalice deployment zip in place as described in the module docstring."""
     zip_path = Path(zip_path)
     report = SlimReport(bytes_before=zip_path.stat().st_size)
@@ -458,8 +461,9 @@ def _check_runtime(template: Path) -> None:
                 if r.get("Type") == "AWS::Serverless::Function"}
     here = f"python{sys.version_info.major}.{sys.version_info.minor}"
     if runtimes - {here}:
-        raise PackagingError(f"--bytecode: the functions run {', '.join(sorted(map(str, runtimes)))}"
-                             f" but this interpreter is {here}")
+        raise PackagingError(f"bytecode: the functions run {', '.join(sorted(map(str, runtimes)))}"
+                             f" but this interpreter is {here}; build with that Python, or "
+                             "--no-bytecode")
 
 
 def check_policies(template: Path, stage: str) -> None:
@@ -483,7 +487,7 @@ def check_policies(template: Path, stage: str) -> None:
 
 
 def build(stage: str = "dev", out: Path | str | None = None, merge: Path | str | None = None,
-          *, quiet: bool = False, bytecode: bool = False) -> Path:
+          *, quiet: bool = False, bytecode: bool = True) -> Path:
     """render the merge template, ``chalice package`` into out, slim the zip; returns the zip.
 
     No AWS account is involved; PyPI is, when chalice's wheel cache misses."""
@@ -523,9 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument("--stage", default="dev")
     build_cmd.add_argument("--out", help="output folder (default build/<stage>)")
     build_cmd.add_argument("--merge", help="merge template path (default build/merge.yaml)")
-    build_cmd.add_argument("--bytecode", action="store_true",
-                           help="ship .pyc for what `import app` loads (faster cold start, "
-                                "about 0.4 MB more)")
+    build_cmd.add_argument("--bytecode", action=argparse.BooleanOptionalAction, default=True,
+                           help="ship .pyc for what `import app` loads (default; faster cold "
+                                "start, about 0.4 MB more); --no-bytecode opts out")
     slim_cmd = sub.add_parser("slim", help="slim an existing chalice deployment.zip in place")
     slim_cmd.add_argument("zip")
     args = parser.parse_args(argv)
@@ -533,7 +537,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             build(args.stage, args.out, args.merge, bytecode=args.bytecode)
         else:
-            print(slim(args.zip).summary())
+            # no template here to check the runtime against: no bytecode
+            print(slim(args.zip, bytecode=False).summary())
     except PackagingError as exc:
         print(f"infra.package: {exc}", file=sys.stderr)
         return 1
