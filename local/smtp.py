@@ -53,9 +53,10 @@ Local differences: no STARTTLS (the AWS rule requires TLS; this binds only 127.0
 longer than SMTP's 1000 octets are accepted (up to LINE_LIMIT), no spam or virus scanning.
 
 Testing aid, local only: a message with the header ``X-Setu-Test-Verdict: spam`` (or
-``virus``, or both, comma-separated) gets that verdict ``FAIL`` in the receipt and in the
-``X-SES-*-Verdict`` header, as if SES's scan had flagged it. SES knows no such header; on AWS it
-is just a header.
+``virus``, ``spf``, ``dkim``, ``dmarc``, several comma-separated) gets that verdict ``FAIL`` in
+the receipt (and spam and virus in the ``X-SES-*-Verdict`` header), as if SES's checks had
+failed it: forged mail can be tried end to end. SES knows no such header; on AWS it is just a
+header, and the ingress binds only 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ LINE_LIMIT = 1024 * 1024  # SMTP says 1000 octets; be lenient, the parser must c
 HEADER_SCAN_LIMIT = 1024 * 1024  # read headers from at most this much of the message
 SERVER_NAME = "inbound-smtp.setu.local"
 TEST_VERDICT_HEADER = "X-Setu-Test-Verdict"
+VERDICTS = ("spam", "virus", "spf", "dkim", "dmarc")
 NOTIFICATION_SUBJECT = "Amazon SES Email Receipt Notification"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _ADDRESS_HEADERS = (("from", "from"), ("sender", "sender"), ("reply-to", "replyTo"),
@@ -197,11 +199,12 @@ def destination(headers: list[tuple[str, str]]) -> list[str]:
 
 
 def verdict_flags(headers: list[tuple[str, str]]) -> set[str]:
-    """Local testing aid: `X-Setu-Test-Verdict: spam, virus` makes those verdicts FAIL."""
+    """Local testing aid: `X-Setu-Test-Verdict: spam, virus, spf, dkim, dmarc` makes those
+    verdicts FAIL."""
     flagged: set[str] = set()
     for name, value in headers:
         if name.lower() == TEST_VERDICT_HEADER.lower():
-            flagged |= {w for w in re.split(r"[\s,;]+", value.lower()) if w in ("spam", "virus")}
+            flagged |= {w for w in re.split(r"[\s,;]+", value.lower()) if w in VERDICTS}
     return flagged
 
 
@@ -346,9 +349,10 @@ class SmtpIngress:
                 "recipients": [_one_line(r) for r in recipients],
                 "spamVerdict": {"status": spam},
                 "virusVerdict": {"status": virus},
-                "spfVerdict": {"status": "GRAY"},
-                "dkimVerdict": {"status": "GRAY"},
-                "dmarcVerdict": {"status": "GRAY"},
+                # unchecked here (GRAY), unless a test asks for FAIL
+                "spfVerdict": {"status": "FAIL" if "spf" in flagged else "GRAY"},
+                "dkimVerdict": {"status": "FAIL" if "dkim" in flagged else "GRAY"},
+                "dmarcVerdict": {"status": "FAIL" if "dmarc" in flagged else "GRAY"},
                 "action": {
                     "type": "S3",
                     "topicArn": self.topic_arn,

@@ -23,7 +23,8 @@ def ses_deliver(stack, raw: bytes, *, recipients=(SUPPORT,), source="rahim@examp
     ses_id = ses_id or secrets.token_hex(16)
     key = f"inbound/{ses_id}"
     boto3.client("s3").put_object(Bucket=stack.outputs["MailBucket"], Key=key, Body=raw)
-    verdict = {"spam": "PASS", "virus": "PASS", **(verdicts or {})}
+    verdict = {"spam": "PASS", "virus": "PASS", "spf": "PASS", "dkim": "PASS", "dmarc": "PASS",
+               **(verdicts or {})}
     notification = {
         "notificationType": "Received",
         "mail": {"timestamp": "2026-11-23T08:00:00.000Z", "source": source, "messageId": ses_id,
@@ -33,8 +34,9 @@ def ses_deliver(stack, raw: bytes, *, recipients=(SUPPORT,), source="rahim@examp
                     "recipients": list(recipients),
                     "spamVerdict": {"status": verdict["spam"]},
                     "virusVerdict": {"status": verdict["virus"]},
-                    "spfVerdict": {"status": "PASS"}, "dkimVerdict": {"status": "PASS"},
-                    "dmarcVerdict": {"status": "PASS"},
+                    "spfVerdict": {"status": verdict["spf"]},
+                    "dkimVerdict": {"status": verdict["dkim"]},
+                    "dmarcVerdict": {"status": verdict["dmarc"]},
                     "action": {"type": "S3", "topicArn": stack.outputs["InboundEmailTopicArn"],
                                "bucketName": stack.outputs["MailBucket"],
                                "objectKeyPrefix": "inbound/", "objectKey": key}}}

@@ -67,6 +67,17 @@ class Receipt:
         return {"bucket": self.bucket, "key": self.key, "source": self.source[:320]}
 
 
+def unauthenticated(verdicts: dict[str, str]) -> str | None:
+    """Why mail is not trusted as its sender (docs/security.md): DMARC failed, or, where the
+    sender's domain publishes no DMARC (SES: GRAY), both SPF and DKIM failed. None otherwise."""
+    if verdicts.get("dmarc") == "FAIL":
+        return "DMARC failed: the sender's domain does not vouch for this mail"
+    if verdicts.get("dmarc") in ("", "GRAY", None) and verdicts.get("spf") == "FAIL" \
+            and verdicts.get("dkim") == "FAIL":
+        return "SPF and DKIM both failed (no DMARC): the sender cannot be trusted"
+    return None
+
+
 def receive(receipt: Receipt) -> str:
     if once.seen("email", receipt.ses_id):
         return "duplicate"
@@ -81,6 +92,9 @@ def receive(receipt: Receipt) -> str:
     mail = parse(raw)
     if receipt.verdicts.get("spam") == "FAIL":  # held with its text: an admin may release it
         return _reject(receipt, "spam", "quarantined: SES spam verdict FAIL", held_mail=mail)
+    forged = unauthenticated(receipt.verdicts)
+    if forged:  # not the customer it claims to be: held, no acknowledgement, no ticket change
+        return _reject(receipt, "unauthenticated", forged, held_mail=mail)
     if loops.is_bounce(mail):  # a failure report; "delayed" and "delivered" reports are not
         return _bounce(receipt, mail)
     sender = _sender(mail, receipt)

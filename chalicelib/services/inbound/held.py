@@ -12,7 +12,8 @@ Each is written in the same transaction as the event's once-marker (services/inb
 the marker's data names the held item), so a redelivered event holds nothing twice. The
 `reason` is a short code (`no_sender`, `unparseable`, `too_large`, `spam`, `virus`,
 `raw_missing`, `unmatched_bounce`, `unreadable_sms`, `empty_message`, `unreadable_event`;
-mail held for failed authentication will use `dmarc_fail`), `detail` the words.
+`unauthenticated`: DMARC failed, or SPF and DKIM both failed without DMARC), `detail`
+the words.
 
 Keys table (db/keys.py): `held#open / <id>` until an admin decides, then `held#closed / <id>`
 (moved in the transaction that releases or discards it, with its audit entry). Ids start with
