@@ -114,6 +114,9 @@ class TimelineItem(SetuModel):
     provider_id = UnicodeAttribute(null=True)  # SES/SNS id
     html = UnicodeAttribute(null=True)
     attachments = ListAttribute(of=MapAttribute, null=True)
+    # inbound: files not kept (type, size or count policy), {"filename", "content_type",
+    # "size", "why"} (services/tickets/attachments.py)
+    dropped = ListAttribute(of=MapAttribute, null=True)
     error = UnicodeAttribute(null=True)
     lang = UnicodeAttribute(null=True)
     macro = MapAttribute(null=True)  # a reply made from a macro: {"name", "version"}

@@ -467,3 +467,28 @@ def test_ses_refusing_the_sender_fails_the_ack_once_and_reroutes_it(stack, api):
     assert [(a["channel"], a["status"]) for a in acks] == [("email", "failed"), ("sms", "sent")]
     assert "MessageRejected" in acks[0]["error"] and "MessageRejected" in acks[1]["fallback"][0]["failed"]
     assert [i.get("type") for i in items].count("message.failed") == 1
+
+
+def test_mail_attachments_follow_the_forms_file_policy_and_what_is_dropped_is_recorded(stack, api):
+    """Issue 20: a file is judged by its content (not its declared type) and by the form's size
+    and count limits; what is not kept is listed on the message with why."""
+    from chalicelib.services.portal import webform
+
+    limit = webform.limits_from_settings().max_attachment_bytes
+    msg = mail(sender="files@example.com", subject="Invoice", body="Files attached")
+    msg.add_attachment(b"%PDF-1.7\n" + b"0" * 100, maintype="application", subtype="octet-stream",
+                       filename="invoice.pdf")  # generic type: the content says PDF
+    msg.add_attachment(b"MZ\x90\x00\x03\x00\x00\x00" * 10, maintype="application",
+                       subtype="x-msdownload", filename="setup.exe")
+    msg.add_attachment(b"just text", maintype="image", subtype="png", filename="photo.png")
+    msg.add_attachment(b"\x89PNG\r\n\x1a\n" + b"\x00" * limit, maintype="image", subtype="png",
+                       filename="huge.png")
+    ses_id = ses_deliver(stack, msg.as_bytes(), source="files@example.com")
+    stack.pump.drain()
+    assert outcome(ses_id)["outcome"] == "created"
+    [ticket] = _tickets(api, "files@example.com")
+    [received] = [i for i in timeline(api, ticket["id"]) if i.get("direction") == "in"]
+    assert [(a["filename"], a["content_type"]) for a in received["attachments"]] == [
+        ("invoice.pdf", "application/pdf")]
+    assert {d["filename"]: d["why"] for d in received["dropped"]} == {
+        "setup.exe": "file_type", "photo.png": "file_content", "huge.png": "file_too_large"}

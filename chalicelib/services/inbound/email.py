@@ -426,6 +426,7 @@ def _message_fields(receipt: Receipt, mail: ParsedMail, automatic: list[str]) ->
         "raw_key": receipt.key,
         "provider_id": receipt.ses_id,
         "automatic": automatic or None,
+        "dropped": mailtext.dropped(mail) or None,  # files not kept, and why
     }
 
 

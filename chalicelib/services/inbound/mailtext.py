@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from chalicelib.mail import reply
 from chalicelib.mail.parse import ParsedMail
+from chalicelib.services.portal import webform
 from chalicelib.services.portal.webform import Upload
+from chalicelib.services.tickets import attachments
 
 MAX_BODY = 20_000  # characters kept on the timeline item; the raw mail is always in S3
 MAX_SUBJECT = 200
@@ -35,8 +38,39 @@ def language(subject_: str, text: str) -> str:
 
 
 def uploads(mail: ParsedMail) -> list[Upload]:
-    return [Upload(field="email", filename=a.filename, content_type=a.content_type, data=a.data)
-            for a in mail.attachments[:MAX_ATTACHMENTS]]
+    """The attachments Setu keeps: the same policy as the web form's (services/tickets/
+    attachments.py: judged by content; the form's size and count limits)."""
+    return files(mail)[0]
+
+
+def dropped(mail: ParsedMail) -> list[dict[str, Any]]:
+    """The attachments not kept, each with why (recorded on the message)."""
+    return files(mail)[1]
+
+
+def files(mail: ParsedMail) -> tuple[list[Upload], list[dict[str, Any]]]:
+    limits = webform.limits_from_settings()
+    kept: list[Upload] = []
+    refused: list[dict[str, Any]] = []
+    for attachment in mail.attachments:
+        data = attachment.data or b""
+        about = {"filename": (attachment.filename or "")[:180],
+                 "content_type": (attachment.content_type or "")[:100], "size": len(data)}
+        kind, why = attachments.judge((attachment.content_type or "").lower(), data)
+        if not data:
+            why = "empty_file"
+        elif len(data) > limits.max_attachment_bytes:
+            why = "file_too_large"
+        elif why is None and len(kept) >= limits.max_attachments:
+            why = "too_many_files"
+        elif why is None and sum(u.size for u in kept) + len(data) > limits.max_total_bytes:
+            why = "files_too_large"
+        if why:
+            refused.append({**about, "why": why})
+            continue
+        kept.append(Upload(field="email", filename=attachment.filename,
+                           content_type=kind or attachment.content_type, data=data))
+    return kept, refused[:MAX_ATTACHMENTS]
 
 
 def digest(mail: ParsedMail) -> str:

@@ -84,6 +84,8 @@ def entry_view(item: TimelineItem) -> dict[str, Any]:
         out["macro"] = as_dict(item.macro)
     if item.fallback:
         out["fallback"] = [as_dict(step) for step in item.fallback]
+    if item.dropped:
+        out["dropped"] = [as_dict(entry) for entry in item.dropped]
     if item.attachments:
         out["attachments"] = [{k: v for k, v in as_dict(a).items() if k != "sha256"}
                               for a in item.attachments]
