@@ -5,11 +5,11 @@ removed cgi module for this job); no part is trusted: names, filenames and types
 """
 from __future__ import annotations
 
-import json
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
 
+from chalicelib import untrusted_json
 from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from chalicelib.services.portal.webform import Upload
 
@@ -45,7 +45,7 @@ def _text(body: bytes) -> str:
 
 def _json(body: bytes) -> dict[str, str]:
     try:
-        data = json.loads(_text(body) or "null")
+        data = untrusted_json.loads(_text(body) or "null")
     except ValueError as exc:
         raise BadRequest(f"Malformed JSON: {exc.args[0] if exc.args else exc}",
                          {"body": "malformed JSON"}) from None

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from chalice import IAMAuthorizer, Response
 
+from chalicelib import untrusted_json
 from chalicelib.errors import ApiError, BadRequest, UnsupportedMediaType
 
 log = logging.getLogger("setu.api")
@@ -77,7 +78,7 @@ def json_body(request) -> Any:
         raise UnsupportedMediaType("Send application/json.", {"content-type": content_type})
     raw = request.raw_body or b""
     try:
-        return json.loads(raw.decode("utf-8") or "null")
+        return untrusted_json.loads(raw.decode("utf-8") or "null")
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("Malformed JSON.", {"body": "malformed JSON"}) from None
 

@@ -11,11 +11,10 @@ kind we do not act on) returns the reason; events/inbound.py records either, nev
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, untrusted_json
 from chalicelib.services.customers import contacts
 from chalicelib.services.inbound.email import Receipt
 from chalicelib.services.inbound.ses_events import SesNotification
@@ -35,7 +34,7 @@ class Unusable(ValueError):
 
 def _json(message: str) -> Any:
     try:
-        return json.loads(message)
+        return untrusted_json.loads(message)
     except (TypeError, ValueError):
         raise Unusable("not JSON") from None
     except RecursionError:  # "[[[[..." nested past the parser's limit: a bomb, not an event
@@ -98,8 +97,8 @@ def salvage_sms(message: str) -> tuple[str, str]:
     """Whatever sender and text an unusable SMS notification still holds (for the held item an
     admin may release): ("", "") when there is none. Never raises."""
     try:
-        data = json.loads(message)
-    except (TypeError, ValueError, RecursionError):
+        data = untrusted_json.loads(message)
+    except (TypeError, ValueError):
         return "", ""
     if not isinstance(data, dict):
         return "", ""

@@ -6,10 +6,9 @@ that a retry or a fix can resolve).
 """
 from __future__ import annotations
 
-import json
 import logging
 
-from chalicelib import observability
+from chalicelib import observability, untrusted_json
 from chalicelib.services.sla import timers
 
 log = logging.getLogger("setu.timers")
@@ -20,7 +19,7 @@ def handle(event) -> dict:
     for record in event:
         message_id = record.to_dict().get("messageId", "")
         try:
-            payload = timers.parse_payload(json.loads(record.body))
+            payload = timers.parse_payload(untrusted_json.loads(record.body))
         except (ValueError, timers.InvalidTimer) as exc:
             log.error("dropping malformed timer message %s: %s", message_id, exc)
             observability.count("EventsRejected", source="timer")

@@ -197,3 +197,13 @@ def test_the_captcha_is_off_by_default(api):
     page = api.client.http.get("/form?lang=en")
     assert "cf-turnstile" not in page.body.decode()
     assert "script-src" not in page.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("raw", ["[" * 200_000, '{"message": 1e999}', "9" * 5000])
+def test_parser_bombs_answer_4xx(api, raw):
+    created = new_ticket(api, email="bomb@example.com")
+    for path in ("/tickets", f"/api/tickets/{created['id']}/notes", f"/api/tickets/{created['id']}"):
+        method = "PATCH" if path.endswith(created["id"]) else "POST"
+        status, body, _ = api.call(method, path, raw=raw)
+        assert 400 <= status < 500, (path, status, body)
+        assert body["error"]["fields"]
