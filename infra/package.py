@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import csv
 import importlib.util
 import io
@@ -462,6 +463,38 @@ def _check_runtime(template: Path) -> None:
                              f" but this interpreter is {here}")
 
 
+ANY_METHOD = "x-amazon-apigateway-any-method"
+
+
+def add_any_methods(template_path: Path) -> int:
+    """Give every resource of the REST API an ANY method beside its own ones, integrated with
+    the same function and security. API Gateway answers a method a resource lacks with 403
+    "Missing Authentication Token" before any code runs; through ANY it reaches the app, which
+    answers 405 with `Allow` (Chalice's method check; the contract's error shape). The local
+    stack routes the same way (local/gateway.py). Returns the number of resources changed."""
+    import yaml
+
+    template = yaml.safe_load(template_path.read_text(encoding="utf-8"))
+    changed = 0
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        for item in resource["Properties"].get("DefinitionBody", {}).get("paths", {}).values():
+            methods = [m for m in item.values() if isinstance(m, dict)
+                       and "x-amazon-apigateway-integration" in m]
+            if not methods or ANY_METHOD in item:
+                continue
+            model = methods[0]
+            item[ANY_METHOD] = {key: copy.deepcopy(model[key]) for key in (
+                "parameters", "security", "x-amazon-apigateway-integration", "responses",
+                "produces") if key in model}
+            item[ANY_METHOD]["consumes"] = ["*/*"]
+            changed += 1
+    template_path.write_text(yaml.safe_dump(template, sort_keys=False, allow_unicode=True),
+                             encoding="utf-8")
+    return changed
+
+
 def build(stage: str = "dev", out: Path | str | None = None, merge: Path | str | None = None,
           *, quiet: bool = False, bytecode: bool = False) -> Path:
     """render the merge template, ``chalice package`` into out, slim the zip; returns the zip.
@@ -486,6 +519,7 @@ def build(stage: str = "dev", out: Path | str | None = None, merge: Path | str |
                 break
             if attempt == 2:
                 raise PackagingError(f"chalice wrote a broken {zip_path}")
+        add_any_methods(out / "sam.yaml")
         if bytecode:
             _check_runtime(out / "sam.yaml")
         report = slim(zip_path, bytecode=bytecode)
