@@ -464,6 +464,10 @@ def _check_runtime(template: Path) -> None:
 
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
+# API Gateway's own 403 (a path no route has, or an unsigned request to an IAM route) in the
+# contract's error shape; local/gateway.py answers the same.
+NO_ROUTE_BODY = ('{"error": {"code": "forbidden", "message": "No such route, or the request is '
+                 'not signed (API Gateway\'s Missing Authentication Token)."}}')
 
 
 def add_any_methods(template_path: Path) -> int:
@@ -471,14 +475,22 @@ def add_any_methods(template_path: Path) -> int:
     the same function and security. API Gateway answers a method a resource lacks with 403
     "Missing Authentication Token" before any code runs; through ANY it reaches the app, which
     answers 405 with `Allow` (Chalice's method check; the contract's error shape). The local
-    stack routes the same way (local/gateway.py). Returns the number of resources changed."""
+    stack routes the same way (local/gateway.py). Also a gateway response that gives API
+    Gateway's remaining 403 the contract's shape. Returns the number of resources changed."""
     import yaml
 
     template = yaml.safe_load(template_path.read_text(encoding="utf-8"))
     changed = 0
-    for resource in template.get("Resources", {}).values():
+    for logical_id, resource in list(template.get("Resources", {}).items()):
         if resource.get("Type") != "AWS::Serverless::Api":
             continue
+        template["Resources"][f"{logical_id}MissingTokenResponse"] = {
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {"RestApiId": {"Ref": logical_id},
+                           "ResponseType": "MISSING_AUTHENTICATION_TOKEN", "StatusCode": "403",
+                           "ResponseParameters": {
+                               "gatewayresponse.header.Content-Type": "'application/json'"},
+                           "ResponseTemplates": {"application/json": NO_ROUTE_BODY}}}
         for item in resource["Properties"].get("DefinitionBody", {}).get("paths", {}).values():
             methods = [m for m in item.values() if isinstance(m, dict)
                        and "x-amazon-apigateway-integration" in m]

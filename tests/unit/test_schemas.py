@@ -137,4 +137,7 @@ def test_packaging_adds_any_to_every_resource(tmp_path):
     assert paths["/api/x"][package.ANY_METHOD]["security"] == [{"sigv4": []}]
     assert "security" not in paths["/health"][package.ANY_METHOD]
     assert paths["/health"][package.ANY_METHOD]["x-amazon-apigateway-integration"] == integration
+    response = yaml.safe_load(path.read_text())["Resources"]["RestAPIMissingTokenResponse"]
+    assert response["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"
+    assert '"code": "forbidden"' in response["Properties"]["ResponseTemplates"]["application/json"]
     assert package.add_any_methods(path) == 0  # idempotent
