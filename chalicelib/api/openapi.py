@@ -219,8 +219,10 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
     see_other = {"description": "Redirect to the page (Post/Redirect/Get)"}
     link_error = {"description": "Tampered, unknown or expired link: a friendly page",
                   "content": {"text/html": {}}}
-    form_body = {"application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-                 "multipart/form-data": {"schema": {"type": "object"}}}
+    def form_body(name: str) -> dict[str, Any]:
+        schema = {"schema": {"$ref": f"#/components/schemas/{name}"}}
+        return {"application/x-www-form-urlencoded": schema, "multipart/form-data": schema}
+
     return {
         "/form": {"get": {"summary": "The hosted web form (HTML)", "parameters": [
             lang, {"name": "department", "in": "query", "schema": string},
@@ -254,7 +256,8 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
             "get": {"summary": "Ticket status page (signed, expiring link from the acknowledgement)",
                     "parameters": [token, lang], "responses": {"200": page, "403": link_error}},
             "post": {"summary": "Add the customer's message to the ticket (once per form nonce)",
-                     "parameters": [token, lang], "requestBody": {"content": form_body},
+                     "parameters": [token, lang],
+                     "requestBody": {"content": form_body("StatusReplyForm")},
                      "responses": {"303": see_other, "403": link_error, "422": page}}},
         "/csat/{token}": {
             "get": {"summary": "Satisfaction page; ?score=N (the check-in mail's links) only "
@@ -263,14 +266,14 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
                         "type": "string", "enum": ["1", "2", "3", "4", "5"]}}],
                     "responses": {"200": page, "404": link_error, "422": page}},
             "post": {"summary": "The page's form: rating and optional comment, each recorded once",
-                     "parameters": [token], "requestBody": {"content": form_body},
+                     "parameters": [token], "requestBody": {"content": form_body("SatisfactionForm")},
                      "responses": {"303": see_other, "404": link_error, "422": page}}},
         "/unsubscribe/{token}": {
             "get": {"summary": "Unsubscribe page (changes nothing: one button POSTs)",
                     "parameters": [token, lang], "responses": {"200": page, "403": link_error}},
             "post": {"summary": "Unsubscribe from automatic mail: RFC 8058 one-click "
                                 "(List-Unsubscribe=One-Click) or the page's button",
-                     "parameters": [token], "requestBody": {"content": form_body},
+                     "parameters": [token], "requestBody": {"content": form_body("UnsubscribeForm")},
                      "responses": {"200": {"description": "JSON {status, new, at}, or the page "
                                                           "for a browser"},
                                    "403": error()}}},

@@ -53,6 +53,23 @@ def _schemas() -> dict[str, Any]:
             "website": {"type": "string", "maxLength": 0, "description": "Honeypot: must stay empty"}}},
         "Created": {"type": "object", "required": ["id", "ref", "status"], "properties": {
             "id": string, "ref": string, "status": string, "due_at": {"type": ["string", "null"]}}},
+        # The customer pages' own forms (HTML flows: a problem is shown on the page, 422);
+        # checked by the services named, other fields are ignored.
+        "StatusReplyForm": {"type": "object", "required": ["body", "nonce"],
+                            "description": "services/portal/status_page.add_reply",
+                            "additionalProperties": {"type": "string"}, "properties": {
+            "body": {"type": "string", "maxLength": status_page.MAX_REPLY},
+            "nonce": {"type": "string", "maxLength": 64, "description": "one per form shown"},
+            "lang": {"enum": ["bn", "en"]}}},
+        "SatisfactionForm": {"type": "object", "required": ["score"],
+                             "description": "services/followup/satisfaction.rate",
+                             "additionalProperties": {"type": "string"}, "properties": {
+            "score": {"enum": ["1", "2", "3", "4", "5"]},
+            "comment": {"type": "string", "maxLength": satisfaction.MAX_COMMENT},
+            "lang": {"enum": ["bn", "en"]}}},
+        "UnsubscribeForm": {"type": "object", "additionalProperties": {"type": "string"},
+                            "description": "RFC 8058 one-click, or the page's button (any body)",
+                            "properties": {"List-Unsubscribe": {"const": "One-Click"}}},
     }
 
 
