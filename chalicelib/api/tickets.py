@@ -25,6 +25,9 @@ def _schemas() -> dict[str, Any]:
     def text(most: int, least: int = 1, **more: Any) -> dict[str, Any]:
         return {"type": "string", "minLength": least, "maxLength": most, **more}
 
+    def nullable_text(most: int) -> dict[str, Any]:  # null, like absent
+        return {"type": ["string", "null"], "maxLength": most}
+
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}
     summary_ref = {"$ref": "#/components/schemas/TicketSummary"}
@@ -59,18 +62,19 @@ def _schemas() -> dict[str, Any]:
             "items": {"type": "array", "items": summary_ref}, "next": nullable}},
         "Conversation": {"type": "object", "required": ["body"], "additionalProperties": False,
                          "properties": {
-            "name": text(200, 0), "email": text(254, 0), "phone": text(32, 0),
-            "subject": text(200, 0), "body": text(ticket_store.MAX_BODY),
-            "channel": {"enum": ["email", "sms"]}, "department": department,
-            "lang": {"enum": ["bn", "en"]}},
+            "name": nullable_text(200), "email": nullable_text(254), "phone": nullable_text(32),
+            "subject": nullable_text(200), "body": text(ticket_store.MAX_BODY),
+            "channel": {"enum": ["email", "sms", None]},
+            "department": {"enum": [*department["enum"], None]},
+            "lang": {"enum": ["bn", "en", None]}},
             "description": "email or phone is required (the one the channel needs)"},
         "ConversationStarted": {"type": "object", "required": ["ticket"], "properties": {
             "ticket": summary_ref, "sms": sms}},
         "TicketChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
                          "properties": {
-            "status": {"enum": list(ticket_store.SETTABLE_STATUSES)},
-            "priority": {"enum": list(ticket_store.PRIORITIES)},
-            "department": department,
+            "status": {"enum": [*ticket_store.SETTABLE_STATUSES, None]},
+            "priority": {"enum": [*ticket_store.PRIORITIES, None]},
+            "department": {"enum": [*department["enum"], None]},
             "assignee": {**principal, "type": ["string", "null"],
                          "description": "an active agent's principal ARN; null unassigns"},
             "version": version}},
@@ -82,10 +86,10 @@ def _schemas() -> dict[str, Any]:
             "body": text(ticket_store.MAX_BODY),
             "macro": text(64, pattern=r"^[\w-]{1,64}$",
                           description="a macro's name, instead of body"),
-            "macro_version": {"type": "integer", "minimum": 1,
+            "macro_version": {"type": ["integer", "null"], "minimum": 1,
                               "description": "with macro: that version (default the current one)"},
-            "channel": {"enum": ["email", "sms"]},
-            "attachments": {"type": "array", "maxItems": 10,
+            "channel": {"enum": ["email", "sms", None], "description": "null: the customer's"},
+            "attachments": {"type": ["array", "null"], "maxItems": 10,
                             "items": {"$ref": "#/components/schemas/Attachment"},
                             "description": "email only; the web form's limits"}},
             "oneOf": [{"required": ["body"]}, {"required": ["macro"]}],
