@@ -69,7 +69,9 @@ def api_schema(document):
 
 def _summary(exc: BaseException) -> str:
     text = str(exc).strip()
-    return "\n".join(text.splitlines()[:12])[:1500]
+    for inner in getattr(exc, "exceptions", ())[:3]:  # a group: what each failure was
+        text += f"\n  {type(inner).__name__}: {str(inner).strip()[:600]}"
+    return "\n".join(text.splitlines()[:16])[:2000]
 
 
 def _mutated(case) -> set:

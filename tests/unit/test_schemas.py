@@ -111,6 +111,16 @@ def test_routing_refuses_unhashable_values():
         <= set(raised.value.fields)
 
 
+def test_a_recipient_that_is_only_a_plus_tag_is_refused():
+    # found at 200 examples: "+x@shop.test" was stored as "@shop.test", not an address
+    from chalicelib.services.team import routing
+
+    with pytest.raises(ValidationFailed) as raised:
+        routing.validate({"rules": [{"name": "a", "when": {"recipient": ["+x@shop.test"]},
+                                     "then": {"department": "sales"}}]})
+    assert set(raised.value.fields) == {"rules[0].when.recipient[0]"}
+
+
 @pytest.mark.parametrize("name", ["", " ", "x" * 65, None, ["24x7"], "a/b"])
 def test_a_calendar_name_no_calendar_can_have_is_not_looked_up(name):
     from chalicelib.services.sla import store

@@ -189,7 +189,8 @@ def _condition_value(key: str, value: Any) -> tuple[str | None, str]:
     if key == "recipient":
         address = value.strip()
         local, at, domain = address.rpartition("@")
-        if not at or not local or "." not in domain or len(address) > 254 or " " in address:
+        if not at or not local or "." not in domain or len(address) > 254 or " " in address \
+                or _address(address).startswith("@"):  # "+tag@x.y": no mailbox without the tag
             return "an email address", ""
         return None, _address(address)
     keyword = unicodedata.normalize("NFC", value).strip()
