@@ -39,6 +39,8 @@ from tests.e2e.conftest import ADMIN, started
 EXAMPLES = int(os.environ.get("SETU_FUZZ_EXAMPLES", "50"))
 SEEDS = tuple(int(s) for s in os.environ.get("SETU_FUZZ_SEEDS", "21,2026").split(",") if s.strip())
 STATEFUL = int(os.environ.get("SETU_FUZZ_STATEFUL", "20"))
+# to reproduce a failure: only the operations whose label ("PUT /api/routing") starts so
+ONLY = tuple(s.strip() for s in os.environ.get("SETU_FUZZ_OPERATIONS", "").split(",") if s.strip())
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE")
@@ -108,6 +110,7 @@ def test_every_operation_conforms(api_schema, fuzz_stack, run_seed):
     # driven by Hypothesis directly; every operation runs, and the failures are reported together.
     failures, statuses = [], Counter()
     operations = [result.ok() for result in api_schema.get_all_operations()]
+    operations = [op for op in operations if not ONLY or op.label.startswith(ONLY)]
     session = requests.Session()
 
     server = [0.0]
@@ -138,7 +141,8 @@ def test_every_operation_conforms(api_schema, fuzz_stack, run_seed):
     assert not failures, "\n\n".join(failures)
     # The budget was spent, and on both sides of validation.
     assert sum(statuses.values()) >= 5 * len(operations)
-    assert statuses[("positive", 200)] > 0 and statuses[("negative", 400)] > 0, statuses
+    if not ONLY:
+        assert statuses[("positive", 200)] > 0 and statuses[("negative", 400)] > 0, statuses
 
 
 @pytest.mark.parametrize("run_seed", SEEDS)
