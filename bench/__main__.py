@@ -1,4 +1,6 @@
-"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,load,cost] [--runs N] [--rebuild]`
+"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,load,cost,fuzz] [--runs N] [--rebuild]`
+
+`fuzz` runs the property-based API test at SETU_FUZZ_EXAMPLES=200 (bench/fuzz.py).
 
 `mail` also reports reply-stripping and header-decoding rates on the sample sets (bench/mail_parse.py).
 """
@@ -17,7 +19,8 @@ from bench.figures import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("zip", "imports", "calls", "scale", "mail", "timers", "throughput", "load", "cost")
+SECTIONS = ("zip", "imports", "calls", "scale", "mail", "timers", "throughput", "load", "cost",
+            "fuzz")
 
 
 def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list[Figure]:
@@ -29,6 +32,10 @@ def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list
         from bench import load_mixed
 
         return load_mixed.figures()
+    if name == "fuzz":
+        from bench import fuzz
+
+        return fuzz.measure()
     if name == "cost":
         from bench import cost
 

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import csv
 import importlib.util
 import io
@@ -486,6 +487,50 @@ def check_policies(template: Path, stage: str) -> None:
                                  "infra/permissions.yaml")
 
 
+ANY_METHOD = "x-amazon-apigateway-any-method"
+# API Gateway's own 403 (a path no route has, or an unsigned request to an IAM route) in the
+# contract's error shape; local/gateway.py answers the same.
+NO_ROUTE_BODY = ('{"error": {"code": "forbidden", "message": "No such route, or the request is '
+                 'not signed (API Gateway\'s Missing Authentication Token)."}}')
+
+
+def add_any_methods(template_path: Path) -> int:
+    """Give every resource of the REST API an ANY method beside its own ones, integrated with
+    the same function and security. API Gateway answers a method a resource lacks with 403
+    "Missing Authentication Token" before any code runs; through ANY it reaches the app, which
+    answers 405 with `Allow` (Chalice's method check; the contract's error shape). The local
+    stack routes the same way (local/gateway.py). Also a gateway response that gives API
+    Gateway's remaining 403 the contract's shape. Returns the number of resources changed."""
+    import yaml
+
+    template = yaml.safe_load(template_path.read_text(encoding="utf-8"))
+    changed = 0
+    for logical_id, resource in list(template.get("Resources", {}).items()):
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        template["Resources"][f"{logical_id}MissingTokenResponse"] = {
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {"RestApiId": {"Ref": logical_id},
+                           "ResponseType": "MISSING_AUTHENTICATION_TOKEN", "StatusCode": "403",
+                           "ResponseParameters": {
+                               "gatewayresponse.header.Content-Type": "'application/json'"},
+                           "ResponseTemplates": {"application/json": NO_ROUTE_BODY}}}
+        for item in resource["Properties"].get("DefinitionBody", {}).get("paths", {}).values():
+            methods = [m for m in item.values() if isinstance(m, dict)
+                       and "x-amazon-apigateway-integration" in m]
+            if not methods or ANY_METHOD in item:
+                continue
+            model = methods[0]
+            item[ANY_METHOD] = {key: copy.deepcopy(model[key]) for key in (
+                "parameters", "security", "x-amazon-apigateway-integration", "responses",
+                "produces") if key in model}
+            item[ANY_METHOD]["consumes"] = ["*/*"]
+            changed += 1
+    template_path.write_text(yaml.safe_dump(template, sort_keys=False, allow_unicode=True),
+                             encoding="utf-8")
+    return changed
+
+
 def build(stage: str = "dev", out: Path | str | None = None, merge: Path | str | None = None,
           *, quiet: bool = False, bytecode: bool = True) -> Path:
     """render the merge template, ``chalice package`` into out, slim the zip; returns the zip.
@@ -511,6 +556,7 @@ def build(stage: str = "dev", out: Path | str | None = None, merge: Path | str |
             if attempt == 2:
                 raise PackagingError(f"chalice wrote a broken {zip_path}")
         check_policies(out / "sam.yaml", stage)
+        add_any_methods(out / "sam.yaml")
         if bytecode:
             _check_runtime(out / "sam.yaml")
         report = slim(zip_path, bytecode=bytecode)

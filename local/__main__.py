@@ -51,13 +51,16 @@ def _port(name: str, default: int) -> int:
 
 
 def _serve_app(port: int):
-    """The Chalice app through chalice.local's threaded server. Loading the stage config also
-    applies the `local` stage's environment_variables, as `chalice local --stage local` would."""
+    """The Chalice app through chalice.local's threaded server, routed as the packaged API
+    routes (local/gateway.py: 405 with Allow for any method a route lacks). Loading the stage
+    config also applies the `local` stage's environment_variables, as `chalice local --stage
+    local` would."""
     from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
+
+    from local import gateway
 
     config = CLIFactory(project_dir=str(stack.ROOT)).create_config_obj(chalice_stage_name=STAGE)
-    server = create_local_server(config.chalice_app, config, HOST, port)
+    server = gateway.create_server(config.chalice_app, config, HOST, port)
     thread = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
     thread.start()
     return server

@@ -14,12 +14,69 @@ from chalicelib.api.http import (
     iam,
     int_param,
     json_response,
-    object_body,
+    path_parameter,
 )
+from chalicelib.api.schemas import Schemas
 from chalicelib.services.team import agents, audit
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 bp = Blueprint(__name__)
+
+
+def _schemas() -> dict[str, Any]:
+    string = {"type": "string"}
+    nullable = {"type": ["string", "null"]}
+    departments = {"type": "array", "items": {"enum": sorted(DEPARTMENT_NAMES)}, "uniqueItems": True,
+                   "maxItems": len(DEPARTMENT_NAMES)}
+    lang = {"enum": list(agents.LANGS) + [None]}
+    role = {"enum": list(agents.ROLES)}
+    display_name = {"type": ["string", "null"], "maxLength": agents.NAME_MAX}
+    email = {"type": ["string", "null"], "maxLength": 254}
+    return {
+        "Agent": {"type": "object", "required": [
+            "id", "principal", "role", "departments", "active", "away", "version"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"},
+                "principal": {**string, "description": "IAM user/role or STS assumed-role ARN"},
+                "role": role, "display_name": nullable, "email": nullable,
+                "departments": departments, "lang": lang,
+                "active": {"type": "boolean"},
+                "away": {"type": "boolean", "description": "skipped by round-robin assignment"},
+                "version": {"type": "integer", "description": "send it back in PATCH: 409 when stale"},
+                "created_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "AgentPage": {"type": "object", "required": ["items", "next"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Agent"}},
+            "next": nullable}},
+        "AgentNew": {"type": "object", "required": ["principal", "role"],
+                     "additionalProperties": False, "properties": {
+            "principal": {**string, "minLength": 1, "maxLength": 2048,
+                          "description": agents.ARN_HELP},
+            "role": role, "display_name": display_name, "email": email,
+            "departments": {**departments, "type": ["array", "null"]}, "lang": lang}},
+        "AgentChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                        "description": "An admin may change every field; an agent only their "
+                                       "own `away` and `lang`",
+                        "properties": {
+            "role": role, "display_name": display_name, "email": email,
+            "departments": {**departments, "type": ["array", "null"]}, "lang": lang,
+            "active": {"type": "boolean", "description": "false deactivates (no hard delete)"},
+            "away": {"type": "boolean"}, "version": {"type": "integer", "minimum": 0}}},
+        "AuditEntry": {"type": "object", "required": ["id", "at", "actor", "action", "target"],
+                       "properties": {
+            "id": string, "at": {"type": "string", "format": "date-time"},
+            "actor": {**string, "description": "principal ARN (or cli:<user> for the CLI)"},
+            "action": {**string, "description": 'dotted, e.g. "agent.updated"'},
+            "target": {**string, "description": 'e.g. "agent:<arn>", "ticket:<id>"'},
+            "before": {"description": "the value before (null for a creation): any JSON"},
+            "after": {"description": "the value after: any JSON"}}},
+        "AuditPage": {"type": "object", "required": ["date", "items", "next"], "properties": {
+            "date": {"type": "string", "format": "date"},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+            "next": nullable}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
 
 
 @bp.route("/api/agents", methods=["GET"], authorizer=iam)
@@ -36,7 +93,7 @@ def list_agents():
 @handle_errors
 def create_agent():
     admin = auth.require(bp.current_request, "admin")
-    return json_response(agents.create(admin, object_body(bp.current_request)), 201)
+    return json_response(agents.create(admin, SCHEMAS.body(bp.current_request, "AgentNew")), 201)
 
 
 @bp.route("/api/agents/{agent_id}", methods=["GET"], authorizer=iam)
@@ -50,7 +107,8 @@ def get_agent(agent_id: str):
 @handle_errors
 def update_agent(agent_id: str):
     caller = auth.require(bp.current_request)
-    return json_response(agents.update(caller, agent_id, object_body(bp.current_request)))
+    body = SCHEMAS.body(bp.current_request, "AgentChange")
+    return json_response(agents.update(caller, agent_id, body))
 
 
 @bp.route("/api/me", methods=["GET"], authorizer=iam)
@@ -72,13 +130,7 @@ def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
 
     string = {"type": "string"}
-    nullable = {"type": ["string", "null"]}
-    departments = {"type": "array", "items": {"enum": sorted(DEPARTMENT_NAMES)}, "uniqueItems": True}
-    lang = {"enum": list(agents.LANGS) + [None]}
-    role = {"enum": list(agents.ROLES)}
-    agent_id = {"name": "agent_id", "in": "path", "required": True,
-                "description": "The agent's id (`id` in GET /api/agents)",
-                "schema": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"}}
+    agent_id = path_parameter("agent_id")
     sigv4 = [{"sigv4": []}]
 
     def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
@@ -86,49 +138,6 @@ def openapi_section() -> dict[str, Any]:
         return {**found, "description": description} if description else found
 
     return {
-        "schemas": {
-            "Agent": {"type": "object", "required": [
-                "id", "principal", "role", "departments", "active", "away", "version"],
-                "properties": {
-                    "id": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"},
-                    "principal": {**string, "description": "IAM user/role or STS assumed-role ARN"},
-                    "role": role, "display_name": nullable, "email": nullable,
-                    "departments": departments, "lang": lang,
-                    "active": {"type": "boolean"},
-                    "away": {"type": "boolean", "description": "skipped by round-robin assignment"},
-                    "version": {"type": "integer", "description": "send it back in PATCH: 409 when stale"},
-                    "created_at": {"type": ["string", "null"], "format": "date-time"}}},
-            "AgentPage": {"type": "object", "required": ["items", "next"], "properties": {
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Agent"}},
-                "next": nullable}},
-            "AgentNew": {"type": "object", "required": ["principal", "role"],
-                         "additionalProperties": False, "properties": {
-                "principal": {**string, "maxLength": 2048, "description": agents.ARN_HELP},
-                "role": role, "display_name": {"type": ["string", "null"], "maxLength": agents.NAME_MAX},
-                "email": {"type": ["string", "null"], "maxLength": 254},
-                "departments": {**departments, "type": ["array", "null"]}, "lang": lang}},
-            "AgentChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
-                            "description": "An admin may change every field; an agent only their "
-                                           "own `away` and `lang`",
-                            "properties": {
-                "role": role, "display_name": {"type": ["string", "null"], "maxLength": agents.NAME_MAX},
-                "email": {"type": ["string", "null"], "maxLength": 254},
-                "departments": {**departments, "type": ["array", "null"]}, "lang": lang,
-                "active": {"type": "boolean", "description": "false deactivates (no hard delete)"},
-                "away": {"type": "boolean"}, "version": {"type": "integer", "minimum": 0}}},
-            "AuditEntry": {"type": "object", "required": ["id", "at", "actor", "action", "target"],
-                           "properties": {
-                "id": string, "at": {"type": "string", "format": "date-time"},
-                "actor": {**string, "description": "principal ARN (or cli:<user> for the CLI)"},
-                "action": {**string, "description": 'dotted, e.g. "agent.updated"'},
-                "target": {**string, "description": 'e.g. "agent:<arn>", "ticket:<id>"'},
-                "before": {"description": "the value before (null for a creation)"},
-                "after": {"description": "the value after"}}},
-            "AuditPage": {"type": "object", "required": ["date", "items", "next"], "properties": {
-                "date": {"type": "string", "format": "date"},
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
-                "next": nullable}},
-        },
         "paths": {
             "/api/agents": {
                 "get": {"summary": "Every agent, active or not (lead or admin)", "security": sigv4,

@@ -7,6 +7,8 @@ and identities now are) and `merge` with the details; clients follow `merged_int
 """
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 
 from chalicelib.api import auth
@@ -16,10 +18,73 @@ from chalicelib.api.http import (
     iam,
     int_param,
     json_response,
-    object_body,
+    path_parameter,
 )
+from chalicelib.api.schemas import Schemas
 
 bp = Blueprint(__name__)
+
+
+def _schemas() -> dict[str, Any]:
+    from chalicelib.services.customers import admin  # deferred: cold start
+
+    string = {"type": "string"}
+    nullable = {"type": ["string", "null"]}
+    strings = {"type": "array", "items": string}
+    changes = {"type": "array", "maxItems": admin.MAX_CHANGES,
+               "items": {"type": "string", "minLength": 1, "maxLength": 254}}
+    return {
+        "CustomerSummary": {"type": "object", "required": ["id", "emails", "phones", "version"],
+                            "properties": {"id": string, "name": nullable, "emails": strings,
+                                           "phones": strings, "lang": {"enum": ["bn", "en"]},
+                                           "ticket_count": {"type": "integer"},
+                                           "version": {"type": "integer"},
+                                           "merged_into": nullable}},
+        "CustomerMatches": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "maxItems": 1,
+                      "items": {"$ref": "#/components/schemas/CustomerSummary"}}}},
+        "CustomerChannel": {"type": "object", "properties": {
+            "channel": {"enum": ["email", "sms"]}, "address": string,
+            "state": {"enum": ["ok", "opted_out", "suppressed"]},
+            "reason": nullable, "at": nullable, "detail": nullable, "source": nullable,
+            "scope": {"type": ["string", "null"], "description":
+                      "automatic: only automatic messages stop (an unsubscribe); all: every message"}}},
+        "Customer": {"allOf": [{"$ref": "#/components/schemas/CustomerSummary"}, {
+            "type": "object", "properties": {
+                "created_at": nullable, "last_contact_at": nullable,
+                "channels": {"type": "array",
+                             "items": {"$ref": "#/components/schemas/CustomerChannel"}},
+                "opted_out": {"type": "object", "description": "channel -> {at, source, ...}"},
+                "tickets": {"$ref": "#/components/schemas/TicketPage"},
+                "merge": {"type": ["object", "null"], "description":
+                          "on a customer merged away: into, state, at, by, emails, phones"},
+                "merged_from": {"type": "array", "items": {"type": "object"}, "description":
+                                "customers merged into this one: id, at, by, state, and the "
+                                "emails, phones and opt-out channels gained"}}}]},
+        "CustomerChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                           "properties": {
+                               "name": {"type": ["string", "null"], "maxLength": admin.MAX_NAME},
+                               "lang": {"enum": ["bn", "en"]},
+                               "add_emails": changes, "remove_emails": changes,
+                               "add_phones": changes, "remove_phones": changes,
+                               "version": {"type": "integer", "minimum": 0}}},
+        "CustomerOther": {"type": "object", "required": ["other"], "additionalProperties": False,
+                          "properties": {"other": {
+                              "type": "string", "minLength": 1, "maxLength": 64,
+                              "pattern": "^[0-9A-Za-z_]{1,64}$",
+                              "description": "the other customer's id"}}},
+        "CustomerMergeResult": {"type": "object", "required": ["state", "survivor", "other"],
+                                "properties": {
+                                    "state": {"enum": ["done", "moving", "unmerging"]},
+                                    "survivor": {"$ref": "#/components/schemas/Customer"},
+                                    "other": {"type": "object"},
+                                    "moved": {"type": "object", "properties": {
+                                        "identities": {"type": "integer"},
+                                        "tickets": {"type": "integer"}}}}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
 
 
 @bp.route("/api/customers", methods=["GET"], authorizer=iam)
@@ -51,7 +116,8 @@ def update_customer(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
     agent = auth.require(bp.current_request)
-    return json_response(admin.update(customer_id, agent, object_body(bp.current_request)))
+    body = SCHEMAS.body(bp.current_request, "CustomerChange")
+    return json_response(admin.update(customer_id, agent, body))
 
 
 @bp.route("/api/customers/{customer_id}/merge", methods=["POST"], authorizer=iam,
@@ -61,7 +127,7 @@ def merge_customers(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
     agent = auth.require(bp.current_request, "lead")
-    other = admin.merge_body(object_body(bp.current_request))
+    other = admin.merge_body(SCHEMAS.body(bp.current_request, "CustomerOther"))
     result, finished = admin.merge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
 
@@ -73,7 +139,7 @@ def unmerge_customers(customer_id: str):
     from chalicelib.services.customers import admin  # deferred: cold start
 
     agent = auth.require(bp.current_request, "lead")
-    other = admin.merge_body(object_body(bp.current_request))
+    other = admin.merge_body(SCHEMAS.body(bp.current_request, "CustomerOther"))
     result, finished = admin.unmerge(customer_id, other, agent)
     return json_response(result, 200 if finished else 202)
 
@@ -90,15 +156,12 @@ def erase_customer(customer_id: str):
     return json_response(result, 200 if result["state"] == "done" else 202)
 
 
-def openapi_section() -> dict:
+def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
     from chalicelib.services.customers import admin  # deferred: cold start
 
     string = {"type": "string"}
-    nullable = {"type": ["string", "null"]}
-    strings = {"type": "array", "items": string}
-    customer_id = {"name": "customer_id", "in": "path", "required": True,
-                   "description": "Customer id (c_...)", "schema": {"type": "string", "maxLength": 64}}
+    customer_id = path_parameter("customer_id")
     secured = {"security": [{"sigv4": []}]}
     in_progress = {"description": "Started, not finished (many tickets, or stopped by a "
                                   "failure): POST the same body again to continue",
@@ -155,52 +218,5 @@ def openapi_section() -> dict:
                 "parameters": [customer_id], "requestBody": request_body("CustomerOther"),
                 "responses": {"200": ok("CustomerMergeResult"), "202": in_progress,
                               **AGENT_ERRORS}}},
-        },
-        "schemas": {
-            "CustomerSummary": {"type": "object", "required": ["id", "emails", "phones", "version"],
-                                "properties": {"id": string, "name": nullable, "emails": strings,
-                                               "phones": strings, "lang": {"enum": ["bn", "en"]},
-                                               "ticket_count": {"type": "integer"},
-                                               "version": {"type": "integer"},
-                                               "merged_into": nullable}},
-            "CustomerMatches": {"type": "object", "required": ["items"], "properties": {
-                "items": {"type": "array", "maxItems": 1,
-                          "items": {"$ref": "#/components/schemas/CustomerSummary"}}}},
-            "CustomerChannel": {"type": "object", "properties": {
-                "channel": {"enum": ["email", "sms"]}, "address": string,
-                "state": {"enum": ["ok", "opted_out", "suppressed"]},
-                "reason": nullable, "at": nullable, "detail": nullable, "source": nullable,
-                "scope": {"type": ["string", "null"], "description":
-                          "automatic: only automatic messages stop (an unsubscribe); all: every message"}}},
-            "Customer": {"allOf": [{"$ref": "#/components/schemas/CustomerSummary"}, {
-                "type": "object", "properties": {
-                    "created_at": nullable, "last_contact_at": nullable,
-                    "channels": {"type": "array",
-                                 "items": {"$ref": "#/components/schemas/CustomerChannel"}},
-                    "opted_out": {"type": "object", "description": "channel -> {at, source, ...}"},
-                    "tickets": {"$ref": "#/components/schemas/TicketPage"},
-                    "merge": {"type": ["object", "null"], "description":
-                              "on a customer merged away: into, state, at, by, emails, phones"},
-                    "merged_from": {"type": "array", "items": {"type": "object"}, "description":
-                                    "customers merged into this one: id, at, by, state, and the "
-                                    "emails, phones and opt-out channels gained"}}}]},
-            "CustomerChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
-                               "properties": {
-                                   "name": {"type": ["string", "null"], "maxLength": admin.MAX_NAME},
-                                   "lang": {"enum": ["bn", "en"]},
-                                   "add_emails": strings, "remove_emails": strings,
-                                   "add_phones": strings, "remove_phones": strings,
-                                   "version": {"type": "integer", "minimum": 0}}},
-            "CustomerOther": {"type": "object", "required": ["other"], "additionalProperties": False,
-                              "properties": {"other": {"type": "string", "minLength": 1,
-                                                       "description": "the other customer's id"}}},
-            "CustomerMergeResult": {"type": "object", "required": ["state", "survivor", "other"],
-                                    "properties": {
-                                        "state": {"enum": ["done", "moving", "unmerging"]},
-                                        "survivor": {"$ref": "#/components/schemas/Customer"},
-                                        "other": {"type": "object"},
-                                        "moved": {"type": "object", "properties": {
-                                            "identities": {"type": "integer"},
-                                            "tickets": {"type": "integer"}}}}},
         },
     }

@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from typing import Any, Callable
 
 from chalice import IAMAuthorizer, Response
 
 from chalicelib import untrusted_json
-from chalicelib.errors import ApiError, BadRequest, UnsupportedMediaType
+from chalicelib.errors import ApiError, BadRequest, NotFound, UnsupportedMediaType
 
 log = logging.getLogger("setu.api")
 JSON = "application/json; charset=utf-8"
@@ -37,10 +38,57 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return json_response({"error": error}, status, headers)
 
 
+_NAME = r"^[\w-]{1,64}$"  # settings' names (calendars, policies, macros): safe in a key and a URL
+# Every path parameter of the API, checked before the view runs (nothing malformed reaches
+# DynamoDB) and documented from the same table (path_parameter, api/openapi.py). A malformed
+# ticket, decision or customer id names nothing: 404 (as a lookup answered before); a malformed
+# agent id or name (of a setting a PUT creates) is a bad request: 400.
+NOT_FOUND_IF_MALFORMED = frozenset({"ticket_id", "decision_id", "customer_id"})
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "ticket_id": {"type": "string", "minLength": 1, "maxLength": 64,
+                  "pattern": r"^#?[0-9A-Za-z_\-০-৯]{1,63}$",
+                  "description": "Ticket id, or its ref (ASCII or Bengali digits)"},
+    "decision_id": {"type": "string", "minLength": 1, "maxLength": 64,
+                    "pattern": r"^[0-9A-Za-z_\-]{1,64}$", "description": "The decision's id"},
+    "customer_id": {"type": "string", "minLength": 1, "maxLength": 64,
+                    "pattern": r"^[0-9A-Za-z_]{1,64}$", "description": "Customer id (c_...)"},
+    "agent_id": {"type": "string", "minLength": 23, "maxLength": 23, "pattern": r"^ag_[0-9a-f]{20}$",
+                 "description": "The agent's id (`id` in GET /api/agents)"},
+    "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": _NAME,
+             "description": "letters, digits, - and _; at most 64"},
+    "department": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": _NAME,
+                   "description": "a department's name"},
+}
+
+
+def path_parameter(name: str, **extra: Any) -> dict[str, Any]:
+    """The OpenAPI parameter object of a path parameter (PATH_PARAMETERS)."""
+    schema = {k: v for k, v in PATH_PARAMETERS[name].items() if k != "description"}
+    return {"name": name, "in": "path", "required": True,
+            "description": PATH_PARAMETERS[name]["description"], "schema": {**schema, **extra}}
+
+
+def check_path(parameters: dict[str, Any]) -> None:
+    bad = {}
+    for name, value in parameters.items():
+        rule = PATH_PARAMETERS.get(name)
+        if rule is None:
+            continue
+        if not isinstance(value, str) or not (rule["minLength"] <= len(value) <= rule["maxLength"]) \
+                or not re.fullmatch(rule["pattern"], value):
+            bad[name] = rule["description"]
+    if bad and set(bad) <= NOT_FOUND_IF_MALFORMED:
+        raise NotFound("No such resource: a malformed id.", bad)
+    if bad:
+        raise BadRequest("Invalid path parameter.", bad)
+
+
 def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """ApiError -> its JSON response; path parameters are checked first (PATH_PARAMETERS)."""
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            check_path(kwargs)
             return view(*args, **kwargs)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
@@ -83,13 +131,6 @@ def json_body(request) -> Any:
         raise BadRequest("Malformed JSON.", {"body": "malformed JSON"}) from None
 
 
-def object_body(request) -> dict[str, Any]:
-    body = json_body(request)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.", {"body": "must be an object"})
-    return body
-
-
 def int_param(params: dict[str, str], name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
@@ -102,5 +143,5 @@ def int_param(params: dict[str, str], name: str, default: int) -> int:
 
 def check_name(name: str, field: str = "name") -> None:
     """Names of settings (calendars, policies, macros ...): safe in a key and in a URL."""
-    if not (1 <= len(name) <= 64) or not all(ch.isalnum() or ch in "-_" for ch in name):
+    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
         raise BadRequest("Invalid name.", {field: "letters, digits, - and _; at most 64"})

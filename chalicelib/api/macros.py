@@ -3,6 +3,8 @@ The logic is in services/authoring/macros.py (imported in each view: the app's c
 for it); templates render in services/authoring/sandbox.py."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 
 from chalicelib.api import auth
@@ -12,15 +14,85 @@ from chalicelib.api.http import (
     handle_errors,
     iam,
     int_param,
-    json_body,
     json_response,
-    object_body,
+    path_parameter,
 )
+from chalicelib.api.schemas import Schemas
 from chalicelib.errors import BadRequest
 from chalicelib.services.team import departments
 from chalicelib.services.tickets import store as ticket_store
 
 bp = Blueprint(__name__)
+
+
+def _schemas() -> dict[str, Any]:
+    from chalicelib.services.authoring import macros, sandbox  # deferred: cold start
+
+    string = {"type": "string"}
+    label = {"type": "string", "minLength": 1, "maxLength": 200}
+    source = {"type": "string", "minLength": 1, "maxLength": sandbox.SOURCE_MAX,
+              "description": "Jinja2 template, rendered in the sandbox (docs/macros.md)"}
+    langs = {"type": "object", "additionalProperties": False, "minProperties": 1,
+             "properties": {"bn": source, "en": source}}
+    subject = {"type": "string", "minLength": 1, "maxLength": macros.SUBJECT_SOURCE_MAX}
+    subjects = {**langs, "type": ["object", "null"], "properties": {"bn": subject, "en": subject}}
+    version_in = {"type": "integer", "minimum": 0,
+                  "description": "the version you read (0 for a new one); a stale one is 409"}
+    actions = {"type": "object", "additionalProperties": False, "properties": {
+        "status": {"enum": list(ticket_store.SETTABLE_STATUSES)},
+        "priority": {"enum": list(ticket_store.PRIORITIES)}}}
+    link = {"type": "object", "required": ["label", "url"], "additionalProperties": False,
+            "properties": {"label": {"type": "object", "additionalProperties": False,
+                                     "minProperties": 1, "properties": {"bn": label, "en": label}},
+                           "url": {"type": "string", "pattern": "^https://", "maxLength": 2048}}}
+    email_variant = {"type": "object", "required": ["subject", "body"], "additionalProperties": False,
+                     "properties": {"subject": source, "body": source,
+                                    "html": {**source, "description": "optional HTML part (autoescaped)"}}}
+    sms = {"type": "object", "properties": {"encoding": {"enum": ["GSM-7", "UCS-2"]},
+                                            "units": {"type": "integer"},
+                                            "segments": {"type": "integer"},
+                                            "max_segments": {"type": "integer"}}}
+    return {
+        "MacroInput": {"type": "object", "required": ["title", "body"], "additionalProperties": False,
+                       "properties": {"title": {"type": "string", "minLength": 1, "maxLength": macros.TITLE_MAX},
+                                      "body": langs, "subject": subjects,
+                                      "channels": {"type": "array", "minItems": 1,
+                                                   "items": {"enum": list(macros.CHANNELS)}},
+                                      "actions": {**actions, "type": ["object", "null"]},
+                                      "version": version_in}},
+        "Macro": {"type": "object", "required": ["name", "version", "title", "body"], "properties": {
+            "name": string, "version": {"type": "integer"}, "title": string,
+            "body": {"type": "object"}, "subject": {"type": ["object", "null"]},
+            "channels": {"type": "array", "items": string}, "actions": {"type": "object"},
+            "archived": {"type": "boolean"}, "updated_at": string, "updated_by": string,
+            "current_version": {"type": ["integer", "null"]}}},
+        "MacroPage": {"type": "object", "required": ["items", "next"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Macro"}},
+            "next": {"type": ["string", "null"]}}},
+        "PreviewInput": {"type": "object", "additionalProperties": False, "properties": {
+            "macro": {"type": "string", "pattern": r"^[\w-]{1,64}$", "maxLength": 64},
+            "version": {"type": "integer", "minimum": 1},
+            "template": source, "subject": source,
+            "lang": {"enum": list(macros.LANGS)}, "channel": {"enum": list(macros.CHANNELS)}},
+            "description": "macro (and version) or an inline template (and subject)"},
+        "Preview": {"type": "object", "required": ["body", "lang", "channel"], "properties": {
+            "body": string, "subject": string, "lang": string, "channel": string, "sms": sms,
+            "macro": {"type": "object"}}},
+        "AckTemplateInput": {"type": "object", "additionalProperties": False, "properties": {
+            "email": {"type": ["object", "null"], "additionalProperties": False,
+                      "properties": {"bn": email_variant, "en": email_variant}},
+            "sms": {**langs, "type": ["object", "null"]},
+            "links": {"type": ["array", "null"], "maxItems": macros.LINKS_MAX, "items": link},
+            "version": version_in}},
+        "AckTemplate": {"type": "object", "properties": {
+            "department": string, "version": {"type": "integer"},
+            "email": {"type": "object"}, "sms": {"type": "object"},
+            "links": {"type": "array", "items": link}, "updated_at": string,
+            "updated_by": string}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
 
 
 @bp.route("/api/macros", methods=["GET"], authorizer=iam)
@@ -47,7 +119,6 @@ def get_macro(name: str):
     from chalicelib.services.authoring import macros  # deferred: cold start
 
     auth.require(bp.current_request)
-    check_name(name)
     params = bp.current_request.query_params or {}
     version = int_param(params, "version", 0) if "version" in params else None
     if version is not None and version < 1:
@@ -61,8 +132,8 @@ def put_macro(name: str):
     from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="lead")
-    check_name(name)
-    return json_response(macros.put(name, json_body(bp.current_request), agent.principal))
+    return json_response(macros.put(name, SCHEMAS.body(bp.current_request, "MacroInput"),
+                                    agent.principal))
 
 
 @bp.route("/api/macros/{name}", methods=["DELETE"], authorizer=iam)
@@ -71,7 +142,6 @@ def archive_macro(name: str):
     from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="admin")
-    check_name(name)
     return json_response(macros.archive(name, agent.principal))
 
 
@@ -82,7 +152,8 @@ def preview(ticket_id: str):
     from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request)
-    return json_response(macros.preview(ticket_id, agent, object_body(bp.current_request)))
+    body = SCHEMAS.body(bp.current_request, "PreviewInput")
+    return json_response(macros.preview(ticket_id, agent, body))
 
 
 @bp.route("/api/ack-templates/{department}", methods=["GET"], authorizer=iam)
@@ -91,7 +162,6 @@ def get_ack_template(department: str):
     from chalicelib.services.authoring import macros  # deferred: cold start
 
     auth.require(bp.current_request)
-    check_name(department, "department")
     return json_response(macros.get_ack(department))
 
 
@@ -102,8 +172,8 @@ def put_ack_template(department: str):
     from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="admin")
-    check_name(department, "department")
-    return json_response(macros.put_ack(department, json_body(bp.current_request), agent.principal))
+    body = SCHEMAS.body(bp.current_request, "AckTemplateInput")
+    return json_response(macros.put_ack(department, body, agent.principal))
 
 
 @bp.route("/api/ack-templates/{department}", methods=["DELETE"], authorizer=iam)
@@ -112,40 +182,18 @@ def delete_ack_template(department: str):
     from chalicelib.services.authoring import macros  # deferred: cold start
 
     agent = auth.require(bp.current_request, role="admin")
-    check_name(department, "department")
     return json_response(macros.delete_ack(department, agent.principal))
 
 
-def openapi_section() -> dict:
+def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import (  # deferred: cold start
         AGENT_ERRORS, TICKET_ID, error, ok, request_body)
-    from chalicelib.services.authoring import macros, sandbox  # deferred: cold start
+    from chalicelib.services.authoring import macros  # deferred: cold start
 
     string = {"type": "string"}
-    name = {"name": "name", "in": "path", "required": True,
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
-    department = {"name": "department", "in": "path", "required": True,
-                  "schema": {"enum": sorted(departments.DEPARTMENT_NAMES)}}
+    name = path_parameter("name")
+    department = path_parameter("department", enum=sorted(departments.DEPARTMENT_NAMES))
     errors = {k: v for k, v in AGENT_ERRORS.items() if k not in ("409", "415", "422")}
-    source = {"type": "string", "minLength": 1, "maxLength": sandbox.SOURCE_MAX,
-              "description": "Jinja2 template, rendered in the sandbox (docs/macros.md)"}
-    langs = {"type": "object", "additionalProperties": False, "minProperties": 1,
-             "properties": {"bn": source, "en": source}}
-    version_in = {"type": "integer", "minimum": 0,
-                  "description": "the version you read (0 for a new one); a stale one is 409"}
-    actions = {"type": "object", "additionalProperties": False, "properties": {
-        "status": {"enum": list(ticket_store.SETTABLE_STATUSES)},
-        "priority": {"enum": list(ticket_store.PRIORITIES)}}}
-    link = {"type": "object", "required": ["label", "url"], "additionalProperties": False,
-            "properties": {"label": {"type": "object", "properties": {"bn": string, "en": string}},
-                           "url": {"type": "string", "pattern": "^https://"}}}
-    email_variant = {"type": "object", "required": ["subject", "body"], "additionalProperties": False,
-                     "properties": {"subject": source, "body": source,
-                                    "html": {**source, "description": "optional HTML part (autoescaped)"}}}
-    sms = {"type": "object", "properties": {"encoding": {"enum": ["GSM-7", "UCS-2"]},
-                                            "units": {"type": "integer"},
-                                            "segments": {"type": "integer"},
-                                            "max_segments": {"type": "integer"}}}
     version_param = {"name": "version", "in": "query", "required": False,
                      "schema": {"type": "integer", "minimum": 1}}
     return {
@@ -187,41 +235,5 @@ def openapi_section() -> dict:
                            "security": [{"sigv4": []}], "parameters": [department],
                            "responses": {"200": {"description": "Removed"}, **errors,
                                          "409": error()}}},
-        },
-        "schemas": {
-            "MacroInput": {"type": "object", "required": ["title", "body"], "additionalProperties": False,
-                           "properties": {"title": {"type": "string", "minLength": 1, "maxLength": macros.TITLE_MAX},
-                                          "body": langs, "subject": langs,
-                                          "channels": {"type": "array", "minItems": 1,
-                                                       "items": {"enum": list(macros.CHANNELS)}},
-                                          "actions": actions, "version": version_in}},
-            "Macro": {"type": "object", "required": ["name", "version", "title", "body"], "properties": {
-                "name": string, "version": {"type": "integer"}, "title": string,
-                "body": {"type": "object"}, "subject": {"type": ["object", "null"]},
-                "channels": {"type": "array", "items": string}, "actions": {"type": "object"},
-                "archived": {"type": "boolean"}, "updated_at": string, "updated_by": string,
-                "current_version": {"type": ["integer", "null"]}}},
-            "MacroPage": {"type": "object", "required": ["items", "next"], "properties": {
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Macro"}},
-                "next": {"type": ["string", "null"]}}},
-            "PreviewInput": {"type": "object", "additionalProperties": False, "properties": {
-                "macro": string, "version": {"type": "integer", "minimum": 1},
-                "template": source, "subject": source,
-                "lang": {"enum": list(macros.LANGS)}, "channel": {"enum": list(macros.CHANNELS)}},
-                "description": "macro (and version) or an inline template (and subject)"},
-            "Preview": {"type": "object", "required": ["body", "lang", "channel"], "properties": {
-                "body": string, "subject": string, "lang": string, "channel": string, "sms": sms,
-                "macro": {"type": "object"}}},
-            "AckTemplateInput": {"type": "object", "additionalProperties": False, "properties": {
-                "email": {"type": "object", "additionalProperties": False,
-                          "properties": {"bn": email_variant, "en": email_variant}},
-                "sms": langs,
-                "links": {"type": "array", "maxItems": macros.LINKS_MAX, "items": link},
-                "version": version_in}},
-            "AckTemplate": {"type": "object", "properties": {
-                "department": string, "version": {"type": "integer"},
-                "email": {"type": "object"}, "sms": {"type": "object"},
-                "links": {"type": "array", "items": link}, "updated_at": string,
-                "updated_by": string}},
         },
     }

@@ -1,18 +1,23 @@
 """The OpenAPI 3.1 document served at GET /api/openapi.json (kept next to the routes; a test
 checks every Chalice route appears here and nothing else does).
 
-The core routes are described here; any other module of chalicelib/api may describe its own
-routes in a module-level function `openapi_section()` returning {"paths": {...}, "schemas": {...}},
-merged in by build(); it can use ok(), request_body(), error(), AGENT_ERRORS and TICKET_ID.
+components/schemas is not written here: it is every route module's `SCHEMAS` definitions
+(api/schemas.py), the very schemas the routes validate their requests with, and path
+parameters come from api/http.PATH_PARAMETERS, which handle_errors checks. The core routes'
+paths are described here; any other module of chalicelib/api may describe its own in a
+module-level function `openapi_section()` returning {"paths": {...}}, merged in by build(); it
+can use ok(), request_body(), error(), AGENT_ERRORS and TICKET_ID.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from typing import Any
 
 import chalicelib.api as package
-from chalicelib.services.sla import policy as sla
+from chalicelib.api.http import path_parameter
+from chalicelib.api.schemas import every_definition
 from chalicelib.services.team import departments
 from chalicelib.services.tickets import queue
 from chalicelib.services.tickets import store as ticket_store
@@ -33,17 +38,64 @@ def request_body(schema: str) -> dict[str, Any]:
         "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
-TICKET_ID = {"name": "ticket_id", "in": "path", "required": True,
-             "description": "Ticket id, or its ref (ASCII or Bengali digits)",
-             "schema": {"type": "string", "maxLength": 64}}
+TICKET_ID = path_parameter("ticket_id")
+NAME = path_parameter("name")
 AGENT_ERRORS = {code: error() for code in ("400", "401", "403", "404", "409", "415", "422")}
+
+
+# OpenAPI links: what one operation's response gives the next (a created ticket's id, a name
+# just written), so stateful tests (schemathesis) chain create -> read/update.
+# (from path, method, status, to path, to methods, {parameter: runtime expression})
+_TICKET = "/api/tickets/{ticket_id}"
+LINKS: tuple[tuple[str, str, str, str, tuple[str, ...], dict[str, str]], ...] = (
+    ("/api/tickets", "post", "201", _TICKET, ("get", "patch"), {"ticket_id": "$response.body#/ticket/id"}),
+    ("/api/tickets", "post", "201", _TICKET + "/replies", ("post",),
+     {"ticket_id": "$response.body#/ticket/id"}),
+    ("/api/tickets", "post", "201", _TICKET + "/notes", ("post",),
+     {"ticket_id": "$response.body#/ticket/id"}),
+    ("/api/tickets", "post", "201", _TICKET + "/take", ("post",),
+     {"ticket_id": "$response.body#/ticket/id"}),
+    ("/api/tickets", "post", "201", _TICKET + "/callbacks", ("post",),
+     {"ticket_id": "$response.body#/ticket/id"}),
+    ("/api/tickets", "post", "201", _TICKET + "/decisions", ("post",),
+     {"ticket_id": "$response.body#/ticket/id"}),
+    ("/tickets", "post", "201", _TICKET, ("get", "patch"), {"ticket_id": "$response.body#/id"}),
+    ("/tickets", "post", "201", _TICKET + "/merge", ("post",), {"ticket_id": "$response.body#/id"}),
+    ("/api/tickets", "get", "200", _TICKET, ("get",), {"ticket_id": "$response.body#/items/0/id"}),
+    (_TICKET, "get", "200", "/api/customers/{customer_id}", ("get", "patch"),
+     {"customer_id": "$response.body#/customer_id"}),
+    (_TICKET, "patch", "200", _TICKET, ("get",), {"ticket_id": "$response.body#/id"}),
+    ("/api/customers", "get", "200", "/api/customers/{customer_id}", ("get",),
+     {"customer_id": "$response.body#/items/0/id"}),
+    ("/api/agents", "post", "201", "/api/agents/{agent_id}", ("get", "patch"),
+     {"agent_id": "$response.body#/id"}),
+    ("/api/calendars/{name}", "put", "200", "/api/calendars/{name}", ("get",),
+     {"name": "$request.path.name"}),
+    ("/api/sla-policies/{name}", "put", "200", "/api/sla-policies/{name}", ("get",),
+     {"name": "$request.path.name"}),
+    ("/api/macros/{name}", "put", "200", "/api/macros/{name}", ("get", "delete"),
+     {"name": "$request.path.name"}),
+)
+
+
+def operation_id(method: str, path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"{method}{path}").strip("_")
 
 
 def build() -> dict[str, Any]:
     document = _core()
     for section in _sections():
         document["paths"].update(section.get("paths", {}))
-        document["components"]["schemas"].update(section.get("schemas", {}))
+    document["components"]["schemas"].update(every_definition())
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            operation["operationId"] = operation_id(method, path)
+    for path, method, status, target, methods, parameters in LINKS:
+        response = document["paths"][path][method]["responses"][status]
+        for target_method in methods:
+            name = operation_id(target_method, target)
+            response.setdefault("links", {})[name] = {"operationId": name,
+                                                      "parameters": dict(parameters)}
     return document
 
 
@@ -72,90 +124,6 @@ def _core() -> dict[str, Any]:
                     "type": "object", "required": ["code", "message"], "properties": {
                         "code": string, "message": string,
                         "fields": {"type": "object", "additionalProperties": string}}}}},
-                "WebForm": {"type": "object", "required": ["message"], "additionalProperties": False,
-                            "properties": {
-                                "name": {"type": "string", "maxLength": 200},
-                                "email": {"type": "string", "maxLength": 254},
-                                "phone": {"type": "string", "maxLength": 32},
-                                "subject": {"type": "string", "maxLength": 200},
-                                "message": {"type": "string", "maxLength": 20000},
-                                "department": {"enum": sorted(departments.DEPARTMENT_NAMES)},
-                                "lang": {"enum": ["bn", "en"]},
-                                "website": {"type": "string", "maxLength": 0,
-                                            "description": "Honeypot: must stay empty"}}},
-                "Created": {"type": "object", "required": ["id", "ref", "status"], "properties": {
-                    "id": string, "ref": string, "status": string,
-                    "due_at": {"type": ["string", "null"]}}},
-                "TicketSummary": {"type": "object", "required": ["id", "ref", "status"],
-                                  "properties": {"id": string, "ref": string, "subject": string,
-                                                 "status": {"enum": list(ticket_store.STATUSES)},
-                                                 "priority": {"enum": list(ticket_store.PRIORITIES)},
-                                                 "department": string,
-                                                 "assignee": {"type": ["string", "null"]},
-                                                 "version": {"type": "integer"},
-                                                 "sla": {"type": "object"},
-                                                 "merged_into": {"type": ["string", "null"]},
-                                                 "merged_from": {"type": "array",
-                                                                 "items": string}}},
-                "Ticket": {"allOf": [{"$ref": "#/components/schemas/TicketSummary"}, {
-                    "type": "object", "properties": {
-                        "customer": {"type": "object"},
-                        "timeline": {"type": "array", "items": {"type": "object"}}}}]},
-                "TicketPage": {"type": "object", "required": ["items", "next"], "properties": {
-                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/TicketSummary"}},
-                    "next": {"type": ["string", "null"]}}},
-                "Reply": {"type": "object", "additionalProperties": False, "properties": {
-                    "body": {"type": "string", "minLength": 1, "maxLength": ticket_store.MAX_BODY},
-                    "macro": {"type": "string", "description": "a macro's name, instead of body"},
-                    "macro_version": {"type": "integer", "minimum": 1,
-                                      "description": "with macro: that version (default the "
-                                                     "current one)"},
-                    "channel": {"enum": ["email", "sms"]},
-                    "attachments": {"type": "array", "items": {"type": "object", "properties": {
-                        "filename": string, "content_type": string, "content_base64": string}}}},
-                    "oneOf": [{"required": ["body"]}, {"required": ["macro"]}]},
-                "Calendar": {"type": "object", "additionalProperties": False, "properties": {
-                    "name": string, "timezone": string,
-                    "hours": {"type": "object", "description": 'e.g. {"sun": [["09:30", "18:00"]]}',
-                              "additionalProperties": {"type": "array", "items": {
-                                  "type": "array", "items": string, "minItems": 2, "maxItems": 2}}},
-                    "holidays_country": {"type": ["string", "null"]},
-                    "closed": {"type": "array", "items": {"type": "string", "format": "date"}},
-                    "special": {"type": "object", "additionalProperties": {"type": "array"}},
-                    "always_open": {"type": "boolean"}}},
-                "DecisionRequest": {"type": "object", "required": ["question"],
-                                    "additionalProperties": False, "properties": {
-                    "question": {"type": "string", "minLength": 1, "maxLength": 2000},
-                    "approver": {"type": "string", "description": "principal ARN of a lead or admin; default: the department's leads and the admins"},
-                    "within": {"type": "string", "description": "ISO 8601 duration, business time; default: policy decide_within or PT4H"},
-                    "remind_every": {"type": "string", "description": "ISO 8601 duration; default: policy decision_remind_every or PT1H"}}},
-                "Decision": {"type": "object", "required": ["outcome"], "additionalProperties": False,
-                             "properties": {
-                    "outcome": {"enum": ["approved", "rejected"]},
-                    "comment": {"type": "string", "maxLength": 2000, "description": "internal, on the timeline"},
-                    "message": {"type": "string", "maxLength": 2000, "description": "for the customer, in the notice they get"}}},
-                "Callback": {"type": "object", "required": ["at"], "additionalProperties": False,
-                             "properties": {"at": {"type": "string", "format": "date-time"},
-                                            "note": {"type": "string", "maxLength": 500}}},
-                "Conversation": {"type": "object", "required": ["body"], "additionalProperties": False,
-                                 "properties": {**{k: string for k in (
-                                     "name", "email", "phone", "subject", "body")},
-                                     "channel": {"type": "string", "enum": ["email", "sms"]},
-                                     "department": string,
-                                     "lang": {"type": "string", "enum": ["bn", "en"]}}},
-                "Note": {"type": "object", "required": ["body"], "additionalProperties": False,
-                         "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 20000}}},
-                "TicketChange": {"type": "object", "additionalProperties": False, "properties": {
-                    "status": {"enum": list(ticket_store.SETTABLE_STATUSES)},
-                    "priority": {"enum": list(ticket_store.PRIORITIES)},
-                    "department": {"enum": sorted(departments.DEPARTMENT_NAMES)},
-                    "assignee": {"type": ["string", "null"]},
-                    "version": {"type": "integer"}}},
-                "SlaPolicy": {"type": "object", "required": ["first_response"], "properties": {
-                    **{field: {"type": ["string", "null"], "description": "ISO 8601 duration"}
-                       for field in sla.DURATION_FIELDS},
-                    "first_response": {"type": "string", "description": "ISO 8601 duration"},
-                    "calendar": {"type": "string", "default": "24x7"}}},
             },
         },
         "paths": {
@@ -179,7 +147,7 @@ def _core() -> dict[str, Any]:
                 "post": {
                 "summary": "Start a conversation: a new ticket whose first message is the agent's",
                 "security": [{"sigv4": []}], "requestBody": request_body("Conversation"),
-                "responses": {"201": {"description": "Ticket created, message queued"},
+                "responses": {"201": ok("ConversationStarted", "Ticket created, message queued"),
                               **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}": {
                 "get": {"summary": "A ticket with customer, SLA and timeline",
@@ -192,48 +160,47 @@ def _core() -> dict[str, Any]:
             "/api/tickets/{ticket_id}/replies": {"post": {
                 "summary": "Reply to the customer (email or SMS)", "security": [{"sigv4": []}],
                 "parameters": [TICKET_ID], "requestBody": request_body("Reply"),
-                "responses": {"201": {"description": "Queued for sending"}, **AGENT_ERRORS}}},
+                "responses": {"201": ok("ReplyQueued", "Queued for sending"), **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/callbacks": {"post": {
                 "summary": "Schedule a callback: at that instant the ticket gets callback.due",
                 "security": [{"sigv4": []}], "parameters": [TICKET_ID],
                 "requestBody": request_body("Callback"),
-                "responses": {"201": {"description": "Scheduled"}, **AGENT_ERRORS}}},
+                "responses": {"201": ok("CallbackScheduled", "Scheduled"), **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/decisions": {"post": {
                 "summary": "Ask a lead or admin to decide; reminded until they do",
                 "security": [{"sigv4": []}], "parameters": [TICKET_ID],
                 "requestBody": request_body("DecisionRequest"),
-                "responses": {"201": {"description": "Requested: the ticket with its decision"},
+                "responses": {"201": ok("TicketSummary", "Requested: the ticket with its decision"),
                               **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/decisions/{decision_id}": {"post": {
                 "summary": "Approve or reject (lead or admin; the named approver or an admin)",
                 "security": [{"sigv4": []}],
-                "parameters": [TICKET_ID, {"name": "decision_id", "in": "path", "required": True,
-                                           "schema": string}],
+                "parameters": [TICKET_ID, path_parameter("decision_id")],
                 "requestBody": request_body("Decision"),
-                "responses": {"200": {"description": "Decided: the ticket with its decision"},
+                "responses": {"200": ok("TicketSummary", "Decided: the ticket with its decision"),
                               **AGENT_ERRORS}}},
             "/api/tickets/{ticket_id}/notes": {"post": {
                 "summary": "Add an internal note", "security": [{"sigv4": []}],
                 "parameters": [TICKET_ID], "requestBody": request_body("Note"),
-                "responses": {"201": {"description": "Recorded"}, **AGENT_ERRORS}}},
+                "responses": {"201": ok("NoteAdded", "Recorded"), **AGENT_ERRORS}}},
             "/api/calendars/{name}": {
                 "put": {"summary": "Create or replace a business calendar (admin); 24x7 is built in",
                         "security": [{"sigv4": []}],
-                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
-                        "requestBody": request_body("Calendar"),
+                        "parameters": [NAME],
+                        "requestBody": request_body("CalendarInput"),
                         "responses": {"200": ok("Calendar"), **AGENT_ERRORS}},
                 "get": {"summary": "A calendar (built-in: 24x7, default = Asia/Dhaka Sun-Thu 09:30-18:00)",
                         "security": [{"sigv4": []}],
-                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
+                        "parameters": [NAME],
                         "responses": {"200": ok("Calendar"), **AGENT_ERRORS}}},
             "/api/sla-policies/{name}": {
                 "put": {"summary": "Create or replace an SLA policy (admin)",
                         "security": [{"sigv4": []}],
-                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
-                        "requestBody": request_body("SlaPolicy"),
+                        "parameters": [NAME],
+                        "requestBody": request_body("SlaPolicyInput"),
                         "responses": {"200": ok("SlaPolicy"), **AGENT_ERRORS}},
                 "get": {"summary": "An SLA policy", "security": [{"sigv4": []}],
-                        "parameters": [{"name": "name", "in": "path", "required": True, "schema": string}],
+                        "parameters": [NAME],
                         "responses": {"200": ok("SlaPolicy"), **AGENT_ERRORS}}},
             "/api/openapi.json": {"get": {"summary": "This document", "security": [{"sigv4": []}],
                                           "responses": {"200": {"description": "OpenAPI 3.1"}}}},
@@ -245,18 +212,22 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
     """The web form and the customer pages (docs/pages.md). Pages answer HTML; a browser
     posting the form (Accept: text/html) gets the form again with errors, or a 303."""
     token = {"name": "token", "in": "path", "required": True, "schema": string}
-    lang = {"name": "lang", "in": "query", "schema": {"enum": ["bn", "en"]}}
+    # pages are lenient with their query (a customer's link never fails): another lang is bn
+    lang = {"name": "lang", "in": "query", "description": "bn or en; anything else: bn",
+            "schema": string}
     page = {"description": "HTML page", "content": {"text/html": {}}}
     see_other = {"description": "Redirect to the page (Post/Redirect/Get)"}
     link_error = {"description": "Tampered, unknown or expired link: a friendly page",
                   "content": {"text/html": {}}}
-    form_body = {"application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-                 "multipart/form-data": {"schema": {"type": "object"}}}
+    def form_body(name: str) -> dict[str, Any]:
+        schema = {"schema": {"$ref": f"#/components/schemas/{name}"}}
+        return {"application/x-www-form-urlencoded": schema, "multipart/form-data": schema}
+
     return {
         "/form": {"get": {"summary": "The hosted web form (HTML)", "parameters": [
             lang, {"name": "department", "in": "query", "schema": string},
             {"name": "embed", "in": "query", "description": "1: for an iframe (no header)",
-             "schema": {"const": "1"}}],
+             "schema": string}],
             "responses": {"200": page}}},
         "/form/thanks/{token}": {"get": {
             "summary": "Thank-you page after the HTML form: ref and expected reply time",
@@ -285,7 +256,8 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
             "get": {"summary": "Ticket status page (signed, expiring link from the acknowledgement)",
                     "parameters": [token, lang], "responses": {"200": page, "403": link_error}},
             "post": {"summary": "Add the customer's message to the ticket (once per form nonce)",
-                     "parameters": [token, lang], "requestBody": {"content": form_body},
+                     "parameters": [token, lang],
+                     "requestBody": {"content": form_body("StatusReplyForm")},
                      "responses": {"303": see_other, "403": link_error, "422": page}}},
         "/csat/{token}": {
             "get": {"summary": "Satisfaction page; ?score=N (the check-in mail's links) only "
@@ -294,14 +266,14 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
                         "type": "string", "enum": ["1", "2", "3", "4", "5"]}}],
                     "responses": {"200": page, "404": link_error, "422": page}},
             "post": {"summary": "The page's form: rating and optional comment, each recorded once",
-                     "parameters": [token], "requestBody": {"content": form_body},
+                     "parameters": [token], "requestBody": {"content": form_body("SatisfactionForm")},
                      "responses": {"303": see_other, "404": link_error, "422": page}}},
         "/unsubscribe/{token}": {
             "get": {"summary": "Unsubscribe page (changes nothing: one button POSTs)",
                     "parameters": [token, lang], "responses": {"200": page, "403": link_error}},
             "post": {"summary": "Unsubscribe from automatic mail: RFC 8058 one-click "
                                 "(List-Unsubscribe=One-Click) or the page's button",
-                     "parameters": [token], "requestBody": {"content": form_body},
+                     "parameters": [token], "requestBody": {"content": form_body("UnsubscribeForm")},
                      "responses": {"200": {"description": "JSON {status, new, at}, or the page "
                                                           "for a browser"},
                                    "403": error()}}},

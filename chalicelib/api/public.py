@@ -16,6 +16,7 @@ from chalice import Blueprint, Response
 from chalicelib import clock, config
 from chalicelib.api import forms
 from chalicelib.api.http import error_response, json_response
+from chalicelib.api.schemas import Schemas
 from chalicelib.db.values import as_dict
 from chalicelib.errors import ApiError, BadRequest, NotFound, ValidationFailed
 from chalicelib.services.followup import checkin, satisfaction
@@ -31,6 +32,48 @@ MAX_IDEMPOTENCY_KEY = 255
 HTML = "text/html; charset=utf-8"
 PAGE_ONLY_FIELDS = ("embed",)  # sent by the hosted form, not part of the ticket
 FORM_LABELS = ("name", "email", "phone", "department", "subject", "message", "attachments")
+
+
+def _schemas() -> dict[str, Any]:
+    """The web form's payload. Its validator is services/portal/webform.validate, not a compiled
+    schema: the same rules (lengths from its MAX_LENGTH), but each problem also as a code the
+    HTML form shows in the customer's language, and urlencoded and multipart bodies too."""
+    def text(field: str, **more: Any) -> dict[str, Any]:
+        return {"type": "string", "maxLength": webform.MAX_LENGTH[field], **more}
+
+    string = {"type": "string"}
+    return {
+        "WebForm": {"type": "object", "required": ["message"], "additionalProperties": False,
+                    "description": "email or phone is required",
+                    "properties": {
+            "name": text("name"), "email": text("email"), "phone": text("phone"),
+            "subject": text("subject"), "message": text("message", minLength=1),
+            "department": {"enum": sorted(departments.DEPARTMENT_NAMES)},
+            "lang": {"enum": ["bn", "en"]},
+            "website": {"type": "string", "maxLength": 0, "description": "Honeypot: must stay empty"}}},
+        "Created": {"type": "object", "required": ["id", "ref", "status"], "properties": {
+            "id": string, "ref": string, "status": string, "due_at": {"type": ["string", "null"]}}},
+        # The customer pages' own forms (HTML flows: a problem is shown on the page, 422);
+        # checked by the services named, other fields are ignored.
+        "StatusReplyForm": {"type": "object", "required": ["body", "nonce"],
+                            "description": "services/portal/status_page.add_reply",
+                            "additionalProperties": {"type": "string"}, "properties": {
+            "body": {"type": "string", "maxLength": status_page.MAX_REPLY},
+            "nonce": {"type": "string", "maxLength": 64, "description": "one per form shown"},
+            "lang": {"enum": ["bn", "en"]}}},
+        "SatisfactionForm": {"type": "object", "required": ["score"],
+                             "description": "services/followup/satisfaction.rate",
+                             "additionalProperties": {"type": "string"}, "properties": {
+            "score": {"enum": ["1", "2", "3", "4", "5"]},
+            "comment": {"type": "string", "maxLength": satisfaction.MAX_COMMENT},
+            "lang": {"enum": ["bn", "en"]}}},
+        "UnsubscribeForm": {"type": "object", "additionalProperties": {"type": "string"},
+                            "description": "RFC 8058 one-click, or the page's button (any body)",
+                            "properties": {"List-Unsubscribe": {"const": "One-Click"}}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
 
 
 @bp.route("/health", methods=["GET"])

@@ -8,12 +8,76 @@ from chalice import Blueprint, Response
 
 from chalicelib.api import auth
 from chalicelib.api.http import handle_errors, iam, json_response
+from chalicelib.api.schemas import Schemas
 from chalicelib.errors import BadRequest
 from chalicelib.services.team import departments
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 bp = Blueprint(__name__)
 FORMATS = ("json", "csv")
+
+
+def _schemas() -> dict[str, Any]:
+    from chalicelib.services.reports import counters as reports  # deferred: cold start
+    from chalicelib.services.reports import histograms  # deferred: cold start
+
+    integer = {"type": "integer"}
+    seconds = {"type": ["number", "null"], "description": "business seconds"}
+    hours = {"type": ["number", "null"], "description": "business hours"}
+    duration = {"type": "object", "required": ["count", "median_seconds", "p90_seconds"],
+                "description": "Business time (the ticket's calendar). Median and p90 come from a "
+                               "log-scale histogram: within "
+                               f"{histograms.RELATIVE_ERROR:.2%} of the exact nearest-rank value "
+                               "(0.5 s under one second)",
+                "properties": {"count": integer, "median_seconds": seconds, "p90_seconds": seconds,
+                               "median_hours": hours, "p90_hours": hours,
+                               "mean_seconds": seconds, "mean_hours": hours}}
+    figures = {
+        "created": integer, "first_responses": integer, "resolved": integer,
+        "reopened": integer, "handled": integer, "contacts_in": integer, "replies_out": integer,
+        "breaches": {"type": "object", "properties": {
+            "total": integer, **{t: integer for t in reports.TARGETS}}},
+        "first_response": duration, "resolution": duration,
+        "csat": {"type": "object", "properties": {
+            "count": integer, "average": {"type": ["number", "null"]},
+            "distribution": {"type": "object", "properties": {
+                str(s): integer for s in reports.SCORES}}}},
+    }
+    figure_keys = list(figures)
+    highlight = {"type": ["object", "null"], "properties": {
+        "agent": {"type": "string"}, "value": {"type": "number"}}}
+
+    return {
+        "ReportFigures": {"type": "object", "required": figure_keys, "properties": figures},
+        "Report": {"type": "object", "required": [
+            "from", "to", "by", "timezone", "totals", "days", "backlog"], "properties": {
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "department": {"type": ["string", "null"]},
+            "by": {"enum": list(reports.BY)},
+            "timezone": {"type": "string", "description": "the zone the days are days in"},
+            "totals": {"$ref": "#/components/schemas/ReportFigures"},
+            "days": {"type": "array", "items": {"allOf": [
+                {"$ref": "#/components/schemas/ReportFigures"},
+                {"type": "object", "required": ["date"],
+                 "properties": {"date": {"type": "string", "format": "date"}}}]}},
+            "groups": {"type": "array", "description": "by=agent|department|channel",
+                       "items": {"allOf": [
+                           {"$ref": "#/components/schemas/ReportFigures"},
+                           {"type": "object", "required": ["key"],
+                            "properties": {"key": {"type": "string"}}}]}},
+            "highlights": {"type": "object", "description": "by=agent", "properties": {
+                "fastest_responder": highlight, "most_contacts": highlight,
+                "most_handled": highlight}},
+            "backlog": {"type": "object", "description": "open tickets now, by age",
+                        "properties": {
+                "as_of": {"type": "string", "format": "date"}, "open": integer,
+                "by_age": {"type": "object", "properties": {
+                    label: integer for label, _, _ in reports.AGE_BUCKETS}}}}}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
 
 
 @bp.route("/api/reports", methods=["GET"], authorizer=iam)
@@ -50,67 +114,12 @@ def get_report():
 def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import AGENT_ERRORS, ok  # deferred: cold start
     from chalicelib.services.reports import counters as reports  # deferred: cold start
-    from chalicelib.services.reports import histograms  # deferred: cold start
-
-    integer = {"type": "integer"}
-    seconds = {"type": ["number", "null"], "description": "business seconds"}
-    hours = {"type": ["number", "null"], "description": "business hours"}
-    duration = {"type": "object", "required": ["count", "median_seconds", "p90_seconds"],
-                "description": "Business time (the ticket's calendar). Median and p90 come from a "
-                               "log-scale histogram: within "
-                               f"{histograms.RELATIVE_ERROR:.2%} of the exact nearest-rank value "
-                               "(0.5 s under one second)",
-                "properties": {"count": integer, "median_seconds": seconds, "p90_seconds": seconds,
-                               "median_hours": hours, "p90_hours": hours,
-                               "mean_seconds": seconds, "mean_hours": hours}}
-    figures = {
-        "created": integer, "first_responses": integer, "resolved": integer,
-        "reopened": integer, "handled": integer, "contacts_in": integer, "replies_out": integer,
-        "breaches": {"type": "object", "properties": {
-            "total": integer, **{t: integer for t in reports.TARGETS}}},
-        "first_response": duration, "resolution": duration,
-        "csat": {"type": "object", "properties": {
-            "count": integer, "average": {"type": ["number", "null"]},
-            "distribution": {"type": "object", "properties": {
-                str(s): integer for s in reports.SCORES}}}},
-    }
-    figure_keys = list(figures)
-    highlight = {"type": ["object", "null"], "properties": {
-        "agent": {"type": "string"}, "value": {"type": "number"}}}
 
     def query(name: str, schema: dict[str, Any], description: str, required: bool = False):
         return {"name": name, "in": "query", "required": required, "schema": schema,
                 "description": description}
 
     return {
-        "schemas": {
-            "ReportFigures": {"type": "object", "required": figure_keys, "properties": figures},
-            "Report": {"type": "object", "required": [
-                "from", "to", "by", "timezone", "totals", "days", "backlog"], "properties": {
-                "from": {"type": "string", "format": "date"},
-                "to": {"type": "string", "format": "date"},
-                "department": {"type": ["string", "null"]},
-                "by": {"enum": list(reports.BY)},
-                "timezone": {"type": "string", "description": "the zone the days are days in"},
-                "totals": {"$ref": "#/components/schemas/ReportFigures"},
-                "days": {"type": "array", "items": {"allOf": [
-                    {"$ref": "#/components/schemas/ReportFigures"},
-                    {"type": "object", "required": ["date"],
-                     "properties": {"date": {"type": "string", "format": "date"}}}]}},
-                "groups": {"type": "array", "description": "by=agent|department|channel",
-                           "items": {"allOf": [
-                               {"$ref": "#/components/schemas/ReportFigures"},
-                               {"type": "object", "required": ["key"],
-                                "properties": {"key": {"type": "string"}}}]}},
-                "highlights": {"type": "object", "description": "by=agent", "properties": {
-                    "fastest_responder": highlight, "most_contacts": highlight,
-                    "most_handled": highlight}},
-                "backlog": {"type": "object", "description": "open tickets now, by age",
-                            "properties": {
-                    "as_of": {"type": "string", "format": "date"}, "open": integer,
-                    "by_age": {"type": "object", "properties": {
-                        label: integer for label, _, _ in reports.AGE_BUCKETS}}}}}},
-        },
         "paths": {
             "/api/reports": {"get": {
                 "summary": "Response and resolution times, breaches, backlog, CSAT, per day, "

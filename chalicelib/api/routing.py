@@ -7,39 +7,20 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response, object_body
+from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response
+from chalicelib.api.schemas import Schemas
 from chalicelib.services.team import departments
 
 bp = Blueprint(__name__)
 
 
-@bp.route("/api/routing", methods=["GET"], authorizer=iam)
-@handle_errors
-def get_routing():
-    auth.require(bp.current_request)
-    from chalicelib.services.team import routing  # deferred: cold start
-
-    return json_response(routing.current())
-
-
-@bp.route("/api/routing", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
-@handle_errors
-def put_routing():
-    agent = auth.require(bp.current_request, role="admin")
-    body = object_body(bp.current_request)
-    from chalicelib.services.team import routing  # deferred: cold start
-
-    return json_response(routing.put(body, agent.principal))
-
-
-def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
+def _schemas() -> dict[str, Any]:
     from chalicelib.services.team import routing  # deferred: cold start
 
     names = sorted(departments.DEPARTMENT_NAMES)
     department = {"enum": names}
     strings = {"type": "array", "minItems": 1, "maxItems": routing.MAX_RECIPIENTS,
-               "items": {"type": "string"}}
+               "items": {"type": "string", "minLength": 1, "maxLength": 254}}
     rule = {
         "type": "object", "required": ["name", "then"], "additionalProperties": False,
         "properties": {
@@ -50,7 +31,8 @@ def openapi_section() -> dict[str, Any]:
                                "values does. No conditions: matches every contact.",
                 "properties": {
                     "channel": {**strings, "items": {"enum": list(routing.CHANNELS)}},
-                    "recipient": {**strings, "items": {"type": "string", "format": "email"},
+                    "recipient": {**strings, "items": {"type": "string", "format": "email",
+                                                       "maxLength": 254},
                                   "description": "addresses the mail was sent to (+tags ignored)"},
                     "keywords": {**strings, "maxItems": routing.MAX_KEYWORDS,
                                  "items": {"type": "string", "minLength": 1,
@@ -66,6 +48,45 @@ def openapi_section() -> dict[str, Any]:
                      "properties": {"department": department,
                                     "priority": {"enum": list(routing.PRIORITIES)}}}}}
     return {
+        "RoutingRule": rule,
+        "Routing": {
+            "type": "object", "additionalProperties": False, "properties": {
+                "rules": {"type": "array", "maxItems": routing.MAX_RULES,
+                          "items": {"$ref": "#/components/schemas/RoutingRule"}},
+                "assignment": {
+                    "type": "object", "additionalProperties": False,
+                    "description": "department -> round_robin (the next available agent of "
+                                   "the department) or manual (the default)",
+                    "properties": {name: {"enum": list(routing.MODES)} for name in names}}}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
+
+
+@bp.route("/api/routing", methods=["GET"], authorizer=iam)
+@handle_errors
+def get_routing():
+    auth.require(bp.current_request)
+    from chalicelib.services.team import routing  # deferred: cold start
+
+    return json_response(routing.current())
+
+
+@bp.route("/api/routing", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
+@handle_errors
+def put_routing():
+    agent = auth.require(bp.current_request, role="admin")
+    body = SCHEMAS.body(bp.current_request, "Routing")
+    from chalicelib.services.team import routing  # deferred: cold start
+
+    return json_response(routing.put(body, agent.principal))
+
+
+def openapi_section() -> dict[str, Any]:
+    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
+
+    return {
         "paths": {"/api/routing": {
             "get": {"summary": "Routing rules and each department's assignment mode",
                     "security": [{"sigv4": []}],
@@ -73,15 +94,4 @@ def openapi_section() -> dict[str, Any]:
             "put": {"summary": "Replace the routing rules (admin; first matching rule wins)",
                     "security": [{"sigv4": []}], "requestBody": request_body("Routing"),
                     "responses": {"200": ok("Routing"), **AGENT_ERRORS}}}},
-        "schemas": {
-            "RoutingRule": rule,
-            "Routing": {
-                "type": "object", "additionalProperties": False, "properties": {
-                    "rules": {"type": "array", "maxItems": routing.MAX_RULES,
-                              "items": {"$ref": "#/components/schemas/RoutingRule"}},
-                    "assignment": {
-                        "type": "object", "additionalProperties": False,
-                        "description": "department -> round_robin (the next available agent of "
-                                       "the department) or manual (the default)",
-                        "properties": {name: {"enum": list(routing.MODES)} for name in names}}}}},
     }

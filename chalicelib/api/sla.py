@@ -1,30 +1,84 @@
 """SLA policies and business calendars (/api/sla-policies/{name}, /api/calendars/{name}):
-thin adapters over services/sla/store.py. Admins write, every agent reads."""
+thin adapters over services/sla/store.py. Admins write, every agent reads. Names are path
+parameters checked by handle_errors (api/http.PATH_PARAMETERS); bodies by SCHEMAS."""
 from __future__ import annotations
+
+from typing import Any
 
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, check_name, handle_errors, iam, json_body, json_response
+from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response
+from chalicelib.api.schemas import Schemas
 from chalicelib.services.sla import store as policies
 
 bp = Blueprint(__name__)
+
+
+def _schemas() -> dict[str, Any]:
+    from chalicelib.services.sla import calendars, policy  # deferred: cold start
+
+    name = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w-]{1,64}$"}
+    # the ISO 8601 grammar, positive and at most 366 days: services/sla/durations.parse
+    duration = {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
+                "description": "ISO 8601 duration (days count as business days); null: not set"}
+    hhmm = {"type": "string", "pattern": r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"}
+    windows = {"type": "array", "maxItems": calendars.MAX_WINDOWS_PER_DAY, "items": {
+        "type": "array", "items": hhmm, "minItems": 2, "maxItems": 2}}
+    day = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+    country = {"type": ["string", "null"], "minLength": 2, "maxLength": 3,
+               "pattern": "^[A-Za-z]{2,3}$"}
+    return {
+        "SlaPolicyInput": {"type": "object", "required": ["first_response"],
+                           "additionalProperties": False, "properties": {
+            **{field: duration for field in policy.DURATION_FIELDS},
+            "first_response": {**duration, "type": "string"},
+            "calendar": {**name, "default": "24x7", "description": "an existing calendar"},
+            "name": {**name, "description": "ignored: the name is the path's"}}},
+        "SlaPolicy": {"type": "object", "required": ["name", "calendar", "first_response"],
+                      "properties": {
+            "name": {"type": "string"}, "calendar": {"type": "string"},
+            **{field: {"type": ["string", "null"]} for field in policy.DURATION_FIELDS}}},
+        "CalendarInput": {"type": "object", "required": ["hours"], "additionalProperties": False,
+                          "properties": {
+            "timezone": {"type": "string", "minLength": 1, "maxLength": 64,
+                         "description": "IANA time zone; default Asia/Dhaka"},
+            "hours": {"type": "object", "additionalProperties": False,
+                      "description": 'e.g. {"sun": [["09:30", "18:00"]]}',
+                      "properties": {d: windows for d in calendars.DAYS}},
+            "holidays_country": {**country, "description": "ISO country code; default BD; "
+                                                           "null: no public holidays"},
+            "closed": {"type": "array", "maxItems": calendars.MAX_DATES, "items": day},
+            "special": {"type": "object", "maxProperties": calendars.MAX_DATES,
+                        "propertyNames": {"pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                        "additionalProperties": windows,
+                        "description": 'date -> windows, e.g. {"2026-12-31": [["09:30", "13:00"]]}'},
+            "name": {**name, "description": "ignored: the name is the path's"}}},
+        "Calendar": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"}, "always_open": {"type": "boolean"},
+            "timezone": {"type": "string"},
+            "hours": {"type": "object", "additionalProperties": windows},
+            "holidays_country": {"type": ["string", "null"]},
+            "closed": {"type": "array", "items": {"type": "string"}},
+            "special": {"type": "object", "additionalProperties": windows}}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
 
 
 @bp.route("/api/sla-policies/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
 def put_policy(name: str):
     agent = auth.require(bp.current_request, role="admin")
-    check_name(name)
-    policy = policies.put_policy(name, json_body(bp.current_request), agent.principal)
-    return json_response(policy.to_dict())
+    body = SCHEMAS.body(bp.current_request, "SlaPolicyInput")
+    return json_response(policies.put_policy(name, body, agent.principal).to_dict())
 
 
 @bp.route("/api/sla-policies/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_policy(name: str):
     auth.require(bp.current_request)
-    check_name(name)
     return json_response(policies.get_policy(name).to_dict())
 
 
@@ -32,13 +86,12 @@ def get_policy(name: str):
 @handle_errors
 def put_calendar(name: str):
     agent = auth.require(bp.current_request, role="admin")
-    check_name(name)
-    return json_response(policies.put_calendar(name, json_body(bp.current_request), agent.principal).to_dict())
+    body = SCHEMAS.body(bp.current_request, "CalendarInput")
+    return json_response(policies.put_calendar(name, body, agent.principal).to_dict())
 
 
 @bp.route("/api/calendars/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_calendar(name: str):
     auth.require(bp.current_request)
-    check_name(name)
     return json_response(policies.get_calendar(name).to_dict())

@@ -9,19 +9,144 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import (
-    ANY_CONTENT,
-    handle_errors,
-    iam,
-    int_param,
-    json_response,
-    object_body,
-)
-from chalicelib.errors import BadRequest
+from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, int_param, json_response
+from chalicelib.api.schemas import Schemas
 from chalicelib.services.followup import decisions
 from chalicelib.services.tickets import conversations, queue, views, work
 
 bp = Blueprint(__name__)
+
+
+def _schemas() -> dict[str, Any]:
+    """The ticket routes' payloads (api/schemas.py): requests validated, responses documented."""
+    from chalicelib.services.team import departments  # deferred: cold start
+    from chalicelib.services.tickets import store as ticket_store  # deferred: cold start
+
+    def text(most: int, least: int = 1, **more: Any) -> dict[str, Any]:
+        return {"type": "string", "minLength": least, "maxLength": most, **more}
+
+    def nullable_text(most: int) -> dict[str, Any]:  # null, like absent
+        return {"type": ["string", "null"], "maxLength": most}
+
+    string = {"type": "string"}
+    nullable = {"type": ["string", "null"]}
+    summary_ref = {"$ref": "#/components/schemas/TicketSummary"}
+    version = {"type": "integer", "minimum": 0,
+               "description": "the version you read: 409 if it changed"}
+    duration = text(64, description="ISO 8601 duration")  # its grammar: sla/durations.parse
+    principal = text(2048, description="principal ARN of an agent")
+    department = {"enum": sorted(departments.DEPARTMENT_NAMES)}
+    sms = {"type": "object", "properties": {"encoding": {"enum": ["GSM-7", "UCS-2"]},
+                                            "units": {"type": "integer"},
+                                            "segments": {"type": "integer"},
+                                            "max_segments": {"type": "integer"}}}
+    with_ticket = {"type": "object", "required": ["ticket"], "properties": {"ticket": summary_ref}}
+    return {
+        "TicketSummary": {"type": "object", "required": ["id", "ref", "status", "version"],
+                          "properties": {
+            "id": string, "ref": string, "subject": nullable,
+            "status": {"enum": list(ticket_store.STATUSES)},
+            "priority": {"enum": list(ticket_store.PRIORITIES)},
+            "department": string, "assignee": nullable, "channel": nullable, "lang": nullable,
+            "customer_id": nullable, "version": {"type": "integer"},
+            "created_at": nullable, "updated_at": nullable, "first_response_at": nullable,
+            "resolved_at": nullable,
+            "sla": {"type": "object", "description": "policy, calendar, due times, paused, "
+                                                     "pauses, breached"},
+            "decision": {"type": ["object", "null"]},
+            "merged_into": nullable, "merged_from": {"type": "array", "items": string}}},
+        "Ticket": {"allOf": [summary_ref, {"type": "object", "properties": {
+            "customer": {"type": "object"},
+            "timeline": {"type": "array", "items": {"type": "object"}}}}]},
+        "TicketPage": {"type": "object", "required": ["items", "next"], "properties": {
+            "items": {"type": "array", "items": summary_ref}, "next": nullable}},
+        "Conversation": {"type": "object", "required": ["body"], "additionalProperties": False,
+                         "properties": {
+            "name": nullable_text(200), "email": nullable_text(254), "phone": nullable_text(32),
+            "subject": nullable_text(200), "body": text(ticket_store.MAX_BODY),
+            "channel": {"enum": ["email", "sms", None]},
+            "department": {"enum": [*department["enum"], None]},
+            "lang": {"enum": ["bn", "en", None]}},
+            "description": "email or phone is required (the one the channel needs)"},
+        "ConversationStarted": {"type": "object", "required": ["ticket"], "properties": {
+            "ticket": summary_ref, "sms": sms}},
+        "TicketChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                         "properties": {
+            "status": {"enum": [*ticket_store.SETTABLE_STATUSES, None]},
+            "priority": {"enum": [*ticket_store.PRIORITIES, None]},
+            "department": {"enum": [*department["enum"], None]},
+            "assignee": {**principal, "type": ["string", "null"],
+                         "description": "an active agent's principal ARN; null unassigns"},
+            "version": version}},
+        "Attachment": {"type": "object", "required": ["filename", "content_type", "content_base64"],
+                       "additionalProperties": False, "properties": {
+            "filename": text(255), "content_type": text(255, pattern=r"^[\w.+-]+/[\w.+-]+$"),
+            "content_base64": text(8_000_000, 0, pattern=r"^[A-Za-z0-9+/=\s]*$")}},
+        "Reply": {"type": "object", "additionalProperties": False, "properties": {
+            "body": text(ticket_store.MAX_BODY),
+            "macro": text(64, pattern=r"^[\w-]{1,64}$",
+                          description="a macro's name, instead of body"),
+            "macro_version": {"type": ["integer", "null"], "minimum": 1,
+                              "description": "with macro: that version (default the current one)"},
+            "channel": {"enum": ["email", "sms", None], "description": "null: the customer's"},
+            "attachments": {"type": ["array", "null"], "maxItems": 10,
+                            "items": {"$ref": "#/components/schemas/Attachment"},
+                            "description": "email only; the web form's limits"}},
+            "oneOf": [{"required": ["body"]}, {"required": ["macro"]}],
+            "x-errors": {"oneOf": ["macro", "send body or macro (instead of body), not both"]}},
+        "ReplyQueued": {"type": "object", "required": ["id", "status", "channel", "ticket"],
+                        "properties": {
+            "id": string, "status": {"const": "queued"}, "channel": {"enum": ["email", "sms"]},
+            "recipient": nullable, "ticket": summary_ref, "sms": sms,
+            "macro": {"type": "object"}}},
+        "Note": {"type": "object", "required": ["body"], "additionalProperties": False,
+                 "properties": {"body": text(20000)}},
+        "NoteAdded": {**with_ticket, "required": ["id", "ticket"],
+                      "properties": {"id": string, "ticket": summary_ref}},
+        "Callback": {"type": "object", "required": ["at"], "additionalProperties": False,
+                     "properties": {"at": {"type": "string", "format": "date-time", "maxLength": 64},
+                                    "note": text(500, 0)}},
+        "CallbackScheduled": {**with_ticket, "required": ["callback_at", "ticket"],
+                              "properties": {"callback_at": string, "ticket": summary_ref}},
+        "DecisionRequest": {"type": "object", "required": ["question"],
+                            "additionalProperties": False, "properties": {
+            "question": text(2000),
+            "approver": {**principal, "description": "principal ARN of a lead or admin; default: "
+                                                     "the department's leads and the admins"},
+            "within": {**duration, "description": "ISO 8601 duration, business time; default: "
+                                                  "policy decide_within or PT4H"},
+            "remind_every": {**duration, "description": "ISO 8601 duration; default: policy "
+                                                        "decision_remind_every or PT1H"}}},
+        "Decision": {"type": "object", "required": ["outcome"], "additionalProperties": False,
+                     "properties": {
+            "outcome": {"enum": ["approved", "rejected"]},
+            "comment": text(2000, 0, description="internal, on the timeline"),
+            "message": text(2000, 0, description="for the customer, in the notice they get")}},
+        "TakeRequest": {"type": "object", "additionalProperties": False, "properties": {
+            "force": {"type": "boolean", "description": "take it from its assignee (lead, admin)"},
+            "version": version}},
+        "MergeRequest": {"type": "object", "required": ["into"], "additionalProperties": False,
+                         "properties": {
+            "into": text(64, pattern=r"^#?[0-9A-Za-z_\-০-৯]{1,63}$",
+                         description="id or ref of the ticket to merge into"),
+            "version": version,
+            "force": {"type": "boolean", "description": "merge tickets of different customers "
+                                                        "(lead, admin)"}}},
+        "MergeResult": {"type": "object", "required": ["ticket", "merged", "copied"], "properties": {
+            "ticket": {**summary_ref, "description": "the ticket merged into"},
+            "merged": {**summary_ref, "description": "this ticket, closed, merged_into set"},
+            "copied": {"type": "integer", "description": "timeline items copied"}}},
+        "SplitRequest": {"type": "object", "required": ["message"], "additionalProperties": False,
+                         "properties": {
+            "message": text(64, pattern=r"^[0-9A-Za-z_\-]{1,64}$",
+                            description="id of an inbound message on the ticket"),
+            "subject": text(200)}},
+        "SplitResult": {"type": "object", "required": ["ticket", "original"], "properties": {
+            "ticket": {**summary_ref, "description": "the new ticket"}, "original": summary_ref}},
+    }
+
+
+SCHEMAS = Schemas(_schemas)
 
 
 @bp.route("/api/tickets", methods=["GET"], authorizer=iam)
@@ -42,7 +167,8 @@ def list_tickets():
 @handle_errors
 def start_conversation():
     agent = auth.require(bp.current_request)
-    return json_response(conversations.start(agent, object_body(bp.current_request)), 201)
+    body = SCHEMAS.body(bp.current_request, "Conversation")
+    return json_response(conversations.start(agent, body), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}", methods=["GET"], authorizer=iam)
@@ -57,7 +183,8 @@ def get_ticket(ticket_id: str):
 @handle_errors
 def update_ticket(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(work.update(ticket_id, agent, object_body(bp.current_request)))
+    return json_response(work.update(ticket_id, agent,
+                                     SCHEMAS.body(bp.current_request, "TicketChange")))
 
 
 @bp.route("/api/tickets/{ticket_id}/replies", methods=["POST"], authorizer=iam,
@@ -65,13 +192,7 @@ def update_ticket(ticket_id: str):
 @handle_errors
 def reply(ticket_id: str):
     agent = auth.require(bp.current_request)
-    body = object_body(bp.current_request)
-    unknown = {k: "unknown field" for k in body
-               if k not in ("body", "channel", "attachments", "macro", "macro_version")}
-    if unknown:
-        raise BadRequest("Unknown fields.", unknown)
-    if "macro" in body and "body" in body:  # a macro (api/macros.py) instead of the body
-        raise BadRequest("Send body or macro, not both.", {"macro": "instead of body"})
+    body = SCHEMAS.body(bp.current_request, "Reply")  # body or a macro (api/macros.py)
     return json_response(work.reply(ticket_id, agent, body.get("body"), body.get("channel"),
                                        attachments=body.get("attachments"),
                                        macro=body.get("macro"),
@@ -83,7 +204,8 @@ def reply(ticket_id: str):
 @handle_errors
 def ask_decision(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(decisions.ask(ticket_id, agent, object_body(bp.current_request)), 201)
+    body = SCHEMAS.body(bp.current_request, "DecisionRequest")
+    return json_response(decisions.ask(ticket_id, agent, body), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}/decisions/{decision_id}", methods=["POST"], authorizer=iam,
@@ -91,7 +213,8 @@ def ask_decision(ticket_id: str):
 @handle_errors
 def decide(ticket_id: str, decision_id: str):
     agent = auth.require(bp.current_request, "lead")
-    return json_response(decisions.decide(ticket_id, decision_id, agent, object_body(bp.current_request)))
+    body = SCHEMAS.body(bp.current_request, "Decision")
+    return json_response(decisions.decide(ticket_id, decision_id, agent, body))
 
 
 @bp.route("/api/tickets/{ticket_id}/callbacks", methods=["POST"], authorizer=iam,
@@ -99,7 +222,8 @@ def decide(ticket_id: str, decision_id: str):
 @handle_errors
 def schedule_callback(ticket_id: str):
     agent = auth.require(bp.current_request)
-    return json_response(work.schedule_callback(ticket_id, agent, object_body(bp.current_request)), 201)
+    body = SCHEMAS.body(bp.current_request, "Callback")
+    return json_response(work.schedule_callback(ticket_id, agent, body), 201)
 
 
 @bp.route("/api/tickets/{ticket_id}/notes", methods=["POST"], authorizer=iam,
@@ -107,19 +231,11 @@ def schedule_callback(ticket_id: str):
 @handle_errors
 def add_note(ticket_id: str):
     agent = auth.require(bp.current_request)
-    body = object_body(bp.current_request)
-    unknown = {k: "unknown field" for k in body if k != "body"}
-    if unknown:
-        raise BadRequest("Unknown fields.", unknown)
+    body = SCHEMAS.body(bp.current_request, "Note")
     return json_response(work.add_note(ticket_id, agent, body.get("body")), 201)
 
 
 # ---- actions: services/tickets/actions.py ----------------------------------------------------
-
-def _optional_body(request) -> dict[str, Any]:
-    """A JSON object; an empty body is an empty object (take needs no fields)."""
-    return object_body(request) if request.raw_body else {}
-
 
 @bp.route("/api/tickets/{ticket_id}/take", methods=["POST"], authorizer=iam,
           content_types=ANY_CONTENT)
@@ -128,7 +244,8 @@ def take(ticket_id: str):
     agent = auth.require(bp.current_request)
     from chalicelib.services.tickets import actions  # deferred: cold start
 
-    return json_response(actions.take(ticket_id, agent, _optional_body(bp.current_request)))
+    body = SCHEMAS.body(bp.current_request, "TakeRequest", optional=True)
+    return json_response(actions.take(ticket_id, agent, body))
 
 
 @bp.route("/api/tickets/{ticket_id}/merge", methods=["POST"], authorizer=iam,
@@ -138,7 +255,8 @@ def merge(ticket_id: str):
     agent = auth.require(bp.current_request)
     from chalicelib.services.tickets import actions  # deferred: cold start
 
-    return json_response(actions.merge(ticket_id, agent, object_body(bp.current_request)))
+    return json_response(actions.merge(ticket_id, agent,
+                                       SCHEMAS.body(bp.current_request, "MergeRequest")))
 
 
 @bp.route("/api/tickets/{ticket_id}/split", methods=["POST"], authorizer=iam,
@@ -148,7 +266,8 @@ def split(ticket_id: str):
     agent = auth.require(bp.current_request)
     from chalicelib.services.tickets import actions  # deferred: cold start
 
-    result, created = actions.split(ticket_id, agent, object_body(bp.current_request))
+    result, created = actions.split(ticket_id, agent,
+                                    SCHEMAS.body(bp.current_request, "SplitRequest"))
     return json_response(result, 201 if created else 200)
 
 
@@ -156,10 +275,7 @@ def openapi_section() -> dict[str, Any]:
     from chalicelib.api.openapi import (  # deferred: cold start
         AGENT_ERRORS, TICKET_ID, ok, request_body)
 
-    summary_ref = {"$ref": "#/components/schemas/TicketSummary"}
-    version = {"type": "integer", "description": "the version you read: 409 if it changed"}
-    take_body = {"required": False, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/TakeRequest"}}}}
+    take_body = {**request_body("TakeRequest"), "required": False}
     return {
         "paths": {
             "/api/tickets/{ticket_id}/take": {"post": {
@@ -182,31 +298,5 @@ def openapi_section() -> dict[str, Any]:
                 "responses": {"201": ok("SplitResult", "New ticket"),
                               "200": ok("SplitResult", "Split before: the same new ticket"),
                               **AGENT_ERRORS}}},
-        },
-        "schemas": {
-            "TakeRequest": {"type": "object", "additionalProperties": False, "properties": {
-                "force": {"type": "boolean", "description": "take it from its assignee "
-                                                            "(lead, admin)"},
-                "version": version}},
-            "MergeRequest": {"type": "object", "required": ["into"],
-                             "additionalProperties": False, "properties": {
-                "into": {"type": "string", "minLength": 1,
-                         "description": "id or ref of the ticket to merge into"},
-                "version": version,
-                "force": {"type": "boolean", "description": "merge tickets of different "
-                                                            "customers (lead, admin)"}}},
-            "MergeResult": {"type": "object", "required": ["ticket", "merged", "copied"],
-                            "properties": {
-                "ticket": {**summary_ref, "description": "the ticket merged into"},
-                "merged": {**summary_ref, "description": "this ticket, closed, merged_into set"},
-                "copied": {"type": "integer", "description": "timeline items copied"}}},
-            "SplitRequest": {"type": "object", "required": ["message"],
-                             "additionalProperties": False, "properties": {
-                "message": {"type": "string", "minLength": 1, "maxLength": 64,
-                            "description": "id of an inbound message on the ticket"},
-                "subject": {"type": "string", "minLength": 1, "maxLength": 200}}},
-            "SplitResult": {"type": "object", "required": ["ticket", "original"], "properties": {
-                "ticket": {**summary_ref, "description": "the new ticket"},
-                "original": summary_ref}},
         },
     }

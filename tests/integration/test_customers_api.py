@@ -208,7 +208,7 @@ def test_patch_conflicts(api):
 
 
 @pytest.mark.parametrize("body,status,field", [
-    ({}, 400, "body"), ({"colour": "red"}, 400, "colour"),
+    ({}, 422, "body"), ({"colour": "red"}, 422, "colour"),
     ({"add_emails": ["not-an-address"]}, 422, "add_emails"),
     ({"add_phones": ["12"]}, 422, "add_phones"),
     ({"add_emails": "x@example.com"}, 422, "add_emails"),
@@ -216,7 +216,9 @@ def test_patch_conflicts(api):
     ({"remove_emails": ["someone@example.com"]}, 422, "remove_emails"),
     ({"remove_emails": ["keep@example.com"]}, 422, "remove_emails"),  # the last channel
     ({"add_emails": ["a@example.com"], "remove_emails": ["A@example.com"]}, 422, "add_emails"),
-    ({"add_emails": [f"a{n}@example.com" for n in range(21)]}, 422, "body"),
+    ({"add_emails": [f"a{n}@example.com" for n in range(21)]}, 422, "add_emails"),
+    ({"add_emails": [f"a{n}@example.com" for n in range(11)],
+      "add_phones": [f"+88017110000{n:02}" for n in range(10)]}, 422, "body"),
 ])
 def test_patch_validation(api, body, status, field):
     customer_id, _ = _email_person(api, email="keep@example.com")
@@ -292,13 +294,13 @@ def test_merge_and_unmerge_errors(api):
     assert api.post(f"/api/customers/{one}/merge", {"other": "c_missing"})[0] == 404
     assert api.post("/api/customers/c_missing/merge", {"other": one})[0] == 404
     for body in ({}, {"other": ""}, {"other": 7}, {"other": two, "extra": 1}):
-        assert api.post(f"/api/customers/{one}/merge", body)[0] == 400, body
+        assert api.post(f"/api/customers/{one}/merge", body)[0] == 422, body
     assert api.post(f"/api/customers/{one}/merge", raw="{oops")[0] == 400
     assert api.post(f"/api/customers/{one}/merge", raw="[]")[0] == 400
     assert api.post(f"/api/customers/{one}/unmerge", {"other": two})[0] == 409  # never merged
     assert api.post(f"/api/customers/{one}/unmerge", {"other": one})[0] == 409
     assert api.post(f"/api/customers/{one}/unmerge", {"other": "c_missing"})[0] == 404
-    assert api.post(f"/api/customers/{one}/unmerge", {})[0] == 400
+    assert api.post(f"/api/customers/{one}/unmerge", {})[0] == 422
     # nothing changed
     assert api.get(f"/api/customers/{one}")[1]["merged_from"] == []
     assert api.get(f"/api/customers/{two}")[1]["merged_into"] is None

@@ -417,7 +417,7 @@ def test_agent_reply_with_attachments_and_bad_attachments(stack, api):
     for body, field in (({"body": "x", "attachments": "nope"}, "attachments"),
                         ({"body": "x", "attachments": [{"filename": "a.exe", "content_type": "application/x-msdownload",
                                                         "content_base64": "TVqQ"}]}, "attachments.0"),
-                        ({"body": "x", "attachments": [{"filename": "a.pdf"}]}, "attachments.0"),
+                        ({"body": "x", "attachments": [{"filename": "a.pdf"}]}, "attachments[0]"),
                         ({"body": "x", "channel": "sms", "attachments": [{"filename": "a.pdf", "content_type": "application/pdf",
                                                                           "content_base64": base64.b64encode(pdf).decode()}]}, "attachments")):
         status, error = api.post(f"/api/tickets/{created['id']}/replies", body)

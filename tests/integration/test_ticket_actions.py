@@ -165,7 +165,7 @@ def test_take_errors(api):
     assert api.as_principal(None).post(path)[0] == 401
     assert api.as_principal("arn:aws:iam::123456789012:user/nobody").post(path)[0] == 403
     assert api.post("/api/tickets/t_missing/take")[0] == 404
-    assert api.post(path, {"colour": "red"})[0] == 400
+    assert api.post(path, {"colour": "red"})[0] == 422
     assert api.post(path, raw="{oops")[0] == 400
     assert api.post(path, raw="[]")[0] == 400
     status, error = api.post(path, {"force": "yes", "version": "3"})
@@ -292,7 +292,7 @@ def test_merge_refusals(api, stack):
     assert api.as_principal(None).post(path, {"into": b["id"]})[0] == 401
     assert api.as_principal("arn:aws:iam::123456789012:user/nobody").post(path, {"into": b["id"]})[0] == 403
     assert api.post("/api/tickets/t_missing/merge", {"into": b["id"]})[0] == 404
-    assert api.post(path, {"into": b["id"], "cc": 1})[0] == 400
+    assert api.post(path, {"into": b["id"], "cc": 1})[0] == 422
     assert api.post(path)[0] == 400  # no body
     status, error = api.post(path, {})
     assert status == 422 and "into" in error["error"]["fields"]
@@ -450,7 +450,7 @@ def test_split_errors(api, stack):
     assert api.as_principal(None).post(path, {"message": first})[0] == 401
     assert api.as_principal("arn:aws:iam::123456789012:user/nobody").post(path, {"message": first})[0] == 403
     assert api.post("/api/tickets/t_missing/split", {"message": first})[0] == 404
-    assert api.post(path, {"message": first, "to": "x"})[0] == 400
+    assert api.post(path, {"message": first, "to": "x"})[0] == 422
     assert api.post(path, raw="nope")[0] == 400
     for body, field in (({}, "message"), ({"message": 5}, "message"), ({"message": "m_nothing"}, "message"),
                         ({"message": ack["id"]}, "message"), ({"message": note["id"]}, "message"),

@@ -1,6 +1,7 @@
 """SLA policy and calendar storage: the API writes them, ticket intake reads them."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalicelib.db import settings
@@ -41,7 +42,10 @@ def get_calendar(name: str) -> calendars.Calendar:
 
 
 def find_calendar(name: str) -> calendars.Calendar | None:
-    """A stored calendar, else the built-in of that name (`24x7`, `default`), else None."""
+    """A stored calendar, else the built-in of that name (`24x7`, `default`), else None (also
+    for a name no calendar can have: empty, too long, not text; never a DynamoDB error)."""
+    if not isinstance(name, str) or not re.fullmatch(r"[\w-]{1,64}", name):
+        return None
     if name == "24x7":
         return calendars.ALWAYS
     stored = settings.get(CALENDAR_KIND, name)

@@ -36,6 +36,11 @@ DEPARTMENTS: dict[str, dict] = {
 DEPARTMENT_NAMES = frozenset(DEPARTMENTS)
 
 
+def is_department(value: object) -> bool:
+    """A department's name; False (never TypeError) for any other value, a list or a dict too."""
+    return isinstance(value, str) and value in DEPARTMENT_NAMES
+
+
 def sender_address(department: str) -> str:
     """The From address of mail about a department's tickets: <department>@<support domain>;
     general mail comes from the support address itself."""

@@ -124,7 +124,7 @@ def validate(body: Any) -> dict[str, Any]:
         for department, mode in modes.items():
             if department not in DEPARTMENT_NAMES:
                 errors[f"assignment.{str(department)[:64]}"] = "unknown department"
-            elif mode not in MODES:
+            elif not isinstance(mode, str) or mode not in MODES:
                 errors[f"assignment.{department}"] = "round_robin or manual"
             else:
                 assignment[department] = mode
@@ -189,7 +189,8 @@ def _condition_value(key: str, value: Any) -> tuple[str | None, str]:
     if key == "recipient":
         address = value.strip()
         local, at, domain = address.rpartition("@")
-        if not at or not local or "." not in domain or len(address) > 254 or " " in address:
+        if not at or not local or "." not in domain or len(address) > 254 or " " in address \
+                or _address(address).startswith("@"):  # "+tag@x.y": no mailbox without the tag
             return "an email address", ""
         return None, _address(address)
     keyword = unicodedata.normalize("NFC", value).strip()
@@ -214,10 +215,10 @@ def _then(raw: Any, at: str, errors: dict[str, str]) -> dict[str, str] | None:
             errors[f"{at}.{str(key)[:64]}"] = "unknown field"
     department, priority = raw.get("department"), raw.get("priority")
     ok = True
-    if department not in DEPARTMENT_NAMES:
+    if not isinstance(department, str) or department not in DEPARTMENT_NAMES:
         errors[f"{at}.department"] = "required: one of " + ", ".join(sorted(DEPARTMENT_NAMES))
         ok = False
-    if priority is not None and priority not in PRIORITIES:
+    if priority is not None and (not isinstance(priority, str) or priority not in PRIORITIES):
         errors[f"{at}.priority"] = "one of: " + ", ".join(PRIORITIES)
         ok = False
     if not ok:

@@ -252,10 +252,11 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
         errors["status"] = f"one of: {', '.join(store.SETTABLE_STATUSES)}"
     if priority is not None and priority not in store.PRIORITIES:
         errors["priority"] = f"one of: {', '.join(store.PRIORITIES)}"
-    if department is not None and department not in departments.DEPARTMENT_NAMES:
+    if department is not None and not departments.is_department(department):
         errors["department"] = "unknown department"
     if assignee is not ... and assignee is not None and (
-            not isinstance(assignee, str) or not agents.exists(assignee)):
+            not isinstance(assignee, str) or not assignee or len(assignee) > 2048
+            or not agents.exists(assignee)):
         errors["assignee"] = "not an active agent"
     version = changes.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
