@@ -208,7 +208,8 @@ def openapi_section() -> dict[str, Any]:
                 "responses": {"200": {"description": "Erased", "content": {"application/json": {
                     "schema": {"type": "object", "required": ["customer", "state"],
                                "properties": {"customer": string, "state": string,
-                                              "at": nullable, "tickets": {"type": "integer"},
+                                              "at": {"type": ["string", "null"]},
+                                              "tickets": {"type": "integer"},
                                               "versions": {"type": "integer"}}}}}},
                               "202": {"description": "Started, not finished (many tickets): "
                                                      "POST again to continue"},

@@ -8,7 +8,15 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, int_param, json_response, object_body
+from chalicelib.api.http import (
+    ANY_CONTENT,
+    handle_errors,
+    iam,
+    int_param,
+    json_response,
+    path_parameter,
+)
+from chalicelib.api.schemas import Schemas
 from chalicelib.services.inbound import held
 
 bp = Blueprint(__name__)
@@ -35,7 +43,7 @@ def get_held(held_id: str):
 @handle_errors
 def release_held(held_id: str):
     admin = auth.require(bp.current_request, "admin")
-    return json_response(held.release(held_id, admin.principal, object_body(bp.current_request)))
+    return json_response(held.release(held_id, admin.principal, SCHEMAS.body(bp.current_request, "HeldRelease")))
 
 
 @bp.route("/api/held/{held_id}/discard", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
@@ -45,28 +53,16 @@ def discard_held(held_id: str):
     return json_response(held.discard(held_id, admin.principal))
 
 
-def openapi_section() -> dict[str, Any]:
-    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
-
+def _schemas() -> dict[str, Any]:
     string = {"type": "string"}
     nullable = {"type": ["string", "null"]}
-    sigv4 = [{"sigv4": []}]
-    held_id = {"name": "held_id", "in": "path", "required": True,
-               "description": "The held item's `id`",
-               "schema": {"type": "string", "pattern": held.ID.pattern}}
-
-    def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-        found = {"name": name, "in": "query", "schema": schema}
-        return {**found, "description": description} if description else found
-
     return {
-        "schemas": {
             "Held": {"type": "object", "required": ["id", "kind", "reason", "at", "state"],
                      "properties": {
                 "id": string, "kind": {"enum": list(held.KINDS)},
                 "reason": {**string, "description": "no_sender, unparseable, too_large, spam, "
                            "virus, raw_missing, unmatched_bounce, unreadable_sms, "
-                           "empty_message, unreadable_event"},
+                           "empty_message, unreadable_event, unauthenticated"},
                 "detail": string, "at": {"type": "string", "format": "date-time"},
                 "state": {"enum": ["held", "released", "discarded"]},
                 "source": string, "provider_id": string, "sender": string, "subject": string,
@@ -79,14 +75,31 @@ def openapi_section() -> dict[str, Any]:
                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/Held"}},
                 "next": nullable}},
             "HeldRelease": {"type": "object", "additionalProperties": False,
-                            "minProperties": 1, "maxProperties": 2,
-                            "description": "exactly one of ticket, email, phone",
+                            "description": "exactly one of ticket, email, phone (the service "
+                                           "names the field when there is not exactly one)",
                             "properties": {
                 "ticket": {**string, "maxLength": 64, "description": "an existing ticket's id or ref"},
                 "email": {**string, "maxLength": 320, "description": "a new ticket for this address"},
                 "phone": {**string, "maxLength": 32, "description": "a new ticket for this number"},
                 "name": {**string, "maxLength": 100}}},
-        },
+        }
+
+
+SCHEMAS = Schemas(_schemas)
+
+
+def openapi_section() -> dict[str, Any]:
+    from chalicelib.api.openapi import AGENT_ERRORS, ok, request_body  # deferred: cold start
+
+    string = {"type": "string"}
+    sigv4 = [{"sigv4": []}]
+    held_id = path_parameter("held_id")
+
+    def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+        found = {"name": name, "in": "query", "schema": schema}
+        return {**found, "description": description} if description else found
+
+    return {
         "paths": {
             "/api/held": {"get": {
                 "summary": "Held items and rejected events, newest first (admin)",

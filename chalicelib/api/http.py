@@ -43,7 +43,7 @@ _NAME = r"^[\w-]{1,64}$"  # settings' names (calendars, policies, macros): safe 
 # DynamoDB) and documented from the same table (path_parameter, api/openapi.py). A malformed
 # ticket, decision or customer id names nothing: 404 (as a lookup answered before); a malformed
 # agent id or name (of a setting a PUT creates) is a bad request: 400.
-NOT_FOUND_IF_MALFORMED = frozenset({"ticket_id", "decision_id", "customer_id"})
+NOT_FOUND_IF_MALFORMED = frozenset({"ticket_id", "decision_id", "customer_id", "held_id"})
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "ticket_id": {"type": "string", "minLength": 1, "maxLength": 64,
                   "pattern": r"^#?[0-9A-Za-z_\-০-৯]{1,63}$",
@@ -56,6 +56,8 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
                  "description": "The agent's id (`id` in GET /api/agents)"},
     "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": _NAME,
              "description": "letters, digits, - and _; at most 64"},
+    "held_id": {"type": "string", "minLength": 28, "maxLength": 28,
+                "pattern": r"^\d{8}T\d{9}Z\.[0-9a-f]{8}$", "description": "A held item's `id`"},
     "department": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": _NAME,
                    "description": "a department's name"},
 }

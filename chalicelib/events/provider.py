@@ -11,6 +11,7 @@ kind we do not act on) returns the reason; events/inbound.py records either, nev
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -35,10 +36,10 @@ class Unusable(ValueError):
 def _json(message: str) -> Any:
     try:
         return untrusted_json.loads(message)
-    except (TypeError, ValueError):
+    except json.JSONDecodeError:
         raise Unusable("not JSON") from None
-    except RecursionError:  # "[[[[..." nested past the parser's limit: a bomb, not an event
-        raise Unusable("JSON nested too deeply") from None
+    except (TypeError, ValueError) as exc:  # a bomb: too deep, a number past any use
+        raise Unusable(f"not usable JSON: {exc}") from None
 
 
 # ---- SES receiving ---------------------------------------------------------------------------
