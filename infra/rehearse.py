@@ -73,6 +73,8 @@ CANNOT_CREATE: dict[str, str] = {
     "AWS::S3::BucketPolicy": "moto's CloudFormation has no bucket policies (skipped silently)",
     "AWS::SNS::TopicPolicy": "moto's CloudFormation has no topic policies (skipped silently)",
     "AWS::SNS::Subscription": "moto's CloudFormation has no SNS subscriptions",
+    "AWS::ApiGateway::GatewayResponse": "moto's CloudFormation has no gateway responses "
+                                        "(the RestApi they belong to is not created either)",
 }
 
 # Types moto creates without a physical id: checked through the service instead (Lambda
@@ -254,6 +256,12 @@ def static_problems(template: dict) -> list[str]:
         if body.get("securityDefinitions", {}).get("sigv4", {}).get(
                 "x-amazon-apigateway-authtype") != "awsSigv4":
             problems.append(f"{api_id}: no awsSigv4 (IAM) authoriser")
+    # API Gateway's own 403 (no route, unsigned request) in the contract's error shape
+    response_id, response = one("AWS::ApiGateway::GatewayResponse")
+    if response_id and (response.get("ResponseType") != "MISSING_AUTHENTICATION_TOKEN"
+                        or response.get("StatusCode") != "403"
+                        or '"error"' not in str(response.get("ResponseTemplates", {}))):
+        problems.append(f"{response_id}: not a 403 MISSING_AUTHENTICATION_TOKEN in the error shape")
     deployment_id, deployment = one("AWS::ApiGateway::Deployment")
     if deployment_id and not _names(deployment.get("RestApiId"), api_id):
         problems.append(f"{deployment_id} does not deploy {api_id}")

@@ -15,6 +15,11 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     """The AWS emulator (moto server), one per test worker: integration and packaging tests."""
+    yield from running_emulator(tmp_path_factory)
+
+
+def running_emulator(tmp_path_factory):
+    """Start a moto server, yield its endpoint, stop it (and keep its log if it raised)."""
     from local import stack as local_stack
 
     port = local_stack.free_port()

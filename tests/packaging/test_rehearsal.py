@@ -8,10 +8,18 @@ import re
 import pytest
 
 from infra import rehearse, render
+from tests.conftest import running_emulator
 from tests.packaging.conftest import ROOT
 
 INLINE_TEMPLATE_LIMIT = 51_200  # bytes: `aws cloudformation deploy` without --s3-bucket
 CODE_URI = "s3://setu-artifacts/deployment.zip"  # translating needs one; nothing is read there
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    """An emulator of its own: the rehearsal's functions, roles and stacks stay out of the
+    worker's shared one, whose state other tests read whole (moto's data dump)."""
+    yield from running_emulator(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
