@@ -279,6 +279,19 @@ def _reply_error(fields: dict[str, str], lang: str) -> str:
 
 # ---- satisfaction page ----------------------------------------------------------------------
 
+def _csat_ticket(request, token: str) -> tuple[str, Response | None]:
+    """The ticket a satisfaction link names, or the friendly page refusing it: expired (403),
+    unknown or tampered (404)."""
+    lang = _lang_of((request.query_params or {}).get("lang"))
+    try:
+        ticket_id = checkin.ticket_from_token(token)
+    except links.LinkExpired as exc:
+        return "", _link_error(request, exc, lang=lang)
+    if ticket_id is None:
+        return "", _link_error(request, None, lang=lang, reason="not_found", status=404)
+    return ticket_id, None
+
+
 @bp.route("/csat/{token}", methods=["GET"])
 def csat(token: str):
     """The score links in the check-in mail (signed per ticket) open this page. A GET never
@@ -287,13 +300,9 @@ def csat(token: str):
 
     request = bp.current_request
     params = request.query_params or {}
-    try:
-        ticket_id = checkin.ticket_from_token(token)
-    except links.LinkExpired as exc:  # the friendly "expired" page (403)
-        return _link_error(request, exc, lang=_lang_of(params.get("lang")))
-    if ticket_id is None:
-        return _link_error(request, None, lang=_lang_of(params.get("lang")), reason="not_found",
-                           status=404)
+    ticket_id, refused = _csat_ticket(request, token)
+    if refused is not None:
+        return refused
     try:
         rating = satisfaction.current(ticket_id)
     except NotFound as exc:
@@ -311,13 +320,9 @@ def csat(token: str):
 def csat_answer(token: str):
     request = bp.current_request
     params = request.query_params or {}
-    try:
-        ticket_id = checkin.ticket_from_token(token)
-    except links.LinkExpired as exc:  # the friendly "expired" page (403)
-        return _link_error(request, exc, lang=_lang_of(params.get("lang")))
-    if ticket_id is None:
-        return _link_error(request, None, lang=_lang_of(params.get("lang")), reason="not_found",
-                           status=404)
+    ticket_id, refused = _csat_ticket(request, token)
+    if refused is not None:
+        return refused
     fields: dict[str, Any] = {}
     try:
         fields, _ = forms.parse(request.headers.get("content-type", ""), request.raw_body or b"")
