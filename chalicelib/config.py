@@ -54,6 +54,13 @@ class Settings:
         return self.tables[logical]
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer setting read from the environment on each call (not cached: tests and the
+    local stack change it), at least `minimum`; unset or not a number: `default`. The one
+    reader of the per-call integer settings (link lifetimes, retention days, limits)."""
+    return max(minimum, _int(name, default))
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     try:

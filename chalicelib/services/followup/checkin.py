@@ -15,7 +15,6 @@ reading one costs nothing, or one GetItem for a link made before links expired.
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -111,11 +110,7 @@ def csat_url(ticket_id: str, *, now: datetime | None = None) -> str:
 
 def csat_days() -> int:
     """How long a satisfaction link works: SETU_CSAT_LINK_DAYS (default 30, at least 1)."""
-    raw = os.environ.get("SETU_CSAT_LINK_DAYS", "").strip()
-    try:
-        return max(1, int(raw)) if raw else DEFAULT_CSAT_DAYS
-    except ValueError:
-        return DEFAULT_CSAT_DAYS
+    return config.env_int("SETU_CSAT_LINK_DAYS", DEFAULT_CSAT_DAYS, minimum=1)
 
 
 def token(ticket_id: str, *, now: datetime | None = None) -> str:

@@ -9,11 +9,10 @@ AWS calls: `seen` one Query (Select COUNT, limit 1); `record` one TransactWriteI
 """
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, config
 from chalicelib.db import keys
 from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key
@@ -38,11 +37,7 @@ def marker(source: str, provider_id: str, outcome: str, /, *, ticket_id: str | N
 
 
 def _rejected_days() -> int:
-    raw = os.environ.get("SETU_RETENTION_REJECTED_DAYS", "").strip()
-    try:
-        return max(0, int(raw)) if raw else DEFAULT_REJECTED_DAYS
-    except ValueError:
-        return DEFAULT_REJECTED_DAYS
+    return config.env_int("SETU_RETENTION_REJECTED_DAYS", DEFAULT_REJECTED_DAYS)
 
 
 def mark(tx: Transaction, source: str, provider_id: str, outcome: str, /, *,

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -86,12 +85,7 @@ def unsubscribe_days() -> int:
 
 
 def _days(variable: str, default: int) -> int:
-    raw = os.environ.get(variable, "").strip()
-    try:
-        days = int(raw) if raw else default
-    except ValueError:
-        days = default
-    return max(1, days)
+    return config.env_int(variable, default, minimum=1)
 
 
 # ---- status and thank-you links ------------------------------------------------------------

@@ -5,7 +5,6 @@ after the mail, then counts for nothing. AWS calls: none (the secret: services/m
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from typing import Iterable
@@ -43,8 +42,7 @@ def ref_from(addresses: Iterable[str], *, now: datetime | None = None) -> str | 
 
 
 def reply_days() -> int:
-    raw = os.environ.get("SETU_REPLY_ADDRESS_DAYS", "").strip()
-    return max(1, int(raw)) if raw.isdigit() else DEFAULT_REPLY_DAYS
+    return config.env_int("SETU_REPLY_ADDRESS_DAYS", DEFAULT_REPLY_DAYS, minimum=1)
 
 
 def _sign(ref: str) -> str:

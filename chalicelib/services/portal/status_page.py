@@ -19,14 +19,13 @@ for fresh nonces cannot flood a ticket.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import clock, ids
+from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled
 from chalicelib.db.models import Customer, Key, Ticket, TimelineItem
@@ -106,11 +105,7 @@ def is_public(item: TimelineItem) -> bool:
 
 def replies_per_hour() -> int:
     """SETU_STATUS_REPLIES_PER_HOUR (default 10); 0 turns the limit off."""
-    raw = os.environ.get("SETU_STATUS_REPLIES_PER_HOUR", "").strip()
-    try:
-        return max(0, int(raw)) if raw else DEFAULT_REPLIES_PER_HOUR
-    except ValueError:
-        return DEFAULT_REPLIES_PER_HOUR
+    return config.env_int("SETU_STATUS_REPLIES_PER_HOUR", DEFAULT_REPLIES_PER_HOUR)
 
 
 def new_nonce(ticket_id: str, *, now: datetime | None = None) -> str:

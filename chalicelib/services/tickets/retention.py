@@ -12,21 +12,16 @@ AWS calls: on a close or reopen, one Query of the timeline (pages of 100) and on
 UpdateItem per item; nothing for other changes."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
-from chalicelib import clock
+from chalicelib import clock, config
 from chalicelib.db.models import Ticket, TimelineItem
 
 DEFAULT_CLOSED_DAYS = 730
 
 
 def closed_days() -> int:
-    raw = os.environ.get("SETU_RETENTION_CLOSED_DAYS", "").strip()
-    try:
-        return max(0, int(raw)) if raw else DEFAULT_CLOSED_DAYS
-    except ValueError:
-        return DEFAULT_CLOSED_DAYS
+    return config.env_int("SETU_RETENTION_CLOSED_DAYS", DEFAULT_CLOSED_DAYS)
 
 
 def on_ticket_changed(old: Ticket | None, new: Ticket | None) -> int:
