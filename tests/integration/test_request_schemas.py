@@ -91,7 +91,8 @@ def test_every_json_body_is_validated_before_the_service(api, method, path):
     concrete = (path.replace("{ticket_id}", "t_00000000000000000000000000")
                 .replace("{customer_id}", "c_00000000000000000000000000")
                 .replace("{agent_id}", "ag_" + "0" * 20).replace("{decision_id}", "d_0")
-                .replace("{name}", "schema-test").replace("{department}", "general"))
+                .replace("{name}", "schema-test").replace("{department}", "general")
+                .replace("{held_id}", "20260101T000000000Z.00000000"))
     status, error, _ = api.call(method, concrete, {"not_a_field_21": True})
     # 422 from the schema, before any service looked the (missing) resource up
     assert status == 422, (status, error)
