@@ -83,10 +83,10 @@ def test_a_missing_required_property_fails_the_rehearsal(sam, built, emulator):
 def test_a_type_the_emulator_skips_fails_unless_listed(sam, built, emulator):
     """moto creates nothing for a type it does not know, without failing the stack."""
     def change(resources):
-        resources["SigningSecret"] = {"Type": "AWS::SecretsManager::Secret",
-                                      "Properties": {"Name": "setu-secret"}}
+        resources["Config"] = {"Type": "AWS::AppConfig::Application",
+                               "Properties": {"Name": "setu-config"}}
 
-    _fails(_broken(sam, change), built, emulator, "create", "SigningSecret")
+    _fails(_broken(sam, change), built, emulator, "create", "Config")
 
 
 def test_event_source_settings_are_read_back(sam, built, emulator):
