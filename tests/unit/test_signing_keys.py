@@ -106,3 +106,18 @@ def test_mac_is_plain_hmac_sha256_under_the_named_key():
         signing.mac("x", "k9")
     with pytest.raises(signing.UnknownKey):
         signing.mac("x", None)
+
+
+def test_rotation_adds_the_next_key_and_keeps_or_drops_old_ones():
+    from setu_cli.main import rotated
+
+    one = {"current": "k1", "k1": "a" * 64}
+    two = rotated(one, new_key="b" * 64)
+    assert two == {"current": "k2", "k1": "a" * 64, "k2": "b" * 64}
+    three = rotated(two, keep=1, new_key="c" * 64)
+    assert three == {"current": "k3", "k2": "b" * 64, "k3": "c" * 64}
+    assert len(rotated(three)["k4"]) == 64 and rotated(three)["k4"] != rotated(three)["k4"]
+    assert rotated(three, drop="k2") == {"current": "k3", "k3": "c" * 64}
+    for drop in ("k3", "k1"):  # the current key; a key the secret lacks
+        with pytest.raises(ValueError):
+            rotated(three, drop=drop)
