@@ -104,7 +104,10 @@ def test_event_source_settings_are_read_back(sam, built, emulator):
         ObjectKeyPrefix="raw/"), "prefix"),
     (lambda r: r.pop("TimerFiredErrorsAlarm"), "TimerFired: no Errors alarm"),
     (lambda r: r.pop("InboundRuleSet"), "expected one AWS::SES::ReceiptRuleSet"),
-], ids=["scan", "prefix", "alarm", "rule-set"])
+    (lambda r: r["SigningSecret"]["Properties"]["GenerateSecretString"].update(
+        SecretStringTemplate="{}"), "SigningSecret: not generated"),
+    (lambda r: r["SigningSecret"].pop("DeletionPolicy"), "SigningSecret: DeletionPolicy"),
+], ids=["scan", "prefix", "alarm", "rule-set", "secret-shape", "secret-retained"])
 def test_what_the_emulator_cannot_create_is_checked_statically(sam, change, needle):
     translated = rehearse.translate(rehearse.point_code_at(_broken(sam, change), CODE_URI))
     problems = rehearse.static_problems(translated)
