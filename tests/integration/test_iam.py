@@ -144,13 +144,14 @@ def test_the_signing_secret_is_read_only_for_the_functions(stack):
     arn = stack.outputs["SigningSecretArn"]
     dynamodb = boto3.client("dynamodb")
     table = stack.outputs["SettingsTable"]
-    for function in ("api_handler", "timer_fired", "timeline_appended", "inbound_email", "inbound_sms"):
+    for function in ("api_handler", "timer_fired", "timeline_appended", "inbound_email", "inbound_sms",
+                     "ses_events", "sms_events"):
         with iam.as_function(function):
             assert "k1" in secrets.get_secret_value(SecretId=arn)["SecretString"]
             with pytest.raises(ClientError) as caught:
                 secrets.put_secret_value(SecretId=arn, SecretString="{}")
         assert caught.value.response["Error"]["Code"] == "AccessDeniedException", function
-    for function in ("ticket_changed", "report_events", "ses_events", "sms_events"):
+    for function in ("ticket_changed", "report_events", "report_timeline", "daily_briefing"):
         with iam.as_function(function), pytest.raises(ClientError) as caught:
             secrets.get_secret_value(SecretId=arn)
         assert caught.value.response["Error"]["Code"] == "AccessDeniedException", function

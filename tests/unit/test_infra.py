@@ -780,7 +780,8 @@ def test_no_function_may_write_the_signing_secret_and_signers_may_read_it():
 
     names = _names("dev")
     hash_keys = permissions.table_hash_keys(names)
-    readers = {"api_handler", "timer_fired", "timeline_appended", "inbound_email", "inbound_sms"}
+    readers = {"api_handler", "timer_fired", "timeline_appended", "inbound_email", "inbound_sms",
+               "ses_events", "sms_events"}
     for function in permissions.declaration()["functions"]:
         policy = permissions.resolve(permissions.policy_document(function, "dev"), names, absent_ok=True)
         (read,) = iam.required("secretsmanager", "GetSecretValue", {"SecretId": names["SigningSecret"]},

@@ -9,7 +9,7 @@ The keys live in one Secrets Manager secret, created by the template at deploy t
     {"current": "k2", "k1": "<64 random chars>", "k2": "<64 random chars>"}
 
 Every new token is signed with the current key and carries its key id (`kid`, k<n>); a token is
-verified with the key its kid names, so after `setu rotate-signing-key` (setu_cli/main.py) links
+verified with the key its kid names, so after `setu rotate-signing-key` (docs/security.md) links
 signed with a kept older key still work, and a dropped or unknown kid is refused (UnknownKey).
 docs/security.md says how long a key must be kept.
 
