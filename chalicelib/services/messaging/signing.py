@@ -29,6 +29,9 @@ import json
 import os
 import re
 
+from chalicelib.db.models import Setting
+from chalicelib.integrations import aws
+
 KID = re.compile(r"^k[1-9][0-9]{0,5}$")
 ENV = "SETU_SIGNING_SECRET_ARN"
 
@@ -62,8 +65,6 @@ def _load() -> None:
     arn = os.environ.get(ENV, "").strip()
     if not arn:
         raise RuntimeError(f"{ENV} is not set: the template's SigningSecret is not wired in")
-    from chalicelib.integrations import aws
-
     value = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
     _current, _keys = parse(value)
 
@@ -93,8 +94,6 @@ def key(kid: str | None) -> bytes:
 def _legacy_key() -> bytes:
     global _legacy, _legacy_read
     if not _legacy_read:
-        from chalicelib.db.models import Setting
-
         try:
             _legacy = bytes.fromhex(Setting.get("secret", "reply-signing").data.as_dict()["hex"])
         except Setting.DoesNotExist:
