@@ -12,7 +12,7 @@ included). Set-up and inspection calls made by the bench itself are not counted.
 
 The app runs in-process through `chalice.test.Client(app.app, stage_name="local")`. Each
 operation is measured warm (the container has served that operation before: per-container
-caches of SLA policies, calendars, agents and the reply-signing secret are filled) and cold
+caches of SLA policies, calendars, agents and the signing keys are filled) and cold
 (`chalicelib.runtime.reset()` first, which empties exactly those caches and the clients, as a
 fresh Lambda container would have them); the cold figure says what a cold container adds.
 The very first request of the process (web form) is reported too.

@@ -75,6 +75,8 @@ CANNOT_CREATE: dict[str, str] = {
     "AWS::SNS::Subscription": "moto's CloudFormation has no SNS subscriptions",
     "AWS::ApiGateway::GatewayResponse": "moto's CloudFormation has no gateway responses "
                                         "(the RestApi they belong to is not created either)",
+    "AWS::SecretsManager::Secret": "moto's CloudFormation has no Secrets Manager secrets "
+                                   "(skipped silently)",
 }
 
 # Types moto creates without a physical id: checked through the service instead (Lambda
@@ -392,6 +394,24 @@ def static_problems(template: dict) -> list[str]:
         if not any(s.get("Protocol") == "lambda" and _names(s.get("Endpoint"), function)
                    and _names(s.get("TopicArn"), topic) for s in subscriptions.values()):
             problems.append(f"{function} is not subscribed to {topic}")
+
+    # the signing secret: generated at deploy time as {"current": "k1", "k1": <64 chars>}
+    # (services/messaging/signing.py reads that shape), kept when the stack goes
+    secret_id, secret = one("AWS::SecretsManager::Secret")
+    if secret_id:
+        generate = secret.get("GenerateSecretString") or {}
+        try:
+            template_value = json.loads(generate.get("SecretStringTemplate") or "null")
+        except ValueError:
+            template_value = None
+        if template_value != {"current": "k1"} or generate.get("GenerateStringKey") != "k1":
+            problems.append(f"{secret_id}: not generated as {{\"current\": \"k1\", \"k1\": ...}}")
+        if (generate.get("PasswordLength") or 0) < 32:
+            problems.append(f"{secret_id}: the generated key is shorter than 32 characters")
+        if "SecretString" in secret:
+            problems.append(f"{secret_id}: a SecretString in the template is not a secret")
+        if resources[secret_id].get("DeletionPolicy") != "Retain":
+            problems.append(f"{secret_id}: DeletionPolicy is not Retain")
 
     # every type the emulator cannot create is accounted for above
     for kind in CANNOT_CREATE:

@@ -45,8 +45,11 @@ CHALICE_CONFIG_PATH = INFRA_DIR.parent / ".chalice" / "config.json"
 # Resource types the emulator's CloudFormation (moto) cannot create. SES receiving: moto has no
 # receipt rules in CloudFormation and no SMTP endpoint; local/smtp.py does what the rule does.
 # End User Messaging SMS (SMS v2): moto has no such API; the local stack sends through SNS.
+# Secrets Manager: moto's CloudFormation has no secrets; local/stack.py creates the signing
+# secret through the Secrets Manager API as the template would (setu-<stage>-signing).
 EMULATOR_UNSUPPORTED = frozenset({"AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule",
-                                  "AWS::SMSVOICE::ConfigurationSet"})
+                                  "AWS::SMSVOICE::ConfigurationSet",
+                                  "AWS::SecretsManager::Secret"})
 
 # Short tag -> long form key. !Ref, !Condition and !GetAtt are special-cased below.
 _FN_TAGS = (

@@ -502,11 +502,22 @@ def _sts(ctx: _Call) -> list[Need]:
     raise Unmapped(f"sts {ctx.operation}")
 
 
+def _secretsmanager(ctx: _Call) -> list[Need]:
+    op, p = ctx.operation, ctx.params
+    if op in ("GetSecretValue", "PutSecretValue", "DescribeSecret", "UpdateSecretVersionStage"):
+        secret = p["SecretId"]
+        if not secret.startswith("arn:"):  # a name: AWS checks the full ARN (with its suffix),
+            # which a name alone does not give; the functions always use the ARN
+            secret = f"arn:aws:secretsmanager:{ctx.region}:{ctx.account}:secret:{secret}"
+        return [Need(f"secretsmanager:{op}", secret)]
+    raise Unmapped(f"secretsmanager {op}")
+
+
 # botocore's service name -> mapping
 SERVICES: dict[str, Callable[[_Call], list[Need]]] = {
     "dynamodb": _dynamodb, "dynamodbstreams": _dynamodb_streams, "s3": _s3, "ses": _ses,
     "sns": _sns, "sqs": _sqs, "stepfunctions": _states, "pinpoint-sms-voice-v2": _sms_voice,
-    "cloudwatch": _cloudwatch, "sts": _sts,
+    "cloudwatch": _cloudwatch, "sts": _sts, "secretsmanager": _secretsmanager,
 }
 
 
@@ -529,6 +540,7 @@ ERRORS = {
     "pinpoint-sms-voice-v2": ("AccessDeniedException", 403),
     "s3": ("AccessDenied", 403), "ses": ("AccessDenied", 403), "sqs": ("AccessDenied", 403),
     "cloudwatch": ("AccessDenied", 403), "sns": ("AuthorizationError", 403),
+    "secretsmanager": ("AccessDeniedException", 400),
 }
 
 

@@ -35,6 +35,7 @@ OUTPUT_ENV = {
     "IdempotencyTable": "SETU_IDEMPOTENCY_TABLE",
     "MailBucket": "SETU_MAIL_BUCKET",
     "TimerStateMachineArn": "SETU_TIMER_STATE_MACHINE_ARN",
+    "SigningSecretArn": "SETU_SIGNING_SECRET_ARN",
 }
 
 
@@ -128,10 +129,28 @@ def deploy(endpoint: str, stage: str, region: str = REGION) -> dict[str, str]:
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"stack {name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs.setdefault("SigningSecretArn", create_signing_secret(endpoint, stage, region))
     ses = client("ses", endpoint, region)
     ses.verify_domain_identity(Domain=SUPPORT_DOMAIN)  # CloudFormation in moto cannot
     ses.verify_email_identity(EmailAddress=SUPPORT_ADDRESS)
     return outputs
+
+
+def signing_secret_name(stage: str) -> str:
+    return f"setu-{stage}-signing"
+
+
+def create_signing_secret(endpoint: str, stage: str, region: str = REGION) -> str:
+    """What the template's SigningSecret does on a real deploy (the emulator's CloudFormation has
+    no Secrets Manager): {"current": "k1", "k1": <64 random letters and digits>}. Its ARN."""
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    key = "".join(secrets.choice(alphabet) for _ in range(64))
+    created = client("secretsmanager", endpoint, region).create_secret(
+        Name=signing_secret_name(stage), SecretString=json.dumps({"current": "k1", "k1": key}))
+    return created["ARN"]
 
 
 def environment(outputs: dict[str, str], endpoint: str, *, api_url: str = "",

@@ -6,6 +6,7 @@
                 [--format json|csv] [--output FILE]
     setu erase-customer CUSTOMER_ID (--stage S | --local) [--bucket B]
     setu replay timers|events|streams (--stage S | --local) [--dry-run] [--max N]
+    setu rotate-signing-key (--stage S | --local) [--keep N] [--drop KID] [--secret ARN]
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
 credentials and region of the environment (AWS_PROFILE, AWS_REGION, or `--region`);
@@ -100,6 +101,20 @@ def _parser() -> argparse.ArgumentParser:
                                         "setu-<stage>-mail-<account id>)")
     erase.set_defaults(run=_erase_customer)
 
+    rotate = commands.add_parser(
+        "rotate-signing-key", parents=[where], help="add a new link-signing key and make it current",
+        description="Adds a new random key k<n+1> to the stage's signing secret (setu-<stage>-"
+                    "signing) and makes it current: new links, reply addresses and nonces are "
+                    "signed with it; links signed with the kept older keys keep working until "
+                    "they expire (docs/security.md: the grace period). --keep N keeps the N "
+                    "newest older keys (default: all); --drop KID removes one old key without "
+                    "adding a new one. Lambda containers pick the change up when they are "
+                    "replaced (each reads the secret once).")
+    rotate.add_argument("--keep", type=_positive, help="older keys to keep (default: all)")
+    rotate.add_argument("--drop", metavar="KID", help="remove this old key only (no rotation)")
+    rotate.add_argument("--secret", help="the secret's name or ARN (default: setu-<stage>-signing)")
+    rotate.set_defaults(run=_rotate_signing_key)
+
     replay = commands.add_parser(
         "replay", help="replay a dead-letter queue (python -m infra.replay)",
         description="Delegates to infra/replay.py: setu replay timers|events|streams (--stage S | --local) "
@@ -179,6 +194,54 @@ def _erase_customer(args: argparse.Namespace) -> int:
     result = erase.erase(args.customer, _actor())
     print(f"customer {result['customer']}: {result['state']}, {result['tickets']} tickets, "
           f"{result.get('versions', 0)} object versions deleted")
+    return 0
+
+
+def rotated(value: dict, *, keep: int | None = None, drop: str | None = None,
+            new_key: str | None = None) -> dict:
+    """The signing secret's JSON after a rotation (a new current key k<n+1>, `keep` older
+    ones) or after dropping the old key `drop`. ValueError for what must not be done."""
+    import secrets
+    import string
+
+    from chalicelib.services.messaging import signing
+
+    current, keys = signing.parse(json.dumps(value))
+    kids = sorted(keys, key=lambda k: int(k[1:]))
+    if drop is not None:
+        if drop == current:
+            raise ValueError(f"{drop} is the current key: rotate first, then drop it after the grace period")
+        if drop not in keys:
+            raise ValueError(f"no key {drop} (the secret has {', '.join(kids)})")
+        return {"current": current, **{k: keys[k].decode() for k in kids if k != drop}}
+    new = f"k{int(kids[-1][1:]) + 1}"
+    alphabet = string.ascii_letters + string.digits
+    older = kids if keep is None else (kids[-keep:] if keep else [])
+    out = {"current": new, **{k: keys[k].decode() for k in older}}
+    out[new] = new_key or "".join(secrets.choice(alphabet) for _ in range(64))
+    return out
+
+
+def _rotate_signing_key(args: argparse.Namespace) -> int:
+    from chalicelib.integrations import aws
+
+    if args.secret:
+        secret_id = args.secret
+    elif args.stage or not os.environ.get("SETU_SIGNING_SECRET_ARN"):
+        secret_id = f"setu-{os.environ.get('SETU_STAGE', '')}-signing"
+    else:  # --local (from the stack's outputs), or the environment the functions have
+        secret_id = os.environ["SETU_SIGNING_SECRET_ARN"]
+    client = aws.client("secretsmanager")
+    value = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    try:
+        new = rotated(value, keep=args.keep, drop=args.drop)
+    except ValueError as error:
+        print(f"setu: {error}", file=sys.stderr)
+        return 2
+    client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(new))
+    kept = sorted((k for k in new if k != "current"), key=lambda k: int(k[1:]))
+    done = f"dropped {args.drop}" if args.drop else f"current key is now {new['current']}"
+    print(f"{secret_id}: {done}; keys kept: {', '.join(kept)}")
     return 0
 
 

@@ -137,21 +137,15 @@ class Stack:
                                ConsistentRead=True)["Item"]
         return item["body"]["S"]
 
-    def signing_secret(self) -> bytes:
-        """The install's link-signing secret, from the stack's settings table (for a test that
-        needs a validly signed but expired link)."""
+    def signing_secret(self) -> str:
+        """The stack's signing secret as Secrets Manager holds it (JSON: signing.parse), for a
+        test that needs a validly signed but expired link."""
         import boto3
 
-        table = self.info["tables"]["SettingsTable"]
-        client = boto3.client("dynamodb", endpoint_url=self.info["aws_endpoint_url"],
+        client = boto3.client("secretsmanager", endpoint_url=self.info["aws_endpoint_url"],
                               region_name=self.info["region"], aws_access_key_id="testing",
                               aws_secret_access_key="testing")
-        item = client.get_item(TableName=table, Key={"kind": {"S": "secret"}, "name": {"S": "reply-signing"}},
-                               ConsistentRead=True).get("Item")
-        if item is None:  # key names differ: find it by scanning the (tiny) table
-            items = client.scan(TableName=table)["Items"]
-            item = next(i for i in items if "reply-signing" in json.dumps(i))
-        return bytes.fromhex(item["data"]["M"]["hex"]["S"])
+        return client.get_secret_value(SecretId=self.info["outputs"]["SigningSecretArn"])["SecretString"]
 
 
 @pytest.fixture(scope="session")

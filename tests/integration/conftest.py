@@ -32,7 +32,7 @@ class Stack:
 # SETU_FRESH_CONTAINERS=1 or 0 in the environment applies to every file instead.
 FRESH_CONTAINER_FILES = frozenset({
     "test_timers", "test_email", "test_sms", "test_web_form", "test_reports", "test_briefing",
-    "test_routing", "test_iam", "test_decisions", "test_pages",
+    "test_routing", "test_iam", "test_decisions", "test_pages", "test_signing_secret",
 })
 
 

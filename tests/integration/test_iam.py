@@ -136,15 +136,28 @@ def test_lambda_polls_the_timer_queue_with_the_functions_role(stack):
 
 
 @pytest.mark.iam_denials_expected
-def test_the_inbound_functions_may_write_only_secrets_to_settings(stack):
-    """dynamodb:LeadingKeys: a conditioned grant lets inbound_email/inbound_sms create the
-    signing secret on a new stage, and write no other kind of setting (an agent, a policy)."""
-    client = boto3.client("dynamodb")
+def test_the_signing_secret_is_read_only_for_the_functions(stack):
+    """The signing keys are made at deploy time: the functions that sign or verify may read the
+    secret and not change it, and the inbound functions no longer write settings at all (they
+    used to create the secret there on a new stage)."""
+    secrets = boto3.client("secretsmanager")
+    arn = stack.outputs["SigningSecretArn"]
+    dynamodb = boto3.client("dynamodb")
     table = stack.outputs["SettingsTable"]
-    for function in ("inbound_email", "inbound_sms"):
+    for function in ("api_handler", "timer_fired", "timeline_appended", "inbound_email", "inbound_sms",
+                     "ses_events", "sms_events"):
         with iam.as_function(function):
-            client.put_item(TableName=table, Item={"kind": {"S": "secret"}, "name": {"S": f"test-{function}"}})
+            assert "k1" in secrets.get_secret_value(SecretId=arn)["SecretString"]
             with pytest.raises(ClientError) as caught:
-                client.put_item(TableName=table, Item={"kind": {"S": "agent"}, "name": {"S": "arn:x"}})
+                secrets.put_secret_value(SecretId=arn, SecretString="{}")
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException", function
+    for function in ("ticket_changed", "report_events", "report_timeline", "daily_briefing"):
+        with iam.as_function(function), pytest.raises(ClientError) as caught:
+            secrets.get_secret_value(SecretId=arn)
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException", function
+    for function in ("inbound_email", "inbound_sms"):
+        with iam.as_function(function), pytest.raises(ClientError) as caught:
+            dynamodb.put_item(TableName=table, Item={"kind": {"S": "secret"}, "name": {"S": "reply-signing"}})
         assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert "Item" not in client.get_item(TableName=table, Key={"kind": {"S": "agent"}, "name": {"S": "arn:x"}})
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={"kind": {"S": "secret"},
+                                                                 "name": {"S": "reply-signing"}})

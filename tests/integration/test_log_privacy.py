@@ -66,7 +66,7 @@ def test_a_whole_flow_logs_no_addresses_numbers_or_text(stack, captured, capsys)
                     {"body": WORDS[4] + " sms", "channel": "sms"})[0] == 201
     stack.pump.drain()
     ack = [e for e in timeline(api, created["id"]) if e.get("kind") == "ack"][0]
-    found = re.search(r"https?://[^/\s]+(/s/[0-9]+\.[0-9a-z]+\.[A-Za-z0-9_-]+)",
+    found = re.search(r"https?://[^/\s]+(/s/[0-9]+\.[0-9a-z]+\.k[0-9]+\.[A-Za-z0-9_-]+)",
                       stored_body(created["id"], ack))
     if found:
         path = found.group(1)

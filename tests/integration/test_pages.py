@@ -40,7 +40,7 @@ def form_post(stack, fields: dict, headers: dict | None = None):
 def status_path(api, ticket_id: str) -> str:
     """The status link the acknowledgement carries, as a path."""
     ack = [e for e in timeline(api, ticket_id) if e.get("kind") == "ack"][0]
-    found = re.search(r"https?://[^/\s]+(/s/[0-9]+\.[0-9a-z]+\.[A-Za-z0-9_-]+)",
+    found = re.search(r"https?://[^/\s]+(/s/[0-9]+\.[0-9a-z]+\.k[0-9]+\.[A-Za-z0-9_-]+)",
                       stored_body(ticket_id, ack))
     assert found, ack["body"]
     return found.group(1)
@@ -154,11 +154,13 @@ def test_status_page_shows_the_public_conversation_but_never_internal_notes(api,
 def test_tampered_other_ticket_and_expired_status_links_answer_403(api, stack):
     first, second = new_ticket(api), new_ticket(api, email="other@example.com")
     path = status_path(api, first["id"])
-    ref, expiry, signature = path.rsplit("/", 1)[1].split(".")
+    ref, expiry, kid, signature = path.rsplit("/", 1)[1].split(".")
     flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
-    for bad in (f"/s/{ref}.{expiry}.{flipped}",                   # tampered signature
-                f"/s/{second['ref']}.{expiry}.{signature}",      # another ticket's ref
-                f"/s/{ref}.{'zzzzzz'}.{signature}",              # a later expiry
+    for bad in (f"/s/{ref}.{expiry}.{kid}.{flipped}",             # tampered signature
+                f"/s/{second['ref']}.{expiry}.{kid}.{signature}",  # another ticket's ref
+                f"/s/{ref}.{'zzzzzz'}.{kid}.{signature}",        # a later expiry
+                f"/s/{ref}.{expiry}.k9.{signature}",             # a key the secret lacks
+                f"/s/{ref}.{expiry}.{signature}",                # no kid, and no legacy key
                 "/s/1.1.x", "/s/%3Cscript%3E"):
         status, page, _ = http(stack, "GET", bad)
         assert status == 403, bad

@@ -91,10 +91,10 @@ def test_a_missing_required_property_fails_the_rehearsal(sam, built, emulator):
 def test_a_type_the_emulator_skips_fails_unless_listed(sam, built, emulator):
     """moto creates nothing for a type it does not know, without failing the stack."""
     def change(resources):
-        resources["SigningSecret"] = {"Type": "AWS::SecretsManager::Secret",
-                                      "Properties": {"Name": "setu-secret"}}
+        resources["Config"] = {"Type": "AWS::AppConfig::Application",
+                               "Properties": {"Name": "setu-config"}}
 
-    _fails(_broken(sam, change), built, emulator, "create", "SigningSecret")
+    _fails(_broken(sam, change), built, emulator, "create", "Config")
 
 
 def test_event_source_settings_are_read_back(sam, built, emulator):
@@ -112,7 +112,10 @@ def test_event_source_settings_are_read_back(sam, built, emulator):
         ObjectKeyPrefix="raw/"), "prefix"),
     (lambda r: r.pop("TimerFiredErrorsAlarm"), "TimerFired: no Errors alarm"),
     (lambda r: r.pop("InboundRuleSet"), "expected one AWS::SES::ReceiptRuleSet"),
-], ids=["scan", "prefix", "alarm", "rule-set"])
+    (lambda r: r["SigningSecret"]["Properties"]["GenerateSecretString"].update(
+        SecretStringTemplate="{}"), "SigningSecret: not generated"),
+    (lambda r: r["SigningSecret"].pop("DeletionPolicy"), "SigningSecret: DeletionPolicy"),
+], ids=["scan", "prefix", "alarm", "rule-set", "secret-shape", "secret-retained"])
 def test_what_the_emulator_cannot_create_is_checked_statically(sam, change, needle):
     translated = rehearse.translate(rehearse.point_code_at(_broken(sam, change), CODE_URI))
     problems = rehearse.static_problems(translated)

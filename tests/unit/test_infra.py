@@ -137,7 +137,7 @@ def test_emulator_rendering_deploys_into_moto(monkeypatch):
 # --- SES receiving -----------------------------------------------------------------------------
 
 SES_RECEIVING = ("InboundRuleSet", "InboundRule")
-EMULATOR_DROPS = (*SES_RECEIVING, "SmsConfigurationSet")
+EMULATOR_DROPS = (*SES_RECEIVING, "SmsConfigurationSet", "SigningSecret")
 
 
 def _rule_arn_sub(template: dict) -> str:
@@ -223,8 +223,8 @@ def test_emulator_rendering_drops_ses_receiving_and_sms_v2_and_what_names_them()
     # everything else is still there (the topic the configuration set reports to included)
     assert set(original["Resources"]) - set(rendered["Resources"]) == set(EMULATOR_DROPS)
     assert "SmsEventsTopic" in rendered["Resources"]
-    assert set(original["Outputs"]) - set(rendered["Outputs"]) == {"InboundRuleSetName",
-                                                                   "SmsConfigurationSetName"}
+    assert set(original["Outputs"]) - set(rendered["Outputs"]) == {
+        "InboundRuleSetName", "SmsConfigurationSetName", "SigningSecretArn"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -476,6 +476,9 @@ def _names(stage: str) -> dict[str, str]:
         if resource["Type"] in _NAME_PROPERTIES:
             prop, suffix = _NAME_PROPERTIES[resource["Type"]]
             names[logical + suffix] = permissions.resolve(resource["Properties"][prop], base)
+        elif resource["Type"] == "AWS::SecretsManager::Secret":  # its Ref: the ARN, suffixed
+            name = permissions.resolve(resource["Properties"]["Name"], base)
+            names[logical] = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{name}-AbCdEf"
     return names
 
 
@@ -585,6 +588,7 @@ def _allowed(stage: str, function: str, action: str, resource: str) -> bool:
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/setu-dev-{}"
 MAIL = "arn:aws:s3:::setu-dev-mail-123456789012"
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:setu-dev-signing-AbCdEf"
 NEEDS = {
     "api_handler": [
         *[("dynamodb:" + a, TABLE.format(t)) for a in ("GetItem", "PutItem", "UpdateItem",
@@ -620,7 +624,7 @@ NEEDS = {
     "timeline_appended": [
         ("dynamodb:GetRecords", TABLE.format("timeline") + "/stream/2026-01-01T00:00:00.000"),
         ("dynamodb:UpdateItem", TABLE.format("timeline")),
-        ("dynamodb:GetItem", TABLE.format("settings")),
+        ("secretsmanager:GetSecretValue", SECRET),
         ("s3:GetObject", MAIL + "/attachments/T-1/a.pdf"),
         ("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
         ("sms-voice:SendTextMessage", "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/setu-dev-sms"),
@@ -632,10 +636,10 @@ NEEDS = {
         ("s3:ListBucket", MAIL),  # a missing raw message is then 404, not 403
         ("s3:PutObject", MAIL + "/attachments/T-1/m/0"),
         ("dynamodb:PutItem", TABLE.format("tickets")),
-        ("dynamodb:PutItem", TABLE.format("settings")),
+        ("secretsmanager:GetSecretValue", SECRET),
     ],
     "inbound_sms": [("dynamodb:PutItem", TABLE.format("timeline")),
-                    ("dynamodb:PutItem", TABLE.format("settings")),
+                    ("secretsmanager:GetSecretValue", SECRET),
                     ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-events-dlq"),
                     ("sms-voice:SendTextMessage",
                      "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/setu-dev-sms")],
@@ -651,6 +655,10 @@ NEEDS = {
                    ("dynamodb:PutItem", TABLE.format("keys"))],
 }
 NOT_ALLOWED = [
+    ("api_handler", "secretsmanager:PutSecretValue", SECRET),
+    ("api_handler", "secretsmanager:GetSecretValue", SECRET.replace("setu-dev-", "setu-prod-")),
+    ("timeline_appended", "secretsmanager:GetSecretValue", SECRET.replace("signing", "other")),
+    ("ticket_changed", "secretsmanager:GetSecretValue", SECRET),
     ("api_handler", "states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:setu-dev-timer"),
     ("api_handler", "s3:GetObject", MAIL + "/inbound/raw"),
     ("api_handler", "dynamodb:Scan", TABLE.format("tickets")),
@@ -766,16 +774,25 @@ def test_resolving_against_a_stack():
         "arn:aws:sms-voice:us-east-1:123456789012:configuration-set/<absent:SmsConfigurationSet>"]
 
 
-def test_inbound_functions_may_create_only_the_signing_secret_in_settings():
+def test_no_function_may_write_the_signing_secret_and_signers_may_read_it():
     from infra import permissions
     from local import iam
 
     names = _names("dev")
     hash_keys = permissions.table_hash_keys(names)
-    assert hash_keys["setu-dev-settings"] == "kind" and hash_keys["setu-dev-tickets"] == "id"
-    for function in ("inbound_email", "inbound_sms"):
-        for kind, verdict in (("secret", "allow"), ("agent", "implicit-deny"), ("policy", "implicit-deny")):
-            (need,) = iam.required("dynamodb", "PutItem", {
-                "TableName": "setu-dev-settings", "Item": {"kind": {"S": kind}, "name": {"S": "x"}}},
+    readers = {"api_handler", "timer_fired", "timeline_appended", "inbound_email", "inbound_sms",
+               "ses_events", "sms_events"}
+    for function in permissions.declaration()["functions"]:
+        policy = permissions.resolve(permissions.policy_document(function, "dev"), names, absent_ok=True)
+        (read,) = iam.required("secretsmanager", "GetSecretValue", {"SecretId": names["SigningSecret"]},
+                               region="us-east-1", account=ACCOUNT)
+        (write,) = iam.required("secretsmanager", "PutSecretValue", {"SecretId": names["SigningSecret"],
+                                                                     "SecretString": "{}"},
+                                region="us-east-1", account=ACCOUNT)
+        assert (iam.evaluate(policy, read) == "allow") == (function in readers), function
+        assert iam.evaluate(policy, write) == "implicit-deny", function
+        if function in ("inbound_email", "inbound_sms"):
+            (put,) = iam.required("dynamodb", "PutItem", {
+                "TableName": "setu-dev-settings", "Item": {"kind": {"S": "secret"}, "name": {"S": "x"}}},
                 region="us-east-1", account=ACCOUNT, hash_keys=hash_keys)
-            assert iam.evaluate(_policy("dev", function), need) == verdict, (function, kind)
+            assert iam.evaluate(policy, put) == "implicit-deny", function

@@ -16,12 +16,13 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 
 @pytest.fixture(autouse=True)
 def fixed_secret(monkeypatch):
-    monkeypatch.setattr(signing, "_secret", b"k" * 32)
+    signing.use({"k1": b"k" * 32}, "k1")
     monkeypatch.setenv("SETU_SUPPORT_ADDRESS", "support@setu.example.com")
     monkeypatch.delenv("SETU_REPLY_ADDRESS_DAYS", raising=False)
     config.reload()
     yield
     config.reload()
+    signing.reset()
 
 
 def test_a_fresh_address_threads_until_it_expires():
@@ -43,12 +44,15 @@ def test_altered_forged_or_foreign_addresses_count_for_nothing():
     address = reply_address.address("1042", now=NOW)
     local, domain = address.split("@")
     _, ref_exp_sig = local.split("+")
-    ref, exp, sig = ref_exp_sig.split(".")
+    ref, exp, kid, sig = ref_exp_sig.split(".")
+    assert kid == "k1"
     later = thread.ids.base36(int(exp, 36) + 10**8)
-    for bad in (f"support+1043.{exp}.{sig}@{domain}",        # another ticket
-                f"support+{ref}.{later}.{sig}@{domain}",      # a longer life
-                f"support+{ref}.{exp}.aaaaaaaaaa@{domain}",   # forged signature
-                f"support+{ref}.{sig}@{domain}",              # the old form, without expiry
-                f"support+{ref}.{exp}.{sig}@evil.example"):   # not our domain
+    for bad in (f"support+1043.{exp}.{kid}.{sig}@{domain}",        # another ticket
+                f"support+{ref}.{later}.{kid}.{sig}@{domain}",      # a longer life
+                f"support+{ref}.{exp}.{kid}.aaaaaaaaaa@{domain}",   # forged signature
+                f"support+{ref}.{exp}.k2.{sig}@{domain}",           # another (unknown) key
+                f"support+{ref}.{exp}.{sig}@{domain}",              # no kid, no legacy key
+                f"support+{ref}.{sig}@{domain}",                    # the old form, without expiry
+                f"support+{ref}.{exp}.{kid}.{sig}@evil.example"):   # not our domain
         assert reply_address.ref_from([bad], now=NOW) is None, bad
     assert reply_address.ref_from(["x@y.z", address], now=NOW) == "1042"

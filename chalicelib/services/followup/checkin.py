@@ -114,11 +114,13 @@ def csat_days() -> int:
 
 
 def token(ticket_id: str, *, now: datetime | None = None) -> str:
-    """`<ticket id>.<expiry>.<signature>`: expires SETU_CSAT_LINK_DAYS after it was made,
+    """`<ticket id>.<expiry>.<kid>.<signature>` (kid: the signing key, signing.py): expires
+    SETU_CSAT_LINK_DAYS after it was made,
     counted from the UTC midnight after, so every link of one mail carries the same token."""
     day = (now or clock.now()).astimezone(timezone.utc).date() + timedelta(days=1 + csat_days())
     expiry = ids.base36(int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()))
-    return f"{ticket_id}.{expiry}.{_signature(ticket_id, expiry)}"
+    kid = signing.current_kid()
+    return f"{ticket_id}.{expiry}.{kid}.{_signature(kid, ticket_id, expiry)}"
 
 
 def ticket_from_token(value: str, *, now: datetime | None = None) -> str | None:
@@ -132,14 +134,16 @@ def ticket_from_token(value: str, *, now: datetime | None = None) -> str | None:
         return None
     now = now or clock.now()
     parts = value.split(".")
-    if len(parts) == 3:
-        ticket_id, expiry, signature = parts
-        if not ticket_id or not expiry.isalnum() or not signing.same(signature, _signature(ticket_id, expiry)):
+    if len(parts) in (3, 4):  # with a kid, or made before key ids (the legacy key)
+        ticket_id, expiry, signature = parts[0], parts[1], parts[-1]
+        kid = parts[2] if len(parts) == 4 else None
+        if not ticket_id or not expiry.isalnum() or kid == "" or not signing.same(
+                signature, _signature(kid, ticket_id, expiry)):
             return None
         if datetime.fromtimestamp(int(expiry, 36), tz=timezone.utc) <= now:
             raise links.LinkExpired(ticket_id)
         return ticket_id
-    if len(parts) != 2 or not parts[0] or not signing.same(parts[1], _legacy_signature(parts[0])):
+    if len(parts) != 2 or not parts[0] or not signing.same(parts[1], _legacy_signature(parts[0])):  # legacy key
         return None
     ticket_id = parts[0]
     ticket = ticket_store.find(ticket_id)
@@ -149,9 +153,15 @@ def ticket_from_token(value: str, *, now: datetime | None = None) -> str | None:
     return ticket_id
 
 
-def _signature(ticket_id: str, expiry: str) -> str:
-    return signing.mac(f"csat:{ticket_id}:{expiry}").hex()[:16]
+def _signature(kid: str | None, ticket_id: str, expiry: str) -> str:
+    try:
+        return signing.mac(f"csat:{ticket_id}:{expiry}", kid).hex()[:16]
+    except signing.UnknownKey:
+        return ""
 
 
 def _legacy_signature(ticket_id: str) -> str:
-    return signing.mac(f"csat:{ticket_id}").hex()[:16]
+    try:
+        return signing.mac(f"csat:{ticket_id}", None).hex()[:16]
+    except signing.UnknownKey:
+        return ""

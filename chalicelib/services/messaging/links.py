@@ -2,12 +2,12 @@
 unsubscribe page (docs/pages.md).
 
 A token carries what it names and an HMAC-SHA256 over it with the install's signing secret
-(services/messaging/signing.py, made on first use and kept in the settings table), each
-purpose under its own label so a token made for one page never opens another:
+(services/messaging/signing.py: the key its kid names), each purpose under its own label so
+a token made for one page never opens another:
 
-  status  <ref>.<expiry>.<sig>      sig over "status|<ticket id>|<expiry>"; expires
-  thanks  <ref>.<expiry>.<sig>      sig over "thanks|<ticket id>|<expiry>"; expires (a day)
-  unsub   <address b64url>.<expiry>.<sig>
+  status  <ref>.<expiry>.<kid>.<sig>  sig over "status|<ticket id>|<expiry>"; expires
+  thanks  <ref>.<expiry>.<kid>.<sig>  sig over "thanks|<ticket id>|<expiry>"; expires (a day)
+  unsub   <address b64url>.<expiry>.<kid>.<sig>
                                     sig over "unsub|<address>|<expiry>"; expires after a year
                                     (SETU_UNSUBSCRIBE_LINK_DAYS): far past the 30 days an
                                     opt-out must keep working, and RFC 8058's one-click from
@@ -15,7 +15,9 @@ purpose under its own label so a token made for one page never opens another:
 
 The ref keeps status links short enough for an SMS; the signature covers the ticket *id* the
 ref resolves to, so a link is bound to one ticket and cannot be re-pointed by editing the ref.
-Expiry is seconds since the epoch in base 36. 120 bits of signature: not guessable.
+Expiry is seconds since the epoch in base 36. 120 bits of signature: not guessable. The kid
+(k1, k2, ...) names the signing key; tokens made before key ids have no kid field and are
+verified with the legacy key (signing.py); a kid the secret no longer holds is refused.
 
 The URLs (status_url, unsubscribe_url) go into mail, SMS and the List-Unsubscribe header, so
 they are absolute, on SETU_PUBLIC_URL; without an absolute http(s) public URL (the committed
@@ -42,13 +44,14 @@ DEFAULT_STATUS_DAYS = 60
 DEFAULT_UNSUBSCRIBE_DAYS = 365
 THANKS_LIFETIME = timedelta(days=1)
 MAX_TOKEN = 400
-_REF_TOKEN = re.compile(r"^(?P<ref>[0-9]{1,12})\.(?P<exp>[0-9a-z]{1,10})\.(?P<sig>[A-Za-z0-9_-]{%d})$"
+_KID = r"(?:(?P<kid>k[0-9]{1,6})\.)?"
+_REF_TOKEN = re.compile(r"^(?P<ref>[0-9]{1,12})\.(?P<exp>[0-9a-z]{1,10})\." + _KID + r"(?P<sig>[A-Za-z0-9_-]{%d})$"
                         % SIGNATURE_CHARS)
 # A signed customer-page link anywhere in a text: its path and the token after it.
 _SIGNED_LINK = re.compile(r"(/(?:s|csat|unsubscribe|form/thanks)/)[A-Za-z0-9._~%-]{8,}")
 MASK = "[link hidden]"
 _UNSUB_TOKEN = re.compile(r"^(?P<addr>[A-Za-z0-9_-]{4,360})\.(?P<exp>[0-9a-z]{1,10})"
-                          r"\.(?P<sig>[A-Za-z0-9_-]{%d})$" % SIGNATURE_CHARS)
+                          r"\." + _KID + r"(?P<sig>[A-Za-z0-9_-]{%d})$" % SIGNATURE_CHARS)
 
 
 class LinkInvalid(Exception):
@@ -116,7 +119,8 @@ def open_thanks(token: str, *, now: datetime | None = None) -> Opened:
 
 def _ref_token(purpose: str, ticket_id: str, ref: str, expires_at: datetime) -> str:
     expiry = ids.base36(int(expires_at.timestamp()))
-    return f"{ref}.{expiry}.{_sign(purpose, ticket_id, expiry)}"
+    kid = signing.current_kid()
+    return f"{ref}.{expiry}.{kid}.{_sign(kid, purpose, ticket_id, expiry)}"
 
 
 def _open_ref_token(purpose: str, token: str, now: datetime | None) -> Opened:
@@ -125,7 +129,8 @@ def _open_ref_token(purpose: str, token: str, now: datetime | None) -> Opened:
         raise LinkInvalid("malformed")
 
     ticket_id = ticket_store.id_for_ref(found["ref"])
-    if not ticket_id or not signing.same(found["sig"], _sign(purpose, ticket_id, found["exp"])):
+    if not ticket_id or not signing.same(
+            found["sig"], _sign(found["kid"], purpose, ticket_id, found["exp"])):
         raise LinkInvalid("signature")
     expires_at = _instant(found["exp"])
     if expires_at <= (now or clock.now()):
@@ -142,7 +147,8 @@ def unsubscribe_token(address: str, *, now: datetime | None = None) -> str:
     day = (now or clock.now()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0,
                                                                 microsecond=0)
     expiry = ids.base36(int((day + timedelta(days=unsubscribe_days() + 1)).timestamp()))
-    return f"{encoded}.{expiry}.{_sign('unsub', address.casefold(), expiry)}"
+    kid = signing.current_kid()
+    return f"{encoded}.{expiry}.{kid}.{_sign(kid, 'unsub', address.casefold(), expiry)}"
 
 
 def unsubscribe_url(address: str, lang: str | None = None) -> str | None:
@@ -168,7 +174,7 @@ def open_unsubscribe(token: str, *, now: datetime | None = None) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise LinkInvalid("malformed") from None
     if "@" not in address or not signing.same(
-            found["sig"], _sign("unsub", address.casefold(), found["exp"])):
+            found["sig"], _sign(found["kid"], "unsub", address.casefold(), found["exp"])):
         raise LinkInvalid("signature")
     if _instant(found["exp"]) <= (now or clock.now()):
         raise LinkExpired()
@@ -182,9 +188,13 @@ def _instant(expiry: str) -> datetime:
     return datetime.fromtimestamp(int(expiry, 36), tz=timezone.utc)
 
 
-def _sign(purpose: str, *parts: str) -> str:
+def _sign(kid: str | None, purpose: str, *parts: str) -> str:
+    """The signature under the key `kid` names; "" (matching nothing) for an unknown kid."""
     message = "|".join((purpose, *parts)).encode()
-    digest = signing.mac(message)
+    try:
+        digest = signing.mac(message, kid)
+    except signing.UnknownKey:
+        return ""
     return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
 
 

@@ -38,7 +38,8 @@ from chalicelib.services.tickets import views, work
 
 PUBLIC_OUT_KINDS = ("reply", "followup", "reminder", "decision")
 MAX_REPLY = 5000
-NONCE = re.compile(r"^(?P<rand>[A-Za-z0-9_-]{16,32})\.(?P<exp>[0-9a-z]{1,10})\.(?P<sig>[A-Za-z0-9_-]{20})$")
+NONCE = re.compile(r"^(?P<rand>[A-Za-z0-9_-]{16,32})\.(?P<exp>[0-9a-z]{1,10})\."
+                   r"(?:(?P<kid>k[0-9]{1,6})\.)?(?P<sig>[A-Za-z0-9_-]{20})$")
 NONCE_LIFETIME = timedelta(days=30)  # how long a used nonce is remembered (TTL)
 NONCE_VALID = timedelta(days=1)  # how long a page's form may wait before it is sent
 DEFAULT_REPLIES_PER_HOUR = 10
@@ -112,18 +113,24 @@ def new_nonce(ticket_id: str, *, now: datetime | None = None) -> str:
     """A fresh nonce for one rendering of the ticket's page, signed and bound to the ticket."""
     rand = secrets.token_urlsafe(18)
     expiry = ids.base36(int(((now or clock.now()) + NONCE_VALID).timestamp()))
-    return f"{rand}.{expiry}.{_nonce_signature(ticket_id, rand, expiry)}"
+    kid = signing.current_kid()
+    return f"{rand}.{expiry}.{kid}.{_nonce_signature(kid, ticket_id, rand, expiry)}"
 
 
 def nonce_valid(ticket_id: str, nonce: Any, *, now: datetime | None = None) -> bool:
     found = NONCE.match(nonce) if isinstance(nonce, str) else None
-    if not found or not signing.same(found["sig"], _nonce_signature(ticket_id, found["rand"], found["exp"])):
+    if not found or not signing.same(found["sig"], _nonce_signature(
+            found["kid"], ticket_id, found["rand"], found["exp"])):
         return False
     return int(found["exp"], 36) > (now or clock.now()).timestamp()
 
 
-def _nonce_signature(ticket_id: str, rand: str, expiry: str) -> str:
-    digest = signing.mac(f"status-nonce|{ticket_id}|{rand}|{expiry}")
+def _nonce_signature(kid: str | None, ticket_id: str, rand: str, expiry: str) -> str:
+    """The signature under the key `kid` names (signing.py); "" for an unknown kid."""
+    try:
+        digest = signing.mac(f"status-nonce|{ticket_id}|{rand}|{expiry}", kid)
+    except signing.UnknownKey:
+        return ""
     return base64.urlsafe_b64encode(digest).decode()[:20]
 
 
