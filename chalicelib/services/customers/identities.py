@@ -43,7 +43,8 @@ class CustomerPlan:
     reachable: dict[str, str] = field(default_factory=dict)
     # addresses given but not linked: {"channel", "address", "reason"}
     unlinked: list[dict[str, str]] = field(default_factory=list)
-    # channels whose reachable address has written to us (after this write)
+    # channels whose reachable address has written to us (after this write): only those
+    # addresses that belong to this customer
     proven: set[str] = field(default_factory=set)
     # the identity this contact proves (the sender of a mail or SMS), to mark in the write
     prove_pk: str | None = None
@@ -117,8 +118,7 @@ def plan(email: str, phone: str, *, merged: dict[str, str] | None = None,
         channel = "email" if kind == "email" else "sms"
         if channel == proves:
             result.prove_pk = pk
-        if pk in marked or channel == proves:
-            result.proven.add(channel)
+        proven = pk in marked or channel == proves
         if pk in owners:
             # marked where it points now (a merge under way re-points it later, keeping data)
             if owners[pk] == result.customer_id and channel == proves and pk not in marked \
@@ -130,6 +130,8 @@ def plan(email: str, phone: str, *, merged: dict[str, str] | None = None,
                                         "reason": "another customer"})
             else:
                 result.reachable[channel] = value
+                if proven:
+                    result.proven.add(channel)
             continue
         if not (result.is_new or link_new):
             result.unlinked.append({"channel": channel, "address": value, "reason": "not proven"})
@@ -137,6 +139,8 @@ def plan(email: str, phone: str, *, merged: dict[str, str] | None = None,
         result.new_identities.append(pk)
         (result.emails if kind == "email" else result.phones).add(value)
         result.reachable[channel] = value
+        if proven:
+            result.proven.add(channel)
     return result
 
 
