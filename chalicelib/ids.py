@@ -10,7 +10,8 @@ _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 def new_id(prefix: str) -> str:
     """A ULID-style id (48-bit ms time + 80 random bits, Crockford base32), e.g. t_01jd...
 
-    Time-ordered so ids created later sort later; random enough to never collide.
+    Time-ordered to the millisecond: an id made in a later millisecond sorts later (within
+    one millisecond the random part decides); random enough to never collide.
     """
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
     chars = []
