@@ -36,6 +36,11 @@ DEPARTMENTS: dict[str, dict] = {
 DEPARTMENT_NAMES = frozenset(DEPARTMENTS)
 
 
+def names() -> list[str]:
+    """Every department's name, sorted: the one question callers outside this module ask."""
+    return sorted(DEPARTMENT_NAMES)
+
+
 def is_department(value: object) -> bool:
     """A department's name; False (never TypeError) for any other value, a list or a dict too."""
     return isinstance(value, str) and value in DEPARTMENT_NAMES
