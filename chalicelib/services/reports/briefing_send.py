@@ -78,28 +78,48 @@ def calendar_for(department: str) -> Calendar:
     return policies.find_calendar(policy.calendar) or calendars.ALWAYS
 
 
-def due_now(now: datetime) -> dict[str, briefing.Slot]:
-    """Departments whose briefing of today is due at `now` and not marked done (one
-    BatchGetItem of their `_` markers, only while some department is open)."""
+def due_now(now: datetime, directory: list[Agent] | None = None) -> dict[str, briefing.Slot]:
+    """Departments whose briefing of today is due at `now` and not settled for everyone (one
+    BatchGetItem of their `_` markers, only while some department is open). A department whose
+    marker exists is due again when the directory names a recipient the marker has not
+    settled: a lead or member added later the same day still gets the day's briefing."""
     slots: dict[str, briefing.Slot] = {}
-    for department in sorted(departments.DEPARTMENT_NAMES):
+    for department in departments.names():
         slot = briefing.slot_for(calendar_for(department), now)
         if slot is not None and slot.is_due(now):
             slots[department] = slot
     if not slots:
         return {}
-    done = keys.lookup([marker_pk(d, s.day.isoformat()) for d, s in slots.items()])
-    return {d: s for d, s in slots.items() if marker_pk(d, s.day.isoformat()) not in done}
+    markers = keys.lookup_items([marker_pk(d, s.day.isoformat()) for d, s in slots.items()])
+    due = {}
+    for department, slot in slots.items():
+        marker = markers.get(marker_pk(department, slot.day.isoformat()))
+        if marker is None:
+            due[department] = slot
+            continue
+        data = _data(marker)
+        settled = data.get("settled")
+        if data.get("pending"):  # a refused mail waits for its retry time
+            due[department] = slot
+            continue
+        if settled is None:  # a marker from before per-recipient settling: everyone
+            continue
+        managers, members = recipients(department, directory or [], [])
+        if {a.name for a in managers + members} - set(settled):
+            due[department] = slot
+    return due
 
 
 def run(now: datetime | None = None) -> list[Outcome]:
     """One tick: brief every department that is due. Raises the first error after trying every
     department (the schedule's retry and the next tick pick the rest up)."""
     now = now or clock.now()
-    slots = due_now(now)
-    if not slots:
+    if not any(briefing.slot_for(calendar_for(d), now) for d in departments.names()):
         return []
     directory = [a for a in Agent.query("agent", limit=500) if a.active]
+    slots = due_now(now, directory)
+    if not slots:
+        return []
     backlog, truncated = read_backlog(set(slots))
     outcomes, error = [], None
     for department, slot in slots.items():
@@ -157,35 +177,57 @@ def recipients(department: str, directory: list[Agent],
     return managers, personal
 
 
-def brief(department: str, slot: briefing.Slot, tickets: list[Ticket], directory: list[Agent],
-          now: datetime, *, truncated: bool = False) -> Outcome:
-    day = slot.day.isoformat()
-    outcome = Outcome(department=department, day=day, active=len(tickets), truncated=truncated)
+def _common(department: str, slot: briefing.Slot, tickets: list[Ticket], directory: list[Agent],
+            now: datetime, truncated: bool) -> dict[str, Any]:
+    """What every digest of the department's day is built from."""
     lines = {t.id: briefing.classify(t, slot, now) for t in tickets}
     names = {a.name: a.display_name or a.name.rsplit("/", 1)[-1] for a in directory}
-    common = dict(department_name=departments.DEPARTMENTS.get(department, {}).get("name", {}),
-                  slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated,
-                  link_base=config.settings().public_url)
-    outcome.counts = {key: sum(1 for own in lines.values() for line in own if line.section == key)
-                      for key in briefing.SECTIONS}
+    return dict(department_name={lang: departments.display_name(department, lang)
+                                 for lang in briefing.LANGS},
+                slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated,
+                link_base=config.settings().public_url)
+
+
+def digest_for(department: str, agent: Agent, manager: bool,
+               common: dict[str, Any]) -> briefing.Digest:
+    make = briefing.department_digest if manager else briefing.agent_digest
+    return make(department, recipient=agent.name, recipient_name=common["names"][agent.name],
+                **common)
+
+
+def brief(department: str, slot: briefing.Slot, tickets: list[Ticket], directory: list[Agent],
+          now: datetime, *, truncated: bool = False) -> Outcome:
+    """Send the day's digests to the department's recipients not yet settled (the `_` marker),
+    then record who is settled now. An empty department digest still goes to the leads (a short
+    "nothing waiting" mail); an empty personal one is not sent (settled: "nothing to report")."""
+    day = slot.day.isoformat()
+    outcome = Outcome(department=department, day=day, active=len(tickets), truncated=truncated)
+    try:
+        before = _data(Key.get(marker_pk(department, day), DONE, consistent_read=True))
+    except Key.DoesNotExist:
+        before = {}
+    settled = set(before.get("settled") or ())
+    common = _common(department, slot, tickets, directory, now, truncated)
+    outcome.counts = {key: sum(1 for own in common["lines"].values() for line in own
+                               if line.section == key) for key in briefing.SECTIONS}
     managers, personal = recipients(department, directory, tickets)
     for agent in managers:
-        digest = briefing.department_digest(department, recipient=agent.name,
-                                            recipient_name=names[agent.name], **common)
-        _deliver(agent, digest, now, outcome,
-                 empty="no active tickets" if not tickets else None)
+        if agent.name not in settled:
+            _deliver(agent, digest_for(department, agent, True, common), now, outcome, empty=None)
     if not managers:
         outcome.skipped["*"] = "no lead or admin to send the department briefing to"
     for agent in personal:
-        digest = briefing.agent_digest(department, recipient=agent.name,
-                                       recipient_name=names[agent.name], **common)
+        if agent.name in settled:
+            continue
+        digest = digest_for(department, agent, False, common)
         _deliver(agent, digest, now, outcome,
                  empty="nothing to report" if digest.empty else None)
-    if not outcome.failed:
-        Key(pk=marker_pk(department, day), sk=DONE, target="done", expires_at=_expiry(now),
-            data={"at": clock.iso(now), "sent": len(outcome.sent), "active": outcome.active,
-                  "counts": outcome.counts, "skipped": outcome.skipped,
-                  "truncated": truncated}).save()
+    settled |= set(outcome.sent) | set(outcome.already) | (set(outcome.skipped) - {"*"})
+    Key(pk=marker_pk(department, day), sk=DONE, target="done", expires_at=_expiry(now),
+        data={"at": clock.iso(now), "first_at": before.get("at") or clock.iso(now),
+              "settled": sorted(settled), "pending": sorted(outcome.failed), "active": outcome.active, "counts": outcome.counts,
+              "skipped": {**dict(before.get("skipped") or {}), **outcome.skipped},
+              "truncated": truncated}).save()
     return outcome
 
 
