@@ -17,6 +17,7 @@ from chalicelib.api.http import (
     path_parameter,
 )
 from chalicelib.api.schemas import Schemas
+from chalicelib.errors import BadRequest
 from chalicelib.services.team import agents, audit
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
@@ -66,11 +67,18 @@ def _schemas() -> dict[str, Any]:
             "id": string, "at": {"type": "string", "format": "date-time"},
             "actor": {**string, "description": "principal ARN (or cli:<user> for the CLI)"},
             "action": {**string, "description": 'dotted, e.g. "agent.updated"'},
-            "target": {**string, "description": 'e.g. "agent:<arn>", "ticket:<id>"'},
+            "target": {**string, "description": 'for machines, e.g. "agent:<arn>", "ticket:<id>"'},
+            "target_label": {**string, "description": 'for people, e.g. "ticket #1042", '
+                                                      '"agent Nusrat"'},
+            "actor_name": {**nullable, "description": "the actor's display name"},
+            "departments": {"type": "array", "items": string,
+                            "description": "the departments the change concerns (a lead "
+                                           "reads the entries of theirs)"},
             "before": {"description": "the value before (null for a creation): any JSON"},
             "after": {"description": "the value after: any JSON"}}},
         "AuditPage": {"type": "object", "required": ["date", "items", "next"], "properties": {
             "date": {"type": "string", "format": "date"},
+            "timezone": {**string, "description": "the business time zone the day is a day in"},
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
             "next": nullable}},
     }
@@ -120,10 +128,15 @@ def who_am_i():
 @bp.route("/api/audit", methods=["GET"], authorizer=iam)
 @handle_errors
 def audit_log():
-    auth.require(bp.current_request, "admin")
+    caller = auth.require(bp.current_request, "lead")
     params = bp.current_request.query_params or {}
+    unknown = sorted(set(params) - {"date", "cursor", "limit"})
+    if unknown:
+        raise BadRequest("Unknown parameter.", {name: "unknown parameter" for name in unknown})
+    scope = None if caller.has_role("admin") else frozenset(caller.departments)
     return json_response(audit.page(params.get("date", ""), cursor=params.get("cursor", ""),
-                                    limit=int_param(params, "limit", 100)))
+                                    limit=int_param(params, "limit", 100), departments=scope,
+                                    names=agents.display_name))
 
 
 def openapi_section() -> dict[str, Any]:
@@ -162,9 +175,11 @@ def openapi_section() -> dict[str, Any]:
             "/api/me": {"get": {"summary": "The calling agent's own record", "security": sigv4,
                                 "responses": {"200": ok("Agent"), **AGENT_ERRORS}}},
             "/api/audit": {"get": {
-                "summary": "The audit log: one UTC day's entries, oldest first (admin)",
+                "summary": "The audit log: one business day's entries, oldest first (admin: all; "
+                           "lead: those concerning their departments)",
                 "security": sigv4, "parameters": [
-                    query("date", {"type": "string", "format": "date"}, "UTC day; default today"),
+                    query("date", {"type": "string", "format": "date"},
+                          "business day (Asia/Dhaka by default); default today"),
                     query("cursor", string, "`next` of the previous page"),
                     query("limit", {"type": "integer", "minimum": 1, "maximum": audit.PAGE_MAX})],
                 "responses": {"200": ok("AuditPage"), **AGENT_ERRORS}}},

@@ -18,7 +18,7 @@ def _audit(target: str) -> list[dict]:
     from chalicelib import clock
     from chalicelib.services.team import audit
 
-    items, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    items, _ = audit.day(audit.today(), limit=200)
     return [e for e in items if e["target"] == target]
 
 

@@ -37,7 +37,7 @@ def delete(api: Api, path: str, principal: str | None = ADMIN):
 
 
 def audited(action: str) -> list[dict]:
-    entries, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    entries, _ = audit.day(audit.today(), limit=200)
     return [e for e in entries if e["action"] == action]
 
 

@@ -48,13 +48,13 @@ def test_put_and_get_routing_with_audit(api):
     assert saved["assignment"]["billing"] == "round_robin" and saved["assignment"]["sales"] == "manual"
     status, read = api.as_principal(AGENT).get("/api/routing")
     assert status == 200 and read == saved
-    entries, _ = audit.day(clock.now().date().isoformat())
+    entries, _ = audit.day(audit.today())
     mine = [e for e in entries if e["action"] == "routing.updated"]
     assert len(mine) == 1 and mine[0]["target"] == "routing:default"
     assert mine[0]["before"] is None and mine[0]["after"]["assignment"] == {"billing": "round_robin"}
     # a second save records what it replaced
     assert api.put("/api/routing", {"rules": []})[0] == 200
-    entries, _ = audit.day(clock.now().date().isoformat())
+    entries, _ = audit.day(audit.today())
     second = [e for e in entries if e["action"] == "routing.updated"][-1]
     assert second["before"]["rules"][0]["name"] == "refunds" and second["after"]["rules"] == []
 

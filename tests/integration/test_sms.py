@@ -252,7 +252,7 @@ def test_agent_starts_an_sms_conversation_with_a_new_number(stack, api):
     from chalicelib import clock
     from chalicelib.services.team import audit
 
-    found, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    found, _ = audit.day(audit.today(), limit=200)
     [entry] = [e for e in found if e["target"] == f"ticket:{started['ticket']['id']}"]
     assert entry["action"] == "ticket.started" and entry["after"]["phone"] == "+8801711000012"
     stack.pump.drain()

@@ -108,7 +108,7 @@ def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
         f"{decision['due_at']} (approve or reject through the API)."))
     ticket_store.save(ticket, items, now, lambda tx: audit.add(
         tx, agent.principal, "decision.requested", f"ticket:{ticket.id}", at=now,
-        before=previous, after=decision))
+        before=previous, after=decision, about=ticket))
     return views.summary(ticket)
 
 
@@ -151,7 +151,7 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
         sms_text.check_length(told[0].body or "", "message")
     ticket_store.save(ticket, items + told, now, lambda tx: audit.add(
         tx, agent.principal, f"decision.{outcome}", f"ticket:{ticket.id}", at=now,
-        before=decision, after=as_dict(ticket.decision)))
+        before=decision, after=as_dict(ticket.decision), about=ticket))
     return views.summary(ticket)
 
 

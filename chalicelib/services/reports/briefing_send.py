@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import PutError
 
 from chalicelib import clock, config, ids, observability
+from chalicelib.errors import BadRequest
 from chalicelib.db import keys
 from chalicelib.db.models import Agent, Key, Ticket
 from chalicelib.integrations import email_out
@@ -42,7 +44,7 @@ from chalicelib.services.reports import briefing
 from chalicelib.services.sla import calendars
 from chalicelib.services.sla import store as policies
 from chalicelib.services.sla.calendars import Calendar
-from chalicelib.services.team import departments
+from chalicelib.services.team import agents, audit, departments
 
 log = logging.getLogger("setu.briefing")
 MAX_READ = 3000  # ticket items read per run, across the active statuses
@@ -327,3 +329,167 @@ def _record(digest: briefing.Digest, extra: dict[str, Any]) -> dict[str, Any]:
 
 def _expiry(now: datetime) -> int:
     return int((now + timedelta(days=MARKER_DAYS)).timestamp())
+
+
+# ---- on request: preview and resend (GET /api/briefing, POST /api/briefing/send) ------------
+
+PREVIEW_DAYS_AHEAD = 31
+
+
+def day_slot(department: str, day: date, now: datetime) -> tuple[briefing.Slot, datetime, bool]:
+    """The department's briefing slot on `day`, the instant the digest is computed for (now
+    for today, the opening for a later day) and whether a briefing is scheduled that day (a
+    closed day has none; it is previewed and sent as an always-open day's, 09:30 Asia/Dhaka).
+    BadRequest for a past day (a briefing shows the tickets as they are now, so yesterday's
+    cannot be rebuilt) or one too far ahead."""
+    today = local_day(department, now)
+    if day < today:
+        raise BadRequest("A past day's briefing cannot be rebuilt.",
+                         {"date": "today or a later day"})
+    if day > today + timedelta(days=PREVIEW_DAYS_AHEAD):
+        raise BadRequest("Too far ahead.", {"date": f"at most {PREVIEW_DAYS_AHEAD} days ahead"})
+    calendar = calendar_for(department)
+    zone = ZoneInfo(briefing.FALLBACK_ZONE) if calendar.always_open else calendar.zone
+    noon = datetime.combine(day, time(12), tzinfo=zone).astimezone(timezone.utc)
+    slot = briefing.slot_for(calendar, noon)
+    scheduled = slot is not None
+    if slot is None:
+        slot = briefing.slot_for(calendars.ALWAYS, noon)
+    return slot, (now if day == today else max(now, slot.opens)), scheduled
+
+
+def preview(department: str, day: date, *, agent: Agent | None = None, lang: str = "",
+            viewer: tuple[str, str] = ("", ""), now: datetime | None = None) -> dict[str, Any]:
+    """The digest `agent` would get (the department digest when they lead it or no agent is
+    given, else their personal one), its rendered mail, and who got the day's briefing so
+    far. Reads: the agent directory, the department's active backlog, the day's claims."""
+    now = now or clock.now()
+    slot, at, scheduled = day_slot(department, day, now)
+    directory = [a for a in Agent.query("agent", limit=500) if a.active]
+    backlog, truncated = read_backlog({department})
+    tickets = backlog[department]
+    common = _common(department, slot, tickets, directory, at, truncated)
+    managers, _ = recipients(department, directory, tickets)
+    if agent is None:  # the department digest, addressed to whoever previews it
+        digest = briefing.department_digest(department, recipient=viewer[0],
+                                            recipient_name=viewer[1], **common)
+    else:
+        common["names"].setdefault(agent.name, agent.display_name or agent.name.rsplit("/", 1)[-1])
+        digest = digest_for(department, agent, agent.name in {a.name for a in managers}, common)
+    lang = lang if lang in briefing.LANGS else (getattr(agent, "lang", None) or DEFAULT_LANG)
+    subject, text, html = briefing.render(digest, lang)
+    return {"department": department, "date": slot.day.isoformat(), "timezone": slot.timezone,
+            "scheduled": scheduled, "opens": clock.iso(slot.opens), "as_of": clock.iso(at), "kind": digest.kind,
+            "lang": lang, "counts": digest.tallied.as_dict(),
+            "sections": [_section(s, digest) for s in digest.sections],
+            "workload": [{"agent": _who(w.assignee, digest), "active": w.active,
+                          "breached": w.breached, "due_today": w.due_today}
+                         for w in digest.workload],
+            "truncated": truncated, "subject": subject, "text": text, "html": html,
+            "deliveries": deliveries(department, slot.day.isoformat(), common["names"])}
+
+
+def _who(principal: str | None, digest: briefing.Digest) -> dict[str, Any] | None:
+    if not principal:
+        return None
+    return {"id": agents.agent_id(principal), "principal": principal,
+            "name": digest.who(principal)}
+
+
+def _section(section: briefing.Section, digest: briefing.Digest) -> dict[str, Any]:
+    return {"key": section.key, "total": section.total, "more": section.more, "lines": [{
+        "ticket_id": line.ticket_id, "ref": line.ref, "subject": line.subject,
+        "priority": line.priority, "status": line.status,
+        "assignee": _who(line.assignee, digest), "what": line.what,
+        "at": clock.iso(line.at) if line.at else None, "overdue": line.overdue,
+        "note": line.note or None, "also": [
+            {"what": what, "at": clock.iso(at) if at else None, "overdue": overdue}
+            for what, at, overdue in line.also]} for line in section.lines]}
+
+
+def deliveries(department: str, day: str, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Who the scheduled briefing of that day went to (one Query of its claims)."""
+    out = []
+    for item in Key.query(marker_pk(department, day), Key.sk.startswith("to#")):
+        data = _data(item)
+        principal = item.sk[3:]
+        out.append({"agent": {"id": agents.agent_id(principal), "principal": principal,
+                              "name": names.get(principal) or principal.rsplit("/", 1)[-1]},
+                    "kind": data.get("kind"), "state": data.get("state"), "at": data.get("at"),
+                    "subject": data.get("subject")})
+    return out
+
+
+def resend(department: str, *, actor: str, to: Agent | None = None,
+           now: datetime | None = None) -> dict[str, Any]:
+    """Send today's briefing of the department now, as it reads now: to `to` only, or to
+    every recipient of the department (its leads' digest, and each member's with something
+    in it). A person asked, so the day's claims do not stop it (and it does not claim: the
+    scheduled send still goes at the opening if it has not yet). Audited. Not before the
+    department's day: on a closed day it reads as an always-open day's."""
+    now = now or clock.now()
+    slot, at, _ = day_slot(department, local_day(department, now), now)
+    directory = [a for a in Agent.query("agent", limit=500) if a.active]
+    backlog, truncated = read_backlog({department})
+    tickets = backlog[department]
+    common = _common(department, slot, tickets, directory, at, truncated)
+    managers, personal = recipients(department, directory, tickets)
+    lead_names = {a.name for a in managers}
+    if to is not None:
+        chosen = [(to, to.name in lead_names)]
+        common["names"].setdefault(to.name, to.display_name or to.name.rsplit("/", 1)[-1])
+    else:
+        chosen = [(a, True) for a in managers] + [(a, False) for a in personal]
+    sent, skipped = [], {}
+    for agent, manager in chosen:
+        digest = digest_for(department, agent, manager, common)
+        if to is None and not manager and digest.empty:
+            skipped[agent.name] = "nothing to report"
+            continue
+        why = _send_direct(agent, digest, now)
+        if why:
+            skipped[agent.name] = why
+        else:
+            sent.append(agent.name)
+    names = common["names"]
+
+    def who(principal: str) -> dict[str, Any]:
+        return {"id": agents.agent_id(principal), "principal": principal,
+                "name": names.get(principal) or principal.rsplit("/", 1)[-1]}
+
+    result = {"department": department, "date": slot.day.isoformat(),
+              "sent": [who(p) for p in sent],
+              "skipped": [{**who(p), "reason": why} for p, why in skipped.items()]}
+    audit.record(actor, "briefing.sent", f"briefing:{department}#{slot.day.isoformat()}",
+                 after={"sent": sent, "skipped": skipped}, department=department,
+                 label=f"briefing {department} {slot.day.isoformat()}", at=now)
+    return result
+
+
+def local_day(department: str, now: datetime) -> date:
+    """Today in the department's calendar's zone."""
+    calendar = calendar_for(department)
+    zone = ZoneInfo(briefing.FALLBACK_ZONE) if calendar.always_open else calendar.zone
+    return now.astimezone(zone).date()
+
+
+def _send_direct(agent: Agent, digest: briefing.Digest, now: datetime) -> str:
+    """Send one digest at once (no claim); why not, or ""."""
+    if not agent.email:
+        return "no email address"
+    blocked = suppression.reason(agent.email)
+    if blocked:
+        return f"email suppressed ({blocked})"
+    lang = getattr(agent, "lang", None) or DEFAULT_LANG
+    subject, text, html = briefing.render(digest, lang)
+    sender = config.settings().support_address
+    try:
+        email_out.send(email_out.build(
+            sender_name=config.settings().support_name, sender=sender, to=agent.email,
+            subject=subject, text=text, html=html,
+            message_id=outbound.email_message_id(ids.new_id("m")), when=now, automatic=True),
+            source=sender, destination=agent.email)
+    except Exception as exc:  # noqa: BLE001 - said in the answer; the person can try again
+        log.warning("briefing resend to %s refused: %s", agent.name, observability.scrub(exc))
+        return f"refused: {str(exc)[:200]}"
+    return ""

@@ -75,6 +75,14 @@ def lookup(principal: str) -> tuple[AgentView | None, bool]:
     return view, known
 
 
+def display_name(principal: str) -> str | None:
+    """An active agent's display name (cached with `lookup`); None for anyone else."""
+    if not isinstance(principal, str) or not principal.startswith("arn:"):
+        return None
+    view = lookup(principal)[0]
+    return view.display_name if view is not None else None
+
+
 def exists(principal: str) -> bool:
     return resolve(principal) is not None
 

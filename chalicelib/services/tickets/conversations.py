@@ -66,7 +66,7 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
     def audited(tx, ticket_id: str) -> None:
         audit.add(tx, agent.principal, "ticket.started", f"ticket:{ticket_id}",
                   after={"channel": channel, "department": department, "email": email,
-                         "phone": phone, "subject": subject})
+                         "phone": phone, "subject": subject}, department=department)
 
     ticket = intake.create(contact, intake.Arrival(channel=channel, agent=agent.principal,
                                                    acknowledge=False, extra_writes=audited))

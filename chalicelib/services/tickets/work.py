@@ -120,7 +120,7 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
             _check_not_suppressed(tx, channel, recipient)
         audit.add(tx, agent.principal, "ticket.replied", f"ticket:{ticket.id}", at=now,
                   after={"message": fields["message_uid"], "channel": channel,
-                         "recipient": recipient})
+                         "recipient": recipient}, about=ticket)
 
     try:
         store.save(ticket, items, now, writes)
@@ -221,7 +221,7 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
                            data={"at": clock.iso(at), "note": note})
     store.save(ticket, [event], now, lambda tx: audit.add(
         tx, agent.principal, "ticket.callback_scheduled", f"ticket:{ticket.id}", at=now,
-        after={"at": clock.iso(at), "note": note}))
+        after={"at": clock.iso(at), "note": note}, about=ticket))
     return {"callback_at": clock.iso(at), "ticket": views.summary(ticket)}
 
 
@@ -235,7 +235,7 @@ def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
                             sender=agent.principal)
     store.save(ticket, [note], now, lambda tx: audit.add(
         tx, agent.principal, "ticket.note_added", f"ticket:{ticket.id}", at=now,
-        after={"message": note.message_uid}))
+        after={"message": note.message_uid}, about=ticket))
     return {"id": note.message_uid, "ticket": views.summary(ticket)}
 
 
@@ -300,7 +300,8 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
         changed = [name for name in fields if before[name] != after[name]]
         store.save(ticket, items, now, lambda tx: audit.add(
             tx, actor, "ticket.updated", f"ticket:{ticket.id}", at=now,
-            before={n: before[n] for n in changed}, after={n: after[n] for n in changed}))
+            before={n: before[n] for n in changed}, after={n: after[n] for n in changed},
+            about=ticket))
     return views.summary(ticket)
 
 
