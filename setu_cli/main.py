@@ -4,6 +4,8 @@
     setu tickets [--status S] [--department D] [--assignee ARN] [--q TEXT] [--limit N] [--json]
     setu report [--from DATE] [--to DATE] [--department D] [--by day|agent|department|channel]
                 [--format json|csv] [--output FILE]
+    setu briefing (--preview | --send) [--department D] [--date DATE] [--agent ID|ARN]
+                [--lang bn|en] [--json]
     setu erase-customer CUSTOMER_ID (--stage S | --local) [--bucket B]
     setu replay timers|events|streams (--stage S | --local) [--dry-run] [--max N]
     setu rotate-signing-key (--stage S | --local) [--keep N] [--drop KID] [--secret ARN]
@@ -88,6 +90,24 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", default="csv", choices=("csv", "json"))
     report.add_argument("--output", type=Path, help="write to this file instead of stdout")
     report.set_defaults(run=_report)
+
+    brief = commands.add_parser(
+        "briefing", parents=[where], help="preview or send the daily briefing now",
+        description="As GET /api/briefing and POST /api/briefing/send: --preview prints the "
+                    "briefing mail a department's lead (or --agent's) would get (today by "
+                    "default, or --date up to 31 days ahead) and who got the scheduled one; "
+                    "--send mails today's briefing now to every recipient of the department "
+                    "(or --agent only), audited as cli:<your AWS identity>. Without "
+                    "--department: every department.")
+    action = brief.add_mutually_exclusive_group(required=True)
+    action.add_argument("--preview", action="store_true", help="print, send nothing")
+    action.add_argument("--send", action="store_true", help="send now")
+    brief.add_argument("--department")
+    brief.add_argument("--date", type=_date, help="the day to preview, YYYY-MM-DD (today)")
+    brief.add_argument("--agent", help="agent id (ag_...) or principal ARN: their digest only")
+    brief.add_argument("--lang", choices=("bn", "en"), help="language of the preview")
+    brief.add_argument("--json", action="store_true", help="the whole preview as JSON")
+    brief.set_defaults(run=_briefing)
 
     erase = commands.add_parser(
         "erase-customer", parents=[where], help="erase a customer's personal data (idempotent)",
@@ -293,6 +313,50 @@ def _report(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({start}..{end}, by {args.by})")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _briefing(args: argparse.Namespace) -> int:
+    from chalicelib import clock
+    from chalicelib.errors import BadRequest
+    from chalicelib.services.reports import briefing_send
+    from chalicelib.services.team import agents, departments
+
+    if args.department and not departments.is_department(args.department):
+        raise BadRequest("Unknown department.", {"department": ", ".join(departments.names())})
+    if args.send and args.date:
+        raise BadRequest("Only today's briefing can be sent.", {"date": "leave it out"})
+    agent = None
+    if args.agent:
+        agent = agents.find(args.agent) if agents.is_agent_id(args.agent) else \
+            agents.find(agents.agent_id(args.agent))
+    now = clock.now()
+    chosen = [args.department] if args.department else departments.names()
+    if agent is not None and not args.department:
+        chosen = sorted(agent.departments or ()) or chosen
+    previews, sent = [], []
+    for department in chosen:
+        if args.preview:
+            day = args.date or briefing_send.local_day(department, now)
+            previews.append(briefing_send.preview(department, day, agent=agent,
+                                                  lang=args.lang or "", now=now))
+        else:
+            sent.append(briefing_send.resend(department, actor=_actor(), to=agent, now=now))
+    if args.json:
+        print(json.dumps(previews or sent, ensure_ascii=False, indent=2))
+        return 0
+    for preview in previews:
+        got = ", ".join(f"{d['agent']['name']} ({d['state']})" for d in preview["deliveries"])
+        print(f"== {preview['department']} {preview['date']} ({preview['kind']} digest"
+              f"{'' if preview['scheduled'] else ', closed day: none scheduled'}); "
+              f"sent today: {got or 'nobody yet'}")
+        print(f"Subject: {preview['subject']}\n")
+        print(preview["text"].rstrip() + "\n")
+    for result in sent:
+        names = ", ".join(s["name"] for s in result["sent"]) or "nobody"
+        print(f"{result['department']} {result['date']}: sent to {names}")
+        for skipped in result["skipped"]:
+            print(f"  skipped {skipped['name']}: {skipped['reason']}")
     return 0
 
 
