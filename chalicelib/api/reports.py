@@ -49,7 +49,8 @@ def _schemas() -> dict[str, Any]:
     }
     figure_keys = list(figures)
     highlight = {"type": ["object", "null"], "properties": {
-        "agent": {"type": "string"}, "value": {"type": "number"}}}
+        "agent": {"type": "string", "description": "agent id"},
+        "name": {"type": ["string", "null"]}, "value": {"type": "number"}}}
 
     who = {"type": ["object", "null"], "properties": {
         "id": {"type": "string"}, "principal": {"type": "string"}, "name": {"type": "string"}}}
@@ -111,7 +112,13 @@ def _schemas() -> dict[str, Any]:
                        "items": {"allOf": [
                            {"$ref": "#/components/schemas/ReportFigures"},
                            {"type": "object", "required": ["key"],
-                            "properties": {"key": {"type": "string"}}}]}},
+                            "properties": {
+                                "key": {"type": "string", "description":
+                                        "the department, the channel, or the agent's id"},
+                                "agent_id": {"type": "string", "description": "by=agent"},
+                                "principal": {"type": "string", "description": "by=agent"},
+                                "name": {"type": "string",
+                                         "description": "by=agent: display name"}}}]}},
             "highlights": {"type": "object", "description": "by=agent", "properties": {
                 "fastest_responder": highlight, "most_contacts": highlight,
                 "most_handled": highlight}},
