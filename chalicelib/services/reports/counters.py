@@ -427,15 +427,10 @@ def agent_rows(groups: dict[str, dict[str, float]],
     for principal, counters in groups.items():
         row = figures(counters)
         row["resolved"] = max(row["resolved"], row["handled"])
-        rows.append({"key": agent_id(principal), "agent_id": agent_id(principal),
-                     "principal": principal,
+        ident = agents.agent_id(principal)
+        rows.append({"key": ident, "agent_id": ident, "principal": principal,
                      "name": names.get(principal) or principal.rsplit("/", 1)[-1], **row})
     return sorted(rows, key=lambda r: (r["name"].casefold(), r["key"]))
-
-
-def agent_id(principal: str) -> str:
-    """The agent's id in URLs (services/team/agents.py agent_id)."""
-    return agents.agent_id(principal)
 
 
 def _agent_names() -> dict[str, str]:
