@@ -5,7 +5,8 @@ the department's opening time. Pure: no AWS (services/reports/briefing_send.py r
   when the day opens (its first window) and closes (its last). A closed day (weekend, holiday,
   custom closed date) has no slot, so no briefing. An always-open calendar (`24x7`) has no
   opening time; its departments are briefed at 09:30 Asia/Dhaka every day.
-- `classify(ticket, slot, now)`: the lines a ticket contributes, one per reason, in four
+- `classify(ticket, slot, now)`: the lines a ticket contributes, at most one per section (its
+  SLA targets make ONE line, in its worst state, the other targets listed in `also`), in four
   sections:
     * `breached`  - a target whose breach is recorded and not yet met (first response still
       unanswered, next reply or resolution timer fired), or an armed target already past due;
@@ -14,6 +15,8 @@ the department's opening time. Pure: no AWS (services/reports/briefing_send.py r
     * `decisions` - waiting on a manager's decision (`ticket.decision.state == "requested"`);
     * `followups` - a callback due today (or due since the previous opening and fired: was it
       made?), and a pending ticket that auto-closes today unless the customer answers.
+- `tally` / `Counts`: every number a digest shows, in tickets, each counted once, defined
+  here only (identities: breached + due_today <= active, unassigned_due <= unassigned).
 - `department_digest` / `agent_digest`: the sections for one recipient, each list capped at
   `MAX_LINES` with the number left out ("and N more"), plus counts and, for a department, the
   workload per assignee.

@@ -2,27 +2,35 @@
 
 A scheduled tick (every few minutes) calls `run`. For each department whose business day has
 opened and not yet closed (its calendar: the department's SLA policy, `<department>` else
-`default`), and whose briefing of that local date is not marked done:
+`default`), and whose briefing of that local date is not settled for everyone:
 
-1. read the agent directory (one Query of the settings table's `agent` partition) and the
-   active tickets of the due departments (Query status-index for new, open and pending, most
-   urgent first; at most `MAX_READ` items read in all: the reads stay bounded however large the
-   backlog, and the digest says when it was cut);
-2. send the department digest to the department's leads and admins (to every admin when the
-   department has none), and a personal digest to each other member or assignee with something
-   in it;
-3. mark the department's day done.
+1. read the agent directory (one Query of the settings table's `agent` partition, only while
+   some department is open) and the `_` markers of the open departments (one BatchGetItem); a
+   department is due when it has no marker, a refused mail pending, or a lead or member the
+   marker has not settled (added later the same day);
+2. read the active tickets of the due departments (Query status-index for new, open and
+   pending, most urgent first; at most `MAX_READ` items read in all: the reads stay bounded
+   however large the backlog, and the digest says when it was cut);
+3. send the department digest to the department's leads and admins (to every admin when the
+   department has none; an empty one too: a short "nothing waiting" mail), and a personal
+   digest to each other member or assignee with something in it, skipping whoever the marker
+   has settled;
+4. write the marker: who is settled (sent, claimed before, skipped with a reason) and who is
+   pending (refused, retried later).
 
 Exactly once per (department, local date, recipient): before sending, a conditional put of
 `briefing#<department>#<date>` / `to#<principal>` in the keys table claims the mail. A second
 tick, a retry of the same tick, or a concurrent run finds the claim and sends nothing. If SES
 refuses the mail, the claim records the refusal and when to try again: a later tick takes the
 claim back (conditional on the attempt it saw) after 5, 10, 20, 40 and 80 minutes, and after
-`MAX_ATTEMPTS` refusals gives up on that recipient for the day (logged, and the department is
-marked done). If the process dies between claim and send, the claim stays and that one mail is
-lost rather than sent twice.
-The department's `_` marker (written when every recipient is settled) lets later ticks skip
-the department with one BatchGetItem; markers expire after `MARKER_DAYS`.
+`MAX_ATTEMPTS` refusals gives up on that recipient for the day (logged, and settled). If the
+process dies between claim and send, the claim stays and that one mail is lost rather than
+sent twice. Markers expire after `MARKER_DAYS`.
+
+On request (`preview`, `resend`: GET /api/briefing, POST /api/briefing/send, `setu
+briefing`): the same digests for one department, read now (directory Query, backlog Query, the
+day's claims Query); `resend` mails at once without claiming (a person asked) and writes an
+audit entry (one PutItem).
 """
 from __future__ import annotations
 

@@ -14,8 +14,11 @@ Aggregate items in the keys table (counters are top-level number attributes):
   report#backlog / all | dept#<name>     d<YYYYMMDD>: tickets created that day still open
   reported#<table>#<key>#<sk> / _        the marker of an applied stream record (TTL)
 
+A resolution counts `resolved` on the ticket's dimensions and its owner's item, `handled` on
+both when it has an owner (docs/reports.md, "Identities").
+
 Reading (`build`): one BatchGetItem for a range of up to 92 days (by day), or one Query per
-day (by agent, department or channel): the cost depends on the range, never on the tickets.
+day (by agent, department or channel; by agent + one Query of the agent directory for names).
 """
 from __future__ import annotations
 
