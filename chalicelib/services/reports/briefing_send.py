@@ -124,8 +124,9 @@ def run(now: datetime | None = None) -> list[Outcome]:
     """One tick: brief every department that is due. Raises the first error after trying every
     department (the schedule's retry and the next tick pick the rest up)."""
     now = now or clock.now()
-    if not any(briefing.slot_for(calendar_for(d), now) for d in departments.names()):
-        return []
+    opened = (briefing.slot_for(calendar_for(d), now) for d in departments.names())
+    if not any(slot is not None and slot.is_due(now) for slot in opened):
+        return []  # outside every opening: no directory read
     directory = [a for a in Agent.query("agent", limit=500) if a.active]
     slots = due_now(now, directory)
     if not slots:
