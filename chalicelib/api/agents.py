@@ -71,6 +71,7 @@ def _schemas() -> dict[str, Any]:
             "target_label": {**string, "description": 'for people, e.g. "ticket #1042", '
                                                       '"agent Nusrat"'},
             "actor_name": {**nullable, "description": "the actor's display name"},
+            "actor_id": {**nullable, "description": "the actor's agent id (ag_...)"},
             "departments": {"type": "array", "items": string,
                             "description": "the departments the change concerns (a lead "
                                            "reads the entries of theirs)"},
@@ -136,7 +137,7 @@ def audit_log():
     scope = None if caller.has_role("admin") else frozenset(caller.departments)
     return json_response(audit.page(params.get("date", ""), cursor=params.get("cursor", ""),
                                     limit=int_param(params, "limit", 100), departments=scope,
-                                    names=agents.display_name))
+                                    names=agents.display_name, ids=agents.agent_id))
 
 
 def openapi_section() -> dict[str, Any]:

@@ -386,7 +386,7 @@ def test_a_lead_reads_the_audit_of_their_departments_only_with_ticket_refs(api):
              and e["action"] == "ticket.note_added"]
     assert len(notes) == 1
     assert notes[0]["target_label"] == f"ticket #{mine['ref']}"  # the ref, and the id beside it
-    assert notes[0]["actor_name"]
+    assert notes[0]["actor_name"] == "Local admin" and notes[0]["actor_id"] == _id(ADMIN)
     assert not [e for e in found if e["target"] == f"ticket:{theirs['id']}"]
     assert not [e for e in found if e["target"].startswith("agent:")]
     # the admin sees everything, the sales ticket and the agent change included

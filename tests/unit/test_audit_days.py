@@ -51,9 +51,9 @@ def test_readable_names_the_target_and_the_actor():
     names = {"arn:aws:iam::1:user/a": "Nusrat", "arn:aws:iam::1:user/b": "Karim"}.get
     entry = {"actor": "arn:aws:iam::1:user/a", "action": "ticket.note_added",
              "target": "ticket:t_1", "label": "ticket #1042", "departments": ["billing"]}
-    out = audit.readable(entry, names)
-    assert (out["target"], out["target_label"], out["actor_name"]) == (
-        "ticket:t_1", "ticket #1042", "Nusrat")
+    out = audit.readable(entry, names, lambda principal: "ag_" + principal[-1])
+    assert (out["target"], out["target_label"], out["actor_name"], out["actor_id"]) == (
+        "ticket:t_1", "ticket #1042", "Nusrat", "ag_a")
     assert "label" not in out
     agent = audit.readable({"actor": "cli:ops", "target": "agent:arn:aws:iam::1:user/b"}, names)
     assert (agent["target_label"], agent["actor_name"], agent["departments"]) == (

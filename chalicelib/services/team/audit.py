@@ -151,7 +151,8 @@ _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)#[0-9a-f]{8
 
 def page(date_text: str = "", *, cursor: str = "", limit: int = 100,
          departments: frozenset[str] | None = None,
-         names: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+         names: Callable[[str], str | None] | None = None,
+         ids: Callable[[str], str] | None = None) -> dict[str, Any]:
     """GET /api/audit: one business day's entries (default today, in the business time zone),
     oldest first, `limit` at a time; `next` is the cursor of the following page (null at the
     end). `departments` limits the entries to those (a lead's scope); `names` gives an agent's
@@ -174,7 +175,7 @@ def page(date_text: str = "", *, cursor: str = "", limit: int = 100,
         raise BadRequest("Invalid audit query.", errors)
     items, next_sk = day(day_text, cursor=after, limit=limit, departments=departments)
     return {"date": day_text, "timezone": clock.business_zone().key,
-            "items": [readable(item, names) for item in items],
+            "items": [readable(item, names, ids) for item in items],
             "next": cursors.encode_text(next_sk)}
 
 
@@ -188,9 +189,11 @@ def _within(instant: str, day_text: str) -> bool:
     return clock.iso(start) <= instant < clock.iso(end)
 
 
-def readable(item: dict[str, Any], names: Callable[[str], str | None] | None = None) -> dict:
+def readable(item: dict[str, Any], names: Callable[[str], str | None] | None = None,
+             ids: Callable[[str], str] | None = None) -> dict:
     """An entry as the API answers it: the machine `target` and, for people, `target_label`
-    ("ticket #1042", "agent Nusrat"), `actor_name`, `departments`."""
+    ("ticket #1042", "agent Nusrat"), `actor_name` and `actor_id` (an agent's ag_ id, null for
+    `cli:` actors), `departments`."""
     names = names or (lambda principal: None)
     target = str(item.get("target") or "")
     kind, _, name = target.partition(":")
@@ -204,6 +207,7 @@ def readable(item: dict[str, Any], names: Callable[[str], str | None] | None = N
             label = target
     actor = str(item.get("actor") or "")
     out = {**item, "target_label": label, "actor_name": names(actor),
+           "actor_id": ids(actor) if ids and actor.startswith("arn:") else None,
            "departments": list(item.get("departments") or [])}
     out.pop("label", None)
     return out
