@@ -15,7 +15,6 @@ BOSS = "arn:aws:iam::123456789012:role/SetuAdmins"
 
 
 def _audit(target: str) -> list[dict]:
-    from chalicelib import clock
     from chalicelib.services.team import audit
 
     items, _ = audit.day(audit.today(), limit=200)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import clock
 from chalicelib.services.team import agents
 from chalicelib.services.team import audit
 from tests.integration.helpers import ADMIN, Api, events, new_ticket, timeline, write_in

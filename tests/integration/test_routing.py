@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from chalicelib import clock, config
+from chalicelib import config
 from chalicelib.db.models import Agent, Key, Ticket
 from chalicelib.services.team import agents
 from chalicelib.services.team import audit

@@ -249,7 +249,6 @@ def test_agent_starts_an_sms_conversation_with_a_new_number(stack, api):
                                                 "body": "আপনার অর্ডার পাঠানো হয়েছে।"})
     assert status == 201, started
     assert started["ticket"]["status"] == "pending" and started["sms"]["encoding"] == "UCS-2"
-    from chalicelib import clock
     from chalicelib.services.team import audit
 
     found, _ = audit.day(audit.today(), limit=200)
