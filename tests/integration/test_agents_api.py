@@ -389,6 +389,13 @@ def test_a_lead_reads_the_audit_of_their_departments_only_with_ticket_refs(api):
     assert notes[0]["actor_name"] == "Local admin" and notes[0]["actor_id"] == _id(ADMIN)
     assert not [e for e in found if e["target"] == f"ticket:{theirs['id']}"]
     assert not [e for e in found if e["target"].startswith("agent:")]
+    # an entry written without the ref (a conversation's start) reads it from the ticket
+    status, started = api.post("/api/tickets", {"email": "x@example.com", "body": "Hello",
+                                                "department": "billing"})
+    assert status == 201, started
+    (entry,) = _audit(api, f"ticket:{started['ticket']['id']}", "ticket.started")
+    assert entry["target_label"] == f"ticket #{started['ticket']['ref']}"
+    assert entry["departments"] == ["billing"]
     # the admin sees everything, the sales ticket and the agent change included
     everything = _audit(api, f"ticket:{theirs['id']}", "ticket.note_added")
     assert len(everything) == 1 and everything[0]["departments"] == ["sales"]

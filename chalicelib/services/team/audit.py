@@ -16,8 +16,9 @@ span two UTC partitions (Dhaka midnight is 18:00 UTC), so a page is one Query pe
 with a range condition on the instant; oldest first. Admins read every entry; a lead reads
 the entries that concern one of their departments (a filter on `departments`: entries about
 agents, policies, customers and other admin-level settings have none and stay admin-only).
-Read cost: 1-3 Queries per page (bounded by the page and the day), plus the agent lookups for
-display names (cached per container).
+Read cost: 1-3 Queries per page (bounded by the page and the day), one BatchGetItem of the
+tickets named without a ref (older entries), plus the agent lookups for display names (cached
+per container).
 
 Append-only: an entry is written with a does-not-exist condition and no code path updates or
 deletes one. Ticket changes are also on the ticket's own timeline; the audit log is the one
@@ -33,7 +34,7 @@ from typing import Any, Callable
 from chalicelib import clock
 from chalicelib.db import cursors, keys, settings
 from chalicelib.db.connection import Cancelled, Transaction, transaction
-from chalicelib.db.models import Key, Setting
+from chalicelib.db.models import Key, Setting, Ticket
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict
 
@@ -174,9 +175,25 @@ def page(date_text: str = "", *, cursor: str = "", limit: int = 100,
     if errors:
         raise BadRequest("Invalid audit query.", errors)
     items, next_sk = day(day_text, cursor=after, limit=limit, departments=departments)
+    _label_tickets(items)
     return {"date": day_text, "timezone": clock.business_zone().key,
             "items": [readable(item, names, ids) for item in items],
             "next": cursors.encode_text(next_sk)}
+
+
+def _label_tickets(items: list[dict[str, Any]]) -> None:
+    """Entries about a ticket written without its ref (older entries; a conversation's start,
+    written before the ref is known to the caller) get `ticket #<ref>`: one BatchGetItem."""
+    wanted = {str(i["target"])[7:] for i in items
+              if not i.get("label") and str(i.get("target", "")).startswith("ticket:")}
+    if not wanted:
+        return
+    refs = {t.id: t.ref for t in Ticket.batch_get(sorted(wanted),
+                                                  attributes_to_get=["id", "ref"])}
+    for item in items:
+        ref = refs.get(str(item.get("target", ""))[7:])
+        if not item.get("label") and ref:
+            item["label"] = f"ticket #{ref}"
 
 
 def today() -> str:
