@@ -66,7 +66,10 @@ def _schemas() -> dict[str, Any]:
             "subject": nullable_text(200), "body": text(ticket_store.MAX_BODY),
             "channel": {"enum": ["email", "sms", None]},
             "department": {"enum": [*department["enum"], None]},
-            "lang": {"enum": ["bn", "en", None]}},
+            "lang": {"enum": ["bn", "en", None]},
+            "assignee": {**principal, "type": ["string", "null"],
+                         "description": "an active agent's principal ARN; absent: the agent "
+                                        "starting it; null: unassigned"}},
             "description": "email or phone is required (the one the channel needs)"},
         "ConversationStarted": {"type": "object", "required": ["ticket"], "properties": {
             "ticket": summary_ref, "sms": sms}},

@@ -6,8 +6,9 @@ table, written in the same transaction as its effect (a redelivery finds it and 
   created / appended   a new ticket, or a message on the ticket it belongs to: the ticket
                        whose ref it names ("#১২৩৪", "১০০১ নম্বর টিকেট", "ticket no. 1001")
                        or a bare number equal to one of this customer's refs, if it is this
-                       customer's; else the customer's only open ticket, or with several the
-                       most recently active one (the choice on the timeline); else a new one
+                       customer's; else the conversation we last texted the number from;
+                       else the customer's only open ticket, or with several the most
+                       recently active one (the choice on the timeline); else a new one
   opted_out / opted_in STOP / START keywords (services/messaging/sms_text.py), recorded on the customer
   help                 HELP: the help text is sent back (even to an opted-out number: a reply
                        to HELP is allowed and expected by carriers)
@@ -53,6 +54,7 @@ class InboundSms:
     body: str
     at: datetime
     keyword: str | None
+    texted_from: str | None = None  # the ticket we last sent an SMS to this number from
 
     @property
     def marker_data(self) -> dict[str, Any]:
@@ -76,7 +78,12 @@ def receive(sms: InboundSms) -> str:
         return held.record("sms", sms.provider_id, "rejected",
                            held.Held(kind="sms", reason="empty_message", detail="empty message",
                                      sender=sms.origination), **sms.marker_data)
-    customer_id = keys.target(keys.phone_pk(sms.origination))
+    # who writes, and which conversation we last texted them from: one BatchGetItem
+    found = keys.lookup_items([keys.phone_pk(sms.origination), keys.texted_pk(sms.origination)])
+    owner = found.get(keys.phone_pk(sms.origination))
+    customer_id = owner.target if owner is not None else None
+    texted = found.get(keys.texted_pk(sms.origination))
+    sms.texted_from = texted.target if texted is not None else None
     try:
         if sms.keyword in ("opt_out", "opt_in"):
             return _opt(sms, customer_id, opt_out=sms.keyword == "opt_out")
@@ -99,9 +106,14 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None
     1. a ref the text names with a ticket word or '#' (services/inbound/sms_refs.py), when it
        is this customer's ticket; a ref of another customer's ticket is never followed;
     2. a bare number that is one of this customer's refs;
-    3. their only open ticket, or with several the most recently active one (recorded as
+    3. the conversation we last texted this number from (`texted#<number>`, written when an
+       SMS is sent: services/messaging/dispatch.py), when it is this customer's and still
+       answerable: open, pending or resolved (an answer reopens it), or closed with a check-in
+       waiting for the answer (`{"chosen": "last_texted"}`): the customer answers the message
+       they got, even when another ticket of theirs was active more recently;
+    4. their only open ticket, or with several the most recently active one (recorded as
        `{"chosen": "most_recent", "candidates": [...]}`);
-    4. nothing open: the closed ticket whose check-in waits for an answer."""
+    5. nothing open: the closed ticket whose check-in waits for an answer."""
     if not customer_id:
         return None, {}
     theirs = list(Ticket.customer_index.query(customer_id, limit=50))
@@ -121,6 +133,11 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None
         if ref in by_ref:
             return by_ref[ref], {"chosen": "own_ref", "ref": ref, **ignored}
     open_tickets = [t for t in theirs if t.status not in ticket_store.DONE and not t.merged_into]
+    texted = _texted(sms, customer_id, theirs)
+    if texted is not None:
+        others = [t for t in open_tickets if t.id != texted.id]
+        return texted, {"chosen": "last_texted", **ignored, **({"candidates": [
+            {"id": t.id, "ref": t.ref} for t in [texted, *others][:10]]} if others else {})}
     if len(open_tickets) == 1:
         return open_tickets[0], {"chosen": "only_open", **ignored}
     if open_tickets:
@@ -130,6 +147,22 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None
     # nothing open: an answer to our check-in ("হ্যাঁ", "না", a score) belongs to that ticket
     asked = [t for t in theirs if t.status in ticket_store.DONE and checkin.pending(t)]
     return (asked[0], {"chosen": "checkin", **ignored}) if len(asked) == 1 else (None, ignored)
+
+
+def _texted(sms: InboundSms, customer_id: str, theirs: list[Ticket]) -> Ticket | None:
+    """The ticket we last texted this number from, if it is this customer's and answerable.
+    Read from the customer's page of tickets, or (an agent just started it: the index may not
+    show it yet) with one GetItem. A number that now belongs to another customer does not
+    follow it: the carrier vouches for the number, the identity says whose it is."""
+    if not sms.texted_from:
+        return None
+    ticket = next((t for t in theirs if t.id == sms.texted_from), None) \
+        or ticket_store.find(sms.texted_from)
+    if ticket is None or ticket.customer_id != customer_id:
+        return None
+    if ticket.status != "closed" or ticket.merged_into:
+        return ticket  # merged: record_inbound follows it to the ticket it went into
+    return ticket if checkin.pending(ticket) else None
 
 
 def _create(sms: InboundSms, how: dict[str, Any]) -> str:
