@@ -57,6 +57,17 @@ def _schemas() -> dict[str, Any]:
             "merged_into": nullable, "merged_from": {"type": "array", "items": string}}},
         "Ticket": {"allOf": [summary_ref, {"type": "object", "properties": {
             "customer": {"type": "object"},
+            "channels": {"type": "object", "description": (
+                "email and sms: addresses, usable, blocked [{address, reason, at, stops}]; "
+                "sms.opted_out_at when every number opted out (STOP)"), "properties": {
+                    name: {"type": "object", "properties": {
+                        "addresses": {"type": "array", "items": string},
+                        "usable": {"type": "boolean"},
+                        "blocked": {"type": "array", "items": {"type": "object"}},
+                        "opted_out_at": nullable}} for name in ("email", "sms")}},
+            "reply_channel": {"enum": ["email", "sms", None],
+                              "description": "where a reply without a channel goes; null: "
+                                             "nowhere (the reply would be 422)"},
             "timeline": {"type": "array", "items": {"type": "object"}}}}]},
         "TicketPage": {"type": "object", "required": ["items", "next"], "properties": {
             "items": {"type": "array", "items": summary_ref}, "next": nullable}},

@@ -164,3 +164,94 @@ def test_email_answer_joins_the_agent_started_conversation(stack, api):
     assert _inbound(api, other["id"]) == ["my earlier problem"]
     assert [i["kind"] for i in timeline(api, ticket["id"]) if i.get("direction") == "out"] == ["reply"]
     assert len(_tickets(api, address)) == 2
+
+
+def _opt_entries(items):
+    return [(i.get("type"), i.get("kind"), i.get("body")) for i in items
+            if i.get("type") in ("opted_out", "opted_in") or i.get("kind") in ("opt_out", "opt_in")]
+
+
+@pytest.mark.parametrize("keyword", ["STOP", "বন্ধ"])
+def test_stop_shows_on_the_timelines_and_a_reply_says_when_and_what_is_left(stack, api, keyword):
+    """The issue's scenario: a customer who writes only by SMS says বন্ধ (or STOP)."""
+    phone = "01711000310" if keyword == "STOP" else "01711000311"
+    number = "+88" + phone
+    sms(stack, "আমার বিল ভুল এসেছে", sender=number)  # their own ticket, acknowledged by SMS
+    stack.pump.drain()
+    [other] = _tickets(api, number)
+    status, started = api.post("/api/tickets", {"phone": phone, "body": "Your order shipped."})
+    assert status == 201
+    stack.pump.drain()
+    stop = sms(stack, keyword, sender=number)
+    sms(stack, keyword, sender=number, message_id=stop)  # redelivered: nothing twice
+    stack.pump.drain()
+    sms(stack, keyword, sender=number, message_id=stop)  # and again, later
+    stack.pump.drain()
+    assert outcome(stop) == "opted_out"
+    ours = started["ticket"]["id"]
+    # the message and the event on the conversation it answers; the event on the other one
+    assert _opt_entries(timeline(api, ours)) == [("message", "opt_out", keyword),
+                                                 ("opted_out", None, None)]
+    assert _opt_entries(timeline(api, other["id"])) == [("opted_out", None, None)]
+    [event] = [i for i in timeline(api, ours) if i.get("type") == "opted_out"]
+    assert event["data"]["channel"] == "sms" and event["data"]["keyword"] == keyword
+    assert event["data"]["chosen"] == "last_texted"
+    status, view = api.get(f"/api/tickets/{ours}")
+    assert view["status"] == "pending"  # STOP asks for silence, not an answer
+    assert view["channels"]["sms"]["usable"] is False and view["channels"]["sms"]["opted_out_at"]
+    assert view["channels"]["sms"]["blocked"][0]["reason"] == "opt-out"
+    # no email either: nowhere to reply, and the agent sees it before typing
+    assert view["reply_channel"] is None and view["channels"]["email"]["addresses"] == []
+    status, error = api.post(f"/api/tickets/{ours}/replies", {"body": "Did it arrive?"})
+    assert status == 422, error
+    message = error["error"]["message"]
+    assert message.startswith("The customer opted out of SMS on ") and "(Asia/Dhaka)" in message
+    assert "has no phone" not in message and error["error"]["channels"] == []
+    from chalicelib import clock
+    from chalicelib.services.messaging import templates
+
+    today = clock.now().astimezone(templates.BUSINESS_TZ)
+    assert f"{today.day} {today:%B %Y}" in message
+    # START: shown the same way, and SMS can be used again
+    again = "START" if keyword == "STOP" else "চালু"
+    start = sms(stack, again, sender=number)
+    sms(stack, again, sender=number, message_id=start)
+    stack.pump.drain()
+    assert outcome(start) == "opted_in"
+    assert [t for t, _, _ in _opt_entries(timeline(api, ours))] == [
+        "message", "opted_out", "message", "opted_in"]
+    assert [t for t, _, _ in _opt_entries(timeline(api, other["id"]))] == ["opted_out", "opted_in"]
+    status, view = api.get(f"/api/tickets/{ours}")
+    assert view["channels"]["sms"] == {"addresses": [number], "usable": True, "opted_out_at": None}
+    assert view["reply_channel"] == "sms" and view["status"] == "pending"
+    status, sent = api.post(f"/api/tickets/{ours}/replies", {"body": "Did it arrive?"})
+    assert status == 201 and sent["channel"] == "sms"
+
+
+def test_after_stop_a_reply_goes_by_email_and_asking_for_sms_says_reply_by_email(stack, api):
+    phone, number = "01711000313", "+8801711000313"
+    created = new_ticket(api, phone=phone, email="mail313@example.com", message="by form")
+    stack.pump.drain()
+    sms(stack, "Stop", sender=number)
+    stack.pump.drain()
+    assert _opt_entries(timeline(api, created["id"])) == [("message", "opt_out", "Stop"),
+                                                          ("opted_out", None, None)]
+    status, view = api.get(f"/api/tickets/{created['id']}")
+    assert view["reply_channel"] == "email" and view["channels"]["email"]["usable"] is True
+    status, sent = api.post(f"/api/tickets/{created['id']}/replies", {"body": "By mail then."})
+    assert status == 201 and sent["channel"] == "email"
+    status, error = api.post(f"/api/tickets/{created['id']}/replies",
+                             {"body": "x", "channel": "sms"})
+    assert status == 422 and error["error"]["message"].endswith("; reply by email.")
+    assert error["error"]["channels"] == ["email"]
+    assert "opted out (STOP) on" in error["error"]["fields"]["channel"]
+
+
+def test_stop_from_a_number_without_tickets_is_recorded_without_a_timeline(stack, api):
+    stop = sms(stack, "stop.", sender="01711000312")
+    stack.pump.drain()
+    assert outcome(stop) == "opted_out"
+    assert _tickets(api, "+8801711000312") == []  # recorded, no ticket opened for it
+    from chalicelib.services.messaging import suppression
+
+    assert suppression.reason("+8801711000312", "sms") == "opt-out"

@@ -10,6 +10,8 @@ table, written in the same transaction as its effect (a redelivery finds it and 
                        else the customer's only open ticket, or with several the most
                        recently active one (the choice on the timeline); else a new one
   opted_out / opted_in STOP / START keywords (services/messaging/sms_text.py), recorded on the customer
+                       and shown on their tickets: the message and the event on the ticket
+                       it answers, the event on their other open tickets (`_opt`)
   help                 HELP: the help text is sent back (even to an opted-out number: a reply
                        to HELP is allowed and expected by carriers)
   rejected             no usable number, empty body, not the two-way SMS shape: also a held
@@ -23,13 +25,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
-from chalicelib.db.models import Customer, Ticket
+from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.services.followup import checkin
 from chalicelib.services.inbound import held, once, sms_refs
 from chalicelib.services.messaging import outbound, sms_budget, suppression, templates
@@ -99,7 +101,13 @@ def receive(sms: InboundSms) -> str:
         raise
 
 
-def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None, dict[str, Any]]:
+def _theirs(customer_id: str) -> list[Ticket]:
+    """The customer's tickets (one Query on the customer index, at most 50)."""
+    return list(Ticket.customer_index.query(customer_id, limit=50))
+
+
+def _ticket_for(sms: InboundSms, customer_id: str | None,
+                theirs: list[Ticket] | None = None) -> tuple[Ticket | None, dict[str, Any]]:
     """The ticket this message belongs to, as read (handed on to the write, saving a read),
     and how it was chosen (event data on the timeline, so an agent can see and move it):
 
@@ -116,7 +124,7 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None
     5. nothing open: the closed ticket whose check-in waits for an answer."""
     if not customer_id:
         return None, {}
-    theirs = list(Ticket.customer_index.query(customer_id, limit=50))
+    theirs = _theirs(customer_id) if theirs is None else theirs
     by_ref = {t.ref: t for t in theirs}
     named = sms_refs.explicit(sms.body)[:5]  # a claim costs reads: the first few only
     for ref in named:
@@ -190,11 +198,25 @@ def _append(sms: InboundSms, ticket: Ticket, how: dict[str, Any]) -> str:
     return "appended"
 
 
+MAX_OPT_TICKETS = 20  # open tickets told of an opt-out in its one transaction (100 items)
+
+
 def _opt(sms: InboundSms, customer_id: str | None, *, opt_out: bool) -> str:
+    """STOP / START: the suppression, the customer's `opted_out.sms`, and where agents look:
+    the keyword message and an `opted_out` / `opted_in` event on the ticket the message
+    answers (threaded as any SMS is: a ref, the conversation we last texted from, the only
+    or most recently active open ticket), and the event alone on the customer's other open
+    tickets (at most MAX_OPT_TICKETS), all in one transaction with the once-marker: a
+    redelivered STOP adds nothing. The ticket is not reopened and no reply clock starts:
+    STOP asks for silence, not an answer."""
     outcome = "opted_out" if opt_out else "opted_in"
     now = clock.now()
+    items = _opt_timeline(sms, customer_id, outcome) if customer_id else []
     with transaction() as tx:
-        _marker(tx, sms, outcome, customer_id=customer_id)
+        _marker(tx, sms, outcome, customer_id=customer_id,
+                tickets=[i.ticket_id for i in items if i.item_type == "event"] or None)
+        for item in items:
+            tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
         if opt_out:
             suppression.add_to(tx, sms.origination, "opt-out", f"keyword {sms.body[:20]!r}", channel="sms")
         else:
@@ -206,6 +228,34 @@ def _opt(sms: InboundSms, customer_id: str | None, *, opt_out: bool) -> str:
             tx.update(Customer(id=customer_id), actions=[action],
                       condition=Customer.id.exists(), label="customer")
     return outcome
+
+
+def _opt_timeline(sms: InboundSms, customer_id: str, outcome: str) -> list[TimelineItem]:
+    theirs = _theirs(customer_id)
+    answered, how = _ticket_for(sms, customer_id, theirs)
+    if answered is not None and answered.merged_into:
+        answered = ticket_store.find(answered.merged_into)  # one hop, as replies go
+    if answered is not None and answered.status == "closed" and not checkin.pending(answered):
+        answered = None
+    others = [t for t in theirs if t.status not in ticket_store.DONE and not t.merged_into
+              and (answered is None or t.id != answered.id)]
+    concerned = ([answered] if answered is not None else []) + others
+    data = {"channel": "sms", "number": sms.origination, "keyword": sms.body[:20],
+            "at": clock.iso(sms.at)}
+    items: list[TimelineItem] = []
+    for n, ticket in enumerate(concerned[:MAX_OPT_TICKETS]):
+        if n == 0 and answered is not None:
+            uid = ids.new_id("m")
+            items.append(timeline.message(ticket.id, sms.at, **{
+                "message_uid": uid, "direction": "in", "channel": "sms",
+                "kind": "opt_out" if outcome == "opted_out" else "opt_in", "status": "received",
+                "body": sms.body, "sender": sms.origination, **_fields(sms)}))
+            event_data = {**data, "message": uid, **how}
+        else:
+            event_data = {**data, **({"ticket": answered.ref} if answered is not None else {})}
+        items.append(timeline.event(ticket.id, sms.at + timedelta(milliseconds=1), outcome,
+                                    actor="customer", data=event_data))
+    return items
 
 
 def _help(sms: InboundSms, customer_id: str | None) -> str:
