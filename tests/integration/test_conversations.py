@@ -255,3 +255,17 @@ def test_stop_from_a_number_without_tickets_is_recorded_without_a_timeline(stack
     from chalicelib.services.messaging import suppression
 
     assert suppression.reason("+8801711000312", "sms") == "opt-out"
+
+
+def test_never_texted_two_open_tickets_the_most_recently_active_one_takes_it(stack, api):
+    phone, number = "01711000314", "+8801711000314"
+    older = new_ticket(api, phone=phone, email="m314@example.com", message="one")
+    newer = new_ticket(api, phone=phone, email="m314@example.com", message="two")
+    stack.pump.drain()  # both acknowledged by email: we never texted this number
+    sms(stack, "which one?", sender=number)
+    stack.pump.drain()
+    assert _inbound(api, newer["id"]) == ["two", "which one?"]
+    [event] = [e for e in timeline(api, newer["id"])
+               if e.get("type") == "message.received" and e["data"].get("chosen")]
+    assert event["data"]["chosen"] == "most_recent"
+    assert [c["id"] for c in event["data"]["candidates"]] == [newer["id"], older["id"]]

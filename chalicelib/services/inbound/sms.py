@@ -117,8 +117,9 @@ def _ticket_for(sms: InboundSms, customer_id: str | None,
     3. the conversation we last texted this number from (`texted#<number>`, written when an
        SMS is sent: services/messaging/dispatch.py), when it is this customer's and still
        answerable: open, pending or resolved (an answer reopens it), or closed with a check-in
-       waiting for the answer (`{"chosen": "last_texted"}`): the customer answers the message
-       they got, even when another ticket of theirs was active more recently;
+       waiting for the answer (`{"chosen": "last_texted"}`, with `candidates` when other
+       tickets are open; as their only open ticket it is `only_open`): the customer answers
+       the message they got, even when another ticket of theirs was active more recently;
     4. their only open ticket, or with several the most recently active one (recorded as
        `{"chosen": "most_recent", "candidates": [...]}`);
     5. nothing open: the closed ticket whose check-in waits for an answer."""
@@ -142,8 +143,8 @@ def _ticket_for(sms: InboundSms, customer_id: str | None,
             return by_ref[ref], {"chosen": "own_ref", "ref": ref, **ignored}
     open_tickets = [t for t in theirs if t.status not in ticket_store.DONE and not t.merged_into]
     texted = _texted(sms, customer_id, theirs)
-    if texted is not None:
-        others = [t for t in open_tickets if t.id != texted.id]
+    others = [t for t in open_tickets if texted is not None and t.id != texted.id]
+    if texted is not None and (others or texted.status in ticket_store.DONE):  # else: only_open
         return texted, {"chosen": "last_texted", **ignored, **({"candidates": [
             {"id": t.id, "ref": t.ref} for t in [texted, *others][:10]]} if others else {})}
     if len(open_tickets) == 1:
