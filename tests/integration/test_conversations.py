@@ -269,3 +269,16 @@ def test_never_texted_two_open_tickets_the_most_recently_active_one_takes_it(sta
                if e.get("type") == "message.received" and e["data"].get("chosen")]
     assert event["data"]["chosen"] == "most_recent"
     assert [c["id"] for c in event["data"]["candidates"]] == [newer["id"], older["id"]]
+
+
+def test_yes_from_a_number_that_never_opted_out_answers_the_question(stack, api):
+    phone, number = "01711000315", "+8801711000315"
+    status, started = api.post("/api/tickets", {"phone": phone, "body": "Shall we send it today?"})
+    assert status == 201
+    stack.pump.drain()
+    answer = sms(stack, "Yes", sender=number)
+    stack.pump.drain()
+    assert outcome(answer) == "appended"
+    assert _inbound(api, started["ticket"]["id"]) == ["Yes"]
+    status, view = api.get(f"/api/tickets/{started['ticket']['id']}")
+    assert view["status"] == "open"  # an answer: the agent's turn

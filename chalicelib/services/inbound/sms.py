@@ -10,6 +10,8 @@ table, written in the same transaction as its effect (a redelivery finds it and 
                        else the customer's only open ticket, or with several the most
                        recently active one (the choice on the timeline); else a new one
   opted_out / opted_in STOP / START keywords (services/messaging/sms_text.py), recorded on the customer
+                       (START/YES from a number that is not opted out is a message: "Yes"
+                       answers our question and joins its ticket)
                        and shown on their tickets: the message and the event on the ticket
                        it answers, the event on their other open tickets (`_opt`)
   help                 HELP: the help text is sent back (even to an opted-out number: a reply
@@ -80,13 +82,22 @@ def receive(sms: InboundSms) -> str:
         return held.record("sms", sms.provider_id, "rejected",
                            held.Held(kind="sms", reason="empty_message", detail="empty message",
                                      sender=sms.origination), **sms.marker_data)
-    # who writes, and which conversation we last texted them from: one BatchGetItem
-    found = keys.lookup_items([keys.phone_pk(sms.origination), keys.texted_pk(sms.origination)])
+    # who writes, which conversation we last texted them from, whether they opted out: one
+    # BatchGetItem
+    blocked_pk = suppression.pk(sms.origination, "sms")
+    found = keys.lookup_items([keys.phone_pk(sms.origination), keys.texted_pk(sms.origination),
+                               blocked_pk])
     owner = found.get(keys.phone_pk(sms.origination))
     customer_id = owner.target if owner is not None else None
     texted = found.get(keys.texted_pk(sms.origination))
     sms.texted_from = texted.target if texted is not None else None
     try:
+        if sms.keyword == "opt_in" and blocked_pk not in found:
+            # "Yes" / "start" from a number that never opted out answers a question (ours,
+            # often): it joins its conversation like any message; with none, it is recorded
+            ticket, how = _ticket_for(sms, customer_id)
+            if ticket is not None:
+                return _append(sms, ticket, how)
         if sms.keyword in ("opt_out", "opt_in"):
             return _opt(sms, customer_id, opt_out=sms.keyword == "opt_out")
         if sms.keyword == "help":
