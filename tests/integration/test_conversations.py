@@ -193,6 +193,8 @@ def test_stop_shows_on_the_timelines_and_a_reply_says_when_and_what_is_left(stac
     assert _opt_entries(timeline(api, ours)) == [("message", "opt_out", keyword),
                                                  ("opted_out", None, None)]
     assert _opt_entries(timeline(api, other["id"])) == [("opted_out", None, None)]
+    [stop_message] = [i for i in timeline(api, ours) if i.get("kind") == "opt_out"]
+    assert (stop_message["direction"], stop_message["status"]) == ("in", "recorded")
     [event] = [i for i in timeline(api, ours) if i.get("type") == "opted_out"]
     assert event["data"]["channel"] == "sms" and event["data"]["keyword"] == keyword
     assert event["data"]["chosen"] == "last_texted"

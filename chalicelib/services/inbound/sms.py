@@ -260,7 +260,9 @@ def _opt_timeline(sms: InboundSms, customer_id: str, outcome: str) -> list[Timel
             uid = ids.new_id("m")
             items.append(timeline.message(ticket.id, sms.at, **{
                 "message_uid": uid, "direction": "in", "channel": "sms",
-                "kind": "opt_out" if outcome == "opted_out" else "opt_in", "status": "received",
+                "kind": "opt_out" if outcome == "opted_out" else "opt_in",
+                # `recorded`, not `received`: on the record, not a contact the reports count
+                "status": "recorded",
                 "body": sms.body, "sender": sms.origination, **_fields(sms)}))
             event_data = {**data, "message": uid, **how}
         else:
