@@ -284,3 +284,22 @@ def test_yes_from_a_number_that_never_opted_out_answers_the_question(stack, api)
     assert _inbound(api, started["ticket"]["id"]) == ["Yes"]
     status, view = api.get(f"/api/tickets/{started['ticket']['id']}")
     assert view["status"] == "open"  # an answer: the agent's turn
+
+
+def test_a_number_the_carrier_blocks_shows_as_blocked_and_the_reply_says_so(stack, api):
+    from tests.integration.test_sms import delivery_event
+
+    phone, number = "01711000316", "+8801711000316"
+    status, started = api.post("/api/tickets", {"phone": phone, "body": "Your order shipped."})
+    assert status == 201
+    stack.pump.drain()
+    [sent] = _texts_to(api, started["ticket"]["id"], number)
+    delivery_event(stack, sent["provider_id"], "TEXT_BLOCKED", description="Blocked by carrier")
+    stack.pump.drain()
+    status, view = api.get(f"/api/tickets/{started['ticket']['id']}")
+    sms_state = view["channels"]["sms"]
+    assert sms_state["usable"] is False and sms_state["opted_out_at"] is None  # not a STOP
+    assert [b["reason"] for b in sms_state["blocked"]] == ["undeliverable"]
+    status, error = api.post(f"/api/tickets/{started['ticket']['id']}/replies", {"body": "Hello?"})
+    assert status == 422 and error["error"]["channels"] == []
+    assert "cannot receive SMS (undeliverable)" in error["error"]["message"]
