@@ -17,6 +17,8 @@ key prefix of the keys table is built here, and only here:
                                          discarded ones move to closed (services/inbound/held.py)
   sent#<provider message id> / _         target: ticket id, data: the timeline item's sk
   suppress#<channel>#<address> / _       target: why (bounce, complaint, unsubscribe, opt-out)
+  texted#<E.164> / _                     target: the ticket we last sent an SMS to that number
+                                         from; data: at, message (SMS threading)
   agent-id#<id> / _                      target: the principal ARN
   audit#<YYYY-MM-DD> / <at>#<random>     one audit entry
   rr#<department> / _                    value: round-robin counter
@@ -65,6 +67,12 @@ def sent_pk(provider_id: str) -> str:
 
 def suppress_pk(channel: str, address_key: str) -> str:
     return f"suppress#{channel}#{address_key}"
+
+
+def texted_pk(e164: str) -> str:
+    """The conversation we last texted `e164` from (services/messaging/dispatch.py writes it,
+    services/inbound/sms.py follows it)."""
+    return f"texted#{e164}"
 
 
 def agent_id_pk(agent_id: str) -> str:

@@ -187,16 +187,23 @@ def test_round_robin_spreads_twenty_tickets_evenly_and_skips_the_away_agent(api,
     assert events(api, first).count("ticket.assigned") == 1
 
 
-def test_manual_departments_and_agent_started_tickets_stay_unassigned(api, stack):
+def test_manual_departments_and_agent_started_tickets_are_not_round_robined(api, stack):
     _team()
     assert api.put("/api/routing", {"rules": [], "assignment": {"billing": "round_robin"}})[0] == 200
     manual = new_ticket(api, email="m1@example.com", department="sales")
     status, started = api.post("/api/tickets", {"email": "m2@example.com", "body": "Your bill",
                                                 "department": "billing"})
     assert status == 201, started
+    status, queued = api.post("/api/tickets", {"email": "m3@example.com", "body": "Your bill",
+                                               "department": "billing", "assignee": None})
+    assert status == 201, queued
     stack.pump.drain()
     assert Ticket.get(manual["id"]).assignee is None
-    assert Ticket.get(started["ticket"]["id"]).assignee is None
+    # an agent-started ticket is its starter's (or, asked for, nobody's): never round-robin's
+    assert Ticket.get(started["ticket"]["id"]).assignee == api.principal
+    assert Ticket.get(queued["ticket"]["id"]).assignee is None
+    for made in (started["ticket"], queued["ticket"]):
+        assert "routing" not in [e.get("actor") for e in timeline(api, made["id"])]
 
 
 def test_nobody_available_records_unassigned_once(api, stack, monkeypatch):

@@ -4,6 +4,11 @@ Exactly-once is approximated by a claim: the message moves queued -> sending wit
 conditional write before the provider is called, so a redelivered stream record never sends
 twice. A crash between the provider call and the final write leaves the message `sending`,
 visible on the timeline, rather than risking a duplicate to the customer.
+
+An SMS that is sent also records, in the same write, the ticket we last texted its number
+from (`texted#<E.164>`, target the ticket): a customer's SMS answer joins that conversation
+(services/inbound/sms.py). A failed or refused SMS does not: the customer never saw it.
+AWS calls per message: UpdateItem (claim), the provider call, TransactWriteItems.
 """
 from __future__ import annotations
 
@@ -92,6 +97,10 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
         if provider_id:  # SES/SNS events name the provider's id: find the message again
             tx.save(Key(pk=keys.sent_pk(provider_id), sk=keys.NO_SORT, target=item.ticket_id,
                         data={"sk": item.sk}))
+        if status == "sent" and item.channel == "sms" and item.recipient:
+            # the conversation this number answers when it writes back (services/inbound/sms.py)
+            tx.save(Key(pk=keys.texted_pk(item.recipient), sk=keys.NO_SORT, target=item.ticket_id,
+                        data={"at": clock.iso(now), "message": item.message_uid}))
         if extra_writes:
             extra_writes(tx)
     # counted once written: a write that raises (and is retried) counts nothing

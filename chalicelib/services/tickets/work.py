@@ -16,7 +16,7 @@ from chalicelib.errors import BadRequest, Conflict, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.integrations import storage
 from chalicelib.services.followup import checkin, decisions
-from chalicelib.services.messaging import outbound, routes, sms_text, suppression
+from chalicelib.services.messaging import outbound, routes, sms_text, suppression, templates
 from chalicelib.services.portal import webform
 from chalicelib.services.sla import rules
 from chalicelib.services.team import agents, audit, departments
@@ -398,15 +398,52 @@ def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tup
         raise ValidationFailed("The customer's email address is suppressed (bounce or complaint).",
                                {"channel": "email is suppressed for this customer"})
     if channel == "sms" and all_phones and not phones:
-        raise ValidationFailed("The customer opted out of SMS.",
-                               {"channel": "the customer's number opted out (STOP)"})
+        raise _cannot_text(all_phones, emails)
     if channel is None:
+        # an opted-out number never makes the default: the reply goes by email when the
+        # customer has a usable address (docs/channels.md)
         channel = routes.channel_for(ticket.channel, emails, phones, ticket.contact)
     recipient = routes.address_on(emails if channel == "email" else phones, ticket.contact)
     if recipient:
         return channel, recipient
+    if all_phones and not phones:  # nothing usable left, and the number said STOP
+        raise _cannot_text(all_phones, emails)
+    if all_emails and not emails:
+        raise ValidationFailed(
+            "The customer's email address is suppressed (bounce or complaint) and there is no "
+            "number to text.", {"channel": "email is suppressed for this customer"},
+            details={"channels": []})
     raise ValidationFailed("The customer cannot be reached on that channel.",
-                           {"channel": f"the customer has no {'email' if channel == 'email' else 'phone'}"})
+                           {"channel": f"the customer has no {'email' if channel == 'email' else 'phone'}"},
+                           details={"channels": [c for c, pool in (("email", emails), ("sms", phones))
+                                                 if pool]})
+
+
+def _cannot_text(numbers: list[str], emails: list[str]) -> ValidationFailed:
+    """Why an SMS reply cannot go, saying since when (in the business time zone) and which
+    channels are left: the agent sees what to do next."""
+    records = [r for r in (suppression.unsubscribed(n, "sms") for n in numbers) if r]
+    opted = sorted((r for r in records if r.reason == "opt-out"), key=lambda r: r.at)
+    left = ["email"] if emails else []
+    then = "reply by email" if emails else "there is no email address to reply to"
+    if opted:
+        when = _business_time(opted[-1].at)
+        message = f"the customer opted out of SMS on {when}; {then}"
+        field = f"the customer's number opted out (STOP) on {when}"
+    else:
+        why = ", ".join(sorted({r.reason for r in records})) or "suppressed"
+        message = f"the customer's number cannot receive SMS ({why}); {then}"
+        field = f"the customer's number cannot receive SMS ({why})"
+    return ValidationFailed(message[:1].upper() + message[1:] + ".", {"channel": field},
+                            details={"channels": left})
+
+
+def _business_time(at: str) -> str:
+    """An instant as people at the business read it: '7 December 2026, 14:19 (Asia/Dhaka)'."""
+    if not at:
+        return "an unknown date"
+    when = clock.parse_iso(at).astimezone(templates.BUSINESS_TZ)
+    return f"{when.day} {when:%B %Y}, {when:%H:%M} ({templates.BUSINESS_TZ.key})"
 
 
 def _unsuppressed_route(ticket: Ticket, customer: Customer | None,
