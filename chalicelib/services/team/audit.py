@@ -16,7 +16,8 @@ span two UTC partitions (Dhaka midnight is 18:00 UTC), so a page is one Query pe
 with a range condition on the instant; oldest first. Admins read every entry; a lead reads
 the entries that concern one of their departments (a filter on `departments`: entries about
 agents, policies, customers and other admin-level settings have none and stay admin-only).
-Read cost: 1-3 Queries per page (bounded by the page and the day), one BatchGetItem of the
+Read cost: a Query of each UTC partition the day spans (2 in Asia/Dhaka), paged until `limit`
+entries match (for a lead, the filter may read the whole day), one BatchGetItem of the
 tickets named without a ref (older entries), plus the agent lookups for display names (cached
 per container).
 
