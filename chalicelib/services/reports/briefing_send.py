@@ -384,7 +384,7 @@ def preview(department: str, day: date, *, agent: Agent | None = None, lang: str
                                             recipient_name=viewer[1], **common)
     else:
         common["names"].setdefault(agent.name, agent.display_name or agent.name.rsplit("/", 1)[-1])
-        digest = digest_for(department, agent, agent.name in {a.name for a in managers}, common)
+        digest = digest_for(department, agent, _manages(agent, managers), common)
     lang = lang if lang in briefing.LANGS else (getattr(agent, "lang", None) or DEFAULT_LANG)
     subject, text, html = briefing.render(digest, lang)
     return {"department": department, "date": slot.day.isoformat(), "timezone": slot.timezone,
@@ -443,9 +443,8 @@ def resend(department: str, *, actor: str, to: Agent | None = None,
     tickets = backlog[department]
     common = _common(department, slot, tickets, directory, at, truncated)
     managers, personal = recipients(department, directory, tickets)
-    lead_names = {a.name for a in managers}
     if to is not None:
-        chosen = [(to, to.name in lead_names)]
+        chosen = [(to, _manages(to, managers))]
         common["names"].setdefault(to.name, to.display_name or to.name.rsplit("/", 1)[-1])
     else:
         chosen = [(a, True) for a in managers] + [(a, False) for a in personal]
@@ -473,6 +472,12 @@ def resend(department: str, *, actor: str, to: Agent | None = None,
                  after={"sent": sent, "skipped": skipped}, department=department,
                  label=f"briefing {department} {slot.day.isoformat()}", at=now)
     return result
+
+
+def _manages(agent: Agent, managers: list[Agent]) -> bool:
+    """Whether `agent`, named on request, gets the department digest: a recipient of it, or a
+    lead or admin (a lead of the department; an admin looking at any department)."""
+    return agent.name in {a.name for a in managers} or agent.role in ("lead", "admin")
 
 
 def local_day(department: str, now: datetime) -> date:
