@@ -312,6 +312,17 @@ def test_preview_shows_the_sections_counts_and_mail_to_a_lead_of_the_department(
     assert status == 200 and mine["kind"] == "agent" and mine["counts"]["active"] == 2
 
 
+def test_preview_is_in_the_language_of_whoever_reads_it(stack, people, billing, api):
+    lead = api.as_principal(people["lead"])
+    assert api.patch(f"/api/agents/{_id(people['lead'])}", {"lang": "bn"})[0] == 200
+    status, body = lead.get(f"/api/briefing?department=billing&date={DAY}")
+    assert status == 200 and body["lang"] == "bn" and "দৈনিক ব্রিফিং" in body["subject"], body["subject"]
+    assert lead.get(f"/api/briefing?department=billing&date={DAY}&lang=en")[1]["lang"] == "en"
+    # an agent named: their language (Rahim has none set: English)
+    status, body = lead.get(f"/api/briefing?department=billing&date={DAY}&agent={_id(people['rahim'])}")
+    assert status == 200 and body["lang"] == "en"
+
+
 @pytest.mark.parametrize("query, status", [
     ("department=sales", 403),  # not the lead's department
     ("department=nowhere", 400),

@@ -385,7 +385,9 @@ def preview(department: str, day: date, *, agent: Agent | None = None, lang: str
     else:
         common["names"].setdefault(agent.name, agent.display_name or agent.name.rsplit("/", 1)[-1])
         digest = digest_for(department, agent, _manages(agent, managers), common)
-    lang = lang if lang in briefing.LANGS else (getattr(agent, "lang", None) or DEFAULT_LANG)
+    # the language of whoever would read it: the agent named, else the lead previewing it
+    reader = agent or next((a for a in directory if a.name == viewer[0]), None)
+    lang = lang if lang in briefing.LANGS else (getattr(reader, "lang", None) or DEFAULT_LANG)
     subject, text, html = briefing.render(digest, lang)
     return {"department": department, "date": slot.day.isoformat(), "timezone": slot.timezone,
             "scheduled": scheduled, "opens": clock.iso(slot.opens), "as_of": clock.iso(at), "kind": digest.kind,
