@@ -19,7 +19,10 @@ Every AWS call a handler made was inside its function's IAM policy (the last ste
 from __future__ import annotations
 
 import json
+import os
 import smtplib
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -56,8 +59,11 @@ DAY: dict = {"done": []}
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    state_dir = tmp_path_factory.mktemp("setu-day")
-    yield from started(state_dir, SETU_IAM="enforce",
+    # `.setu` as in a checkout: `setu ... --local` run beside it finds this stack's local.json
+    state_dir = tmp_path_factory.mktemp("setu-day") / ".setu"
+    state_dir.mkdir()
+    # the scheduled handlers (the daily briefing, staff digests) every 5 s instead of 60
+    yield from started(state_dir, SETU_SCHEDULE_SECONDS="5", SETU_IAM="enforce",
                        SETU_IAM_LOG=str(state_dir / "iam-denials.jsonl"))
 
 
@@ -156,6 +162,15 @@ def send_sms(stack, body: str, message_id: str) -> None:
             "messageBody": body, "inboundMessageId": message_id}))
 
 
+def setu(stack, *args: str) -> str:
+    """The `setu` command against this stack (`--local`), as an admin runs it; its output."""
+    run = subprocess.run([sys.executable, "-m", "setu_cli", *args, "--local"],
+                         cwd=stack.state_dir.parent, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(local_stack.ROOT)})
+    assert run.returncode == 0, f"setu {' '.join(args)}: {run.returncode}\n{run.stdout}\n{run.stderr}"
+    return run.stdout
+
+
 def mail_to(stack, address: str) -> list:
     """Mail the emulator's SES sent to `address`, parsed, oldest first."""
     data = requests.get(f"{stack.info['aws_endpoint_url']}/moto-api/data.json", timeout=30).json()
@@ -171,10 +186,12 @@ def html_of(mail) -> str:
     return mail.get_body(preferencelist=("html",)).get_content()
 
 
-def mail_with(stack, address: str, subject_start: str, what: str, *, once: bool = True):
+def mail_with(stack, address: str, subject_start: str, what: str, *, once: bool = True,
+              timeout: float = 30.0):
     """The mail to `address` whose subject starts so (`once`: and only one such mail)."""
     found = wait_for(lambda: [m for m in mail_to(stack, address)
-                              if str(m["Subject"]).startswith(subject_start)], bool, what)
+                              if str(m["Subject"]).startswith(subject_start)], bool, what,
+                     timeout=timeout)
     assert not once or len(found) == 1, f"{what}: {len(found)} mails, {[m['Subject'] for m in found]}"
     return found[-1]
 
@@ -396,6 +413,12 @@ def test_4_handing_over_by_short_name_mails_the_assignee_in_their_language(stack
     due = ticket(stack, mailed["id"])["sla"]["first_response_due"]
     assert dhaka_en(due) in text_of(mail) and "Nusrat Jahan assigned ticket" in text_of(mail)
     assert "/api/" not in text_of(mail)
+    # the admin's command line answers the same question, in Dhaka time with the offset
+    out = setu(stack, "tickets", "--assignee", "karim")
+    [row] = [line for line in out.splitlines() if line.startswith(mailed["ref"] + " ")]
+    local_due = parse(due).astimezone(DHAKA).strftime("%Y-%m-%d %H:%M") + " +06"
+    assert " karim " in row and local_due in row and "Salma Akter" in row, out
+    assert out.rstrip().endswith("(1 ticket)"), out
     DAY["done"].append("4")
 
 
@@ -427,6 +450,12 @@ def test_5_a_customer_reply_a_local_time_callback_and_stop_by_sms(stack):
     expected = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, 0, tzinfo=timezone.utc)
     assert parse(scheduled["callback_at"]) == expected, scheduled  # 15:00 in Dhaka is 09:00Z
 
+    # one typed to the second falls due while we work: Nusrat is told (below)
+    talk = DAY["conversation"]
+    soon = datetime.now(timezone.utc).astimezone(DHAKA) + timedelta(seconds=4)
+    ok(nusrat.post(f"/api/tickets/{talk['id']}/callbacks",
+                   {"at": soon.strftime("%Y-%m-%d %H:%M:%S"), "note": "কুরিয়ার গেল কি না"}), 201)
+
     # the day's resolutions, one each (reports, step 6)
     ok(nusrat.post(f"/api/tickets/{form['id']}/replies", {"body": "পার্সেল রওনা হয়েছে।"}), 201)
     ok(nusrat.patch(f"/api/tickets/{form['id']}", {"status": "resolved"}))
@@ -454,6 +483,11 @@ def test_5_a_customer_reply_a_local_time_callback_and_stop_by_sms(stack):
     message = error["error"]["message"]
     assert message.startswith(f"The customer opted out of SMS on {now.day} {now:%B %Y}"), message
     assert "(Asia/Dhaka)" in message and error["error"]["channels"] == [], error
+
+    bn_ref = "#" + talk["ref"].translate(BN_DIGITS)
+    mail = mail_with(stack, MAIL[NUSRAT], f"[{bn_ref}] কলব্যাকের সময় হয়েছে:",
+                     "Nusrat's callback-due mail", timeout=45)
+    assert "কুরিয়ার গেল কি না" in text_of(mail) and "(ঢাকা)" in text_of(mail), text_of(mail)
     DAY["done"].append("5")
 
 
@@ -538,8 +572,24 @@ def test_8_the_lead_previews_the_briefing_and_resends_it_to_a_lead_added_later(s
     mail = mail_with(stack, MAIL[MITA], "Daily briefing, Returns, ", "Mita's briefing", once=False)
     assert mail["Subject"] == theirs["subject"], (mail["Subject"], theirs["subject"])
     assert "/api/" not in text_of(mail)
+    # the command line shows the same digest
+    out = setu(stack, "briefing", "--preview", "--department", "returns", "--lang", "en")
+    assert theirs["subject"] in out, out
     entries = ok(laila.get("/api/audit?limit=200"))["items"]
     assert [e["after"]["sent"] for e in entries if e["action"] == "briefing.sent"] == [[MITA]]
+
+    # the scheduled briefing: once the department's day has opened (09:30 Dhaka on its 24x7
+    # calendar) it went to Laila — even before there was anything to report — and a lead who
+    # joins later is not left out: the next tick sends it to Mita too
+    if parse(preview["as_of"]) >= parse(preview["opens"]):
+        def states():
+            return {d["agent"]["name"]: d["state"]
+                    for d in ok(laila.get("/api/briefing?department=returns"))["deliveries"]}
+        got = wait_for(states, lambda s: s.get("Mita") == "sent", "the scheduled briefing to Mita")
+        assert got["Laila Akter"] == "sent", got
+        assert mail_with(stack, MAIL[LAILA], "দৈনিক ব্রিফিং", "Laila's briefing", once=False)
+    else:  # before the opening nobody has had it yet
+        assert preview["deliveries"] == [], preview["deliveries"]
     DAY["done"].append("8")
 
 
