@@ -459,7 +459,22 @@ def test_5_a_customer_reply_a_local_time_callback_and_stop_by_sms(stack):
     # the day's resolutions, one each (reports, step 6)
     ok(nusrat.post(f"/api/tickets/{form['id']}/replies", {"body": "পার্সেল রওনা হয়েছে।"}), 201)
     ok(nusrat.patch(f"/api/tickets/{form['id']}", {"status": "resolved"}))
+    # a refund is the lead's to decide: Karim asks Laila, each hears in their language
     mailed = DAY["mailed"]
+    asked = ok(karim.post(f"/api/tickets/{mailed['id']}/decisions", {
+        "question": "Refund 1,450 taka for the cracked kettle?", "approver": LAILA}), 201)
+    assert queue(stack, KARIM, "has_decision=true") == {mailed["id"]}
+    bn_ref = "#" + mailed["ref"].translate(BN_DIGITS)
+    question = text_of(mail_with(stack, MAIL[LAILA], f"[{bn_ref}] সিদ্ধান্ত প্রয়োজন: Kettle arrived broken",
+                                 "Laila's decision request"))
+    assert f"Karim Hasan টিকেট {bn_ref}-এ আপনার সিদ্ধান্ত চান" in question, question
+    assert dhaka_bn(asked["decision"]["due_at"]) in question and "Refund 1,450 taka" in question
+    assert "/api/" not in question
+    ok(As(stack.url, LAILA).post(f"/api/tickets/{mailed['id']}/decisions/{asked['decision']['id']}",
+                                 {"outcome": "approved", "comment": "Yes, the courier broke it."}))
+    told = mail_with(stack, MAIL[KARIM], f"[#{mailed['ref']}] Decision approved:", "Karim hears it")
+    assert "Laila Akter approved" in text_of(told) and "the courier broke it" in text_of(told)
+    assert queue(stack, KARIM, "has_decision=true") == set()
     ok(karim.post(f"/api/tickets/{mailed['id']}/replies",
                   {"body": "Sorry about the lid. The refund of 1,450 taka is on its way."}), 201)
     ok(karim.patch(f"/api/tickets/{mailed['id']}", {"status": "resolved"}))
