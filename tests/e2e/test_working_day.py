@@ -4,16 +4,21 @@ IAM on the local stage), the SMTP ingress, the inbound SMS topic — with the ma
 back from the AWS emulator. The steps are one day in order (pytest runs them in file order and
 they share `DAY`); docs/agents.md, "A lead's day in Setu", walks through the same day.
 
-1. The admin sets up: a lead and two agents (bn, en), a new department `returns`, a policy saved
-   with only its targets (inheriting its follow-ups), `urgent` for every department, an unused
-   policy name warned about, the list routes.
+1. The admin sets up: a lead and two agents (bn, en), a new department `returns` (listed, on
+   the web form, its address), a policy saved with only its targets (inherited follow-ups in
+   the answer), `urgent` for every department, an unused policy name warned about, the lists.
 2. Customers write: the web form (a Bengali name), mail to the department's address, an SMS;
-   an agent starts an SMS conversation with that customer, whose answer joins it.
-3. Agents work: the queue's questions, handing a ticket over by short name (staff mail in the
-   assignee's language and Dhaka time), a customer's reply (staff mail), a callback typed in
-   local time, STOP by SMS and the reply that can no longer go by SMS.
-4. The lead: reports by agent, the audit of their department, the briefing preview and a
-   resend to a lead added later.
+   an agent starts an SMS conversation with that customer, whose answer joins it (no new
+   ticket, no second acknowledgement, the starter's).
+3. The queue answers agents' questions (me, none, several statuses, a Bengali name, 422).
+4. Handing over by short name: staff mail in the assignee's language and Dhaka time, no
+   `/api/` link; `setu tickets --assignee karim` shows it with the offset.
+5. A customer's reply (staff mail), a callback typed in Dhaka time (and one falling due:
+   staff mail), a refund decision asked of the lead and decided, resolutions, STOP (বন্ধ) by
+   SMS and the reply that can no longer go by SMS.
+6-8. The lead: reports by agent (names, resolved == handled, sums), the audit of their
+   department (refs), the briefing preview (counts = the queue's, one line per ticket), a
+   resend to a lead added later, and the scheduled briefing reaching her too.
 Every AWS call a handler made was inside its function's IAM policy (the last step).
 """
 from __future__ import annotations
