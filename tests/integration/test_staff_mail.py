@@ -212,3 +212,22 @@ def test_round_robin_assignment_tells_the_chosen_agent(stack, api):
     assert ticket["assignee"] in (NUSRAT, KARIM, LEAD)
     [item] = staff_items(api, created["id"], "staff_assigned")
     assert item["recipient"] == MAIL[ticket["assignee"]] and item["status"] == "sent"
+
+
+def test_setu_notifications_shows_and_sets_an_agents_preferences(stack, api, capsys):
+    from setu_cli.main import main
+
+    assert main(["notifications", "--principal", KARIM]) == 0
+    assert "kinds: assigned, customer_replied" in capsys.readouterr().out
+    assert main(["notifications", "--principal", KARIM, "--kinds", "escalation,callback_due",
+                 "--quiet", "22:00-08:00", "--digest-after", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "kinds: callback_due, escalation" in out and "22:00-08:00 (Asia/Dhaka)" in out
+    status, me = api.as_principal(KARIM).get("/api/me/notifications")
+    assert me == {"kinds": ["callback_due", "escalation"],
+                  "quiet_hours": {"start": "22:00", "end": "08:00"}, "digest_after": 3}
+    assert main(["notifications", "--principal", KARIM, "--quiet", "25:00-08:00"]) == 2
+    assert "quiet_hours" in capsys.readouterr().err
+    assert main(["notifications", "--principal", KARIM, "--reset"]) == 0
+    assert api.as_principal(KARIM).get("/api/me/notifications")[1]["kinds"] == list(staff.KINDS)
+    assert main(["notifications", "--principal", "arn:aws:iam::123456789012:user/nobody"]) == 2
