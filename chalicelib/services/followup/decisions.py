@@ -105,7 +105,8 @@ def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
                                   "approvers": [a.name for a in approvers],
                                   "due_at": decision["due_at"]})]
     items += staff.notify_many(ticket, "decision_requested", [a.name for a in approvers], now=now,
-                               actor=agent.principal, question=decision["question"],
+                               actor=agent.principal, actor_name=agent.display_name,
+                               question=decision["question"],
                                decision_due=decision["due_at"])
     ticket_store.save(ticket, items, now, lambda tx: audit.add(
         tx, agent.principal, "decision.requested", f"ticket:{ticket.id}", at=now,
@@ -146,7 +147,7 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
                             data={"decision": decision_id, "comment": ticket.decision["comment"],
                                   "late": now > clock.parse_iso(decision["due_at"])})]
     items += staff.notify(ticket, "decision_decided", decision.get("requested_by"), now=now,
-                          actor=agent.principal, outcome=outcome,
+                          actor=agent.principal, actor_name=agent.display_name, outcome=outcome,
                           comment=ticket.decision["comment"] or None,
                           question=decision.get("question"))
     told, channel = notices.compose(ticket, now + timedelta(milliseconds=1), kind="decision",

@@ -40,7 +40,7 @@ from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.models import Customer, StaffDigest, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
-from chalicelib.services.messaging import templates
+from chalicelib.services.messaging import outbound, templates
 from chalicelib.services.team import agents, departments, notifications
 
 log = logging.getLogger("setu.staff")
@@ -136,10 +136,11 @@ def render(n: dict[str, Any], lang: str) -> tuple[str, str, str, str]:
 # ---- who is told, and the message on the timeline -------------------------------------------
 
 def notify(ticket: Ticket, kind: str, to: str | None, *, now: datetime, actor: str | None = None,
-           customer_name: str | None = None, **extra: Any) -> list[TimelineItem]:
+           actor_name: str | None = None, customer_name: str | None = None,
+           **extra: Any) -> list[TimelineItem]:
     """The staff mail of `kind` for the agent `to`, as a queued timeline message to write with
     the event ([] when there is nobody to tell: no agent, the actor, inactive, no address, the
-    kind switched off)."""
+    kind switched off). `actor_name`: how the mail names the actor (else looked up, cached)."""
     if kind not in KINDS:
         raise ValueError(f"no staff mail kind {kind!r}")
     if not to or to == actor:
@@ -149,16 +150,13 @@ def notify(ticket: Ticket, kind: str, to: str | None, *, now: datetime, actor: s
         return []
     if customer_name is None:
         customer_name = _customer_name(ticket)
-    actor_name = None
-    if actor and actor != "system":
+    if actor and actor != "system" and actor_name is None:
         found = agents.recipient(actor)
         actor_name = found.display_name if found else actor.rsplit("/", 1)[-1]
     n = facts(ticket, kind, agent.lang, recipient=agent.display_name,
               customer_name=customer_name or None, actor_name=actor_name, **extra)
     subject, text, html, headline = render(n, agent.lang)
     uid = ids.new_id("m")
-    from chalicelib.services.messaging import outbound  # deferred: cold start (no cycle: outbound is bigger)
-
     prefs = agent.notifications
     return [timeline.message(
         ticket.id, now, message_uid=uid, direction="out", kind=MESSAGE_KINDS[kind],

@@ -295,7 +295,8 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
         items.append(timeline.event(ticket.id, now, "ticket.assigned", actor=actor,
                                     seq=len(items), data={"from": ticket.assignee, "to": assignee}))
         ticket.assignee = assignee
-        items += staff.notify(ticket, "assigned", assignee, now=now, actor=actor)
+        items += staff.notify(ticket, "assigned", assignee, now=now, actor=actor,
+                              actor_name=agent.display_name)
     if items:
         after = {name: getattr(ticket, name) for name in fields}
         changed = [name for name in fields if before[name] != after[name]]
