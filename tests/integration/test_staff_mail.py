@@ -231,3 +231,37 @@ def test_setu_notifications_shows_and_sets_an_agents_preferences(stack, api, cap
     assert main(["notifications", "--principal", KARIM, "--reset"]) == 0
     assert api.as_principal(KARIM).get("/api/me/notifications")[1]["kinds"] == list(staff.KINDS)
     assert main(["notifications", "--principal", "arn:aws:iam::123456789012:user/nobody"]) == 2
+
+
+def test_sla_warning_reaches_the_assignee_in_bengali(stack, api):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT4S", "warn_before": "PT2S",
+                                                  "calendar": "24x7"})[0] == 200
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": NUSRAT})[0] == 200
+    wait_for(lambda: [i for i in staff_items(api, created["id"], "staff_sla_warning")
+                      if i["status"] == "sent"], stack.pump, timeout=40)
+    [warning] = [m for m in sent_mail(stack, MAIL[NUSRAT]) if "এসএলএ সতর্কতা" in m["Subject"]]
+    text = text_of(warning)
+    assert "প্রথম উত্তর" in text and "(ঢাকা)" in text and "/api/" not in text
+
+
+def test_the_asker_hears_the_decision_and_approvers_get_the_question_in_their_language(stack, api):
+    created = new_ticket(api)
+    status, asked = api.as_principal(KARIM).post(f"/api/tickets/{created['id']}/decisions", {
+        "question": "Refund 5,000 taka?", "approver": LEAD, "within": "PT1H"})
+    assert status == 201, asked
+    stack.pump.drain()
+    [ask] = sent_mail(stack, MAIL[LEAD])
+    assert ask["Subject"] == f"[#{created['ref']}] Decision needed: Order late"
+    assert "Karim asks for your decision" in text_of(ask) and "Refund 5,000 taka?" in text_of(ask)
+    assert "(Dhaka time)" in text_of(ask) and "/api/" not in text_of(ask)
+    status, _ = api.as_principal(LEAD).post(
+        f"/api/tickets/{created['id']}/decisions/{asked['decision']['id']}",
+        {"outcome": "rejected", "comment": "over budget"})
+    assert status == 200
+    stack.pump.drain()
+    [told] = sent_mail(stack, MAIL[KARIM])
+    assert told["Subject"] == f"[#{created['ref']}] Decision rejected: Order late"
+    assert "Mita rejected the decision you asked for" in text_of(told)
+    assert "over budget" in text_of(told)
+    assert len(sent_mail(stack, MAIL[LEAD])) == 1  # the decider is not told of their own act
