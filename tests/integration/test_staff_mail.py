@@ -265,3 +265,18 @@ def test_the_asker_hears_the_decision_and_approvers_get_the_question_in_their_la
     assert "Mita rejected the decision you asked for" in text_of(told)
     assert "over budget" in text_of(told)
     assert len(sent_mail(stack, MAIL[LEAD])) == 1  # the decider is not told of their own act
+
+
+def test_erasing_the_customer_erases_what_staff_mail_kept_of_them(stack, api):
+    from chalicelib.db.models import TimelineItem
+
+    created = new_ticket(api, name="Erase Me", email="erase-me@example.com")
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": NUSRAT})[0] == 200
+    stack.pump.drain()
+    ticket = api.get(f"/api/tickets/{created['id']}")[1]
+    [mail] = [i for i in TimelineItem.query(created["id"]) if i.kind == "staff_assigned"]
+    assert "Erase Me" in mail.body and mail.data is not None
+    status, _ = api.post(f"/api/customers/{ticket['customer']['id']}/erase")
+    assert status in (200, 202)
+    [mail] = [i for i in TimelineItem.query(created["id"]) if i.kind == "staff_assigned"]
+    assert mail.body == "[erased]" and mail.html is None and mail.data is None
