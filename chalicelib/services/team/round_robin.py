@@ -12,7 +12,9 @@ conditional on the version of the image it was decided from (that image has no a
 counter's on the value read. A redelivered stream record finds the version moved, reads the
 ticket again, sees the assignee and does nothing. With nobody available the ticket stays
 unassigned and `ticket.unassigned` is recorded once (its sort key derives from the change that
-asked, so a redelivery cannot add a second).
+asked, so a redelivery cannot add a second). The chosen agent's "assigned to you" mail (`tell`,
+handed in by the stream: services/messaging/staff.py) is written in the same transaction, so
+it too is written once (one GetItem for the agent, cached, and one for the customer's name).
 """
 from __future__ import annotations
 
