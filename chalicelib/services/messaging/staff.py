@@ -72,7 +72,7 @@ def staff_link(ref: str) -> str | None:
 
 
 def open_command(ref: str) -> str:
-    """The command that shows the ticket (setu_cli: `setu tickets --q <ref>`)."""
+    """The command that shows the ticket: `setu tickets --q <ref>` (the admin command line)."""
     return f"setu tickets --q {ref}"
 
 
