@@ -21,14 +21,17 @@ Design (exactly once, one place to queue, one trigger):
   default 15), the mail is not sent but recorded (status `digest`) in the window's digest item
   in the keys table (`staff-digest / <window end>#<agent id>`, TTL 2 days). Quiet hours have
   their own item, ending when they end.
-- `send_digests` (the scheduled tick of events/schedule.py, every 5 minutes) sends each ended
-  window's held entries as one mail, grouped by ticket; a conditional claim on the item makes
-  a digest go once.
+- `send_digests` (the scheduled tick of events/schedule.py, every 5 minutes: no new function
+  or timer) sends each ended window's held entries as one mail, grouped by ticket; a
+  conditional claim on the item makes a digest go once. A digest SES refuses is logged and not
+  tried again: its single mails stay on the tickets' timelines (status `digest`).
 
 AWS calls: `notify` one GetItem for the agent (cached per container, services/team/agents.py)
-and, without a `customer_name` from the caller, one GetItem for the customer; nothing when the
-ticket has no one to tell. `hold` one UpdateItem (keys). `send_digests` one Query, then per
-digest one UpdateItem (the claim) and one SendRawEmail.
+and, without a `customer_name` from the caller, one GetItem for the customer; nothing at all
+when the ticket has no one to tell (the customer-facing paths of an unassigned ticket cost
+what they did). Sending: the outbox's calls plus `hold`'s one UpdateItem (keys).
+`send_digests` one Query, then per digest one UpdateItem (the claim), one BatchGetItem (the
+tickets' status) and one SendRawEmail.
 """
 from __future__ import annotations
 
