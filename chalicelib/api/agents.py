@@ -189,7 +189,7 @@ def openapi_section() -> dict[str, Any]:
                 "get": {"summary": "An agent (lead or admin; any agent: their own)",
                         "security": sigv4, "parameters": [agent_id],
                         "responses": {"200": ok("Agent"), **AGENT_ERRORS}},
-                "patch": {"summary": "Change an agent (admin); an agent sets their own away/lang. "
+                "patch": {"summary": "Change an agent (admin); an agent sets their own away/lang/notifications. "
                                      "The last active admin cannot be demoted or deactivated (409)",
                           "security": sigv4, "parameters": [agent_id],
                           "requestBody": request_body("AgentChange"),
