@@ -280,3 +280,20 @@ def test_erasing_the_customer_erases_what_staff_mail_kept_of_them(stack, api):
     assert status in (200, 202)
     [mail] = [i for i in TimelineItem.query(created["id"]) if i.kind == "staff_assigned"]
     assert mail.body == "[erased]" and mail.html is None and mail.data is None
+
+
+def test_a_full_window_still_counts_and_the_digest_says_how_many_more(stack, api, monkeypatch):
+    monkeypatch.setattr(staff, "MAX_ENTRIES", 1)
+    assert api.patch(f"/api/agents/{agents.agent_id(KARIM)}",
+                     {"notifications": {"digest_after": 0}})[0] == 200
+    tickets = [new_ticket(api, subject=f"Box {n}") for n in range(2)]
+    for created in tickets:
+        assert api.patch(f"/api/tickets/{created['id']}", {"assignee": KARIM})[0] == 200
+    stack.pump.drain()
+    assert [staff_items(api, t["id"], "staff_assigned")[0]["status"] for t in tickets] == ["digest"] * 2
+    [window] = list(StaffDigest.query("staff-digest"))
+    assert window.count == 2 and len(window.entries) == 1
+    assert staff.send_digests(staff.window_end(clock.now()) + timedelta(seconds=1))["sent"] == 1
+    [digest] = sent_mail(stack, MAIL[KARIM])
+    assert digest["Subject"] == "2 notifications on 1 ticket"
+    assert "… and 1 more not listed here." in text_of(digest)

@@ -169,3 +169,14 @@ def test_notify_tells_nobody_without_an_assignee_or_the_actor():
 def test_quiet_end_plus_window_never_collide():
     end = (dhaka(8) + timedelta(0)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert staff.keys.staff_digest_sk(end, "ag_1", quiet=True) != staff.keys.staff_digest_sk(end, "ag_1")
+
+
+def test_a_full_digest_says_how_many_more():
+    entries = [entry(str(n), f"2026-12-07T05:00:0{n}.000Z") for n in range(3)]
+    digest = StaffDigest("staff-digest", "2026-12-07T05:15:00.000Z#ag_1", entries=entries,
+                         quiet=False, after=1, count=7, lang="en", agent="arn:x/karim")
+    subject, text, html = staff.render_digest(digest, {}, "Karim")
+    assert subject == "6 notifications on 2 tickets"
+    assert "… and 4 more not listed here." in text and "4 more" in html
+    digest.lang = "bn"
+    assert "আরও ৪টি এখানে দেখানো হয়নি" in staff.render_digest(digest, {}, "Karim")[1]

@@ -39,6 +39,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import size
+
 from chalicelib import clock, config, ids
 from chalicelib.db import keys, timeline
 from chalicelib.db.models import Customer, StaffDigest, Ticket, TimelineItem
@@ -58,6 +61,7 @@ DEFAULT_WINDOW_MINUTES = 15
 DIGEST_TTL = timedelta(days=2)
 DIGEST_LOOKBACK = timedelta(days=1)  # windows ended longer ago than this are not sent any more
 EXCERPT_CHARS = 300
+MAX_ENTRIES = 300  # per window and agent: beyond, the digest counts them ("and N more")
 _BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
               "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর")
 SLA_TARGETS = ("first_response", "next_reply", "resolution")
@@ -165,7 +169,8 @@ def notify(ticket: Ticket, kind: str, to: str | None, *, now: datetime, actor: s
         ticket.id, now, message_uid=uid, direction="out", kind=MESSAGE_KINDS[kind],
         status="queued", channel="email", recipient=agent.email, subject=subject, body=text,
         html=html, message_id=outbound.email_message_id(uid), lang=agent.lang, sender="system",
-        data={"staff": kind, "agent": to, "ref": ticket.ref, "subject": ticket.subject, "line": headline,
+        data={"staff": kind, "agent": to, "ref": ticket.ref, "subject": ticket.subject,
+              "line": headline,
               "quiet_hours": prefs["quiet_hours"], "digest_after": prefs["digest_after"]})]
 
 
@@ -220,19 +225,27 @@ def hold(item: TimelineItem, now: datetime) -> bool:
     ticket_subject = str(data.get("subject") or "")
     digest = StaffDigest(keys.STAFF_DIGEST_PK, keys.staff_digest_sk(
         clock.iso(end), agents.agent_id(principal), quiet=quiet_end is not None))
-    digest.update(actions=[
+    fields = [
         StaffDigest.count.add(1),
-        StaffDigest.entries.set((StaffDigest.entries | []).append([{
-            "ticket_id": item.ticket_id, "ref": str(data.get("ref") or ""), "kind": data.get("staff") or "",
-            "line": data.get("line") or item.subject or "", "at": clock.iso(now),
-            "message": item.message_uid or "", "subject": ticket_subject}])),
         StaffDigest.recipient.set(item.recipient or ""),
         StaffDigest.agent.set(principal),
         StaffDigest.lang.set(item.lang or "en"),
         StaffDigest.quiet.set(quiet_end is not None),
         StaffDigest.after.set(0 if quiet_end is not None else after),
         StaffDigest.expires_at.set(int((end + DIGEST_TTL).timestamp())),
-    ])
+    ]
+    entry = {"ticket_id": item.ticket_id, "ref": str(data.get("ref") or ""),
+             "kind": data.get("staff") or "", "line": data.get("line") or item.subject or "",
+             "at": clock.iso(now), "message": item.message_uid or "", "subject": ticket_subject}
+    try:  # the entry joins the list while it has room (an item holds at most 400 KB)
+        digest.update(actions=[*fields, StaffDigest.entries.set(
+            (StaffDigest.entries | []).append([entry]))],
+            condition=StaffDigest.entries.does_not_exist()
+            | (size(StaffDigest.entries) < MAX_ENTRIES))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        digest.update(actions=fields)  # full: counted, the digest says "and N more"
     return quiet_end is not None or int(digest.count or 0) > after
 
 
@@ -262,11 +275,14 @@ def render_digest(digest: StaffDigest, statuses: dict[str, str],
     for g in group(held_entries(digest)):
         groups.append({**g, "status": statuses.get(g["ticket_id"] or "", ""),
                        "link": staff_link(g["ref"]), "command": open_command(g["ref"]),
-                       "lines": [{**line, "at": when(line.get("at"), lang)} for line in g["lines"]]})
+                       "lines": [{**line, "at": when(line.get("at"), lang)}
+                                 for line in g["lines"]]})
     end = digest.sk.split("#", 1)[0]
+    listed = sum(len(g["lines"]) for g in groups)
+    held = int(digest.count or 0) - (0 if digest.quiet else int(digest.after or 0))
     d = {"recipient": recipient_name or digest.agent.rsplit("/", 1)[-1], "quiet": bool(digest.quiet),
-         "until": when(end, lang), "groups": groups,
-         "count": sum(len(g["lines"]) for g in groups)}
+         "until": when(end, lang), "groups": groups, "count": max(held, listed),
+         "more": max(held - listed, 0)}
     return templates.render_email("staff_digest", lang, d=d)
 
 
