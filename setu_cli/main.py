@@ -9,6 +9,8 @@
     setu erase-customer CUSTOMER_ID (--stage S | --local) [--bucket B]
     setu replay timers|events|streams (--stage S | --local) [--dry-run] [--max N]
     setu rotate-signing-key (--stage S | --local) [--keep N] [--drop KID] [--secret ARN]
+    setu notifications --principal ARN [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
+                       [--digest-after N] [--reset]  (--stage S | --local)
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
 credentials and region of the environment (AWS_PROFILE, AWS_REGION, or `--region`);
@@ -135,6 +137,24 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--secret", help="the secret's name or ARN (default: setu-<stage>-signing)")
     rotate.set_defaults(run=_rotate_signing_key)
 
+    notify = commands.add_parser(
+        "notifications", parents=[where], help="show or set an agent's staff mail preferences",
+        description="Which staff mails an agent gets (kinds: assigned, customer_replied, "
+                    "callback_due, sla_warning, decision_requested, decision_decided, "
+                    "escalation), their quiet hours (business time zone, Asia/Dhaka) and after "
+                    "how many single mails in a window the rest wait for a digest. Without "
+                    "options it shows them. As PATCH /api/agents/{id} {\"notifications\": ...}; "
+                    "agents set their own with PUT /api/me/notifications. Audited as "
+                    "cli:<your AWS identity>.")
+    notify.add_argument("--principal", required=True, help="the agent's IAM principal ARN")
+    kinds = notify.add_mutually_exclusive_group()
+    kinds.add_argument("--kinds", help="comma-separated kinds wanted (the others are off)")
+    kinds.add_argument("--all-kinds", action="store_true", help="every kind (the default)")
+    notify.add_argument("--quiet", help="quiet hours, e.g. 22:00-08:00, or off")
+    notify.add_argument("--digest-after", type=int, help="single mails per window before a digest")
+    notify.add_argument("--reset", action="store_true", help="back to the defaults")
+    notify.set_defaults(run=_notifications)
+
     replay = commands.add_parser(
         "replay", help="replay a dead-letter queue (python -m infra.replay)",
         description="Delegates to infra/replay.py: setu replay timers|events|streams (--stage S | --local) "
@@ -196,6 +216,40 @@ def _bootstrap_admin(args: argparse.Namespace) -> int:
     said = {"created": "created admin", "promoted": "made an active admin:",
             "unchanged": "already an active admin:"}[outcome]
     print(f"{said} {agent['principal']} (id {agent['id']}) on stage {stage}")
+    return 0
+
+
+def _notifications(args: argparse.Namespace) -> int:
+    from chalicelib.services.team import agents
+
+    if agents.principal_problem(args.principal):
+        print(f"setu: not an agent: {args.principal}", file=sys.stderr)
+        return 2
+    record = agents.find(agents.agent_id(args.principal))  # NotFound: exit 2
+    prefs = agents.view(record)["notifications"]
+    if args.reset:
+        prefs = None
+    else:
+        if args.kinds is not None:
+            prefs["kinds"] = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        if args.all_kinds:
+            prefs["kinds"] = list(agents.notifications.KINDS)
+        if args.quiet is not None:
+            start, _, end = args.quiet.partition("-")
+            prefs["quiet_hours"] = None if args.quiet == "off" else {"start": start, "end": end}
+        if args.digest_after is not None:
+            prefs["digest_after"] = args.digest_after
+    changing = args.reset or any(v is not None for v in (args.kinds, args.quiet, args.digest_after)) \
+        or args.all_kinds
+    if changing:
+        admin = agents.AgentView(principal=_actor(), role="admin", display_name="cli",
+                                 departments=frozenset())
+        prefs = agents.update(admin, agents.agent_id(args.principal),
+                              {"notifications": prefs})["notifications"]
+    quiet = prefs["quiet_hours"]
+    print(f"{args.principal}\n  kinds: {', '.join(prefs['kinds']) or '(none)'}\n"
+          f"  quiet hours: {quiet['start'] + '-' + quiet['end'] + ' (Asia/Dhaka)' if quiet else 'none'}\n"
+          f"  digest after: {prefs['digest_after']} mails in a window")
     return 0
 
 

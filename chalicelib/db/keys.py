@@ -27,6 +27,8 @@ key prefix of the keys table is built here, and only here:
   nonce#<purpose>#<nonce> / _            a single-use form nonce
   briefing#<department>#<day> / done|to#<agent>   a briefing sent (or claimed per recipient)
   report#<YYYY-MM-DD> / <dimension>      report counters; reported#<table>#<key>#<sk>: applied once
+  staff-digest / <window end>#<agent id>[#quiet]   staff mail counted in a window, the entries
+                                         a digest sends at its end (services/messaging/staff.py)
 docs/data-model.md says what each holds and who writes it.
 """
 from __future__ import annotations
@@ -177,3 +179,10 @@ def mark_message_id_reused(tx: Transaction, message_id: str) -> None:
     it (services/inbound/thread.py), in the caller's transaction."""
     tx.update(Key(pk=msgid_pk(message_id), sk=NO_SORT),
               actions=[Key.data["reused"].set(True)], condition=Key.pk.exists(), label="extra")
+
+
+STAFF_DIGEST_PK = "staff-digest"
+
+
+def staff_digest_sk(window_end: str, agent_id: str, *, quiet: bool = False) -> str:
+    return f"{window_end}#{agent_id}" + ("#quiet" if quiet else "")

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import clock
+from chalicelib import clock, config
 from chalicelib.db.models import Ticket
 from chalicelib.services.reports import briefing
 from chalicelib.services.sla.calendars import ALWAYS, DHAKA, parse_calendar
@@ -226,11 +226,25 @@ def test_thousands_of_tickets_are_capped_per_section_with_the_rest_counted():
 def _digest(tickets, **kw):
     return briefing.department_digest("billing", {"en": "Billing", "bn": "বিল ও পেমেন্ট"}, SLOT,
                                       tickets, _lines(tickets), recipient=KARIM,
-                                      recipient_name="Karim", names={RAHIM: "Rahim Uddin"},
-                                      link_base="https://help.example.com", **kw)
+                                      recipient_name="Karim", names={RAHIM: "Rahim Uddin"}, **kw)
 
 
-def test_english_mail_names_the_sections_times_and_links():
+@pytest.fixture
+def console(monkeypatch):
+    """A console URL set: the briefing links each ticket to it."""
+    monkeypatch.setenv("SETU_CONSOLE_URL", "https://help.example.com/console")
+    config.reload()
+    yield
+    monkeypatch.delenv("SETU_CONSOLE_URL")
+    config.reload()
+
+
+def test_without_a_console_the_mail_links_nothing_a_browser_cannot_open():
+    _, text, html = briefing.render(_digest(backlog()), "en")
+    assert "#1001" in text and "/api/" not in text and "/api/" not in html and "href" not in html
+
+
+def test_english_mail_names_the_sections_times_and_links(console):
     tickets = [*backlog(), ticket(6, decision={"state": "requested", "question": "Refund?",
                                                "requested_by": RAHIM,
                                                "due_at": clock.iso(dhaka(2026, 11, 23, 12))}),
@@ -243,9 +257,9 @@ def test_english_mail_names_the_sections_times_and_links():
     assert "first response due 10:00; unassigned" in text
     assert "decision due Monday 23 November, 12:00: “Refund?” (asked by Rahim Uddin)" in text
     assert "call back at 15:00 “call him”" in text
-    assert "https://help.example.com/api/tickets/t_4" in text
+    assert "https://help.example.com/console/tickets/1004" in text
     assert "Unassigned in Billing: 2 (1 breached or due today)." in text
-    assert '<a href="https://help.example.com/api/tickets/t_1">#1001</a>' in html
+    assert '<a href="https://help.example.com/console/tickets/1001">#1001</a>' in html
 
 
 def test_bengali_mail_uses_bengali_words_and_digits():

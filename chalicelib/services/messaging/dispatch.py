@@ -9,6 +9,8 @@ An SMS that is sent also records, in the same write, the ticket we last texted i
 from (`texted#<E.164>`, target the ticket): a customer's SMS answer joins that conversation
 (services/inbound/sms.py). A failed or refused SMS does not: the customer never saw it.
 AWS calls per message: UpdateItem (claim), the provider call, TransactWriteItems.
+Staff mail (services/messaging/staff.py) may wait for the agent's digest instead (status
+`digest`): one UpdateItem on the keys table more, for staff mail only.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from chalicelib import clock, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key, TimelineItem
-from chalicelib.services.messaging import channels, fallback, sms_budget
+from chalicelib.services.messaging import channels, fallback, sms_budget, staff
 
 
 def dispatch(item: TimelineItem) -> str:
@@ -34,6 +36,10 @@ def dispatch(item: TimelineItem) -> str:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return "already-claimed"
         raise
+    if staff.is_staff_mail(item) and staff.hold(item, clock.now()):
+        # quiet hours, or many in the window: the agent's digest sends it (staff.py)
+        _record(item, status="digest", event="message.held_for_digest", data={})
+        return "digest"
     refused = _sms_refused(item) if item.channel == "sms" else None
     if refused:  # the budget's word: nothing sent, recorded, an automatic notice falls back
         _record(item, status="failed", event="message.failed",
@@ -104,8 +110,9 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
         if extra_writes:
             extra_writes(tx)
     # counted once written: a write that raises (and is retried) counts nothing
-    observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
-                        channel=item.channel or "", kind=item.kind or "")
+    if status != "digest":
+        observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
+                            channel=item.channel or "", kind=item.kind or "")
 
 
 def by_provider_id(provider_id: str) -> TimelineItem | None:

@@ -30,7 +30,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from chalicelib import clock
-from chalicelib.services.messaging import templates
+from chalicelib.services.messaging import staff, templates
 from chalicelib.services.sla.calendars import Calendar
 
 SECTIONS = ("breached", "due_today", "decisions", "followups")
@@ -292,7 +292,6 @@ class Digest:
     tallied: Counts = field(default_factory=Counts)
     workload: list[Workload] = field(default_factory=list)
     truncated: bool = False  # the backlog was larger than the read cap
-    link_base: str = ""
     names: dict[str, str] = field(default_factory=dict)  # principal -> display name
 
     def who(self, principal: str | None) -> str:
@@ -335,7 +334,7 @@ def sections(lines: Iterable[Line], max_lines: int = MAX_LINES) -> list[Section]
 def department_digest(department: str, department_name: dict[str, str], slot: Slot,
                       tickets: list[Any], lines: dict[str, list[Line]], *, recipient: str,
                       recipient_name: str, names: dict[str, str], truncated: bool = False,
-                      link_base: str = "", max_lines: int = MAX_LINES) -> Digest:
+                      max_lines: int = MAX_LINES) -> Digest:
     """Everything in the department, with each assignee's share. `lines` is ticket id -> the
     ticket's lines (classify); `names` is principal -> display name."""
     work: dict[str | None, Workload] = {}
@@ -355,13 +354,13 @@ def department_digest(department: str, department_name: dict[str, str], slot: Sl
         tallied=tally(tickets, free, lines),
         workload=sorted((w for w in work.values() if w.assignee),
                         key=lambda w: (-w.breached, -w.due_today, -w.active, w.name)),
-        truncated=truncated, link_base=link_base, names=names)
+        truncated=truncated, names=names)
 
 
 def agent_digest(department: str, department_name: dict[str, str], slot: Slot,
                  tickets: list[Any], lines: dict[str, list[Line]], *, recipient: str,
                  recipient_name: str, names: dict[str, str] | None = None,
-                 truncated: bool = False, link_base: str = "",
+                 truncated: bool = False,
                  max_lines: int = MAX_LINES) -> Digest:
     """The recipient's own tickets in the department, and how many nobody has taken."""
     own = [t for t in tickets if t.assignee == recipient]
@@ -371,7 +370,7 @@ def agent_digest(department: str, department_name: dict[str, str], slot: Slot,
         recipient=recipient, recipient_name=recipient_name,
         sections=sections((line for t in own for line in lines.get(t.id, [])), max_lines),
         tallied=tally(own, free, lines),
-        truncated=truncated, link_base=link_base, names=names or {})
+        truncated=truncated, names=names or {})
 
 
 def _short(principal: str | None) -> str:
@@ -411,4 +410,4 @@ def render(digest: Digest, lang: str = "en") -> tuple[str, str, str]:
         day=day_text(digest.slot.day, lang),
         when=lambda at: when_text(at, digest.slot, lang),
         num=(templates.bn_digits if lang == "bn" else str),
-        link=lambda line: f"{digest.link_base}/api/tickets/{line.ticket_id}" if digest.link_base else "")
+        link=lambda line: staff.staff_link(line.ref) or "")  # the console, once SETU_CONSOLE_URL is set

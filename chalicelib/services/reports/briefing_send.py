@@ -195,8 +195,7 @@ def _common(department: str, slot: briefing.Slot, tickets: list[Ticket], directo
     names = {a.name: a.display_name or a.name.rsplit("/", 1)[-1] for a in directory}
     return dict(department_name={lang: departments.display_name(department, lang)
                                  for lang in briefing.LANGS},
-                slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated,
-                link_base=config.settings().public_url)
+                slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated)
 
 
 def digest_for(department: str, agent: Agent, manager: bool,

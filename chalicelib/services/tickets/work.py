@@ -16,7 +16,7 @@ from chalicelib.errors import BadRequest, Conflict, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.integrations import storage
 from chalicelib.services.followup import checkin, decisions
-from chalicelib.services.messaging import outbound, routes, sms_text, suppression, templates
+from chalicelib.services.messaging import outbound, routes, sms_text, staff, suppression, templates
 from chalicelib.services.portal import webform
 from chalicelib.services.sla import rules
 from chalicelib.services.team import agents, audit, departments
@@ -216,7 +216,7 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
         raise ValidationFailed("Invalid callback.", errors)
     ticket = store.load_open_to_change(ticket_id, agent)
     rules.arm(ticket, "callback", start=now, due=at, warn_at=None)
-    rules.annotate(ticket, "callback", note=note)
+    rules.annotate(ticket, "callback", note=note, by=agent.principal)
     event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
                            data={"at": clock.iso(at), "note": note})
     store.save(ticket, [event], now, lambda tx: audit.add(
@@ -295,6 +295,8 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
         items.append(timeline.event(ticket.id, now, "ticket.assigned", actor=actor,
                                     seq=len(items), data={"from": ticket.assignee, "to": assignee}))
         ticket.assignee = assignee
+        items += staff.notify(ticket, "assigned", assignee, now=now, actor=actor,
+                              actor_name=agent.display_name)
     if items:
         after = {name: getattr(ticket, name) for name in fields}
         changed = [name for name in fields if before[name] != after[name]]
@@ -350,6 +352,7 @@ def _record_inbound(ticket: Ticket, fields: dict[str, Any], *, held: bool, autom
                            **event_data}),
     ]
     reopen = True
+    was = ticket.status
     if not held and fields.get("channel") in ("email", "sms") and fields.get("sender"):
         ticket.contact = fields["sender"]  # the customer wrote from here: answer here
     if not held and not automatic and ticket.status in store.DONE and checkin.pending(ticket):
@@ -365,6 +368,10 @@ def _record_inbound(ticket: Ticket, fields: dict[str, Any], *, held: bool, autom
             policy, calendar = lifecycle.clock_for(ticket)
             if not as_dict(as_dict(ticket.timers).get("next_reply")).get("state") == "armed":
                 rules.arm_target(ticket, "next_reply", policy, calendar, now)
+    if not held and not automatic:  # the assignee hears of it (staff.py: prefs, digest)
+        items += staff.notify(ticket, "customer_replied", ticket.assignee, now=now,
+                              reopened=was != ticket.status, from_status=was,
+                              excerpt=fields.get("body") or "")
     store.save(ticket, items, now, extra_writes)
     return ticket
 
