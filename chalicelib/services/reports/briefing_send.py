@@ -82,7 +82,7 @@ def due_now(now: datetime) -> dict[str, briefing.Slot]:
     """Departments whose briefing of today is due at `now` and not marked done (one
     BatchGetItem of their `_` markers, only while some department is open)."""
     slots: dict[str, briefing.Slot] = {}
-    for department in sorted(departments.DEPARTMENT_NAMES):
+    for department in departments.names():
         slot = briefing.slot_for(calendar_for(department), now)
         if slot is not None and slot.is_due(now):
             slots[department] = slot
@@ -163,7 +163,7 @@ def brief(department: str, slot: briefing.Slot, tickets: list[Ticket], directory
     outcome = Outcome(department=department, day=day, active=len(tickets), truncated=truncated)
     lines = {t.id: briefing.classify(t, slot, now) for t in tickets}
     names = {a.name: a.display_name or a.name.rsplit("/", 1)[-1] for a in directory}
-    common = dict(department_name=departments.DEPARTMENTS.get(department, {}).get("name", {}),
+    common = dict(department_name=departments.labels(department),
                   slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated,
                   link_base=config.settings().public_url)
     outcome.counts = {key: sum(1 for own in lines.values() for line in own if line.section == key)
