@@ -204,3 +204,22 @@ def test_a_department_default_policy_is_used_for_its_normal_tickets(api, stack):
     assert Ticket.get(created["id"]).sla.as_dict()["policy"] == "gold"
     status, error = api.put("/api/departments/billing", {"default_policy": "platinum"})
     assert status == 422 and "default_policy" in error["error"]["fields"]
+
+
+def test_the_setu_command_lists_creates_and_removes_departments(api, capsys):
+    from setu_cli.main import main
+
+    assert main(["departments", "put", "repairs", "--label-bn", "মেরামত", "--label-en", "Repairs",
+                 "--form", "no"]) == 0
+    assert "repairs@setu.local" in capsys.readouterr().out
+    assert main(["departments", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "repairs" in listed and "Repairs" in listed and "general" in listed
+    status, shown = api.get("/api/departments/repairs")
+    assert status == 200 and shown["form"] is False
+    assert main(["departments", "put", "nope"]) == 2
+    assert "labels" in capsys.readouterr().err
+    assert main(["departments", "delete", "repairs", "--json"]) == 0
+    assert '"deleted": true' in capsys.readouterr().out
+    [entry, gone] = _audit("department:repairs")
+    assert entry["actor"].startswith("cli:") and gone["action"] == "department.deleted"
