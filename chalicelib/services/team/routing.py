@@ -122,7 +122,7 @@ def validate(body: Any) -> dict[str, Any]:
         errors["assignment"] = "an object: department -> round_robin or manual"
     else:
         for department, mode in modes.items():
-            if not departments.is_department(department):
+            if not departments.known(department):  # a deactivated one keeps its mode
                 errors[f"assignment.{str(department)[:64]}"] = \
                     departments.problem(department) or "unknown department"
             elif not isinstance(mode, str) or mode not in MODES:
