@@ -94,7 +94,8 @@ def delete(name: str, actor: str) -> dict[str, Any]:
                 "in_use": used}
     remaining = {key: value for key, value in current.items() if key != name}
     _save(name, remaining, actor, "department.deleted")
-    return {"name": name, "deleted": True, "deactivated": False, "in_use": []}
+    return {**departments.view(name, {**current[name], "active": False}), "deleted": True,
+            "deactivated": False, "in_use": []}
 
 
 def in_use(name: str) -> list[str]:
