@@ -379,7 +379,10 @@ def _values(body: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
               and set(names) <= set(department_list.names())):
             out["departments"] = set(names) or None
         else:
-            errors["departments"] = f"a list of: {', '.join(department_list.names())}"
+            bad = next((n for n, name in enumerate(names) if not department_list.is_department(name)),
+                       None) if isinstance(names, list) else None
+            errors["departments" if bad is None else f"departments[{bad}]"] = \
+                f"a list of: {', '.join(department_list.names())}"
     if "display_name" in body:
         name = body["display_name"]
         if name is None or (isinstance(name, str) and len(name.strip()) <= NAME_MAX):
