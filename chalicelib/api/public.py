@@ -191,7 +191,7 @@ def _form_page(request, *, lang: str, values: dict[str, Any], errors: dict[str, 
                  labels={name: text.form[name] if name != "attachments" else text.form["files"]
                          for name in FORM_LABELS},
                  max_files=config.settings().max_attachments, captcha=captcha.widget(),
-                 departments=departments.form_choices(lang))
+                 departments=departments.form_choices(lang, also=values["department"]))
 
 
 def _form_error_page(request, fields: dict[str, Any], uploads: list, exc: ApiError) -> Response:

@@ -63,3 +63,10 @@ def test_valid_names(name):
 @pytest.mark.parametrize("name", ["", "-a", "a-", "Sales", "a_b", "x" * 33, None, 3])
 def test_invalid_names(name):
     assert not departments.valid_name(name)
+
+
+def test_a_hidden_department_is_a_choice_only_when_a_link_preselects_it():
+    _stored({**departments.SEEDS, "vip": {"labels": {"bn": "ভিআইপি", "en": "VIP"}, "form": False}})
+    assert "vip" not in [n for n, _ in departments.form_choices("en")]
+    assert "vip" in [n for n, _ in departments.form_choices("en", also="vip")]
+    assert departments.is_department("vip")

@@ -170,10 +170,11 @@ def labels(department: str) -> dict[str, str]:
     return dict(_entry(department).get("labels") or {})
 
 
-def form_choices(lang: str) -> list[tuple[str, str]]:
-    """(name, label) of the active departments shown on the web form, in their order."""
+def form_choices(lang: str, also: str | None = None) -> list[tuple[str, str]]:
+    """(name, label) of the active departments shown on the web form, in their order; `also`
+    (an active department a link preselects, `/form?department=...`) is added when hidden."""
     found = every()
-    shown = [name for name in names() if found[name].get("form", True)]
+    shown = [name for name in names() if found[name].get("form", True) or name == also]
     if GENERAL not in shown:
         shown.append(GENERAL)
     shown.sort(key=lambda name: (int(found.get(name, {}).get("order", 100)), name))
