@@ -11,9 +11,10 @@ DELETE does:
   deactivated (`active: false`): it stays readable, its tickets keep it, nothing new goes there;
 - any other department is removed from the document.
 
-Cost: a PUT is one GetItem + one TransactWriteItems (+ the cached reads of calendars and
-policies the caller checked); a DELETE adds a Query on the tickets' department-index (limit 1),
-one on the agents' partition and the cached routing document.
+Cost: a PUT is two GetItems of the departments document (a fresh read to edit, and the
+consistent read audit.put_setting checks against) + one TransactWriteItems (+ the reads of the
+calendar and policies it names); a DELETE adds a Query on the tickets' department-index
+(limit 1), one on the agents' partition and a GetItem of the routing document.
 """
 from __future__ import annotations
 
