@@ -31,11 +31,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+                   headers: dict[str, str] | None = None,
+                   details: dict[str, Any] | None = None) -> Response:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
-    return json_response({"error": error}, status, headers)
+    return json_response({"error": {**error, **(details or {})}}, status, headers)
 
 
 _NAME = r"^[\w-]{1,64}$"  # settings' names (calendars, policies, macros): safe in a key and a URL
@@ -93,7 +94,8 @@ def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             check_path(kwargs)
             return view(*args, **kwargs)
         except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+            return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers,
+                                  exc.details)
     return wrapper
 
 
