@@ -1,8 +1,9 @@
 """Named settings documents with a short per-container cache.
 
 SLA policies and departments are read on every ticket create; caching them for a few seconds
-keeps the create path at three DynamoDB calls (get: one GetItem per document, every: one Query
-for all documents of a kind, each per container per SETU_SETTINGS_CACHE_SECONDS). A write in this container invalidates the cache at once; other
+keeps the create path at three DynamoDB calls on a warm container. `get` costs one GetItem per
+document, `every` one Query for all documents of a kind, each once per container per
+SETU_SETTINGS_CACHE_SECONDS. A write in this container invalidates the cache at once; other
 containers see it within SETU_SETTINGS_CACHE_SECONDS. Writes go through
 services/audit.put_setting (the document and its audit entry in one transaction).
 """
