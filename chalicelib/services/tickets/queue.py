@@ -26,8 +26,8 @@ def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
     errors = {}
     if status and status not in store.STATUSES:
         errors["status"] = f"one of: {', '.join(store.STATUSES)}"
-    if department and department not in departments.DEPARTMENT_NAMES:
-        errors["department"] = "unknown department"
+    if department and not departments.known(department):
+        errors["department"] = departments.problem(department) or "unknown department"
     if priority and priority not in store.PRIORITIES:
         errors["priority"] = f"one of: {', '.join(store.PRIORITIES)}"
     if channel and channel not in store.CHANNELS:

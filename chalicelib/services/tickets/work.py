@@ -253,7 +253,7 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     if priority is not None and priority not in store.PRIORITIES:
         errors["priority"] = f"one of: {', '.join(store.PRIORITIES)}"
     if department is not None and not departments.is_department(department):
-        errors["department"] = "unknown department"
+        errors["department"] = departments.problem(department) or "unknown department"
     if assignee is not ... and assignee is not None and (
             not isinstance(assignee, str) or not assignee or len(assignee) > 2048
             or not agents.exists(assignee)):
