@@ -45,6 +45,8 @@ class Settings:
     captcha_secret: str = ""
     captcha_site_key: str = ""
     captcha_verify_url: str = ""
+    # the zone of times people type and read (CLI, API input without an offset, staff texts)
+    business_timezone: str = "Asia/Dhaka"
 
     @property
     def is_local(self) -> bool:
@@ -100,6 +102,8 @@ def settings() -> Settings:
         captcha_secret=env.get("SETU_CAPTCHA_SECRET", ""),
         captcha_site_key=env.get("SETU_CAPTCHA_SITE_KEY", ""),
         captcha_verify_url=env.get("SETU_CAPTCHA_VERIFY_URL", ""),
+        business_timezone=(env.get("SETU_BUSINESS_TIMEZONE") or env.get("SETU_REPORT_TIMEZONE")
+                           or "Asia/Dhaka").strip(),
     )
 
 
