@@ -82,6 +82,8 @@ QUERY_PARAMETERS: dict[str, dict[str, dict[str, str]]] = {
         "breached": "true or false (as sla=breached / sla=on_track)",
         "sla": "breached or on_track",
         "due_within": "ISO 8601 duration: an SLA due time within it (overdue included)",
+        "due_before": "an SLA due time before this time (2026-12-07 18:00: business time "
+                      "zone; or ISO 8601 with an offset)",
         "has_decision": "true: a decision requested and waiting; false: none waiting",
         "cursor": "`next` of the previous page", "limit": "page size, 1-100"}},
     "/api/agents": {"GET": {"department": "a department's name",

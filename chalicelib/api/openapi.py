@@ -171,6 +171,9 @@ def _core() -> dict[str, Any]:
                    {"name": "due_within", "in": "query",
                     "schema": {"type": "string", "pattern": r"^P(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$",
                                "minLength": 3, "maxLength": 20}},
+                   {"name": "due_before", "in": "query",
+                    "description": "2026-12-07 18:00 (business time zone) or ISO 8601 with "
+                                   "an offset", "schema": {"type": "string", "maxLength": 64}},
                    {"name": "has_decision", "in": "query", "schema": {"enum": ["true", "false"]}}]
                 + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                 "maximum": queue.PAGE_MAX}}],

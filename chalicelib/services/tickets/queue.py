@@ -4,7 +4,8 @@ Filters (`parse_filter`, pure; the API and the `setu` command share it): `status
 `status=open,pending` and/or repeated), `department`, `assignee` (`me`, `none`, an agent id,
 a principal ARN or a short name: team/agents.find_reference), `priority`, `channel`, SLA state
 (`sla=breached|on_track`, the older `breached=true|false`, `due_within=PT2H`: an SLA due time
-within that long from now, overdue included), `has_decision=true|false` (a decision requested
+within that long from now, overdue included; `due_before=2026-12-07 18:00`: one before that
+time, typed as people do, in the business time zone unless it has an offset), `has_decision=true|false` (a decision requested
 and waiting), and `q`: a ref, an email address, a phone number, words of the subject, or the
 beginning of words of the customer's name (Bengali included: tickets/search.py).
 
@@ -23,7 +24,7 @@ BatchGetItem of at most PAGE_MAX tickets; search answers one page (`next` null).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from chalicelib import clock, config
@@ -43,7 +44,7 @@ SLA_STATES = ("breached", "on_track")
 MAX_DUE_WITHIN = timedelta(days=366)
 # every query parameter of GET /api/tickets (api/http.QUERY_PARAMETERS lists the same)
 PARAMETERS = ("status", "department", "assignee", "q", "priority", "channel", "breached", "sla",
-              "due_within", "has_decision", "cursor", "limit")
+              "due_within", "due_before", "has_decision", "cursor", "limit")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Filter:
     channel: str = ""
     breached: bool | None = None
     due_within: timedelta | None = None
+    due_before: datetime | None = None
     has_decision: bool | None = None
     cursor: str = ""
     limit: int = PAGE_DEFAULT
@@ -111,6 +113,12 @@ def parse_filter(params: Mapping[str, Iterable[str] | str | None]) -> Filter:
                 errors["due_within"] = "at most P366D"
         except ValueError:
             errors["due_within"] = "an ISO 8601 duration such as PT2H"
+    due_before = None
+    if one("due_before"):  # a time a person typed: business time unless it has an offset
+        try:
+            due_before = clock.parse_typed(one("due_before"), config.settings().business_timezone)
+        except ValueError as exc:
+            errors["due_before"] = str(exc)
     has_decision = None
     decision = one("has_decision")
     if decision and decision not in ("true", "false"):
@@ -134,7 +142,7 @@ def parse_filter(params: Mapping[str, Iterable[str] | str | None]) -> Filter:
         raise BadRequest("Invalid filter.", errors)
     return Filter(statuses=frozenset(statuses), department=department, assignee=assignee,
                   q=q.strip(), priority=priority, channel=channel, breached=breached,
-                  due_within=due_within, has_decision=has_decision, cursor=cursor, limit=limit)
+                  due_within=due_within, due_before=due_before, has_decision=has_decision, cursor=cursor, limit=limit)
 
 
 def list_tickets(*, status: str = "", department: str = "", assignee: str = "",
@@ -167,7 +175,9 @@ def page(wanted: Filter, agent: Any = None) -> dict[str, Any]:
     elif wanted.assignee:
         assignee = agents.find_reference(wanted.assignee, agent)
     now = clock.now()
-    due_by = clock.iso(now + wanted.due_within) if wanted.due_within is not None else None
+    cutoffs = [now + wanted.due_within] if wanted.due_within is not None else []
+    cutoffs += [wanted.due_before] if wanted.due_before is not None else []
+    due_by = clock.iso(min(cutoffs)) if cutoffs else None
 
     def matches(ticket: Ticket) -> bool:
         return ((not wanted.statuses or ticket.status in wanted.statuses)
