@@ -1,6 +1,7 @@
 """Agent management and the audit log (/api/agents, /api/me, /api/audit): thin adapters over
 services/team/agents.py and services/team/audit.py. Roles and the bootstrap of the first admin:
-docs/agents.md."""
+docs/agents.md. `GET /api/agents` answers every agent: leads and admins read every record,
+agents the active agents' cards (to hand a ticket over)."""
 from __future__ import annotations
 
 from typing import Any

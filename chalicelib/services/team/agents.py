@@ -1,5 +1,14 @@
 """Agents: IAM principal ARN -> agent with a role. Looked up on every API call (cached briefly
-per container; a deactivation takes effect within SETU_SETTINGS_CACHE_SECONDS)."""
+per container; a deactivation takes effect within SETU_SETTINGS_CACHE_SECONDS).
+
+People name agents by short name (`short_name`: the ARN's last segment, lower case), id or
+"me"; `find_reference` is the one reader of such a reference (the queue's `assignee=`, a
+ticket's `"assignee"`, `setu tickets --assignee`). The directory answers leads and admins in
+full and other agents with `card`s (active agents, no ARN, no email).
+
+AWS calls: `lookup` one GetItem (cached); `directory` one Query (a page of at most PAGE_MAX);
+`find_reference` by name one Query of the agent partition (every active agent, pages of
+PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem."""
 from __future__ import annotations
 
 import hashlib
@@ -216,8 +225,8 @@ def find_reference(text: Any, caller: AgentView | None = None, *,
             raise ValidationFailed("Not an active agent.", {field: "not an active agent"})
         return ref
     wanted = ref.casefold()
-    every = [agent for agent in Agent.query("agent", filter_condition=Agent.active == True,  # noqa: E712
-                                             page_size=PAGE_MAX, consistent_read=True)]
+    every = list(Agent.query("agent", filter_condition=Agent.active == True,  # noqa: E712
+                             page_size=PAGE_MAX, consistent_read=True))
     found = [a for a in every if short_name(a.name) == wanted]
     if not found:
         found = [a for a in every if a.display_name and wanted in {
