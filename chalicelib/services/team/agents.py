@@ -221,7 +221,7 @@ def find_reference(text: Any, caller: AgentView | None = None, *,
             raise ValidationFailed("Not an active agent.", {field: "no active agent has this id"})
         return agent.name
     if ref.startswith("arn:"):
-        if not exists(ref):
+        if principal_problem(ref) or not exists(ref):
             raise ValidationFailed("Not an active agent.", {field: "not an active agent"})
         return ref
     wanted = ref.casefold()
@@ -229,9 +229,7 @@ def find_reference(text: Any, caller: AgentView | None = None, *,
                              page_size=PAGE_MAX, consistent_read=True))
     found = [a for a in every if short_name(a.name) == wanted]
     if not found:
-        found = [a for a in every if a.display_name and wanted in {
-            unicodedata.normalize("NFC", a.display_name).casefold().strip(),
-            unicodedata.normalize("NFC", a.display_name).casefold().split()[0]}]
+        found = [a for a in every if wanted in _display_names(a.display_name)]
     if not found:
         raise ValidationFailed("No active agent has this name.",
                                {field: f"no active agent is called {ref!r}; " + REFERENCE_HELP})
@@ -241,6 +239,12 @@ def find_reference(text: Any, caller: AgentView | None = None, *,
         raise ValidationFailed(f"{ref!r} names {len(found)} agents: use an id.",
                                {field: f"ambiguous: one of {names}"})
     return found[0].name
+
+
+def _display_names(display_name: str | None) -> set[str]:
+    """What a display name answers to: itself and its first word, casefolded."""
+    words = unicodedata.normalize("NFC", display_name or "").casefold().split()
+    return {" ".join(words), words[0]} if words else set()
 
 
 REFERENCE_HELP = ("an active agent: me, an id (ag_...), a principal ARN or a short name "
