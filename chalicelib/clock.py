@@ -48,15 +48,19 @@ def parse_typed(text: str, zone: str) -> datetime:
                 continue
         if parsed is None:
             raise ValueError(TYPED_HELP) from None
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(timezone.utc)
     if len(raw) <= 10:  # a bare date is not an instant
         raise ValueError(TYPED_HELP)
-    local = parsed.replace(tzinfo=ZoneInfo(zone))
-    back = local.astimezone(timezone.utc).astimezone(local.tzinfo)
+    try:
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(timezone.utc)
+        local = parsed.replace(tzinfo=ZoneInfo(zone))
+        back = local.astimezone(timezone.utc).astimezone(local.tzinfo)
+        instant = local.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's end
+        raise ValueError(TYPED_HELP) from None
     if back.replace(tzinfo=None) != parsed:
         raise ValueError(f"{raw} does not exist in {zone} (a clock change skips it)")
-    return local.astimezone(timezone.utc)
+    return instant
 
 
 def for_people(instant: datetime | str | None, zone: str) -> str:

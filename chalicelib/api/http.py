@@ -68,7 +68,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 # Every query parameter each agent route takes, by route and method: `handle_errors`
 # answers 422 for any other (a misspelt filter must not silently return every ticket), and
 # api/openapi.py documents each route's query parameters from here (a route's own section may
-# give a parameter a richer schema; tests/unit/test_query_parameters.py holds the two equal).
+# give a parameter a richer schema; tests/unit/test_queue_filters.py holds the two equal).
 # A route not listed takes none. The customers' pages (/form, /s, /csat, /unsubscribe) and
 # the public POST /tickets are outside the rule: links in mail and on other sites collect
 # tracking parameters (utm_*, fbclid), and a customer's link must never fail on them.
