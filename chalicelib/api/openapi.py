@@ -118,6 +118,7 @@ def _declare_query_parameters(document: dict[str, Any]) -> None:
         if not path.startswith("/api/"):
             continue
         for operation in item.values():
+            operation.setdefault("responses", {}).setdefault("422", error())
             described = operation.get("description", "")
             note = "Unknown query parameters answer 422."
             if note not in described:
