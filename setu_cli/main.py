@@ -4,6 +4,8 @@
     setu tickets [--status S[,S]] [--department D] [--assignee me|none|ID|NAME|ARN] [--q TEXT]
                  [--sla breached|on_track] [--due-within PT2H] [--due-before TIME]
                  [--has-decision true|false] [--limit N] [--json]
+    setu assign TICKET AGENT|none                       (an agent's short name, id or ARN)
+    setu callback TICKET --at "2026-12-07 15:00" [--note TEXT]
     setu report [--from DATE] [--to DATE] [--department D] [--by day|agent|department|channel]
                 [--format json|csv] [--output FILE]
     setu erase-customer CUSTOMER_ID (--stage S | --local) [--bucket B]
@@ -88,6 +90,24 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=_positive, default=25, help="at most this many (25)")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
     listing.set_defaults(run=_tickets)
+
+    assign = commands.add_parser(
+        "assign", parents=[where], help="assign a ticket to an agent (or none)",
+        description="As PATCH /api/tickets/{id} {\"assignee\"}: the agent by short name "
+                    "(karim), id (ag_...) or principal ARN; `none` unassigns. Audited and on "
+                    "the timeline as cli:<your AWS identity>.")
+    assign.add_argument("ticket", help="the ticket's ref (1042, #১০৪২) or id")
+    assign.add_argument("agent", help="short name, agent id, principal ARN, or none")
+    assign.set_defaults(run=_assign)
+
+    callback = commands.add_parser(
+        "callback", parents=[where], help="schedule a callback on a ticket",
+        description="As POST /api/tickets/{id}/callbacks: at that time the ticket gets "
+                    "callback.due. A time without an offset is business time (Asia/Dhaka).")
+    callback.add_argument("ticket", help="the ticket's ref or id")
+    callback.add_argument("--at", required=True, help='"2026-12-07 15:00" or ISO 8601 with an offset')
+    callback.add_argument("--note", default="")
+    callback.set_defaults(run=_callback)
 
     report = commands.add_parser(
         "report", parents=[where], help="export a report (JSON or CSV)",
@@ -292,6 +312,47 @@ def _tickets(args: argparse.Namespace) -> int:
     else:
         print(table(found, config.settings().business_timezone))
     return 0
+
+
+def _cli_agent():
+    """The command's caller as the services' agent: admin scope, audited as cli:<identity>."""
+    from chalicelib.services.team.agents import AgentView
+
+    actor = _actor()
+    return AgentView(principal=actor, role="admin", display_name=actor, departments=frozenset())
+
+
+def _assign(args: argparse.Namespace) -> int:
+    from chalicelib import config
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.services.team import agents
+    from chalicelib.services.tickets import work
+
+    if args.agent.strip().casefold() == "me":
+        raise ValidationFailed("The command is not an agent: name one.",
+                               {"assignee": agents.REFERENCE_HELP})
+    assignee = None if args.agent.strip().casefold() == "none" else args.agent
+    ticket = work.update(args.ticket, _cli_agent(), {"assignee": assignee})
+    who = agents.short_name(ticket["assignee"]) if ticket["assignee"] else "nobody"
+    print(f"#{ticket['ref']} assigned to {who} ({ticket['status']}, due "
+          f"{_when(_due(ticket), config.settings().business_timezone)})")
+    return 0
+
+
+def _callback(args: argparse.Namespace) -> int:
+    from chalicelib import config
+    from chalicelib.services.tickets import work
+
+    result = work.schedule_callback(args.ticket, _cli_agent(), {"at": args.at, "note": args.note})
+    print(f"#{result['ticket']['ref']}: callback at "
+          f"{_when(result['callback_at'], config.settings().business_timezone)}")
+    return 0
+
+
+def _when(instant: str | None, zone: str) -> str:
+    from chalicelib import clock
+
+    return clock.for_people(instant, zone) or "-"
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -185,3 +185,33 @@ def test_the_app_never_imports_the_cli():
                          check=True).stdout
     assert out.strip() == "[]"
     assert not [p for p in (ROOT / "chalicelib").rglob("*.py") if "setu_cli" in p.read_text()]
+
+
+def test_assign_by_short_name_and_a_callback_at_a_local_time(stack, capsys):
+    nusrat = "arn:aws:sts::123456789012:assumed-role/SupportAgents/nusrat"
+    agents.ensure_agent(nusrat, role="agent", display_name="Nusrat", departments={"general"})
+    api = Api(stack.client)
+    created = new_ticket(api)
+    capsys.readouterr()
+    assert main(["assign", created["ref"], "nusrat"]) == 0
+    assert f"#{created['ref']} assigned to nusrat" in capsys.readouterr().out
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["assignee"] == nusrat
+    [assigned] = [e for e in ticket["timeline"] if e.get("type") == "ticket.assigned"]
+    assert assigned["actor"].startswith("cli:") and assigned["data"]["to"] == nusrat
+    assert main(["assign", created["ref"], "nobody-at-all"]) == 2
+    assert "assignee" in capsys.readouterr().err
+    assert main(["assign", created["ref"], "me"]) == 2
+    capsys.readouterr()
+
+    dhaka = ZoneInfo("Asia/Dhaka")
+    tomorrow = (clock.now().astimezone(dhaka) + timedelta(days=1)).date().isoformat()
+    assert main(["callback", created["ref"], "--at", f"{tomorrow} 15:00", "--note", "ফোন"]) == 0
+    assert f"callback at {tomorrow} 15:00 +06" in capsys.readouterr().out
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    [scheduled] = [e for e in ticket["timeline"] if e.get("type") == "callback.scheduled"]
+    assert clock.parse_iso(scheduled["data"]["at"]).astimezone(dhaka).strftime("%H:%M") == "15:00"
+    assert main(["assign", created["ref"], "none"]) == 0
+    assert "assigned to nobody" in capsys.readouterr().out
+    assert main(["callback", created["ref"], "--at", "later"]) == 2
+    assert "2026-12-07 15:00" in capsys.readouterr().err
