@@ -218,3 +218,17 @@ def test_a_callback_at_a_local_time_is_dhaka_time(api):
     assert status == 201 and result["callback_at"].startswith(f"{tomorrow.isoformat()}T15:00:00")
     status, error = api.post(f"/api/tickets/{created['id']}/callbacks", {"at": "tomorrow-ish"})
     assert status == 422 and "2026-12-07 15:00" in error["error"]["fields"]["at"]
+
+
+def test_erasing_the_customer_removes_their_name_from_search(api):
+    from chalicelib.db import keys
+    from chalicelib.db.models import Key
+
+    created = new_ticket(api, name="রহিম উদ্দিন", email="erase.me@example.com")
+    assert ids(listed(api, f"q={quote('রহিম')}")) == {created["id"]}
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    status, result = api.post(f"/api/customers/{ticket['customer_id']}/erase")
+    assert status == 200, result
+    assert listed(api, f"q={quote('রহিম')}")["items"] == []
+    assert list(Key.query(keys.name_pk("রহিম"))) == []
+    assert Ticket.get(created["id"], consistent_read=True).name_words is None
