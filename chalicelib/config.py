@@ -26,6 +26,7 @@ class Settings:
     # its event destination reports delivery (services/inbound/sms_events.py); else SNS Publish
     sms_configuration_set: str
     public_url: str
+    console_url: str  # SETU_CONSOLE_URL: the agent console, once it exists (staff mail links)
     form_limit_per_hour: int
     max_attachment_bytes: int
     max_request_attachments_bytes: int
@@ -45,8 +46,6 @@ class Settings:
     captcha_secret: str = ""
     captcha_site_key: str = ""
     captcha_verify_url: str = ""
-    # the zone of times people type and read (CLI, API input without an offset, staff texts)
-    business_timezone: str = "Asia/Dhaka"
 
     @property
     def is_local(self) -> bool:
@@ -86,6 +85,7 @@ def settings() -> Settings:
         sms_number=env.get("SETU_SMS_NUMBER", ""),
         sms_configuration_set=env.get("SETU_SMS_CONFIGURATION_SET", ""),
         public_url=env.get("SETU_PUBLIC_URL", "").rstrip("/"),
+        console_url=env.get("SETU_CONSOLE_URL", "").strip().rstrip("/"),
         form_limit_per_hour=_int("SETU_FORM_LIMIT_PER_HOUR", 20),
         max_attachment_bytes=_int("SETU_MAX_ATTACHMENT_BYTES", 2 * 1024 * 1024),
         max_request_attachments_bytes=_int("SETU_MAX_REQUEST_ATTACHMENTS_BYTES", 4 * 1024 * 1024),
@@ -102,8 +102,6 @@ def settings() -> Settings:
         captcha_secret=env.get("SETU_CAPTCHA_SECRET", ""),
         captcha_site_key=env.get("SETU_CAPTCHA_SITE_KEY", ""),
         captcha_verify_url=env.get("SETU_CAPTCHA_VERIFY_URL", ""),
-        business_timezone=(env.get("SETU_BUSINESS_TIMEZONE") or env.get("SETU_REPORT_TIMEZONE")
-                           or "Asia/Dhaka").strip(),
     )
 
 

@@ -12,11 +12,13 @@ class ApiError(Exception):
 
     def __init__(self, message: str, fields: dict[str, str] | None = None, *,
                  code: str | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, details: dict | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
         self.headers = headers or {}
+        # more keys of the error object a caller can act on (e.g. `channels` still open)
+        self.details = details or {}
         if code:
             self.code = code
         if status:
@@ -26,7 +28,7 @@ class ApiError(Exception):
         error = {"code": self.code, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
-        return {"error": error}
+        return {"error": {**error, **self.details}}
 
 
 class BadRequest(ApiError):

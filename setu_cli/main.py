@@ -8,9 +8,13 @@
     setu callback TICKET --at "2026-12-07 15:00" [--note TEXT]
     setu report [--from DATE] [--to DATE] [--department D] [--by day|agent|department|channel]
                 [--format json|csv] [--output FILE]
+    setu briefing (--preview | --send) [--department D] [--date DATE] [--agent ID|ARN]
+                [--lang bn|en] [--json]
     setu erase-customer CUSTOMER_ID (--stage S | --local) [--bucket B]
     setu replay timers|events|streams (--stage S | --local) [--dry-run] [--max N]
     setu rotate-signing-key (--stage S | --local) [--keep N] [--drop KID] [--secret ARN]
+    setu notifications --principal ARN [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
+                       [--digest-after N] [--reset]  (--stage S | --local)
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
 credentials and region of the environment (AWS_PROFILE, AWS_REGION, or `--region`);
@@ -121,6 +125,24 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", type=Path, help="write to this file instead of stdout")
     report.set_defaults(run=_report)
 
+    brief = commands.add_parser(
+        "briefing", parents=[where], help="preview or send the daily briefing now",
+        description="As GET /api/briefing and POST /api/briefing/send: --preview prints the "
+                    "briefing mail a department's lead (or --agent's) would get (today by "
+                    "default, or --date up to 31 days ahead) and who got the scheduled one; "
+                    "--send mails today's briefing now to every recipient of the department "
+                    "(or --agent only), audited as cli:<your AWS identity>. Without "
+                    "--department: every department.")
+    action = brief.add_mutually_exclusive_group(required=True)
+    action.add_argument("--preview", action="store_true", help="print, send nothing")
+    action.add_argument("--send", action="store_true", help="send now")
+    brief.add_argument("--department")
+    brief.add_argument("--date", type=_date, help="the day to preview, YYYY-MM-DD (today)")
+    brief.add_argument("--agent", help="agent id (ag_...) or principal ARN: their digest only")
+    brief.add_argument("--lang", choices=("bn", "en"), help="language of the preview")
+    brief.add_argument("--json", action="store_true", help="the whole preview as JSON")
+    brief.set_defaults(run=_briefing)
+
     erase = commands.add_parser(
         "erase-customer", parents=[where], help="erase a customer's personal data (idempotent)",
         description="As POST /api/customers/{id}/erase: the customer's record, identities, "
@@ -146,6 +168,24 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--drop", metavar="KID", help="remove this old key only (no rotation)")
     rotate.add_argument("--secret", help="the secret's name or ARN (default: setu-<stage>-signing)")
     rotate.set_defaults(run=_rotate_signing_key)
+
+    notify = commands.add_parser(
+        "notifications", parents=[where], help="show or set an agent's staff mail preferences",
+        description="Which staff mails an agent gets (kinds: assigned, customer_replied, "
+                    "callback_due, sla_warning, decision_requested, decision_decided, "
+                    "escalation), their quiet hours (business time zone, Asia/Dhaka) and after "
+                    "how many single mails in a window the rest wait for a digest. Without "
+                    "options it shows them. As PATCH /api/agents/{id} {\"notifications\": ...}; "
+                    "agents set their own with PUT /api/me/notifications. Audited as "
+                    "cli:<your AWS identity>.")
+    notify.add_argument("--principal", required=True, help="the agent's IAM principal ARN")
+    kinds = notify.add_mutually_exclusive_group()
+    kinds.add_argument("--kinds", help="comma-separated kinds wanted (the others are off)")
+    kinds.add_argument("--all-kinds", action="store_true", help="every kind (the default)")
+    notify.add_argument("--quiet", help="quiet hours, e.g. 22:00-08:00, or off")
+    notify.add_argument("--digest-after", type=int, help="single mails per window before a digest")
+    notify.add_argument("--reset", action="store_true", help="back to the defaults")
+    notify.set_defaults(run=_notifications)
 
     replay = commands.add_parser(
         "replay", help="replay a dead-letter queue (python -m infra.replay)",
@@ -208,6 +248,40 @@ def _bootstrap_admin(args: argparse.Namespace) -> int:
     said = {"created": "created admin", "promoted": "made an active admin:",
             "unchanged": "already an active admin:"}[outcome]
     print(f"{said} {agent['principal']} (id {agent['id']}) on stage {stage}")
+    return 0
+
+
+def _notifications(args: argparse.Namespace) -> int:
+    from chalicelib.services.team import agents
+
+    if agents.principal_problem(args.principal):
+        print(f"setu: not an agent: {args.principal}", file=sys.stderr)
+        return 2
+    record = agents.find(agents.agent_id(args.principal))  # NotFound: exit 2
+    prefs = agents.view(record)["notifications"]
+    if args.reset:
+        prefs = None
+    else:
+        if args.kinds is not None:
+            prefs["kinds"] = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        if args.all_kinds:
+            prefs["kinds"] = list(agents.notifications.KINDS)
+        if args.quiet is not None:
+            start, _, end = args.quiet.partition("-")
+            prefs["quiet_hours"] = None if args.quiet == "off" else {"start": start, "end": end}
+        if args.digest_after is not None:
+            prefs["digest_after"] = args.digest_after
+    changing = args.reset or any(v is not None for v in (args.kinds, args.quiet, args.digest_after)) \
+        or args.all_kinds
+    if changing:
+        admin = agents.AgentView(principal=_actor(), role="admin", display_name="cli",
+                                 departments=frozenset())
+        prefs = agents.update(admin, agents.agent_id(args.principal),
+                              {"notifications": prefs})["notifications"]
+    quiet = prefs["quiet_hours"]
+    print(f"{args.principal}\n  kinds: {', '.join(prefs['kinds']) or '(none)'}\n"
+          f"  quiet hours: {quiet['start'] + '-' + quiet['end'] + ' (Asia/Dhaka)' if quiet else 'none'}\n"
+          f"  digest after: {prefs['digest_after']} mails in a window")
     return 0
 
 
@@ -310,7 +384,7 @@ def _tickets(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, ensure_ascii=False, indent=2))
     else:
-        print(table(found, config.settings().business_timezone))
+        print(table(found, clock.business_zone()))
     return 0
 
 
@@ -335,7 +409,7 @@ def _assign(args: argparse.Namespace) -> int:
     ticket = work.update(args.ticket, _cli_agent(), {"assignee": assignee})
     who = agents.short_name(ticket["assignee"]) if ticket["assignee"] else "nobody"
     print(f"#{ticket['ref']} assigned to {who} ({ticket['status']}, due "
-          f"{_when(_due(ticket), config.settings().business_timezone)})")
+          f"{_when(_due(ticket), clock.business_zone())})")
     return 0
 
 
@@ -345,7 +419,7 @@ def _callback(args: argparse.Namespace) -> int:
 
     result = work.schedule_callback(args.ticket, _cli_agent(), {"at": args.at, "note": args.note})
     print(f"#{result['ticket']['ref']}: callback at "
-          f"{_when(result['callback_at'], config.settings().business_timezone)}")
+          f"{_when(result['callback_at'], clock.business_zone())}")
     return 0
 
 
@@ -370,6 +444,50 @@ def _report(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({start}..{end}, by {args.by})")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _briefing(args: argparse.Namespace) -> int:
+    from chalicelib import clock
+    from chalicelib.errors import BadRequest
+    from chalicelib.services.reports import briefing_send
+    from chalicelib.services.team import agents, departments
+
+    if args.department and not departments.is_department(args.department):
+        raise BadRequest("Unknown department.", {"department": ", ".join(departments.names())})
+    if args.send and args.date:
+        raise BadRequest("Only today's briefing can be sent.", {"date": "leave it out"})
+    agent = None
+    if args.agent:
+        agent = agents.find(args.agent) if agents.is_agent_id(args.agent) else \
+            agents.find(agents.agent_id(args.agent))
+    now = clock.now()
+    chosen = [args.department] if args.department else departments.names()
+    if agent is not None and not args.department:
+        chosen = sorted(agent.departments or ()) or chosen
+    previews, sent = [], []
+    for department in chosen:
+        if args.preview:
+            day = args.date or briefing_send.local_day(department, now)
+            previews.append(briefing_send.preview(department, day, agent=agent,
+                                                  lang=args.lang or "", now=now))
+        else:
+            sent.append(briefing_send.resend(department, actor=_actor(), to=agent, now=now))
+    if args.json:
+        print(json.dumps(previews or sent, ensure_ascii=False, indent=2))
+        return 0
+    for preview in previews:
+        got = ", ".join(f"{d['agent']['name']} ({d['state']})" for d in preview["deliveries"])
+        print(f"== {preview['department']} {preview['date']} ({preview['kind']} digest"
+              f"{'' if preview['scheduled'] else ', closed day: none scheduled'}); "
+              f"sent today: {got or 'nobody yet'}")
+        print(f"Subject: {preview['subject']}\n")
+        print(preview["text"].rstrip() + "\n")
+    for result in sent:
+        names = ", ".join(s["name"] for s in result["sent"]) or "nobody"
+        print(f"{result['department']} {result['date']}: sent to {names}")
+        for skipped in result["skipped"]:
+            print(f"  skipped {skipped['name']}: {skipped['reason']}")
     return 0
 
 

@@ -18,7 +18,8 @@ from chalicelib.api.http import (
     path_parameter,
 )
 from chalicelib.api.schemas import Schemas
-from chalicelib.services.team import agents, audit
+from chalicelib.errors import BadRequest
+from chalicelib.services.team import agents, audit, notifications
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 bp = Blueprint(__name__)
@@ -33,6 +34,23 @@ def _schemas() -> dict[str, Any]:
     role = {"enum": list(agents.ROLES)}
     display_name = {"type": ["string", "null"], "maxLength": agents.NAME_MAX}
     email = {"type": ["string", "null"], "maxLength": 254}
+    clock_time = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+    prefs = {"type": "object", "additionalProperties": False,
+             "description": "Staff mail preferences (docs/agents.md, Notifications); fields left "
+                            "out take their default",
+             "properties": {
+                 "kinds": {"type": "array", "uniqueItems": True,
+                           "items": {"enum": list(notifications.KINDS)},
+                           "description": "the kinds of staff mail wanted (default: all)"},
+                 "quiet_hours": {"type": ["object", "null"], "additionalProperties": False,
+                                 "required": ["start", "end"],
+                                 "description": "HH:MM in the business time zone (Asia/Dhaka); "
+                                                "mail in between waits for one digest at the end",
+                                 "properties": {"start": clock_time, "end": clock_time}},
+                 "digest_after": {"type": "integer", "minimum": 0,
+                                  "maximum": notifications.MAX_DIGEST_AFTER,
+                                  "description": "single mails per window (15 minutes) before "
+                                                 "the rest wait for the window's digest"}}}
     return {
         "Agent": {"type": "object", "required": [
             "id", "principal", "role", "departments", "active", "away", "version"],
@@ -46,6 +64,7 @@ def _schemas() -> dict[str, Any]:
                 "departments": departments, "lang": lang,
                 "active": {"type": "boolean"},
                 "away": {"type": "boolean", "description": "skipped by round-robin assignment"},
+                "notifications": prefs,
                 "version": {"type": "integer", "description": "send it back in PATCH: 409 when stale"},
                 "created_at": {"type": ["string", "null"], "format": "date-time"}}},
         "AgentCard": {"type": "object", "required": [
@@ -71,22 +90,32 @@ def _schemas() -> dict[str, Any]:
             "departments": {**departments, "type": ["array", "null"]}, "lang": lang}},
         "AgentChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
                         "description": "An admin may change every field; an agent only their "
-                                       "own `away` and `lang`",
+                                       "own `away`, `lang` and `notifications`",
                         "properties": {
             "role": role, "display_name": display_name, "email": email,
             "departments": {**departments, "type": ["array", "null"]}, "lang": lang,
             "active": {"type": "boolean", "description": "false deactivates (no hard delete)"},
-            "away": {"type": "boolean"}, "version": {"type": "integer", "minimum": 0}}},
+            "away": {"type": "boolean"}, "version": {"type": "integer", "minimum": 0},
+            "notifications": {**prefs, "type": ["object", "null"]}}},
+        "Notifications": prefs,
         "AuditEntry": {"type": "object", "required": ["id", "at", "actor", "action", "target"],
                        "properties": {
             "id": string, "at": {"type": "string", "format": "date-time"},
             "actor": {**string, "description": "principal ARN (or cli:<user> for the CLI)"},
             "action": {**string, "description": 'dotted, e.g. "agent.updated"'},
-            "target": {**string, "description": 'e.g. "agent:<arn>", "ticket:<id>"'},
+            "target": {**string, "description": 'for machines, e.g. "agent:<arn>", "ticket:<id>"'},
+            "target_label": {**string, "description": 'for people, e.g. "ticket #1042", '
+                                                      '"agent Nusrat"'},
+            "actor_name": {**nullable, "description": "the actor's display name"},
+            "actor_id": {**nullable, "description": "the actor's agent id (ag_...)"},
+            "departments": {"type": "array", "items": string,
+                            "description": "the departments the change concerns (a lead "
+                                           "reads the entries of theirs)"},
             "before": {"description": "the value before (null for a creation): any JSON"},
             "after": {"description": "the value after: any JSON"}}},
         "AuditPage": {"type": "object", "required": ["date", "items", "next"], "properties": {
             "date": {"type": "string", "format": "date"},
+            "timezone": {**string, "description": "the business time zone the day is a day in"},
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
             "next": nullable}},
     }
@@ -133,13 +162,33 @@ def who_am_i():
     return json_response(agents.me(auth.require(bp.current_request)))
 
 
+@bp.route("/api/me/notifications", methods=["GET"], authorizer=iam)
+@handle_errors
+def my_notifications():
+    return json_response(agents.me(auth.require(bp.current_request))["notifications"])
+
+
+@bp.route("/api/me/notifications", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
+@handle_errors
+def set_my_notifications():
+    caller = auth.require(bp.current_request)
+    body = SCHEMAS.body(bp.current_request, "Notifications")
+    changed = agents.update(caller, agents.agent_id(caller.principal), {"notifications": body})
+    return json_response(changed["notifications"])
+
+
 @bp.route("/api/audit", methods=["GET"], authorizer=iam)
 @handle_errors
 def audit_log():
-    auth.require(bp.current_request, "admin")
+    caller = auth.require(bp.current_request, "lead")
     params = bp.current_request.query_params or {}
+    unknown = sorted(set(params) - {"date", "cursor", "limit"})
+    if unknown:
+        raise BadRequest("Unknown parameter.", {name: "unknown parameter" for name in unknown})
+    scope = None if caller.has_role("admin") else frozenset(caller.departments)
     return json_response(audit.page(params.get("date", ""), cursor=params.get("cursor", ""),
-                                    limit=int_param(params, "limit", 100)))
+                                    limit=int_param(params, "limit", 100), departments=scope,
+                                    names=agents.display_name, ids=agents.agent_id))
 
 
 def openapi_section() -> dict[str, Any]:
@@ -172,17 +221,27 @@ def openapi_section() -> dict[str, Any]:
                 "get": {"summary": "An agent (lead or admin; any agent: their own)",
                         "security": sigv4, "parameters": [agent_id],
                         "responses": {"200": ok("Agent"), **AGENT_ERRORS}},
-                "patch": {"summary": "Change an agent (admin); an agent sets their own away/lang. "
+                "patch": {"summary": "Change an agent (admin); an agent sets their own away/lang/notifications. "
                                      "The last active admin cannot be demoted or deactivated (409)",
                           "security": sigv4, "parameters": [agent_id],
                           "requestBody": request_body("AgentChange"),
                           "responses": {"200": ok("Agent"), **AGENT_ERRORS}}},
             "/api/me": {"get": {"summary": "The calling agent's own record", "security": sigv4,
                                 "responses": {"200": ok("Agent"), **AGENT_ERRORS}}},
+            "/api/me/notifications": {
+                "get": {"summary": "The calling agent's staff mail preferences",
+                        "security": sigv4,
+                        "responses": {"200": ok("Notifications"), **AGENT_ERRORS}},
+                "put": {"summary": "Set the calling agent's staff mail preferences (kinds, "
+                                   "quiet hours, digest); fields left out take their default",
+                        "security": sigv4, "requestBody": request_body("Notifications"),
+                        "responses": {"200": ok("Notifications"), **AGENT_ERRORS}}},
             "/api/audit": {"get": {
-                "summary": "The audit log: one UTC day's entries, oldest first (admin)",
+                "summary": "The audit log: one business day's entries, oldest first (admin: all; "
+                           "lead: those concerning their departments)",
                 "security": sigv4, "parameters": [
-                    query("date", {"type": "string", "format": "date"}, "UTC day; default today"),
+                    query("date", {"type": "string", "format": "date"},
+                          "business day (Asia/Dhaka by default); default today"),
                     query("cursor", string, "`next` of the previous page"),
                     query("limit", {"type": "integer", "minimum": 1, "maximum": audit.PAGE_MAX})],
                 "responses": {"200": ok("AuditPage"), **AGENT_ERRORS}}},

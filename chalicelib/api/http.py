@@ -33,11 +33,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+                   headers: dict[str, str] | None = None,
+                   details: dict[str, Any] | None = None) -> Response:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
-    return json_response({"error": error}, status, headers)
+    return json_response({"error": {**error, **(details or {})}}, status, headers)
 
 
 _NAME = r"^[\w-]{1,64}$"  # settings' names (calendars, policies, macros): safe in a key and a URL
@@ -100,6 +101,8 @@ QUERY_PARAMETERS: dict[str, dict[str, dict[str, str]]] = {
     "/api/macros/{name}": {"GET": {"version": "that version"}},
     "/api/reports": {"GET": {"from": "first day", "to": "last day", "department": "a department",
                              "by": "grouping", "format": "json or csv"}},
+    "/api/briefing": {"GET": {"department": "a department", "date": "the business day",
+                              "agent": "as this agent would get it", "lang": "bn or en"}},
 }
 QUERY_CHECKED_PREFIX = "/api/"
 
@@ -154,7 +157,8 @@ def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
                             request.query_params)
             return view(*args, **kwargs)
         except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+            return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers,
+                                  exc.details)
     return wrapper
 
 

@@ -149,7 +149,10 @@ def _core() -> dict[str, Any]:
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"], "properties": {
                         "code": string, "message": string,
-                        "fields": {"type": "object", "additionalProperties": string}}}}},
+                        "fields": {"type": "object", "additionalProperties": string},
+                        "channels": {"type": "array", "items": {"enum": ["email", "sms"]},
+                                     "description": "a reply that cannot go: the channels "
+                                                    "that can still reach the customer"}}}}},
             },
         },
         "paths": {

@@ -59,6 +59,17 @@ def _schemas() -> dict[str, Any]:
             "merged_into": nullable, "merged_from": {"type": "array", "items": string}}},
         "Ticket": {"allOf": [summary_ref, {"type": "object", "properties": {
             "customer": {"type": "object"},
+            "channels": {"type": "object", "description": (
+                "email and sms: addresses, usable, blocked [{address, reason, at, stops}]; "
+                "sms.opted_out_at when every number opted out (STOP)"), "properties": {
+                    name: {"type": "object", "properties": {
+                        "addresses": {"type": "array", "items": string},
+                        "usable": {"type": "boolean"},
+                        "blocked": {"type": "array", "items": {"type": "object"}},
+                        "opted_out_at": nullable}} for name in ("email", "sms")}},
+            "reply_channel": {"enum": ["email", "sms", None],
+                              "description": "where a reply without a channel goes; null: "
+                                             "nowhere (the reply would be 422)"},
             "timeline": {"type": "array", "items": {"type": "object"}}}}]},
         "QueueItem": {"allOf": [summary_ref, {"type": "object", "properties": {
             "customer_name": nullable,
@@ -74,7 +85,10 @@ def _schemas() -> dict[str, Any]:
             "subject": nullable_text(200), "body": text(ticket_store.MAX_BODY),
             "channel": {"enum": ["email", "sms", None]},
             "department": {"enum": [*department["enum"], None]},
-            "lang": {"enum": ["bn", "en", None]}},
+            "lang": {"enum": ["bn", "en", None]},
+            "assignee": {**principal, "type": ["string", "null"],
+                         "description": "an active agent's principal ARN; absent: the agent "
+                                        "starting it; null: unassigned"}},
             "description": "email or phone is required (the one the channel needs)"},
         "ConversationStarted": {"type": "object", "required": ["ticket"], "properties": {
             "ticket": summary_ref, "sms": sms}},

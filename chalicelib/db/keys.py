@@ -17,6 +17,8 @@ key prefix of the keys table is built here, and only here:
                                          discarded ones move to closed (services/inbound/held.py)
   sent#<provider message id> / _         target: ticket id, data: the timeline item's sk
   suppress#<channel>#<address> / _       target: why (bounce, complaint, unsubscribe, opt-out)
+  texted#<E.164> / _                     target: the ticket we last sent an SMS to that number
+                                         from; data: at, message (SMS threading)
   agent-id#<id> / _                      target: the principal ARN
   audit#<YYYY-MM-DD> / <at>#<random>     one audit entry
   rr#<department> / _                    value: round-robin counter
@@ -25,6 +27,8 @@ key prefix of the keys table is built here, and only here:
   nonce#<purpose>#<nonce> / _            a single-use form nonce
   briefing#<department>#<day> / done|to#<agent>   a briefing sent (or claimed per recipient)
   report#<YYYY-MM-DD> / <dimension>      report counters; reported#<table>#<key>#<sk>: applied once
+  staff-digest / <window end>#<agent id>[#quiet]   staff mail counted in a window, the entries
+                                         a digest sends at its end (services/messaging/staff.py)
 docs/data-model.md says what each holds and who writes it.
 """
 from __future__ import annotations
@@ -65,6 +69,12 @@ def sent_pk(provider_id: str) -> str:
 
 def suppress_pk(channel: str, address_key: str) -> str:
     return f"suppress#{channel}#{address_key}"
+
+
+def texted_pk(e164: str) -> str:
+    """The conversation we last texted `e164` from (services/messaging/dispatch.py writes it,
+    services/inbound/sms.py follows it)."""
+    return f"texted#{e164}"
 
 
 def agent_id_pk(agent_id: str) -> str:
@@ -179,3 +189,10 @@ def mark_message_id_reused(tx: Transaction, message_id: str) -> None:
     it (services/inbound/thread.py), in the caller's transaction."""
     tx.update(Key(pk=msgid_pk(message_id), sk=NO_SORT),
               actions=[Key.data["reused"].set(True)], condition=Key.pk.exists(), label="extra")
+
+
+STAFF_DIGEST_PK = "staff-digest"
+
+
+def staff_digest_sk(window_end: str, agent_id: str, *, quiet: bool = False) -> str:
+    return f"{window_end}#{agent_id}" + ("#quiet" if quiet else "")

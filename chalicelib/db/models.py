@@ -174,6 +174,27 @@ class Key(SetuModel):
     data = MapAttribute(null=True)
 
 
+class StaffDigest(SetuModel):
+    """Staff mail counted in one window of one agent, kept in the keys table
+    (`staff-digest / <window end>#<agent id>[#quiet]`, services/messaging/staff.py)."""
+
+    class Meta:
+        logical_table = "keys"
+        table_name = "setu-keys"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(null=True)
+    entries = ListAttribute(of=MapAttribute, null=True)
+    recipient = UnicodeAttribute(null=True)  # the agent's address when counted
+    agent = UnicodeAttribute(null=True)  # principal ARN
+    lang = UnicodeAttribute(null=True)
+    quiet = BooleanAttribute(null=True)  # quiet hours: every entry waits for the digest
+    after = NumberAttribute(null=True)  # entries past this many were held
+    flushed = UnicodeAttribute(null=True)  # when the digest was claimed for sending
+    expires_at = NumberAttribute(null=True)  # DynamoDB TTL
+
+
 class Setting(SetuModel):
     """Named configuration documents: SLA policies, calendars (kind, name) -> data."""
 
@@ -204,8 +225,10 @@ class Agent(SetuModel):
     lang = UnicodeAttribute(null=True)  # bn | en: the language of mail to the agent (briefing)
     active = BooleanAttribute(default=True)
     away = BooleanAttribute(default=False)  # skipped by round-robin assignment while set
+    # staff mail preferences (services/team/notifications.py); unset: every kind, no quiet hours
+    notifications = MapAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()  # optimistic locking for PATCH /api/agents/{id}
 
 
-ALL_MODELS = (Ticket, TimelineItem, Customer, Key, Setting, Agent)
+ALL_MODELS = (Ticket, TimelineItem, Customer, Key, Setting, Agent, StaffDigest)

@@ -49,10 +49,14 @@ def _assign(old, new) -> None:
     unassigned, in a round-robin department gets the next available agent. It retries its own
     races; a failure beyond that leaves the ticket unassigned in the queue (an agent takes it)
     and is counted, rather than holding up the SLA timers of every ticket behind it."""
+    from chalicelib.services.messaging import staff  # deferred: cold start
     from chalicelib.services.team import round_robin  # deferred: cold start
 
+    def tell(ticket, principal, now):
+        return staff.notify(ticket, "assigned", principal, now=now)
+
     try:
-        round_robin.on_ticket_changed(old, new)
+        round_robin.on_ticket_changed(old, new, tell)
     except Exception:  # noqa: BLE001 - see above; EventsRejected{source=assignment} alarms
         log.exception("round-robin assignment failed; the ticket stays unassigned")
         observability.count("EventsRejected", source="assignment")

@@ -2,8 +2,9 @@
 against the local stack started as `make dev` starts it (`python -m local`, free ports, its own
 state directory), with JavaScript switched off to prove the pages need none.
 
-All of them are in one file, and `make test` runs `--dist loadfile`, so one worker starts one
-stack and one browser for all of them. Screenshots of every page, both languages,
+The pages are in one file, and `make test` runs `--dist loadfile`, so one worker starts one
+stack and one browser for all of them; test_staff_mail.py renders staff mail without a stack
+(only a browser of its own). Screenshots of every page, both languages,
 go to build/screenshots/ (SETU_SCREENSHOTS to change it).
 
 Chromium and its driver come from `make browser` (apt, only when /usr/bin/chromium is

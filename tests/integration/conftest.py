@@ -33,6 +33,7 @@ class Stack:
 FRESH_CONTAINER_FILES = frozenset({
     "test_timers", "test_email", "test_sms", "test_web_form", "test_reports", "test_briefing",
     "test_routing", "test_iam", "test_decisions", "test_pages", "test_signing_secret",
+    "test_conversations",
 })
 
 

@@ -166,10 +166,11 @@ def test_a_refused_mail_is_tried_again_on_the_next_tick(stack, people, billing, 
     monkeypatch.setattr(email_out, "send", flaky)
     first = {o.department: o for o in briefing_send.run(NOW)}["billing"]
     assert list(first.failed) == [people["rahim"]] and first.sent == [people["lead"]]
-    assert Key.count(f"briefing#billing#{DAY}", Key.sk == "_") == 0  # not done: retry
+    marker = Key.get(f"briefing#billing#{DAY}", "_").data  # the lead is settled, Rahim waits
+    assert marker["pending"] == [people["rahim"]] and people["lead"] in marker["settled"]
 
     second = {o.department: o for o in briefing_send.run(NOW + timedelta(minutes=5))}["billing"]
-    assert second.sent == [people["rahim"]] and second.already == [people["lead"]]
+    assert second.sent == [people["rahim"]] and second.already == []  # the lead is not re-tried
     assert sorted(m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])) == ["lead", "rahim"]
 
 
@@ -238,3 +239,138 @@ def test_the_scheduled_handler_runs_through_the_pump(stack):
     result = stack.pump.tick()
     assert set(result) == {"daily_briefing"}
     assert isinstance(result["daily_briefing"]["briefed"], list)  # open or not, it answered
+
+
+# ---- per recipient, empty days, preview and resend ------------------------------------------
+
+def test_a_lead_added_later_the_same_day_gets_the_briefing(stack, people, billing):
+    first = {o.department: o for o in briefing_send.run(NOW)}["billing"]
+    assert sorted(first.sent) == sorted([people["lead"], people["rahim"]])
+    assert briefing_send.run(NOW + timedelta(minutes=5)) == []  # settled: one BatchGetItem
+    late = people["lead"].replace("lead-", "late-")
+    agents.ensure_agent(late, role="lead", display_name="Late Lead",
+                        email=f"late-{people['tag']}@example.com", departments={"billing"})
+    again = {o.department: o for o in briefing_send.run(NOW + timedelta(hours=1))}
+    assert set(again) == {"billing"}  # only the department with someone new
+    assert again["billing"].sent == [late] and again["billing"].already == []
+    mails = sent_mail(stack, people["tag"])
+    assert sorted(m["To"].split("-")[0] for m in mails) == ["late", "lead", "rahim"]
+    late_mail = next(m for m in mails if m["To"].startswith("late-"))
+    assert late_mail["Subject"].endswith(": 1 breached, 1 due today, 1 follow-up")
+    assert late in Key.get(f"briefing#billing#{DAY}", "_").data["settled"]
+    assert briefing_send.run(NOW + timedelta(hours=1, minutes=5)) == []
+
+
+def test_an_empty_day_tells_the_lead_and_is_not_done_for_people_who_join_later(stack, people):
+    sales_lead = people["karim"].replace("karim-", "saleslead-")
+    agents.ensure_agent(sales_lead, role="lead", display_name="Sales Lead",
+                        email=f"saleslead-{people['tag']}@example.com", departments={"sales"})
+    sales = {o.department: o for o in briefing_send.run(NOW)}["sales"]
+    assert sales.active == 0 and sales.sent == [sales_lead]  # a short "nothing waiting" mail
+    assert sales.skipped[people["karim"]] == "nothing to report"  # no personal mail
+    (mail,) = [m for m in sent_mail(stack, people["tag"]) if m["To"].startswith("saleslead-")]
+    assert mail["Subject"].endswith(": nothing due")
+    assert "Nothing is breached, due today, waiting on a decision or to follow up." in text_of(mail)
+    # someone joins sales later that day: the day is not done for them
+    newcomer = people["karim"].replace("karim-", "newlead-")
+    agents.ensure_agent(newcomer, role="lead", display_name="New Lead",
+                        email=f"newlead-{people['tag']}@example.com", departments={"sales"})
+    later = {o.department: o for o in briefing_send.run(NOW + timedelta(hours=3))}
+    assert later["sales"].sent == [newcomer]
+    assert [m["To"].split("-")[0] for m in sent_mail(stack, people["tag"])].count("saleslead") == 1
+
+
+def _id(principal: str) -> str:
+    return agents.agent_id(principal)
+
+
+def test_preview_shows_the_sections_counts_and_mail_to_a_lead_of_the_department(
+        stack, people, billing, api):
+    lead = api.as_principal(people["lead"])
+    status, body = lead.get(f"/api/briefing?department=billing&date={DAY}")
+    assert status == 200, body
+    assert (body["kind"], body["date"], body["scheduled"]) == ("department", DAY, True)
+    assert body["counts"]["breached"] == 1 and body["counts"]["due_today"] == 1
+    assert body["counts"]["unassigned"] == 1 and body["counts"]["unassigned_due"] == 1
+    assert body["counts"]["active"] == 3  # the resolved one is not active
+    breached = next(s for s in body["sections"] if s["key"] == "breached")
+    (line,) = breached["lines"]
+    assert line["ref"] == billing[0] and line["assignee"]["name"] == "Rahim Uddin"
+    assert line["assignee"]["id"] == _id(people["rahim"])
+    assert body["subject"].endswith(": 1 breached, 1 due today, 1 follow-up")
+    assert "Good morning Lead Laila" in body["text"] and "<html" in body["html"]
+    assert body["deliveries"] == []  # nothing sent yet that day
+    # a lead's only department is the default; the same day as the scheduled mail shows it
+    briefing_send.run(NOW)
+    status, same = lead.get(f"/api/briefing?date={DAY}&lang=bn")
+    assert status == 200 and same["department"] == "billing" and same["lang"] == "bn"
+    assert "দৈনিক ব্রিফিং" in same["subject"]
+    assert {d["agent"]["name"]: d["state"] for d in same["deliveries"]} == {
+        "Lead Laila": "sent", "Rahim Uddin": "sent"}
+    # the digest Rahim would get
+    status, mine = lead.get(f"/api/briefing?department=billing&date={DAY}&agent={_id(people['rahim'])}")
+    assert status == 200 and mine["kind"] == "agent" and mine["counts"]["active"] == 2
+
+
+@pytest.mark.parametrize("query, status", [
+    ("department=sales", 403),  # not the lead's department
+    ("department=nowhere", 400),
+    ("department=billing&date=yesterday", 400),
+    ("department=billing&date=2020-01-01", 400),  # past: cannot be rebuilt
+    ("department=billing&date=2999-01-01", 400),  # too far ahead
+    ("department=billing&lang=fr", 400),
+    ("department=billing&colour=red", 400),
+    ("department=billing&agent=ag_00000000000000000000", 404),
+])
+def test_preview_refuses_bad_input_and_other_departments(stack, people, api, query, status):
+    assert api.as_principal(people["lead"]).get(f"/api/briefing?{query}")[0] == status
+
+
+def test_preview_is_for_leads_and_admins_only(stack, people, api):
+    assert api.as_principal(people["rahim"]).get("/api/briefing?department=billing")[0] == 403
+    status, body = api.get("/api/briefing")  # an admin must say which department
+    assert status == 400 and "department" in body["error"]["fields"]
+
+
+def test_a_lead_resends_to_one_agent_and_it_is_audited(stack, people, billing, api):
+    from chalicelib.services.team import audit
+
+    lead = api.as_principal(people["lead"])
+    status, body = lead.post("/api/briefing/send",
+                             {"department": "billing", "to": _id(people["rahim"])})
+    assert status == 200, body
+    assert [s["name"] for s in body["sent"]] == ["Rahim Uddin"] and body["skipped"] == []
+    (mail,) = sent_mail(stack, people["tag"])
+    assert mail["To"] == f"rahim-{people['tag']}@example.com"
+    assert mail["Subject"].startswith("Daily briefing, Billing, ")
+    entries = [e for e in audit.day(audit.today(), limit=200)[0]
+               if e["action"] == "briefing.sent" and e["actor"] == people["lead"]]
+    assert len(entries) == 1 and entries[0]["departments"] == ["billing"]
+    assert entries[0]["after"]["sent"] == [people["rahim"]]
+    # every recipient of the department: the lead's digest, Rahim's; No Mail has no address
+    status, body = lead.post("/api/briefing/send", {"department": "billing"})
+    assert status == 200
+    assert sorted(s["name"] for s in body["sent"]) == ["Lead Laila", "Rahim Uddin"]
+    assert {s["name"]: s["reason"] for s in body["skipped"]} == {"No Mail": "nothing to report"}
+    assert len(sent_mail(stack, people["tag"])) == 3
+    # the scheduled briefing is not held back by a resend
+    scheduled = {o.department: o for o in briefing_send.run(NOW)}["billing"]
+    assert sorted(scheduled.sent) == sorted([people["lead"], people["rahim"]])
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"department": "sales"}, 403),
+    ({"department": "billing", "to": "karim"}, 400),  # not an agent id
+    ({"department": "billing", "date": "2020-01-01"}, 400),  # only today
+    ({"department": "billing", "extra": 1}, 400),
+    ({}, 400),
+])
+def test_resend_refuses_bad_input(stack, people, api, body, status):
+    assert api.as_principal(people["lead"]).post("/api/briefing/send", body)[0] in (status, 422)
+
+
+def test_resend_to_someone_outside_the_department_is_refused(stack, people, api):
+    status, body = api.as_principal(people["lead"]).post(
+        "/api/briefing/send", {"department": "billing", "to": _id(people["karim"])})
+    assert status == 400 and "agent" in body["error"]["fields"]
+    assert sent_mail(stack, people["tag"]) == []

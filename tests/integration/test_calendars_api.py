@@ -40,7 +40,7 @@ def test_settings_writes_are_audited_with_before_and_after(api):
     from chalicelib.services.team import audit
 
     def entries(target):
-        found, _ = audit.day(clock.now().date().isoformat(), limit=200)
+        found, _ = audit.day(audit.today(), limit=200)
         return [e for e in found if e["target"] == target]
 
     assert api.put("/api/sla-policies/vip", {"first_response": "PT1H"})[0] == 200
@@ -136,6 +136,6 @@ def test_a_settings_write_racing_another_is_409_and_leaves_one_entry(api, monkey
     monkeypatch.setattr(audit, "transaction", another_admin_first)
     status, error = api.put("/api/sla-policies/race", {"first_response": "PT30M"})
     assert status == 409, error
-    found, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    found, _ = audit.day(audit.today(), limit=200)
     trail = [e["after"]["first_response"] for e in found if e["target"] == "sla_policy:race"]
     assert trail == ["PT1H", "PT2H"]  # the refused write left no entry

@@ -18,10 +18,9 @@ BOSS = "arn:aws:iam::123456789012:role/SetuAdmins"
 
 
 def _audit(target: str) -> list[dict]:
-    from chalicelib import clock
     from chalicelib.services.team import audit
 
-    items, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    items, _ = audit.day(audit.today(), limit=200)
     return [e for e in items if e["target"] == target]
 
 
@@ -215,3 +214,39 @@ def test_assign_by_short_name_and_a_callback_at_a_local_time(stack, capsys):
     assert "assigned to nobody" in capsys.readouterr().out
     assert main(["callback", created["ref"], "--at", "later"]) == 2
     assert "2026-12-07 15:00" in capsys.readouterr().err
+
+
+def test_briefing_preview_and_send(stack, capsys):
+    import uuid
+
+    from tests.integration.test_briefing import sent_mail
+
+    tag = uuid.uuid4().hex[:8]
+    lead = f"arn:aws:iam::123456789012:user/clilead-{tag}"
+    agents.ensure_agent(lead, role="lead", display_name="Cli Lead",
+                        email=f"clilead-{tag}@example.com", departments={"billing"})
+    api = Api(stack.client)
+    new_ticket(api, subject="Briefed by the CLI", department="billing")
+    capsys.readouterr()
+    assert main(["briefing", "--preview", "--department", "billing"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== billing ") and "Subject: Daily briefing, Billing, " in out
+    assert "sent today: nobody yet" in out and "Good morning" in out
+    assert main(["briefing", "--preview", "--department", "billing", "--json",
+                 "--lang", "bn"]) == 0
+    (preview,) = json.loads(capsys.readouterr().out)
+    assert preview["lang"] == "bn" and preview["counts"]["active"] >= 1
+    assert preview["department"] == "billing" and "দৈনিক ব্রিফিং" in preview["subject"]
+    assert main(["briefing", "--send", "--department", "billing",
+                 "--agent", agents.agent_id(lead)]) == 0
+    assert "sent to Cli Lead" in capsys.readouterr().out
+    (mail,) = sent_mail(stack, tag)
+    assert mail["To"] == f"clilead-{tag}@example.com"
+    entries = [e for e in _audit("briefing:billing#" + preview["date"])
+               if e["action"] == "briefing.sent"]
+    assert entries and entries[-1]["actor"].startswith("cli:")
+    assert main(["briefing", "--preview", "--department", "nowhere"]) == 2
+    assert "Unknown department" in capsys.readouterr().err
+    assert main(["briefing", "--send", "--date", "2030-01-01"]) == 2
+    with pytest.raises(SystemExit):
+        main(["briefing", "--department", "billing"])  # --preview or --send

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import clock
 from chalicelib.services.team import agents
 from chalicelib.services.team import audit
 from tests.integration.helpers import ADMIN, Api, events, new_ticket, timeline, write_in
@@ -37,7 +36,7 @@ def delete(api: Api, path: str, principal: str | None = ADMIN):
 
 
 def audited(action: str) -> list[dict]:
-    entries, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    entries, _ = audit.day(audit.today(), limit=200)
     return [e for e in entries if e["action"] == action]
 
 

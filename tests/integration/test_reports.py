@@ -27,7 +27,7 @@ AGENT = "arn:aws:iam::123456789012:user/report-agent"
 
 @pytest.fixture
 def api(stack):
-    agents.ensure_agent(LEAD, role="lead")
+    agents.ensure_agent(LEAD, role="lead", display_name="Report Lead")
     agents.ensure_agent(AGENT, role="agent")
     return Api(stack.client)
 
@@ -102,12 +102,25 @@ def test_report_figures_from_the_streams(api, stack):
     assert sum(day["created"] for day in report["days"]) == 3 and len(report["days"]) == 3
 
     _, by_agent = api.get(f"/api/reports?{_range()}&by=agent")
-    groups = {g["key"]: g for g in by_agent["groups"]}
+    groups = {g["principal"]: g for g in by_agent["groups"]}
+    assert groups[ADMIN]["key"] == groups[ADMIN]["agent_id"] == agents.agent_id(ADMIN)
+    assert groups[ADMIN]["name"] == "Local admin" and groups[LEAD]["name"] == "Report Lead"
     assert groups[ADMIN]["first_responses"] == 1 and groups[ADMIN]["replies_out"] == 1
     assert groups[ADMIN]["handled"] == 1 and groups[ADMIN]["csat"]["count"] == 1
     assert groups[LEAD]["replies_out"] == 2 and groups[LEAD]["handled"] == 1
-    assert by_agent["highlights"]["most_contacts"] == {"agent": LEAD, "value": 2}
-    assert by_agent["highlights"]["fastest_responder"]["agent"] in (ADMIN, LEAD)
+    # per agent, a resolution credited to them is resolved and handled, with its time
+    for row in groups.values():
+        assert row["resolved"] == row["handled"] == row["resolution"]["count"]
+    # the totals are the sum of the agent rows for what is credited to agents
+    agent_totals = by_agent["totals"]
+    assert agent_totals["handled"] == sum(g["handled"] for g in groups.values()) == 2
+    assert agent_totals["first_responses"] == sum(g["first_responses"] for g in groups.values())
+    assert agent_totals["replies_out"] == sum(g["replies_out"] for g in groups.values())
+    assert totals["handled"] == 2 <= totals["resolved"]
+    assert by_agent["highlights"]["most_contacts"] == {
+        "agent": agents.agent_id(LEAD), "name": "Report Lead", "value": 2}
+    assert by_agent["highlights"]["fastest_responder"]["agent"] in (
+        agents.agent_id(ADMIN), agents.agent_id(LEAD))
 
     _, by_dept = api.get(f"/api/reports?{_range()}&by=department")
     depts = {g["key"]: g for g in by_dept["groups"]}
@@ -188,7 +201,8 @@ def test_csv_export(api, stack):
                                                                  "7-30d", ">30d"}
     _, body, _ = api.call("GET", f"/api/reports?{_range()}&format=csv&by=agent", content_type=None)
     agents_rows = [r for r in csv.DictReader(io.StringIO(_text(body))) if r["row"] == "agent"]
-    assert {r["key"] for r in agents_rows} == {ADMIN, LEAD}
+    assert {r["key"] for r in agents_rows} == {agents.agent_id(ADMIN), agents.agent_id(LEAD)}
+    assert {r["name"] for r in agents_rows} == {"Local admin", "Report Lead"}
 
 
 def _text(body) -> str:

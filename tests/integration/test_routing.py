@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from chalicelib import clock, config
+from chalicelib import config
 from chalicelib.db.models import Agent, Key, Ticket
 from chalicelib.services.team import agents
 from chalicelib.services.team import audit
@@ -48,13 +48,13 @@ def test_put_and_get_routing_with_audit(api):
     assert saved["assignment"]["billing"] == "round_robin" and saved["assignment"]["sales"] == "manual"
     status, read = api.as_principal(AGENT).get("/api/routing")
     assert status == 200 and read == saved
-    entries, _ = audit.day(clock.now().date().isoformat())
+    entries, _ = audit.day(audit.today())
     mine = [e for e in entries if e["action"] == "routing.updated"]
     assert len(mine) == 1 and mine[0]["target"] == "routing:default"
     assert mine[0]["before"] is None and mine[0]["after"]["assignment"] == {"billing": "round_robin"}
     # a second save records what it replaced
     assert api.put("/api/routing", {"rules": []})[0] == 200
-    entries, _ = audit.day(clock.now().date().isoformat())
+    entries, _ = audit.day(audit.today())
     second = [e for e in entries if e["action"] == "routing.updated"][-1]
     assert second["before"]["rules"][0]["name"] == "refunds" and second["after"]["rules"] == []
 
@@ -187,16 +187,23 @@ def test_round_robin_spreads_twenty_tickets_evenly_and_skips_the_away_agent(api,
     assert events(api, first).count("ticket.assigned") == 1
 
 
-def test_manual_departments_and_agent_started_tickets_stay_unassigned(api, stack):
+def test_manual_departments_and_agent_started_tickets_are_not_round_robined(api, stack):
     _team()
     assert api.put("/api/routing", {"rules": [], "assignment": {"billing": "round_robin"}})[0] == 200
     manual = new_ticket(api, email="m1@example.com", department="sales")
     status, started = api.post("/api/tickets", {"email": "m2@example.com", "body": "Your bill",
                                                 "department": "billing"})
     assert status == 201, started
+    status, queued = api.post("/api/tickets", {"email": "m3@example.com", "body": "Your bill",
+                                               "department": "billing", "assignee": None})
+    assert status == 201, queued
     stack.pump.drain()
     assert Ticket.get(manual["id"]).assignee is None
-    assert Ticket.get(started["ticket"]["id"]).assignee is None
+    # an agent-started ticket is its starter's (or, asked for, nobody's): never round-robin's
+    assert Ticket.get(started["ticket"]["id"]).assignee == api.principal
+    assert Ticket.get(queued["ticket"]["id"]).assignee is None
+    for made in (started["ticket"], queued["ticket"]):
+        assert "routing" not in [e.get("actor") for e in timeline(api, made["id"])]
 
 
 def test_nobody_available_records_unassigned_once(api, stack, monkeypatch):

@@ -40,7 +40,7 @@ def _get(api, ticket_id) -> dict:
 
 
 def _audit_actions(target: str) -> list[str]:
-    entries, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    entries, _ = audit.day(audit.today(), limit=200)
     return [e["action"] for e in entries if e["target"] == target]
 
 
@@ -476,7 +476,7 @@ def test_every_ticket_write_leaves_an_audit_entry(api, stack):
     assert rina.post(f"/api/tickets/{created['id']}/callbacks", {"at": at})[0] == 201
     assert rina.post(f"/api/tickets/{created['id']}/take")[0] == 200
     assert rina.post(f"/api/tickets/{created['id']}/take")[0] == 200  # no change, no entry
-    entries, _ = audit.day(clock.now().date().isoformat(), limit=200)
+    entries, _ = audit.day(audit.today(), limit=200)
     mine = [e for e in entries if e["target"] == target]
     assert [e["action"] for e in mine] == ["ticket.updated", "ticket.replied", "ticket.note_added",
                                            "ticket.callback_scheduled", "ticket.taken"]
@@ -528,7 +528,7 @@ def test_two_agents_patch_the_same_version_one_wins_the_other_is_409(api, monkey
     assert ticket["status"] == winner["status"] and ticket["version"] == version + 1
     changes = [e for e in ticket["timeline"] if e.get("type") == "ticket.status_changed"]
     assert [c["data"]["to"] for c in changes] == [winner["status"]]
-    assert len([e for e in audit.day(clock.now().date().isoformat(), limit=200)[0]
+    assert len([e for e in audit.day(audit.today(), limit=200)[0]
                 if e["target"] == f"ticket:{created['id']}"]) == 1
 
 
@@ -552,7 +552,7 @@ def test_a_patch_racing_a_reply_both_land_without_half_writes(api, monkeypatch):
     assert ticket["first_response_at"] and ticket["version"] == version + 2
     assert [i.get("kind") for i in ticket["timeline"]].count("reply") == 1
     assert [i.get("type") for i in ticket["timeline"]].count("ticket.priority_changed") == 1
-    entries = [e for e in audit.day(clock.now().date().isoformat(), limit=200)[0]
+    entries = [e for e in audit.day(audit.today(), limit=200)[0]
                if e["target"] == f"ticket:{created['id']}"]
     assert sorted(e["action"] for e in entries) == ["ticket.replied", "ticket.updated"]
 

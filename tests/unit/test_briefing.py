@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import clock
+from chalicelib import clock, config
 from chalicelib.db.models import Ticket
 from chalicelib.services.reports import briefing
 from chalicelib.services.sla.calendars import ALWAYS, DHAKA, parse_calendar
@@ -109,7 +109,9 @@ def test_always_open_departments_are_briefed_at_0930_dhaka_every_day():
 def test_due_today_means_an_sla_target_due_before_local_midnight():
     t = ticket(timers={"first_response": armed(dhaka(2026, 11, 22, 14)),
                        "resolution": armed(dhaka(2026, 11, 22, 23, 59))})
-    assert sections_of(t) == [("due_today", "first_response"), ("due_today", "resolution")]
+    (line,) = briefing.classify(t, SLOT, NOW)  # one line per ticket, not one per target
+    assert (line.section, line.what, line.also) == (
+        "due_today", "first_response", (("resolution", dhaka(2026, 11, 22, 23, 59), False),))
     tomorrow = ticket(timers={"resolution": armed(dhaka(2026, 11, 23, 0, 1))})
     assert sections_of(tomorrow) == []
 
@@ -224,11 +226,25 @@ def test_thousands_of_tickets_are_capped_per_section_with_the_rest_counted():
 def _digest(tickets, **kw):
     return briefing.department_digest("billing", {"en": "Billing", "bn": "বিল ও পেমেন্ট"}, SLOT,
                                       tickets, _lines(tickets), recipient=KARIM,
-                                      recipient_name="Karim", names={RAHIM: "Rahim Uddin"},
-                                      link_base="https://help.example.com", **kw)
+                                      recipient_name="Karim", names={RAHIM: "Rahim Uddin"}, **kw)
 
 
-def test_english_mail_names_the_sections_times_and_links():
+@pytest.fixture
+def console(monkeypatch):
+    """A console URL set: the briefing links each ticket to it."""
+    monkeypatch.setenv("SETU_CONSOLE_URL", "https://help.example.com/console")
+    config.reload()
+    yield
+    monkeypatch.delenv("SETU_CONSOLE_URL")
+    config.reload()
+
+
+def test_without_a_console_the_mail_links_nothing_a_browser_cannot_open():
+    _, text, html = briefing.render(_digest(backlog()), "en")
+    assert "#1001" in text and "/api/" not in text and "/api/" not in html and "href" not in html
+
+
+def test_english_mail_names_the_sections_times_and_links(console):
     tickets = [*backlog(), ticket(6, decision={"state": "requested", "question": "Refund?",
                                                "requested_by": RAHIM,
                                                "due_at": clock.iso(dhaka(2026, 11, 23, 12))}),
@@ -241,9 +257,9 @@ def test_english_mail_names_the_sections_times_and_links():
     assert "first response due 10:00; unassigned" in text
     assert "decision due Monday 23 November, 12:00: “Refund?” (asked by Rahim Uddin)" in text
     assert "call back at 15:00 “call him”" in text
-    assert "https://help.example.com/api/tickets/t_4" in text
+    assert "https://help.example.com/console/tickets/1004" in text
     assert "Unassigned in Billing: 2 (1 breached or due today)." in text
-    assert '<a href="https://help.example.com/api/tickets/t_1">#1001</a>' in html
+    assert '<a href="https://help.example.com/console/tickets/1001">#1001</a>' in html
 
 
 def test_bengali_mail_uses_bengali_words_and_digits():
@@ -268,3 +284,83 @@ def test_subjects_in_html_are_escaped_and_an_empty_day_says_so():
 def test_truncated_backlog_is_said_in_every_language(lang):
     _, text, _ = briefing.render(_digest(backlog(), truncated=True), lang)
     assert ("most urgent part" in text) if lang != "bn" else ("সবচেয়ে জরুরি" in text)
+
+
+# ---- one line per ticket, consistent counts --------------------------------------------------
+
+def test_a_ticket_is_one_line_in_its_worst_sla_state_with_its_other_targets_listed():
+    both = ticket(timers={"first_response": armed(NOW - timedelta(minutes=30)),
+                          "next_reply": fired(NOW - timedelta(hours=2)),
+                          "resolution": armed(dhaka(2026, 11, 22, 16))}, breached=["next_reply"])
+    (line,) = briefing.classify(both, SLOT, NOW)
+    assert (line.section, line.what, line.at) == ("breached", "next_reply", NOW - timedelta(hours=2))
+    assert [what for what, _, _ in line.also] == ["first_response", "resolution"]
+    _, text, html = briefing.render(_digest([both]), "en")
+    assert text.count("#1001") == 1 and html.count("#1001") == 1
+    assert "next reply was due 07:32; first response was due 09:02; resolution due 16:00" in text
+    _, text, _ = briefing.render(_digest([both]), "bn")
+    assert text.count("#১০০১") == 1 and "সমাধান: ১৬:০০-এর মধ্যে" in text
+    pending = ticket(status="pending", timers={"callback": armed(dhaka(2026, 11, 22, 15)),
+                                               "auto_close": armed(dhaka(2026, 11, 22, 17))})
+    (line,) = briefing.classify(pending, SLOT, NOW)
+    assert (line.what, [w for w, _, _ in line.also]) == ("callback", ["auto_close"])
+
+
+def _random_backlog(seed: int, n: int = 300) -> list[Ticket]:
+    import random
+
+    rng = random.Random(seed)
+    people = [RAHIM, KARIM, None, None]
+    out = []
+    for i in range(n):
+        timers = {}
+        for target in briefing.SLA_TARGETS + ("callback", "auto_close"):
+            if rng.random() < 0.5:
+                due = NOW + timedelta(minutes=rng.randint(-3000, 3000))
+                timers[target] = (rng.choice(["armed", "fired"]), due, {})
+        breached = [t for t in briefing.SLA_TARGETS if rng.random() < 0.2]
+        decision = ({"state": "requested", "due_at": clock.iso(NOW + timedelta(hours=1))}
+                    if rng.random() < 0.1 else None)
+        out.append(ticket(i, assignee=rng.choice(people), timers=timers, breached=breached,
+                          status=rng.choice(["new", "open", "pending", "resolved"]),
+                          decision=decision))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_count_identities_hold_for_any_backlog(seed):
+    tickets = [t for t in _random_backlog(seed) if t.status in briefing.ACTIVE_STATUSES]
+    lines = _lines(tickets)
+    for own in lines.values():  # at most one line per section per ticket, never both SLA states
+        assert len({l.section for l in own}) == len(own)
+        assert not {"breached", "due_today"} <= {l.section for l in own}
+    digest = briefing.department_digest("billing", {"en": "Billing"}, SLOT, tickets, lines,
+                                        recipient=KARIM, recipient_name="K", names={})
+    c = digest.tallied
+    assert c.breached + c.due_today <= c.active and c.unassigned <= c.active
+    assert c.unassigned_due == c.unassigned_breached + c.unassigned_due_today <= c.unassigned
+    assert digest.counts() == {"breached": c.breached, "due_today": c.due_today,
+                               "decisions": c.decisions, "followups": c.followups}
+    assert sum(w.active for w in digest.workload) + c.unassigned == c.active
+    assert sum(w.breached for w in digest.workload) + c.unassigned_breached == c.breached
+    assert sum(w.due_today for w in digest.workload) + c.unassigned_due_today == c.due_today
+    assert all(w.breached + w.due_today <= w.active for w in digest.workload)
+    mine = briefing.agent_digest("billing", {"en": "Billing"}, SLOT, tickets, lines,
+                                 recipient=RAHIM, recipient_name="R")
+    rahim = next(w for w in digest.workload if w.assignee == RAHIM)
+    assert (mine.active, mine.tallied.breached, mine.tallied.due_today) == (
+        rahim.active, rahim.breached, rahim.due_today)
+    assert mine.tallied.unassigned_due == c.unassigned_due
+
+
+def test_unassigned_due_never_exceeds_unassigned():
+    """The reported contradiction: a ticket breached on one target and due today on another was
+    counted twice ("2 unassigned, of which 3 are overdue or due today")."""
+    tickets = [ticket(n, assignee=None, breached=["first_response"],
+                      timers={"first_response": fired(NOW - timedelta(hours=3)),
+                              "resolution": armed(dhaka(2026, 11, 22, 17))}) for n in (1, 2)]
+    digest = _digest(tickets)
+    assert (digest.unassigned, digest.unassigned_due) == (2, 2)
+    assert digest.counts()["breached"] == 2 and digest.counts()["due_today"] == 0
+    _, text, _ = briefing.render(digest, "en")
+    assert "Unassigned in Billing: 2 (2 breached or due today)." in text

@@ -270,3 +270,112 @@ def test_a_batch_of_deltas_goes_in_as_few_transactions_as_fit():
     assert [len(g) for g in groups] == [3, 2]
     assert all(len(g) + 30 * len(g) <= MAX_WRITES for g in groups)
     assert [n for g in groups for n in g] == list(range(5))  # stream order kept
+
+
+# ---- identities: each figure defined once, the rows add up ---------------------------------
+
+AGENTS = ("arn:agent-a", "arn:agent-b", "arn:agent-c")
+
+
+def _lifecycles(seed: int, n: int = 200) -> list[tuple]:
+    """(old, new) image pairs of n tickets living random lives: created, answered by someone,
+    assigned or not, breached, resolved (by nobody too: an auto-close), reopened, rated."""
+    rng = random.Random(seed)
+    pairs = []
+    for i in range(n):
+        at = T0 + timedelta(hours=rng.randint(0, 200))
+        t = image(department=rng.choice(["billing", "sales"]), channel=rng.choice(["web", "sms"]),
+                  created_at=at, updated_at=at, version=1)
+        pairs.append((None, t))
+
+        def step(**changes):
+            nonlocal t
+            new = SimpleNamespace(**{**vars(t), **changes, "version": t.version + 1})
+            pairs.append((t, new))
+            t = new
+
+        at += timedelta(minutes=rng.randint(1, 3000))
+        if rng.random() < 0.8:
+            step(status="open", first_response_at=at, updated_at=at,
+                 sla={**t.sla, "first_response_by": rng.choice(AGENTS)})
+        if rng.random() < 0.6:
+            step(assignee=rng.choice(AGENTS))
+        if rng.random() < 0.3:
+            step(sla={**t.sla, "breached": ["resolution"]})
+        for _ in range(rng.randint(0, 2)):
+            at += timedelta(minutes=rng.randint(1, 3000))
+            step(status="resolved", resolved_at=at, updated_at=at)
+            if rng.random() < 0.3:
+                step(sla={**t.sla, "csat": {"score": rng.randint(1, 5), "at": None}})
+            if rng.random() < 0.4:
+                at += timedelta(minutes=5)
+                step(status="open", updated_at=at)
+    return pairs
+
+
+def _summed(pairs) -> dict[tuple[str, str], dict[str, float]]:
+    items: dict[tuple[str, str], dict[str, float]] = {}
+    for n, (old, new) in enumerate(pairs):
+        for key, amounts in reports.ticket_delta(old, new, f"m{n}", always).adds.items():
+            for name, amount in amounts.items():
+                items.setdefault(key, {})[name] = items.setdefault(key, {}).get(name, 0) + amount
+    return items
+
+
+def _rows(items, prefix: str) -> dict[str, dict]:
+    """Summed over every day: dimension -> figures."""
+    out: dict[str, dict[str, float]] = {}
+    for (pk, sk), amounts in items.items():
+        if pk == reports.BACKLOG_PK or not (sk == prefix or sk.startswith(prefix)):
+            continue
+        out[sk] = reports._sum(out.get(sk, {}), amounts)
+    return {sk: reports.figures(counters) for sk, counters in out.items()}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_agent_rows_add_up_to_the_totals_where_that_is_the_definition(seed):
+    items = _summed(_lifecycles(seed))
+    (total,) = _rows(items, "all").values()
+    agents = _rows(items, "agent#")
+    departments = _rows(items, "dept#")
+    channels = _rows(items, "channel#")
+    assert total["resolved"] > 0 and total["handled"] > 0  # the data exercises both
+    # per agent: a resolution credited to them is resolved and handled, with its time
+    for row in agents.values():
+        assert row["resolved"] == row["handled"] == row["resolution"]["count"]
+        assert row["first_responses"] == row["first_response"]["count"]
+    # totals: every resolution has a time; handled = the resolutions some agent owned
+    assert total["resolution"]["count"] == total["resolved"]
+    assert total["first_response"]["count"] == total["first_responses"]
+    assert sum(r["handled"] for r in agents.values()) == total["handled"] <= total["resolved"]
+    assert sum(r["resolved"] for r in agents.values()) == total["handled"]
+    assert sum(r["first_responses"] for r in agents.values()) == total["first_responses"]
+    assert sum(r["breaches"]["total"] for r in agents.values()) <= total["breaches"]["total"]
+    assert sum(r["csat"]["count"] for r in agents.values()) <= total["csat"]["count"]
+    # departments and channels partition the totals
+    for rows in (departments, channels):
+        for figure in ("created", "first_responses", "resolved", "handled", "reopened"):
+            assert sum(r[figure] for r in rows.values()) == total[figure], figure
+
+
+def test_an_unowned_resolution_is_resolved_but_not_handled():
+    open_ = image(status="open", version=2)
+    closed = image(status="closed", resolved_at=T0 + timedelta(days=5), version=3)
+    delta = reports.ticket_delta(open_, closed, "m", always)
+    day = reports.day_pk(date(2026, 11, 7))
+    assert adds(delta, day, "all")["resolved"] == 1 and "handled" not in adds(delta, day, "all")
+    assert not [key for key in delta.adds if key[1].startswith("agent#")]
+
+
+def test_agent_rows_carry_id_and_name_and_old_rows_read_handled_as_resolved():
+    from chalicelib.services.team import agents
+
+    groups = {"arn:aws:iam::1:user/nusrat": {"handled": 2, "res_sum": 10, "res_h5": 2},
+              "arn:aws:iam::1:user/karim": {"handled": 1, "resolved": 1, "res_h5": 1}}
+    rows = reports.agent_rows(groups, {"arn:aws:iam::1:user/nusrat": "Nusrat Jahan"})
+    assert [(r["name"], r["resolved"], r["handled"]) for r in rows] == [
+        ("karim", 1, 1), ("Nusrat Jahan", 2, 2)]
+    assert rows[1]["key"] == rows[1]["agent_id"] == agents.agent_id("arn:aws:iam::1:user/nusrat")
+    assert rows[1]["principal"] == "arn:aws:iam::1:user/nusrat"
+    best = reports.highlights(rows)["most_handled"]
+    assert best == {"agent": rows[1]["key"], "name": "Nusrat Jahan", "value": 2}

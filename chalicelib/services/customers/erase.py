@@ -151,6 +151,8 @@ def _erase_item(item: TimelineItem) -> int:
             if getattr(item, name) is not None:
                 attribute = getattr(TimelineItem, name)
                 actions.append(attribute.set(ERASED_TEXT) if name == "body" else attribute.remove())
+        if item.data is not None:  # staff mail keeps the ticket's subject and a summary line
+            actions.append(TimelineItem.data.remove())
         if item.status in ("queued", "sending"):
             actions.append(TimelineItem.status.set("failed"))
     elif item.data is not None:

@@ -5,7 +5,9 @@ nobody forgets the question.
 - ask (`POST /api/tickets/{id}/decisions`, any agent): one open decision per ticket. The
   approvers are the named `approver` (an active lead or admin), else the department's leads and
   the admins (managers). Due `within` (else the policy's `decide_within`, else PT4H), counted
-  in the ticket's business calendar; each approver with an address gets the request by email.
+  in the ticket's business calendar; each approver gets the request by staff mail
+  (services/messaging/staff.py: their language, Dhaka times, their preferences), except the
+  asker. The asker is told of the outcome the same way.
 - the `decision` timer: every `remind_every` (else the policy's `decision_remind_every`, else
   PT1H; business time, wall time for urgent tickets) the approvers are reminded
   (`decision.reminded`); the first wake at or after the due time records `decision.overdue`
@@ -26,7 +28,7 @@ from chalicelib.db.models import Agent, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.services.followup import notices
-from chalicelib.services.messaging import outbound, sms_text
+from chalicelib.services.messaging import sms_text, staff
 from chalicelib.services.sla import durations, rules
 from chalicelib.services.sla.escalation import role_members
 from chalicelib.services.sla.policy import business_due
@@ -102,13 +104,13 @@ def ask(ticket_id: str, agent: agents.AgentView, body: Any) -> dict[str, Any]:
                             data={"decision": decision["id"], "question": decision["question"],
                                   "approvers": [a.name for a in approvers],
                                   "due_at": decision["due_at"]})]
-    items += _mail(ticket, approvers, now, "Decision needed", (
-        f"{agent.display_name} asks for your decision on ticket #{ticket.ref} "
-        f"\"{ticket.subject}\":\n\n{decision['question']}\n\nPlease decide by "
-        f"{decision['due_at']} (approve or reject through the API)."))
+    items += staff.notify_many(ticket, "decision_requested", [a.name for a in approvers], now=now,
+                               actor=agent.principal, actor_name=agent.display_name,
+                               question=decision["question"],
+                               decision_due=decision["due_at"])
     ticket_store.save(ticket, items, now, lambda tx: audit.add(
         tx, agent.principal, "decision.requested", f"ticket:{ticket.id}", at=now,
-        before=previous, after=decision))
+        before=previous, after=decision, about=ticket))
     return views.summary(ticket)
 
 
@@ -144,6 +146,10 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
     items = [timeline.event(ticket.id, now, f"decision.{outcome}", actor=agent.principal, seq=0,
                             data={"decision": decision_id, "comment": ticket.decision["comment"],
                                   "late": now > clock.parse_iso(decision["due_at"])})]
+    items += staff.notify(ticket, "decision_decided", decision.get("requested_by"), now=now,
+                          actor=agent.principal, actor_name=agent.display_name, outcome=outcome,
+                          comment=ticket.decision["comment"] or None,
+                          question=decision.get("question"))
     told, channel = notices.compose(ticket, now + timedelta(milliseconds=1), kind="decision",
                                     event="decision.customer_notice", outcome=outcome,
                                     message=message)
@@ -151,7 +157,7 @@ def decide(ticket_id: str, decision_id: str, agent: agents.AgentView, body: Any)
         sms_text.check_length(told[0].body or "", "message")
     ticket_store.save(ticket, items + told, now, lambda tx: audit.add(
         tx, agent.principal, f"decision.{outcome}", f"ticket:{ticket.id}", at=now,
-        before=decision, after=as_dict(ticket.decision)))
+        before=decision, after=as_dict(ticket.decision), about=ticket))
     return views.summary(ticket)
 
 
@@ -173,11 +179,9 @@ def fire(ticket: Ticket, timer: dict[str, Any], now: datetime) -> list[TimelineI
     items = [timeline.event(ticket.id, now, kind, seq=0, data={
         "decision": decision["id"], "to": [a.name for a in approvers], "reminder": reminders,
         "due_at": decision["due_at"]})]
-    items += _mail(ticket, approvers, now,
-                   "Decision overdue" if overdue else "Reminder: decision needed",
-                   f"Ticket #{ticket.ref} \"{ticket.subject}\" is waiting for your decision"
-                   f"{' (it was due ' + decision['due_at'] + ')' if overdue else ''}:\n\n"
-                   f"{decision['question']}")
+    items += staff.notify_many(ticket, "decision_requested", [a.name for a in approvers], now=now,
+                               question=decision["question"], decision_due=decision["due_at"],
+                               reminder=True, overdue=overdue)
     every = timedelta(seconds=float(decision.get("remind_every_seconds") or 3600))
     following = _next_wake(ticket, now, every)
     rules.arm(ticket, "decision", start=now,
@@ -219,9 +223,3 @@ def _approvers(ticket: Ticket) -> list[Agent]:
         except Agent.DoesNotExist:
             pass  # gone since: fall back to the department's leads and the admins
     return role_members(ticket, "lead") + role_members(ticket, "admin")
-
-
-def _mail(ticket: Ticket, approvers: list[Agent], now: datetime, subject: str,
-          body: str) -> list[TimelineItem]:
-    return [outbound.agent_email(ticket, a.email, kind="decision_request", subject=subject,
-                                 body=body, now=now) for a in approvers if a.email]

@@ -6,9 +6,14 @@ table, written in the same transaction as its effect (a redelivery finds it and 
   created / appended   a new ticket, or a message on the ticket it belongs to: the ticket
                        whose ref it names ("#১২৩৪", "১০০১ নম্বর টিকেট", "ticket no. 1001")
                        or a bare number equal to one of this customer's refs, if it is this
-                       customer's; else the customer's only open ticket, or with several the
-                       most recently active one (the choice on the timeline); else a new one
+                       customer's; else the conversation we last texted the number from;
+                       else the customer's only open ticket, or with several the most
+                       recently active one (the choice on the timeline); else a new one
   opted_out / opted_in STOP / START keywords (services/messaging/sms_text.py), recorded on the customer
+                       (START/YES from a number that is not opted out is a message: "Yes"
+                       answers our question and joins its ticket)
+                       and shown on their tickets: the message and the event on the ticket
+                       it answers, the event on their other open tickets (`_opt`)
   help                 HELP: the help text is sent back (even to an opted-out number: a reply
                        to HELP is allowed and expected by carriers)
   rejected             no usable number, empty body, not the two-way SMS shape: also a held
@@ -22,13 +27,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock, config, ids, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Cancelled, Transaction, transaction
-from chalicelib.db.models import Customer, Ticket
+from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.services.followup import checkin
 from chalicelib.services.inbound import held, once, sms_refs
 from chalicelib.services.messaging import outbound, sms_budget, suppression, templates
@@ -53,6 +58,7 @@ class InboundSms:
     body: str
     at: datetime
     keyword: str | None
+    texted_from: str | None = None  # the ticket we last sent an SMS to this number from
 
     @property
     def marker_data(self) -> dict[str, Any]:
@@ -76,8 +82,22 @@ def receive(sms: InboundSms) -> str:
         return held.record("sms", sms.provider_id, "rejected",
                            held.Held(kind="sms", reason="empty_message", detail="empty message",
                                      sender=sms.origination), **sms.marker_data)
-    customer_id = keys.target(keys.phone_pk(sms.origination))
+    # who writes, which conversation we last texted them from, whether they opted out: one
+    # BatchGetItem
+    blocked_pk = suppression.pk(sms.origination, "sms")
+    found = keys.lookup_items([keys.phone_pk(sms.origination), keys.texted_pk(sms.origination),
+                               blocked_pk])
+    owner = found.get(keys.phone_pk(sms.origination))
+    customer_id = owner.target if owner is not None else None
+    texted = found.get(keys.texted_pk(sms.origination))
+    sms.texted_from = texted.target if texted is not None else None
     try:
+        if sms.keyword == "opt_in" and blocked_pk not in found:
+            # "Yes" / "start" from a number that never opted out answers a question (ours,
+            # often): it joins its conversation like any message; with none, it is recorded
+            ticket, how = _ticket_for(sms, customer_id)
+            if ticket is not None:
+                return _append(sms, ticket, how)
         if sms.keyword in ("opt_out", "opt_in"):
             return _opt(sms, customer_id, opt_out=sms.keyword == "opt_out")
         if sms.keyword == "help":
@@ -92,19 +112,31 @@ def receive(sms: InboundSms) -> str:
         raise
 
 
-def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None, dict[str, Any]]:
+def _theirs(customer_id: str) -> list[Ticket]:
+    """The customer's tickets (one Query on the customer index, at most 50)."""
+    return list(Ticket.customer_index.query(customer_id, limit=50))
+
+
+def _ticket_for(sms: InboundSms, customer_id: str | None,
+                theirs: list[Ticket] | None = None) -> tuple[Ticket | None, dict[str, Any]]:
     """The ticket this message belongs to, as read (handed on to the write, saving a read),
     and how it was chosen (event data on the timeline, so an agent can see and move it):
 
     1. a ref the text names with a ticket word or '#' (services/inbound/sms_refs.py), when it
        is this customer's ticket; a ref of another customer's ticket is never followed;
     2. a bare number that is one of this customer's refs;
-    3. their only open ticket, or with several the most recently active one (recorded as
+    3. the conversation we last texted this number from (`texted#<number>`, written when an
+       SMS is sent: services/messaging/dispatch.py), when it is this customer's and still
+       answerable: open, pending or resolved (an answer reopens it), or closed with a check-in
+       waiting for the answer (`{"chosen": "last_texted"}`, with `candidates` when other
+       tickets are open; as their only open ticket it is `only_open`): the customer answers
+       the message they got, even when another ticket of theirs was active more recently;
+    4. their only open ticket, or with several the most recently active one (recorded as
        `{"chosen": "most_recent", "candidates": [...]}`);
-    4. nothing open: the closed ticket whose check-in waits for an answer."""
+    5. nothing open: the closed ticket whose check-in waits for an answer."""
     if not customer_id:
         return None, {}
-    theirs = list(Ticket.customer_index.query(customer_id, limit=50))
+    theirs = _theirs(customer_id) if theirs is None else theirs
     by_ref = {t.ref: t for t in theirs}
     named = sms_refs.explicit(sms.body)[:5]  # a claim costs reads: the first few only
     for ref in named:
@@ -121,6 +153,11 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None
         if ref in by_ref:
             return by_ref[ref], {"chosen": "own_ref", "ref": ref, **ignored}
     open_tickets = [t for t in theirs if t.status not in ticket_store.DONE and not t.merged_into]
+    texted = _texted(sms, customer_id, theirs)
+    others = [t for t in open_tickets if texted is not None and t.id != texted.id]
+    if texted is not None and (others or texted.status in ticket_store.DONE):  # else: only_open
+        return texted, {"chosen": "last_texted", **ignored, **({"candidates": [
+            {"id": t.id, "ref": t.ref} for t in [texted, *others][:10]]} if others else {})}
     if len(open_tickets) == 1:
         return open_tickets[0], {"chosen": "only_open", **ignored}
     if open_tickets:
@@ -130,6 +167,22 @@ def _ticket_for(sms: InboundSms, customer_id: str | None) -> tuple[Ticket | None
     # nothing open: an answer to our check-in ("হ্যাঁ", "না", a score) belongs to that ticket
     asked = [t for t in theirs if t.status in ticket_store.DONE and checkin.pending(t)]
     return (asked[0], {"chosen": "checkin", **ignored}) if len(asked) == 1 else (None, ignored)
+
+
+def _texted(sms: InboundSms, customer_id: str, theirs: list[Ticket]) -> Ticket | None:
+    """The ticket we last texted this number from, if it is this customer's and answerable.
+    Read from the customer's page of tickets, or (an agent just started it: the index may not
+    show it yet) with one GetItem. A number that now belongs to another customer does not
+    follow it: the carrier vouches for the number, the identity says whose it is."""
+    if not sms.texted_from:
+        return None
+    ticket = next((t for t in theirs if t.id == sms.texted_from), None) \
+        or ticket_store.find(sms.texted_from)
+    if ticket is None or ticket.customer_id != customer_id:
+        return None
+    if ticket.status != "closed" or ticket.merged_into:
+        return ticket  # merged: record_inbound follows it to the ticket it went into
+    return ticket if checkin.pending(ticket) else None
 
 
 def _create(sms: InboundSms, how: dict[str, Any]) -> str:
@@ -157,11 +210,25 @@ def _append(sms: InboundSms, ticket: Ticket, how: dict[str, Any]) -> str:
     return "appended"
 
 
+MAX_OPT_TICKETS = 20  # open tickets told of an opt-out in its one transaction (100 items)
+
+
 def _opt(sms: InboundSms, customer_id: str | None, *, opt_out: bool) -> str:
+    """STOP / START: the suppression, the customer's `opted_out.sms`, and where agents look:
+    the keyword message and an `opted_out` / `opted_in` event on the ticket the message
+    answers (threaded as any SMS is: a ref, the conversation we last texted from, the only
+    or most recently active open ticket), and the event alone on the customer's other open
+    tickets (at most MAX_OPT_TICKETS), all in one transaction with the once-marker: a
+    redelivered STOP adds nothing. The ticket is not reopened and no reply clock starts:
+    STOP asks for silence, not an answer."""
     outcome = "opted_out" if opt_out else "opted_in"
     now = clock.now()
+    items = _opt_timeline(sms, customer_id, outcome) if customer_id else []
     with transaction() as tx:
-        _marker(tx, sms, outcome, customer_id=customer_id)
+        _marker(tx, sms, outcome, customer_id=customer_id,
+                tickets=[i.ticket_id for i in items if i.item_type == "event"] or None)
+        for item in items:
+            tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
         if opt_out:
             suppression.add_to(tx, sms.origination, "opt-out", f"keyword {sms.body[:20]!r}", channel="sms")
         else:
@@ -173,6 +240,36 @@ def _opt(sms: InboundSms, customer_id: str | None, *, opt_out: bool) -> str:
             tx.update(Customer(id=customer_id), actions=[action],
                       condition=Customer.id.exists(), label="customer")
     return outcome
+
+
+def _opt_timeline(sms: InboundSms, customer_id: str, outcome: str) -> list[TimelineItem]:
+    theirs = _theirs(customer_id)
+    answered, how = _ticket_for(sms, customer_id, theirs)
+    if answered is not None and answered.merged_into:
+        answered = ticket_store.find(answered.merged_into)  # one hop, as replies go
+    if answered is not None and answered.status == "closed" and not checkin.pending(answered):
+        answered = None
+    others = [t for t in theirs if t.status not in ticket_store.DONE and not t.merged_into
+              and (answered is None or t.id != answered.id)]
+    concerned = ([answered] if answered is not None else []) + others
+    data = {"channel": "sms", "number": sms.origination, "keyword": sms.body[:20],
+            "at": clock.iso(sms.at)}
+    items: list[TimelineItem] = []
+    for n, ticket in enumerate(concerned[:MAX_OPT_TICKETS]):
+        if n == 0 and answered is not None:
+            uid = ids.new_id("m")
+            items.append(timeline.message(ticket.id, sms.at, **{
+                "message_uid": uid, "direction": "in", "channel": "sms",
+                "kind": "opt_out" if outcome == "opted_out" else "opt_in",
+                # `recorded`, not `received`: on the record, not a contact the reports count
+                "status": "recorded",
+                "body": sms.body, "sender": sms.origination, **_fields(sms)}))
+            event_data = {**data, "message": uid, **how}
+        else:
+            event_data = {**data, **({"ticket": answered.ref} if answered is not None else {})}
+        items.append(timeline.event(ticket.id, sms.at + timedelta(milliseconds=1), outcome,
+                                    actor="customer", data=event_data))
+    return items
 
 
 def _help(sms: InboundSms, customer_id: str | None) -> str:

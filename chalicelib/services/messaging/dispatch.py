@@ -4,6 +4,13 @@ Exactly-once is approximated by a claim: the message moves queued -> sending wit
 conditional write before the provider is called, so a redelivered stream record never sends
 twice. A crash between the provider call and the final write leaves the message `sending`,
 visible on the timeline, rather than risking a duplicate to the customer.
+
+An SMS that is sent also records, in the same write, the ticket we last texted its number
+from (`texted#<E.164>`, target the ticket): a customer's SMS answer joins that conversation
+(services/inbound/sms.py). A failed or refused SMS does not: the customer never saw it.
+AWS calls per message: UpdateItem (claim), the provider call, TransactWriteItems.
+Staff mail (services/messaging/staff.py) may wait for the agent's digest instead (status
+`digest`): one UpdateItem on the keys table more, for staff mail only.
 """
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from chalicelib import clock, observability
 from chalicelib.db import keys, timeline
 from chalicelib.db.connection import Transaction, transaction
 from chalicelib.db.models import Key, TimelineItem
-from chalicelib.services.messaging import channels, fallback, sms_budget
+from chalicelib.services.messaging import channels, fallback, sms_budget, staff
 
 
 def dispatch(item: TimelineItem) -> str:
@@ -29,6 +36,10 @@ def dispatch(item: TimelineItem) -> str:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return "already-claimed"
         raise
+    if staff.is_staff_mail(item) and staff.hold(item, clock.now()):
+        # quiet hours, or many in the window: the agent's digest sends it (staff.py)
+        _record(item, status="digest", event="message.held_for_digest", data={})
+        return "digest"
     refused = _sms_refused(item) if item.channel == "sms" else None
     if refused:  # the budget's word: nothing sent, recorded, an automatic notice falls back
         _record(item, status="failed", event="message.failed",
@@ -92,11 +103,16 @@ def _record(item: TimelineItem, *, status: str, event: str, data: dict[str, Any]
         if provider_id:  # SES/SNS events name the provider's id: find the message again
             tx.save(Key(pk=keys.sent_pk(provider_id), sk=keys.NO_SORT, target=item.ticket_id,
                         data={"sk": item.sk}))
+        if status == "sent" and item.channel == "sms" and item.recipient:
+            # the conversation this number answers when it writes back (services/inbound/sms.py)
+            tx.save(Key(pk=keys.texted_pk(item.recipient), sk=keys.NO_SORT, target=item.ticket_id,
+                        data={"at": clock.iso(now), "message": item.message_uid}))
         if extra_writes:
             extra_writes(tx)
     # counted once written: a write that raises (and is retried) counts nothing
-    observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
-                        channel=item.channel or "", kind=item.kind or "")
+    if status != "digest":
+        observability.count("MessagesSent" if status == "sent" else "MessagesFailed",
+                            channel=item.channel or "", kind=item.kind or "")
 
 
 def by_provider_id(provider_id: str) -> TimelineItem | None:

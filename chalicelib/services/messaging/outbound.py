@@ -3,12 +3,10 @@ written to the timeline with status `queued` in the same transaction as the chan
 it, and services/messaging/dispatch.py sends it from the timeline stream (a transactional outbox)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from chalicelib import clock, config, ids
-from chalicelib.db import timeline
-from chalicelib.db.models import Ticket, TimelineItem
+from chalicelib.db.models import Ticket
 from chalicelib.services.messaging import links as page_links
 from chalicelib.services.messaging import reply_address, sms_text, templates
 from chalicelib.services.team import departments
@@ -102,14 +100,3 @@ def reply(ticket: Ticket, *, channel: str, recipient: str, body: str, author: st
         fields.update(sms_fields(body))
     return fields
 
-
-def agent_email(ticket: Ticket, recipient: str, *, kind: str, subject: str, body: str,
-                now: datetime) -> TimelineItem:
-    """A plain-text mail to an agent about a ticket (escalation, decision request), queued on
-    the ticket's timeline like any outbound message; the ticket's API link ends the text."""
-    uid = ids.new_id("m")
-    link = f"{config.settings().public_url}/api/tickets/{ticket.id}"
-    return timeline.message(ticket.id, now, message_uid=uid, direction="out", kind=kind,
-                            status="queued", channel="email", recipient=recipient,
-                            subject=f"[{ticket.ref}] {subject}", body=f"{body}\n\n{link}\n",
-                            message_id=email_message_id(uid), lang="en", sender="system")

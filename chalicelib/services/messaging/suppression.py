@@ -70,14 +70,28 @@ def unsubscribe(address: str, source: str = "link") -> Unsubscribed:
     raise RuntimeError("unreachable")  # pragma: no cover
 
 
-def unsubscribed(address: str) -> Unsubscribed | None:
-    """The address's suppression record, if any (what the unsubscribe page shows)."""
+def unsubscribed(address: str, channel: str = "email") -> Unsubscribed | None:
+    """The address's suppression record, if any (what the unsubscribe page shows; an agent's
+    reply that cannot go says since when)."""
     try:
-        existing = Key.get(pk(address), keys.NO_SORT, consistent_read=True)
+        existing = Key.get(pk(address, channel), keys.NO_SORT, consistent_read=True)
     except Key.DoesNotExist:
         return None
     data = existing.data.as_dict() if existing.data else {}
     return Unsubscribed(address, str(data.get("at") or ""), existing.target or "", False)
+
+
+def states(emails: list[str], phones: list[str]) -> dict[str, dict[str, dict[str, str]]]:
+    """{channel: {address: {"reason", "at"}}} for those of the addresses that are suppressed
+    (one BatchGetItem): the channel state an agent sees on the ticket."""
+    wanted = {pk(a, "email"): ("email", a) for a in emails}
+    wanted.update({pk(a, "sms"): ("sms", a) for a in phones})
+    out: dict[str, dict[str, dict[str, str]]] = {"email": {}, "sms": {}}
+    for key, item in keys.lookup_items(list(wanted)).items():
+        channel, address = wanted[key]
+        data = item.data.as_dict() if item.data else {}
+        out[channel][address] = {"reason": item.target or "", "at": str(data.get("at") or "")}
+    return out
 
 
 def add_to(tx: Transaction, address: str, why: str, detail: str = "", channel: str = "email") -> None:

@@ -5,7 +5,8 @@ the department's opening time. Pure: no AWS (services/reports/briefing_send.py r
   when the day opens (its first window) and closes (its last). A closed day (weekend, holiday,
   custom closed date) has no slot, so no briefing. An always-open calendar (`24x7`) has no
   opening time; its departments are briefed at 09:30 Asia/Dhaka every day.
-- `classify(ticket, slot, now)`: the lines a ticket contributes, one per reason, in four
+- `classify(ticket, slot, now)`: the lines a ticket contributes, at most one per section (its
+  SLA targets make ONE line, in its worst state, the other targets listed in `also`), in four
   sections:
     * `breached`  - a target whose breach is recorded and not yet met (first response still
       unanswered, next reply or resolution timer fired), or an armed target already past due;
@@ -14,6 +15,8 @@ the department's opening time. Pure: no AWS (services/reports/briefing_send.py r
     * `decisions` - waiting on a manager's decision (`ticket.decision.state == "requested"`);
     * `followups` - a callback due today (or due since the previous opening and fired: was it
       made?), and a pending ticket that auto-closes today unless the customer answers.
+- `tally` / `Counts`: every number a digest shows, in tickets, each counted once, defined
+  here only (identities: breached + due_today <= active, unassigned_due <= unassigned).
 - `department_digest` / `agent_digest`: the sections for one recipient, each list capped at
   `MAX_LINES` with the number left out ("and N more"), plus counts and, for a department, the
   workload per assignee.
@@ -27,7 +30,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from chalicelib import clock
-from chalicelib.services.messaging import templates
+from chalicelib.services.messaging import staff, templates
 from chalicelib.services.sla.calendars import Calendar
 
 SECTIONS = ("breached", "due_today", "decisions", "followups")
@@ -105,6 +108,11 @@ def _midnight_after(day: date, zone: ZoneInfo) -> datetime:
 
 @dataclass(frozen=True)
 class Line:
+    """One ticket in one section: its most pressing reason (`what`, `at`), and the ticket's other
+    reasons of that section in `also` ((what, at, overdue), soonest first). A ticket has at
+    most one line per section, and its SLA targets make ONE line, in its worst state:
+    `breached` if any target is, else `due_today`."""
+
     section: str
     what: str  # first_response | next_reply | resolution | decision | callback | auto_close
     ticket_id: str
@@ -117,6 +125,7 @@ class Line:
     overdue: bool = False
     note: str = ""  # a decision's question, a callback's note
     by: str = ""  # who asked for the decision
+    also: tuple[tuple[str, datetime | None, bool], ...] = ()
 
     @property
     def order(self) -> tuple:
@@ -126,49 +135,77 @@ class Line:
         return (when, PRIORITY_RANK.get(self.priority, 9), self.ref)
 
 
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def classify(ticket: Any, slot: Slot, now: datetime) -> list[Line]:
-    """The briefing lines of one ticket (none for a resolved or closed one)."""
+    """The briefing lines of one ticket (none for a resolved or closed one): at most one per
+    section; the SLA targets in one line (breached or due today, never both)."""
     if ticket.status not in ACTIVE_STATUSES:
         return []
     timers = {k: _map(v) for k, v in _map(ticket.timers).items()}
     sla = _map(ticket.sla)
     breached = set(sla.get("breached") or [])
-    lines: list[Line] = []
 
-    def add(section: str, what: str, at: datetime | None, **extra: Any) -> None:
-        lines.append(Line(section=section, what=what, ticket_id=ticket.id, ref=ticket.ref,
-                          subject=ticket.subject or "", priority=ticket.priority or "normal",
-                          status=ticket.status, assignee=ticket.assignee, at=at, **extra))
+    def line(section: str, reasons: list[tuple[str, datetime | None, bool]],
+             **extra: Any) -> Line:
+        reasons = sorted(reasons, key=lambda r: (r[1] or _NEVER, r[0]))
+        (what, at, overdue), rest = reasons[0], tuple(reasons[1:])
+        return Line(section=section, what=what, ticket_id=ticket.id, ref=ticket.ref,
+                    subject=ticket.subject or "", priority=ticket.priority or "normal",
+                    status=ticket.status, assignee=ticket.assignee, at=at, overdue=overdue,
+                    also=rest, **extra)
 
+    late: list[tuple[str, datetime | None, bool]] = []
+    today: list[tuple[str, datetime | None, bool]] = []
     for target in SLA_TARGETS:
         timer = timers.get(target, {})
         state, due = timer.get("state"), _instant(timer.get("due_at"))
         if state == "armed" and due is not None:
             if due <= now:
-                add("breached", target, due, overdue=True)
+                late.append((target, due, True))
             elif due < slot.end_of_day:
-                add("due_today", target, due)
+                today.append((target, due, False))
         elif target in breached and _unmet(ticket, target, state):
-            add("breached", target, due or _instant(sla.get(f"{target}_due")), overdue=True)
+            late.append((target, due or _instant(sla.get(f"{target}_due")), True))
+    lines: list[Line] = []
+    if late:  # the worst state names the line; targets due later today ride along
+        lines.append(line("breached", late + today))
+    elif today:
+        lines.append(line("due_today", today))
 
     decision = _map(getattr(ticket, "decision", None))
     if decision.get("state") == "requested":
         due = _instant(decision.get("due_at"))
-        add("decisions", "decision", due, overdue=due is not None and due <= now,
-            note=str(decision.get("question") or ""), by=str(decision.get("requested_by") or ""))
+        lines.append(line("decisions", [("decision", due, due is not None and due <= now)],
+                          note=str(decision.get("question") or ""),
+                          by=str(decision.get("requested_by") or "")))
 
+    follow: list[tuple[str, datetime | None, bool]] = []
+    note = ""
     callback = timers.get("callback", {})
     due = _instant(callback.get("due_at"))
     if due is not None and (
             (callback.get("state") == "armed" and due < slot.end_of_day)
             or (callback.get("state") == "fired" and slot.since <= due <= now)):
-        add("followups", "callback", due, overdue=due <= now, note=str(callback.get("note") or ""))
+        follow.append(("callback", due, due <= now))
+        note = str(callback.get("note") or "")
     closing = timers.get("auto_close", {})
     due = _instant(closing.get("due_at"))
     if ticket.status == "pending" and closing.get("state") == "armed" and due is not None \
             and due < slot.end_of_day:
-        add("followups", "auto_close", due)
+        follow.append(("auto_close", due, False))
+    if follow:
+        lines.append(line("followups", follow, note=note))
     return lines
+
+
+def sla_state(lines: Iterable[Line]) -> str | None:
+    """A ticket's SLA state from its lines: "breached", "due_today" or None."""
+    for line in lines:
+        if line.section in ("breached", "due_today"):
+            return line.section
+    return None
 
 
 def _unmet(ticket: Any, target: str, state: str | None) -> bool:
@@ -180,13 +217,54 @@ def _unmet(ticket: Any, target: str, state: str | None) -> bool:
     return state == "fired"
 
 
+# ---- counts: each defined here, once -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Counts:
+    """What a digest counts, in tickets (never in lines or targets). Identities (tested):
+    breached + due_today <= active; unassigned <= active;
+    unassigned_breached + unassigned_due_today = unassigned_due <= unassigned;
+    each section's total = the tickets counted here for it."""
+
+    active: int = 0  # active (new, open, pending) tickets the digest is about
+    breached: int = 0  # ... whose SLA state is breached
+    due_today: int = 0  # ... whose SLA state is due today (and nothing breached)
+    decisions: int = 0  # ... waiting on a manager's decision
+    followups: int = 0  # ... with a callback or an auto-close today
+    unassigned: int = 0  # active tickets of the department nobody is assigned
+    unassigned_breached: int = 0
+    unassigned_due_today: int = 0
+
+    @property
+    def unassigned_due(self) -> int:
+        """Unassigned tickets breached or due today (each ticket once)."""
+        return self.unassigned_breached + self.unassigned_due_today
+
+    def as_dict(self) -> dict[str, int]:
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__},
+                "unassigned_due": self.unassigned_due}
+
+
+def tally(mine: list[Any], free: list[Any], lines: dict[str, list[Line]]) -> Counts:
+    """Counts over `mine` (the tickets the digest is about) and `free` (the department's
+    unassigned ones); `lines` is ticket id -> the ticket's lines."""
+    def having(tickets: list[Any], section: str) -> int:
+        return sum(1 for t in tickets if any(x.section == section for x in lines.get(t.id, ())))
+
+    return Counts(active=len(mine), breached=having(mine, "breached"),
+                  due_today=having(mine, "due_today"), decisions=having(mine, "decisions"),
+                  followups=having(mine, "followups"), unassigned=len(free),
+                  unassigned_breached=having(free, "breached"),
+                  unassigned_due_today=having(free, "due_today"))
+
+
 # ---- for whom ------------------------------------------------------------------------------
 
 @dataclass
 class Section:
     key: str
     lines: list[Line]  # at most MAX_LINES, most important first
-    total: int
+    total: int  # tickets in the section (one line each)
 
     @property
     def more(self) -> int:
@@ -198,8 +276,8 @@ class Workload:
     assignee: str | None  # None: unassigned
     name: str
     active: int = 0
-    breached: int = 0
-    due_today: int = 0
+    breached: int = 0  # tickets whose SLA state is breached
+    due_today: int = 0  # tickets whose SLA state is due today (not also breached)
 
 
 @dataclass
@@ -211,16 +289,25 @@ class Digest:
     recipient: str  # principal
     recipient_name: str
     sections: list[Section]
-    active: int  # active tickets this digest is about
-    unassigned: int = 0  # active unassigned tickets in the department
-    unassigned_due: int = 0  # ... of them with something due today or breached
+    tallied: Counts = field(default_factory=Counts)
     workload: list[Workload] = field(default_factory=list)
     truncated: bool = False  # the backlog was larger than the read cap
-    link_base: str = ""
     names: dict[str, str] = field(default_factory=dict)  # principal -> display name
 
     def who(self, principal: str | None) -> str:
         return self.names.get(principal or "") or _short(principal)
+
+    @property
+    def active(self) -> int:
+        return self.tallied.active
+
+    @property
+    def unassigned(self) -> int:
+        return self.tallied.unassigned
+
+    @property
+    def unassigned_due(self) -> int:
+        return self.tallied.unassigned_due
 
     @property
     def empty(self) -> bool:
@@ -247,34 +334,33 @@ def sections(lines: Iterable[Line], max_lines: int = MAX_LINES) -> list[Section]
 def department_digest(department: str, department_name: dict[str, str], slot: Slot,
                       tickets: list[Any], lines: dict[str, list[Line]], *, recipient: str,
                       recipient_name: str, names: dict[str, str], truncated: bool = False,
-                      link_base: str = "", max_lines: int = MAX_LINES) -> Digest:
+                      max_lines: int = MAX_LINES) -> Digest:
     """Everything in the department, with each assignee's share. `lines` is ticket id -> the
     ticket's lines (classify); `names` is principal -> display name."""
     work: dict[str | None, Workload] = {}
     for ticket in tickets:
-        load = work.setdefault(ticket.assignee, Workload(
-            assignee=ticket.assignee,
+        load = work.setdefault(ticket.assignee or None, Workload(
+            assignee=ticket.assignee or None,
             name=names.get(ticket.assignee or "", "") or _short(ticket.assignee)))
         load.active += 1
-        own = lines.get(ticket.id, [])
-        load.breached += any(line.section == "breached" for line in own)
-        load.due_today += any(line.section == "due_today" for line in own)
-    unassigned = work.get(None)
+        state = sla_state(lines.get(ticket.id, ()))
+        load.breached += state == "breached"
+        load.due_today += state == "due_today"
+    free = [t for t in tickets if not t.assignee]
     return Digest(
         kind="department", department=department, department_name=department_name, slot=slot,
         recipient=recipient, recipient_name=recipient_name,
-        sections=sections((line for own in lines.values() for line in own), max_lines),
-        active=len(tickets), unassigned=unassigned.active if unassigned else 0,
-        unassigned_due=(unassigned.breached + unassigned.due_today) if unassigned else 0,
+        sections=sections((line for t in tickets for line in lines.get(t.id, [])), max_lines),
+        tallied=tally(tickets, free, lines),
         workload=sorted((w for w in work.values() if w.assignee),
                         key=lambda w: (-w.breached, -w.due_today, -w.active, w.name)),
-        truncated=truncated, link_base=link_base, names=names)
+        truncated=truncated, names=names)
 
 
 def agent_digest(department: str, department_name: dict[str, str], slot: Slot,
                  tickets: list[Any], lines: dict[str, list[Line]], *, recipient: str,
                  recipient_name: str, names: dict[str, str] | None = None,
-                 truncated: bool = False, link_base: str = "",
+                 truncated: bool = False,
                  max_lines: int = MAX_LINES) -> Digest:
     """The recipient's own tickets in the department, and how many nobody has taken."""
     own = [t for t in tickets if t.assignee == recipient]
@@ -283,10 +369,8 @@ def agent_digest(department: str, department_name: dict[str, str], slot: Slot,
         kind="agent", department=department, department_name=department_name, slot=slot,
         recipient=recipient, recipient_name=recipient_name,
         sections=sections((line for t in own for line in lines.get(t.id, [])), max_lines),
-        active=len(own), unassigned=len(free),
-        unassigned_due=sum(1 for t in free if any(
-            line.section in ("breached", "due_today") for line in lines.get(t.id, []))),
-        truncated=truncated, link_base=link_base, names=names or {})
+        tallied=tally(own, free, lines),
+        truncated=truncated, names=names or {})
 
 
 def _short(principal: str | None) -> str:
@@ -326,4 +410,4 @@ def render(digest: Digest, lang: str = "en") -> tuple[str, str, str]:
         day=day_text(digest.slot.day, lang),
         when=lambda at: when_text(at, digest.slot, lang),
         num=(templates.bn_digits if lang == "bn" else str),
-        link=lambda line: f"{digest.link_base}/api/tickets/{line.ticket_id}" if digest.link_base else "")
+        link=lambda line: staff.staff_link(line.ref) or "")  # the console, once SETU_CONSOLE_URL is set

@@ -2,38 +2,48 @@
 
 A scheduled tick (every few minutes) calls `run`. For each department whose business day has
 opened and not yet closed (its calendar: the department's SLA policy, `<department>` else
-`default`), and whose briefing of that local date is not marked done:
+`default`), and whose briefing of that local date is not settled for everyone:
 
-1. read the agent directory (one Query of the settings table's `agent` partition) and the
-   active tickets of the due departments (Query status-index for new, open and pending, most
-   urgent first; at most `MAX_READ` items read in all: the reads stay bounded however large the
-   backlog, and the digest says when it was cut);
-2. send the department digest to the department's leads and admins (to every admin when the
-   department has none), and a personal digest to each other member or assignee with something
-   in it;
-3. mark the department's day done.
+1. read the agent directory (one Query of the settings table's `agent` partition, only while
+   some department is open) and the `_` markers of the open departments (one BatchGetItem); a
+   department is due when it has no marker, a refused mail pending, or a lead or member the
+   marker has not settled (added later the same day);
+2. read the active tickets of the due departments (Query status-index for new, open and
+   pending, most urgent first; at most `MAX_READ` items read in all: the reads stay bounded
+   however large the backlog, and the digest says when it was cut);
+3. send the department digest to the department's leads and admins (to every admin when the
+   department has none; an empty one too: a short "nothing waiting" mail), and a personal
+   digest to each other member or assignee with something in it, skipping whoever the marker
+   has settled;
+4. write the marker: who is settled (sent, claimed before, skipped with a reason) and who is
+   pending (refused, retried later).
 
 Exactly once per (department, local date, recipient): before sending, a conditional put of
 `briefing#<department>#<date>` / `to#<principal>` in the keys table claims the mail. A second
 tick, a retry of the same tick, or a concurrent run finds the claim and sends nothing. If SES
 refuses the mail, the claim records the refusal and when to try again: a later tick takes the
 claim back (conditional on the attempt it saw) after 5, 10, 20, 40 and 80 minutes, and after
-`MAX_ATTEMPTS` refusals gives up on that recipient for the day (logged, and the department is
-marked done). If the process dies between claim and send, the claim stays and that one mail is
-lost rather than sent twice.
-The department's `_` marker (written when every recipient is settled) lets later ticks skip
-the department with one BatchGetItem; markers expire after `MARKER_DAYS`.
+`MAX_ATTEMPTS` refusals gives up on that recipient for the day (logged, and settled). If the
+process dies between claim and send, the claim stays and that one mail is lost rather than
+sent twice. Markers expire after `MARKER_DAYS`.
+
+On request (`preview`, `resend`: GET /api/briefing, POST /api/briefing/send, `setu
+briefing`): the same digests for one department, read now (directory Query, backlog Query, the
+day's claims Query); `resend` mails at once without claiming (a person asked) and writes an
+audit entry (one PutItem).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import PutError
 
 from chalicelib import clock, config, ids, observability
+from chalicelib.errors import BadRequest
 from chalicelib.db import keys
 from chalicelib.db.models import Agent, Key, Ticket
 from chalicelib.integrations import email_out
@@ -42,7 +52,7 @@ from chalicelib.services.reports import briefing
 from chalicelib.services.sla import calendars
 from chalicelib.services.sla import store as policies
 from chalicelib.services.sla.calendars import Calendar
-from chalicelib.services.team import departments
+from chalicelib.services.team import agents, audit, departments
 
 log = logging.getLogger("setu.briefing")
 MAX_READ = 3000  # ticket items read per run, across the active statuses
@@ -78,28 +88,49 @@ def calendar_for(department: str) -> Calendar:
     return policies.find_calendar(policy.calendar) or calendars.ALWAYS
 
 
-def due_now(now: datetime) -> dict[str, briefing.Slot]:
-    """Departments whose briefing of today is due at `now` and not marked done (one
-    BatchGetItem of their `_` markers, only while some department is open)."""
+def due_now(now: datetime, directory: list[Agent] | None = None) -> dict[str, briefing.Slot]:
+    """Departments whose briefing of today is due at `now` and not settled for everyone (one
+    BatchGetItem of their `_` markers, only while some department is open). A department whose
+    marker exists is due again when the directory names a recipient the marker has not
+    settled: a lead or member added later the same day still gets the day's briefing."""
     slots: dict[str, briefing.Slot] = {}
-    for department in sorted(departments.DEPARTMENT_NAMES):
+    for department in departments.names():
         slot = briefing.slot_for(calendar_for(department), now)
         if slot is not None and slot.is_due(now):
             slots[department] = slot
     if not slots:
         return {}
-    done = keys.lookup([marker_pk(d, s.day.isoformat()) for d, s in slots.items()])
-    return {d: s for d, s in slots.items() if marker_pk(d, s.day.isoformat()) not in done}
+    markers = keys.lookup_items([marker_pk(d, s.day.isoformat()) for d, s in slots.items()])
+    due = {}
+    for department, slot in slots.items():
+        marker = markers.get(marker_pk(department, slot.day.isoformat()))
+        if marker is None:
+            due[department] = slot
+            continue
+        data = _data(marker)
+        settled = data.get("settled")
+        if data.get("pending"):  # a refused mail waits for its retry time
+            due[department] = slot
+            continue
+        if settled is None:  # a marker from before per-recipient settling: everyone
+            continue
+        managers, members = recipients(department, directory or [], [])
+        if {a.name for a in managers + members} - set(settled):
+            due[department] = slot
+    return due
 
 
 def run(now: datetime | None = None) -> list[Outcome]:
     """One tick: brief every department that is due. Raises the first error after trying every
     department (the schedule's retry and the next tick pick the rest up)."""
     now = now or clock.now()
-    slots = due_now(now)
+    opened = (briefing.slot_for(calendar_for(d), now) for d in departments.names())
+    if not any(slot is not None and slot.is_due(now) for slot in opened):
+        return []  # outside every opening: no directory read
+    directory = [a for a in Agent.query("agent", limit=500) if a.active]
+    slots = due_now(now, directory)
     if not slots:
         return []
-    directory = [a for a in Agent.query("agent", limit=500) if a.active]
     backlog, truncated = read_backlog(set(slots))
     outcomes, error = [], None
     for department, slot in slots.items():
@@ -157,35 +188,56 @@ def recipients(department: str, directory: list[Agent],
     return managers, personal
 
 
-def brief(department: str, slot: briefing.Slot, tickets: list[Ticket], directory: list[Agent],
-          now: datetime, *, truncated: bool = False) -> Outcome:
-    day = slot.day.isoformat()
-    outcome = Outcome(department=department, day=day, active=len(tickets), truncated=truncated)
+def _common(department: str, slot: briefing.Slot, tickets: list[Ticket], directory: list[Agent],
+            now: datetime, truncated: bool) -> dict[str, Any]:
+    """What every digest of the department's day is built from."""
     lines = {t.id: briefing.classify(t, slot, now) for t in tickets}
     names = {a.name: a.display_name or a.name.rsplit("/", 1)[-1] for a in directory}
-    common = dict(department_name=departments.DEPARTMENTS.get(department, {}).get("name", {}),
-                  slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated,
-                  link_base=config.settings().public_url)
-    outcome.counts = {key: sum(1 for own in lines.values() for line in own if line.section == key)
-                      for key in briefing.SECTIONS}
+    return dict(department_name={lang: departments.display_name(department, lang)
+                                 for lang in briefing.LANGS},
+                slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated)
+
+
+def digest_for(department: str, agent: Agent, manager: bool,
+               common: dict[str, Any]) -> briefing.Digest:
+    make = briefing.department_digest if manager else briefing.agent_digest
+    return make(department, recipient=agent.name, recipient_name=common["names"][agent.name],
+                **common)
+
+
+def brief(department: str, slot: briefing.Slot, tickets: list[Ticket], directory: list[Agent],
+          now: datetime, *, truncated: bool = False) -> Outcome:
+    """Send the day's digests to the department's recipients not yet settled (the `_` marker),
+    then record who is settled now. An empty department digest still goes to the leads (a short
+    "nothing waiting" mail); an empty personal one is not sent (settled: "nothing to report")."""
+    day = slot.day.isoformat()
+    outcome = Outcome(department=department, day=day, active=len(tickets), truncated=truncated)
+    try:
+        before = _data(Key.get(marker_pk(department, day), DONE, consistent_read=True))
+    except Key.DoesNotExist:
+        before = {}
+    settled = set(before.get("settled") or ())
+    common = _common(department, slot, tickets, directory, now, truncated)
+    outcome.counts = {key: sum(1 for own in common["lines"].values() for line in own
+                               if line.section == key) for key in briefing.SECTIONS}
     managers, personal = recipients(department, directory, tickets)
     for agent in managers:
-        digest = briefing.department_digest(department, recipient=agent.name,
-                                            recipient_name=names[agent.name], **common)
-        _deliver(agent, digest, now, outcome,
-                 empty="no active tickets" if not tickets else None)
+        if agent.name not in settled:
+            _deliver(agent, digest_for(department, agent, True, common), now, outcome, empty=None)
     if not managers:
         outcome.skipped["*"] = "no lead or admin to send the department briefing to"
     for agent in personal:
-        digest = briefing.agent_digest(department, recipient=agent.name,
-                                       recipient_name=names[agent.name], **common)
+        if agent.name in settled:
+            continue
+        digest = digest_for(department, agent, False, common)
         _deliver(agent, digest, now, outcome,
                  empty="nothing to report" if digest.empty else None)
-    if not outcome.failed:
-        Key(pk=marker_pk(department, day), sk=DONE, target="done", expires_at=_expiry(now),
-            data={"at": clock.iso(now), "sent": len(outcome.sent), "active": outcome.active,
-                  "counts": outcome.counts, "skipped": outcome.skipped,
-                  "truncated": truncated}).save()
+    settled |= set(outcome.sent) | set(outcome.already) | (set(outcome.skipped) - {"*"})
+    Key(pk=marker_pk(department, day), sk=DONE, target="done", expires_at=_expiry(now),
+        data={"at": clock.iso(now), "first_at": before.get("at") or clock.iso(now),
+              "settled": sorted(settled), "pending": sorted(outcome.failed), "active": outcome.active, "counts": outcome.counts,
+              "skipped": {**dict(before.get("skipped") or {}), **outcome.skipped},
+              "truncated": truncated}).save()
     return outcome
 
 
@@ -285,3 +337,172 @@ def _record(digest: briefing.Digest, extra: dict[str, Any]) -> dict[str, Any]:
 
 def _expiry(now: datetime) -> int:
     return int((now + timedelta(days=MARKER_DAYS)).timestamp())
+
+
+# ---- on request: preview and resend (GET /api/briefing, POST /api/briefing/send) ------------
+
+PREVIEW_DAYS_AHEAD = 31
+
+
+def day_slot(department: str, day: date, now: datetime) -> tuple[briefing.Slot, datetime, bool]:
+    """The department's briefing slot on `day`, the instant the digest is computed for (now
+    for today, the opening for a later day) and whether a briefing is scheduled that day (a
+    closed day has none; it is previewed and sent as an always-open day's, 09:30 Asia/Dhaka).
+    BadRequest for a past day (a briefing shows the tickets as they are now, so yesterday's
+    cannot be rebuilt) or one too far ahead."""
+    today = local_day(department, now)
+    if day < today:
+        raise BadRequest("A past day's briefing cannot be rebuilt.",
+                         {"date": "today or a later day"})
+    if day > today + timedelta(days=PREVIEW_DAYS_AHEAD):
+        raise BadRequest("Too far ahead.", {"date": f"at most {PREVIEW_DAYS_AHEAD} days ahead"})
+    calendar = calendar_for(department)
+    zone = ZoneInfo(briefing.FALLBACK_ZONE) if calendar.always_open else calendar.zone
+    noon = datetime.combine(day, time(12), tzinfo=zone).astimezone(timezone.utc)
+    slot = briefing.slot_for(calendar, noon)
+    scheduled = slot is not None
+    if slot is None:
+        slot = briefing.slot_for(calendars.ALWAYS, noon)
+    return slot, (now if day == today else max(now, slot.opens)), scheduled
+
+
+def preview(department: str, day: date, *, agent: Agent | None = None, lang: str = "",
+            viewer: tuple[str, str] = ("", ""), now: datetime | None = None) -> dict[str, Any]:
+    """The digest `agent` would get (the department digest when they lead it or no agent is
+    given, else their personal one), its rendered mail, and who got the day's briefing so
+    far. Reads: the agent directory, the department's active backlog, the day's claims."""
+    now = now or clock.now()
+    slot, at, scheduled = day_slot(department, day, now)
+    directory = [a for a in Agent.query("agent", limit=500) if a.active]
+    backlog, truncated = read_backlog({department})
+    tickets = backlog[department]
+    common = _common(department, slot, tickets, directory, at, truncated)
+    managers, _ = recipients(department, directory, tickets)
+    if agent is None:  # the department digest, addressed to whoever previews it
+        digest = briefing.department_digest(department, recipient=viewer[0],
+                                            recipient_name=viewer[1], **common)
+    else:
+        common["names"].setdefault(agent.name, agent.display_name or agent.name.rsplit("/", 1)[-1])
+        digest = digest_for(department, agent, _manages(agent, managers), common)
+    lang = lang if lang in briefing.LANGS else (getattr(agent, "lang", None) or DEFAULT_LANG)
+    subject, text, html = briefing.render(digest, lang)
+    return {"department": department, "date": slot.day.isoformat(), "timezone": slot.timezone,
+            "scheduled": scheduled, "opens": clock.iso(slot.opens), "as_of": clock.iso(at), "kind": digest.kind,
+            "lang": lang, "counts": digest.tallied.as_dict(),
+            "sections": [_section(s, digest) for s in digest.sections],
+            "workload": [{"agent": _who(w.assignee, digest), "active": w.active,
+                          "breached": w.breached, "due_today": w.due_today}
+                         for w in digest.workload],
+            "truncated": truncated, "subject": subject, "text": text, "html": html,
+            "deliveries": deliveries(department, slot.day.isoformat(), common["names"])}
+
+
+def _who(principal: str | None, digest: briefing.Digest) -> dict[str, Any] | None:
+    if not principal:
+        return None
+    return {"id": agents.agent_id(principal), "principal": principal,
+            "name": digest.who(principal)}
+
+
+def _section(section: briefing.Section, digest: briefing.Digest) -> dict[str, Any]:
+    return {"key": section.key, "total": section.total, "more": section.more, "lines": [{
+        "ticket_id": line.ticket_id, "ref": line.ref, "subject": line.subject,
+        "priority": line.priority, "status": line.status,
+        "assignee": _who(line.assignee, digest), "what": line.what,
+        "at": clock.iso(line.at) if line.at else None, "overdue": line.overdue,
+        "note": line.note or None, "also": [
+            {"what": what, "at": clock.iso(at) if at else None, "overdue": overdue}
+            for what, at, overdue in line.also]} for line in section.lines]}
+
+
+def deliveries(department: str, day: str, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Who the scheduled briefing of that day went to (one Query of its claims)."""
+    out = []
+    for item in Key.query(marker_pk(department, day), Key.sk.startswith("to#")):
+        data = _data(item)
+        principal = item.sk[3:]
+        out.append({"agent": {"id": agents.agent_id(principal), "principal": principal,
+                              "name": names.get(principal) or principal.rsplit("/", 1)[-1]},
+                    "kind": data.get("kind"), "state": data.get("state"), "at": data.get("at"),
+                    "subject": data.get("subject")})
+    return out
+
+
+def resend(department: str, *, actor: str, to: Agent | None = None,
+           now: datetime | None = None) -> dict[str, Any]:
+    """Send today's briefing of the department now, as it reads now: to `to` only, or to
+    every recipient of the department (its leads' digest, and each member's with something
+    in it). A person asked, so the day's claims do not stop it (and it does not claim: the
+    scheduled send still goes at the opening if it has not yet). Audited. Not before the
+    department's day: on a closed day it reads as an always-open day's."""
+    now = now or clock.now()
+    slot, at, _ = day_slot(department, local_day(department, now), now)
+    directory = [a for a in Agent.query("agent", limit=500) if a.active]
+    backlog, truncated = read_backlog({department})
+    tickets = backlog[department]
+    common = _common(department, slot, tickets, directory, at, truncated)
+    managers, personal = recipients(department, directory, tickets)
+    if to is not None:
+        chosen = [(to, _manages(to, managers))]
+        common["names"].setdefault(to.name, to.display_name or to.name.rsplit("/", 1)[-1])
+    else:
+        chosen = [(a, True) for a in managers] + [(a, False) for a in personal]
+    sent, skipped = [], {}
+    for agent, manager in chosen:
+        digest = digest_for(department, agent, manager, common)
+        if to is None and not manager and digest.empty:
+            skipped[agent.name] = "nothing to report"
+            continue
+        why = _send_direct(agent, digest, now)
+        if why:
+            skipped[agent.name] = why
+        else:
+            sent.append(agent.name)
+    names = common["names"]
+
+    def who(principal: str) -> dict[str, Any]:
+        return {"id": agents.agent_id(principal), "principal": principal,
+                "name": names.get(principal) or principal.rsplit("/", 1)[-1]}
+
+    result = {"department": department, "date": slot.day.isoformat(),
+              "sent": [who(p) for p in sent],
+              "skipped": [{**who(p), "reason": why} for p, why in skipped.items()]}
+    audit.record(actor, "briefing.sent", f"briefing:{department}#{slot.day.isoformat()}",
+                 after={"sent": sent, "skipped": skipped}, department=department,
+                 label=f"briefing {department} {slot.day.isoformat()}", at=now)
+    return result
+
+
+def _manages(agent: Agent, managers: list[Agent]) -> bool:
+    """Whether `agent`, named on request, gets the department digest: a recipient of it, or a
+    lead or admin (a lead of the department; an admin looking at any department)."""
+    return agent.name in {a.name for a in managers} or agent.role in ("lead", "admin")
+
+
+def local_day(department: str, now: datetime) -> date:
+    """Today in the department's calendar's zone."""
+    calendar = calendar_for(department)
+    zone = ZoneInfo(briefing.FALLBACK_ZONE) if calendar.always_open else calendar.zone
+    return now.astimezone(zone).date()
+
+
+def _send_direct(agent: Agent, digest: briefing.Digest, now: datetime) -> str:
+    """Send one digest at once (no claim); why not, or ""."""
+    if not agent.email:
+        return "no email address"
+    blocked = suppression.reason(agent.email)
+    if blocked:
+        return f"email suppressed ({blocked})"
+    lang = getattr(agent, "lang", None) or DEFAULT_LANG
+    subject, text, html = briefing.render(digest, lang)
+    sender = config.settings().support_address
+    try:
+        email_out.send(email_out.build(
+            sender_name=config.settings().support_name, sender=sender, to=agent.email,
+            subject=subject, text=text, html=html,
+            message_id=outbound.email_message_id(ids.new_id("m")), when=now, automatic=True),
+            source=sender, destination=agent.email)
+    except Exception as exc:  # noqa: BLE001 - said in the answer; the person can try again
+        log.warning("briefing resend to %s refused: %s", agent.name, observability.scrub(exc))
+        return f"refused: {str(exc)[:200]}"
+    return ""

@@ -14,8 +14,11 @@ Aggregate items in the keys table (counters are top-level number attributes):
   report#backlog / all | dept#<name>     d<YYYYMMDD>: tickets created that day still open
   reported#<table>#<key>#<sk> / _        the marker of an applied stream record (TTL)
 
+A resolution counts `resolved` on the ticket's dimensions and its owner's item, `handled` on
+both when it has an owner (docs/reports.md, "Identities").
+
 Reading (`build`): one BatchGetItem for a range of up to 92 days (by day), or one Query per
-day (by agent, department or channel): the cost depends on the range, never on the tickets.
+day (by agent, department or channel; by agent + one Query of the agent directory for names).
 """
 from __future__ import annotations
 
@@ -35,9 +38,11 @@ from botocore.exceptions import ClientError
 
 from chalicelib import clock, config
 from chalicelib.db import keys
+from chalicelib.db.models import Agent
 from chalicelib.errors import BadRequest
 from chalicelib.integrations import aws
 from chalicelib.services.reports import histograms
+from chalicelib.services.team import agents
 from chalicelib.services.tickets import lifecycle
 
 log = logging.getLogger("setu.reports")
@@ -166,8 +171,9 @@ def ticket_delta(old: Any, new: Any, source: str,
         resolved_at = new.resolved_at or at
         seconds = _business_seconds(calendar_for(new), new.created_at, resolved_at)
         _duration(delta, day_of(resolved_at), dims, "res", seconds, "resolved")
-        if owner:
-            _duration(delta, day_of(resolved_at), (f"agent#{owner}",), "res", seconds, "handled")
+        if owner:  # credited to its owner: handled by them, on their row and in the totals
+            _duration(delta, day_of(resolved_at), (f"agent#{owner}",), "res", seconds, "resolved")
+            delta.add_all(day_of(resolved_at), (*dims, f"agent#{owner}"), "handled")
     elif old.status in DONE and new.status not in DONE:
         delta.add_all(day_of(at), dims, "reopened")
     breached = set(sla.get("breached") or ()) - set(old_sla.get("breached") or ())
@@ -369,8 +375,10 @@ def parse_range(start: Any, end: Any) -> tuple[date, date]:
     return first, last
 
 
-def build(start: date, end: date, department: str | None = None, by: str = "day") -> dict:
-    """The report for start..end (days in the report timezone, both included)."""
+def build(start: date, end: date, department: str | None = None, by: str = "day",
+          names: dict[str, str] | None = None) -> dict:
+    """The report for start..end (days in the report timezone, both included); `names`
+    (principal -> display name) defaults to the agent directory (by=agent only)."""
     if end < start or (end - start).days + 1 > MAX_DAYS:
         raise BadRequest("Invalid date range.", {"to": f"on or after from, at most {MAX_DAYS} days"})
     if by not in BY:
@@ -405,11 +413,33 @@ def build(start: date, end: date, department: str | None = None, by: str = "day"
         "days": [{"date": d.isoformat(), **figures(per_day[d])} for d in days],
         "backlog": backlog(backlog_item, today()),
     }
-    if by != "day":
-        report["groups"] = [{"key": key, **figures(groups[key])} for key in sorted(groups)]
     if by == "agent":
+        report["groups"] = agent_rows(groups, names or _agent_names())
         report["highlights"] = highlights(report["groups"])
+    elif by != "day":
+        report["groups"] = [{"key": key, **figures(groups[key])} for key in sorted(groups)]
     return report
+
+
+def agent_rows(groups: dict[str, dict[str, float]],
+               names: dict[str, str]) -> list[dict[str, Any]]:
+    """by=agent rows, keyed by agent id (ag_...) with the display name and principal beside it,
+    sorted by name. Rows written before `resolved` was counted per agent read `handled` for it:
+    on an agent's row the two are the same count."""
+    rows = []
+    for principal, counters in groups.items():
+        row = figures(counters)
+        row["resolved"] = max(row["resolved"], row["handled"])
+        ident = agents.agent_id(principal)
+        rows.append({"key": ident, "agent_id": ident, "principal": principal,
+                     "name": names.get(principal) or principal.rsplit("/", 1)[-1], **row})
+    return sorted(rows, key=lambda r: (r["name"].casefold(), r["key"]))
+
+
+def _agent_names() -> dict[str, str]:
+    """principal -> display name: one Query of the agent directory."""
+    return {a.name: a.display_name or a.name.rsplit("/", 1)[-1]
+            for a in Agent.query("agent", limit=1000)}
 
 
 def figures(counters: dict[str, float]) -> dict[str, Any]:
@@ -453,12 +483,12 @@ def highlights(groups: list[dict[str, Any]]) -> dict[str, Any]:
     """Fastest responder (lowest median first response), most contacts (replies out), most
     handled (tickets resolved)."""
     def best(rows, value, lowest=False):
-        scored = [(value(r), r["key"]) for r in rows]
-        scored = [(v, k) for v, k in scored if v is not None and (lowest or v > 0)]
+        scored = [(value(r), r["key"], r.get("name")) for r in rows]
+        scored = [(v, k, n) for v, k, n in scored if v is not None and (lowest or v > 0)]
         if not scored:
             return None
-        v, key = min(scored, key=lambda s: (s[0] if lowest else -s[0], s[1]))
-        return {"agent": key, "value": v}
+        v, key, name = min(scored, key=lambda s: (s[0] if lowest else -s[0], s[1]))
+        return {"agent": key, "name": name, "value": v}
 
     return {
         "fastest_responder": best(groups, lambda r: r["first_response"]["median_seconds"]
@@ -533,6 +563,7 @@ CSV_COLUMNS = (
     "resolution_median_seconds", "resolution_p90_seconds",
     "resolution_median_hours", "resolution_p90_hours", "resolution_mean_seconds",
     "csat_count", "csat_average", *(f"csat_{s}" for s in SCORES), "backlog_open",
+    "name",  # by=agent: the display name (last, so the older columns keep their places)
 )
 
 
@@ -548,13 +579,14 @@ def to_csv(report: dict[str, Any]) -> str:
     writer.writerow(_csv_row("total", f"{report['from']}..{report['to']}", report["totals"],
                              backlog_open=report["backlog"]["open"]))
     for group in report.get("groups", []):
-        writer.writerow(_csv_row(report["by"], group["key"], group))
+        writer.writerow(_csv_row(report["by"], group["key"], group, name=group.get("name", "")))
     for label, n in report["backlog"]["by_age"].items():
-        writer.writerow(["backlog", label] + [""] * (len(CSV_COLUMNS) - 3) + [n])
+        writer.writerow(["backlog", label] + [""] * (len(CSV_COLUMNS) - 4) + [n, ""])
     return out.getvalue()
 
 
-def _csv_row(kind: str, key: str, f: dict[str, Any], backlog_open: Any = "") -> list[Any]:
+def _csv_row(kind: str, key: str, f: dict[str, Any], backlog_open: Any = "",
+             name: str = "") -> list[Any]:
     fr, res, csat = f["first_response"], f["resolution"], f["csat"]
     values = [kind, key, f["created"], f["first_responses"], f["resolved"], f["reopened"],
               f["handled"], f["contacts_in"], f["replies_out"], f["breaches"]["total"],
@@ -564,5 +596,5 @@ def _csv_row(kind: str, key: str, f: dict[str, Any], backlog_open: Any = "") -> 
               res["median_seconds"], res["p90_seconds"], res["median_hours"], res["p90_hours"],
               res.get("mean_seconds"),
               csat["count"], csat["average"], *(csat["distribution"][str(s)] for s in SCORES),
-              backlog_open]
+              backlog_open, name]
     return ["" if v is None else v for v in values]

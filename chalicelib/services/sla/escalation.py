@@ -5,7 +5,7 @@ ticket's calendar, or wall time for urgent tickets, which may escalate out of ho
 
 Each level is the `escalation` timer of the ticket (services/sla/timers.py fires it); a reply or
 resolving the ticket stops it like any other timer. A level records `ticket.escalated` with the
-principals it went to, and queues a notice by email to those who have an address.
+principals it went to, and queues a staff mail (services/messaging/staff.py) to each of them.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.db import timeline
 from chalicelib.db.models import Agent, Ticket, TimelineItem
-from chalicelib.services.messaging import outbound
+from chalicelib.services.messaging import staff
 from chalicelib.services.sla import rules
 from chalicelib.services.tickets.lifecycle import clock_for
 
@@ -38,9 +38,8 @@ def fire(ticket: Ticket, timer: dict[str, Any], now: datetime) -> list[TimelineI
     items: list[TimelineItem] = [timeline.event(ticket.id, now, "ticket.escalated", data={
         "level": level, "to_role": LEVELS[level - 1], "to": [a.name for a in recipients],
         "target": timer.get("target")})]
-    for agent in recipients:
-        if agent.email:
-            items.append(_notice(ticket, agent, level, timer.get("target") or "", now))
+    items += staff.notify_many(ticket, "escalation", [a.name for a in recipients], now=now,
+                               level=level, target=timer.get("target") or "")
     if level < len(LEVELS):
         policy, calendar = clock_for(ticket)
         own = policy.escalate_lead_after if level == 1 else policy.escalate_manager_after
@@ -70,13 +69,3 @@ def role_members(ticket: Ticket, role: str) -> list[Agent]:
     return [a for a in Agent.query("agent", limit=500)  # one partition: the agent directory
             if a.active and a.role == role
             and (role == "admin" or ticket.department in (a.departments or ()))]
-
-
-def _notice(ticket: Ticket, agent: Agent, level: int, target: str, now: datetime) -> TimelineItem:
-    what = target.replace("_", " ")
-    return outbound.agent_email(
-        ticket, agent.email, kind="escalation", now=now,
-        subject=f"Escalated (level {level}): {what} breached",
-        body=(f"Ticket #{ticket.ref} \"{ticket.subject}\" breached its {what} target and is "
-              f"escalated to you (level {level}).\n\nPriority: {ticket.priority}\n"
-              f"Department: {ticket.department}\nAssignee: {ticket.assignee or 'nobody'}"))

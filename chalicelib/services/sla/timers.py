@@ -19,6 +19,7 @@ from chalicelib.db.models import Ticket, TimelineItem
 from chalicelib.db.values import as_dict
 from chalicelib.integrations import stepfunctions
 from chalicelib.services.followup import checkin, decisions
+from chalicelib.services.messaging import staff
 from chalicelib.services.sla import escalation, rules
 from chalicelib.services.tickets.lifecycle import status_timers
 from chalicelib.services.tickets.store import DONE, refresh_queue_sort
@@ -165,9 +166,13 @@ def _checkin(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) 
 
 def _callback(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
     _mark_fired(ticket, kind, timer)
-    return _save_fired(ticket, [timeline.event(ticket.id, now, "callback.due", data={
+    items = [timeline.event(ticket.id, now, "callback.due", data={
         "due_at": timer["due_at"], "note": timer.get("note") or "",
-        "assignee": ticket.assignee, "generation": int(timer["generation"])})], now, "callback")
+        "assignee": ticket.assignee, "generation": int(timer["generation"])})]
+    items += staff.notify_many(ticket, "callback_due", [p for p in (ticket.assignee, timer.get("by"))
+                                                         if p], now=now,
+                               callback_at=timer["due_at"], note=timer.get("note") or None)
+    return _save_fired(ticket, items, now, "callback")
 
 
 def _sla_target(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetime) -> str:
@@ -184,6 +189,8 @@ def _sla_target(ticket: Ticket, kind: str, timer: dict, phase: str, now: datetim
         items.append(timeline.event(ticket.id, now, "sla.warning", data={
             "target": kind, "due_at": timer["due_at"], "warn_at": timer["warn_at"],
             "generation": generation}))
+        items += staff.notify(ticket, "sla_warning", ticket.assignee, now=now, target=kind,
+                              target_due=timer["due_at"])
         return _save_fired(ticket, items, now, "warned")
     _mark_fired(ticket, kind, timer)
     if not met:

@@ -22,9 +22,10 @@ from chalicelib import clock, config
 from chalicelib.db import cursors, keys
 from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Agent, Key
+from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.services.customers.contacts import InvalidContact, normalise_email
-from chalicelib.services.team import audit
+from chalicelib.services.team import audit, notifications
 from chalicelib.services.team.departments import DEPARTMENT_NAMES
 
 ROLES = ("agent", "lead", "admin")
@@ -85,12 +86,21 @@ def lookup(principal: str) -> tuple[AgentView | None, bool]:
     return view, known
 
 
+def display_name(principal: str) -> str | None:
+    """An active agent's display name (cached with `lookup`); None for anyone else."""
+    if not isinstance(principal, str) or not principal.startswith("arn:"):
+        return None
+    view = lookup(principal)[0]
+    return view.display_name if view is not None else None
+
+
 def exists(principal: str) -> bool:
     return resolve(principal) is not None
 
 
 def clear_cache() -> None:
     _cache.clear()
+    _recipients.clear()
 
 
 # ---- managing agents: the admin API (api/agents.py) and the `setu` command -------------------
@@ -101,8 +111,10 @@ def clear_cache() -> None:
 
 ID_PREFIX = "ag_"
 LANGS = ("bn", "en")
-FIELDS = ("role", "departments", "display_name", "email", "lang", "active", "away")
-SELF_SERVICE = frozenset({"away", "lang"})  # what an agent may change on their own record
+FIELDS = ("role", "departments", "display_name", "email", "lang", "active", "away",
+          "notifications")
+# what an agent may change on their own record
+SELF_SERVICE = frozenset({"away", "lang", "notifications"})
 PAGE_DEFAULT, PAGE_MAX = 100, 500
 NAME_MAX = 200
 _AGENT_ID = re.compile(r"^ag_[0-9a-f]{20}\Z")
@@ -165,6 +177,8 @@ def view(agent: Agent) -> dict[str, Any]:
             "display_name": agent.display_name, "email": agent.email,
             "departments": sorted(agent.departments or ()), "lang": agent.lang,
             "active": bool(agent.active), "away": bool(agent.away),
+            "notifications": notifications.effective(_plain_field("notifications",
+                                                                  agent.notifications)),
             "version": agent.version or 0,
             "created_at": clock.iso(agent.created_at) if agent.created_at else None}
 
@@ -321,7 +335,7 @@ def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
             raise Forbidden("Only an admin may change another agent.")
         denied = sorted(set(body) - SELF_SERVICE - {"version"})
         if denied:
-            raise Forbidden("You may change only your own away and lang.",
+            raise Forbidden("You may change only your own away, lang and notifications.",
                             {name: "admin only" for name in denied})
     errors: dict[str, str] = {}
     values = _values(body, errors)
@@ -367,6 +381,7 @@ def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
                            "would leave no active admin.") from None
         raise Conflict("This agent changed at the same time; read it again.") from None
     _cache.pop(agent.name, None)
+    _recipients.pop(agent.name, None)
     return view(agent)
 
 
@@ -489,6 +504,11 @@ def _values(body: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
             out["lang"] = body["lang"]
         else:
             errors["lang"] = f"one of {', '.join(LANGS)}"
+    if "notifications" in body:
+        stored, problems = notifications.validate(body["notifications"])
+        errors.update(problems)
+        if not problems:
+            out["notifications"] = stored
     for flag in ("active", "away"):
         if flag in body:
             if isinstance(body[flag], bool):
@@ -503,6 +523,8 @@ def _plain_field(name: str, value: Any) -> Any:
         return sorted(value or ())
     if name in ("active", "away"):
         return bool(value)
+    if name == "notifications":
+        return as_dict(value) or None
     return value
 
 
@@ -520,3 +542,40 @@ def _audit(tx, actor: str, action: str, agent: Agent, **values: Any) -> None:
 def _decode_cursor(cursor: str) -> str | None:
     text = cursors.decode_text(cursor, max_length=2048)
     return text if text and text.startswith("arn:") else None
+
+
+# ---- who staff mail goes to (services/messaging/staff.py) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What staff mail needs to know of an agent: their address, language, preferences."""
+    principal: str
+    display_name: str
+    email: str | None
+    lang: str
+    notifications: dict[str, Any]
+
+
+_recipients: dict[str, tuple[float, Recipient | None]] = {}
+
+
+def recipient(principal: str) -> Recipient | None:
+    """The active agent of `principal` as a mail recipient, else None. One GetItem, cached per
+    container for SETU_SETTINGS_CACHE_SECONDS (a change of address or preferences applies
+    within that time)."""
+    hit = _recipients.get(principal)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    try:
+        agent = Agent.get("agent", principal)
+        found = Recipient(principal=principal,
+                          display_name=agent.display_name or principal.rsplit("/", 1)[-1],
+                          email=agent.email, lang=agent.lang or "en",
+                          notifications=notifications.effective(
+                              _plain_field("notifications", agent.notifications))
+                          ) if agent.active else None
+    except Agent.DoesNotExist:
+        found = None
+    _recipients[principal] = (time.monotonic() + config.settings().settings_cache_seconds, found)
+    return found

@@ -12,13 +12,15 @@ conditional on the version of the image it was decided from (that image has no a
 counter's on the value read. A redelivered stream record finds the version moved, reads the
 ticket again, sees the assignee and does nothing. With nobody available the ticket stays
 unassigned and `ticket.unassigned` is recorded once (its sort key derives from the change that
-asked, so a redelivery cannot add a second).
+asked, so a redelivery cannot add a second). The chosen agent's "assigned to you" mail (`tell`,
+handed in by the stream: services/messaging/staff.py) is written in the same transaction, so
+it too is written once (one GetItem for the agent, cached, and one for the customer's name).
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 from pynamodb.exceptions import PutError
 
@@ -28,6 +30,9 @@ from chalicelib.db.connection import Cancelled, Transaction
 from chalicelib.db.models import Agent, Key, Ticket, TimelineItem
 from chalicelib.services.team import routing
 from chalicelib.services.tickets import store as ticket_store
+
+# (ticket, the agent it went to, now) -> the timeline items telling them (staff mail)
+Tell = Callable[[Ticket, str, Any], list[TimelineItem]]
 
 log = logging.getLogger("setu.routing")
 
@@ -73,16 +78,17 @@ def wanted(old: Ticket | None, new: Ticket | None) -> bool:
     return old.department != new.department and new.status not in ticket_store.DONE
 
 
-def on_ticket_changed(old: Ticket | None, new: Ticket | None) -> str:
-    """The tickets stream's routing step: "assigned", "unassigned", or "skipped"."""
+def on_ticket_changed(old: Ticket | None, new: Ticket | None, tell: Tell | None = None) -> str:
+    """The tickets stream's routing step: "assigned", "unassigned", or "skipped". `tell`
+    (services/messaging/staff.py, handed in by the stream) composes the chosen agent's mail."""
     if not wanted(old, new) or routing.assignment(new.department) != "round_robin":
         return "skipped"
-    outcome = assign(new)
+    outcome = assign(new, tell)
     log.info("round-robin %s (%s): %s", new.ref, new.department, outcome)
     return outcome
 
 
-def assign(image: Ticket) -> str:
+def assign(image: Ticket, tell: Tell | None = None) -> str:
     """Assign the ticket as it was in `image` (unassigned) to the department's next agent."""
     ticket: Ticket | None = image
     department = image.department
@@ -101,8 +107,9 @@ def assign(image: Ticket) -> str:
         ticket.assignee = chosen.name
         event = timeline.event(ticket.id, now, "ticket.assigned", actor=ACTOR, seq=0, data={
             "from": None, "to": chosen.name, "by": "round_robin", "department": department})
+        told = tell(ticket, chosen.name, now) if tell else []
         try:
-            ticket_store.save(ticket, [event], now,
+            ticket_store.save(ticket, [event, *told], now,
                          extra_writes=lambda tx: _advance(tx, department, seen))
             return "assigned"
         except Cancelled:  # the counter moved (another assignment in this department)

@@ -80,7 +80,7 @@ def _take(ticket_id: str, agent: agents.AgentView, force: bool, version: int | N
     event = timeline.event(ticket.id, now, "ticket.assigned", actor=me, seq=0, data=data)
     save(ticket, [event], now, lambda tx: audit.add(
         tx, me, "ticket.taken", f"ticket:{ticket.id}", at=now,
-        before={"assignee": previous}, after={"assignee": me}))
+        before={"assignee": previous}, after={"assignee": me}, about=ticket))
     return summary(ticket)
 
 
@@ -171,7 +171,7 @@ def _merge(source_id: str, into: str, agent: agents.AgentView, version: int | No
         tx.save(merged_event, condition=TimelineItem.sk.does_not_exist(), label="timeline")
         audit.add(tx, me, "ticket.merged", f"ticket:{source.id}", at=now, before=before,
                   after={"status": "closed", "merged_into": target.id, "copied": len(copies),
-                         "customers": customers})
+                         "customers": customers}, about=source)
 
     save(source, items, now, writes)
     written.clear()  # committed: the copies are the target's now
@@ -281,7 +281,7 @@ def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> t
                   actions=[TimelineItem.split_to.set({"ticket": new.id, "ref": new.ref})],
                   condition=TimelineItem.sk.exists(), label="timeline")
         audit.add(tx, me, "ticket.split", f"ticket:{original.id}", at=now,
-                  after={"message": uid, "ticket": new.id, "ref": new.ref})
+                  after={"message": uid, "ticket": new.id, "ref": new.ref}, about=original)
 
     try:
         save(original, [event], now, writes)

@@ -1,5 +1,13 @@
 """Agent-started conversations: a new ticket whose first message is ours (an SMS or an email
-to a customer who has not written, or has no ticket yet)."""
+to a customer who has not written, or has no ticket yet).
+
+The ticket is the starting agent's (assigned to them, `ticket.assigned` on the timeline and
+`ticket.updated` in the audit, in the same write) unless the request names another active
+agent as `assignee`, or `null` to leave it in the queue. The customer's answer joins it: by
+SMS through `texted#<number>` (services/inbound/sms.py), by email through the Message-ID and
+the signed reply address of our first mail (services/inbound/thread.py). No acknowledgement:
+we spoke first. AWS calls: the create path of services/tickets/intake.py (the assignee, when
+named, is one cached GetItem more)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,11 +22,18 @@ from chalicelib.services.tickets import intake, views
 from chalicelib.services.tickets import store as ticket_store
 
 FIELDS = ("name", "email", "phone", "subject", "body", "channel", "department", "lang")
+OPTIONAL = ("assignee",)  # absent: the starting agent; null: nobody
 
 
 def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
-    errors = {k: "unknown field" for k in body if k not in FIELDS}
+    errors = {k: "unknown field" for k in body if k not in (*FIELDS, *OPTIONAL)}
     values = {k: body.get(k) for k in FIELDS}
+    assignee = body.get("assignee", agent.principal)
+    if assignee is not None:
+        try:  # an ARN, an id, a short name or "me" (team/agents.find_reference)
+            assignee = agents.find_reference(assignee, agent)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     for name, value in values.items():
         if value is not None and not isinstance(value, str):
             errors[name] = "must be text"
@@ -66,10 +81,16 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
     def audited(tx, ticket_id: str) -> None:
         audit.add(tx, agent.principal, "ticket.started", f"ticket:{ticket_id}",
                   after={"channel": channel, "department": department, "email": email,
-                         "phone": phone, "subject": subject})
+                         "phone": phone, "subject": subject, "assignee": assignee},
+                  department=department)
+        if assignee:  # as PATCH records an assignment
+            audit.add(tx, agent.principal, "ticket.updated", f"ticket:{ticket_id}",
+                      before={"assignee": None}, after={"assignee": assignee},
+                      department=department)
 
     ticket = intake.create(contact, intake.Arrival(channel=channel, agent=agent.principal,
-                                                   acknowledge=False, extra_writes=audited))
+                                                   assignee=assignee, acknowledge=False,
+                                                   extra_writes=audited))
     out = {"ticket": views.summary(ticket)}
     if channel == "sms":
         out["sms"] = sms_text.segments(text).to_dict()

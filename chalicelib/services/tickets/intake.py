@@ -59,6 +59,9 @@ class Arrival:
     # set when an agent starts the conversation: `contact.message` is the agent's first
     # message, sent on `channel`; the ticket waits for the customer (pending)
     agent: str | None = None
+    # who the agent-started ticket is assigned to (the starting agent unless they named
+    # another; None leaves it unassigned): a `ticket.assigned` event in the same write
+    assignee: str | None = None
     priority: str = "normal"  # as routing decided (services/team/routing.py)
 
 
@@ -108,6 +111,7 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
         id=ticket_id, ref=ref, subject=contact.subject,
         status="pending" if arrival.agent else "new", priority=arrival.priority,
         first_response_at=now if arrival.agent else None,
+        assignee=arrival.assignee if arrival.agent else None,
         department=contact.department, channel=arrival.channel, lang=contact.lang,
         created_at=now, updated_at=now,
         sla={"policy": policy.name, "calendar": policy.calendar, "breached": [], "paused": False},
@@ -221,12 +225,16 @@ def _agent_opening(ticket: Ticket, contact: WebContact, arrival: Arrival, now: d
     ticket.contact = recipient
     fields = outbound.reply(ticket, channel=channel, recipient=recipient, body=contact.message,
                             author=arrival.agent)
-    return [
+    items = [
         timeline.event(ticket.id, now, "ticket.created", actor=arrival.agent, seq=0,
                        data={"ref": ticket.ref, "channel": channel, "started_by": "agent",
                              "department": ticket.department}),
         timeline.message(ticket.id, now, seq=1, **fields),
     ]
+    if ticket.assignee:
+        items.append(timeline.event(ticket.id, now, "ticket.assigned", actor=arrival.agent,
+                                    seq=2, data={"from": None, "to": ticket.assignee}))
+    return items
 
 
 def _acknowledgement(ticket: Ticket, contact: WebContact, arrival: Arrival,

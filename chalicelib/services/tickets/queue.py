@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from chalicelib import clock, config
+from chalicelib import clock
 from chalicelib.db import keys
 from chalicelib.db.cursors import decode_cursor, encode_cursor
 from chalicelib.db.models import Customer, Key, Ticket
@@ -116,7 +116,7 @@ def parse_filter(params: Mapping[str, Iterable[str] | str | None]) -> Filter:
     due_before = None
     if one("due_before"):  # a time a person typed: business time unless it has an offset
         try:
-            due_before = clock.parse_typed(one("due_before"), config.settings().business_timezone)
+            due_before = clock.parse_typed(one("due_before"))
         except ValueError as exc:
             errors["due_before"] = str(exc)
     has_decision = None
@@ -157,7 +157,7 @@ def page(wanted: Filter, agent: Any = None) -> dict[str, Any]:
     """One page of the queue. Given the agent asking, only their departments' tickets
     (team/scope.py): a filter for another department is 403; several departments filter the
     index pages read."""
-    zone = config.settings().business_timezone
+    zone = clock.business_zone().key
     department = wanted.department
     allowed = None
     if agent is not None:

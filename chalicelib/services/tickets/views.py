@@ -1,6 +1,12 @@
-"""A ticket as the agent API shows it: summary, customer, timeline entries.
+"""A ticket as the agent API shows it: summary, customer, channel state, timeline entries.
 
-AWS calls: `view` reads the ticket, its customer and its timeline (1 + 1 + pages)."""
+Channel state (`channels`): for email and SMS, the customer's addresses, whether a reply can
+use the channel, and why not (an SMS opt-out with its time, a bounce, a complaint; an
+unsubscribe stops automatic mail only), plus `reply_channel`, the channel a reply without
+one would take (services/messaging/routes.py, the same choice services/tickets/work.py makes).
+
+AWS calls: `view` reads the ticket, its customer, their addresses' suppressions (one
+BatchGetItem, none without addresses) and its timeline (1 + 1 + 1 + pages)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +15,7 @@ from chalicelib import clock
 from chalicelib.db import timeline
 from chalicelib.db.models import Customer, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
-from chalicelib.services.messaging import links, routes
+from chalicelib.services.messaging import links, routes, suppression
 from chalicelib.services.tickets import store
 
 
@@ -23,8 +29,34 @@ def view(ticket_id: str, agent: Any = None) -> dict[str, Any]:
     NotFound (team/scope.py)."""
     ticket = store.load(ticket_id, agent)
     customer = store.load_customer(ticket.customer_id)
+    channels, reply_channel = channel_state(ticket, customer)
     return {**summary(ticket), "customer": customer_view(customer, ticket.customer_id),
+            "channels": channels, "reply_channel": reply_channel,
             "timeline": [entry_view(item) for item in timeline.items(ticket.id)]}
+
+
+def channel_state(ticket: Ticket, customer: Customer | None
+                  ) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """({"email": {...}, "sms": {...}}, the channel a reply without one takes, or None)."""
+    emails, phones = routes.addresses(customer)
+    blocked = suppression.states(emails, phones) if emails or phones else {"email": {}, "sms": {}}
+    usable: dict[str, list[str]] = {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, pool in (("email", emails), ("sms", phones)):
+        stops = {a: b for a, b in blocked[name].items()
+                 if not (name == "email" and b["reason"] in suppression.AUTOMATIC_ONLY)}
+        usable[name] = [a for a in pool if a not in stops]
+        entry: dict[str, Any] = {"addresses": pool, "usable": bool(usable[name])}
+        if blocked[name]:
+            entry["blocked"] = [{"address": a, "reason": b["reason"], "at": b["at"] or None,
+                                 "stops": "automatic mail" if a not in stops else "everything"}
+                                for a, b in sorted(blocked[name].items())]
+        if name == "sms":
+            opted = [b["at"] for b in blocked[name].values() if b["reason"] == "opt-out"]
+            entry["opted_out_at"] = max(opted) if opted and not usable[name] else None
+        out[name] = entry
+    reply = routes.choose(ticket.channel, usable["email"], usable["sms"], ticket.contact)
+    return out, (reply[0] if reply else None)
 
 
 def summary(ticket: Ticket) -> dict[str, Any]:

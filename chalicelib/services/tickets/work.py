@@ -16,7 +16,7 @@ from chalicelib.errors import BadRequest, Conflict, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.integrations import storage
 from chalicelib.services.followup import checkin, decisions
-from chalicelib.services.messaging import outbound, routes, sms_text, suppression
+from chalicelib.services.messaging import outbound, routes, sms_text, staff, suppression, templates
 from chalicelib.services.portal import webform
 from chalicelib.services.sla import rules
 from chalicelib.services.team import agents, audit, departments
@@ -120,7 +120,7 @@ def _reply(ticket_id: str, agent: agents.AgentView, body: Any, requested: Any, *
             _check_not_suppressed(tx, channel, recipient)
         audit.add(tx, agent.principal, "ticket.replied", f"ticket:{ticket.id}", at=now,
                   after={"message": fields["message_uid"], "channel": channel,
-                         "recipient": recipient})
+                         "recipient": recipient}, about=ticket)
 
     try:
         store.save(ticket, items, now, writes)
@@ -202,7 +202,7 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
     now = clock.now()
     at = None
     try:  # "2026-12-07 15:00" is business time; an offset is taken as given
-        at = clock.parse_typed(str(body.get("at") or ""), config.settings().business_timezone)
+        at = clock.parse_typed(str(body.get("at") or ""))
         if not now < at <= now + MAX_CALLBACK_AHEAD:
             errors["at"] = "in the future, at most a year ahead"
     except ValueError as exc:
@@ -214,12 +214,12 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
         raise ValidationFailed("Invalid callback.", errors)
     ticket = store.load_open_to_change(ticket_id, agent)
     rules.arm(ticket, "callback", start=now, due=at, warn_at=None)
-    rules.annotate(ticket, "callback", note=note)
+    rules.annotate(ticket, "callback", note=note, by=agent.principal)
     event = timeline.event(ticket.id, now, "callback.scheduled", actor=agent.principal, seq=0,
                            data={"at": clock.iso(at), "note": note})
     store.save(ticket, [event], now, lambda tx: audit.add(
         tx, agent.principal, "ticket.callback_scheduled", f"ticket:{ticket.id}", at=now,
-        after={"at": clock.iso(at), "note": note}))
+        after={"at": clock.iso(at), "note": note}, about=ticket))
     return {"callback_at": clock.iso(at), "ticket": views.summary(ticket)}
 
 
@@ -233,7 +233,7 @@ def add_note(ticket_id: str, agent: agents.AgentView, body: Any) -> dict:
                             sender=agent.principal)
     store.save(ticket, [note], now, lambda tx: audit.add(
         tx, agent.principal, "ticket.note_added", f"ticket:{ticket.id}", at=now,
-        after={"message": note.message_uid}))
+        after={"message": note.message_uid}, about=ticket))
     return {"id": note.message_uid, "ticket": views.summary(ticket)}
 
 
@@ -294,12 +294,15 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
         items.append(timeline.event(ticket.id, now, "ticket.assigned", actor=actor,
                                     seq=len(items), data={"from": ticket.assignee, "to": assignee}))
         ticket.assignee = assignee
+        items += staff.notify(ticket, "assigned", assignee, now=now, actor=actor,
+                              actor_name=agent.display_name)
     if items:
         after = {name: getattr(ticket, name) for name in fields}
         changed = [name for name in fields if before[name] != after[name]]
         store.save(ticket, items, now, lambda tx: audit.add(
             tx, actor, "ticket.updated", f"ticket:{ticket.id}", at=now,
-            before={n: before[n] for n in changed}, after={n: after[n] for n in changed}))
+            before={n: before[n] for n in changed}, after={n: after[n] for n in changed},
+            about=ticket))
     return views.summary(ticket)
 
 
@@ -348,6 +351,7 @@ def _record_inbound(ticket: Ticket, fields: dict[str, Any], *, held: bool, autom
                            **event_data}),
     ]
     reopen = True
+    was = ticket.status
     if not held and fields.get("channel") in ("email", "sms") and fields.get("sender"):
         ticket.contact = fields["sender"]  # the customer wrote from here: answer here
     if not held and not automatic and ticket.status in store.DONE and checkin.pending(ticket):
@@ -363,6 +367,10 @@ def _record_inbound(ticket: Ticket, fields: dict[str, Any], *, held: bool, autom
             policy, calendar = lifecycle.clock_for(ticket)
             if not as_dict(as_dict(ticket.timers).get("next_reply")).get("state") == "armed":
                 rules.arm_target(ticket, "next_reply", policy, calendar, now)
+    if not held and not automatic:  # the assignee hears of it (staff.py: prefs, digest)
+        items += staff.notify(ticket, "customer_replied", ticket.assignee, now=now,
+                              reopened=was != ticket.status, from_status=was,
+                              excerpt=fields.get("body") or "")
     store.save(ticket, items, now, extra_writes)
     return ticket
 
@@ -396,15 +404,52 @@ def _reply_route(ticket: Ticket, customer: Customer | None, channel: Any) -> tup
         raise ValidationFailed("The customer's email address is suppressed (bounce or complaint).",
                                {"channel": "email is suppressed for this customer"})
     if channel == "sms" and all_phones and not phones:
-        raise ValidationFailed("The customer opted out of SMS.",
-                               {"channel": "the customer's number opted out (STOP)"})
+        raise _cannot_text(all_phones, emails)
     if channel is None:
+        # an opted-out number never makes the default: the reply goes by email when the
+        # customer has a usable address (docs/channels.md)
         channel = routes.channel_for(ticket.channel, emails, phones, ticket.contact)
     recipient = routes.address_on(emails if channel == "email" else phones, ticket.contact)
     if recipient:
         return channel, recipient
+    if all_phones and not phones:  # nothing usable left, and the number said STOP
+        raise _cannot_text(all_phones, emails)
+    if all_emails and not emails:
+        raise ValidationFailed(
+            "The customer's email address is suppressed (bounce or complaint) and there is no "
+            "number to text.", {"channel": "email is suppressed for this customer"},
+            details={"channels": []})
     raise ValidationFailed("The customer cannot be reached on that channel.",
-                           {"channel": f"the customer has no {'email' if channel == 'email' else 'phone'}"})
+                           {"channel": f"the customer has no {'email' if channel == 'email' else 'phone'}"},
+                           details={"channels": [c for c, pool in (("email", emails), ("sms", phones))
+                                                 if pool]})
+
+
+def _cannot_text(numbers: list[str], emails: list[str]) -> ValidationFailed:
+    """Why an SMS reply cannot go, saying since when (in the business time zone) and which
+    channels are left: the agent sees what to do next."""
+    records = [r for r in (suppression.unsubscribed(n, "sms") for n in numbers) if r]
+    opted = sorted((r for r in records if r.reason == "opt-out"), key=lambda r: r.at)
+    left = ["email"] if emails else []
+    then = "reply by email" if emails else "there is no email address to reply to"
+    if opted:
+        when = _business_time(opted[-1].at)
+        message = f"the customer opted out of SMS on {when}; {then}"
+        field = f"the customer's number opted out (STOP) on {when}"
+    else:
+        why = ", ".join(sorted({r.reason for r in records})) or "suppressed"
+        message = f"the customer's number cannot receive SMS ({why}); {then}"
+        field = f"the customer's number cannot receive SMS ({why})"
+    return ValidationFailed(message[:1].upper() + message[1:] + ".", {"channel": field},
+                            details={"channels": left})
+
+
+def _business_time(at: str) -> str:
+    """An instant as people at the business read it: '7 December 2026, 14:19 (Asia/Dhaka)'."""
+    if not at:
+        return "an unknown date"
+    when = clock.parse_iso(at).astimezone(templates.BUSINESS_TZ)
+    return f"{when.day} {when:%B %Y}, {when:%H:%M} ({templates.BUSINESS_TZ.key})"
 
 
 def _unsuppressed_route(ticket: Ticket, customer: Customer | None,

@@ -1,0 +1,299 @@
+"""Staff mail on the emulated AWS: each kind reaches the agent once, in their language and Dhaka
+time, through SES; preferences (kinds, quiet hours, digest) are honoured; nobody is told of
+what they did themselves; a redelivered event does not mail twice."""
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.db.models import StaffDigest
+from chalicelib.services.messaging import staff
+from chalicelib.services.team import agents
+from tests.integration.helpers import Api, new_ticket, timeline, wait_for
+
+NUSRAT = "arn:aws:iam::123456789012:user/nusrat"
+KARIM = "arn:aws:iam::123456789012:user/karim"
+LEAD = "arn:aws:iam::123456789012:user/lead-mita"
+
+
+# the emulator keeps every test's sent mail: each test's agents have addresses of their own
+MAIL: dict[str, str] = {}
+
+
+@pytest.fixture
+def api(stack):
+    MAIL.update({NUSRAT: f"nusrat-{stack.stage}@staff.test", KARIM: f"karim-{stack.stage}@staff.test",
+                 LEAD: f"mita-{stack.stage}@staff.test"})
+    agents.ensure_agent(NUSRAT, role="agent", email=MAIL[NUSRAT], departments={"general"},
+                        display_name="Nusrat")
+    agents.ensure_agent(KARIM, role="agent", email=MAIL[KARIM], departments={"general"},
+                        display_name="Karim")
+    agents.ensure_agent(LEAD, role="lead", email=MAIL[LEAD], departments={"general"},
+                        display_name="Mita")
+    admin = Api(stack.client)
+    # Nusrat reads Bengali; Karim English (the default)
+    status, changed = admin.patch(f"/api/agents/{agents.agent_id(NUSRAT)}", {"lang": "bn"})
+    assert status == 200, changed
+    return admin
+
+
+def sent_mail(stack, address: str) -> list:
+    """Mail the emulator's SES sent to `address`, parsed, oldest first."""
+    with urllib.request.urlopen(f"{stack.endpoint}/moto-api/data.json", timeout=10) as response:
+        data = json.load(response)
+    return [message_from_bytes(m["raw_data"].encode(), policy=policy.default)
+            for m in data.get("ses", {}).get("RawMessage", []) if address in m["destinations"]]
+
+
+def text_of(mail) -> str:
+    return mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(mail) -> str:
+    return mail.get_body(preferencelist=("html",)).get_content()
+
+
+def staff_items(api, ticket_id: str, kind: str) -> list[dict]:
+    return [i for i in timeline(api, ticket_id) if i.get("kind") == kind]
+
+
+def test_assignment_mail_in_the_agents_language_and_dhaka_time(stack, api):
+    created = new_ticket(api, name="রহিম উদ্দিন")
+    assert api.put("/api/sla-policies/default", {"first_response": "PT4H"})[0] == 200
+    status, _ = api.patch(f"/api/tickets/{created['id']}", {"assignee": NUSRAT})
+    assert status == 200
+    stack.pump.drain()
+    [mail] = sent_mail(stack, MAIL[NUSRAT])
+    bn_ref = "#" + created["ref"].translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
+    assert mail["Subject"].startswith(f"[{bn_ref}] আপনাকে দেওয়া হয়েছে: Order late")
+    text = text_of(mail)
+    assert "রহিম উদ্দিন" in text and "সাধারণ" in text and "ওয়েব ফর্ম" in text
+    assert "(ঢাকা)" in text and "setu tickets --q " + created["ref"] in text
+    assert "/api/" not in text and "/api/" not in html_of(mail)
+    assert "খোলা" in text or "নতুন" in text  # the status in plain words
+    # on the ticket's timeline as a sent staff message
+    [item] = staff_items(api, created["id"], "staff_assigned")
+    assert item["status"] == "sent" and item["recipient"] == MAIL[NUSRAT]
+
+
+def test_no_mail_to_the_agent_who_assigned_themselves_or_without_an_assignee(stack, api):
+    created = new_ticket(api)
+    as_karim = api.as_principal(KARIM)
+    assert as_karim.patch(f"/api/tickets/{created['id']}", {"assignee": KARIM})[0] == 200
+    stack.pump.drain()
+    assert sent_mail(stack, MAIL[KARIM]) == []
+    assert staff_items(api, created["id"], "staff_assigned") == []
+
+
+def test_customer_reply_reopening_a_pending_ticket_tells_the_assignee_once(stack, api):
+    from tests.integration.test_email import mail, ses_deliver
+
+    ses_deliver(stack, mail(sender="Salma <salma@example.com>", subject="Router").as_bytes(),
+                source="salma@example.com")
+    stack.pump.drain()
+    [ticket] = api.get("/api/tickets?q=salma@example.com")[1]["items"]
+    assert api.patch(f"/api/tickets/{ticket['id']}", {"assignee": KARIM, "status": "pending"})[0] == 200
+    stack.pump.drain()
+    assert len(sent_mail(stack, MAIL[KARIM])) == 1  # assigned
+    reply = mail(sender="Salma <salma@example.com>", subject=f"Re: [#{ticket['ref']}] Router",
+                 body="It still blinks red.")
+    ses_id = ses_deliver(stack, reply.as_bytes(), source="salma@example.com")
+    ses_deliver(stack, reply.as_bytes(), source="salma@example.com", ses_id=ses_id)  # again
+    stack.pump.drain()
+    mails = sent_mail(stack, MAIL[KARIM])
+    assert len(mails) == 2, [m["Subject"] for m in mails]
+    replied = mails[1]
+    assert replied["Subject"] == f"[#{ticket['ref']}] Customer replied: Router"
+    text = text_of(replied)
+    assert "Salma replied on your ticket" in text and "was pending and is open again" in text
+    assert "It still blinks red." in text and "(Dhaka time)" in text and "/api/" not in text
+
+
+def test_callback_due_reaches_the_assignee_when_the_timer_fires(stack, api):
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": KARIM})[0] == 200
+    at = clock.iso(clock.now() + timedelta(seconds=2))
+    status, _ = api.post(f"/api/tickets/{created['id']}/callbacks", {"at": at, "note": "ask about the refund"})
+    assert status in (200, 201)
+    wait_for(lambda: staff_items(api, created["id"], "staff_callback"), stack.pump, timeout=40)
+    stack.pump.drain()
+    [item] = staff_items(api, created["id"], "staff_callback")
+    assert item["status"] == "sent"
+    [due] = [m for m in sent_mail(stack, MAIL[KARIM]) if "Callback due" in m["Subject"]]
+    assert "ask about the refund" in text_of(due)
+
+
+def test_preferences_switch_a_kind_off_and_only_the_agent_or_an_admin_edits_them(stack, api):
+    as_karim = api.as_principal(KARIM)
+    status, prefs = as_karim.get("/api/me/notifications")
+    assert status == 200 and prefs["kinds"] == list(staff.KINDS) and prefs["quiet_hours"] is None
+    status, prefs = as_karim.put("/api/me/notifications", {"kinds": ["escalation"]})
+    assert status == 200, prefs
+    assert prefs == {"kinds": ["escalation"], "quiet_hours": None, "digest_after": 5}
+    for bad in ({"kinds": ["nope"]}, {"quiet_hours": {"start": "25:00", "end": "08:00"}},
+                {"digest_after": -1}, {"colour": "red"}):
+        status, error = as_karim.put("/api/me/notifications", bad)
+        assert status in (400, 422), (bad, error)
+    # another agent may not change Karim's; an admin may
+    status, _ = api.as_principal(NUSRAT).patch(f"/api/agents/{agents.agent_id(KARIM)}",
+                                               {"notifications": None})
+    assert status == 403
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": KARIM})[0] == 200
+    stack.pump.drain()
+    assert sent_mail(stack, MAIL[KARIM]) == []  # "assigned" is off
+    status, changed = api.patch(f"/api/agents/{agents.agent_id(KARIM)}", {"notifications": None})
+    assert status == 200 and changed["notifications"]["kinds"] == list(staff.KINDS)
+
+
+def test_many_in_a_window_become_one_digest_sent_once(stack, api):
+    assert api.patch(f"/api/agents/{agents.agent_id(KARIM)}",
+                     {"notifications": {"digest_after": 1}})[0] == 200
+    tickets = [new_ticket(api, subject=f"Parcel {n}") for n in range(3)]
+    for created in tickets:
+        assert api.patch(f"/api/tickets/{created['id']}", {"assignee": KARIM})[0] == 200
+    stack.pump.drain()
+    statuses = [staff_items(api, t["id"], "staff_assigned")[0]["status"] for t in tickets]
+    assert sorted(statuses) == ["digest", "digest", "sent"]
+    assert len(sent_mail(stack, MAIL[KARIM])) == 1
+    assert staff.send_digests(clock.now())["sent"] == 0  # the window has not ended
+    later = staff.window_end(clock.now()) + timedelta(seconds=1)
+    assert staff.send_digests(later) == {"sent": 1, "failed": 0}
+    assert staff.send_digests(later + timedelta(minutes=5)) == {"sent": 0, "failed": 0}
+    mails = sent_mail(stack, MAIL[KARIM])
+    assert len(mails) == 2
+    digest = text_of(mails[1])
+    assert mails[1]["Subject"] == "2 notifications on 2 tickets"
+    held = [t for t, s in zip(tickets, statuses) if s == "digest"]
+    for created in held:
+        assert f"#{created['ref']} {created_subject(api, created)}" in digest
+        assert f"setu tickets --q {created['ref']}" in digest
+    assert "/api/" not in digest and "/api/" not in html_of(mails[1])
+
+
+def created_subject(api, created) -> str:
+    return api.get(f"/api/tickets/{created['id']}")[1]["subject"]
+
+
+def test_quiet_hours_hold_everything_until_they_end(stack, api):
+    now = clock.now().astimezone(staff.templates.BUSINESS_TZ)
+    start = (now - timedelta(hours=1)).strftime("%H:%M")
+    end = (now + timedelta(hours=1)).strftime("%H:%M")
+    status, prefs = api.as_principal(NUSRAT).put("/api/me/notifications",
+                                                 {"quiet_hours": {"start": start, "end": end}})
+    assert status == 200, prefs
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": NUSRAT})[0] == 200
+    stack.pump.drain()
+    assert staff_items(api, created["id"], "staff_assigned")[0]["status"] == "digest"
+    assert sent_mail(stack, MAIL[NUSRAT]) == []
+    [held] = list(StaffDigest.query("staff-digest"))
+    assert held.quiet and held.sk.endswith("#quiet")
+    assert staff.send_digests(clock.now() + timedelta(minutes=30))["sent"] == 0  # still quiet
+    assert staff.send_digests(clock.now() + timedelta(hours=1, minutes=1))["sent"] == 1
+    [mail] = sent_mail(stack, MAIL[NUSRAT])
+    text = text_of(mail)
+    assert "বিশ্রামের সময় শেষ হয়েছে" in text and "(ঢাকা)" in text
+    assert "#" + created["ref"].translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")) in text
+
+
+def test_round_robin_assignment_tells_the_chosen_agent(stack, api):
+    status, body = api.put("/api/routing", {"rules": [], "assignment": {"general": "round_robin"}})
+    if status not in (200, 201):
+        pytest.fail(f"routing set-up: {status} {body}")
+    created = new_ticket(api)
+    stack.pump.drain()
+    ticket = api.get(f"/api/tickets/{created['id']}")[1]
+    assert ticket["assignee"] in (NUSRAT, KARIM, LEAD)
+    [item] = staff_items(api, created["id"], "staff_assigned")
+    assert item["recipient"] == MAIL[ticket["assignee"]] and item["status"] == "sent"
+
+
+def test_setu_notifications_shows_and_sets_an_agents_preferences(stack, api, capsys):
+    from setu_cli.main import main
+
+    assert main(["notifications", "--principal", KARIM]) == 0
+    assert "kinds: assigned, customer_replied" in capsys.readouterr().out
+    assert main(["notifications", "--principal", KARIM, "--kinds", "escalation,callback_due",
+                 "--quiet", "22:00-08:00", "--digest-after", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "kinds: callback_due, escalation" in out and "22:00-08:00 (Asia/Dhaka)" in out
+    status, me = api.as_principal(KARIM).get("/api/me/notifications")
+    assert me == {"kinds": ["callback_due", "escalation"],
+                  "quiet_hours": {"start": "22:00", "end": "08:00"}, "digest_after": 3}
+    assert main(["notifications", "--principal", KARIM, "--quiet", "25:00-08:00"]) == 2
+    assert "quiet_hours" in capsys.readouterr().err
+    assert main(["notifications", "--principal", KARIM, "--reset"]) == 0
+    assert api.as_principal(KARIM).get("/api/me/notifications")[1]["kinds"] == list(staff.KINDS)
+    assert main(["notifications", "--principal", "arn:aws:iam::123456789012:user/nobody"]) == 2
+
+
+def test_sla_warning_reaches_the_assignee_in_bengali(stack, api):
+    assert api.put("/api/sla-policies/default", {"first_response": "PT4S", "warn_before": "PT2S",
+                                                  "calendar": "24x7"})[0] == 200
+    created = new_ticket(api)
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": NUSRAT})[0] == 200
+    wait_for(lambda: [i for i in staff_items(api, created["id"], "staff_sla_warning")
+                      if i["status"] == "sent"], stack.pump, timeout=40)
+    [warning] = [m for m in sent_mail(stack, MAIL[NUSRAT]) if "এসএলএ সতর্কতা" in m["Subject"]]
+    text = text_of(warning)
+    assert "প্রথম উত্তর" in text and "(ঢাকা)" in text and "/api/" not in text
+
+
+def test_the_asker_hears_the_decision_and_approvers_get_the_question_in_their_language(stack, api):
+    created = new_ticket(api)
+    status, asked = api.as_principal(KARIM).post(f"/api/tickets/{created['id']}/decisions", {
+        "question": "Refund 5,000 taka?", "approver": LEAD, "within": "PT1H"})
+    assert status == 201, asked
+    stack.pump.drain()
+    [ask] = sent_mail(stack, MAIL[LEAD])
+    assert ask["Subject"] == f"[#{created['ref']}] Decision needed: Order late"
+    assert "Karim asks for your decision" in text_of(ask) and "Refund 5,000 taka?" in text_of(ask)
+    assert "(Dhaka time)" in text_of(ask) and "/api/" not in text_of(ask)
+    status, _ = api.as_principal(LEAD).post(
+        f"/api/tickets/{created['id']}/decisions/{asked['decision']['id']}",
+        {"outcome": "rejected", "comment": "over budget"})
+    assert status == 200
+    stack.pump.drain()
+    [told] = sent_mail(stack, MAIL[KARIM])
+    assert told["Subject"] == f"[#{created['ref']}] Decision rejected: Order late"
+    assert "Mita rejected the decision you asked for" in text_of(told)
+    assert "over budget" in text_of(told)
+    assert len(sent_mail(stack, MAIL[LEAD])) == 1  # the decider is not told of their own act
+
+
+def test_erasing_the_customer_erases_what_staff_mail_kept_of_them(stack, api):
+    from chalicelib.db.models import TimelineItem
+
+    created = new_ticket(api, name="Erase Me", email="erase-me@example.com")
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": NUSRAT})[0] == 200
+    stack.pump.drain()
+    ticket = api.get(f"/api/tickets/{created['id']}")[1]
+    [mail] = [i for i in TimelineItem.query(created["id"]) if i.kind == "staff_assigned"]
+    assert "Erase Me" in mail.body and mail.data is not None
+    status, _ = api.post(f"/api/customers/{ticket['customer']['id']}/erase")
+    assert status in (200, 202)
+    [mail] = [i for i in TimelineItem.query(created["id"]) if i.kind == "staff_assigned"]
+    assert mail.body == "[erased]" and mail.html is None and mail.data is None
+
+
+def test_a_full_window_still_counts_and_the_digest_says_how_many_more(stack, api, monkeypatch):
+    monkeypatch.setattr(staff, "MAX_ENTRIES", 1)
+    assert api.patch(f"/api/agents/{agents.agent_id(KARIM)}",
+                     {"notifications": {"digest_after": 0}})[0] == 200
+    tickets = [new_ticket(api, subject=f"Box {n}") for n in range(2)]
+    for created in tickets:
+        assert api.patch(f"/api/tickets/{created['id']}", {"assignee": KARIM})[0] == 200
+    stack.pump.drain()
+    assert [staff_items(api, t["id"], "staff_assigned")[0]["status"] for t in tickets] == ["digest"] * 2
+    [window] = list(StaffDigest.query("staff-digest"))
+    assert window.count == 2 and len(window.entries) == 1
+    assert staff.send_digests(staff.window_end(clock.now()) + timedelta(seconds=1))["sent"] == 1
+    [digest] = sent_mail(stack, MAIL[KARIM])
+    assert digest["Subject"] == "2 notifications on 1 ticket"
+    assert "… and 1 more not listed here." in text_of(digest)
