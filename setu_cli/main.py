@@ -364,7 +364,7 @@ def _actor() -> str:
 
 
 def _tickets(args: argparse.Namespace) -> int:
-    from chalicelib import config
+    from chalicelib import clock
     from chalicelib.services.tickets import queue
 
     found: list[dict[str, Any]] = []
@@ -397,7 +397,7 @@ def _cli_agent():
 
 
 def _assign(args: argparse.Namespace) -> int:
-    from chalicelib import config
+    from chalicelib import clock
     from chalicelib.errors import ValidationFailed
     from chalicelib.services.team import agents
     from chalicelib.services.tickets import work
@@ -414,7 +414,7 @@ def _assign(args: argparse.Namespace) -> int:
 
 
 def _callback(args: argparse.Namespace) -> int:
-    from chalicelib import config
+    from chalicelib import clock
     from chalicelib.services.tickets import work
 
     result = work.schedule_callback(args.ticket, _cli_agent(), {"at": args.at, "note": args.note})
@@ -423,7 +423,7 @@ def _callback(args: argparse.Namespace) -> int:
     return 0
 
 
-def _when(instant: str | None, zone: str) -> str:
+def _when(instant: str | None, zone: Any = None) -> str:
     from chalicelib import clock
 
     return clock.for_people(instant, zone) or "-"
@@ -494,7 +494,7 @@ def _briefing(args: argparse.Namespace) -> int:
 COLUMNS = ("REF", "STATUS", "PRIORITY", "DEPARTMENT", "ASSIGNEE", "CUSTOMER", "DUE", "SUBJECT")
 
 
-def table(items: list[dict[str, Any]], zone: str = "Asia/Dhaka") -> str:
+def table(items: list[dict[str, Any]], zone: Any = None) -> str:
     """The tickets as a table; ASSIGNEE is the agent's short name (what --assignee takes),
     DUE the earliest SLA due time in the business time zone, with its offset."""
     from chalicelib import clock

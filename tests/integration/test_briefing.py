@@ -319,7 +319,7 @@ def test_preview_shows_the_sections_counts_and_mail_to_a_lead_of_the_department(
     ("department=billing&date=2020-01-01", 400),  # past: cannot be rebuilt
     ("department=billing&date=2999-01-01", 400),  # too far ahead
     ("department=billing&lang=fr", 400),
-    ("department=billing&colour=red", 400),
+    ("department=billing&colour=red", 422),  # unknown parameter: api/http.QUERY_PARAMETERS
     ("department=billing&agent=ag_00000000000000000000", 404),
 ])
 def test_preview_refuses_bad_input_and_other_departments(stack, people, api, query, status):
