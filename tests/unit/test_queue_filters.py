@@ -155,3 +155,12 @@ def test_due_before_is_a_typed_time_in_the_business_zone():
     with pytest.raises(BadRequest) as caught:
         queue.parse_filter({"due_before": "soon"})
     assert "due_before" in caught.value.fields
+
+
+def test_an_audit_day_at_the_calendars_ends_is_a_bad_date_not_a_crash():
+    from chalicelib.services.team import audit
+
+    for day in ("0001-01-01", "9999-12-31"):
+        with pytest.raises(BadRequest) as caught:
+            audit.page(day)
+        assert "date" in caught.value.fields
