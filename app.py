@@ -6,7 +6,8 @@ from chalice import Chalice, Cron
 
 from chalicelib import observability
 from chalicelib.api import (
-    agents, customers, document, held, macros, public, reports, routing, sla, tickets,
+    agents, customers, departments, document, held, macros, public, reports, routing, sla,
+    tickets,
 )
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
@@ -20,7 +21,7 @@ app.api.binary_types.append("multipart/form-data")
 app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
 for blueprint in (public, tickets, customers, macros, routing, reports, sla, agents, held,
-                  document):
+                  departments, document):
     app.register_blueprint(blueprint.bp)
 
 # Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in

@@ -12,6 +12,9 @@
                 [--lang bn|en] [--json]
     setu erase-customer CUSTOMER_ID (--stage S | --local) [--bucket B]
     setu replay timers|events|streams (--stage S | --local) [--dry-run] [--max N]
+    setu departments [list | show NAME | put NAME [--label-bn T] [--label-en T] [--address A]
+                     [--form yes|no] [--order N] [--calendar C] [--default-policy P]
+                     [--active yes|no] [--body JSON] | delete NAME] [--json]
     setu rotate-signing-key (--stage S | --local) [--keep N] [--drop KID] [--secret ARN]
     setu notifications --principal ARN [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
                        [--digest-after N] [--reset]  (--stage S | --local)
@@ -168,6 +171,26 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--drop", metavar="KID", help="remove this old key only (no rotation)")
     rotate.add_argument("--secret", help="the secret's name or ARN (default: setu-<stage>-signing)")
     rotate.set_defaults(run=_rotate_signing_key)
+
+    depts = commands.add_parser(
+        "departments", parents=[where], help="list, show, create, change or remove departments",
+        description="As GET/PUT/DELETE /api/departments: `put` creates a department or changes "
+                    "the fields given (a new one needs --label-bn and --label-en); `delete` "
+                    "removes one nobody refers to and deactivates one in use (general stays). "
+                    "Writes are audited as cli:<your AWS identity>.")
+    depts.add_argument("action", nargs="?", default="list", choices=("list", "show", "put", "delete"))
+    depts.add_argument("name", nargs="?", help="the department (show, put, delete)")
+    depts.add_argument("--label-bn")
+    depts.add_argument("--label-en")
+    depts.add_argument("--address", help="From/To address at the support domain ('' = default)")
+    depts.add_argument("--form", choices=("yes", "no"), help="a choice on the web form")
+    depts.add_argument("--order", type=int, help="its place among the form's choices")
+    depts.add_argument("--calendar", help="a calendar name ('' = none)")
+    depts.add_argument("--default-policy", help="an SLA policy name ('' = none)")
+    depts.add_argument("--active", choices=("yes", "no"))
+    depts.add_argument("--body", help="the fields as JSON (as PUT /api/departments/{name})")
+    depts.add_argument("--json", action="store_true", help="JSON instead of a table")
+    depts.set_defaults(run=_departments)
 
     notify = commands.add_parser(
         "notifications", parents=[where], help="show or set an agent's staff mail preferences",
@@ -427,6 +450,71 @@ def _when(instant: str | None, zone: Any = None) -> str:
     from chalicelib import clock
 
     return clock.for_people(instant, zone) or "-"
+
+
+def _departments(args: argparse.Namespace) -> int:
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.services.sla import store as policies
+    from chalicelib.services.team import department_admin
+
+    if args.action != "list" and not args.name:
+        raise ValidationFailed("Name the department.", {"name": f"required for {args.action}"})
+    if args.action == "list":
+        found = department_admin.listing()
+    elif args.action == "show":
+        found = [department_admin.show(args.name)]
+    elif args.action == "delete":
+        found = [department_admin.delete(args.name, _actor())]
+    else:
+        found = [department_admin.put(
+            args.name, department_body(args), _actor(),
+            calendar_exists=lambda value: policies.find_calendar(value) is not None,
+            policy_exists=lambda value: value in policies.policy_names())]
+    if args.json:
+        print(json.dumps(found if args.action == "list" else found[0], ensure_ascii=False, indent=2))
+        return 0
+    rows = [(d["name"], d["labels"].get("en", ""), d["labels"].get("bn", ""),
+             d.get("effective_address", ""), "yes" if d.get("form") else "no",
+             d.get("default_policy") or "-",
+             "deleted" if d.get("deleted") else ("active" if d.get("active") else "inactive"))
+            for d in found]
+    head = ("NAME", "EN", "BN", "ADDRESS", "FORM", "POLICY", "STATE")
+    widths = [max(len(str(row[i])) for row in (head, *rows)) for i in range(len(head))]
+    for row in (head, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def department_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The PUT body from `setu departments put` options (--body first, options over it)."""
+    from chalicelib.errors import ValidationFailed
+
+    try:
+        body = json.loads(args.body) if args.body else {}
+    except ValueError:
+        raise ValidationFailed("--body is not JSON.", {"body": "a JSON object"}) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("--body is not a JSON object.", {"body": "a JSON object"})
+    if args.label_bn is not None or args.label_en is not None:
+        from chalicelib.services.team import departments
+
+        current = departments.labels(args.name) if departments.get(args.name) else {}
+        labels = {**current, **(body.get("labels") or {})}
+        if args.label_bn is not None:
+            labels["bn"] = args.label_bn
+        if args.label_en is not None:
+            labels["en"] = args.label_en
+        body["labels"] = labels
+    for field, value in (("address", args.address), ("calendar", args.calendar),
+                         ("default_policy", args.default_policy)):
+        if value is not None:
+            body[field] = value or None
+    for field, value in (("form", args.form), ("active", args.active)):
+        if value is not None:
+            body[field] = value == "yes"
+    if args.order is not None:
+        body["order"] = args.order
+    return body
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -48,7 +48,8 @@ def _schemas() -> dict[str, Any]:
                     "properties": {
             "name": text("name"), "email": text("email"), "phone": text("phone"),
             "subject": text("subject"), "message": text("message", minLength=1),
-            "department": {"enum": sorted(departments.DEPARTMENT_NAMES)},
+            "department": {"type": "string", "pattern": departments.NAME_PATTERN,
+                           "description": "an active department shown on GET /form"},
             "lang": {"enum": ["bn", "en"]},
             "website": {"type": "string", "maxLength": 0, "description": "Honeypot: must stay empty"}}},
         "Created": {"type": "object", "required": ["id", "ref", "status"], "properties": {
@@ -154,7 +155,7 @@ def form():
     request = bp.current_request
     params = request.query_params or {}
     department = params.get("department")
-    if department not in departments.DEPARTMENT_NAMES:
+    if not departments.is_department(department):
         department = "general"
     return _form_page(request, lang=_lang_of(params.get("lang")), values={"department": department})
 
@@ -178,7 +179,7 @@ def _form_page(request, *, lang: str, values: dict[str, Any], errors: dict[str, 
                problem: str | None = None, files_again: bool = False, status: int = 200) -> Response:
     values = {name: str(values.get(name) or "") for name in
               ("name", "email", "phone", "subject", "message", "department")}
-    if values["department"] not in departments.DEPARTMENT_NAMES:
+    if not departments.is_department(values["department"]):
         values["department"] = "general"
     embed = _embed(request)
     text = _text(lang)
@@ -190,7 +191,7 @@ def _form_page(request, *, lang: str, values: dict[str, Any], errors: dict[str, 
                  labels={name: text.form[name] if name != "attachments" else text.form["files"]
                          for name in FORM_LABELS},
                  max_files=config.settings().max_attachments, captcha=captcha.widget(),
-                 departments=[(key, departments.display_name(key, lang)) for key in departments.DEPARTMENTS])
+                 departments=departments.form_choices(lang, also=values["department"]))
 
 
 def _form_error_page(request, fields: dict[str, Any], uploads: list, exc: ApiError) -> Response:

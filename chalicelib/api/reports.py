@@ -15,7 +15,7 @@ from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response
 from chalicelib.api.schemas import Schemas
 from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.services.team import departments
-from chalicelib.services.team.departments import DEPARTMENT_NAMES
+from chalicelib.services.team.departments import NAME_PATTERN
 
 bp = Blueprint(__name__)
 FORMATS = ("json", "csv")
@@ -85,7 +85,8 @@ def _schemas() -> dict[str, Any]:
                            "items": {"type": "object"}}}},
         "BriefingSend": {"type": "object", "required": ["department"],
                          "additionalProperties": False, "properties": {
-            "department": {"enum": sorted(DEPARTMENT_NAMES)},
+            "department": {"type": "string", "pattern": NAME_PATTERN,
+                           "description": "a department's name (GET /api/departments)"},
             "date": {"type": "string", "format": "date",
                      "description": "today (the department's local day); the default"},
             "to": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$",
@@ -145,8 +146,9 @@ def get_report():
         raise BadRequest("Unknown parameter.", {name: "unknown parameter" for name in unknown})
     start, end = reports.parse_range(params.get("from"), params.get("to"))
     department = params.get("department") or None
-    if department is not None and department not in departments.DEPARTMENT_NAMES:
-        raise BadRequest("Unknown department.", {"department": "unknown department"})
+    if department is not None and not departments.known(department):
+        raise BadRequest("Unknown department.",
+                         {"department": departments.problem(department) or "unknown department"})
     by = params.get("by") or "day"
     if by not in reports.BY:
         raise BadRequest("Invalid grouping.", {"by": f"one of: {', '.join(reports.BY)}"})
@@ -171,7 +173,8 @@ def _scope(caller, department: Any) -> str:
             raise BadRequest("Which department?", {"department": "required"})
         department = next(iter(caller.departments))
     if not departments.is_department(department):
-        raise BadRequest("Unknown department.", {"department": "unknown department"})
+        raise BadRequest("Unknown department.",
+                         {"department": departments.problem(department) or "unknown department"})
     if not caller.has_role("admin") and department not in caller.departments:
         raise Forbidden("A lead sees the briefing of their own departments only.")
     return department
@@ -254,7 +257,7 @@ def openapi_section() -> dict[str, Any]:
                            "admin: any): the sections, counts, rendered mail, and who got it",
                 "security": [{"sigv4": []}],
                 "parameters": [
-                    query("department", {"enum": sorted(DEPARTMENT_NAMES)},
+                    query("department", {"type": "string", "pattern": NAME_PATTERN},
                           "required unless the lead has exactly one"),
                     query("date", {"type": "string", "format": "date"},
                           "today (default) or a later day, up to 31 days ahead"),
@@ -276,7 +279,7 @@ def openapi_section() -> dict[str, Any]:
                     query("from", {"type": "string", "format": "date"}, "first day", True),
                     query("to", {"type": "string", "format": "date"},
                           f"last day (included); at most {reports.MAX_DAYS} days", True),
-                    query("department", {"enum": sorted(DEPARTMENT_NAMES)},
+                    query("department", {"type": "string", "pattern": NAME_PATTERN},
                           "only this department's figures (by=day only)"),
                     query("by", {"enum": list(reports.BY)}, "groups beside the days"),
                     query("format", {"enum": list(FORMATS)}, "json (default) or csv")],

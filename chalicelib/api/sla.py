@@ -1,5 +1,6 @@
-"""SLA policies and business calendars (/api/sla-policies/{name}, /api/calendars/{name}):
-thin adapters over services/sla/store.py. Admins write, every agent reads. Names are path
+"""SLA policies and business calendars (/api/sla-policies, /api/sla-policies/{name},
+/api/calendars, /api/calendars/{name}): thin adapters over services/sla/store.py. Admins
+write, every agent reads. Names are path
 parameters checked by handle_errors (api/http.PATH_PARAMETERS); bodies by SCHEMAS."""
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def _schemas() -> dict[str, Any]:
     name = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w-]{1,64}$"}
     # the ISO 8601 grammar, positive and at most 366 days: services/sla/durations.parse
     duration = {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
-                "description": "ISO 8601 duration (days count as business days); null: not set"}
+                "description": "ISO 8601 duration (days count as business days); left out or "
+                               "null: inherited from the default policy; \"off\": switched off"}
     hhmm = {"type": "string", "pattern": r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"}
     windows = {"type": "array", "maxItems": calendars.MAX_WINDOWS_PER_DAY, "items": {
         "type": "array", "items": hhmm, "minItems": 2, "maxItems": 2}}
@@ -36,9 +38,21 @@ def _schemas() -> dict[str, Any]:
             "calendar": {**name, "default": "24x7", "description": "an existing calendar"},
             "name": {**name, "description": "ignored: the name is the path's"}}},
         "SlaPolicy": {"type": "object", "required": ["name", "calendar", "first_response"],
+                      "description": "the effective values at the top level; `set`: what the "
+                                     "policy itself saved; `inherited`: fields from the default "
+                                     "policy; `used_by`: <department>/<priority> pairs it applies to",
                       "properties": {
             "name": {"type": "string"}, "calendar": {"type": "string"},
-            **{field: {"type": ["string", "null"]} for field in policy.DURATION_FIELDS}}},
+            **{field: {"type": ["string", "null"]} for field in policy.DURATION_FIELDS},
+            "effective": {"type": "object"}, "set": {"type": "object"},
+            "inherited": {"type": "array", "items": {"type": "string"}},
+            "used_by": {"type": "array", "items": {"type": "string"}},
+            "builtin": {"type": "boolean"},
+            "warnings": {"type": "array", "items": {"type": "string"}}}},
+        "SlaPolicyList": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/SlaPolicy"}}}},
+        "CalendarList": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Calendar"}}}},
         "CalendarInput": {"type": "object", "required": ["hours"], "additionalProperties": False,
                           "properties": {
             "timezone": {"type": "string", "minLength": 1, "maxLength": 64,
@@ -67,19 +81,34 @@ def _schemas() -> dict[str, Any]:
 SCHEMAS = Schemas(_schemas)
 
 
+@bp.route("/api/sla-policies", methods=["GET"], authorizer=iam)
+@handle_errors
+def list_policies():
+    auth.require(bp.current_request)
+    return json_response({"items": policies.list_policies()})
+
+
 @bp.route("/api/sla-policies/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
 @handle_errors
 def put_policy(name: str):
     agent = auth.require(bp.current_request, role="admin")
     body = SCHEMAS.body(bp.current_request, "SlaPolicyInput")
-    return json_response(policies.put_policy(name, body, agent.principal).to_dict())
+    _, warnings = policies.put_policy(name, body, agent.principal)
+    return json_response({**policies.describe(name), "warnings": warnings})
 
 
 @bp.route("/api/sla-policies/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_policy(name: str):
     auth.require(bp.current_request)
-    return json_response(policies.get_policy(name).to_dict())
+    return json_response(policies.describe(name))
+
+
+@bp.route("/api/calendars", methods=["GET"], authorizer=iam)
+@handle_errors
+def list_calendars():
+    auth.require(bp.current_request)
+    return json_response({"items": policies.list_calendars()})
 
 
 @bp.route("/api/calendars/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
@@ -95,3 +124,21 @@ def put_calendar(name: str):
 def get_calendar(name: str):
     auth.require(bp.current_request)
     return json_response(policies.get_calendar(name).to_dict())
+
+
+def openapi_section() -> dict[str, Any]:
+    from chalicelib.api.openapi import AGENT_ERRORS, ok  # deferred: cold start
+
+    return {
+        "paths": {
+            "/api/sla-policies": {"get": {
+                "summary": "Every SLA policy (default included): effective values, what each "
+                           "sets and inherits, and which tickets use it",
+                "security": [{"sigv4": []}],
+                "responses": {"200": ok("SlaPolicyList"), **AGENT_ERRORS}}},
+            "/api/calendars": {"get": {
+                "summary": "Every business calendar, the built-in ones included",
+                "security": [{"sigv4": []}],
+                "responses": {"200": ok("CalendarList"), **AGENT_ERRORS}}},
+        },
+    }

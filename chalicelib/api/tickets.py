@@ -35,7 +35,7 @@ def _schemas() -> dict[str, Any]:
                "description": "the version you read: 409 if it changed"}
     duration = text(64, description="ISO 8601 duration")  # its grammar: sla/durations.parse
     principal = text(2048, description="principal ARN of an agent")
-    department = {"enum": sorted(departments.DEPARTMENT_NAMES)}
+    department = {"type": "string", "pattern": departments.NAME_PATTERN, "description": "a department's name (GET /api/departments)"}
     sms = {"type": "object", "properties": {"encoding": {"enum": ["GSM-7", "UCS-2"]},
                                             "units": {"type": "integer"},
                                             "segments": {"type": "integer"},
@@ -84,7 +84,7 @@ def _schemas() -> dict[str, Any]:
             "name": nullable_text(200), "email": nullable_text(254), "phone": nullable_text(32),
             "subject": nullable_text(200), "body": text(ticket_store.MAX_BODY),
             "channel": {"enum": ["email", "sms", None]},
-            "department": {"enum": [*department["enum"], None]},
+            "department": {**department, "type": ["string", "null"]},
             "lang": {"enum": ["bn", "en", None]},
             "assignee": {**principal, "type": ["string", "null"],
                          "description": "an active agent's principal ARN; absent: the agent "
@@ -96,7 +96,7 @@ def _schemas() -> dict[str, Any]:
                          "properties": {
             "status": {"enum": [*ticket_store.SETTABLE_STATUSES, None]},
             "priority": {"enum": [*ticket_store.PRIORITIES, None]},
-            "department": {"enum": [*department["enum"], None]},
+            "department": {**department, "type": ["string", "null"]},
             "assignee": {**principal, "type": ["string", "null"],
                          "description": "an active agent: principal ARN, id (ag_...), short "
                                         "name (docs/agents.md) or \"me\"; null unassigns"},

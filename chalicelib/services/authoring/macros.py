@@ -485,7 +485,7 @@ def delete_ack(department: str, actor: str) -> dict[str, Any]:
 
 
 def _known_department(department: str) -> None:
-    if department not in departments.DEPARTMENT_NAMES:
+    if not departments.known(department):
         raise NotFound(f"No department named {department}.")
 
 

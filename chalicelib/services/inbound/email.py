@@ -407,10 +407,12 @@ def _ours(message_id: str) -> bool:
 
 
 def _department(recipients: list[str]) -> str:
+    """The department whose address the mail was sent to (services/team/departments.for_address:
+    its own address, `<name>@<support domain>` by default, a +tag too), else general."""
     for address in recipients:
-        local = address.partition("@")[0].partition("+")[0].lower()
-        if local in departments.DEPARTMENT_NAMES:
-            return local
+        found = departments.for_address(address)
+        if found is not None:
+            return found
     return "general"
 
 

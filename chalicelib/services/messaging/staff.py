@@ -107,10 +107,9 @@ def sla_due(ticket: Ticket) -> str | None:
 def facts(ticket: Ticket, kind: str, lang: str, *, recipient: str, customer_name: str | None,
           actor_name: str | None = None, **extra: Any) -> dict[str, Any]:
     """Everything a staff template reads (every key present: templates are strict)."""
-    department = departments.DEPARTMENTS.get(ticket.department, {}).get("name", {})
     n = {"kind": kind, "recipient": recipient, "ref": ticket.ref, "subject": ticket.subject,
          "customer": customer_name, "channel": ticket.channel,
-         "department": department.get(lang) or ticket.department,
+         "department": departments.display_name(ticket.department, lang),
          "priority": ticket.priority, "status": ticket.status,
          "sla_due": when(sla_due(ticket), lang), "link": staff_link(ticket.ref),
          "command": open_command(ticket.ref), "actor": actor_name,

@@ -11,7 +11,7 @@ from chalicelib.errors import ValidationFailed
 from chalicelib.services.customers import contacts
 from chalicelib.services.messaging import sms_budget
 from chalicelib.services.messaging.templates import bn_digits
-from chalicelib.services.team.departments import DEPARTMENT_NAMES
+from chalicelib.services.team import departments
 from chalicelib.services.tickets import attachments
 
 FIELDS = ("name", "email", "phone", "subject", "message", "department", "lang", "website")
@@ -121,8 +121,8 @@ def validate(raw: dict[str, str], uploads: list[Upload], limits: Limits) -> WebC
         problems["phone"] = ("contact_required", {})
 
     department = values.get("department") or "general"
-    if department not in DEPARTMENT_NAMES:
-        problems["department"] = ("bad_department", {"choices": ", ".join(sorted(DEPARTMENT_NAMES))})
+    if not departments.is_department(department):
+        problems["department"] = ("bad_department", {"choices": ", ".join(departments.names())})
     contact.department = department
     lang = values.get("lang") or "bn"
     if lang not in LANGS:

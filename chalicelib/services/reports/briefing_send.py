@@ -82,10 +82,10 @@ def marker_pk(department: str, day: str) -> str:
 
 
 def calendar_for(department: str) -> Calendar:
-    """The calendar the department works by: its policy's (`<department>-normal`,
-    `<department>`, then `default`); an unknown calendar counts as always open."""
-    policy = policies.policy_for(department, "normal")
-    return policies.find_calendar(policy.calendar) or calendars.ALWAYS
+    """The calendar the department works by: its own `calendar` (services/team/departments.py),
+    else that of the policy its normal tickets get; an unknown calendar counts as always open."""
+    name = departments.calendar(department) or policies.policy_for(department, "normal").calendar
+    return policies.find_calendar(name) or calendars.ALWAYS
 
 
 def due_now(now: datetime, directory: list[Agent] | None = None) -> dict[str, briefing.Slot]:

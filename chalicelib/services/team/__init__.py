@@ -1,2 +1,2 @@
-"""The support team: agents and roles, the audit log, departments, routing rules and
+"""The support team: agents and roles, the audit log, departments (as data, admin-edited), routing rules and
 round-robin assignment."""

@@ -26,7 +26,7 @@ from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.services.customers.contacts import InvalidContact, normalise_email
 from chalicelib.services.team import audit, notifications
-from chalicelib.services.team.departments import DEPARTMENT_NAMES
+from chalicelib.services.team import departments as department_list
 
 ROLES = ("agent", "lead", "admin")
 RANK = {role: n for n, role in enumerate(ROLES)}
@@ -191,8 +191,8 @@ def directory(*, department: str = "", cursor: str = "", limit: int = PAGE_DEFAU
     reduced = caller is not None and not caller.has_role("lead")
 
     errors = {}
-    if department and department not in DEPARTMENT_NAMES:
-        errors["department"] = "unknown department"
+    if department and not department_list.known(department):
+        errors["department"] = department_list.problem(department) or "unknown department"
     if not 1 <= limit <= PAGE_MAX:
         errors["limit"] = f"between 1 and {PAGE_MAX}"
     after = _decode_cursor(cursor) if cursor else None
@@ -478,10 +478,13 @@ def _values(body: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         if names is None:
             out["departments"] = None
         elif (isinstance(names, list) and all(isinstance(n, str) for n in names)
-              and set(names) <= DEPARTMENT_NAMES):
+              and set(names) <= set(department_list.names())):
             out["departments"] = set(names) or None
         else:
-            errors["departments"] = f"a list of: {', '.join(sorted(DEPARTMENT_NAMES))}"
+            bad = next((n for n, name in enumerate(names) if not department_list.is_department(name)),
+                       None) if isinstance(names, list) else None
+            errors["departments" if bad is None else f"departments[{bad}]"] = \
+                f"a list of: {', '.join(department_list.names())}"
     if "display_name" in body:
         name = body["display_name"]
         if name is None or (isinstance(name, str) and len(name.strip()) <= NAME_MAX):

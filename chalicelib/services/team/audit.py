@@ -89,9 +89,12 @@ def record(actor: str, action: str, target: str, *, before: Any = None, after: A
 
 
 def put_setting(kind: str, name: str, data: dict[str, Any], actor: str, *,
-                action: str | None = None) -> None:
+                action: str | None = None, target: str | None = None,
+                narrow: Callable[[dict[str, Any] | None], Any] | None = None) -> None:
     """Store a settings document (SLA policy, calendar, routing rules ...) with its audit entry
-    in one transaction; `before` is read fresh, not from the settings cache."""
+    in one transaction; `before` is read fresh, not from the settings cache. A document that
+    holds many things (the departments) names the one changed in `target` and records only
+    its part, `narrow(document)`, as before and after."""
 
     try:
         current = Setting.get(kind, name, consistent_read=True)
@@ -106,8 +109,9 @@ def put_setting(kind: str, name: str, data: dict[str, Any], actor: str, *,
             # same `before`; the second is told to reload
             tx.save(Setting(kind, name, data=data, updated_at=clock.now(), updated_by=actor),
                     condition=unchanged, label="settings")
-            add(tx, actor, action or f"{kind}.updated", f"{kind}:{name}", before=before,
-                after=data)
+            add(tx, actor, action or f"{kind}.updated", target or f"{kind}:{name}",
+                before=narrow(before) if narrow else before,
+                after=narrow(data) if narrow else data)
     except Cancelled as exc:
         if "settings" not in exc.labels:
             raise

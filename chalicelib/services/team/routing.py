@@ -27,7 +27,7 @@ from typing import Any
 from chalicelib.db import settings
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.team import audit
-from chalicelib.services.team.departments import DEPARTMENT_NAMES
+from chalicelib.services.team import departments
 
 KIND, NAME = "routing", "default"
 CHANNELS = ("web", "email", "sms")
@@ -70,7 +70,7 @@ def assignment(department: str) -> str:
 # ---- the document --------------------------------------------------------------------------
 
 def empty() -> dict[str, Any]:
-    return {"rules": [], "assignment": {name: "manual" for name in sorted(DEPARTMENT_NAMES)}}
+    return {"rules": [], "assignment": {name: "manual" for name in departments.names()}}
 
 
 def current() -> dict[str, Any]:
@@ -122,8 +122,9 @@ def validate(body: Any) -> dict[str, Any]:
         errors["assignment"] = "an object: department -> round_robin or manual"
     else:
         for department, mode in modes.items():
-            if department not in DEPARTMENT_NAMES:
-                errors[f"assignment.{str(department)[:64]}"] = "unknown department"
+            if not departments.known(department):  # a deactivated one keeps its mode
+                errors[f"assignment.{str(department)[:64]}"] = \
+                    departments.problem(department) or "unknown department"
             elif not isinstance(mode, str) or mode not in MODES:
                 errors[f"assignment.{department}"] = "round_robin or manual"
             else:
@@ -185,7 +186,7 @@ def _condition_value(key: str, value: Any) -> tuple[str | None, str]:
     if key == "channel":
         return (None, value) if value in CHANNELS else (f"one of: {', '.join(CHANNELS)}", "")
     if key == "form_department":
-        return (None, value) if value in DEPARTMENT_NAMES else ("unknown department", "")
+        return (None, value) if departments.is_department(value) else (departments.problem(value) or "", "")
     if key == "recipient":
         address = value.strip()
         local, at, domain = address.rpartition("@")
@@ -215,8 +216,8 @@ def _then(raw: Any, at: str, errors: dict[str, str]) -> dict[str, str] | None:
             errors[f"{at}.{str(key)[:64]}"] = "unknown field"
     department, priority = raw.get("department"), raw.get("priority")
     ok = True
-    if not isinstance(department, str) or department not in DEPARTMENT_NAMES:
-        errors[f"{at}.department"] = "required: one of " + ", ".join(sorted(DEPARTMENT_NAMES))
+    if not departments.is_department(department):
+        errors[f"{at}.department"] = "required: one of " + ", ".join(departments.names())
         ok = False
     if priority is not None and (not isinstance(priority, str) or priority not in PRIORITIES):
         errors[f"{at}.priority"] = "one of: " + ", ".join(PRIORITIES)

@@ -62,8 +62,8 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
         errors["email" if channel == "email" else "phone"] = f"required to start by {channel}"
     department = values["department"] or (
         "general" if scope.covers(agent, "general") else min(agent.departments, default="general"))
-    if department not in departments.DEPARTMENT_NAMES:
-        errors["department"] = "unknown department"
+    if not departments.is_department(department):
+        errors["department"] = departments.problem(department) or "unknown department"
     elif not scope.covers(agent, department):
         scope.check_starting(agent, department)
     lang = values["lang"] or "bn"

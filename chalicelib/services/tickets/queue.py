@@ -85,8 +85,8 @@ def parse_filter(params: Mapping[str, Iterable[str] | str | None]) -> Filter:
     if statuses - set(store.STATUSES):
         errors["status"] = f"one or more (comma-separated) of: {', '.join(store.STATUSES)}"
     department, priority, channel = one("department"), one("priority"), one("channel")
-    if department and not departments.is_department(department):
-        errors["department"] = "unknown department"
+    if department and not departments.known(department):  # a deactivated one still has tickets
+        errors["department"] = departments.problem(department) or "unknown department"
     if priority and priority not in store.PRIORITIES:
         errors["priority"] = f"one of: {', '.join(store.PRIORITIES)}"
     if channel and channel not in store.CHANNELS:

@@ -251,7 +251,7 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
     if priority is not None and priority not in store.PRIORITIES:
         errors["priority"] = f"one of: {', '.join(store.PRIORITIES)}"
     if department is not None and not departments.is_department(department):
-        errors["department"] = "unknown department"
+        errors["department"] = departments.problem(department) or "unknown department"
     if assignee is not ... and assignee is not None:
         try:  # an ARN, an id, a short name or "me" (team/agents.find_reference)
             assignee = agents.find_reference(assignee, agent)
