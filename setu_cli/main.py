@@ -1,7 +1,11 @@
 """`setu`: a small command line for admins, using the same services as the API.
 
     setu bootstrap-admin --principal ARN [--name N] [--email E]  (--stage S | --local)
-    setu tickets [--status S] [--department D] [--assignee ARN] [--q TEXT] [--limit N] [--json]
+    setu tickets [--status S[,S]] [--department D] [--assignee me|none|ID|NAME|ARN] [--q TEXT]
+                 [--sla breached|on_track] [--due-within PT2H] [--due-before TIME]
+                 [--has-decision true|false] [--limit N] [--json]
+    setu assign TICKET AGENT|none                       (an agent's short name, id or ARN)
+    setu callback TICKET --at "2026-12-07 15:00" [--note TEXT]
     setu report [--from DATE] [--to DATE] [--department D] [--by day|agent|department|channel]
                 [--format json|csv] [--output FILE]
     setu briefing (--preview | --send) [--department D] [--date DATE] [--agent ID|ARN]
@@ -19,6 +23,9 @@ Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...
 credentials and region of the environment (AWS_PROFILE, AWS_REGION, or `--region`);
 `--local` on the running local stack (`make dev`, described by .setu/local.json); with
 neither, SETU_STAGE and SETU_*_TABLE from the environment (as the Lambda functions have them).
+Times are shown in the business time zone with its offset (`2026-12-07 11:19 +06`); a time
+typed without an offset (`--due-before "2026-12-07 18:00"`) is read in that zone
+(SETU_BUSINESS_TIMEZONE, default Asia/Dhaka; chalicelib/clock.parse_typed).
 Installed by `make venv` (pip install -e .); `python -m setu_cli` works too.
 """
 from __future__ import annotations
@@ -76,13 +83,38 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("tickets", parents=[where], help="list tickets",
                                   description="Tickets sorted by due time, as GET /api/tickets.")
-    listing.add_argument("--status")
+    listing.add_argument("--status", help="one or more, comma-separated: open,pending")
     listing.add_argument("--department")
-    listing.add_argument("--assignee", help="principal ARN")
-    listing.add_argument("--q", help="search: ref, email, phone or subject words")
+    listing.add_argument("--assignee", help="none, an agent id, a short name (karim) or a "
+                                            "principal ARN")
+    listing.add_argument("--q", help="search: ref, email, phone, subject words or the "
+                                     "beginning of the customer's name")
+    listing.add_argument("--sla", choices=("breached", "on_track"))
+    listing.add_argument("--due-within", help="an SLA due within this ISO 8601 duration, PT2H")
+    listing.add_argument("--due-before", help="an SLA due before this time: \"2026-12-07 "
+                                              "18:00\" (business time zone) or with an offset")
+    listing.add_argument("--has-decision", choices=("true", "false"))
     listing.add_argument("--limit", type=_positive, default=25, help="at most this many (25)")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
     listing.set_defaults(run=_tickets)
+
+    assign = commands.add_parser(
+        "assign", parents=[where], help="assign a ticket to an agent (or none)",
+        description="As PATCH /api/tickets/{id} {\"assignee\"}: the agent by short name "
+                    "(karim), id (ag_...) or principal ARN; `none` unassigns. Audited and on "
+                    "the timeline as cli:<your AWS identity>.")
+    assign.add_argument("ticket", help="the ticket's ref (1042, #১০৪২) or id")
+    assign.add_argument("agent", help="short name, agent id, principal ARN, or none")
+    assign.set_defaults(run=_assign)
+
+    callback = commands.add_parser(
+        "callback", parents=[where], help="schedule a callback on a ticket",
+        description="As POST /api/tickets/{id}/callbacks: at that time the ticket gets "
+                    "callback.due. A time without an offset is business time (Asia/Dhaka).")
+    callback.add_argument("ticket", help="the ticket's ref or id")
+    callback.add_argument("--at", required=True, help='"2026-12-07 15:00" or ISO 8601 with an offset')
+    callback.add_argument("--note", default="")
+    callback.set_defaults(run=_callback)
 
     report = commands.add_parser(
         "report", parents=[where], help="export a report (JSON or CSV)",
@@ -355,14 +387,18 @@ def _actor() -> str:
 
 
 def _tickets(args: argparse.Namespace) -> int:
+    from chalicelib import clock
     from chalicelib.services.tickets import queue
 
     found: list[dict[str, Any]] = []
     cursor = ""
+    asked = {"status": args.status, "department": args.department, "assignee": args.assignee,
+             "q": args.q, "sla": args.sla, "due_within": args.due_within,
+             "due_before": args.due_before, "has_decision": args.has_decision}
     while len(found) < args.limit:
-        page = queue.list_tickets(status=args.status or "", department=args.department or "",
-                                    assignee=args.assignee or "", q=args.q or "", cursor=cursor,
-                                    limit=min(queue.PAGE_MAX, args.limit - len(found)))
+        wanted = queue.parse_filter({**asked, "cursor": cursor,
+                                     "limit": str(min(queue.PAGE_MAX, args.limit - len(found)))})
+        page = queue.page(wanted)  # the same filters as GET /api/tickets (no caller: all)
         found += page["items"]
         cursor = page["next"] or ""
         if not cursor:
@@ -371,8 +407,49 @@ def _tickets(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, ensure_ascii=False, indent=2))
     else:
-        print(table(found))
+        print(table(found, clock.business_zone()))
     return 0
+
+
+def _cli_agent():
+    """The command's caller as the services' agent: admin scope, audited as cli:<identity>."""
+    from chalicelib.services.team.agents import AgentView
+
+    actor = _actor()
+    return AgentView(principal=actor, role="admin", display_name=actor, departments=frozenset())
+
+
+def _assign(args: argparse.Namespace) -> int:
+    from chalicelib import clock
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.services.team import agents
+    from chalicelib.services.tickets import work
+
+    if args.agent.strip().casefold() == "me":
+        raise ValidationFailed("The command is not an agent: name one.",
+                               {"assignee": agents.REFERENCE_HELP})
+    assignee = None if args.agent.strip().casefold() == "none" else args.agent
+    ticket = work.update(args.ticket, _cli_agent(), {"assignee": assignee})
+    who = agents.short_name(ticket["assignee"]) if ticket["assignee"] else "nobody"
+    print(f"#{ticket['ref']} assigned to {who} ({ticket['status']}, due "
+          f"{_when(_due(ticket), clock.business_zone())})")
+    return 0
+
+
+def _callback(args: argparse.Namespace) -> int:
+    from chalicelib import clock
+    from chalicelib.services.tickets import work
+
+    result = work.schedule_callback(args.ticket, _cli_agent(), {"at": args.at, "note": args.note})
+    print(f"#{result['ticket']['ref']}: callback at "
+          f"{_when(result['callback_at'], clock.business_zone())}")
+    return 0
+
+
+def _when(instant: str | None, zone: Any = None) -> str:
+    from chalicelib import clock
+
+    return clock.for_people(instant, zone) or "-"
 
 
 def _departments(args: argparse.Namespace) -> int:
@@ -502,14 +579,21 @@ def _briefing(args: argparse.Namespace) -> int:
     return 0
 
 
-COLUMNS = ("REF", "STATUS", "PRIORITY", "DEPARTMENT", "ASSIGNEE", "DUE", "SUBJECT")
+COLUMNS = ("REF", "STATUS", "PRIORITY", "DEPARTMENT", "ASSIGNEE", "CUSTOMER", "DUE", "SUBJECT")
 
 
-def table(items: list[dict[str, Any]]) -> str:
+def table(items: list[dict[str, Any]], zone: Any = None) -> str:
+    """The tickets as a table; ASSIGNEE is the agent's short name (what --assignee takes),
+    DUE the earliest SLA due time in the business time zone, with its offset."""
+    from chalicelib import clock
+    from chalicelib.services.team import agents
+
     rows = [COLUMNS] + [(
         str(t.get("ref") or ""), t.get("status") or "", t.get("priority") or "",
-        t.get("department") or "", (t.get("assignee") or "-").rsplit("/", 1)[-1],
-        _due(t), _cut(t.get("subject") or "", 48)) for t in items]
+        t.get("department") or "",
+        agents.short_name(t["assignee"]) if t.get("assignee") else "-",
+        _cut(t.get("customer_name") or "-", 24),
+        clock.for_people(_due(t), zone) or "-", _cut(t.get("subject") or "", 48)) for t in items]
     widths = [max(len(row[n]) for row in rows) for n in range(len(COLUMNS) - 1)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
              for row in rows]
@@ -517,11 +601,12 @@ def table(items: list[dict[str, Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _due(ticket: dict[str, Any]) -> str:
+def _due(ticket: dict[str, Any]) -> str | None:
+    if "next_due" in ticket:
+        return ticket["next_due"]
     sla = ticket.get("sla") or {}
-    due = (sla.get("first_response_due") if not ticket.get("first_response_at") else None) \
+    return (sla.get("first_response_due") if not ticket.get("first_response_at") else None) \
         or sla.get("next_reply_due") or sla.get("resolution_due")
-    return due[:16].replace("T", " ") if due else "-"
 
 
 def _cut(text: str, width: int) -> str:

@@ -1,6 +1,7 @@
 """Agent management and the audit log (/api/agents, /api/me, /api/audit): thin adapters over
 services/team/agents.py and services/team/audit.py. Roles and the bootstrap of the first admin:
-docs/agents.md."""
+docs/agents.md. `GET /api/agents` answers every agent: leads and admins read every record,
+agents the active agents' cards (to hand a ticket over)."""
 from __future__ import annotations
 
 from typing import Any
@@ -57,6 +58,9 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "id": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"},
                 "principal": {**string, "description": "IAM user/role or STS assumed-role ARN"},
+                "short_name": {**string, "description": "what people type for the agent "
+                                                        "(assignee=karim): the ARN's last "
+                                                        "segment, lower case"},
                 "role": role, "display_name": nullable, "email": nullable,
                 "departments": departments, "lang": lang,
                 "active": {"type": "boolean"},
@@ -64,8 +68,20 @@ def _schemas() -> dict[str, Any]:
                 "notifications": prefs,
                 "version": {"type": "integer", "description": "send it back in PATCH: 409 when stale"},
                 "created_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "AgentCard": {"type": "object", "required": [
+            "id", "short_name", "role", "departments", "active", "away"],
+            "description": "An agent as every agent sees it (no ARN, no email)",
+            "properties": {
+                "id": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"},
+                "short_name": string, "display_name": nullable, "role": role,
+                "departments": departments, "active": {"type": "boolean"},
+                "away": {"type": "boolean"}}},
         "AgentPage": {"type": "object", "required": ["items", "next"], "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Agent"}},
+            "items": {"type": "array", "items": {"anyOf": [
+                {"$ref": "#/components/schemas/Agent"},
+                {"$ref": "#/components/schemas/AgentCard"}]},
+                "description": "leads and admins: every agent, in full; agents: the active "
+                               "ones as AgentCard"},
             "next": nullable}},
         "AgentNew": {"type": "object", "required": ["principal", "role"],
                      "additionalProperties": False, "properties": {
@@ -112,11 +128,11 @@ SCHEMAS = Schemas(_schemas)
 @bp.route("/api/agents", methods=["GET"], authorizer=iam)
 @handle_errors
 def list_agents():
-    auth.require(bp.current_request, "lead")
+    caller = auth.require(bp.current_request)
     params = bp.current_request.query_params or {}
     return json_response(agents.directory(
         department=params.get("department", ""), cursor=params.get("cursor", ""),
-        limit=int_param(params, "limit", agents.PAGE_DEFAULT)))
+        limit=int_param(params, "limit", agents.PAGE_DEFAULT), caller=caller))
 
 
 @bp.route("/api/agents", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)
@@ -190,7 +206,9 @@ def openapi_section() -> dict[str, Any]:
     return {
         "paths": {
             "/api/agents": {
-                "get": {"summary": "Every agent, active or not (lead or admin)", "security": sigv4,
+                "get": {"summary": "Every agent, active or not (lead or admin); an agent reads "
+                                   "the active ones, without ARN and email (to hand a "
+                                   "ticket over)", "security": sigv4,
                         "parameters": [
                             query("department", {"type": "string", "pattern": NAME_PATTERN}),
                             query("cursor", string, "`next` of the previous page"),

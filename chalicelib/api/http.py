@@ -10,12 +10,13 @@ import functools
 import json
 import logging
 import re
+from contextvars import ContextVar
 from typing import Any, Callable
 
 from chalice import IAMAuthorizer, Response
 
 from chalicelib import untrusted_json
-from chalicelib.errors import ApiError, BadRequest, NotFound, UnsupportedMediaType
+from chalicelib.errors import ApiError, BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
 
 log = logging.getLogger("setu.api")
 JSON = "application/json; charset=utf-8"
@@ -23,6 +24,7 @@ JSON = "application/json; charset=utf-8"
 iam = IAMAuthorizer()
 # Routes that parse their own body take any content type, so a wrong one is our 415, not Chalice's.
 ANY_CONTENT = ["*/*"]
+_request: ContextVar[Any] = ContextVar("setu_request", default=None)  # set by error_middleware
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -64,6 +66,62 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
+# Every query parameter each agent route takes, by route and method: `handle_errors`
+# answers 422 for any other (a misspelt filter must not silently return every ticket), and
+# api/openapi.py documents each route's query parameters from here (a route's own section may
+# give a parameter a richer schema; tests/unit/test_queue_filters.py holds the two equal).
+# A route not listed takes none. The customers' pages (/form, /s, /csat, /unsubscribe) and
+# the public POST /tickets are outside the rule: links in mail and on other sites collect
+# tracking parameters (utm_*, fbclid), and a customer's link must never fail on them.
+QUERY_PARAMETERS: dict[str, dict[str, dict[str, str]]] = {
+    "/api/tickets": {"GET": {
+        "status": "one or more statuses, comma-separated or repeated",
+        "department": "a department's name",
+        "assignee": "me, none, an agent id (ag_...), a principal ARN or a short name",
+        "q": "a ref, email, phone, subject words or the beginning of the customer's name",
+        "priority": "a priority", "channel": "web, email or sms",
+        "breached": "true or false (as sla=breached / sla=on_track)",
+        "sla": "breached or on_track",
+        "due_within": "ISO 8601 duration: an SLA due time within it (overdue included)",
+        "due_before": "an SLA due time before this time (2026-12-07 18:00: business time "
+                      "zone; or ISO 8601 with an offset)",
+        "has_decision": "true: a decision requested and waiting; false: none waiting",
+        "cursor": "`next` of the previous page", "limit": "page size, 1-100"}},
+    "/api/agents": {"GET": {"department": "a department's name",
+                            "cursor": "`next` of the previous page", "limit": "page size"}},
+    "/api/audit": {"GET": {"date": "the day", "cursor": "`next` of the previous page",
+                           "limit": "page size"}},
+    "/api/customers": {"GET": {"q": "email, phone or name"}},
+    "/api/customers/{customer_id}": {"GET": {"cursor": "`next` of the tickets' page",
+                                             "limit": "page size"}},
+    "/api/held": {"GET": {"kind": "the kind held", "state": "held or closed",
+                          "cursor": "`next` of the previous page", "limit": "page size"}},
+    "/api/macros": {"GET": {"archived": "true or false", "cursor": "`next` of the previous page",
+                            "limit": "page size"}},
+    "/api/macros/{name}": {"GET": {"version": "that version"}},
+    "/api/reports": {"GET": {"from": "first day", "to": "last day", "department": "a department",
+                             "by": "grouping", "format": "json or csv"}},
+    "/api/briefing": {"GET": {"department": "a department", "date": "the business day",
+                              "agent": "as this agent would get it", "lang": "bn or en"}},
+}
+QUERY_CHECKED_PREFIX = "/api/"
+
+
+def check_query(path: str, method: str, params: Any) -> None:
+    """422 naming the query parameters `path` (the route, e.g. /api/tickets/{ticket_id})
+    does not take with `method`, and the ones it does (QUERY_PARAMETERS)."""
+    if not path.startswith(QUERY_CHECKED_PREFIX) or not params:
+        return
+    allowed = QUERY_PARAMETERS.get(path, {}).get(method.upper(), {})
+    unknown = sorted(name for name in params if name not in allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) if allowed else "none"
+        raise ValidationFailed(
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            f"This route takes: {takes}.",
+            {name: f"unknown query parameter; allowed: {takes}" for name in unknown})
+
+
 def path_parameter(name: str, **extra: Any) -> dict[str, Any]:
     """The OpenAPI parameter object of a path parameter (PATH_PARAMETERS)."""
     schema = {k: v for k, v in PATH_PARAMETERS[name].items() if k != "description"}
@@ -87,11 +145,16 @@ def check_path(parameters: dict[str, Any]) -> None:
 
 
 def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """ApiError -> its JSON response; path parameters are checked first (PATH_PARAMETERS)."""
+    """ApiError -> its JSON response; path parameters are checked first (PATH_PARAMETERS),
+    then the query's names (QUERY_PARAMETERS)."""
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             check_path(kwargs)
+            request = _request.get()
+            if request is not None:
+                check_query(getattr(request, "path", "") or "", request.method or "",
+                            request.query_params)
             return view(*args, **kwargs)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers,
@@ -105,12 +168,16 @@ _CHALICE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found",
 
 
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Chalice answers some requests itself ({"Code", "Message"}); give those our shape."""
+    """Chalice answers some requests itself ({"Code", "Message"}); give those our shape.
+    It also keeps the request at hand for `handle_errors`, which checks its query."""
+    token = _request.set(event)  # handle_errors checks its query (a view was reached)
     try:
         response = get_response(event)
     except Exception:  # noqa: BLE001 - last resort: never leak a trace, always JSON
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on our side.")
+    finally:
+        _request.reset(token)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         status = response.status_code

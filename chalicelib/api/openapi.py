@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 import chalicelib.api as package
-from chalicelib.api.http import path_parameter
+from chalicelib.api.http import QUERY_PARAMETERS, path_parameter
 from chalicelib.api.schemas import every_definition
 from chalicelib.services.team import departments
 from chalicelib.services.tickets import queue
@@ -87,6 +87,7 @@ def build() -> dict[str, Any]:
     for section in _sections():
         document["paths"].update(section.get("paths", {}))
     document["components"]["schemas"].update(every_definition())
+    _declare_query_parameters(document)
     for path, item in document["paths"].items():
         for method, operation in item.items():
             operation["operationId"] = operation_id(method, path)
@@ -97,6 +98,31 @@ def build() -> dict[str, Any]:
             response.setdefault("links", {})[name] = {"operationId": name,
                                                       "parameters": dict(parameters)}
     return document
+
+
+def _declare_query_parameters(document: dict[str, Any]) -> None:
+    """Each agent route lists the query parameters it takes (http.QUERY_PARAMETERS, which the
+    API enforces: any other is 422); one its section already describes keeps that schema."""
+    for path, methods in QUERY_PARAMETERS.items():
+        for method, names in methods.items():
+            operation = document["paths"].get(path, {}).get(method.lower())
+            if operation is None:
+                continue
+            listed = operation.setdefault("parameters", [])
+            have = {p.get("name") for p in listed if p.get("in") == "query"}
+            for name, description in names.items():
+                if name not in have:
+                    listed.append({"name": name, "in": "query", "description": description,
+                                   "schema": {"type": "string"}})
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in item.values():
+            operation.setdefault("responses", {}).setdefault("422", error())
+            described = operation.get("description", "")
+            note = "Unknown query parameters answer 422."
+            if note not in described:
+                operation["description"] = (described + " " + note).strip()
 
 
 def _sections() -> list[dict[str, Any]]:
@@ -138,12 +164,21 @@ def _core() -> dict[str, Any]:
                 "summary": "List or search tickets", "security": [{"sigv4": []}],
                 "parameters": [{"name": n, "in": "query", "schema": string}
                                for n in ("assignee", "q", "cursor")]
-                + [{"name": "status", "in": "query", "schema": {"enum": list(ticket_store.STATUSES)}},
+                + [{"name": "status", "in": "query", "style": "form", "explode": True,
+                    "schema": {"type": "array", "items": {"enum": list(ticket_store.STATUSES)}}},
                    {"name": "department", "in": "query",
                     "schema": {"type": "string", "pattern": departments.NAME_PATTERN}},
                    {"name": "priority", "in": "query", "schema": {"enum": list(ticket_store.PRIORITIES)}},
                    {"name": "channel", "in": "query", "schema": {"enum": ["web", "email", "sms"]}},
-                   {"name": "breached", "in": "query", "schema": {"enum": ["true", "false"]}}]
+                   {"name": "breached", "in": "query", "schema": {"enum": ["true", "false"]}},
+                   {"name": "sla", "in": "query", "schema": {"enum": list(queue.SLA_STATES)}},
+                   {"name": "due_within", "in": "query",
+                    "schema": {"type": "string", "pattern": r"^P(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$",
+                               "minLength": 3, "maxLength": 20}},
+                   {"name": "due_before", "in": "query",
+                    "description": "2026-12-07 18:00 (business time zone) or ISO 8601 with "
+                                   "an offset", "schema": {"type": "string", "maxLength": 64}},
+                   {"name": "has_decision", "in": "query", "schema": {"enum": ["true", "false"]}}]
                 + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                 "maximum": queue.PAGE_MAX}}],
                 "responses": {"200": ok("TicketPage"), **AGENT_ERRORS}},

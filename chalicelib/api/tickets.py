@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import auth
-from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, int_param, json_response
+from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response
 from chalicelib.api.schemas import Schemas
 from chalicelib.services.followup import decisions
 from chalicelib.services.tickets import conversations, queue, views, work
@@ -50,6 +50,8 @@ def _schemas() -> dict[str, Any]:
             "department": string, "assignee": nullable, "channel": nullable, "lang": nullable,
             "customer_id": nullable, "version": {"type": "integer"},
             "created_at": nullable, "updated_at": nullable, "first_response_at": nullable,
+            "last_activity_at": {**nullable, "description": "the last message, note, change "
+                                                            "or timer event on the ticket"},
             "resolved_at": nullable,
             "sla": {"type": "object", "description": "policy, calendar, due times, paused, "
                                                      "pauses, breached"},
@@ -69,8 +71,14 @@ def _schemas() -> dict[str, Any]:
                               "description": "where a reply without a channel goes; null: "
                                              "nowhere (the reply would be 422)"},
             "timeline": {"type": "array", "items": {"type": "object"}}}}]},
+        "QueueItem": {"allOf": [summary_ref, {"type": "object", "properties": {
+            "customer_name": nullable,
+            "next_due": {**nullable, "description": "the earliest SLA due time running"}}}]},
         "TicketPage": {"type": "object", "required": ["items", "next"], "properties": {
-            "items": {"type": "array", "items": summary_ref}, "next": nullable}},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/QueueItem"}},
+            "next": nullable,
+            "timezone": {**string, "description": "the business time zone (IANA name) "
+                                                  "people's tools show these times in"}}},
         "Conversation": {"type": "object", "required": ["body"], "additionalProperties": False,
                          "properties": {
             "name": nullable_text(200), "email": nullable_text(254), "phone": nullable_text(32),
@@ -90,7 +98,8 @@ def _schemas() -> dict[str, Any]:
             "priority": {"enum": [*ticket_store.PRIORITIES, None]},
             "department": {**department, "type": ["string", "null"]},
             "assignee": {**principal, "type": ["string", "null"],
-                         "description": "an active agent's principal ARN; null unassigns"},
+                         "description": "an active agent: principal ARN, id (ag_...), short "
+                                        "name (docs/agents.md) or \"me\"; null unassigns"},
             "version": version}},
         "Attachment": {"type": "object", "required": ["filename", "content_type", "content_base64"],
                        "additionalProperties": False, "properties": {
@@ -118,7 +127,9 @@ def _schemas() -> dict[str, Any]:
         "NoteAdded": {**with_ticket, "required": ["id", "ticket"],
                       "properties": {"id": string, "ticket": summary_ref}},
         "Callback": {"type": "object", "required": ["at"], "additionalProperties": False,
-                     "properties": {"at": {"type": "string", "format": "date-time", "maxLength": 64},
+                     "properties": {"at": {"type": "string", "minLength": 1, "maxLength": 64,
+                                           "description": "2026-12-07 15:00 (business time "
+                                                          "zone) or ISO 8601 with an offset"},
                                     "note": text(500, 0)}},
         "CallbackScheduled": {**with_ticket, "required": ["callback_at", "ticket"],
                               "properties": {"callback_at": string, "ticket": summary_ref}},
@@ -167,14 +178,9 @@ SCHEMAS = Schemas(_schemas)
 @handle_errors
 def list_tickets():
     agent = auth.require(bp.current_request)
-    params = bp.current_request.query_params or {}
-    return json_response(queue.list_tickets(
-        agent=agent,
-        status=params.get("status", ""), department=params.get("department", ""),
-        assignee=params.get("assignee", ""), q=params.get("q", ""),
-        priority=params.get("priority", ""), channel=params.get("channel", ""),
-        breached=params.get("breached", ""),
-        cursor=params.get("cursor", ""), limit=int_param(params, "limit", queue.PAGE_DEFAULT)))
+    params = bp.current_request.query_params or {}  # a MultiDict: status may repeat
+    wanted = queue.parse_filter({name: params.getlist(name) for name in params})
+    return json_response(queue.page(wanted, agent))
 
 
 @bp.route("/api/tickets", methods=["POST"], authorizer=iam, content_types=ANY_CONTENT)

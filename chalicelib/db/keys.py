@@ -121,6 +121,16 @@ def word_pk(word: str) -> str:
     return f"word#{word}"
 
 
+def name_pk(word: str) -> str:
+    """Words of customers' names on their tickets (tickets/search.py): partitioned by the
+    word's first two letters, sort key `<word>#<ticket id>`, so a prefix is one Query."""
+    return f"name#{word[:2]}"
+
+
+def name_sk(word: str, ticket_id: str) -> str:
+    return f"{word}#{ticket_id}"
+
+
 def next_ticket_ref() -> str:
     """Atomically hand out the next ticket ref (1001, 1002, ...). One UpdateItem."""
     counter = Key(pk="counter#ticket_ref", sk=NO_SORT)

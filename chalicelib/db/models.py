@@ -60,6 +60,9 @@ class Ticket(SetuModel):
     # was merged into (inbound replies follow it, one hop); that ticket lists its sources.
     merged_into = UnicodeAttribute(null=True)
     merged_from = UnicodeSetAttribute(null=True)
+    # the words of the customer's name indexed for this ticket (tickets/search.py), so erasure
+    # finds the index entries to delete
+    name_words = UnicodeSetAttribute(null=True)
     # The conversation's own address (an email address or E.164 number of the customer):
     # where they wrote from. Replies and notices go there first (services/messaging/routes.py).
     contact = UnicodeAttribute(null=True)

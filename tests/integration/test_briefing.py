@@ -330,7 +330,7 @@ def test_preview_is_in_the_language_of_whoever_reads_it(stack, people, billing, 
     ("department=billing&date=2020-01-01", 400),  # past: cannot be rebuilt
     ("department=billing&date=2999-01-01", 400),  # too far ahead
     ("department=billing&lang=fr", 400),
-    ("department=billing&colour=red", 400),
+    ("department=billing&colour=red", 422),  # unknown parameter: api/http.QUERY_PARAMETERS
     ("department=billing&agent=ag_00000000000000000000", 404),
 ])
 def test_preview_refuses_bad_input_and_other_departments(stack, people, api, query, status):

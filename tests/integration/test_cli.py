@@ -2,10 +2,13 @@
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib import clock
 from chalicelib.services.team import agents
 from setu_cli.main import main, table
 from tests.integration.helpers import Api, new_ticket
@@ -141,8 +144,38 @@ def test_replay_delegates_to_infra_replay(stack, capsys):
 
 
 def test_table_of_nothing():
-    assert table([]).splitlines() == ["REF  STATUS  PRIORITY  DEPARTMENT  ASSIGNEE  DUE  SUBJECT",
-                                      "(0 tickets)"]
+    assert table([]).splitlines() == [
+        "REF  STATUS  PRIORITY  DEPARTMENT  ASSIGNEE  CUSTOMER  DUE  SUBJECT", "(0 tickets)"]
+
+
+def test_tickets_by_short_name_show_the_same_name_and_dhaka_times(stack, capsys):
+    karim = "arn:aws:iam::123456789012:user/karim"
+    agents.ensure_agent(karim, role="agent", display_name="Karim", departments={"general"})
+    api = Api(stack.client)
+    his = new_ticket(api, name="রহিম উদ্দিন", subject="Refund")
+    other = new_ticket(api, email="other@example.com", subject="Other")
+    assert api.patch(f"/api/tickets/{his['id']}", {"assignee": "karim"})[0] == 200
+    assert api.patch(f"/api/tickets/{other['id']}", {"status": "pending"})[0] == 200
+    capsys.readouterr()
+    assert main(["tickets", "--assignee", "karim"]) == 0
+    out = capsys.readouterr().out
+    [header, row, count] = out.splitlines()
+    assert his["ref"] in row and "karim" in row.split() and "রহিম উদ্দিন" in row
+    assert count == "(1 ticket)" and other["ref"] not in out
+    # DUE in the business time zone, with its offset
+    _, ticket = api.get(f"/api/tickets/{his['id']}")
+    due = clock.parse_iso(ticket["sla"]["first_response_due"]).astimezone(ZoneInfo("Asia/Dhaka"))
+    assert due.strftime("%Y-%m-%d %H:%M") + " +06" in row
+    # the table's ASSIGNEE is what --assignee takes; none, several statuses, a typed time
+    assert main(["tickets", "--assignee", "none", "--status", "new,pending", "--json"]) == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [other["id"]]
+    assert main(["tickets", "--q", "রহিম", "--json"]) == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [his["id"]]
+    later = (due + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+    assert main(["tickets", "--assignee", "karim", "--due-before", later, "--json"]) == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [his["id"]]
+    assert main(["tickets", "--assignee", "nobody"]) == 2
+    assert "assignee" in capsys.readouterr().err
 
 
 def test_the_app_never_imports_the_cli():
@@ -151,6 +184,36 @@ def test_the_app_never_imports_the_cli():
                          check=True).stdout
     assert out.strip() == "[]"
     assert not [p for p in (ROOT / "chalicelib").rglob("*.py") if "setu_cli" in p.read_text()]
+
+
+def test_assign_by_short_name_and_a_callback_at_a_local_time(stack, capsys):
+    nusrat = "arn:aws:sts::123456789012:assumed-role/SupportAgents/nusrat"
+    agents.ensure_agent(nusrat, role="agent", display_name="Nusrat", departments={"general"})
+    api = Api(stack.client)
+    created = new_ticket(api)
+    capsys.readouterr()
+    assert main(["assign", created["ref"], "nusrat"]) == 0
+    assert f"#{created['ref']} assigned to nusrat" in capsys.readouterr().out
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    assert ticket["assignee"] == nusrat
+    [assigned] = [e for e in ticket["timeline"] if e.get("type") == "ticket.assigned"]
+    assert assigned["actor"].startswith("cli:") and assigned["data"]["to"] == nusrat
+    assert main(["assign", created["ref"], "nobody-at-all"]) == 2
+    assert "assignee" in capsys.readouterr().err
+    assert main(["assign", created["ref"], "me"]) == 2
+    capsys.readouterr()
+
+    dhaka = ZoneInfo("Asia/Dhaka")
+    tomorrow = (clock.now().astimezone(dhaka) + timedelta(days=1)).date().isoformat()
+    assert main(["callback", created["ref"], "--at", f"{tomorrow} 15:00", "--note", "ফোন"]) == 0
+    assert f"callback at {tomorrow} 15:00 +06" in capsys.readouterr().out
+    _, ticket = api.get(f"/api/tickets/{created['id']}")
+    [scheduled] = [e for e in ticket["timeline"] if e.get("type") == "callback.scheduled"]
+    assert clock.parse_iso(scheduled["data"]["at"]).astimezone(dhaka).strftime("%H:%M") == "15:00"
+    assert main(["assign", created["ref"], "none"]) == 0
+    assert "assigned to nobody" in capsys.readouterr().out
+    assert main(["callback", created["ref"], "--at", "later"]) == 2
+    assert "2026-12-07 15:00" in capsys.readouterr().err
 
 
 def test_briefing_preview_and_send(stack, capsys):

@@ -117,3 +117,42 @@ def test_the_app_package_never_imports_the_handlers_module(forbidden):
             if any(name == forbidden or name.startswith(forbidden + ".") for name in names):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_no_app_code_reads_docstrings_which_its_bytecode_leaves_out():
+    """infra/package.py compiles app.py and chalicelib/ without docstrings (the zip's size):
+    code that read __doc__ or inspect.getdoc would get None on Lambda and its text locally."""
+    from infra import package
+
+    readers = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (isinstance(node, ast.Attribute) and node.attr == "__doc__") or (
+                    isinstance(node, ast.Name | ast.Attribute)
+                    and getattr(node, "attr", getattr(node, "id", "")) == "getdoc"):
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert package.DOCSTRING_FREE_TREES == ("app.py", "chalicelib/")
+    assert readers == []
+
+
+def test_docstring_free_bytecode_runs_and_keeps_line_numbers():
+    import importlib.util
+    import marshal
+
+    from infra import package
+
+    source = b'"""Module doc."""\nimport sys\n\n\ndef f():\n    """Only a doc."""\n\n\nclass C:\n    """Doc."""\n    x = 1\n\n\ndef g():\n    raise ValueError("line 15")\n'
+    name, pyc = package._bytecode("chalicelib/sample.py", source)
+    assert name.startswith("chalicelib/__pycache__/sample.") and pyc[:4] == importlib.util.MAGIC_NUMBER
+    assert pyc[8:16] == importlib.util.source_hash(source)  # checked against the shipped source
+    namespace: dict = {}
+    exec(marshal.loads(pyc[16:]), namespace)
+    assert namespace.get("__doc__") is None and namespace["f"].__doc__ is None
+    assert namespace["f"]() is None and namespace["C"].x == 1 and namespace["C"].__doc__ is None
+    with pytest.raises(ValueError) as raised:
+        namespace["g"]()
+    assert raised.traceback[-1].lineno + 1 == 15
+    _, kept = package._bytecode("pynamodb/sample.py", source)  # a library keeps its docstrings
+    kept_ns: dict = {}
+    exec(marshal.loads(kept[16:]), kept_ns)
+    assert kept_ns["__doc__"] == "Module doc."

@@ -131,6 +131,8 @@ def _erase_ticket(ticket: Ticket) -> int:
             versions += _erase_item(item)
         for word in search.words(ticket.subject or "", limit=search.MAX_WORDS):
             Key(pk=keys.word_pk(word), sk=ticket.id).delete()
+        for word in ticket.name_words or ():
+            Key(pk=keys.name_pk(word), sk=keys.name_sk(word, ticket.id)).delete()
     _scrub_ticket(ticket)
     return versions
 
@@ -180,6 +182,7 @@ def _scrub_ticket(ticket: Ticket) -> None:
             return
         current.subject = ERASED_TEXT
         current.contact = None  # the conversation's address (services/messaging/routes.py)
+        current.name_words = None  # the customer's name, as searched (tickets/search.py)
         if current.decision is not None:
             current.decision = {k: v for k, v in as_dict(current.decision).items()
                                 if k not in DECISION_TEXT}

@@ -1,10 +1,20 @@
 """Agents: IAM principal ARN -> agent with a role. Looked up on every API call (cached briefly
-per container; a deactivation takes effect within SETU_SETTINGS_CACHE_SECONDS)."""
+per container; a deactivation takes effect within SETU_SETTINGS_CACHE_SECONDS).
+
+People name agents by short name (`short_name`: the ARN's last segment, lower case), id or
+"me"; `find_reference` is the one reader of such a reference (the queue's `assignee=`, a
+ticket's `"assignee"`, `setu tickets --assignee`). The directory answers leads and admins in
+full and other agents with `card`s (active agents, no ARN, no email).
+
+AWS calls: `lookup` one GetItem (cached); `directory` one Query (a page of at most PAGE_MAX);
+`find_reference` by name one Query of the agent partition (every active agent, pages of
+PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem."""
 from __future__ import annotations
 
 import hashlib
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,8 +154,26 @@ def principal_problem(principal: Any) -> str | None:
     return None
 
 
+def short_name(principal: str) -> str:
+    """An agent's short name, what people type for them (`assignee=karim`, `"assignee":
+    "nusrat"`, `setu tickets --assignee karim`): the last segment of the principal ARN,
+    casefolded -- the IAM user's or role's name, or an assumed role's session name. Two agents
+    can share one (users on different paths, sessions of different roles): then it is
+    ambiguous and `find_reference` lists the candidates."""
+    return unicodedata.normalize("NFC", principal.rsplit("/", 1)[-1]).casefold()
+
+
+def card(agent: Agent) -> dict[str, Any]:
+    """What every agent may read of another (to hand a ticket over): no ARN, no email."""
+    return {"id": agent_id(agent.name), "short_name": short_name(agent.name),
+            "display_name": agent.display_name, "role": agent.role,
+            "departments": sorted(agent.departments or ()), "active": bool(agent.active),
+            "away": bool(agent.away)}
+
+
 def view(agent: Agent) -> dict[str, Any]:
     return {"id": agent_id(agent.name), "principal": agent.name, "role": agent.role,
+            "short_name": short_name(agent.name),
             "display_name": agent.display_name, "email": agent.email,
             "departments": sorted(agent.departments or ()), "lang": agent.lang,
             "active": bool(agent.active), "away": bool(agent.away),
@@ -155,10 +183,12 @@ def view(agent: Agent) -> dict[str, Any]:
             "created_at": clock.iso(agent.created_at) if agent.created_at else None}
 
 
-def directory(*, department: str = "", cursor: str = "",
-              limit: int = PAGE_DEFAULT) -> dict[str, Any]:
+def directory(*, department: str = "", cursor: str = "", limit: int = PAGE_DEFAULT,
+              caller: AgentView | None = None) -> dict[str, Any]:
     """Every agent, active or not, in ARN order: one Query on the settings table's `agent`
-    partition (never a Scan), a page of at most PAGE_MAX."""
+    partition (never a Scan), a page of at most PAGE_MAX. Given a caller below lead: the
+    active agents only, each as its `card` (no ARN, no email)."""
+    reduced = caller is not None and not caller.has_role("lead")
 
     errors = {}
     if department and not department_list.known(department):
@@ -170,12 +200,69 @@ def directory(*, department: str = "", cursor: str = "",
         errors["cursor"] = "not a cursor from this list"
     if errors:
         raise BadRequest("Invalid filter.", errors)
+    condition = Agent.departments.contains(department) if department else None
+    if reduced:
+        active = Agent.active == True  # noqa: E712
+        condition = active if condition is None else condition & active
     result = Agent.query("agent", range_key_condition=Agent.name > after if after else None,
-                         filter_condition=Agent.departments.contains(department) if department else None,
+                         filter_condition=condition,
                          limit=limit, page_size=PAGE_MAX, consistent_read=True)
-    items = [view(agent) for agent in result]
+    items = [card(agent) if reduced else view(agent) for agent in result]
     last = result.last_evaluated_key
     return {"items": items, "next": cursors.encode_text(last["name"]["S"]) if last else None}
+
+
+def find_reference(text: Any, caller: AgentView | None = None, *,
+                   field: str = "assignee") -> str:
+    """The principal ARN of the active agent `text` names: "me" (the caller), an agent id
+    (ag_...), a principal ARN, or a short name (`short_name`; failing that, a display name or
+    its first word, casefolded). 422 naming `field` when it names nobody active, or more than
+    one agent (the candidates listed, by id and name). AWS calls: "me" none; an id a GetItem
+    or two; an ARN one GetItem (cached); a name one Query of the agent directory."""
+    ref = unicodedata.normalize("NFC", text.strip()) if isinstance(text, str) else ""
+    if not ref or len(ref) > 2048:
+        raise ValidationFailed("Name an agent.", {field: REFERENCE_HELP})
+    if ref.casefold() == "me":
+        if caller is None:
+            raise ValidationFailed("\"me\" needs a signed-in agent.", {field: REFERENCE_HELP})
+        return caller.principal
+    if is_agent_id(ref):
+        try:
+            agent = find(ref)
+        except NotFound:
+            agent = None
+        if agent is None or not agent.active:
+            raise ValidationFailed("Not an active agent.", {field: "no active agent has this id"})
+        return agent.name
+    if ref.startswith("arn:"):
+        if principal_problem(ref) or not exists(ref):
+            raise ValidationFailed("Not an active agent.", {field: "not an active agent"})
+        return ref
+    wanted = ref.casefold()
+    every = list(Agent.query("agent", filter_condition=Agent.active == True,  # noqa: E712
+                             page_size=PAGE_MAX, consistent_read=True))
+    found = [a for a in every if short_name(a.name) == wanted]
+    if not found:
+        found = [a for a in every if wanted in _display_names(a.display_name)]
+    if not found:
+        raise ValidationFailed("No active agent has this name.",
+                               {field: f"no active agent is called {ref!r}; " + REFERENCE_HELP})
+    if len(found) > 1:
+        names = "; ".join(f"{agent_id(a.name)} ({a.display_name or short_name(a.name)}, "
+                          f"{a.name})" for a in found[:10])
+        raise ValidationFailed(f"{ref!r} names {len(found)} agents: use an id.",
+                               {field: f"ambiguous: one of {names}"})
+    return found[0].name
+
+
+def _display_names(display_name: str | None) -> set[str]:
+    """What a display name answers to: itself and its first word, casefolded."""
+    words = unicodedata.normalize("NFC", display_name or "").casefold().split()
+    return {" ".join(words), words[0]} if words else set()
+
+
+REFERENCE_HELP = ("an active agent: me, an id (ag_...), a principal ARN or a short name "
+                  "(GET /api/agents)")
 
 
 def get(caller: AgentView, id_: str) -> dict[str, Any]:

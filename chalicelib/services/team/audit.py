@@ -168,7 +168,8 @@ def page(date_text: str = "", *, cursor: str = "", limit: int = 100,
     try:
         if not _DATE.match(day_text):
             raise ValueError(day_text)
-        datetime.strptime(day_text, "%Y-%m-%d")
+        if not 1 < datetime.strptime(day_text, "%Y-%m-%d").year < 9999:  # its UTC bounds exist
+            raise ValueError(day_text)
     except ValueError:
         errors["date"] = "a business day: YYYY-MM-DD"
     after = _decode_cursor(cursor) if cursor else None

@@ -272,6 +272,9 @@ def _split(ticket_id: str, agent: agents.AgentView, uid: str, subject: str) -> t
             tx.save(item, condition=TimelineItem.sk.does_not_exist(), label="timeline")
         for word in search.words(new.subject):
             tx.save(Key(pk=keys.word_pk(word), sk=new.id, target=new.id), label="word")
+        for word in new.name_words or ():
+            tx.save(Key(pk=keys.name_pk(word), sk=keys.name_sk(word, new.id), target=new.id),
+                    label="name")
         tx.update(Customer(id=new.customer_id), actions=[Customer.ticket_count.add(1)],
                   condition=Customer.id.exists(), label="customer")
         tx.update(TimelineItem(ticket_id=original.id, sk=message.sk),
@@ -335,7 +338,7 @@ def _new_ticket(original: Ticket, message: TimelineItem, subject: str, now) -> T
         lang=message.lang or original.lang, customer_id=original.customer_id,
         created_at=now, updated_at=now,
         sla={"policy": policy.name, "calendar": policy.calendar, "breached": [], "paused": False},
-        timers={})
+        timers={}, name_words=set(original.name_words or ()) or None)
     for target in ("first_response", "resolution"):
         rules.arm_target(ticket, target, policy, calendar, now)
     ticket_store.refresh_queue_sort(ticket)

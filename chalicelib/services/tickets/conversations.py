@@ -29,9 +29,11 @@ def start(agent: agents.AgentView, body: dict[str, Any]) -> dict[str, Any]:
     errors = {k: "unknown field" for k in body if k not in (*FIELDS, *OPTIONAL)}
     values = {k: body.get(k) for k in FIELDS}
     assignee = body.get("assignee", agent.principal)
-    if assignee is not None and (not isinstance(assignee, str) or not assignee
-                                 or len(assignee) > 2048 or not agents.exists(assignee)):
-        errors["assignee"] = "not an active agent"
+    if assignee is not None:
+        try:  # an ARN, an id, a short name or "me" (team/agents.find_reference)
+            assignee = agents.find_reference(assignee, agent)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     for name, value in values.items():
         if value is not None and not isinstance(value, str):
             errors[name] = "must be text"

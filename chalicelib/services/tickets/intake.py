@@ -115,7 +115,7 @@ def _open(contact: WebContact, arrival: Arrival, ticket_id: str, message_uid: st
         department=contact.department, channel=arrival.channel, lang=contact.lang,
         created_at=now, updated_at=now,
         sla={"policy": policy.name, "calendar": policy.calendar, "breached": [], "paused": False},
-        timers={},
+        timers={}, name_words=set(search.name_words(contact.name)) or None,
     )
     # we spoke first when an agent starts it: no first response to wait for
     for target in (("resolution",) if arrival.agent else ("first_response", "resolution")):
@@ -291,6 +291,9 @@ def _commit(ticket: Ticket, plan: customers.CustomerPlan, items: list, contact: 
             tx.save(item, condition=type(item).sk.does_not_exist(), label="timeline")
         for word in search.words(ticket.subject):
             tx.save(Key(pk=keys.word_pk(word), sk=ticket.id, target=ticket.id), label="word")
+        for word in ticket.name_words or ():
+            tx.save(Key(pk=keys.name_pk(word), sk=keys.name_sk(word, ticket.id), target=ticket.id),
+                    label="name")
         _count_ack(tx, items, arrival, now)
         if arrival.extra_writes:
             arrival.extra_writes(tx, ticket.id)

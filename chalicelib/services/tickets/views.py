@@ -67,6 +67,8 @@ def summary(ticket: Ticket) -> dict[str, Any]:
         "assignee": ticket.assignee, "channel": ticket.channel, "lang": ticket.lang,
         "customer_id": ticket.customer_id, "version": ticket.version,
         "created_at": clock.iso(ticket.created_at), "updated_at": clock.iso(ticket.updated_at),
+        # the last thing that happened on it: a message either way, a note, a change, a timer
+        "last_activity_at": clock.iso(ticket.updated_at),
         "first_response_at": store.iso_or_none(ticket.first_response_at),
         "resolved_at": store.iso_or_none(ticket.resolved_at),
         "sla": {

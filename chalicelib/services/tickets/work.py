@@ -201,14 +201,12 @@ def schedule_callback(ticket_id: str, agent: agents.AgentView, body: Any) -> dic
     errors = {k: "unknown field" for k in body if k not in ("at", "note")}
     now = clock.now()
     at = None
-    try:
-        at = datetime.fromisoformat(str(body.get("at") or "").replace("Z", "+00:00"))
-        if at.tzinfo is None:
-            errors["at"] = "an ISO 8601 instant with its offset, e.g. 2026-11-26T15:00:00+06:00"
-        elif not now < at <= now + MAX_CALLBACK_AHEAD:
+    try:  # "2026-12-07 15:00" is business time; an offset is taken as given
+        at = clock.parse_typed(str(body.get("at") or ""))
+        if not now < at <= now + MAX_CALLBACK_AHEAD:
             errors["at"] = "in the future, at most a year ahead"
-    except ValueError:
-        errors["at"] = "an ISO 8601 instant with its offset, e.g. 2026-11-26T15:00:00+06:00"
+    except ValueError as exc:
+        errors["at"] = str(exc)
     note = body.get("note") or ""
     if not isinstance(note, str) or len(note) > 500:
         errors["note"] = "text, at most 500 characters"
@@ -254,10 +252,11 @@ def update(ticket_id: str, agent: agents.AgentView, changes: Any) -> dict:
         errors["priority"] = f"one of: {', '.join(store.PRIORITIES)}"
     if department is not None and not departments.is_department(department):
         errors["department"] = departments.problem(department) or "unknown department"
-    if assignee is not ... and assignee is not None and (
-            not isinstance(assignee, str) or not assignee or len(assignee) > 2048
-            or not agents.exists(assignee)):
-        errors["assignee"] = "not an active agent"
+    if assignee is not ... and assignee is not None:
+        try:  # an ARN, an id, a short name or "me" (team/agents.find_reference)
+            assignee = agents.find_reference(assignee, agent)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     version = changes.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         errors["version"] = "an integer"
