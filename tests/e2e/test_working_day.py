@@ -319,10 +319,12 @@ def test_2_contacts_by_form_mail_and_sms_and_an_agent_started_conversation(stack
 
     # `urgent` applies in every department; a normal ticket keeps its department's policy
     admin = As(stack.url, ADMIN)
-    urgent = requests.post(f"{stack.url}/tickets", json={
+    answer = requests.post(f"{stack.url}/tickets", json={
         "name": "Tania Rahman", "email": "tania.day@example.com", "subject": "Wrong colour",
         "message": "I ordered blue, got red. Need it before Friday.", "department": "returns",
-        "lang": "en"}, timeout=30).json()
+        "lang": "en"}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    urgent = answer.json()
     for ticket_id in (urgent["id"], texted["id"]):
         changed = ok(admin.patch(f"/api/tickets/{ticket_id}", {"priority": "urgent"}))
         assert changed["priority"] == "urgent"
