@@ -1,5 +1,8 @@
-"""Shared test setup: nothing here talks to the network beyond 127.0.0.1."""
+"""Shared test setup: nothing here talks to the network beyond 127.0.0.1 — a name other than
+the loopback's is refused when it is looked up (a test that reached for real AWS, as one did
+once the departments became data, fails saying so instead of waiting on DNS)."""
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,19 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None and name not in LOOPBACK and not str(name).startswith("127."):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests reach nothing beyond 127.0.0.1: {name!r}")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
 
 
 @pytest.fixture(scope="session")

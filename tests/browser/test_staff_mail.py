@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib.db.models import StaffDigest, Ticket
 from chalicelib.services.messaging import staff
+from tests import offline
 from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, FLAGS, Browser
 
 BN_DIGITS = "০১২৩৪৫৬৭৮৯"
@@ -29,6 +30,13 @@ KINDS = {
     "decision_decided": {"outcome": "approved", "comment": "within the goodwill budget"},
     "escalation": {"level": 2, "target": "first_response"},
 }
+
+
+@pytest.fixture(autouse=True)
+def builtin_departments():
+    """Rendered without a stack: the built-in departments, no DynamoDB (tests/offline.py)."""
+    with offline.builtin_departments():
+        yield
 
 
 @pytest.fixture(scope="module")

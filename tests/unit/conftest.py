@@ -1,17 +1,12 @@
-"""Unit tests run without AWS: the departments are the built-in ones, as on a fresh stack
-where no admin saved a department (the settings cache holds "nothing stored")."""
+"""Unit tests run without AWS: the departments are the built-in ones (tests/offline.py)."""
 from __future__ import annotations
-
-import time
 
 import pytest
 
-from chalicelib.db import settings
-from chalicelib.services.team import departments
+from tests import offline
 
 
 @pytest.fixture(autouse=True)
 def builtin_departments():
-    settings._cache[(departments.KIND, departments.NAME)] = (time.monotonic() + 3600, None)
-    yield
-    settings._cache.pop((departments.KIND, departments.NAME), None)
+    with offline.builtin_departments():
+        yield
