@@ -364,3 +364,14 @@ def test_unassigned_due_never_exceeds_unassigned():
     assert digest.counts()["breached"] == 2 and digest.counts()["due_today"] == 0
     _, text, _ = briefing.render(digest, "en")
     assert "Unassigned in Billing: 2 (2 breached or due today)." in text
+
+
+def test_a_note_in_the_html_part_is_escaped():
+    # `what` is a macro of the shared labels template: called from the HTML template its
+    # output came back marked safe with the note unescaped.
+    noted = ticket(11, timers={"callback": armed(dhaka(2026, 11, 22, 15),
+                                                 note="<img src=x onerror=alert(1)>")})
+    for lang in ("en", "bn"):
+        _, text, html = briefing.render(_digest([noted]), lang)
+        assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+        assert "<img src=x onerror=alert(1)>" in text

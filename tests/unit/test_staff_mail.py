@@ -180,3 +180,17 @@ def test_a_full_digest_says_how_many_more():
     assert "… and 4 more not listed here." in text and "4 more" in html
     digest.lang = "bn"
     assert "আরও ৪টি এখানে দেখানো হয়নি" in staff.render_digest(digest, {}, "Karim")[1]
+
+
+@pytest.mark.parametrize("lang", ["en", "bn"])
+def test_customer_text_in_the_html_part_is_escaped(lang):
+    # The headline, title and subject line are macros of the shared (non-escaping) labels
+    # template; called from the HTML template they came back marked safe, unescaped.
+    hostile = ticket(subject='<img src=x onerror="alert(1)">')
+    n = staff.facts(hostile, "customer_replied", lang, recipient="Nusrat",
+                    customer_name="<script>steal()</script>", excerpt="<b>bold</b>")
+    subject, text, html, headline = staff.render(n, lang)
+    assert "<script>" not in html and "<img" not in html and "<b>bold" not in html
+    assert "&lt;script&gt;steal()&lt;/script&gt;" in html and "&lt;img src=x" in html
+    assert "<script>steal()</script>" in text and "<script>" in headline  # plain text stays as written
+    assert "\n" not in subject and "<img" in subject  # a header: one line, not HTML

@@ -37,6 +37,15 @@ def ref_for(ref: str, lang: str) -> str:
     return "#" + (bn_digits(ref) if lang == "bn" else ref)
 
 
+def plain(value: Any) -> str:
+    """A macro's output as plain text (the `plain` filter). A macro defined in a template that
+    does not autoescape (the shared `*.labels.j2`) and called from one that does (`*.html.j2`)
+    comes back marked safe although nothing in it was escaped (Jinja marks by the caller's
+    mode): customer text in it (a subject, a name) would reach the HTML unescaped. Every such
+    call in an HTML template goes through `| plain`, so the HTML template escapes it."""
+    return str.__str__(str(value))
+
+
 @lru_cache(maxsize=1)
 def environment():
     from jinja2 import (  # deferred: cold start
@@ -58,6 +67,7 @@ def environment():
     env.filters["bn_digits"] = bn_digits
     env.filters["local_time"] = local_time
     env.filters["ref"] = ref_for
+    env.filters["plain"] = plain
     return env
 
 
