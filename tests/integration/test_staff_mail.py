@@ -309,3 +309,34 @@ def test_a_full_window_still_counts_and_the_digest_says_how_many_more(stack, api
     [digest] = sent_mail(stack, MAIL[KARIM])
     assert digest["Subject"] == "2 notifications on 1 ticket"
     assert "… and 1 more not listed here." in text_of(digest)
+
+
+OUTSIDER = "arn:aws:iam::123456789012:user/sabbir-billing"
+
+
+def test_no_customer_text_by_mail_to_an_agent_outside_the_tickets_department(stack, api):
+    # Assignment takes any active agent; the agent's scope (team/scope.py) does not let them
+    # open a general ticket, so its mail must not carry the customer's name and words either.
+    MAIL[OUTSIDER] = f"sabbir-{stack.stage}@staff.test"
+    agents.ensure_agent(OUTSIDER, role="agent", email=MAIL[OUTSIDER], departments={"billing"},
+                        display_name="Sabbir")
+    created = new_ticket(api, name="Secret Customer", subject="Private matter")
+    assert api.as_principal(OUTSIDER).get(f"/api/tickets/{created['id']}")[0] == 404
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": OUTSIDER})[0] == 200
+    from tests.integration.test_email import mail, ses_deliver
+
+    ses_deliver(stack, mail(sender="Secret Customer <rahim@example.com>",
+                            subject=f"Re: [#{created['ref']}] Private matter",
+                            body="my card number is 4111").as_bytes(), source="rahim@example.com")
+    stack.pump.drain()
+    assert any(i.get("direction") == "in" and "4111" in (i.get("body") or "")
+               for i in timeline(api, created["id"]))  # the reply joined the ticket
+    assert sent_mail(stack, MAIL[OUTSIDER]) == []
+    assert staff_items(api, created["id"], "staff_assigned") == []
+    assert staff_items(api, created["id"], "staff_replied") == []
+    # moved into their department, the ticket's mail reaches them
+    assert api.patch(f"/api/tickets/{created['id']}", {"department": "billing"})[0] == 200
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": None})[0] == 200
+    assert api.patch(f"/api/tickets/{created['id']}", {"assignee": OUTSIDER})[0] == 200
+    stack.pump.drain()
+    assert len(sent_mail(stack, MAIL[OUTSIDER])) == 1

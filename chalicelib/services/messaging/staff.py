@@ -15,7 +15,9 @@ Design (exactly once, one place to queue, one trigger):
 - `notify` composes the mail as a queued message on the ticket's timeline (kind
   `MESSAGE_KINDS[kind]`), returned to the caller, who writes it in the same transaction as the
   event itself: a redelivered event that is not written again composes nothing again. Nobody is
-  told of what they did themselves (`actor`), nor of a kind they switched off.
+  told of what they did themselves (`actor`), nor of a kind they switched off, nor of a ticket
+  outside their departments (team/scope.py: an agent assigned across departments, or whose
+  ticket moved away, gets no customer's name or words by mail).
 - The outbox (dispatch.py) claims it once, as every message, then asks `hold`: in the agent's
   quiet hours, or past `digest_after` mails in the current window (SETU_STAFF_DIGEST_MINUTES,
   default 15), the mail is not sent but recorded (status `digest`) in the window's digest item
@@ -47,7 +49,7 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.models import Customer, StaffDigest, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
 from chalicelib.services.messaging import outbound, templates
-from chalicelib.services.team import agents, departments, notifications
+from chalicelib.services.team import agents, departments, notifications, scope
 
 log = logging.getLogger("setu.staff")
 
@@ -153,6 +155,11 @@ def notify(ticket: Ticket, kind: str, to: str | None, *, now: datetime, actor: s
         return []
     agent = agents.recipient(to)
     if agent is None or not agent.email or kind not in agent.notifications["kinds"]:
+        return []
+    if not scope.covers(agent, ticket.department):
+        # an agent assigned a ticket outside their departments, or one moved away from them:
+        # the mail would carry a customer's name and words they may not read (team/scope.py)
+        log.info("staff mail withheld: out of scope", extra={"ticket": ticket.id, "kind": kind})
         return []
     if customer_name is None:
         customer_name = _customer_name(ticket)

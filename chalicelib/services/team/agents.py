@@ -552,12 +552,18 @@ def _decode_cursor(cursor: str) -> str | None:
 
 @dataclass(frozen=True)
 class Recipient:
-    """What staff mail needs to know of an agent: their address, language, preferences."""
+    """What staff mail needs to know of an agent: their address, language, preferences, and
+    role and departments (staff mail tells nobody of a ticket they may not open: team/scope.py)."""
     principal: str
     display_name: str
     email: str | None
     lang: str
     notifications: dict[str, Any]
+    role: str = "agent"
+    departments: frozenset[str] = frozenset()
+
+    def has_role(self, needed: str) -> bool:
+        return RANK.get(self.role, 0) >= RANK[needed]
 
 
 _recipients: dict[str, tuple[float, Recipient | None]] = {}
@@ -576,7 +582,8 @@ def recipient(principal: str) -> Recipient | None:
                           display_name=agent.display_name or principal.rsplit("/", 1)[-1],
                           email=agent.email, lang=agent.lang or "en",
                           notifications=notifications.effective(
-                              _plain_field("notifications", agent.notifications))
+                              _plain_field("notifications", agent.notifications)),
+                          role=agent.role, departments=frozenset(agent.departments or ())
                           ) if agent.active else None
     except Agent.DoesNotExist:
         found = None
