@@ -223,3 +223,24 @@ def test_the_setu_command_lists_creates_and_removes_departments(api, capsys):
     assert '"deleted": true' in capsys.readouterr().out
     [entry, gone] = _audit("department:repairs")
     assert entry["actor"].startswith("cli:") and gone["action"] == "department.deleted"
+
+
+def test_departments_past_the_items_400_kb_are_refused_with_a_4xx_not_a_500(api):
+    # Every department lives in one settings item (DynamoDB: 400 KB). Each field is within
+    # its own limit, yet 100 departments of ten full links each would not fit: the write
+    # that would pass the item's size is a 422 naming the size, and nothing is half-written.
+    label = {"bn": "ক" * 100, "en": "e" * 100}
+    link = {"label": label, "url": "https://example.com/" + "p" * 281}
+    full = {"labels": label, "links": [link] * 10}
+    statuses = []
+    for n in range(100):
+        status, body = api.put(f"/api/departments/d{n:03}", full)
+        statuses.append(status)
+        if status != 200:
+            break
+    assert statuses[-1] == 422, (statuses[-1], body)
+    assert "size" in str(body["error"]["fields"]).lower(), body
+    assert set(statuses[:-1]) == {200}
+    status, found = api.get("/api/departments")
+    assert status == 200 and len(found["items"]) == 4 + len(statuses) - 1
+    assert api.get(f"/api/departments/d{len(statuses) - 1:03}")[0] == 404

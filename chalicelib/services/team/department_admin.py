@@ -11,6 +11,9 @@ DELETE does:
   deactivated (`active: false`): it stays readable, its tickets keep it, nothing new goes there;
 - any other department is removed from the document.
 
+The whole document is one item: a write that would make it larger than MAX_DOCUMENT_BYTES
+(under DynamoDB's 400 KB an item) is refused with a 422, nothing written.
+
 Cost: a PUT is two GetItems of the departments document (a fresh read to edit, and the
 consistent read audit.put_setting checks against) + one TransactWriteItems (+ the reads of the
 calendar and policies it names); a DELETE adds a Query on the tickets' department-index
@@ -18,6 +21,7 @@ calendar and policies it names); a DELETE adds a Query on the tickets' departmen
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable
 
@@ -29,6 +33,10 @@ from chalicelib.services.team import audit, departments, routing
 MAX_DEPARTMENTS = departments.MAX_DEPARTMENTS
 MAX_LINKS = 10
 MAX_LABEL = 100
+# Every department is one settings item (DynamoDB: at most 400 KB an item). Each field has its
+# limit, but 100 departments of ten full links each would not fit: a write that would pass
+# this size (the document as JSON, UTF-8; DynamoDB's own count is close and lower) is a 422.
+MAX_DOCUMENT_BYTES = 350_000
 FIELDS = ("labels", "address", "form", "order", "links", "calendar", "default_policy", "active")
 _ADDRESS = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62})@[a-z0-9.-]{1,190}$")
 _NAME = re.compile(r"^[\w-]{1,64}$")
@@ -72,6 +80,11 @@ def put(name: str, body: Any, actor: str, *, calendar_exists: Callable[[str], bo
     entry["labels"] = {"bn": entry["labels"]["bn"].strip(), "en": entry["labels"]["en"].strip()}
     if entry.get("address"):
         entry["address"] = entry["address"].strip().lower()
+    size = len(json.dumps({**current, name: entry}, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise ValidationFailed("The departments would not fit in their settings item.", {
+            "body": f"every department together takes at most {MAX_DOCUMENT_BYTES} bytes "
+                    f"(size with this one: {size}); shorten labels or links, or remove some"})
     _save(name, {**current, name: entry}, actor,
           "department.created" if previous is None else "department.updated")
     return departments.view(name, entry)
