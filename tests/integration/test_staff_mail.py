@@ -340,3 +340,23 @@ def test_no_customer_text_by_mail_to_an_agent_outside_the_tickets_department(sta
     assert api.patch(f"/api/tickets/{created['id']}", {"assignee": OUTSIDER})[0] == 200
     stack.pump.drain()
     assert len(sent_mail(stack, MAIL[OUTSIDER])) == 1
+
+
+def test_a_digest_window_full_of_the_longest_entries_still_fits_its_item(stack, api):
+    # A customer with the longest name and subject (4-byte characters: 800 bytes each) who
+    # writes and writes: every staff mail past `digest_after` joins the window's item, which
+    # holds at most MAX_ENTRIES; each entry must be small enough that a full list stays under
+    # DynamoDB's 400 KB an item (else every further mail's hold fails, a ValidationException).
+    from chalicelib.db.models import Ticket
+
+    created = new_ticket(api, name="\U0001F600" * 200, subject="\U0001F4E6" * 200)
+    ticket = Ticket.get(created["id"])
+    now = clock.now()
+    [item] = staff.notify(ticket, "customer_replied", KARIM, now=now,
+                          excerpt="\U0001F600" * 400)
+    for _ in range(staff.MAX_ENTRIES + 5):
+        staff.hold(item, now)
+    [window] = list(StaffDigest.query("staff-digest"))
+    assert window.count == staff.MAX_ENTRIES + 5 and len(window.entries) == staff.MAX_ENTRIES
+    entry = window.entries[0].as_dict() if hasattr(window.entries[0], "as_dict") else window.entries[0]
+    assert entry["ref"] == created["ref"] and entry["subject"].startswith("\U0001F4E6")

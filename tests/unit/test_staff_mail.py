@@ -194,3 +194,11 @@ def test_customer_text_in_the_html_part_is_escaped(lang):
     assert "&lt;script&gt;steal()&lt;/script&gt;" in html and "&lt;img src=x" in html
     assert "<script>steal()</script>" in text and "<script>" in headline  # plain text stays as written
     assert "\n" not in subject and "<img" in subject  # a header: one line, not HTML
+
+
+def test_clip_keeps_whole_characters_within_the_byte_budget():
+    assert staff.clip("short", 10) == "short"
+    clipped = staff.clip("\U0001F600" * 100, 50)
+    assert len(clipped.encode("utf-8")) <= 50 and clipped.endswith("…")
+    assert set(clipped[:-1]) == {"\U0001F600"}
+    assert staff.clip("ক" * 200, 300).encode("utf-8")[:3] == "ক".encode("utf-8")

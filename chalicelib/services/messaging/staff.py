@@ -64,6 +64,11 @@ DIGEST_TTL = timedelta(days=2)
 DIGEST_LOOKBACK = timedelta(days=1)  # windows ended longer ago than this are not sent any more
 EXCERPT_CHARS = 300
 MAX_ENTRIES = 300  # per window and agent: beyond, the digest counts them ("and N more")
+# an entry's customer-written parts, in UTF-8 bytes (a 200-character name or subject is up to
+# 800): MAX_ENTRIES of the largest entries (~580 bytes) take under half the item's 400 KB, the
+# margin an update that replaces the list needs on the local emulator (moto counts the list
+# being replaced and its replacement together)
+ENTRY_SUBJECT_BYTES, ENTRY_LINE_BYTES = 120, 300
 _BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
               "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর")
 SLA_TARGETS = ("first_response", "next_reply", "resolution")
@@ -241,8 +246,10 @@ def hold(item: TimelineItem, now: datetime) -> bool:
         StaffDigest.expires_at.set(int((end + DIGEST_TTL).timestamp())),
     ]
     entry = {"ticket_id": item.ticket_id, "ref": str(data.get("ref") or ""),
-             "kind": data.get("staff") or "", "line": data.get("line") or item.subject or "",
-             "at": clock.iso(now), "message": item.message_uid or "", "subject": ticket_subject}
+             "kind": data.get("staff") or "",
+             "line": clip(str(data.get("line") or item.subject or ""), ENTRY_LINE_BYTES),
+             "at": clock.iso(now), "message": item.message_uid or "",
+             "subject": clip(ticket_subject, ENTRY_SUBJECT_BYTES)}
     try:  # the entry joins the list while it has room (an item holds at most 400 KB)
         digest.update(actions=[*fields, StaffDigest.entries.set(
             (StaffDigest.entries | []).append([entry]))],
@@ -253,6 +260,14 @@ def hold(item: TimelineItem, now: datetime) -> bool:
             raise
         digest.update(actions=fields)  # full: counted, the digest says "and N more"
     return quiet_end is not None or int(digest.count or 0) > after
+
+
+def clip(text: str, max_bytes: int) -> str:
+    """`text` in at most `max_bytes` UTF-8 bytes, whole characters, "…" when cut."""
+    if len(text.encode("utf-8")) <= max_bytes:
+        return text
+    cut = text.encode("utf-8")[:max_bytes - len("…".encode("utf-8"))]
+    return cut.decode("utf-8", errors="ignore").rstrip() + "…"
 
 
 def held_entries(digest: StaffDigest) -> list[dict[str, Any]]:
