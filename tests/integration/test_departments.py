@@ -244,3 +244,25 @@ def test_departments_past_the_items_400_kb_are_refused_with_a_4xx_not_a_500(api)
     status, found = api.get("/api/departments")
     assert status == 200 and len(found["items"]) == 4 + len(statuses) - 1
     assert api.get(f"/api/departments/d{len(statuses) - 1:03}")[0] == 404
+
+
+def test_a_routing_rule_never_puts_new_work_in_a_deactivated_department(api, stack):
+    # Deactivated: "its tickets keep it, nothing new goes there". A rule written while it
+    # was active still names it: the rule is passed over, the contact goes where it would
+    # have gone without it.
+    assert api.put("/api/departments/repairs", REPAIRS)[0] == 200
+    rules = {"rules": [{"name": "screens", "when": {"keywords": ["display"]},
+                        "then": {"department": "repairs", "priority": "high"}}]}
+    assert api.put("/api/routing", rules)[0] == 200
+    assert api.put("/api/departments/repairs", {"active": False})[0] == 200
+    created = new_ticket(api, subject="Display broken", message="the display is dark")
+    assert Ticket.get(created["id"]).department == "general"
+    ses_deliver(stack, mail(sender="Karim <karim@example.com>", subject="display broken",
+                            body="my display is dark").as_bytes(), source="karim@example.com")
+    stack.pump.drain()
+    status, page = api.get("/api/tickets?department=repairs")
+    assert status == 200 and page["items"] == []
+    # active again, the rule applies again
+    assert api.put("/api/departments/repairs", {"active": True})[0] == 200
+    again = new_ticket(api, subject="Display broken again", message="the display is dark")
+    assert Ticket.get(again["id"]).department == "repairs"

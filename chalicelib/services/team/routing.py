@@ -58,8 +58,11 @@ class Contact:
 
 
 def route(contact: Contact) -> tuple[str, str]:
-    """(department, priority) for a new ticket: the rules, read from the settings cache."""
-    return decide(_compiled(), contact)
+    """(department, priority) for a new ticket: the rules, read from the settings cache. A
+    rule whose department was deactivated since it was saved is passed over (nothing new
+    goes to a deactivated department); it applies again once the department is active."""
+    active = set(departments.names())
+    return decide([rule for rule in _compiled() if rule.department in active], contact)
 
 
 def assignment(department: str) -> str:
