@@ -360,3 +360,26 @@ def test_a_digest_window_full_of_the_longest_entries_still_fits_its_item(stack, 
     assert window.count == staff.MAX_ENTRIES + 5 and len(window.entries) == staff.MAX_ENTRIES
     entry = window.entries[0].as_dict() if hasattr(window.entries[0], "as_dict") else window.entries[0]
     assert entry["ref"] == created["ref"] and entry["subject"].startswith("\U0001F4E6")
+
+
+def test_a_digest_is_not_sent_to_an_agent_deactivated_since(stack, api, one_window):
+    # Held entries carry customers' words; an agent deactivated (left the company) before the
+    # window ends must not get them at the address stored when they were held. A changed
+    # address gets the digest at the new address.
+    assert api.patch(f"/api/agents/{agents.agent_id(KARIM)}",
+                     {"notifications": {"digest_after": 0}})[0] == 200
+    assert api.patch(f"/api/agents/{agents.agent_id(NUSRAT)}",
+                     {"notifications": {"digest_after": 0}})[0] == 200
+    first, second = new_ticket(api, subject="Parcel A"), new_ticket(api, subject="Parcel B")
+    assert api.patch(f"/api/tickets/{first['id']}", {"assignee": KARIM})[0] == 200
+    assert api.patch(f"/api/tickets/{second['id']}", {"assignee": NUSRAT})[0] == 200
+    stack.pump.drain()
+    assert staff_items(api, first["id"], "staff_assigned")[0]["status"] == "digest"
+    assert api.patch(f"/api/agents/{agents.agent_id(KARIM)}", {"active": False})[0] == 200
+    moved = f"nusrat-new-{stack.stage}@example.com"
+    assert api.patch(f"/api/agents/{agents.agent_id(NUSRAT)}", {"email": moved})[0] == 200
+    agents.clear_cache()
+    later = staff.window_end(clock.now()) + timedelta(seconds=1)
+    assert staff.send_digests(later)["sent"] == 1
+    assert sent_mail(stack, MAIL[KARIM]) == []
+    assert sent_mail(stack, MAIL[NUSRAT]) == [] and len(sent_mail(stack, moved)) == 1

@@ -32,8 +32,8 @@ AWS calls: `notify` one GetItem for the agent (cached per container, services/te
 and, without a `customer_name` from the caller, one GetItem for the customer; nothing at all
 when the ticket has no one to tell (the customer-facing paths of an unassigned ticket cost
 what they did). Sending: the outbox's calls plus `hold`'s one UpdateItem (keys).
-`send_digests` one Query, then per digest one UpdateItem (the claim), one BatchGetItem (the
-tickets' status) and one SendRawEmail.
+`send_digests` one Query, then per digest one UpdateItem (the claim), one GetItem of the agent
+(cached), one BatchGetItem (the tickets' status) and one SendRawEmail.
 """
 from __future__ import annotations
 
@@ -330,19 +330,23 @@ def send_digests(now: datetime | None = None) -> dict[str, int]:
             if "ConditionalCheckFailed" in str(exc):
                 continue
             raise
+        found = agents.recipient(digest.agent)
+        if found is None or not found.email:
+            # deactivated (or their address removed) since the entries were held: customers'
+            # words go to no one who is no longer an agent; the claim keeps it from coming back
+            log.info("staff digest dropped: no active agent", extra={"sk": digest.sk})
+            continue
         statuses = {t.id: t.status for t in Ticket.batch_get(
             {e["ticket_id"] for e in entries if e.get("ticket_id")},
             attributes_to_get=["id", "status"])}
-        found = agents.recipient(digest.agent)
-        subject, text, html = render_digest(digest, statuses,
-                                            found.display_name if found else "")
+        subject, text, html = render_digest(digest, statuses, found.display_name)
         sender = config.settings().support_address
-        try:
+        try:  # to the agent's address now (changed since the entries were held: the new one)
             email_out.send(email_out.build(
-                sender_name=config.settings().support_name, sender=sender, to=digest.recipient,
+                sender_name=config.settings().support_name, sender=sender, to=found.email,
                 subject=subject, text=text, html=html,
                 message_id=f"<{ids.new_id('m')}@{sender.rpartition('@')[2]}>", when=now,
-                automatic=True), source=sender, destination=digest.recipient)
+                automatic=True), source=sender, destination=found.email)
             sent += 1
         except Exception:  # noqa: BLE001 - one bad address does not stop the others
             log.exception("staff digest not sent")
