@@ -70,3 +70,19 @@ def test_a_hidden_department_is_a_choice_only_when_a_link_preselects_it():
     assert "vip" not in [n for n, _ in departments.form_choices("en")]
     assert "vip" in [n for n, _ in departments.form_choices("en", also="vip")]
     assert departments.is_department("vip")
+
+
+@pytest.mark.parametrize("label", ["Repairs\r\nBcc: evil@example.com", "Tab\there", "nul\x00",
+                                   "bidi\u202eeulav"])
+def test_a_label_is_one_line_of_printable_text(label):
+    # labels reach mail (subjects, the briefing), the web form and SMS: no line breaks or
+    # control characters (header folding, a spoofed line in a text mail, reversed text)
+    from chalicelib.services.team import department_admin
+
+    entry = {**departments.DEFAULTS, "labels": {"bn": "মেরামত", "en": label}}
+    assert "labels" in department_admin._check("repairs", entry, lambda n: True, lambda n: True)
+    link = {"label": {"bn": "নিয়ম", "en": label}, "path": "/help/x"}
+    entry = {**departments.DEFAULTS, "labels": {"bn": "মেরামত", "en": "Repairs"}, "links": [link]}
+    assert "links" in department_admin._check("repairs", entry, lambda n: True, lambda n: True)
+    fine = {**departments.DEFAULTS, "labels": {"bn": "মেরামত ও সার্ভিস", "en": "Repairs & service"}}
+    assert department_admin._check("repairs", fine, lambda n: True, lambda n: True) == {}

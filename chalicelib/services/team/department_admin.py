@@ -40,6 +40,10 @@ MAX_DOCUMENT_BYTES = 350_000
 FIELDS = ("labels", "address", "form", "order", "links", "calendar", "default_policy", "active")
 _ADDRESS = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62})@[a-z0-9.-]{1,190}$")
 _NAME = re.compile(r"^[\w-]{1,64}$")
+# labels reach mail subjects, the briefing, the web form and SMS: one line of printable text
+# (no control characters, line or paragraph separators, or bidi overrides that reverse what
+# follows); Bengali's joiners (U+200C, U+200D) are letters' business and stay allowed
+_NOT_IN_A_LABEL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def listing(*, include_inactive: bool = True) -> list[dict[str, Any]]:
@@ -146,9 +150,9 @@ def _check(name: str, entry: dict[str, Any], calendar_exists: Callable[[str], bo
            policy_exists: Callable[[str], bool]) -> dict[str, str]:
     errors: dict[str, str] = {}
     labels = entry.get("labels")
-    if not (isinstance(labels, dict) and set(labels) == {"bn", "en"}
-            and all(isinstance(v, str) and 0 < len(v.strip()) <= MAX_LABEL for v in labels.values())):
-        errors["labels"] = f"{{\"bn\": ..., \"en\": ...}}, each 1-{MAX_LABEL} characters"
+    if not _labels_ok(labels):
+        errors["labels"] = (f"{{\"bn\": ..., \"en\": ...}}, each 1-{MAX_LABEL} characters on "
+                            "one line")
     address = entry.get("address")
     if address is not None:
         domain = departments.support_domain().lower()
@@ -181,12 +185,16 @@ def _check(name: str, entry: dict[str, Any], calendar_exists: Callable[[str], bo
     return errors
 
 
+def _labels_ok(labels: Any) -> bool:
+    return (isinstance(labels, dict) and set(labels) == {"bn", "en"}
+            and all(isinstance(v, str) and 0 < len(v.strip()) <= MAX_LABEL
+                    and not _NOT_IN_A_LABEL.search(v) for v in labels.values()))
+
+
 def _link_ok(link: Any) -> bool:
     if not isinstance(link, dict) or set(link) - {"label", "path", "url"} or "label" not in link:
         return False
-    label = link["label"]
-    if not (isinstance(label, dict) and set(label) == {"bn", "en"}
-            and all(isinstance(v, str) and 0 < len(v) <= MAX_LABEL for v in label.values())):
+    if not _labels_ok(link["label"]):
         return False
     path, url = link.get("path"), link.get("url")
     if (path is None) == (url is None):
