@@ -232,3 +232,20 @@ def test_erasing_the_customer_removes_their_name_from_search(api):
     assert listed(api, f"q={quote('রহিম')}")["items"] == []
     assert list(Key.query(keys.name_pk("রহিম"))) == []
     assert Ticket.get(created["id"], consistent_read=True).name_words is None
+
+
+def test_an_agent_told_a_name_is_ambiguous_reads_no_arn_or_email(api):
+    # Agents read other agents as cards (no ARN, no email): the 422 for an ambiguous name
+    # must not list the principals either.
+    other = "arn:aws:iam::123456789012:user/sales/karim"
+    agents.ensure_agent(other, role="agent", display_name="Karim Sales", departments={"general"})
+    as_nusrat = api.as_principal(NUSRAT)
+    status, error = as_nusrat.get("/api/tickets?assignee=karim")
+    assert status == 422
+    assert agents.agent_id(KARIM) in str(error) and agents.agent_id(other) in str(error)
+    assert "arn:" not in str(error) and "@" not in str(error)
+    created = new_ticket(api)
+    status, error = as_nusrat.patch(f"/api/tickets/{created['id']}", {"assignee": "karim"})
+    assert status == 422 and "arn:" not in str(error)
+    status, page = as_nusrat.get("/api/agents")
+    assert status == 200 and "arn:" not in str(page) and "@" not in str(page)

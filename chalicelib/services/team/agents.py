@@ -248,8 +248,11 @@ def find_reference(text: Any, caller: AgentView | None = None, *,
         raise ValidationFailed("No active agent has this name.",
                                {field: f"no active agent is called {ref!r}; " + REFERENCE_HELP})
     if len(found) > 1:
-        names = "; ".join(f"{agent_id(a.name)} ({a.display_name or short_name(a.name)}, "
-                          f"{a.name})" for a in found[:10])
+        # the principal only for whom the directory shows it (leads, admins, the CLI): an
+        # agent reads other agents as cards, without ARN
+        full = caller is None or caller.has_role("lead")
+        names = "; ".join(f"{agent_id(a.name)} ({a.display_name or short_name(a.name)}"
+                          f"{', ' + a.name if full else ''})" for a in found[:10])
         raise ValidationFailed(f"{ref!r} names {len(found)} agents: use an id.",
                                {field: f"ambiguous: one of {names}"})
     return found[0].name
