@@ -266,3 +266,25 @@ def test_a_routing_rule_never_puts_new_work_in_a_deactivated_department(api, sta
     assert api.put("/api/departments/repairs", {"active": True})[0] == 200
     again = new_ticket(api, subject="Display broken again", message="the display is dark")
     assert Ticket.get(again["id"]).department == "repairs"
+
+
+def test_a_department_cannot_take_another_departments_address(api, stack):
+    # The address decides where new mail lands (departments.for_address): billing set to the
+    # support address would take every contact of general, the first of two equal addresses
+    # silently wins, and a new department's default address may already be another's.
+    status, error = api.put("/api/departments/billing", {"address": "support@setu.local"})
+    assert status == 422 and "general" in error["error"]["fields"]["address"]
+    status, error = api.put("/api/departments/billing", {"address": "Sales@setu.local"})
+    assert status == 422 and "sales" in error["error"]["fields"]["address"]
+    assert api.put("/api/departments/billing", {"address": "accounts@setu.local"})[0] == 200
+    status, error = api.put("/api/departments/accounts", {"labels": {"bn": "হিসাব", "en": "Accounts"}})
+    assert status == 422 and "billing" in error["error"]["fields"]["address"]
+    assert api.put("/api/departments/accounts", {"labels": {"bn": "হিসাব", "en": "Accounts"},
+                                                "address": "ledger@setu.local"})[0] == 200
+    # mail to the support address still lands in general
+    ses_deliver(stack, mail(sender="Mitu <mitu@example.com>", to="support@setu.local",
+                            subject="Hello", body="A question").as_bytes(),
+                recipients=("support@setu.local",), source="mitu@example.com")
+    stack.pump.drain()
+    [found] = api.get("/api/tickets?q=mitu@example.com")[1]["items"]
+    assert found["department"] == "general"

@@ -11,6 +11,9 @@ DELETE does:
   deactivated (`active: false`): it stays readable, its tickets keep it, nothing new goes there;
 - any other department is removed from the document.
 
+Each department has an address of its own (the support address is general's): one another
+department uses, by its `address` or by default, is a 422.
+
 The whole document is one item: a write that would make it larger than MAX_DOCUMENT_BYTES
 (under DynamoDB's 400 KB an item) is refused with a 422, nothing written.
 
@@ -25,6 +28,7 @@ import json
 import re
 from typing import Any, Callable
 
+from chalicelib import config
 from chalicelib.db import settings
 from chalicelib.db.models import Agent, Ticket
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
@@ -77,6 +81,8 @@ def put(name: str, body: Any, actor: str, *, calendar_exists: Callable[[str], bo
     if previous is None and "labels" not in body:
         errors["labels"] = "required for a new department: {\"bn\": ..., \"en\": ...}"
     errors.update(_check(name, entry, calendar_exists, policy_exists))
+    if "address" not in errors:
+        errors.update(_address_taken(name, entry, current))
     if previous is None and len(current) >= MAX_DEPARTMENTS:
         errors["name"] = f"at most {MAX_DEPARTMENTS} departments"
     if errors:
@@ -183,6 +189,25 @@ def _check(name: str, entry: dict[str, Any], calendar_exists: Callable[[str], bo
         elif not exists(value):
             errors[field] = f"no {field.replace('default_', '')} named {value}"
     return errors
+
+
+def _address_taken(name: str, entry: dict[str, Any],
+                   current: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The address (given, or the default `<name>@<support domain>`) is another department's
+    (the support address is general's): mail to it would land in one of the two."""
+    support = config.settings().support_address
+    mine = (entry.get("address") or (support if name == departments.GENERAL
+                                      else f"{name}@{departments.support_domain()}"))
+    mine = mine.strip().lower()
+    for other, found in current.items():
+        if other == name:
+            continue
+        theirs = found.get("address") or (support if other == departments.GENERAL
+                                          else f"{other}@{departments.support_domain()}")
+        if theirs.strip().lower() == mine:
+            return {"address": f"{mine} is the address of the department {other}; choose "
+                               "another"}
+    return {}
 
 
 def _labels_ok(labels: Any) -> bool:
