@@ -102,6 +102,7 @@ def _schemas() -> dict[str, Any]:
             "from": {"type": "string", "format": "date"},
             "to": {"type": "string", "format": "date"},
             "department": {"type": ["string", "null"]},
+            "department_labels": {"type": "object", "description": "with department: bn/en labels"},
             "by": {"enum": list(reports.BY)},
             "timezone": {"type": "string", "description": "the zone the days are days in"},
             "totals": {"$ref": "#/components/schemas/ReportFigures"},
@@ -117,6 +118,8 @@ def _schemas() -> dict[str, Any]:
                                 "key": {"type": "string", "description":
                                         "the department, the channel, or the agent's id"},
                                 "agent_id": {"type": "string", "description": "by=agent"},
+                                "labels": {"type": "object",
+                                           "description": "by=department: bn/en labels"},
                                 "principal": {"type": "string", "description": "by=agent"},
                                 "name": {"type": "string",
                                          "description": "by=agent: display name"}}}]}},

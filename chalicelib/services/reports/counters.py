@@ -42,7 +42,7 @@ from chalicelib.db.models import Agent
 from chalicelib.errors import BadRequest
 from chalicelib.integrations import aws
 from chalicelib.services.reports import histograms
-from chalicelib.services.team import agents
+from chalicelib.services.team import agents, departments
 from chalicelib.services.tickets import lifecycle
 
 log = logging.getLogger("setu.reports")
@@ -408,6 +408,7 @@ def build(start: date, end: date, department: str | None = None, by: str = "day"
         totals = _sum(totals, counters)
     report: dict[str, Any] = {
         "from": start.isoformat(), "to": end.isoformat(), "department": department or None,
+        **({"department_labels": departments.labels(department)} if department else {}),
         "by": by, "timezone": timezone().key,
         "totals": figures(totals),
         "days": [{"date": d.isoformat(), **figures(per_day[d])} for d in days],
@@ -416,6 +417,9 @@ def build(start: date, end: date, department: str | None = None, by: str = "day"
     if by == "agent":
         report["groups"] = agent_rows(groups, names or _agent_names())
         report["highlights"] = highlights(report["groups"])
+    elif by == "department":  # the labels people read beside the name (one cached settings read)
+        report["groups"] = [{"key": key, "labels": departments.labels(key), **figures(groups[key])}
+                            for key in sorted(groups)]
     elif by != "day":
         report["groups"] = [{"key": key, **figures(groups[key])} for key in sorted(groups)]
     return report
