@@ -102,7 +102,6 @@ def _schemas() -> dict[str, Any]:
             "from": {"type": "string", "format": "date"},
             "to": {"type": "string", "format": "date"},
             "department": {"type": ["string", "null"]},
-            "department_labels": {"type": "object", "description": "with department: bn/en labels"},
             "by": {"enum": list(reports.BY)},
             "timezone": {"type": "string", "description": "the zone the days are days in"},
             "totals": {"$ref": "#/components/schemas/ReportFigures"},

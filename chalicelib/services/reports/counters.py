@@ -13,12 +13,11 @@ Aggregate items in the keys table (counters are top-level number attributes):
   report#<YYYY-MM-DD> / all | dept#<name> | channel#<c> | agent#<principal>
   report#backlog / all | dept#<name>     d<YYYYMMDD>: tickets created that day still open
   reported#<table>#<key>#<sk> / _        the marker of an applied stream record (TTL)
+  A resolution counts `resolved` on the ticket's dimensions and its owner's item, `handled`
+  on both when it has an owner (docs/reports.md, "Identities").
 
-A resolution counts `resolved` on the ticket's dimensions and its owner's item, `handled` on
-both when it has an owner (docs/reports.md, "Identities").
-
-Reading (`build`): one BatchGetItem for a range of up to 92 days (by day), or one Query per
-day (by agent, department or channel; by agent + one Query of the agent directory for names).
+Reading (`build`): one BatchGetItem for a range of up to 92 days (by day), or one Query per day
+(by agent, department or channel; by agent + one Query of the agent directory for names).
 """
 from __future__ import annotations
 
@@ -408,7 +407,6 @@ def build(start: date, end: date, department: str | None = None, by: str = "day"
         totals = _sum(totals, counters)
     report: dict[str, Any] = {
         "from": start.isoformat(), "to": end.isoformat(), "department": department or None,
-        **({"department_labels": departments.labels(department)} if department else {}),
         "by": by, "timezone": timezone().key,
         "totals": figures(totals),
         "days": [{"date": d.isoformat(), **figures(per_day[d])} for d in days],
@@ -417,11 +415,9 @@ def build(start: date, end: date, department: str | None = None, by: str = "day"
     if by == "agent":
         report["groups"] = agent_rows(groups, names or _agent_names())
         report["highlights"] = highlights(report["groups"])
-    elif by == "department":  # the labels people read beside the name (one cached settings read)
-        report["groups"] = [{"key": key, "labels": departments.labels(key), **figures(groups[key])}
-                            for key in sorted(groups)]
-    elif by != "day":
-        report["groups"] = [{"key": key, **figures(groups[key])} for key in sorted(groups)]
+    elif by != "day":  # a department's row carries its bn/en labels (the cached settings read)
+        report["groups"] = [{"key": key, **figures(groups[key]), **(
+            {"labels": departments.labels(key)} if by == "department" else {})} for key in sorted(groups)]
     return report
 
 
