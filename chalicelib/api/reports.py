@@ -117,6 +117,8 @@ def _schemas() -> dict[str, Any]:
                                 "key": {"type": "string", "description":
                                         "the department, the channel, or the agent's id"},
                                 "agent_id": {"type": "string", "description": "by=agent"},
+                                "labels": {"type": "object",
+                                           "description": "by=department: bn/en labels"},
                                 "principal": {"type": "string", "description": "by=agent"},
                                 "name": {"type": "string",
                                          "description": "by=agent: display name"}}}]}},

@@ -125,6 +125,7 @@ def test_report_figures_from_the_streams(api, stack):
     _, by_dept = api.get(f"/api/reports?{_range()}&by=department")
     depts = {g["key"]: g for g in by_dept["groups"]}
     assert depts["general"]["created"] == 2 and depts["billing"]["created"] == 1
+    assert depts["billing"]["labels"] == {"bn": "বিল ও পেমেন্ট", "en": "Billing"}
     assert depts["general"]["breaches"]["total"] == 1
     # contacts and replies count in their ticket's department too
     assert (depts["general"]["contacts_in"], depts["billing"]["contacts_in"]) == (2, 1)

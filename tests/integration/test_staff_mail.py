@@ -192,7 +192,7 @@ def created_subject(api, created) -> str:
 
 
 def test_quiet_hours_hold_everything_until_they_end(stack, api):
-    now = clock.now().astimezone(staff.templates.BUSINESS_TZ)
+    now = clock.now().astimezone(clock.business_zone())
     start = (now - timedelta(hours=1)).strftime("%H:%M")
     end = (now + timedelta(hours=1)).strftime("%H:%M")
     status, prefs = api.as_principal(NUSRAT).put("/api/me/notifications",

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import config
+from chalicelib import clock, config
 from chalicelib.db.models import StaffDigest, Ticket
 from chalicelib.services.messaging import staff
 from chalicelib.services.team import notifications
@@ -112,7 +112,7 @@ def test_preferences_validate_and_default():
 
 
 def dhaka(hour: int, minute: int = 0, day: int = 7) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=notifications.BUSINESS_TZ).astimezone(UTC)
+    return datetime(2026, 12, day, hour, minute, tzinfo=clock.business_zone()).astimezone(UTC)
 
 
 def test_quiet_hours_span_midnight_in_dhaka_time():

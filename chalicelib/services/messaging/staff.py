@@ -69,8 +69,6 @@ MAX_ENTRIES = 300  # per window and agent: beyond, the digest counts them ("and 
 # margin an update that replaces the list needs on the local emulator (moto counts the list
 # being replaced and its replacement together)
 ENTRY_SUBJECT_BYTES, ENTRY_LINE_BYTES = 120, 300
-_BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
-              "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর")
 SLA_TARGETS = ("first_response", "next_reply", "resolution")
 
 
@@ -95,11 +93,11 @@ def when(value: datetime | str | None, lang: str) -> str | None:
     if value is None or value == "":
         return None
     instant = clock.parse_iso(value) if isinstance(value, str) else value
-    local = instant.astimezone(templates.BUSINESS_TZ)
+    local = instant.astimezone(clock.business_zone())
     if lang == "bn":
-        return templates.bn_digits(
-            f"{local.day} {_BN_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}") + " (ঢাকা)"
-    return f"{local.day} {local:%b} {local.year}, {local:%H:%M} (Dhaka time)"
+        return templates.bn_digits(f"{local.day} {templates.BN_MONTHS[local.month - 1]} "
+                                   f"{local.year}, {local:%H:%M}") + f" ({templates.zone_name('bn')})"
+    return f"{local.day} {local:%b} {local.year}, {local:%H:%M} ({templates.zone_name('en')})"
 
 
 def sla_due(ticket: Ticket) -> str | None:

@@ -9,13 +9,12 @@ import os
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from chalicelib import clock
 from chalicelib.ids import TO_BENGALI_DIGITS
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "templates")
-BUSINESS_TZ = ZoneInfo("Asia/Dhaka")
-_BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
+BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
               "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর")
 _BN_DAYS = ("সোমবার", "মঙ্গলবার", "বুধবার", "বৃহস্পতিবার", "শুক্রবার", "শনিবার", "রবিবার")
 
@@ -26,11 +25,21 @@ def bn_digits(value: Any) -> str:
 
 def local_time(value: datetime, lang: str = "en") -> str:
     """A due time as a person in Dhaka reads it: 'Sunday 23 November, 10:30' / Bengali."""
-    when = value.astimezone(BUSINESS_TZ)
+    when = value.astimezone(clock.business_zone())
     if lang == "bn":
-        text = f"{_BN_DAYS[when.weekday()]}, {when.day} {_BN_MONTHS[when.month - 1]}, {when:%H:%M}"
+        text = f"{_BN_DAYS[when.weekday()]}, {when.day} {BN_MONTHS[when.month - 1]}, {when:%H:%M}"
         return bn_digits(text)
     return f"{when:%A} {when.day} {when:%B}, {when:%H:%M}"
+
+
+# how people name the business time zone (clock.business_zone); another zone is named by its key
+ZONE_NAMES = {"Asia/Dhaka": {"bn": "ঢাকা", "en": "Dhaka time"}}
+
+
+def zone_name(lang: str) -> str:
+    """The business time zone as staff read it beside a time: "ঢাকা" / "Dhaka time"."""
+    key = clock.business_zone().key
+    return ZONE_NAMES.get(key, {}).get(lang, key)
 
 
 def ref_for(ref: str, lang: str) -> str:

@@ -13,12 +13,11 @@ Aggregate items in the keys table (counters are top-level number attributes):
   report#<YYYY-MM-DD> / all | dept#<name> | channel#<c> | agent#<principal>
   report#backlog / all | dept#<name>     d<YYYYMMDD>: tickets created that day still open
   reported#<table>#<key>#<sk> / _        the marker of an applied stream record (TTL)
+  A resolution counts `resolved` on the ticket's dimensions and its owner's item, `handled`
+  on both when it has an owner (docs/reports.md, "Identities").
 
-A resolution counts `resolved` on the ticket's dimensions and its owner's item, `handled` on
-both when it has an owner (docs/reports.md, "Identities").
-
-Reading (`build`): one BatchGetItem for a range of up to 92 days (by day), or one Query per
-day (by agent, department or channel; by agent + one Query of the agent directory for names).
+Reading (`build`): one BatchGetItem for a range of up to 92 days (by day), or one Query per day
+(by agent, department or channel; by agent + one Query of the agent directory for names).
 """
 from __future__ import annotations
 
@@ -42,7 +41,7 @@ from chalicelib.db.models import Agent
 from chalicelib.errors import BadRequest
 from chalicelib.integrations import aws
 from chalicelib.services.reports import histograms
-from chalicelib.services.team import agents
+from chalicelib.services.team import agents, departments
 from chalicelib.services.tickets import lifecycle
 
 log = logging.getLogger("setu.reports")
@@ -416,8 +415,9 @@ def build(start: date, end: date, department: str | None = None, by: str = "day"
     if by == "agent":
         report["groups"] = agent_rows(groups, names or _agent_names())
         report["highlights"] = highlights(report["groups"])
-    elif by != "day":
-        report["groups"] = [{"key": key, **figures(groups[key])} for key in sorted(groups)]
+    elif by != "day":  # a department's row carries its bn/en labels (the cached settings read)
+        report["groups"] = [{"key": key, **figures(groups[key]), **(
+            {"labels": departments.labels(key)} if by == "department" else {})} for key in sorted(groups)]
     return report
 
 

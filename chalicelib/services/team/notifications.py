@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from chalicelib import clock
 
 KINDS = ("assigned", "customer_replied", "callback_due", "sla_warning", "decision_requested",
          "decision_decided", "escalation")
 DEFAULT_DIGEST_AFTER = 5
 MAX_DIGEST_AFTER = 100
-BUSINESS_TZ = ZoneInfo("Asia/Dhaka")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])\Z")
 
 
@@ -90,11 +90,12 @@ def quiet_until(prefs: dict[str, Any], now: datetime) -> datetime | None:
     start, end = _clock(quiet["start"]), _clock(quiet["end"])
     if start is None or end is None:
         return None
-    local = now.astimezone(BUSINESS_TZ)
+    zone = clock.business_zone()
+    local = now.astimezone(zone)
     today = local.date()
     for day in (today - timedelta(days=1), today):
-        begins = datetime.combine(day, start, BUSINESS_TZ)
-        ends = datetime.combine(day if end > start else day + timedelta(days=1), end, BUSINESS_TZ)
+        begins = datetime.combine(day, start, zone)
+        ends = datetime.combine(day if end > start else day + timedelta(days=1), end, zone)
         if begins <= local < ends:
             return ends.astimezone(now.tzinfo)
     return None

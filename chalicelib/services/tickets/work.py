@@ -16,7 +16,7 @@ from chalicelib.errors import BadRequest, Conflict, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.integrations import storage
 from chalicelib.services.followup import checkin, decisions
-from chalicelib.services.messaging import outbound, routes, sms_text, staff, suppression, templates
+from chalicelib.services.messaging import outbound, routes, sms_text, staff, suppression
 from chalicelib.services.portal import webform
 from chalicelib.services.sla import rules
 from chalicelib.services.team import agents, audit, departments
@@ -448,8 +448,9 @@ def _business_time(at: str) -> str:
     """An instant as people at the business read it: '7 December 2026, 14:19 (Asia/Dhaka)'."""
     if not at:
         return "an unknown date"
-    when = clock.parse_iso(at).astimezone(templates.BUSINESS_TZ)
-    return f"{when.day} {when:%B %Y}, {when:%H:%M} ({templates.BUSINESS_TZ.key})"
+    zone = clock.business_zone()
+    when = clock.parse_iso(at).astimezone(zone)
+    return f"{when.day} {when:%B %Y}, {when:%H:%M} ({zone.key})"
 
 
 def _unsuppressed_route(ticket: Ticket, customer: Customer | None,
