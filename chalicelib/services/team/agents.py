@@ -103,6 +103,12 @@ def clear_cache() -> None:
     _recipients.clear()
 
 
+def forget(principal: str) -> None:
+    """Drop one agent from this container's caches (it was just changed)."""
+    _cache.pop(principal, None)
+    _recipients.pop(principal, None)
+
+
 # ---- managing agents: the admin API (api/agents.py) and the `setu` command -------------------
 #
 # Agents are addressed by an opaque, stable id: ARNs hold "/", which API Gateway paths do not
@@ -179,6 +185,7 @@ def view(agent: Agent) -> dict[str, Any]:
             "active": bool(agent.active), "away": bool(agent.away),
             "notifications": notifications.effective(_plain_field("notifications",
                                                                   agent.notifications)),
+            "console_user": agent.cognito_username,
             "version": agent.version or 0,
             "created_at": clock.iso(agent.created_at) if agent.created_at else None}
 
