@@ -267,11 +267,13 @@ def static_problems(template: dict) -> list[str]:
                 "x-amazon-apigateway-authtype") != "awsSigv4":
             problems.append(f"{api_id}: no awsSigv4 (IAM) authoriser")
     # API Gateway's own 403 (no route, unsigned request) in the contract's error shape
-    response_id, response = one("AWS::ApiGateway::GatewayResponse")
-    if response_id and (response.get("ResponseType") != "MISSING_AUTHENTICATION_TOKEN"
-                        or response.get("StatusCode") != "403"
-                        or '"error"' not in str(response.get("ResponseTemplates", {}))):
-        problems.append(f"{response_id}: not a 403 MISSING_AUTHENTICATION_TOKEN in the error shape")
+    responses = {r.get("ResponseType"): (name, r) for name, r in
+                 by_type.get("AWS::ApiGateway::GatewayResponse", {}).items()}
+    for response_type, status in (("MISSING_AUTHENTICATION_TOKEN", "403"), ("UNAUTHORIZED", "401")):
+        response_id, response = responses.get(response_type, ("", {}))
+        if not response_id or response.get("StatusCode") != status \
+                or '"error"' not in str(response.get("ResponseTemplates", {})):
+            problems.append(f"no {status} {response_type} gateway response in the error shape")
     deployment_id, deployment = one("AWS::ApiGateway::Deployment")
     if deployment_id and not _names(deployment.get("RestApiId"), api_id):
         problems.append(f"{deployment_id} does not deploy {api_id}")

@@ -46,6 +46,7 @@ NO_ROUTE = {"error": {"code": "forbidden", "message": (
     "No such route, or the request is not signed (API Gateway's Missing Authentication Token).")}}
 
 
+# as the packaged API's UNAUTHORIZED gateway response (infra/package.py UNAUTHORIZED_BODY)
 UNAUTHORIZED = {"error": {"code": "unauthenticated", "message": (
     "Sign in to the console: Authorization: Bearer <a valid Cognito ID token>.")}}
 

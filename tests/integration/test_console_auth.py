@@ -205,3 +205,10 @@ def _b64(part: str) -> bytes:
 def _moto_key() -> RSAKey:
     data = resources.files("moto.cognitoidp").joinpath("resources/jwks-private.json.gz").read_bytes()
     return RSAKey.import_key(json.loads(gzip.decompress(data)))
+
+
+def test_the_local_401_is_the_packaged_apis():
+    from infra import package
+    from local import gateway
+
+    assert json.loads(package.UNAUTHORIZED_BODY) == gateway.UNAUTHORIZED
