@@ -1,6 +1,7 @@
 """Agent management and the audit log (/api/agents, /api/me, /api/audit): thin adapters over
 services/team/agents.py and services/team/audit.py; inviting an agent to the console
-(POST /api/agents/{id}/invite) over services/team/console_access.py. Roles and the bootstrap of the first admin:
+(POST /api/agents/{id}/invite) over services/team/console_access.py. Roles and the bootstrap
+of the first admin:
 docs/agents.md. `GET /api/agents` answers every agent: leads and admins read every record,
 agents the active agents' cards (to hand a ticket over)."""
 from __future__ import annotations
@@ -67,8 +68,8 @@ def _schemas() -> dict[str, Any]:
                 "active": {"type": "boolean"},
                 "away": {"type": "boolean", "description": "skipped by round-robin assignment"},
                 "notifications": prefs,
-                "console_user": {**nullable, "description": "the agent's console (Cognito) user "
-                                                             "name, once invited"},
+                "console_user": {**nullable, "description": "the agent's console (Cognito) "
+                                                            "user name, once invited"},
                 "version": {"type": "integer", "description": "send it back in PATCH: 409 when stale"},
                 "created_at": {"type": ["string", "null"], "format": "date-time"}}},
         "AgentCard": {"type": "object", "required": [

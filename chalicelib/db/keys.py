@@ -20,7 +20,7 @@ key prefix of the keys table is built here, and only here:
   texted#<E.164> / _                     target: the ticket we last sent an SMS to that number
                                          from; data: at, message (SMS threading)
   agent-id#<id> / _                      target: the principal ARN
-  agent-sub#<cognito sub> / _            target: the principal ARN (the console user it was invited as)
+  agent-sub#<cognito sub> / _            target: the principal ARN (whom the console user is)
   audit#<YYYY-MM-DD> / <at>#<random>     one audit entry
   rr#<department> / _                    value: round-robin counter
   customer-merge#<customer id> / <ticket id>   a ticket a merge moved
