@@ -4,10 +4,11 @@
 address marked verified (an admin vouches for it; password reset mails go there), and Cognito
 sending the invitation with a temporary password. Inviting an address that already has a user
 answers that user (AdminGetUser) instead, so a retry after a failed link is harmless; `resend`
-sends the invitation again (MessageAction RESEND).
+sends the invitation again (MessageAction RESEND). `set_enabled` follows an agent's
+deactivation (and reactivation) so a deactivated person cannot sign in either.
 
 AWS calls: `invite` one AdminCreateUser, or that and one AdminGetUser when the user exists;
-`resend` one AdminCreateUser."""
+`resend` one AdminCreateUser; `set_enabled` one AdminDisableUser or AdminEnableUser."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,3 +59,12 @@ def resend(username: str) -> None:
     client("cognito-idp").admin_create_user(
         UserPoolId=_pool(), Username=username, MessageAction="RESEND",
         DesiredDeliveryMediums=["EMAIL"])
+
+
+def set_enabled(username: str, enabled: bool) -> None:
+    idp = client("cognito-idp")
+    call = idp.admin_enable_user if enabled else idp.admin_disable_user
+    try:
+        call(UserPoolId=_pool(), Username=username)
+    except idp.exceptions.UserNotFoundException:
+        pass  # removed by hand in the console: nothing to enable or disable

@@ -159,6 +159,13 @@ def test_unlinked_and_deactivated_users_are_403(world):
     assert status == 200, changed
     status, body = _bearer(stack.client, token, "GET", "/console/api/tickets")
     assert status == 403 and "deactivated" in body["error"]["message"]
+    # and the person cannot sign in any more; reactivated, they can again
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        _sign_in(idp, client_id, agent["email"])
+    status, _ = api.patch(f"/api/agents/{agent['id']}", {"active": True})
+    assert status == 200
+    token = _sign_in(idp, client_id, agent["email"])
+    assert _bearer(stack.client, token, "GET", "/console/api/tickets")[0] == 200
 
 
 def test_invitations_are_for_admins_and_agents_with_an_address(world):

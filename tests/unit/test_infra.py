@@ -609,6 +609,8 @@ NEEDS = {
         ("s3:DeleteObject", MAIL + "/attachments/T-1/a.pdf"),
         ("cognito-idp:AdminCreateUser", POOL.format("dev")),
         ("cognito-idp:AdminGetUser", POOL.format("dev")),
+        ("cognito-idp:AdminDisableUser", POOL.format("dev")),
+        ("cognito-idp:AdminEnableUser", POOL.format("dev")),
     ],
     "timer_fired": [
         ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),

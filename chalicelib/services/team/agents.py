@@ -8,10 +8,12 @@ full and other agents with `card`s (active agents, no ARN, no email).
 
 AWS calls: `lookup` one GetItem (cached); `directory` one Query (a page of at most PAGE_MAX);
 `find_reference` by name one Query of the agent partition (every active agent, pages of
-PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem."""
+PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem; `update` that (de)activates an
+agent invited to the console also one AdminDisableUser/AdminEnableUser (docs/console.md)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 import unicodedata
@@ -24,10 +26,12 @@ from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Agent, Key
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.integrations import cognito
 from chalicelib.services.customers.contacts import InvalidContact, normalise_email
 from chalicelib.services.team import audit, notifications
 from chalicelib.services.team import departments as department_list
 
+_log = logging.getLogger("setu.agents")
 ROLES = ("agent", "lead", "admin")
 RANK = {role: n for n, role in enumerate(ROLES)}
 _cache: dict[str, tuple[float, "AgentView | None", bool]] = {}
@@ -389,7 +393,20 @@ def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
         raise Conflict("This agent changed at the same time; read it again.") from None
     _cache.pop(agent.name, None)
     _recipients.pop(agent.name, None)
+    if "active" in changed and agent.cognito_username:
+        _follow_in_cognito(agent)
     return view(agent)
+
+
+def _follow_in_cognito(agent: Agent) -> None:
+    """A deactivated agent's console user is disabled too (a reactivated one enabled): the API
+    already refuses them (api/auth.py); this stops the sign-in itself. Best effort: the
+    change is saved, and a failure here is logged, not the answer."""
+    try:
+        cognito.set_enabled(agent.cognito_username, bool(agent.active))
+    except Exception:  # noqa: BLE001 - the agent record is what the API enforces
+        _log.warning("agent.cognito_sync_failed", extra={"agent": agent_id(agent.name)},
+                     exc_info=True)
 
 
 def bootstrap_admin(principal: str, *, display_name: str = "", email: str = "",
