@@ -4,17 +4,21 @@
 address marked verified (an admin vouches for it; password reset mails go there), and Cognito
 sending the invitation with a temporary password. Inviting an address that already has a user
 answers that user (AdminGetUser) instead, so a retry after a failed link is harmless; `resend`
-sends the invitation again (MessageAction RESEND). `set_enabled` follows an agent's
-deactivation (and reactivation) so a deactivated person cannot sign in either.
+sends the invitation again (MessageAction RESEND). `follow` has a console user follow an
+agent's deactivation (and reactivation) so a deactivated person cannot sign in either.
 
 AWS calls: `invite` one AdminCreateUser, or that and one AdminGetUser when the user exists;
-`resend` one AdminCreateUser; `set_enabled` one AdminDisableUser or AdminEnableUser."""
+`resend` one AdminCreateUser; `follow` one AdminDisableUser or AdminEnableUser."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from chalicelib import config
 from chalicelib.integrations.aws import client
+
+
+_log = logging.getLogger("setu.cognito")
 
 
 class NotConfigured(RuntimeError):
@@ -61,10 +65,13 @@ def resend(username: str) -> None:
         DesiredDeliveryMediums=["EMAIL"])
 
 
-def set_enabled(username: str, enabled: bool) -> None:
-    idp = client("cognito-idp")
-    call = idp.admin_enable_user if enabled else idp.admin_disable_user
+def follow(username: str, enabled: bool) -> None:
+    """Disable (or enable) the console user of an agent just deactivated (or reactivated). The
+    API refuses a deactivated agent already (api/auth.py); this stops the sign-in itself. Best
+    effort: the agent's change is saved, so a failure here is logged, not the answer."""
     try:
+        idp = client("cognito-idp")
+        call = idp.admin_enable_user if enabled else idp.admin_disable_user
         call(UserPoolId=_pool(), Username=username)
-    except idp.exceptions.UserNotFoundException:
-        pass  # removed by hand in the console: nothing to enable or disable
+    except Exception:  # noqa: BLE001 - the agent record is what the API enforces
+        _log.warning("cognito.follow_failed", extra={"enabled": enabled}, exc_info=True)

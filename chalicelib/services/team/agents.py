@@ -13,7 +13,6 @@ agent invited to the console also one AdminDisableUser/AdminEnableUser (docs/con
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import time
 import unicodedata
@@ -31,7 +30,6 @@ from chalicelib.services.customers.contacts import InvalidContact, normalise_ema
 from chalicelib.services.team import audit, notifications
 from chalicelib.services.team import departments as department_list
 
-_log = logging.getLogger("setu.agents")
 ROLES = ("agent", "lead", "admin")
 RANK = {role: n for n, role in enumerate(ROLES)}
 _cache: dict[str, tuple[float, "AgentView | None", bool]] = {}
@@ -393,20 +391,9 @@ def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
         raise Conflict("This agent changed at the same time; read it again.") from None
     _cache.pop(agent.name, None)
     _recipients.pop(agent.name, None)
-    if "active" in changed and agent.cognito_username:
-        _follow_in_cognito(agent)
+    if "active" in changed and agent.cognito_username:  # the console sign-in follows
+        cognito.follow(agent.cognito_username, bool(agent.active))
     return view(agent)
-
-
-def _follow_in_cognito(agent: Agent) -> None:
-    """A deactivated agent's console user is disabled too (a reactivated one enabled): the API
-    already refuses them (api/auth.py); this stops the sign-in itself. Best effort: the
-    change is saved, and a failure here is logged, not the answer."""
-    try:
-        cognito.set_enabled(agent.cognito_username, bool(agent.active))
-    except Exception:  # noqa: BLE001 - the agent record is what the API enforces
-        _log.warning("agent.cognito_sync_failed", extra={"agent": agent_id(agent.name)},
-                     exc_info=True)
 
 
 def bootstrap_admin(principal: str, *, display_name: str = "", email: str = "",
