@@ -6,8 +6,8 @@ from chalice import Chalice, Cron
 
 from chalicelib import observability
 from chalicelib.api import (
-    agents, customers, departments, document, held, macros, public, reports, routing, sla,
-    tickets,
+    agents, console, customers, departments, document, held, macros, public, reports, routing,
+    sla, tickets,
 )
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
@@ -23,6 +23,8 @@ app.register_middleware(error_middleware, "http")
 for blueprint in (public, tickets, customers, macros, routing, reports, sla, agents, held,
                   departments, document):
     app.register_blueprint(blueprint.bp)
+# people signed in with Cognito reach the same routes under /console/api/... (docs/console.md)
+console.mirror(app)
 
 # Event sources carry placeholder names: infra/lambda.yaml wires each to its real resource in
 # the packaged template, and the local stack's pump (local/pump.py) delivers to them.

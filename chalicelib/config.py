@@ -46,6 +46,8 @@ class Settings:
     captcha_secret: str = ""
     captcha_site_key: str = ""
     captcha_verify_url: str = ""
+    # the agent console's Cognito user pool (SETU_USER_POOL_ID; docs/console.md): invitations
+    user_pool_id: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -102,6 +104,7 @@ def settings() -> Settings:
         captcha_secret=env.get("SETU_CAPTCHA_SECRET", ""),
         captcha_site_key=env.get("SETU_CAPTCHA_SITE_KEY", ""),
         captcha_verify_url=env.get("SETU_CAPTCHA_VERIFY_URL", ""),
+        user_pool_id=env.get("SETU_USER_POOL_ID", "").strip(),
     )
 
 

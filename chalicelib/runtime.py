@@ -9,7 +9,7 @@ from chalicelib.api import idempotency
 from chalicelib.db import connection, models, settings
 from chalicelib.integrations import aws
 from chalicelib.services.messaging import signing
-from chalicelib.services.team import agents
+from chalicelib.services.team import agents, console_access
 
 
 def reset() -> None:
@@ -20,5 +20,6 @@ def reset() -> None:
     settings.clear_cache()
     aws.reset()
     agents.clear_cache()
+    console_access.clear_cache()
     idempotency.reset()
     signing.reset()

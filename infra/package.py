@@ -512,14 +512,19 @@ ANY_METHOD = "x-amazon-apigateway-any-method"
 NO_ROUTE_BODY = ('{"error": {"code": "forbidden", "message": "No such route, or the request is '
                  'not signed (API Gateway\'s Missing Authentication Token)."}}')
 
+# API Gateway's 401 for a console route (/console/api/..., Cognito authorizer) without a valid
+# ID token; local/gateway.py answers the same.
+UNAUTHORIZED_BODY = ('{"error": {"code": "unauthenticated", "message": "Sign in to the '
+                     'console: Authorization: Bearer <a valid Cognito ID token>."}}')
+
 
 def add_any_methods(template_path: Path) -> int:
     """Give every resource of the REST API an ANY method beside its own ones, integrated with
     the same function and security. API Gateway answers a method a resource lacks with 403
     "Missing Authentication Token" before any code runs; through ANY it reaches the app, which
     answers 405 with `Allow` (Chalice's method check; the contract's error shape). The local
-    stack routes the same way (local/gateway.py). Also a gateway response that gives API
-    Gateway's remaining 403 the contract's shape. Returns the number of resources changed."""
+    stack routes the same way (local/gateway.py). Also gateway responses that give API
+    Gateway's remaining 403 and its Cognito authorizer's 401 the contract's shape. Returns the number of resources changed."""
     import yaml
 
     template = yaml.safe_load(template_path.read_text(encoding="utf-8"))
@@ -534,6 +539,14 @@ def add_any_methods(template_path: Path) -> int:
                            "ResponseParameters": {
                                "gatewayresponse.header.Content-Type": "'application/json'"},
                            "ResponseTemplates": {"application/json": NO_ROUTE_BODY}}}
+        # the console routes' Cognito authorizer refusing a token: 401 in the same shape
+        template["Resources"][f"{logical_id}UnauthorizedResponse"] = {
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {"RestApiId": {"Ref": logical_id},
+                           "ResponseType": "UNAUTHORIZED", "StatusCode": "401",
+                           "ResponseParameters": {
+                               "gatewayresponse.header.Content-Type": "'application/json'"},
+                           "ResponseTemplates": {"application/json": UNAUTHORIZED_BODY}}}
         for item in resource["Properties"].get("DefinitionBody", {}).get("paths", {}).values():
             methods = [m for m in item.values() if isinstance(m, dict)
                        and "x-amazon-apigateway-integration" in m]

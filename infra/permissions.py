@@ -54,6 +54,8 @@ RESOURCE_FORMS = {
     "sms-origination": _ARN + ":sms-voice:" + _REGIONAL + ":{id}/*",
     # a Secrets Manager secret setu-<stage>-<id>; AWS appends 6 random characters to its ARN
     "secret": _ARN + ":secretsmanager:" + _REGIONAL + ":secret:setu-${{Stage}}-{id}-??????",
+    # a Cognito user pool (its Ref is the pool id)
+    "user-pool": _ARN + ":cognito-idp:" + _REGIONAL + ":userpool/${{{id}}}",
     "log-group": _ARN + ":logs:" + _REGIONAL + ":log-group:/aws/lambda/setu-${{Stage}}-{function}:*",
 }
 _SUB = re.compile(r"\$\{([^}!]+)\}")

@@ -77,6 +77,10 @@ CANNOT_CREATE: dict[str, str] = {
                                         "(the RestApi they belong to is not created either)",
     "AWS::SecretsManager::Secret": "moto's CloudFormation has no Secrets Manager secrets "
                                    "(skipped silently)",
+    "AWS::Cognito::UserPool": "moto's CloudFormation has no Cognito user pools (skipped "
+                              "silently); the local stack creates the pool through the API",
+    "AWS::Cognito::UserPoolClient": "moto's CloudFormation has no Cognito app clients "
+                                    "(skipped silently)",
 }
 
 # Types moto creates without a physical id: checked through the service instead (Lambda
@@ -255,15 +259,21 @@ def static_problems(template: dict) -> list[str]:
                 secured = any("sigv4" in s for s in operation.get("security", []))
                 if path.startswith("/api/") and not secured:
                     problems.append(f"{api_id}: {method.upper()} {path} is not IAM-authorised")
+                if path.startswith("/console/api/") and not any(
+                        "console" in s for s in operation.get("security", [])):
+                    problems.append(f"{api_id}: {method.upper()} {path} is not "
+                                    "Cognito-authorised")
         if body.get("securityDefinitions", {}).get("sigv4", {}).get(
                 "x-amazon-apigateway-authtype") != "awsSigv4":
             problems.append(f"{api_id}: no awsSigv4 (IAM) authoriser")
     # API Gateway's own 403 (no route, unsigned request) in the contract's error shape
-    response_id, response = one("AWS::ApiGateway::GatewayResponse")
-    if response_id and (response.get("ResponseType") != "MISSING_AUTHENTICATION_TOKEN"
-                        or response.get("StatusCode") != "403"
-                        or '"error"' not in str(response.get("ResponseTemplates", {}))):
-        problems.append(f"{response_id}: not a 403 MISSING_AUTHENTICATION_TOKEN in the error shape")
+    responses = {r.get("ResponseType"): (name, r) for name, r in
+                 by_type.get("AWS::ApiGateway::GatewayResponse", {}).items()}
+    for response_type, status in (("MISSING_AUTHENTICATION_TOKEN", "403"), ("UNAUTHORIZED", "401")):
+        response_id, response = responses.get(response_type, ("", {}))
+        if not response_id or response.get("StatusCode") != status \
+                or '"error"' not in str(response.get("ResponseTemplates", {})):
+            problems.append(f"no {status} {response_type} gateway response in the error shape")
     deployment_id, deployment = one("AWS::ApiGateway::Deployment")
     if deployment_id and not _names(deployment.get("RestApiId"), api_id):
         problems.append(f"{deployment_id} does not deploy {api_id}")
@@ -412,6 +422,33 @@ def static_problems(template: dict) -> list[str]:
             problems.append(f"{secret_id}: a SecretString in the template is not a secret")
         if resources[secret_id].get("DeletionPolicy") != "Retain":
             problems.append(f"{secret_id}: DeletionPolicy is not Retain")
+
+    # the console's user pool: invitations only, email as user name, optional TOTP; its app
+    # client public (no secret) with SRP; the API's Cognito authorizer names the pool
+    pool_id, pool = one("AWS::Cognito::UserPool")
+    if pool_id:
+        if not (pool.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"):
+            problems.append(f"{pool_id}: self sign-up is allowed (AllowAdminCreateUserOnly)")
+        if pool.get("UsernameAttributes") != ["email"]:
+            problems.append(f"{pool_id}: the user name is not the email address")
+        if pool.get("MfaConfiguration") != "OPTIONAL" or \
+                "SOFTWARE_TOKEN_MFA" not in (pool.get("EnabledMfas") or []):
+            problems.append(f"{pool_id}: TOTP MFA is not offered")
+        if resources[pool_id].get("DeletionPolicy") != "Retain":
+            problems.append(f"{pool_id}: DeletionPolicy is not Retain")
+        authorizers = [s.get("x-amazon-apigateway-authorizer", {}) for s in
+                       ((api.get("Body") or {}).get("securityDefinitions") or {}).values()]
+        cognito = [a for a in authorizers if a.get("type") == "cognito_user_pools"]
+        if not cognito or not all(_names(a.get("providerARNs"), pool_id) for a in cognito):
+            problems.append(f"the API's Cognito authorizer does not name {pool_id}")
+    client_id, app_client = one("AWS::Cognito::UserPoolClient")
+    if client_id:
+        if app_client.get("GenerateSecret"):
+            problems.append(f"{client_id}: a browser client cannot keep a secret")
+        if "ALLOW_USER_SRP_AUTH" not in (app_client.get("ExplicitAuthFlows") or []):
+            problems.append(f"{client_id}: no SRP sign-in")
+        if pool_id and not _names(app_client.get("UserPoolId"), pool_id):
+            problems.append(f"{client_id}: not a client of {pool_id}")
 
     # every type the emulator cannot create is accounted for above
     for kind in CANNOT_CREATE:

@@ -47,9 +47,12 @@ CHALICE_CONFIG_PATH = INFRA_DIR.parent / ".chalice" / "config.json"
 # End User Messaging SMS (SMS v2): moto has no such API; the local stack sends through SNS.
 # Secrets Manager: moto's CloudFormation has no secrets; local/stack.py creates the signing
 # secret through the Secrets Manager API as the template would (setu-<stage>-signing).
+# Cognito: moto's CloudFormation has no user pools; local/stack.py creates the console's pool
+# and app client through the Cognito API with the template's settings.
 EMULATOR_UNSUPPORTED = frozenset({"AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule",
                                   "AWS::SMSVOICE::ConfigurationSet",
-                                  "AWS::SecretsManager::Secret"})
+                                  "AWS::SecretsManager::Secret", "AWS::Cognito::UserPool",
+                                  "AWS::Cognito::UserPoolClient"})
 
 # Short tag -> long form key. !Ref, !Condition and !GetAtt are special-cased below.
 _FN_TAGS = (

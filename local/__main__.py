@@ -132,6 +132,8 @@ def _banner(info: dict, state_dir: Path) -> str:
         f"    support mail  {info['support_address']} via smtp://{HOST}:{info['smtp_port']}"
         f"   SMS number {info['sms_number']}",
         f"    admin         X-Setu-Principal: {info['admin_principal']}",
+        f"    console user  {info['console_user']}   password {info['console_password']}"
+        "   (Cognito; docs/console.md)",
         f"    details       {state_dir / 'local.json'}   emulator log {state_dir / 'moto.log'}",
         "  Ctrl-C stops everything.",
         "",
@@ -181,6 +183,7 @@ def main() -> int:
         log.info("IAM policies: %s (SETU_IAM)", iam.mode())
         runtime.reset()
         stack.seed_admin()
+        console_user, console_password = stack.seed_console_agent(endpoint)
         server = _serve_app(api_port)
         pump = Pump(app, outputs, endpoint, STAGE, schedule_every=_schedule_seconds())
         pump_thread = threading.Thread(target=pump.run, args=(stopping,), name="pump", daemon=True)
@@ -189,6 +192,10 @@ def main() -> int:
         _wait_healthy(api_url)
 
         info = describe(outputs, api_url, endpoint, smtp_port)
+        # a local agent who signs in with Cognito (docs/console.md)
+        info.update(console_user=console_user, console_password=console_password,
+                    user_pool_id=outputs["UserPoolId"],
+                    user_pool_client_id=outputs["UserPoolClientId"])
         # each handler's AWS calls are checked against its function's policy (local/iam.py)
         info["iam"] = {"mode": iam.mode(), "denials_log": os.environ.get("SETU_IAM_LOG", "")}
         tmp = info_path.with_suffix(".tmp")

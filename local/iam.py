@@ -173,6 +173,11 @@ def use_stack(endpoint: str, stage: str, *, region: str = "us-east-1",
         StackName=name) for summary in page["StackResourceSummaries"]]
     names = permissions.stack_names(resources, stage=stage, region=region, account=ACCOUNT_ID,
                                     parameters=parameters)
+    # the console's user pool is created through the API (the emulator's CloudFormation has
+    # no Cognito): found by the template's name for it
+    pool = stack.console_pool_id(endpoint, stage, region)
+    if pool:
+        names["ConsoleUserPool"] = pool
     # the emulator's stack lacks what it cannot create (the SMS configuration set): grants on
     # those name <absent:...> and allow nothing
     policies = permissions.stack_policies(names, "local", declaration, absent_ok=True)
@@ -513,11 +518,20 @@ def _secretsmanager(ctx: _Call) -> list[Need]:
     raise Unmapped(f"secretsmanager {op}")
 
 
+def _cognito_idp(ctx: _Call) -> list[Need]:
+    op, p = ctx.operation, ctx.params
+    if op.startswith("Admin") and "UserPoolId" in p:
+        return [Need(f"cognito-idp:{op}",
+                     f"arn:aws:cognito-idp:{ctx.region}:{ctx.account}:userpool/{p['UserPoolId']}")]
+    raise Unmapped(f"cognito-idp {op}")
+
+
 # botocore's service name -> mapping
 SERVICES: dict[str, Callable[[_Call], list[Need]]] = {
     "dynamodb": _dynamodb, "dynamodbstreams": _dynamodb_streams, "s3": _s3, "ses": _ses,
     "sns": _sns, "sqs": _sqs, "stepfunctions": _states, "pinpoint-sms-voice-v2": _sms_voice,
     "cloudwatch": _cloudwatch, "sts": _sts, "secretsmanager": _secretsmanager,
+    "cognito-idp": _cognito_idp,
 }
 
 
@@ -541,6 +555,7 @@ ERRORS = {
     "s3": ("AccessDenied", 403), "ses": ("AccessDenied", 403), "sqs": ("AccessDenied", 403),
     "cloudwatch": ("AccessDenied", 403), "sns": ("AuthorizationError", 403),
     "secretsmanager": ("AccessDeniedException", 400),
+    "cognito-idp": ("AccessDeniedException", 400),
 }
 
 

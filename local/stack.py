@@ -37,6 +37,13 @@ OUTPUT_ENV = {
     "TimerStateMachineArn": "SETU_TIMER_STATE_MACHINE_ARN",
     "SigningSecretArn": "SETU_SIGNING_SECRET_ARN",
 }
+# outputs a stack described by an older .setu/local.json may lack
+OPTIONAL_OUTPUT_ENV = {
+    "UserPoolId": "SETU_USER_POOL_ID",
+    "UserPoolClientId": "SETU_USER_POOL_CLIENT_ID",  # read by local/gateway.py only
+}
+CONSOLE_ARN = "arn:aws:iam::123456789012:user/setu-console"
+CONSOLE_USER = "console@setu.local"
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -130,6 +137,8 @@ def deploy(endpoint: str, stage: str, region: str = REGION) -> dict[str, str]:
         raise RuntimeError(f"stack {name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     outputs.setdefault("SigningSecretArn", create_signing_secret(endpoint, stage, region))
+    if "UserPoolId" not in outputs:
+        outputs.update(create_console_pool(endpoint, stage, region))
     ses = client("ses", endpoint, region)
     ses.verify_domain_identity(Domain=SUPPORT_DOMAIN)  # CloudFormation in moto cannot
     ses.verify_email_identity(EmailAddress=SUPPORT_ADDRESS)
@@ -153,9 +162,47 @@ def create_signing_secret(endpoint: str, stage: str, region: str = REGION) -> st
     return created["ARN"]
 
 
+def console_pool_name(stage: str) -> str:
+    return f"setu-{stage}-console"
+
+
+def create_console_pool(endpoint: str, stage: str, region: str = REGION) -> dict[str, str]:
+    """What the template's ConsoleUserPool and ConsoleUserPoolClient do on a real deploy (the
+    emulator's CloudFormation has no Cognito), with the template's settings. Their outputs."""
+    from infra import render
+
+    resources = render.load_template()["Resources"]
+    pool = resources["ConsoleUserPool"]["Properties"]
+    app_client = resources["ConsoleUserPoolClient"]["Properties"]
+    idp = client("cognito-idp", endpoint, region)
+    created = idp.create_user_pool(
+        PoolName=console_pool_name(stage), UsernameAttributes=pool["UsernameAttributes"],
+        AutoVerifiedAttributes=pool["AutoVerifiedAttributes"],
+        MfaConfiguration=pool["MfaConfiguration"],
+        AccountRecoverySetting=pool["AccountRecoverySetting"],
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        Policies=pool["Policies"])["UserPool"]
+    made = idp.create_user_pool_client(
+        UserPoolId=created["Id"], ClientName=console_pool_name(stage), GenerateSecret=False,
+        ExplicitAuthFlows=app_client["ExplicitAuthFlows"])["UserPoolClient"]
+    return {"UserPoolId": created["Id"], "UserPoolArn": created["Arn"],
+            "UserPoolClientId": made["ClientId"]}
+
+
+def console_pool_id(endpoint: str, stage: str, region: str = REGION) -> str | None:
+    """The id of stage's console user pool in the emulator (found by name), or None."""
+    idp = client("cognito-idp", endpoint, region)
+    for page in idp.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for found in page["UserPools"]:
+            if found["Name"] == console_pool_name(stage):
+                return found["Id"]
+    return None
+
+
 def environment(outputs: dict[str, str], endpoint: str, *, api_url: str = "",
                 region: str = REGION) -> dict[str, str]:
     env = {var: outputs[key] for key, var in OUTPUT_ENV.items()}
+    env.update({var: outputs[key] for key, var in OPTIONAL_OUTPUT_ENV.items() if key in outputs})
     env.update({
         "SETU_STAGE": "local",
         "SETU_SUPPORT_ADDRESS": SUPPORT_ADDRESS,
@@ -175,3 +222,27 @@ def seed_admin() -> None:
     from chalicelib.services.team import agents
 
     agents.ensure_agent(ADMIN_ARN, role="admin", display_name="Local admin")
+
+
+def seed_console_agent(endpoint: str, region: str = REGION) -> tuple[str, str]:
+    """A local agent who can sign in to the console (admin, CONSOLE_USER), invited as an admin
+    would invite one, then given a permanent password (no first-sign-in change). Returns
+    (user name, password); a new password on every start."""
+    import secrets
+    import string
+
+    from chalicelib import config
+    from chalicelib.services.team import agents, console_access
+
+    agents.ensure_agent(CONSOLE_ARN, role="admin", display_name="Local console agent",
+                        email=CONSOLE_USER)
+    admin = agents.resolve(ADMIN_ARN)
+    console_access.invite(admin, agents.agent_id(CONSOLE_ARN))
+    alphabet = string.ascii_letters + string.digits
+    password = ("Setu-" + "".join(secrets.choice(alphabet) for _ in range(12))
+                + secrets.choice(string.ascii_lowercase) + secrets.choice(string.ascii_uppercase)
+                + secrets.choice(string.digits))
+    client("cognito-idp", endpoint, region).admin_set_user_password(
+        UserPoolId=config.settings().user_pool_id, Username=CONSOLE_USER, Password=password,
+        Permanent=True)
+    return CONSOLE_USER, password

@@ -16,6 +16,7 @@
                      [--form yes|no] [--order N] [--calendar C] [--default-policy P]
                      [--active yes|no] [--body JSON] | delete NAME] [--json]
     setu rotate-signing-key (--stage S | --local) [--keep N] [--drop KID] [--secret ARN]
+    setu agents invite AGENT [--user-pool ID]  (an agent's id, short name or ARN; docs/console.md)
     setu notifications --principal ARN [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
                        [--digest-after N] [--reset]  (--stage S | --local)
 
@@ -191,6 +192,17 @@ def _parser() -> argparse.ArgumentParser:
     depts.add_argument("--body", help="the fields as JSON (as PUT /api/departments/{name})")
     depts.add_argument("--json", action="store_true", help="JSON instead of a table")
     depts.set_defaults(run=_departments)
+
+    team = commands.add_parser(
+        "agents", parents=[where], help="invite an agent to the console",
+        description="`invite`: as POST /api/agents/{id}/invite: Cognito creates the agent's "
+                    "console user (their email) and mails the invitation; again, it resends it "
+                    "while unused. The pool: --user-pool, SETU_USER_POOL_ID, or the stage's "
+                    "setu-<stage>-console pool. Audited as cli:<your AWS identity>.")
+    team.add_argument("action", choices=("invite",))
+    team.add_argument("agent", help="the agent's id (ag_...), short name or principal ARN")
+    team.add_argument("--user-pool", help="the Cognito user pool id (default: found by name)")
+    team.set_defaults(run=_agents)
 
     notify = commands.add_parser(
         "notifications", parents=[where], help="show or set an agent's staff mail preferences",
@@ -408,6 +420,29 @@ def _tickets(args: argparse.Namespace) -> int:
         print(json.dumps(found, ensure_ascii=False, indent=2))
     else:
         print(table(found, clock.business_zone()))
+    return 0
+
+
+def _agents(args: argparse.Namespace) -> int:
+    from chalicelib import config
+    from chalicelib.integrations.aws import client
+    from chalicelib.services.team import agents, console_access
+
+    pool = args.user_pool or config.settings().user_pool_id
+    if not pool:  # the stage's pool, by the template's name for it
+        wanted = f"setu-{config.settings().stage}-console"
+        pages = client("cognito-idp").get_paginator("list_user_pools").paginate(MaxResults=60)
+        pool = next((p["Id"] for page in pages for p in page["UserPools"]
+                     if p["Name"] == wanted), "")
+        if not pool:
+            print(f"setu: no user pool {wanted}; give --user-pool", file=sys.stderr)
+            return 2
+    os.environ["SETU_USER_POOL_ID"] = pool
+    config.reload()
+    principal = agents.find_reference(args.agent, field="agent")
+    result = console_access.invite(_cli_agent(), agents.agent_id(principal))
+    print(f"{result['invitation']}: {result['agent']['console_user']} "
+          f"({result['agent']['display_name'] or result['agent']['short_name']})")
     return 0
 
 

@@ -1,5 +1,7 @@
 """Agent management and the audit log (/api/agents, /api/me, /api/audit): thin adapters over
-services/team/agents.py and services/team/audit.py. Roles and the bootstrap of the first admin:
+services/team/agents.py and services/team/audit.py; inviting an agent to the console
+(POST /api/agents/{id}/invite) over services/team/console_access.py. Roles and the bootstrap
+of the first admin:
 docs/agents.md. `GET /api/agents` answers every agent: leads and admins read every record,
 agents the active agents' cards (to hand a ticket over)."""
 from __future__ import annotations
@@ -19,7 +21,7 @@ from chalicelib.api.http import (
 )
 from chalicelib.api.schemas import Schemas
 from chalicelib.errors import BadRequest
-from chalicelib.services.team import agents, audit, notifications
+from chalicelib.services.team import agents, audit, console_access, notifications
 from chalicelib.services.team.departments import NAME_PATTERN, department_limit
 
 bp = Blueprint(__name__)
@@ -66,6 +68,8 @@ def _schemas() -> dict[str, Any]:
                 "active": {"type": "boolean"},
                 "away": {"type": "boolean", "description": "skipped by round-robin assignment"},
                 "notifications": prefs,
+                "console_user": {**nullable, "description": "the agent's console (Cognito) "
+                                                            "user name, once invited"},
                 "version": {"type": "integer", "description": "send it back in PATCH: 409 when stale"},
                 "created_at": {"type": ["string", "null"], "format": "date-time"}}},
         "AgentCard": {"type": "object", "required": [
@@ -99,6 +103,12 @@ def _schemas() -> dict[str, Any]:
             "away": {"type": "boolean"}, "version": {"type": "integer", "minimum": 0},
             "notifications": {**prefs, "type": ["object", "null"]}}},
         "Notifications": prefs,
+        "Invitation": {"type": "object", "required": ["invitation", "agent"], "properties": {
+            "invitation": {"enum": ["sent", "resent", "linked"],
+                           "description": "sent: Cognito mailed the invitation; resent: again "
+                                          "(not signed in yet); linked: the address already "
+                                          "had a console user, now this agent's"},
+            "agent": {"$ref": "#/components/schemas/Agent"}}},
         "AuditEntry": {"type": "object", "required": ["id", "at", "actor", "action", "target"],
                        "properties": {
             "id": string, "at": {"type": "string", "format": "date-time"},
@@ -155,6 +165,14 @@ def update_agent(agent_id: str):
     caller = auth.require(bp.current_request)
     body = SCHEMAS.body(bp.current_request, "AgentChange")
     return json_response(agents.update(caller, agent_id, body))
+
+
+@bp.route("/api/agents/{agent_id}/invite", methods=["POST"], authorizer=iam,
+          content_types=ANY_CONTENT)
+@handle_errors
+def invite_agent(agent_id: str):
+    admin = auth.require(bp.current_request, "admin")
+    return json_response(console_access.invite(admin, agent_id))
 
 
 @bp.route("/api/me", methods=["GET"], authorizer=iam)
@@ -227,6 +245,12 @@ def openapi_section() -> dict[str, Any]:
                           "security": sigv4, "parameters": [agent_id],
                           "requestBody": request_body("AgentChange"),
                           "responses": {"200": ok("Agent"), **AGENT_ERRORS}}},
+            "/api/agents/{agent_id}/invite": {
+                "post": {"summary": "Invite the agent to the console (admin): Cognito creates "
+                                    "their user (the agent's email) and mails the invitation; "
+                                    "again: resent while unused (docs/console.md)",
+                         "security": sigv4, "parameters": [agent_id],
+                         "responses": {"200": ok("Invitation"), **AGENT_ERRORS}}},
             "/api/me": {"get": {"summary": "The calling agent's own record", "security": sigv4,
                                 "responses": {"200": ok("Agent"), **AGENT_ERRORS}}},
             "/api/me/notifications": {

@@ -20,6 +20,7 @@ key prefix of the keys table is built here, and only here:
   texted#<E.164> / _                     target: the ticket we last sent an SMS to that number
                                          from; data: at, message (SMS threading)
   agent-id#<id> / _                      target: the principal ARN
+  agent-sub#<cognito sub> / _            target: the principal ARN (whom the console user is)
   audit#<YYYY-MM-DD> / <at>#<random>     one audit entry
   rr#<department> / _                    value: round-robin counter
   customer-merge#<customer id> / <ticket id>   a ticket a merge moved
@@ -79,6 +80,11 @@ def texted_pk(e164: str) -> str:
 
 def agent_id_pk(agent_id: str) -> str:
     return f"agent-id#{agent_id}"
+
+
+def agent_sub_pk(sub: str) -> str:
+    """A console user (Cognito `sub`) -> the agent they were invited as (target: its ARN)."""
+    return f"agent-sub#{sub}"
 
 
 def audit_pk(day: str) -> str:

@@ -227,6 +227,9 @@ class Agent(SetuModel):
     away = BooleanAttribute(default=False)  # skipped by round-robin assignment while set
     # staff mail preferences (services/team/notifications.py); unset: every kind, no quiet hours
     notifications = MapAttribute(null=True)
+    # the agent console's Cognito user (docs/console.md): its `sub` and user name (the email)
+    cognito_sub = UnicodeAttribute(null=True)
+    cognito_username = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()  # optimistic locking for PATCH /api/agents/{id}
 

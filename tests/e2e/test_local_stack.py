@@ -53,6 +53,30 @@ def test_health_and_local_json(local_stack_running):
     assert info["queues"]["stream_failures"].endswith("-stream-failures")
 
 
+def test_the_console_user_of_local_json_signs_in_and_is_the_local_console_agent(local_stack_running):
+    import boto3
+
+    info = local_stack_running.info
+    idp = boto3.client("cognito-idp", endpoint_url=info["aws_endpoint_url"],
+                       region_name=info["region"], aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    auth = idp.initiate_auth(ClientId=info["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                             AuthParameters={"USERNAME": info["console_user"],
+                                             "PASSWORD": info["console_password"]})
+    token = auth["AuthenticationResult"]["IdToken"]
+    url = info["api_url"]
+    me = requests.get(f"{url}/console/api/me", headers={"Authorization": f"Bearer {token}"},
+                      timeout=30)
+    assert me.status_code == 200, me.text
+    assert me.json()["console_user"] == info["console_user"] and me.json()["role"] == "admin"
+    tampered = token[:-6] + ("A" * 6 if not token.endswith("A" * 6) else "B" * 6)
+    refused = requests.get(f"{url}/console/api/me", timeout=30,
+                           headers={"Authorization": f"Bearer {tampered}"})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
+    # the local IAM stand-in opens no console route
+    assert requests.get(f"{url}/console/api/me", headers=ADMIN, timeout=30).status_code == 401
+
+
 def test_tickets_by_json_form_and_multipart_are_listed_with_their_ack(local_stack_running):
     url = local_stack_running.url
     by_json = requests.post(f"{url}/tickets", json={

@@ -250,3 +250,24 @@ def test_briefing_preview_and_send(stack, capsys):
     assert main(["briefing", "--send", "--date", "2030-01-01"]) == 2
     with pytest.raises(SystemExit):
         main(["briefing", "--department", "billing"])  # --preview or --send
+
+
+def test_agents_invite_creates_the_console_user_and_links_it(stack, capsys):
+    from local import stack as local_stack
+
+    agents.ensure_agent("arn:aws:iam::123456789012:user/karim", role="agent",
+                        display_name="Karim", email="karim@shop.example")
+    assert main(["agents", "invite", "karim"]) == 0
+    assert "sent: karim@shop.example (Karim)" in capsys.readouterr().out
+    idp = local_stack.client("cognito-idp", stack.endpoint)
+    user = idp.admin_get_user(UserPoolId=stack.outputs["UserPoolId"], Username="karim@shop.example")
+    sub = {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"]
+    from chalicelib.services.team import console_access
+
+    assert console_access.by_sub(sub) == "arn:aws:iam::123456789012:user/karim"
+    [entry] = [e for e in _audit("agent:arn:aws:iam::123456789012:user/karim")
+               if e["action"] == "agent.invited"]
+    assert entry["actor"].startswith("cli:")
+    # nobody by that name: the command says so (exit 2), no user is made
+    assert main(["agents", "invite", "nobody"]) == 2
+    assert "nobody" in capsys.readouterr().err

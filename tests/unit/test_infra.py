@@ -137,7 +137,8 @@ def test_emulator_rendering_deploys_into_moto(monkeypatch):
 # --- SES receiving -----------------------------------------------------------------------------
 
 SES_RECEIVING = ("InboundRuleSet", "InboundRule")
-EMULATOR_DROPS = (*SES_RECEIVING, "SmsConfigurationSet", "SigningSecret")
+EMULATOR_DROPS = (*SES_RECEIVING, "SmsConfigurationSet", "SigningSecret", "ConsoleUserPool",
+                  "ConsoleUserPoolClient")
 
 
 def _rule_arn_sub(template: dict) -> str:
@@ -224,7 +225,8 @@ def test_emulator_rendering_drops_ses_receiving_and_sms_v2_and_what_names_them()
     assert set(original["Resources"]) - set(rendered["Resources"]) == set(EMULATOR_DROPS)
     assert "SmsEventsTopic" in rendered["Resources"]
     assert set(original["Outputs"]) - set(rendered["Outputs"]) == {
-        "InboundRuleSetName", "SmsConfigurationSetName", "SigningSecretArn"}
+        "InboundRuleSetName", "SmsConfigurationSetName", "SigningSecretArn", "UserPoolId",
+        "UserPoolArn", "UserPoolClientId"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -479,6 +481,8 @@ def _names(stage: str) -> dict[str, str]:
         elif resource["Type"] == "AWS::SecretsManager::Secret":  # its Ref: the ARN, suffixed
             name = permissions.resolve(resource["Properties"]["Name"], base)
             names[logical] = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{name}-AbCdEf"
+        elif resource["Type"] == "AWS::Cognito::UserPool":  # its Ref: the pool id
+            names[logical] = f"us-east-1_{stage}Pool"
     return names
 
 
@@ -589,6 +593,7 @@ def _allowed(stage: str, function: str, action: str, resource: str) -> bool:
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/setu-dev-{}"
 MAIL = "arn:aws:s3:::setu-dev-mail-123456789012"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:setu-dev-signing-AbCdEf"
+POOL = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_{}Pool"
 NEEDS = {
     "api_handler": [
         *[("dynamodb:" + a, TABLE.format(t)) for a in ("GetItem", "PutItem", "UpdateItem",
@@ -602,6 +607,10 @@ NEEDS = {
         ("s3:PutObject", MAIL + "/attachments/T-1/a.pdf"),
         ("s3:GetObject", MAIL + "/attachments/T-1/a.pdf"),
         ("s3:DeleteObject", MAIL + "/attachments/T-1/a.pdf"),
+        ("cognito-idp:AdminCreateUser", POOL.format("dev")),
+        ("cognito-idp:AdminGetUser", POOL.format("dev")),
+        ("cognito-idp:AdminDisableUser", POOL.format("dev")),
+        ("cognito-idp:AdminEnableUser", POOL.format("dev")),
     ],
     "timer_fired": [
         ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:setu-dev-timers"),
@@ -662,6 +671,9 @@ NOT_ALLOWED = [
     ("api_handler", "states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:setu-dev-timer"),
     ("api_handler", "s3:GetObject", MAIL + "/inbound/raw"),
     ("api_handler", "dynamodb:Scan", TABLE.format("tickets")),
+    ("api_handler", "cognito-idp:AdminCreateUser", POOL.format("prod")),
+    ("api_handler", "cognito-idp:AdminDeleteUser", POOL.format("dev")),
+    ("timer_fired", "cognito-idp:AdminCreateUser", POOL.format("dev")),
     ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/setu-prod-tickets"),
     ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/setu-dev-tickets"),
     ("api_handler", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:210987654321:table/setu-dev-tickets"),

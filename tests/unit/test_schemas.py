@@ -150,4 +150,8 @@ def test_packaging_adds_any_to_every_resource(tmp_path):
     response = yaml.safe_load(path.read_text())["Resources"]["RestAPIMissingTokenResponse"]
     assert response["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"
     assert '"code": "forbidden"' in response["Properties"]["ResponseTemplates"]["application/json"]
+    response = yaml.safe_load(path.read_text())["Resources"]["RestAPIUnauthorizedResponse"]
+    assert response["Properties"]["ResponseType"] == "UNAUTHORIZED"
+    assert response["Properties"]["StatusCode"] == "401"
+    assert '"code": "unauthenticated"' in response["Properties"]["ResponseTemplates"]["application/json"]
     assert package.add_any_methods(path) == 0  # idempotent

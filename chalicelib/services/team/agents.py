@@ -8,7 +8,8 @@ full and other agents with `card`s (active agents, no ARN, no email).
 
 AWS calls: `lookup` one GetItem (cached); `directory` one Query (a page of at most PAGE_MAX);
 `find_reference` by name one Query of the agent partition (every active agent, pages of
-PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem."""
+PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem; `update` that (de)activates an
+agent invited to the console also one AdminDisableUser/AdminEnableUser (docs/console.md)."""
 from __future__ import annotations
 
 import hashlib
@@ -24,6 +25,7 @@ from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Agent, Key
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.integrations import cognito
 from chalicelib.services.customers.contacts import InvalidContact, normalise_email
 from chalicelib.services.team import audit, notifications
 from chalicelib.services.team import departments as department_list
@@ -103,6 +105,12 @@ def clear_cache() -> None:
     _recipients.clear()
 
 
+def forget(principal: str) -> None:
+    """Drop one agent from this container's caches (it was just changed)."""
+    _cache.pop(principal, None)
+    _recipients.pop(principal, None)
+
+
 # ---- managing agents: the admin API (api/agents.py) and the `setu` command -------------------
 #
 # Agents are addressed by an opaque, stable id: ARNs hold "/", which API Gateway paths do not
@@ -179,6 +187,7 @@ def view(agent: Agent) -> dict[str, Any]:
             "active": bool(agent.active), "away": bool(agent.away),
             "notifications": notifications.effective(_plain_field("notifications",
                                                                   agent.notifications)),
+            "console_user": agent.cognito_username,
             "version": agent.version or 0,
             "created_at": clock.iso(agent.created_at) if agent.created_at else None}
 
@@ -385,6 +394,8 @@ def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
         raise Conflict("This agent changed at the same time; read it again.") from None
     _cache.pop(agent.name, None)
     _recipients.pop(agent.name, None)
+    if "active" in changed and agent.cognito_username:  # the console sign-in follows
+        cognito.follow(agent.cognito_username, bool(agent.active))
     return view(agent)
 
 
