@@ -35,10 +35,10 @@ for the template's runtime and architecture) `slim` rewrites ``deployment.zip``:
 
 By default (``--no-bytecode`` to opt out) the zip also ships compiled bytecode
 (``__pycache__/*.cpython-3XX.pyc``, checked against the source's hash, so a stale one is never
-used) for what ``import app`` loads (`BYTECODE_TREES`). Lambda's /var/task is read-only, so
+used) for what ``import app`` loads (`BYTECODE_TREES`), compiled without docstrings. Lambda's /var/task is read-only, so
 without it every cold start compiles those modules again (docs/packaging.md, "Cold start");
-with it the zip is about 0.3 MB bigger (the app's own modules are compiled without their
-docstrings, which nothing reads at run time). Bytecode is valid only for the Python minor version
+with it the zip is about 0.3 MB bigger (docstrings left out: nothing there reads them at run time;
+the shipped .py keeps them for tracebacks). Bytecode is valid only for the Python minor version
 that compiled it: the build fails unless every function's ``Runtime`` in the template (which
 Chalice takes from the interpreter running it) is this interpreter's (`_check_runtime`).
 
@@ -114,8 +114,8 @@ NEVER_LOADED = (
 )
 # bytecode (the default): the trees `import app` loads (chalice ships only chalice/app.py and __init__).
 BYTECODE_TREES = ("app.py", "chalicelib/", "chalice/", "pynamodb/")
-# compiled without docstrings (_bytecode): ours, where no code reads __doc__ (tested)
-DOCSTRING_FREE_TREES = ("app.py", "chalicelib/")
+# compiled without docstrings (_bytecode): no code there reads __doc__ (tests/unit/test_architecture.py)
+DOCSTRING_FREE_TREES = BYTECODE_TREES
 # Shared objects are stripped when `strip` is on PATH (binutils).
 STRIP = ("strip", "--strip-unneeded")
 
@@ -305,9 +305,9 @@ def _strip(data: bytes, strip: str) -> bytes:
 
 def _bytecode(name: str, source: bytes) -> tuple[str, bytes]:
     """(zip path, contents) of the checked-hash .pyc of the module at name (PEP 552: the header
-    holds the source's hash, so a stale .pyc is never used). The app's own modules
-    (`DOCSTRING_FREE_TREES`) are compiled without their docstrings: nothing reads them at run
-    time, they are the bulk of the app's bytecode, and the .py beside it still has them for
+    holds the source's hash, so a stale .pyc is never used). Modules under
+    `DOCSTRING_FREE_TREES` are compiled without their docstrings: nothing reads them at run
+    time, they are a good part of the bytecode, and the .py beside it still has them for
     tracebacks (line numbers are unchanged: every other node keeps its position)."""
     path = PurePosixPath(name)
     target = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"

@@ -9,7 +9,11 @@ full and other agents with `card`s (active agents, no ARN, no email).
 AWS calls: `lookup` one GetItem (cached); `directory` one Query (a page of at most PAGE_MAX);
 `find_reference` by name one Query of the agent partition (every active agent, pages of
 PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem; `update` that (de)activates an
-agent invited to the console also one AdminDisableUser/AdminEnableUser (docs/console.md)."""
+agent invited to the console also one AdminDisableUser/AdminEnableUser (docs/console.md).
+
+Longer than 600 lines: the agent record's three per-container caches (callers, ids, staff-mail
+recipients) live beside every write that must forget them (`forget`, `update`); split, a write
+could change an agent and leave a module's cached copy behind."""
 from __future__ import annotations
 
 import hashlib
