@@ -11,13 +11,21 @@ from chalicelib.api import auth
 from chalicelib.api.http import ANY_CONTENT, handle_errors, iam, json_response
 from chalicelib.api.schemas import Schemas
 from chalicelib.services.sla import store as policies
-from chalicelib.services.team import department_admin, departments
+from chalicelib.services.team import departments
 
 bp = Blueprint(__name__)
 
 
+def _admin():
+    """services/team/department_admin.py, loaded on the first department request, not at every
+    function's cold start."""
+    from chalicelib.services.team import department_admin  # deferred: cold start
+
+    return department_admin
+
+
 def _schemas() -> dict[str, Any]:
-    text = {"type": "string", "minLength": 1, "maxLength": department_admin.MAX_LABEL}
+    text = {"type": "string", "minLength": 1, "maxLength": _admin().MAX_LABEL}
     labels = {"type": "object", "required": ["bn", "en"], "additionalProperties": False,
               "properties": {"bn": text, "en": text}}
     link = {"type": "object", "required": ["label"], "additionalProperties": False,
@@ -33,7 +41,7 @@ def _schemas() -> dict[str, Any]:
                     "description": "From/To address at the support domain; null: <name>@<domain>"},
         "form": {"type": "boolean", "description": "a choice on the web form"},
         "order": {"type": "integer", "minimum": 0, "maximum": 10000},
-        "links": {"type": "array", "maxItems": department_admin.MAX_LINKS, "items": link},
+        "links": {"type": "array", "maxItems": _admin().MAX_LINKS, "items": link},
         "calendar": {**name, "description": "an existing calendar, or null"},
         "default_policy": {**name, "description": "an existing SLA policy, or null"},
         "active": {"type": "boolean"},
@@ -64,14 +72,14 @@ SCHEMAS = Schemas(_schemas)
 @handle_errors
 def list_departments():
     auth.require(bp.current_request)
-    return json_response({"items": department_admin.listing()})
+    return json_response({"items": _admin().listing()})
 
 
 @bp.route("/api/departments/{name}", methods=["GET"], authorizer=iam)
 @handle_errors
 def get_department(name: str):
     auth.require(bp.current_request)
-    return json_response(department_admin.show(name))
+    return json_response(_admin().show(name))
 
 
 @bp.route("/api/departments/{name}", methods=["PUT"], authorizer=iam, content_types=ANY_CONTENT)
@@ -79,7 +87,7 @@ def get_department(name: str):
 def put_department(name: str):
     agent = auth.require(bp.current_request, role="admin")
     body = SCHEMAS.body(bp.current_request, "DepartmentInput")
-    return json_response(department_admin.put(
+    return json_response(_admin().put(
         name, body, agent.principal,
         calendar_exists=lambda value: policies.find_calendar(value) is not None,
         policy_exists=lambda value: value in policies.policy_names()))
@@ -89,7 +97,7 @@ def put_department(name: str):
 @handle_errors
 def delete_department(name: str):
     agent = auth.require(bp.current_request, role="admin")
-    return json_response(department_admin.delete(name, agent.principal))
+    return json_response(_admin().delete(name, agent.principal))
 
 
 def openapi_section() -> dict[str, Any]:

@@ -29,7 +29,6 @@ from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Agent, Key
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.integrations import cognito
 from chalicelib.services.customers.contacts import InvalidContact, normalise_email
 from chalicelib.services.team import audit, notifications
 from chalicelib.services.team import departments as department_list
@@ -399,6 +398,8 @@ def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
     _cache.pop(agent.name, None)
     _recipients.pop(agent.name, None)
     if "active" in changed and agent.cognito_username:  # the console sign-in follows
+        from chalicelib.integrations import cognito  # deferred: cold start (a rare admin change)
+
         cognito.follow(agent.cognito_username, bool(agent.active))
     return view(agent)
 

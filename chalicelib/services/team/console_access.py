@@ -22,7 +22,6 @@ from chalicelib.db import keys
 from chalicelib.db.connection import Cancelled, transaction
 from chalicelib.db.models import Key
 from chalicelib.errors import Conflict, ValidationFailed
-from chalicelib.integrations import cognito
 from chalicelib.services.team import agents, audit
 
 _subs: dict[str, tuple[float, str | None]] = {}
@@ -60,6 +59,8 @@ def invite(actor: agents.AgentView, id_: str) -> dict[str, Any]:
     if not agent.email:
         raise ValidationFailed("The agent has no email address to invite.",
                                {"email": "required: PATCH the agent's email first"})
+    from chalicelib.integrations import cognito  # deferred: cold start (admins invite rarely)
+
     try:
         if agent.cognito_sub:
             try:
