@@ -277,8 +277,9 @@ class Browser:
         return None
 
 
-@pytest.fixture(scope="session")
-def browser(pages_stack):
+def chromium(base_url: str, *, performance_log: bool = False):
+    """Headless Chromium with JavaScript off (every page must work as plain HTML forms), in its
+    own profile, yielding a Browser on base_url; quit and cleaned up after."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -288,16 +289,21 @@ def browser(pages_stack):
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
-    # no JavaScript at all: every page must work as plain HTML forms
     options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    if performance_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
-        yield Browser(driver, pages_stack.url)
+        yield Browser(driver, base_url)
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser(pages_stack):
+    yield from chromium(pages_stack.url, performance_log=True)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ never an /api/ link. The mails are rendered by the real templates (services/mess
 no stack is needed, so this file starts only a browser."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import datetime, timezone
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from chalicelib.db.models import StaffDigest, Ticket
 from chalicelib.services.messaging import staff
 from tests import offline
-from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, FLAGS, Browser
+from tests.browser.conftest import chromium
 
 BN_DIGITS = "০১২৩৪৫৬৭৮৯"
 DUE = "2026-12-07T05:19:00.000Z"  # 11:19 in Dhaka
@@ -41,23 +39,7 @@ def builtin_departments():
 
 @pytest.fixture(scope="module")
 def mail_browser(browser_available, shop):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="setu-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield Browser(driver, shop.url)
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium(shop.url)
 
 
 def _ticket() -> Ticket:

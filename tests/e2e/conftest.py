@@ -2,6 +2,7 @@
 runs), on free ports and its own state directory, driven only over HTTP."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -10,6 +11,19 @@ import pytest
 from local import process, stack as local_stack
 
 ADMIN = {"X-Setu-Principal": local_stack.ADMIN_ARN}
+
+
+def wait_for(fetch, predicate, what: str = "condition", timeout: float = 30.0,
+             interval: float = 0.3):
+    """fetch() again until predicate(value) holds; its value, or AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if predicate(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not met within {timeout}s; last value: {value!r}")
+        time.sleep(interval)
 
 
 def started(state_dir: Path, **settings: str) -> Iterator[process.Running]:

@@ -9,18 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.conftest import ADMIN
-
-
-def _wait_for(fetch, predicate, timeout=30.0, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if predicate(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        time.sleep(interval)
+from tests.e2e.conftest import ADMIN, wait_for
 
 
 def _ticket(url: str, ticket_id: str) -> dict:
@@ -96,7 +85,7 @@ def test_tickets_by_json_form_and_multipart_are_listed_with_their_ack(local_stac
     listed = requests.get(f"{url}/api/tickets", headers=ADMIN, timeout=30).json()["items"]
     assert {c["id"] for c in created} <= {t["id"] for t in listed}
     for c in created:
-        _wait_for(lambda: _ticket(url, c["id"]), _ack_sent)
+        wait_for(lambda: _ticket(url, c["id"]), _ack_sent)
     multipart = _ticket(url, created[2]["id"])
     received = [m for m in multipart["timeline"] if m["type"] == "message" and m["direction"] == "in"]
     assert [a["filename"] for a in received[0]["attachments"]] == ["receipt.txt"]
@@ -133,7 +122,7 @@ def test_short_first_response_breaches_unless_answered(local_stack_running):
         # a view reads the ticket, then its timeline: a poll may read the ticket just before
         # the breach is written and the timeline just after (the event, not yet the ticket's
         # list); the next poll shows both
-        breached = _wait_for(lambda: _ticket(url, ignored["id"]),
+        breached = wait_for(lambda: _ticket(url, ignored["id"]),
                              lambda t: "sla.breached" in _events(t) and t["sla"]["breached"],
                              timeout=40)
         assert breached["sla"]["breached"] == ["first_response"], breached
@@ -175,8 +164,8 @@ def test_email_by_smtp_threads_replies_and_skips_autoreplies(local_stack_running
     support = info["support_address"]
     _send_mail(info, _mail("Nadia <nadia.e2e@example.com>", "ইন্টারনেট সংযোগ নেই",
                            "গতকাল থেকে ইন্টারনেট নেই।", to=support))
-    [ticket] = _wait_for(lambda: _find(url, "nadia.e2e@example.com"), bool)
-    ack = _wait_for(lambda: _ticket(url, ticket["id"]), _ack_sent)
+    [ticket] = wait_for(lambda: _find(url, "nadia.e2e@example.com"), bool)
+    ack = wait_for(lambda: _ticket(url, ticket["id"]), _ack_sent)
     ack = [i for i in ack["timeline"] if i.get("kind") == "ack"][0]
 
     # the customer replies from a mail client: In-Reply-To/References and the quote below
@@ -184,7 +173,7 @@ def test_email_by_smtp_threads_replies_and_skips_autoreplies(local_stack_running
                            "রাউটার রিস্টার্ট করেছি, কাজ হয়নি।\n\n"
                            "সোম, ২৩ নভে, ২০২৬ তারিখে Setu <support@setu.local> লিখেছেন:\n> আগের বার্তা\n",
                            to=ack["reply_to"], In_Reply_To=ack["message_id"], References=ack["message_id"]))
-    replied = _wait_for(lambda: _ticket(url, ticket["id"]),
+    replied = wait_for(lambda: _ticket(url, ticket["id"]),
                         lambda t: len([i for i in t["timeline"] if i.get("direction") == "in"]) == 2)
     latest = [i for i in replied["timeline"] if i.get("direction") == "in"][-1]
     assert latest["body"] == "রাউটার রিস্টার্ট করেছি, কাজ হয়নি।"
@@ -193,7 +182,7 @@ def test_email_by_smtp_threads_replies_and_skips_autoreplies(local_stack_running
     # an out-of-office reply opens nothing new that gets an ack
     _send_mail(info, _mail("Away <away.e2e@example.com>", "Automatic reply: hello",
                            "I am out of the office.", to=support, Auto_Submitted="auto-replied"))
-    [away] = _wait_for(lambda: _find(url, "away.e2e@example.com"), bool)
+    [away] = wait_for(lambda: _find(url, "away.e2e@example.com"), bool)
     time.sleep(1.5)
     assert not [i for i in _ticket(url, away["id"])["timeline"] if i.get("kind") == "ack"]
 
@@ -201,7 +190,7 @@ def test_email_by_smtp_threads_replies_and_skips_autoreplies(local_stack_running
     sent = requests.post(f"{url}/api/tickets/{ticket['id']}/replies", json={"body": "টেকনিশিয়ান পাঠাচ্ছি।"},
                          headers=ADMIN, timeout=30)
     assert sent.status_code == 201 and sent.json()["channel"] == "email"
-    done = _wait_for(lambda: _ticket(url, ticket["id"]), lambda t: any(
+    done = wait_for(lambda: _ticket(url, ticket["id"]), lambda t: any(
         i.get("kind") == "reply" and i.get("status") == "sent" for i in t["timeline"]))
     reply = [i for i in done["timeline"] if i.get("kind") == "reply"][0]
     assert reply["in_reply_to"] and reply["reply_to"].startswith("support+")
@@ -218,8 +207,8 @@ def test_sms_by_topic_opens_a_ticket_with_an_sms_ack(local_stack_running):
     sns.publish(TopicArn=info["inbound_sms_topic_arn"], Message=_json.dumps({
         "originationNumber": "+8801711555001", "destinationNumber": info["sms_number"],
         "messageBody": "আমার বিল ভুল", "inboundMessageId": "e2e-sms-1"}))
-    [ticket] = _wait_for(lambda: _find(url, "01711555001"), bool)
-    full = _wait_for(lambda: _ticket(url, ticket["id"]), _ack_sent)
+    [ticket] = wait_for(lambda: _find(url, "01711555001"), bool)
+    full = wait_for(lambda: _ticket(url, ticket["id"]), _ack_sent)
     ack = [i for i in full["timeline"] if i.get("kind") == "ack"][0]
     assert ack["channel"] == "sms" and ack["segments"] >= 1
 
@@ -245,11 +234,11 @@ def test_logs_are_structured_and_carry_no_bodies_or_tokens(local_stack_running):
         TopicArn=info["inbound_sms_topic_arn"], Message=_json.dumps({
             "originationNumber": "+8801711555077", "destinationNumber": info["sms_number"],
             "messageBody": secrets["sms"], "inboundMessageId": "e2e-log-1"}))
-    web = _wait_for(lambda: _ticket(url, created["id"]), _ack_sent)
-    [mailed] = _wait_for(lambda: _find(url, "mailcheck.e2e@example.com"), bool)
-    _wait_for(lambda: _ticket(url, mailed["id"]), _ack_sent)
-    [texted] = _wait_for(lambda: _find(url, "01711555077"), bool)
-    _wait_for(lambda: _ticket(url, texted["id"]), _ack_sent)
+    web = wait_for(lambda: _ticket(url, created["id"]), _ack_sent)
+    [mailed] = wait_for(lambda: _find(url, "mailcheck.e2e@example.com"), bool)
+    wait_for(lambda: _ticket(url, mailed["id"]), _ack_sent)
+    [texted] = wait_for(lambda: _find(url, "01711555077"), bool)
+    wait_for(lambda: _ticket(url, texted["id"]), _ack_sent)
     time.sleep(1)  # the pump's last lines
 
     log = local_stack_running.log.read_text(encoding="utf-8", errors="replace")
@@ -280,7 +269,7 @@ def test_sigterm_stops_everything(local_stack_running):
     assert running.process.wait(30) == 0
     assert not (running.state_dir / "local.json").exists()
     for endpoint in (running.url + "/health", aws + "/moto-api/"):
-        _wait_for(lambda: _refused(endpoint), bool, timeout=30)
+        wait_for(lambda: _refused(endpoint), bool, timeout=30)
 
 
 def _refused(endpoint: str) -> bool:

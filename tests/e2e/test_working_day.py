@@ -42,7 +42,7 @@ import pytest
 import requests
 
 from local import stack as local_stack
-from tests.e2e.conftest import started
+from tests.e2e.conftest import started, wait_for
 
 DHAKA = ZoneInfo("Asia/Dhaka")
 ACCOUNT = "arn:aws:iam::123456789012:user/"
@@ -110,17 +110,6 @@ def ok(answer, *expected: int):
     status, body = answer
     assert status in (expected or (200,)), f"HTTP {status}: {body}"
     return body
-
-
-def wait_for(fetch, predicate, what: str, timeout: float = 30.0, interval: float = 0.4):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if predicate(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s; last value: {value!r}")
-        time.sleep(interval)
 
 
 def ticket(stack, ticket_id: str) -> dict:
