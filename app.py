@@ -6,8 +6,8 @@ from chalice import Chalice, Cron
 
 from chalicelib import observability
 from chalicelib.api import (
-    agents, console, customers, departments, document, held, macros, public, reports, routing,
-    sla, tickets,
+    agents, console, console_pages, customers, departments, document, held, macros, public,
+    reports, routing, sla, tickets,
 )
 from chalicelib.api.http import error_middleware
 from chalicelib.events import inbound, schedule, streams, timers
@@ -21,7 +21,7 @@ app.api.binary_types.append("multipart/form-data")
 app.register_middleware(observability.middleware(app.log), "all")
 app.register_middleware(error_middleware, "http")
 for blueprint in (public, tickets, customers, macros, routing, reports, sla, agents, held,
-                  departments, document):
+                  departments, document, console_pages):
     app.register_blueprint(blueprint.bp)
 # people signed in with Cognito reach the same routes under /console/api/... (docs/console.md)
 console.mirror(app)

@@ -26,7 +26,7 @@ class Settings:
     # its event destination reports delivery (services/inbound/sms_events.py); else SNS Publish
     sms_configuration_set: str
     public_url: str
-    console_url: str  # SETU_CONSOLE_URL: the agent console, once it exists (staff mail links)
+    console_url: str  # SETU_CONSOLE_URL, else <public_url>/console: the agent console (staff mail links)
     form_limit_per_hour: int
     max_attachment_bytes: int
     max_request_attachments_bytes: int
@@ -48,6 +48,10 @@ class Settings:
     captcha_verify_url: str = ""
     # the agent console's Cognito user pool (SETU_USER_POOL_ID; docs/console.md): invitations
     user_pool_id: str = ""
+    # the console's app client (SETU_USER_POOL_CLIENT_ID) and the Cognito endpoint the browser
+    # signs in at (SETU_COGNITO_ENDPOINT; default the region's cognito-idp; the emulator locally)
+    user_pool_client_id: str = ""
+    cognito_endpoint: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -87,7 +91,8 @@ def settings() -> Settings:
         sms_number=env.get("SETU_SMS_NUMBER", ""),
         sms_configuration_set=env.get("SETU_SMS_CONFIGURATION_SET", ""),
         public_url=env.get("SETU_PUBLIC_URL", "").rstrip("/"),
-        console_url=env.get("SETU_CONSOLE_URL", "").strip().rstrip("/"),
+        console_url=(env.get("SETU_CONSOLE_URL", "").strip()
+                     or _joined(env.get("SETU_PUBLIC_URL", ""), "/console")).rstrip("/"),
         form_limit_per_hour=_int("SETU_FORM_LIMIT_PER_HOUR", 20),
         max_attachment_bytes=_int("SETU_MAX_ATTACHMENT_BYTES", 2 * 1024 * 1024),
         max_request_attachments_bytes=_int("SETU_MAX_REQUEST_ATTACHMENTS_BYTES", 4 * 1024 * 1024),
@@ -105,7 +110,16 @@ def settings() -> Settings:
         captcha_site_key=env.get("SETU_CAPTCHA_SITE_KEY", ""),
         captcha_verify_url=env.get("SETU_CAPTCHA_VERIFY_URL", ""),
         user_pool_id=env.get("SETU_USER_POOL_ID", "").strip(),
+        user_pool_client_id=env.get("SETU_USER_POOL_CLIENT_ID", "").strip(),
+        cognito_endpoint=(env.get("SETU_COGNITO_ENDPOINT", "").strip().rstrip("/")
+                          or "https://cognito-idp.{}.amazonaws.com".format(
+                              env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")),
     )
+
+
+def _joined(base: str, path: str) -> str:
+    base = base.strip().rstrip("/")
+    return base + path if base else ""
 
 
 def reload() -> Settings:

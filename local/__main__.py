@@ -132,8 +132,8 @@ def _banner(info: dict, state_dir: Path) -> str:
         f"    support mail  {info['support_address']} via smtp://{HOST}:{info['smtp_port']}"
         f"   SMS number {info['sms_number']}",
         f"    admin         X-Setu-Principal: {info['admin_principal']}",
-        f"    console user  {info['console_user']}   password {info['console_password']}"
-        "   (Cognito; docs/console.md)",
+        f"    console       {info['console_url']}   (docs/console.md)",
+        f"    console user  {info['console_user']}   password {info['console_password']}",
         f"    details       {state_dir / 'local.json'}   emulator log {state_dir / 'moto.log'}",
         "  Ctrl-C stops everything.",
         "",
@@ -193,7 +193,8 @@ def main() -> int:
 
         info = describe(outputs, api_url, endpoint, smtp_port)
         # a local agent who signs in with Cognito (docs/console.md)
-        info.update(console_user=console_user, console_password=console_password,
+        info.update(console_url=f"{api_url}/console",
+                    console_user=console_user, console_password=console_password,
                     user_pool_id=outputs["UserPoolId"],
                     user_pool_client_id=outputs["UserPoolClientId"])
         # each handler's AWS calls are checked against its function's policy (local/iam.py)

@@ -40,7 +40,7 @@ OUTPUT_ENV = {
 # outputs a stack described by an older .setu/local.json may lack
 OPTIONAL_OUTPUT_ENV = {
     "UserPoolId": "SETU_USER_POOL_ID",
-    "UserPoolClientId": "SETU_USER_POOL_CLIENT_ID",  # read by local/gateway.py only
+    "UserPoolClientId": "SETU_USER_POOL_CLIENT_ID",  # the console page and local/gateway.py
 }
 CONSOLE_ARN = "arn:aws:iam::123456789012:user/setu-console"
 CONSOLE_USER = "console@setu.local"
@@ -210,6 +210,8 @@ def environment(outputs: dict[str, str], endpoint: str, *, api_url: str = "",
         "SETU_PUBLIC_URL": api_url,
         "SETU_FORM_LIMIT_PER_HOUR": os.environ.get("SETU_FORM_LIMIT_PER_HOUR", "20"),
         "AWS_ENDPOINT_URL": endpoint,
+        # the browser signs in to the console at the emulator's Cognito (api/console_pages.py)
+        "SETU_COGNITO_ENDPOINT": endpoint,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "POWERTOOLS_SERVICE_NAME": "setu",

@@ -277,9 +277,11 @@ class Browser:
         return None
 
 
-def chromium(base_url: str, *, performance_log: bool = False):
-    """Headless Chromium with JavaScript off (every page must work as plain HTML forms), in its
-    own profile, yielding a Browser on base_url; quit and cleaned up after."""
+def chromium(base_url: str, *, performance_log: bool = False, javascript: bool = False,
+             lang: str = "bn-BD"):
+    """Headless Chromium, in its own profile, yielding a Browser on base_url; quit and cleaned
+    up after. JavaScript is off unless asked for: every customer page must work as plain HTML
+    forms; the agent console (tests/browser/test_console.py) is the one JavaScript application."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -287,9 +289,12 @@ def chromium(base_url: str, *, performance_log: bool = False):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS:
-        options.add_argument(flag)
+        options.add_argument(flag if not flag.startswith("--lang=") else f"--lang={lang}")
     options.add_argument(f"--user-data-dir={profile}")
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    prefs = {"intl.accept_languages": lang}
+    if not javascript:
+        prefs["profile.managed_default_content_settings.javascript"] = 2
+    options.add_experimental_option("prefs", prefs)
     if performance_log:
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)

@@ -79,8 +79,12 @@ def test_english_texts_of_decisions_and_escalations():
 
 def test_the_ticket_link_waits_for_a_console_url(monkeypatch):
     monkeypatch.delenv("SETU_CONSOLE_URL", raising=False)
+    monkeypatch.delenv("SETU_PUBLIC_URL", raising=False)
     config.reload()
     assert staff.staff_link("1042") is None
+    monkeypatch.setenv("SETU_PUBLIC_URL", "https://abc.execute-api.ap-south-1.amazonaws.com/api/")
+    config.reload()  # the console the app serves (api/console_pages.py)
+    assert staff.staff_link("7") == "https://abc.execute-api.ap-south-1.amazonaws.com/api/console/tickets/7"
     monkeypatch.setenv("SETU_CONSOLE_URL", "https://desk.example.com/console/")
     config.reload()
     try:

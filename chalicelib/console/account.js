@@ -1,0 +1,2 @@
+/* placeholder: the account page(s) come next */
+(function () { 'use strict'; })();

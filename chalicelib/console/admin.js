@@ -1,0 +1,2 @@
+/* placeholder: the admin page(s) come next */
+(function () { 'use strict'; })();

@@ -1,0 +1,2 @@
+/* placeholder: the reports page(s) come next */
+(function () { 'use strict'; })();

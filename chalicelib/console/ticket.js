@@ -1,0 +1,2 @@
+/* placeholder: the ticket page(s) come next */
+(function () { 'use strict'; })();
