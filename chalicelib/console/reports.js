@@ -354,7 +354,7 @@
     var by = h('select', { id: 'report-by', name: 'by' }, GROUPINGS.map(function (g) {
       return h('option', { value: g, selected: g === state.by }, t('reports.by.' + g));
     }));
-    var csv = h('a', { class: 'csv button', href: '#', role: 'button' }, t('reports.csv'));
+    var csv = h('a', { class: 'csv', href: '#' }, t('reports.csv'));
     var problem = h('p', { class: 'error', role: 'alert', hidden: true });
     var controls = h('form', { class: 'report-controls', novalidate: true },
       h('div', { class: 'field' }, h('label', { for: 'report-from' }, t('reports.from')), from),
