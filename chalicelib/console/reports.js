@@ -379,7 +379,7 @@
       if (csvUrl) URL.revokeObjectURL(csvUrl);
       csvUrl = null;
       csv.setAttribute('href', '#');
-      csv.removeAttribute('download');
+      csv.setAttribute('download', 'setu-report-' + state.from + '-' + state.to + '.csv');
     }
     function load() {
       if (!page.isConnected) return Promise.resolve();
@@ -441,7 +441,6 @@
         csv.removeAttribute('aria-busy');
         csvUrl = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
         csv.setAttribute('href', csvUrl);
-        csv.setAttribute('download', 'setu-report-' + state.from + '-' + state.to + '.csv');
         csv.click();
       }, function (err) {
         csv.removeAttribute('aria-busy');
