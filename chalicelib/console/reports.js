@@ -169,7 +169,7 @@
       if (d) g.push(s('path', { class: 'line', d: d.trim() }));
       points.forEach(function (p, i) {
         if (p.value === null || p.value === undefined) return;
-        g.push(s('circle', { class: 'dot', cx: r1(x(i)), cy: r1(y(p.value)), r: 3.5 },
+        g.push(s('circle', { class: 'dot', cx: r1(x(i)), cy: r1(y(p.value)), r: band < 9 ? 2 : 3.5 },
           s('title', null, p.long + ': ' + fmt(spec.unit, p.value))));
       });
     }
@@ -201,10 +201,11 @@
 
   /* The svg.chart: <title>, role=img, aria-label (title and the overall figure), data-series. */
   function chartSvg(name, spec, points, width, overall, horizontal) {
+    // overall: the sentence saying the figure for the whole period (or now, for the backlog)
     var drawn = horizontal ? barList(spec, points, width) : columnChart(spec, points, width);
     var title = t('reports.chart.' + name);
     var label = t('reports.aria', { title: title,
-      what: drawn.empty ? t('reports.no_data_sentence') : t('reports.overall', { v: overall }) });
+      what: drawn.empty ? t('reports.no_data_sentence') : overall });
     var svg = s('svg', { class: 'chart ' + (horizontal ? 'bars-h' : spec.kind), role: 'img', 'aria-label': label,
       'data-series': name, 'data-empty': drawn.empty ? 'true' : null, width: width, height: drawn.height,
       viewBox: '0 0 ' + width + ' ' + drawn.height, xmlns: SVG }, s('title', null, title), drawn.nodes);
@@ -221,8 +222,8 @@
     return h('table', { class: 'numbers', 'data-series': name },
       h('caption', { class: 'sr' }, t('reports.chart.' + name)),
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, head),
-        h('th', { scope: 'col' }, t('reports.col.' + name)),
-        extra.map(function (e) { return h('th', { scope: 'col' }, t(e.head)); }))),
+        h('th', { scope: 'col', class: 'num' }, t('reports.col.' + name)),
+        extra.map(function (e) { return h('th', { scope: 'col', class: 'num' }, t(e.head)); }))),
       h('tbody', null, rows.map(function (r) {
         return h('tr', null, h('th', { scope: 'row' }, r.long),
           h('td', { class: 'num' }, fmt(spec.unit, spec.value(r.figures))),
@@ -238,9 +239,12 @@
       h('p', { class: 'muted hint' }, t('reports.hint.' + name)),
       holder,
       h('details', { class: 'numbers' }, h('summary', null, t('reports.table')), h('div', { class: 'table-wrap' }, table)));
-    fig.redraw = function () {
-      var width = Math.floor(holder.clientWidth || fallbackWidth());
-      Setu.clear(holder).appendChild(draw(Math.max(260, width)));
+    var drawnAt = 0;
+    fig.redraw = function (onlyIfChanged) {
+      var width = Math.max(260, Math.floor(holder.clientWidth || fallbackWidth()));
+      if (onlyIfChanged && width === drawnAt) return;
+      drawnAt = width;
+      S.clear(holder).appendChild(draw(width));
     };
     return fig;
   }
@@ -257,7 +261,7 @@
       var spec = FIGURES[name];
       var points = rows.map(function (r) { return { label: r.label, long: r.long, value: spec.value(r.figures) }; });
       return card(name, function (w) {
-        return chartSvg(name, spec, points, w, fmt(spec.unit, overall(name, report.totals)), false);
+        return chartSvg(name, spec, points, w, t('reports.overall', { v: fmt(spec.unit, overall(name, report.totals)) }), false);
       }, numbersTable(name, spec, rows.concat([{ long: t('reports.total'), figures: report.totals }]), t('reports.day')));
     });
   }
@@ -272,29 +276,29 @@
       var spec = FIGURES[name];
       var points = rows.map(function (r) { return { label: r.label, long: r.long, value: spec.value(r.figures) }; });
       return card(name, function (w) {
-        return chartSvg(name, spec, points, w, fmt(spec.unit, overall(name, report.totals)), true);
-      }, numbersTable(name, spec, rows.concat([{ long: t('reports.total'), figures: report.totals }]), t('reports.by.' + by)));
+        return chartSvg(name, spec, points, w, t('reports.overall', { v: fmt(spec.unit, overall(name, report.totals)) }), true);
+      }, numbersTable(name, spec, rows.concat([{ long: t('reports.total'), figures: report.totals }]), t('reports.head.' + by)));
     });
   }
   /* Categories that are not days: CSAT scores 1-5 (the range's totals), backlog by age (now). */
-  function categoryCard(name, unit, items, head, horizontal) {
+  function categoryCard(name, unit, items, head, sentence, horizontal) {
     var spec = { unit: unit, kind: 'bar', value: function (f) { return f.value; } };
     var total = items.reduce(function (a, i) { return a + (i.value || 0); }, 0);
     return card(name, function (w) {
-      return chartSvg(name, spec, items, w, fmt(unit, total), horizontal);
+      return chartSvg(name, spec, items, w, t(sentence, { n: total }), horizontal);
     }, numbersTable(name, spec, items.map(function (i) { return { long: i.long, figures: i }; }), head));
   }
   function csatCard(report) {
     var dist = (report.totals.csat || {}).distribution || {};
     return categoryCard('csat_scores', 'count', ['1', '2', '3', '4', '5'].map(function (k) {
       return { label: S.num(+k), long: t('reports.score', { n: +k }), value: dist[k] || 0 };
-    }), t('reports.rating'));
+    }), t('reports.rating'), 'reports.overall_ratings');
   }
   function backlogCard(report) {
     var ages = (report.backlog || {}).by_age || {};
     return categoryCard('backlog', 'count', AGES.map(function (k) {
       return { label: t('reports.age.' + k), long: t('reports.age.' + k), value: ages[k] || 0 };
-    }), t('reports.age'), true);
+    }), t('reports.age'), 'reports.overall_open', true);
   }
 
   /* The headline numbers of the range. */
@@ -350,7 +354,7 @@
     var by = h('select', { id: 'report-by', name: 'by' }, GROUPINGS.map(function (g) {
       return h('option', { value: g, selected: g === state.by }, t('reports.by.' + g));
     }));
-    var csv = h('a', { class: 'csv button', href: '#', role: 'button' }, t('reports.csv'));
+    var csv = h('a', { class: 'csv', href: '#' }, t('reports.csv'));
     var problem = h('p', { class: 'error', role: 'alert', hidden: true });
     var controls = h('form', { class: 'report-controls', novalidate: true },
       h('div', { class: 'field' }, h('label', { for: 'report-from' }, t('reports.from')), from),
@@ -363,6 +367,7 @@
     var page = h('section', { class: 'reports-page' }, h('h1', null, t('nav.reports')), controls, problem, status, results);
     var cards = [];
     var csvUrl = null;
+    var asked = 0; // the latest request: an older answer arriving later is dropped
 
     function check() {
       if (!parseDay(from.value) || !parseDay(to.value)) return t('reports.bad_date');
@@ -374,9 +379,10 @@
       if (csvUrl) URL.revokeObjectURL(csvUrl);
       csvUrl = null;
       csv.setAttribute('href', '#');
-      csv.removeAttribute('download');
+      csv.setAttribute('download', 'setu-report-' + state.from + '-' + state.to + '.csv');
     }
     function load() {
+      if (!page.isConnected) return Promise.resolve();
       var wrong = check();
       problem.hidden = !wrong;
       problem.textContent = wrong || '';
@@ -387,8 +393,11 @@
         department: state.department, by: state.by === 'day' ? '' : state.by }));
       status.textContent = t('loading');
       results.setAttribute('aria-busy', 'true');
-      return S.api('GET', '/reports' + S.query(apiQuery())).then(show, function (err) {
-        if (err && err.status === 401) return;
+      var mine = ++asked;
+      return S.api('GET', '/reports' + S.query(apiQuery())).then(function (report) {
+        if (mine === asked && page.isConnected) show(report);
+      }, function (err) {
+        if ((err && err.status === 401) || mine !== asked) return;
         results.removeAttribute('aria-busy');
         status.textContent = '';
         S.clear(results).appendChild(S.errorBox(err));
@@ -414,13 +423,15 @@
         h('div', { class: 'charts' }, cards)
       ]);
       cards.forEach(function (c) { c.redraw(); });
+      // the first charts may have been measured before the page grew a scroll bar
+      requestAnimationFrame(function () { cards.forEach(function (c) { c.redraw(true); }); });
     }
 
     controls.addEventListener('submit', function (e) { e.preventDefault(); load(); });
     dept.addEventListener('change', function () { if (dept.value && by.value !== 'day') by.value = 'day'; load(); });
     by.addEventListener('change', function () { if (by.value !== 'day' && dept.value) dept.value = ''; load(); });
-    from.addEventListener('change', function () { if (!check()) load(); });
-    to.addEventListener('change', function () { if (!check()) load(); });
+    from.addEventListener('change', load);
+    to.addEventListener('change', load);
     csv.addEventListener('click', function (e) {
       if (csvUrl) return; // the Blob is ready: the link downloads it
       e.preventDefault();
@@ -430,7 +441,6 @@
         csv.removeAttribute('aria-busy');
         csvUrl = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
         csv.setAttribute('href', csvUrl);
-        csv.setAttribute('download', 'setu-report-' + state.from + '-' + state.to + '.csv');
         csv.click();
       }, function (err) {
         csv.removeAttribute('aria-busy');
@@ -445,7 +455,7 @@
       if (window.innerWidth === lastWidth) return;
       lastWidth = window.innerWidth;
       clearTimeout(timer);
-      timer = setTimeout(function () { cards.forEach(function (c) { c.redraw(); }); }, 150);
+      timer = setTimeout(function () { cards.forEach(function (c) { c.redraw(true); }); }, 150);
     }
     window.addEventListener('resize', onResize);
 
@@ -462,7 +472,8 @@
       'reports.from': 'From', 'reports.to': 'To', 'reports.department': 'Department',
       'reports.all_departments': 'All departments', 'reports.group': 'Group by',
       'reports.by.day': 'Day', 'reports.by.agent': 'Agent', 'reports.by.department': 'Department',
-      'reports.by.channel': 'Channel', 'reports.show': 'Show', 'reports.csv': 'Download CSV',
+      'reports.by.channel': 'Channel', 'reports.show': 'Show',
+      'reports.head.agent': 'Agent', 'reports.head.department': 'Department', 'reports.head.channel': 'Channel', 'reports.csv': 'Download CSV',
       'reports.bad_date': 'Choose both dates.', 'reports.bad_order': '"To" must be on or after "From".',
       'reports.too_long': 'A report covers at most {n} days.',
       'reports.range': '{from} – {to} ({n} days)',
@@ -471,6 +482,7 @@
       'reports.no_groups': 'Nothing to group in this period.',
       'reports.overall': 'For the whole period: {v}.', 'reports.no_data_sentence': 'No data in this period.',
       'reports.aria': '{title}. {what} The numbers are in the table under the chart.',
+      'reports.overall_ratings': '{n} ratings in the period.', 'reports.overall_open': '{n} tickets open now.',
       'reports.table': 'Show the numbers', 'reports.day': 'Day', 'reports.total': 'Whole period',
       'reports.p90': '90% within', 'reports.tickets': 'Tickets', 'reports.reopened': 'Reopened',
       'reports.contacts_in': 'Customer messages', 'reports.ratings': 'Ratings', 'reports.rating': 'Rating',
@@ -507,7 +519,8 @@
       'reports.from': 'শুরুর তারিখ', 'reports.to': 'শেষ তারিখ', 'reports.department': 'বিভাগ',
       'reports.all_departments': 'সব বিভাগ', 'reports.group': 'ভাগ করে দেখুন',
       'reports.by.day': 'দিন অনুযায়ী', 'reports.by.agent': 'এজেন্ট অনুযায়ী', 'reports.by.department': 'বিভাগ অনুযায়ী',
-      'reports.by.channel': 'মাধ্যম অনুযায়ী', 'reports.show': 'দেখুন', 'reports.csv': 'CSV ডাউনলোড',
+      'reports.by.channel': 'মাধ্যম অনুযায়ী', 'reports.show': 'দেখুন',
+      'reports.head.agent': 'এজেন্ট', 'reports.head.department': 'বিভাগ', 'reports.head.channel': 'মাধ্যম', 'reports.csv': 'CSV ডাউনলোড',
       'reports.bad_date': 'দুটো তারিখই বেছে নিন।', 'reports.bad_order': 'শেষ তারিখ শুরুর তারিখের আগে হতে পারে না।',
       'reports.too_long': 'একটি রিপোর্টে সর্বোচ্চ {n} দিন দেখা যায়।',
       'reports.range': '{from} – {to} ({n} দিন)',
@@ -516,6 +529,7 @@
       'reports.no_groups': 'এই সময়ে ভাগ করে দেখানোর মতো কিছু নেই।',
       'reports.overall': 'পুরো সময়ে: {v}।', 'reports.no_data_sentence': 'এই সময়ে কোনো তথ্য নেই।',
       'reports.aria': '{title}। {what} সংখ্যাগুলো চার্টের নিচের টেবিলে আছে।',
+      'reports.overall_ratings': 'এই সময়ে {n}টি রেটিং।', 'reports.overall_open': 'এখন {n}টি টিকিট খোলা।',
       'reports.table': 'সংখ্যাগুলো দেখুন', 'reports.day': 'দিন', 'reports.total': 'পুরো সময়',
       'reports.p90': '৯০% এর মধ্যে', 'reports.tickets': 'টিকিট', 'reports.reopened': 'আবার খোলা',
       'reports.contacts_in': 'গ্রাহকের বার্তা', 'reports.ratings': 'রেটিং', 'reports.rating': 'রেটিং',
