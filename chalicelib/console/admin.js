@@ -176,9 +176,9 @@
   }
   function decisionCard(tk, reload) {
     var d = tk.decision;
-    var form = h('form', { class: 'decide' },
+    var form = h('form', { class: 'decide' }, h('div', { class: 'two' },
       field(t('adm.dec.comment'), textarea('comment', '', { rows: 2, maxlength: 2000 }), t('adm.dec.comment_hint')),
-      field(t('adm.dec.message'), textarea('message', '', { rows: 2, maxlength: 2000 }), t('adm.dec.message_hint')),
+      field(t('adm.dec.message'), textarea('message', '', { rows: 2, maxlength: 2000 }), t('adm.dec.message_hint'))),
       buttons(h('button', { type: 'button', class: 'primary approve', 'data-outcome': 'approved', onclick: function () { decide('approved'); } }, t('adm.dec.approve')),
         h('button', { type: 'button', class: 'danger reject', 'data-outcome': 'rejected', onclick: function () { decide('rejected'); } }, t('adm.dec.reject'))));
     form.addEventListener('submit', function (e) { e.preventDefault(); });
@@ -378,7 +378,7 @@
     m = m || { channels: ['email', 'sms'], body: {}, subject: null, actions: {}, version: 0 };
     var subject = m.subject || {}, actions = m.actions || {};
     var form = h('form', { class: 'macro-edit' },
-      isNew ? field(t('adm.mac.name'), input('name', '', { required: true, maxlength: 64, pattern: '[A-Za-z0-9_-]{1,64}' }), t('adm.mac.name_hint')) : null,
+      isNew ? field(t('adm.mac.name'), input('name', '', { required: true, maxlength: 64, pattern: '[A-Za-z0-9_\\-]{1,64}' }), t('adm.mac.name_hint')) : null,
       field(t('adm.mac.title'), input('title', m.title, { required: true, maxlength: 200 })),
       h('fieldset', { class: 'checks' }, h('legend', null, t('adm.mac.channels')),
         ['email', 'sms'].map(function (c) { return check('channels', (m.channels || []).indexOf(c) >= 0, S.label('channel', c), c); })),
@@ -424,7 +424,7 @@
     var m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(v);
     if (!m) return String(v);
     var parts = [];
-    if (m[1]) parts.push(t('adm.dur.bd', { n: +m[1] }));
+    if (m[1]) parts.push(t(+m[1] === 1 ? 'adm.dur.bd1' : 'adm.dur.bd', { n: +m[1] }));
     if (m[2]) parts.push(t('dur.h', { n: +m[2] }));
     if (m[3]) parts.push(t('dur.min', { n: +m[3] }));
     if (m[4]) parts.push(t('adm.dur.s', { n: +m[4] }));
@@ -449,19 +449,24 @@
   function policyCard(p, calendars, admin, reload) {
     var set = p.set || {}, inherited = p.inherited || [], eff = p.effective || p;
     var edit = admin ? toggler('edit', t('adm.edit'), function (close) { return policyEditor(p, calendars, reload, close); }) : null;
+    function sourceOf(f) { return f in set ? 'set' : (inherited.indexOf(f) >= 0 ? 'inherited' : 'unset'); }
+    // the timers in effect in the table; the ones nobody set in one line under it
+    var shown = POLICY_FIELDS.filter(function (f) { return sourceOf(f) !== 'unset' || (eff[f] !== null && eff[f] !== undefined); });
+    var unset = POLICY_FIELDS.filter(function (f) { return shown.indexOf(f) < 0; });
     return h('li', { class: 'card policy', 'data-name': p.name },
       h('div', { class: 'row head' }, h('h2', { class: 'name' }, p.name), p.builtin ? pill(t('adm.builtin'), 'builtin') : null,
         h('span', { class: 'muted' }, t('adm.pol.calendar_is', { name: eff.calendar || p.calendar }))),
       (p.warnings || []).map(function (w) { return h('p', { class: 'warning' }, w); }),
       h('div', { class: 'table-wrap' }, h('table', { class: 'policy-fields' },
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('adm.pol.field')), h('th', { scope: 'col' }, t('adm.pol.effective')), h('th', { scope: 'col' }, t('adm.pol.source')))),
-        h('tbody', null, POLICY_FIELDS.map(function (f) {
-          var source = f in set ? 'set' : (inherited.indexOf(f) >= 0 ? 'inherited' : 'unset');
+        h('tbody', null, shown.map(function (f) {
+          var source = sourceOf(f);
           return h('tr', { 'data-field': f, class: 'src-' + source },
             h('th', { scope: 'row' }, t('adm.pol.f.' + f)),
             h('td', null, isoHuman(eff[f]), eff[f] && eff[f] !== 'off' ? h('code', { class: 'muted iso' }, ' ' + eff[f]) : null),
             h('td', null, pill(t('adm.pol.src.' + source), 'src ' + source)));
         })))),
+      unset.length ? h('p', { class: 'muted meta unset-fields' }, t('adm.pol.not_set', { list: unset.map(function (f) { return t('adm.pol.f.' + f); }).join(', ') })) : null,
       h('p', { class: 'meta used-by' }, h('strong', null, t('adm.pol.used_by')), ' ',
         (p.used_by || []).length ? usedBy(p.used_by) : h('span', { class: 'muted' }, t('adm.pol.unused'))),
       edit ? buttons(edit.button) : null, edit ? edit.holder : null);
@@ -484,7 +489,7 @@
     var set = (p && p.set) || {}, eff = (p && p.effective) || {};
     var calOptions = calendars.map(function (c) { return [c.name, c.name]; });
     var form = h('form', { class: 'policy-edit' },
-      isNew ? field(t('adm.pol.name'), input('name', '', { required: true, maxlength: 64, pattern: '[A-Za-z0-9_-]{1,64}' }), t('adm.pol.name_hint')) : null,
+      isNew ? field(t('adm.pol.name'), input('name', '', { required: true, maxlength: 64, pattern: '[A-Za-z0-9_\\-]{1,64}' }), t('adm.pol.name_hint')) : null,
       field(t('adm.pol.calendar'), select('calendar', calOptions, set.calendar || (p && p.calendar) || '24x7')),
       h('p', { class: 'muted hint' }, t('adm.pol.iso_hint')),
       h('div', { class: 'grid' }, POLICY_FIELDS.map(function (f) {
@@ -520,10 +525,10 @@
         }))),
         h('p', { class: 'meta' }, h('strong', null, t('adm.cal.holidays')), ' ', c.holidays_country ? t('adm.cal.holidays_of', { country: c.holidays_country }) : t('adm.cal.no_holidays')),
         h('p', { class: 'meta' }, h('strong', null, t('adm.cal.closed')), ' ', (c.closed || []).length
-          ? c.closed.map(function (d) { return S.when(d + 'T12:00:00Z', 'date'); }).join(', ') : h('span', { class: 'muted' }, t('none'))),
+          ? c.closed.map(function (d) { return S.when(d + 'T12:00:00Z', 'date'); }).join(', ') : h('span', { class: 'muted' }, t('adm.none'))),
         h('p', { class: 'meta' }, h('strong', null, t('adm.cal.special')), ' ', Object.keys(special).length
           ? Object.keys(special).sort().map(function (d) { return S.when(d + 'T12:00:00Z', 'date') + ' ' + S.digits(windowsText(special[d])); }).join('; ')
-          : h('span', { class: 'muted' }, t('none')))],
+          : h('span', { class: 'muted' }, t('adm.none')))],
       edit ? buttons(edit.button) : null, edit ? edit.holder : null);
   }
   var TIME = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
@@ -542,7 +547,7 @@
     c = c || { timezone: S.conf.timezone || 'Asia/Dhaka', hours: { sun: [['09:30', '18:00']], mon: [['09:30', '18:00']], tue: [['09:30', '18:00']], wed: [['09:30', '18:00']], thu: [['09:30', '18:00']] }, holidays_country: 'BD', closed: [], special: {} };
     var special = c.special || {};
     var form = h('form', { class: 'calendar-edit' },
-      isNew ? field(t('adm.cal.name'), input('name', '', { required: true, maxlength: 64, pattern: '[A-Za-z0-9_-]{1,64}' }), t('adm.pol.name_hint')) : null,
+      isNew ? field(t('adm.cal.name'), input('name', '', { required: true, maxlength: 64, pattern: '[A-Za-z0-9_\\-]{1,64}' }), t('adm.pol.name_hint')) : null,
       h('div', { class: 'row' },
         field(t('adm.cal.timezone'), input('timezone', c.timezone, { maxlength: 64 })),
         field(t('adm.cal.country'), input('holidays_country', c.holidays_country, { maxlength: 3, size: 4 }), t('adm.cal.country_hint'))),
@@ -589,8 +594,8 @@
   function heldPage(params, query) {
     var closed = query.state === 'closed';
     return page('held', 'nav.held', function (reload) {
-      return S.api('GET', '/held' + S.query({ state: closed ? 'closed' : 'held', limit: 100 })).then(function (r) {
-        var items = r.items || [];
+      return Promise.all([S.api('GET', '/held' + S.query({ state: closed ? 'closed' : 'held', limit: 100 })), loadTeam()]).then(function (all) {
+        var items = all[0].items || [];
         var tabs = h('nav', { class: 'tabs', 'aria-label': t('nav.held') },
           S.link('held', t('adm.held.waiting'), { class: 'tab' + (closed ? '' : ' active'), 'aria-current': closed ? null : 'page' }),
           S.link('held?state=closed', t('adm.held.closed'), { class: 'tab' + (closed ? ' active' : ''), 'aria-current': closed ? 'page' : null }));
@@ -604,9 +609,10 @@
   function heldCard(it, reload) {
     var card = h('li', { class: 'card held state-' + it.state, 'data-id': it.id });
     var detail = h('div', { class: 'held-detail', hidden: true });
+    var snippet = it.snippet ? h('p', { class: 'snippet' }, it.snippet) : h('span');
     var open = h('button', { type: 'button', class: 'view', 'aria-expanded': 'false', onclick: function () {
-      if (!detail.hidden) { detail.hidden = true; open.setAttribute('aria-expanded', 'false'); return; }
-      detail.hidden = false; open.setAttribute('aria-expanded', 'true');
+      if (!detail.hidden) { detail.hidden = true; snippet.hidden = false; open.setAttribute('aria-expanded', 'false'); return; }
+      detail.hidden = false; snippet.hidden = true; open.setAttribute('aria-expanded', 'true');
       S.clear(detail).appendChild(h('p', { class: 'loading' }, t('loading')));
       S.api('GET', '/held/' + encodeURIComponent(it.id)).then(function (full) {
         S.clear(detail); S.append(detail, heldDetail(full, card, reload));
@@ -622,8 +628,7 @@
         it.detail ? fact(t('adm.held.detail'), it.detail) : null,
         it.ref ? fact(t('adm.held.ticket'), S.link('tickets/' + encodeURIComponent(it.ref), '#' + it.ref)) : null,
         it.decided_by ? fact(t('adm.held.decided'), personName(it.decided_by) + ' · ' + S.when(it.decided_at, 'short')) : null),
-      it.snippet ? h('p', { class: 'snippet' }, it.snippet) : null,
-      buttons(open), detail]);
+      snippet, buttons(open), detail]);
     return card;
   }
   function heldDetail(it, card, reload) {
@@ -702,7 +707,7 @@
     var isNew = !d;
     d = d || { labels: {}, form: true, order: 100, active: true, links: [] };
     var form = h('form', { class: 'department-edit' },
-      isNew ? field(t('adm.dep.name'), input('name', '', { required: true, maxlength: 32, pattern: '[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?' }), t('adm.dep.name_hint')) : null,
+      isNew ? field(t('adm.dep.name'), input('name', '', { required: true, maxlength: 32, pattern: '[a-z0-9]([a-z0-9\\-]{0,30}[a-z0-9])?' }), t('adm.dep.name_hint')) : null,
       h('div', { class: 'two' },
         field(t('adm.dep.label_bn'), input('label_bn', d.labels.bn, { required: true, maxlength: 100, lang: 'bn' })),
         field(t('adm.dep.label_en'), input('label_en', d.labels.en, { required: true, maxlength: 100, lang: 'en' }))),
@@ -729,7 +734,7 @@
         return;
       }
       write(form, function () { return S.api('PUT', '/departments/' + encodeURIComponent(name), body); },
-        t('adm.dep.saved', { name: name }), function () { return S.loadDepartments().then(reload, reload); });
+        t('adm.dep.saved', { name: body.labels[S.lang] || name }), function () { return S.loadDepartments().then(reload, reload); });
     });
     return form;
   }
@@ -749,8 +754,8 @@
       'adm.forbidden': 'Your role cannot open this. Ask an admin if you need it.',
       'adm.stale': 'Someone changed this meanwhile. The page now shows the latest; check it and save again.',
       'adm.edit': 'Edit', 'adm.saved': 'Saved.', 'adm.inactive': 'Inactive', 'adm.builtin': 'Built in',
-      'adm.departments': 'Departments', 'adm.lang.none': 'Not set',
-      'adm.dur.bd': '{n} business days', 'adm.dur.s': '{n} s',
+      'adm.departments': 'Departments', 'adm.lang.none': 'Not set', 'adm.none': 'None',
+      'adm.dur.bd': '{n} business days', 'adm.dur.bd1': '{n} business day', 'adm.dur.s': '{n} s',
       // decisions
       'adm.dec.none': 'No decisions are waiting.', 'adm.dec.count': '{n} waiting',
       'adm.dec.asked': 'Asked by {who}, {when}.', 'adm.dec.approver': 'asked of {who}', 'adm.dec.reminders': '{n} reminders sent',
@@ -791,7 +796,7 @@
       'adm.pol.add_title': 'New SLA policy', 'adm.pol.create': 'Create policy', 'adm.pol.name': 'Name',
       'adm.pol.name_hint': 'Letters, digits, - and _.', 'adm.pol.calendar': 'Business calendar', 'adm.pol.calendar_is': 'Calendar: {name}',
       'adm.pol.field': 'Timer', 'adm.pol.effective': 'In effect', 'adm.pol.source': 'From',
-      'adm.pol.src.set': 'Set here', 'adm.pol.src.inherited': 'From default', 'adm.pol.src.unset': 'Not set',
+      'adm.pol.src.set': 'Set here', 'adm.pol.src.inherited': 'From default', 'adm.pol.src.unset': 'Not set', 'adm.pol.not_set': 'Not set (off): {list}.',
       'adm.pol.used_by': 'Used by:', 'adm.pol.unused': 'No department or priority uses it.', 'adm.pol.off': 'Off',
       'adm.pol.inherits': 'from default: {v}', 'adm.pol.saved': 'Policy {name} saved.', 'adm.pol.saved_warn': 'Policy {name} saved; see its warnings.',
       'adm.pol.iso_hint': 'ISO 8601 durations: PT30M = 30 minutes, PT4H = 4 hours, P2D = 2 business days; "off" switches a timer off; empty takes the default policy\'s.',
@@ -848,8 +853,8 @@
       'adm.forbidden': 'আপনার ভূমিকায় এটি খোলা যায় না। দরকার হলে অ্যাডমিনকে বলুন।',
       'adm.stale': 'এর মধ্যে অন্য কেউ এটি বদলেছেন। পাতায় এখন সর্বশেষটি দেখাচ্ছে; দেখে নিয়ে আবার সংরক্ষণ করুন।',
       'adm.edit': 'সম্পাদনা', 'adm.saved': 'সংরক্ষণ হয়েছে।', 'adm.inactive': 'নিষ্ক্রিয়', 'adm.builtin': 'বিল্ট-ইন',
-      'adm.departments': 'বিভাগ', 'adm.lang.none': 'ঠিক করা নেই',
-      'adm.dur.bd': '{n} কর্মদিবস', 'adm.dur.s': '{n} সেকেন্ড',
+      'adm.departments': 'বিভাগ', 'adm.lang.none': 'ঠিক করা নেই', 'adm.none': 'নেই',
+      'adm.dur.bd': '{n} কর্মদিবস', 'adm.dur.bd1': '{n} কর্মদিবস', 'adm.dur.s': '{n} সেকেন্ড',
       'adm.dec.none': 'কোনো সিদ্ধান্ত অপেক্ষায় নেই।', 'adm.dec.count': '{n}টি অপেক্ষায়',
       'adm.dec.asked': '{who} জানতে চেয়েছেন, {when}।', 'adm.dec.approver': '{who}-এর কাছে', 'adm.dec.reminders': '{n}বার মনে করানো হয়েছে',
       'adm.dec.comment': 'টিমের জন্য মন্তব্য', 'adm.dec.comment_hint': 'অভ্যন্তরীণ: টাইমলাইনে দেখা যাবে।',
@@ -886,7 +891,7 @@
       'adm.pol.add_title': 'নতুন SLA নীতি', 'adm.pol.create': 'নীতি তৈরি করুন', 'adm.pol.name': 'নাম (ইংরেজিতে)',
       'adm.pol.name_hint': 'ইংরেজি অক্ষর, সংখ্যা, - ও _।', 'adm.pol.calendar': 'কর্মসময়ের ক্যালেন্ডার', 'adm.pol.calendar_is': 'ক্যালেন্ডার: {name}',
       'adm.pol.field': 'সময়সীমা', 'adm.pol.effective': 'কার্যকর', 'adm.pol.source': 'কোথা থেকে',
-      'adm.pol.src.set': 'এখানে ঠিক করা', 'adm.pol.src.inherited': 'default থেকে', 'adm.pol.src.unset': 'ঠিক করা নেই',
+      'adm.pol.src.set': 'এখানে ঠিক করা', 'adm.pol.src.inherited': 'default থেকে', 'adm.pol.src.unset': 'ঠিক করা নেই', 'adm.pol.not_set': 'ঠিক করা নেই (বন্ধ): {list}।',
       'adm.pol.used_by': 'যেখানে চলে:', 'adm.pol.unused': 'কোনো বিভাগ বা অগ্রাধিকারে এটি চলে না।', 'adm.pol.off': 'বন্ধ',
       'adm.pol.inherits': 'default থেকে: {v}', 'adm.pol.saved': 'নীতি {name} সংরক্ষণ হয়েছে।', 'adm.pol.saved_warn': 'নীতি {name} সংরক্ষণ হয়েছে; সতর্কবার্তাগুলো দেখুন।',
       'adm.pol.iso_hint': 'ISO 8601 সময়কাল: PT30M = ৩০ মিনিট, PT4H = ৪ ঘণ্টা, P2D = ২ কর্মদিবস; "off" লিখলে সময়সীমাটি বন্ধ; খালি রাখলে default নীতির মান।',
