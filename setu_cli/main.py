@@ -19,7 +19,7 @@
     setu agents invite AGENT [--user-pool ID]  (an agent's id, short name or ARN; docs/console.md)
     setu agents add (--email E | --principal ARN) --role agent|lead|admin [--name N]
                     [--departments D,D] [--lang bn|en]  (by email alone: a console-only agent)
-    setu notifications --principal ARN [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
+    setu notifications --principal ARN|console:NAME [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
                        [--digest-after N] [--reset]  (--stage S | --local)
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
@@ -300,9 +300,9 @@ def _bootstrap_admin(args: argparse.Namespace) -> int:
 
 
 def _notifications(args: argparse.Namespace) -> int:
-    from chalicelib.services.team import agents
+    from chalicelib.services.team import agents, identities
 
-    if agents.principal_problem(args.principal):
+    if agents.principal_problem(args.principal) and not identities.is_console(args.principal):
         print(f"setu: not an agent: {args.principal}", file=sys.stderr)
         return 2
     record = agents.find(agents.agent_id(args.principal))  # NotFound: exit 2

@@ -176,8 +176,12 @@ def test_the_cli_adds_an_agent_by_email(stack, capsys):
     assert main(["agents", "add", "--email", "sumi@shop.example", "--role", "agent"]) == 2
     assert "already has this email" in capsys.readouterr().err
     assert main(["agents", "add", "--email", "x@shop.example"]) == 2  # no role
+    # the other commands that take a principal take this identity too
+    assert main(["notifications", "--principal", "console:sumi", "--digest-after", "4"]) == 0
+    assert agents.find(agents.agent_id("console:sumi")).notifications["digest_after"] == 4
     from chalicelib.services.team import audit
 
     items, _ = audit.day(audit.today(), limit=200)
-    assert [e["actor"].startswith("cli:") for e in items
-            if e["target"] == "agent:console:sumi"] == [True]
+    assert [(e["action"], e["actor"].startswith("cli:")) for e in items
+            if e["target"] == "agent:console:sumi"] == [("agent.created", True),
+                                                        ("agent.updated", True)]
