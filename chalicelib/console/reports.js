@@ -240,6 +240,7 @@
       holder,
       h('details', { class: 'numbers' }, h('summary', null, t('reports.table')), h('div', { class: 'table-wrap' }, table)));
     var drawnAt = 0;
+    fig.holder = holder;
     fig.redraw = function (onlyIfChanged) {
       var width = Math.max(260, Math.floor(holder.clientWidth || fallbackWidth()));
       if (onlyIfChanged && width === drawnAt) return;
@@ -423,8 +424,10 @@
         h('div', { class: 'charts' }, cards)
       ]);
       cards.forEach(function (c) { c.redraw(); });
-      // the first charts may have been measured before the page grew a scroll bar
-      requestAnimationFrame(function () { cards.forEach(function (c) { c.redraw(true); }); });
+      if (watcher) {
+        watcher.disconnect();
+        cards.forEach(function (c) { watcher.observe(c.holder); });
+      }
     }
 
     controls.addEventListener('submit', function (e) { e.preventDefault(); load(); });
@@ -448,16 +451,20 @@
       });
     });
 
-    // redraw at the new width when the window is resized (until the page is left)
-    var timer = null, lastWidth = window.innerWidth;
-    function onResize() {
-      if (!page.isConnected) { window.removeEventListener('resize', onResize); forgetCsv(); return; }
-      if (window.innerWidth === lastWidth) return;
-      lastWidth = window.innerWidth;
+    // a chart is drawn for the width its box has: redrawn when that changes (the window is
+    // resized, the page grows a scroll bar), until the page is left
+    var timer = null;
+    function resized() {
+      if (!page.isConnected) {
+        if (watcher) watcher.disconnect(); else window.removeEventListener('resize', resized);
+        forgetCsv();
+        return;
+      }
       clearTimeout(timer);
-      timer = setTimeout(function () { cards.forEach(function (c) { c.redraw(true); }); }, 150);
+      timer = setTimeout(function () { cards.forEach(function (c) { c.redraw(true); }); }, 100);
     }
-    window.addEventListener('resize', onResize);
+    var watcher = window.ResizeObserver ? new ResizeObserver(resized) : null;
+    if (!watcher) window.addEventListener('resize', resized);
 
     // the page goes in first, so the charts can measure the room they have
     setTimeout(load, 0);

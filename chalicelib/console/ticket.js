@@ -108,9 +108,15 @@
   function draftKey(ticketRef, name) { return 'setu.draft.' + ticketRef + '.' + name; }
   function bodyText(text) { return h('div', { class: 'body' }, text || ''); }
   /* Put the text of an API error into a form's error slot (and its field messages). */
-  function showError(slot, err, extra) {
+  function showError(slot, err, extra, labels) {
     slot.hidden = false;
-    fill(slot, [extra ? h('span', null, extra + ' ') : null, S.errorText(err)]);
+    var fields = (err && err.fields) || {};
+    var names = Object.keys(fields).filter(function (f) { return typeof fields[f] === 'string'; });
+    fill(slot, [extra ? h('span', null, extra + ' ') : null, (err && err.message) || t('error.generic'),
+      names.length ? h('ul', { class: 'fields' }, names.map(function (f) {
+        var base = f.split('.')[0];
+        return h('li', null, h('strong', null, (labels && labels[base]) || f), ': ', fields[f]);
+      })) : null]);
   }
   function clearError(slot) { slot.hidden = true; S.clear(slot); }
   function busy(form, on) {
@@ -224,7 +230,9 @@
       case 'message.received': return [t('ev.received', { channel: ch(d.channel) })];
       case 'message.sent': return [t('ev.sent', { kind: kindLabel(d.kind), channel: ch(d.channel) })];
       case 'message.delivered': return [t('ev.delivered', { kind: kindLabel(d.kind), channel: ch(d.channel) })];
-      case 'message.failed': return [t('ev.failed', { channel: ch(d.channel), why: d.detail || d.reason || d.error || '' })];
+      case 'message.failed':
+        return [t('ev.failed', { channel: ch(d.channel), why: [d.reason ? S.label('tk.mstatus', d.reason) : '', d.detail || d.error || '']
+          .filter(Boolean).join(': ') })];
       case 'message.fallback': return [t('ev.fallback', { from: ch(d.from_channel), to: ch(d.to_channel), why: d.reason || '' })];
       case 'message.complaint': return [t('ev.complaint')];
       case 'message.held': return [t('ev.held')];
@@ -440,6 +448,7 @@
       if (isSms()) askSmsMax();
       if (macro.value) loadPreview(); else { preview.hidden = true; state.previewed = null; }
       body.disabled = !!macro.value;
+      body.placeholder = macro.value ? t('reply.macro_chosen') : t('reply.placeholder');
       count();
     }
     function count() {
@@ -556,7 +565,7 @@
         return S.api('POST', path(ticket(), '/replies'), req);
       }).then(function (r) {
         busy(form, false);
-        body.value = ''; sessionStorage.removeItem(draftKey(ref, 'body'));
+        if (!req.macro) { body.value = ''; sessionStorage.removeItem(draftKey(ref, 'body')); } // a macro's send keeps what was typed
         macro.value = ''; files.value = ''; state.chosen = []; S.clear(fileList);
         changed();
         S.toast(t('reply.queued', { channel: S.label('channel', r.channel), to: r.recipient || '' }));
@@ -565,7 +574,7 @@
         busy(form, false);
         body.disabled = !!macro.value;
         if (e && e.status === 409) { showError(err, e, t('tk.changed_kept')); ctx.reload(); return; }
-        showError(err, e);
+        showError(err, e, null, { body: t('reply.body'), channel: t('reply.channel'), macro: t('reply.macro'), attachments: t('reply.files') });
       });
     });
     form.updateChannels();
@@ -624,10 +633,12 @@
       var a = agentFor(tk.assignee);
       return a ? a.id : tk.assignee;
     }
-    form.update = function () {
+    /* Show the ticket's values; a select the agent is in is left alone, unless `force` (after
+     * their own change: the answer, or the latest values after a 409). */
+    form.update = function (force) {
       var tk = ctx.ticket;
       if (pending) return;
-      var focused = document.activeElement;
+      var focused = force ? null : document.activeElement;
       // status: new can be shown, not chosen
       if (focused !== status) {
         fill(status, (tk.status === 'new' ? ['new'] : []).concat(['open', 'pending', 'resolved', 'closed']).map(function (s) {
@@ -656,7 +667,8 @@
         fill(assignee, opts);
         assignee.value = cur;
       }
-      take.hidden = currentAssignee(tk) === 'me';
+      var mine = currentAssignee(tk) === 'me';
+      take.hidden = mine || (!!tk.assignee && !S.isLead());
     };
     function patch(field, value) {
       var tk = ctx.ticket;
@@ -669,6 +681,7 @@
         pending = false; busy(form, false);
         S.toast(t('props.saved'));
         Object.assign(ctx.ticket, summary);
+        form.update(true);
         return ctx.reload(true);
       }, function (e) {
         pending = false; busy(form, false);
@@ -676,7 +689,8 @@
           S.toast(t('tk.changed'), 'error');
           showError(err, { message: t('tk.changed') });
         } else showError(err, e);
-        return ctx.reload();
+        form.update(true); // back to what the ticket says
+        return ctx.reload().then(function () { form.update(true); });
       });
     }
     status.addEventListener('change', function () { patch('status', status.value); });
@@ -706,7 +720,9 @@
           force.hidden = false;
           return;
         }
-        showError(err, e, e && e.status === 409 ? t('tk.changed') : null);
+        if (e && e.status === 409) showError(err, { message: tk.assignee && tk.assignee !== S.me.principal
+          ? t('props.not_yours', { name: who(tk.assignee, tk) }) : t('tk.changed') });
+        else showError(err, e);
         ctx.reload();
       });
     }
@@ -849,7 +865,10 @@
     }
     /* Read the ticket again and redraw what shows it (never the forms' typing). */
     ctx.reload = function (scroll) {
-      if (ctx.loading) return ctx.loading;
+      if (ctx.loading) { // one read at a time; a reload asked for meanwhile reads again after it
+        ctx.again = ctx.again || ctx.loading.then(function () { ctx.again = null; return ctx.reload(scroll); });
+        return ctx.again;
+      }
       ctx.loading = loadTicket().then(function (tk) {
         ctx.loading = null;
         ctx.ticket = tk;
@@ -880,8 +899,9 @@
       var next = [tk.version, items.length, last ? last.sk + (last.status || '') : '',
         items.map(function (e) { return e.status || ''; }).join(''), dec ? dec.state : '', S.lang].join('|');
       if (next !== stamp) {
-        var active = timeline.contains(document.activeElement);
-        if (!active) {
+        var typing = timeline.contains(document.activeElement) ||
+          Array.prototype.some.call(timeline.querySelectorAll('textarea'), function (x) { return x.value; });
+        if (!typing) {
           stamp = next;
           fill(timeline, timelineItems(tk, ctx));
           if (scroll && timeline.lastElementChild) timeline.lastElementChild.scrollIntoView({ block: 'nearest' });
@@ -976,7 +996,7 @@
       'dec.done_approved': 'Approved. The customer is being told.', 'dec.done_rejected': 'Rejected. The customer is being told.',
       'dec.banner': 'Decision waiting: “{q}”', 'dec.go_decide': 'Decide', 'dec.go_see': 'See it',
       'reply.title': 'Reply to the customer', 'reply.channel': 'Send by', 'reply.macro': 'Macro', 'reply.body': 'Your reply',
-      'reply.placeholder': 'Write your reply…', 'reply.no_macro': 'No macro: write it yourself', 'reply.no_macros': 'No macros yet',
+      'reply.placeholder': 'Write your reply…', 'reply.macro_chosen': 'The macro\'s text (below) is sent. To change it, use "Edit the text".', 'reply.no_macro': 'No macro: write it yourself', 'reply.no_macros': 'No macros yet',
       'reply.preview': 'Preview', 'reply.edit_macro': 'Edit the text', 'reply.drop_macro': 'Remove the macro',
       'reply.action_status': 'sets status {s}', 'reply.action_priority': 'sets priority {p}',
       'reply.files': 'Attachments (email)', 'reply.files_hint': 'Up to {n} files, {each} each, {total} in all.',
@@ -993,7 +1013,7 @@
       'note.add': 'Add note', 'note.empty': 'Write the note first.', 'note.added': 'Note added',
       'props.title': 'Properties', 'props.priority': 'Priority', 'props.take': 'Take it', 'props.me': 'Me ({name})', 'props.away': 'away',
       'props.saved': 'Saved', 'props.taken': 'The ticket is yours now', 'props.take_from': '{name} has this ticket. Take it from them?',
-      'props.take_anyway': 'Take it anyway',
+      'props.take_anyway': 'Take it anyway', 'props.not_yours': '{name} has this ticket; a lead or an admin can hand it over.',
       'cust.title': 'Customer', 'cust.no_name': '(no name)', 'cust.emails': 'Email', 'cust.phones': 'Phone',
       'cust.opted_out': 'Opted out:', 'cust.others': 'Other tickets', 'cust.no_others': 'No other tickets.',
       'cb.title': 'Callback', 'cb.at': 'When ({zone} time)', 'cb.note': 'Note (optional)', 'cb.schedule': 'Schedule callback',
@@ -1052,7 +1072,7 @@
       'dec.done_approved': 'অনুমোদিত। গ্রাহককে জানানো হচ্ছে।', 'dec.done_rejected': 'নামঞ্জুর। গ্রাহককে জানানো হচ্ছে।',
       'dec.banner': 'সিদ্ধান্তের অপেক্ষায়: “{q}”', 'dec.go_decide': 'সিদ্ধান্ত দিন', 'dec.go_see': 'দেখুন',
       'reply.title': 'গ্রাহককে উত্তর দিন', 'reply.channel': 'যেভাবে পাঠাবেন', 'reply.macro': 'ম্যাক্রো', 'reply.body': 'আপনার উত্তর',
-      'reply.placeholder': 'উত্তর লিখুন…', 'reply.no_macro': 'ম্যাক্রো ছাড়া: নিজে লিখুন', 'reply.no_macros': 'এখনও কোনো ম্যাক্রো নেই',
+      'reply.placeholder': 'উত্তর লিখুন…', 'reply.macro_chosen': 'নিচের ম্যাক্রোর লেখাটি পাঠানো হবে। বদলাতে চাইলে "লেখাটি সম্পাদনা করুন" চাপুন।', 'reply.no_macro': 'ম্যাক্রো ছাড়া: নিজে লিখুন', 'reply.no_macros': 'এখনও কোনো ম্যাক্রো নেই',
       'reply.preview': 'প্রিভিউ', 'reply.edit_macro': 'লেখাটি সম্পাদনা করুন', 'reply.drop_macro': 'ম্যাক্রো সরান',
       'reply.action_status': 'অবস্থা হবে {s}', 'reply.action_priority': 'অগ্রাধিকার হবে {p}',
       'reply.files': 'সংযুক্তি (ইমেইল)', 'reply.files_hint': 'সর্বোচ্চ {n}টি ফাইল, প্রতিটি {each}, মোট {total}।',
@@ -1069,7 +1089,7 @@
       'note.add': 'নোট যোগ করুন', 'note.empty': 'আগে নোটটি লিখুন।', 'note.added': 'নোট যোগ হয়েছে',
       'props.title': 'বৈশিষ্ট্য', 'props.priority': 'অগ্রাধিকার', 'props.take': 'আমি নেব', 'props.me': 'আমি ({name})', 'props.away': 'অনুপস্থিত',
       'props.saved': 'সংরক্ষণ হয়েছে', 'props.taken': 'টিকিটটি এখন আপনার', 'props.take_from': 'টিকিটটি {name}-এর দায়িত্বে। তাঁর কাছ থেকে নেবেন?',
-      'props.take_anyway': 'তবুও নিন',
+      'props.take_anyway': 'তবুও নিন', 'props.not_yours': 'টিকিটটি {name}-এর দায়িত্বে; লিড বা অ্যাডমিন এটি হস্তান্তর করতে পারেন।',
       'cust.title': 'গ্রাহক', 'cust.no_name': '(নাম নেই)', 'cust.emails': 'ইমেইল', 'cust.phones': 'ফোন',
       'cust.opted_out': 'বন্ধ করেছেন:', 'cust.others': 'অন্যান্য টিকিট', 'cust.no_others': 'আর কোনো টিকিট নেই।',
       'cb.title': 'কলব্যাক', 'cb.at': 'কখন ({zone} সময়)', 'cb.note': 'নোট (ঐচ্ছিক)', 'cb.schedule': 'কলব্যাক ঠিক করুন',
