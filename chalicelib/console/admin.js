@@ -114,6 +114,17 @@
       .filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
   }
   function isChecked(form, name) { var el = form.querySelector('input[name="' + name + '"]'); return !!(el && el.checked); }
+  /* A search field that hides the cards of `list` whose text does not contain what is typed. */
+  function filterBox(list, hint) {
+    var box = h('input', { type: 'search', name: 'filter', class: 'filter', placeholder: hint, 'aria-label': hint, autocomplete: 'off' });
+    box.addEventListener('input', function () {
+      var q = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(list.children, function (card) {
+        card.hidden = !!q && card.textContent.toLowerCase().indexOf(q) < 0;
+      });
+    });
+    return box;
+  }
   function pill(text, cls) { return h('span', { class: 'pill ' + (cls || '') }, text); }
   function buttons() { return h('div', { class: 'row actions' }, Array.prototype.slice.call(arguments)); }
   /* A card's editor: toggled by an "Edit" button, built when first opened. */
@@ -215,10 +226,12 @@
           return String(a.display_name || a.short_name).localeCompare(String(b.display_name || b.short_name));
         });
         var admin = S.isAdmin();
+        var cards = h('ul', { class: 'cards agent-list' }, list.map(function (a) { return agentCard(a, admin, reload); }));
         return [
           admin ? newAgent(reload) : h('p', { class: 'muted' }, t('adm.ag.read_only')),
-          h('p', { class: 'muted count', role: 'status' }, t('adm.ag.count', { n: list.filter(function (a) { return a.active; }).length, all: list.length })),
-          h('ul', { class: 'cards agent-list' }, list.map(function (a) { return agentCard(a, admin, reload); }))];
+          h('div', { class: 'row list-head' }, h('p', { class: 'muted count', role: 'status' }, t('adm.ag.count', { n: list.filter(function (a) { return a.active; }).length, all: list.length })),
+            list.length > 6 ? filterBox(cards, t('adm.ag.filter')) : null),
+          cards];
       });
     });
   }
@@ -312,9 +325,10 @@
         var tabs = h('nav', { class: 'tabs', 'aria-label': t('nav.macros') },
           S.link('macros', t('adm.mac.current'), { class: 'tab' + (archived ? '' : ' active'), 'aria-current': archived ? null : 'page' }),
           S.link('macros?archived=true', t('adm.mac.archived'), { class: 'tab' + (archived ? ' active' : ''), 'aria-current': archived ? 'page' : null }));
+        var cards = h('ul', { class: 'cards macro-list' }, items.map(function (m) { return macroCard(m, reload); }));
         return [tabs, archived ? null : h('details', { class: 'card add' }, h('summary', null, t('adm.mac.add_title')), macroEditor(null, reload)),
-          items.length ? h('ul', { class: 'cards macro-list' }, items.map(function (m) { return macroCard(m, reload); }))
-            : h('p', { class: 'muted empty' }, t(archived ? 'adm.mac.none_archived' : 'adm.mac.none'))];
+          items.length > 6 ? h('div', { class: 'row list-head' }, filterBox(cards, t('adm.mac.filter'))) : null,
+          items.length ? cards : h('p', { class: 'muted empty' }, t(archived ? 'adm.mac.none_archived' : 'adm.mac.none'))];
       });
     });
   }
@@ -595,14 +609,22 @@
   function heldPage(params, query) {
     var closed = query.state === 'closed';
     return page('held', 'nav.held', function (reload) {
-      return Promise.all([S.api('GET', '/held' + S.query({ state: closed ? 'closed' : 'held', limit: 100 })), loadTeam()]).then(function (all) {
-        var items = all[0].items || [];
+      function getPage(cursor) { return S.api('GET', '/held' + S.query({ state: closed ? 'closed' : 'held', limit: 50, cursor: cursor })); }
+      return Promise.all([getPage(null), loadTeam()]).then(function (all) {
+        var items = all[0].items || [], cursor = all[0].next;
+        var list = h('ul', { class: 'cards held-list' }, items.map(function (it) { return heldCard(it, reload); }));
+        var more = h('button', { type: 'button', class: 'more', hidden: !cursor, onclick: function () {
+          more.disabled = true;
+          getPage(cursor).then(function (r) {
+            (r.items || []).forEach(function (it) { list.appendChild(heldCard(it, reload)); });
+            cursor = r.next; more.hidden = !cursor; more.disabled = false;
+          }, function (err) { more.disabled = false; S.toast(S.errorText(err), 'error'); });
+        } }, t('queue.more'));
         var tabs = h('nav', { class: 'tabs', 'aria-label': t('nav.held') },
           S.link('held', t('adm.held.waiting'), { class: 'tab' + (closed ? '' : ' active'), 'aria-current': closed ? null : 'page' }),
           S.link('held?state=closed', t('adm.held.closed'), { class: 'tab' + (closed ? ' active' : ''), 'aria-current': closed ? 'page' : null }));
         return [tabs, h('p', { class: 'muted hint' }, t('adm.held.intro')),
-          items.length ? h('ul', { class: 'cards held-list' }, items.map(function (it) { return heldCard(it, reload); }))
-            : h('p', { class: 'muted empty', role: 'status' }, t(closed ? 'adm.held.none_closed' : 'adm.held.none'))];
+          items.length ? [list, more] : h('p', { class: 'muted empty', role: 'status' }, t(closed ? 'adm.held.none_closed' : 'adm.held.none'))];
       });
     });
   }
@@ -765,7 +787,7 @@
       'adm.dec.approve': 'Approve', 'adm.dec.reject': 'Reject',
       'adm.dec.approved': 'Approved for {ref}. The customer is told.', 'adm.dec.rejected': 'Rejected for {ref}. The customer is told.',
       // agents
-      'adm.ag.count': '{n} active of {all}', 'adm.ag.read_only': 'Only admins can change agents.',
+      'adm.ag.count': '{n} active of {all}', 'adm.ag.filter': 'Find by name, email or department', 'adm.ag.read_only': 'Only admins can change agents.',
       'adm.ag.add_title': 'Add an agent', 'adm.ag.add': 'Add agent', 'adm.ag.added': 'Agent added.',
       'adm.ag.added_invited': 'Agent added and invited to the console.', 'adm.ag.invite_now': 'Invite to the console now (needs an email)',
       'adm.ag.invite_failed': 'The agent was added, but the invitation failed:',
@@ -779,7 +801,7 @@
       'adm.ag.deactivate': 'Deactivate', 'adm.ag.deactivate_q': 'Deactivate this agent? They can no longer sign in.',
       'adm.ag.deactivated': 'Agent deactivated.', 'adm.ag.reactivate': 'Reactivate', 'adm.ag.reactivated': 'Agent reactivated.',
       // macros
-      'adm.mac.current': 'In use', 'adm.mac.archived': 'Archived', 'adm.mac.archived_one': 'Archived',
+      'adm.mac.current': 'In use', 'adm.mac.filter': 'Find by name, title or text', 'adm.mac.archived': 'Archived', 'adm.mac.archived_one': 'Archived',
       'adm.mac.none': 'No macros yet.', 'adm.mac.none_archived': 'No archived macros.',
       'adm.mac.add_title': 'New macro', 'adm.mac.create': 'Create macro', 'adm.mac.version': 'v{n}', 'adm.mac.latest': 'latest',
       'adm.mac.versions': 'Versions ({n})', 'adm.mac.see_version': 'Show version', 'adm.mac.updated': 'Saved {when} by {who}',
@@ -862,7 +884,7 @@
       'adm.dec.message': 'গ্রাহকের জন্য বার্তা', 'adm.dec.message_hint': 'ঐচ্ছিক: গ্রাহককে পাঠানো জানানোর সঙ্গে যোগ হবে।',
       'adm.dec.approve': 'অনুমোদন', 'adm.dec.reject': 'নামঞ্জুর',
       'adm.dec.approved': '{ref} অনুমোদিত হয়েছে। গ্রাহককে জানানো হচ্ছে।', 'adm.dec.rejected': '{ref} নামঞ্জুর হয়েছে। গ্রাহককে জানানো হচ্ছে।',
-      'adm.ag.count': '{all} জনের মধ্যে {n} জন সক্রিয়', 'adm.ag.read_only': 'শুধু অ্যাডমিনরা এজেন্টদের তথ্য বদলাতে পারেন।',
+      'adm.ag.count': '{all} জনের মধ্যে {n} জন সক্রিয়', 'adm.ag.filter': 'নাম, ইমেইল বা বিভাগ দিয়ে খুঁজুন', 'adm.ag.read_only': 'শুধু অ্যাডমিনরা এজেন্টদের তথ্য বদলাতে পারেন।',
       'adm.ag.add_title': 'নতুন এজেন্ট যোগ করুন', 'adm.ag.add': 'এজেন্ট যোগ করুন', 'adm.ag.added': 'এজেন্ট যোগ হয়েছে।',
       'adm.ag.added_invited': 'এজেন্ট যোগ হয়েছে, কনসোলের আমন্ত্রণও গেছে।', 'adm.ag.invite_now': 'এখনই কনসোলে আমন্ত্রণ পাঠান (ইমেইল লাগবে)',
       'adm.ag.invite_failed': 'এজেন্ট যোগ হয়েছে, কিন্তু আমন্ত্রণ পাঠানো যায়নি:',
@@ -875,7 +897,7 @@
       'adm.ag.invitation.linked': '{email}-এর আগে থেকেই কনসোল অ্যাকাউন্ট ছিল; এখন সেটি এই এজেন্টের সঙ্গে যুক্ত।',
       'adm.ag.deactivate': 'নিষ্ক্রিয় করুন', 'adm.ag.deactivate_q': 'এই এজেন্টকে নিষ্ক্রিয় করবেন? তিনি আর সাইন ইন করতে পারবেন না।',
       'adm.ag.deactivated': 'এজেন্ট নিষ্ক্রিয় করা হয়েছে।', 'adm.ag.reactivate': 'আবার সক্রিয় করুন', 'adm.ag.reactivated': 'এজেন্ট আবার সক্রিয় হয়েছেন।',
-      'adm.mac.current': 'চালু', 'adm.mac.archived': 'আর্কাইভ করা', 'adm.mac.archived_one': 'আর্কাইভ করা',
+      'adm.mac.current': 'চালু', 'adm.mac.filter': 'নাম, শিরোনাম বা লেখা দিয়ে খুঁজুন', 'adm.mac.archived': 'আর্কাইভ করা', 'adm.mac.archived_one': 'আর্কাইভ করা',
       'adm.mac.none': 'এখনো কোনো ম্যাক্রো নেই।', 'adm.mac.none_archived': 'আর্কাইভ করা কোনো ম্যাক্রো নেই।',
       'adm.mac.add_title': 'নতুন ম্যাক্রো', 'adm.mac.create': 'ম্যাক্রো তৈরি করুন', 'adm.mac.version': 'সংস্করণ {n}', 'adm.mac.latest': 'সর্বশেষ',
       'adm.mac.versions': 'সংস্করণগুলো ({n})', 'adm.mac.see_version': 'সংস্করণ দেখুন', 'adm.mac.updated': '{when}-এ {who} সংরক্ষণ করেছেন',
