@@ -283,7 +283,8 @@
         fact(t('adm.departments'), (a.departments || []).length ? a.departments.map(S.departmentLabel).join(', ') : t('adm.ag.all_departments')),
         fact(t('adm.ag.lang'), a.lang ? (a.lang === 'bn' ? 'বাংলা' : 'English') : t('adm.lang.none')),
         a.console_user !== undefined ? fact(t('adm.ag.console'), a.console_user ? h('span', { class: 'console-user' }, a.console_user) : h('span', { class: 'muted' }, t('adm.ag.not_invited'))) : null,
-        a.principal ? fact(t('adm.ag.principal'), h('code', { class: 'principal' }, a.principal)) : null),
+        a.principal && a.principal.indexOf('arn:') === 0 ? fact(t('adm.ag.principal'), h('code', { class: 'principal' }, a.principal))
+          : (a.principal ? fact(t('adm.ag.access'), t('adm.ag.console_only')) : null)),
       actions, edit ? edit.holder : null]);
     return card;
   }
@@ -769,7 +770,7 @@
       'adm.ag.added_invited': 'Agent added and invited to the console.', 'adm.ag.invite_now': 'Invite to the console now (needs an email)',
       'adm.ag.invite_failed': 'The agent was added, but the invitation failed:',
       'adm.ag.principal': 'IAM principal (ARN)', 'adm.ag.principal_hint': 'Optional. Needed only for API access with AWS credentials; a person who only uses the console needs just an email.',
-      'adm.ag.display_name': 'Name', 'adm.ag.email': 'Email', 'adm.ag.role': 'Role', 'adm.ag.lang': 'Language',
+      'adm.ag.access': 'Access', 'adm.ag.console_only': 'Console only (no AWS credentials)', 'adm.ag.display_name': 'Name', 'adm.ag.email': 'Email', 'adm.ag.role': 'Role', 'adm.ag.lang': 'Language',
       'adm.ag.short_name': 'Short name', 'adm.ag.all_departments': 'All departments', 'adm.ag.console': 'Console sign-in',
       'adm.ag.not_invited': 'Not invited yet', 'adm.ag.away': 'Away', 'adm.ag.away_long': 'Away (gets no new tickets by round robin)',
       'adm.ag.invite': 'Invite to the console', 'adm.ag.invite_again': 'Send the invitation again',
@@ -866,7 +867,7 @@
       'adm.ag.added_invited': 'এজেন্ট যোগ হয়েছে, কনসোলের আমন্ত্রণও গেছে।', 'adm.ag.invite_now': 'এখনই কনসোলে আমন্ত্রণ পাঠান (ইমেইল লাগবে)',
       'adm.ag.invite_failed': 'এজেন্ট যোগ হয়েছে, কিন্তু আমন্ত্রণ পাঠানো যায়নি:',
       'adm.ag.principal': 'IAM প্রিন্সিপাল (ARN)', 'adm.ag.principal_hint': 'ঐচ্ছিক। শুধু AWS ক্রেডেনশিয়াল দিয়ে API ব্যবহারের জন্য লাগে; যিনি শুধু কনসোল ব্যবহার করবেন, তাঁর ইমেইলই যথেষ্ট।',
-      'adm.ag.display_name': 'নাম', 'adm.ag.email': 'ইমেইল', 'adm.ag.role': 'ভূমিকা', 'adm.ag.lang': 'ভাষা',
+      'adm.ag.access': 'প্রবেশাধিকার', 'adm.ag.console_only': 'শুধু কনসোল (AWS ক্রেডেনশিয়াল নেই)', 'adm.ag.display_name': 'নাম', 'adm.ag.email': 'ইমেইল', 'adm.ag.role': 'ভূমিকা', 'adm.ag.lang': 'ভাষা',
       'adm.ag.short_name': 'সংক্ষিপ্ত নাম', 'adm.ag.all_departments': 'সব বিভাগ', 'adm.ag.console': 'কনসোলে সাইন ইন',
       'adm.ag.not_invited': 'এখনো আমন্ত্রণ পাঠানো হয়নি', 'adm.ag.away': 'ছুটিতে', 'adm.ag.away_long': 'ছুটিতে (রাউন্ড-রবিনে নতুন টিকিট পাবেন না)',
       'adm.ag.invite': 'কনসোলে আমন্ত্রণ পাঠান', 'adm.ag.invite_again': 'আমন্ত্রণ আবার পাঠান',
