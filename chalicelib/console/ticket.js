@@ -107,6 +107,19 @@
   function fill(el, nodes) { S.clear(el); S.append(el, nodes); return el; }
   function draftKey(ticketRef, name) { return 'setu.draft.' + ticketRef + '.' + name; }
   function bodyText(text) { return h('div', { class: 'body' }, text || ''); }
+  /* Setu's own long messages (acknowledgements, notices) folded to a few lines. */
+  function clamped(text) {
+    text = text || '';
+    if (text.split('\n').length <= 4 && text.length <= 320) return bodyText(text);
+    var body = h('div', { class: 'body clamp' }, text);
+    var more = h('button', { type: 'button', class: 'link more-text', 'aria-expanded': 'false' }, t('tk.show_all'));
+    more.addEventListener('click', function () {
+      var open = body.classList.toggle('clamp');
+      more.setAttribute('aria-expanded', open ? 'false' : 'true');
+      more.textContent = t(open ? 'tk.show_all' : 'tk.show_less');
+    });
+    return [body, more];
+  }
   /* Put the text of an API error into a form's error slot (and its field messages). */
   function showError(slot, err, extra, labels) {
     slot.hidden = false;
@@ -206,11 +219,12 @@
     if (e.macro) tags.push(h('span', { class: 'pill kind', title: t('tk.macro_used') }, t('tk.macro_tag', { name: e.macro.name })));
     if (!inbound && e.status) tags.push(h('span', { class: 'mstatus ' + e.status }, S.label('tk.mstatus', e.status)));
     if (e.segments && e.channel === 'sms') tags.push(h('span', { class: 'muted' }, t(e.segments === 1 ? 'tk.segments_one' : 'tk.segments_n', { n: e.segments })));
-    return h('li', { class: 'entry message ' + (inbound ? 'in' : 'out'), 'data-kind': 'message',
+    var automatic = !inbound && !(e.sender && e.sender !== 'system');
+    return h('li', { class: 'entry message ' + (inbound ? 'in' : 'out') + (automatic ? ' automatic' : ''), 'data-kind': 'message',
       'data-direction': inbound ? 'in' : 'out', 'data-channel': e.channel || '', 'data-id': e.id },
       entryHead([from, ' ', tags], e.at),
       e.subject && e.channel === 'email' ? h('div', { class: 'msubject' }, e.subject) : null,
-      bodyText(e.body),
+      automatic ? clamped(e.body) : bodyText(e.body),
       attachmentList(e.attachments),
       e.error ? h('p', { class: 'error small' }, e.error) : null,
       e.origin ? h('p', { class: 'muted small' }, t('tk.copied')) : null);
@@ -396,7 +410,7 @@
       reason,
       h('p', { class: 'field' }, h('label', { for: 'reply-body', class: 'sr' }, t('reply.body')), body),
       preview, counter, fileField, err,
-      h('div', { class: 'row' }, send));
+      h('div', { class: 'row' }, send, h('span', { class: 'muted small hide-phone' }, t('reply.shortcut'))));
     var state = { previewed: null, previewSeq: 0, chosen: [] };
 
     function ticket() { return ctx.ticket; }
@@ -545,6 +559,9 @@
     channel.addEventListener('change', changed);
     macro.addEventListener('change', changed);
     body.addEventListener('input', function () { saveDraft(); count(); });
+    form.addEventListener('keydown', function (ev) { // Ctrl+Enter (⌘+Enter) sends
+      if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && !send.disabled) { ev.preventDefault(); form.requestSubmit(send); }
+    });
     files.addEventListener('change', showFiles);
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -797,6 +814,46 @@
     return form;
   }
 
+  // ---- asking a lead to decide --------------------------------------------------------------
+  function askForm(ctx) {
+    var question = h('textarea', { name: 'question', id: 'ask-question', rows: 2, maxlength: 2000 });
+    var approver = h('select', { name: 'approver', id: 'ask-approver' });
+    var err = h('p', { class: 'error', role: 'alert', hidden: true });
+    var form = h('form', { class: 'ask-decision card', novalidate: true },
+      h('h2', null, t('ask.title')),
+      h('p', { class: 'muted small' }, t('ask.hint')),
+      h('p', { class: 'field' }, h('label', { for: 'ask-question' }, t('ask.question')), question),
+      h('p', { class: 'field' }, h('label', { for: 'ask-approver' }, t('ask.approver')), approver),
+      err, h('div', { class: 'row' }, h('button', { type: 'submit' }, t('ask.send'))));
+    form.update = function () {
+      var tk = ctx.ticket;
+      form.hidden = !!(tk.decision && tk.decision.state === 'requested') || tk.status === 'resolved' || tk.status === 'closed';
+      if (document.activeElement === approver) return;
+      var current = approver.value;
+      fill(approver, [h('option', { value: '' }, t('ask.any'))].concat((S.agentCards || []).filter(function (a) {
+        return a.active !== false && (a.role === 'lead' || a.role === 'admin') && a.principal && !(S.me && a.id === S.me.id);
+      }).map(function (a) { return h('option', { value: a.principal }, (a.display_name || a.short_name) + ' · ' + S.label('role', a.role)); })));
+      approver.value = current;
+      approver.parentNode.hidden = approver.options.length < 2;
+    };
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      clearError(err);
+      if (!question.value.trim()) { showError(err, { message: t('ask.empty') }); question.focus(); return; }
+      var body = { question: question.value.trim() };
+      if (approver.value) body.approver = approver.value;
+      busy(form, true);
+      S.api('POST', path(ctx.ticket, '/decisions'), body).then(function () {
+        busy(form, false);
+        question.value = '';
+        S.toast(t('ask.done'));
+        return ctx.reload(true);
+      }, function (e) { busy(form, false); showError(err, e, null, { question: t('ask.question'), approver: t('ask.approver') }); });
+    });
+    form.update();
+    return form;
+  }
+
   // ---- merge --------------------------------------------------------------------------------
   function mergeForm(ctx) {
     var into = h('input', { type: 'text', name: 'into', id: 'merge-into', placeholder: '#1042', autocomplete: 'off',
@@ -910,6 +967,7 @@
       if (parts.reply) parts.reply.updateChannels();
       if (parts.props) parts.props.update();
       if (parts.customer) parts.customer.update();
+      if (parts.ask) parts.ask.update();
     }
 
     return Promise.all([loadTicket(), S.agentList(),
@@ -922,6 +980,7 @@
         parts.props = propsForm(ctx);
         parts.customer = customerBox(ctx);
         parts.callback = callbackForm(ctx);
+        parts.ask = askForm(ctx);
         parts.merge = mergeForm(ctx);
         draw(false);
         loadCustomer().then(function () { parts.customer.update(); });
@@ -933,7 +992,7 @@
             h('div', { class: 'ticket-main' },
               h('h2', { class: 'sr' }, t('tk.timeline')), timeline,
               h('div', { class: 'composer' }, parts.reply, parts.note)),
-            h('aside', { class: 'ticket-side' }, parts.props, parts.customer, parts.callback, parts.merge)));
+            h('aside', { class: 'ticket-side' }, parts.props, parts.customer, parts.callback, parts.ask, parts.merge)));
       }, function (e) {
         if (e && e.status === 404) {
           return h('section', { class: 'ticket-page missing', 'data-ref': ref },
@@ -955,7 +1014,7 @@
       'tk.breached': 'Breached', 'tk.breaches': 'SLA breached: {list}', 'tk.sla_paused': 'SLA paused',
       'tk.merged_into': 'This ticket was merged into', 'tk.note': 'Internal note',
       'tk.attachments': 'Attachments', 'tk.file': 'file', 'tk.kb': '{n} KB', 'tk.mb': '{n} MB',
-      'tk.copied': 'Copied from a merged ticket', 'tk.macro_used': 'Sent with a macro', 'tk.macro_tag': 'Macro: {name}',
+      'tk.copied': 'Copied from a merged ticket', 'tk.show_all': 'Show all', 'tk.show_less': 'Show less', 'tk.macro_used': 'Sent with a macro', 'tk.macro_tag': 'Macro: {name}',
       'tk.segments_n': '{n} SMS segments', 'tk.segments_one': '1 SMS segment', 'tk.staff_mail': 'Staff mail to {to}: {subject}',
       'tk.changed': 'Someone else changed this ticket. It now shows the latest; try again.',
       'tk.changed_kept': 'Someone else changed this ticket; it was reloaded. Your text is kept: send it again.',
@@ -1002,7 +1061,7 @@
       'reply.files': 'Attachments (email)', 'reply.files_hint': 'Up to {n} files, {each} each, {total} in all.',
       'reply.file_too_big': 'larger than {max}', 'reply.file_empty': 'empty', 'reply.too_many_files': 'At most {n} files.',
       'reply.files_too_big': 'Together larger than {max}.', 'reply.fix_files': 'Some files cannot be sent; choose them again.',
-      'reply.file_unreadable': 'Cannot read {name}.', 'reply.send': 'Send', 'reply.empty': 'Write a reply or choose a macro.',
+      'reply.file_unreadable': 'Cannot read {name}.', 'reply.shortcut': 'Ctrl+Enter sends', 'reply.send': 'Send', 'reply.empty': 'Write a reply or choose a macro.',
       'reply.queued': 'Reply queued: {channel} to {to}', 'reply.nowhere': 'No channel can reach this customer: add an email or phone to the customer, or ask them to opt in again.',
       'reply.why_opted_out': 'opted out {when}', 'reply.why_no_phone': 'no phone number', 'reply.why_no_email': 'no email address',
       'reply.why_blocked': 'blocked ({why}) {when}', 'reply.why_unusable': 'cannot be used',
@@ -1018,6 +1077,9 @@
       'cust.opted_out': 'Opted out:', 'cust.others': 'Other tickets', 'cust.no_others': 'No other tickets.',
       'cb.title': 'Callback', 'cb.at': 'When ({zone} time)', 'cb.note': 'Note (optional)', 'cb.schedule': 'Schedule callback',
       'cb.need_time': 'Choose the day and time.', 'cb.done': 'Callback scheduled for {when}',
+      'ask.title': 'Ask for a decision', 'ask.hint': 'Something only a lead or an admin may allow (a refund above your limit, a replacement)? Ask here; they are reminded until they decide.',
+      'ask.question': 'What should be decided?', 'ask.approver': 'Ask', 'ask.any': 'The department\'s leads and the admins',
+      'ask.send': 'Ask', 'ask.empty': 'Write the question first.', 'ask.done': 'Asked. You will hear when they decide.',
       'merge.title': 'Merge', 'merge.hint': "Same request twice? Merge this ticket into the other: its timeline is copied there and this one is closed.",
       'merge.into': 'Into ticket', 'merge.force': 'The other ticket is another customer\'s: merge anyway', 'merge.button': 'Merge…',
       'merge.need_ref': 'Type the other ticket\'s number.', 'merge.self': 'That is this ticket.',
@@ -1031,7 +1093,7 @@
       'tk.breached': 'সময় পেরিয়েছে', 'tk.breaches': 'এসএলএ-র সময় পেরিয়েছে: {list}', 'tk.sla_paused': 'এসএলএ থেমে আছে',
       'tk.merged_into': 'এই টিকিটটি একীভূত হয়েছে:', 'tk.note': 'অভ্যন্তরীণ নোট',
       'tk.attachments': 'সংযুক্তি', 'tk.file': 'ফাইল', 'tk.kb': '{n} কেবি', 'tk.mb': '{n} এমবি',
-      'tk.copied': 'একীভূত টিকিট থেকে কপি করা', 'tk.macro_used': 'ম্যাক্রো দিয়ে পাঠানো', 'tk.macro_tag': 'ম্যাক্রো: {name}',
+      'tk.copied': 'একীভূত টিকিট থেকে কপি করা', 'tk.show_all': 'পুরোটা দেখুন', 'tk.show_less': 'কম দেখুন', 'tk.macro_used': 'ম্যাক্রো দিয়ে পাঠানো', 'tk.macro_tag': 'ম্যাক্রো: {name}',
       'tk.segments_n': '{n}টি এসএমএস অংশ', 'tk.segments_one': '১টি এসএমএস অংশ', 'tk.staff_mail': 'কর্মীদের মেইল, {to}: {subject}',
       'tk.changed': 'অন্য কেউ টিকিটটি বদলেছেন। সর্বশেষ অবস্থা দেখানো হচ্ছে; আবার চেষ্টা করুন।',
       'tk.changed_kept': 'অন্য কেউ টিকিটটি বদলেছেন; আবার লোড করা হয়েছে। আপনার লেখা রয়ে গেছে: আবার পাঠান।',
@@ -1078,7 +1140,7 @@
       'reply.files': 'সংযুক্তি (ইমেইল)', 'reply.files_hint': 'সর্বোচ্চ {n}টি ফাইল, প্রতিটি {each}, মোট {total}।',
       'reply.file_too_big': '{max}-এর বেশি', 'reply.file_empty': 'ফাঁকা ফাইল', 'reply.too_many_files': 'সর্বোচ্চ {n}টি ফাইল।',
       'reply.files_too_big': 'সব মিলিয়ে {max}-এর বেশি।', 'reply.fix_files': 'কিছু ফাইল পাঠানো যাবে না; আবার বেছে নিন।',
-      'reply.file_unreadable': '{name} পড়া যাচ্ছে না।', 'reply.send': 'পাঠান', 'reply.empty': 'উত্তর লিখুন অথবা একটি ম্যাক্রো বেছে নিন।',
+      'reply.file_unreadable': '{name} পড়া যাচ্ছে না।', 'reply.shortcut': 'Ctrl+Enter চাপলেও পাঠানো যায়', 'reply.send': 'পাঠান', 'reply.empty': 'উত্তর লিখুন অথবা একটি ম্যাক্রো বেছে নিন।',
       'reply.queued': 'উত্তর পাঠানোর সারিতে: {channel}, {to}', 'reply.nowhere': 'কোনো মাধ্যমেই এই গ্রাহকের কাছে পৌঁছানো যাচ্ছে না: গ্রাহকের ইমেইল বা ফোন যোগ করুন, অথবা তাঁকে আবার এসএমএস চালু করতে বলুন।',
       'reply.why_opted_out': '{when} থেকে বন্ধ', 'reply.why_no_phone': 'ফোন নম্বর নেই', 'reply.why_no_email': 'ইমেইল ঠিকানা নেই',
       'reply.why_blocked': 'বন্ধ ({why}) {when}', 'reply.why_unusable': 'ব্যবহার করা যাবে না',
@@ -1094,6 +1156,9 @@
       'cust.opted_out': 'বন্ধ করেছেন:', 'cust.others': 'অন্যান্য টিকিট', 'cust.no_others': 'আর কোনো টিকিট নেই।',
       'cb.title': 'কলব্যাক', 'cb.at': 'কখন ({zone} সময়)', 'cb.note': 'নোট (ঐচ্ছিক)', 'cb.schedule': 'কলব্যাক ঠিক করুন',
       'cb.need_time': 'দিন ও সময় বেছে নিন।', 'cb.done': 'কলব্যাক ঠিক হয়েছে: {when}',
+      'ask.title': 'সিদ্ধান্ত চান', 'ask.hint': 'যা শুধু লিড বা অ্যাডমিন অনুমোদন করতে পারেন (আপনার সীমার বেশি টাকা ফেরত, বদলে দেওয়া)? এখানে জানতে চান; সিদ্ধান্ত না দেওয়া পর্যন্ত তাঁদের মনে করিয়ে দেওয়া হবে।',
+      'ask.question': 'কী বিষয়ে সিদ্ধান্ত দরকার?', 'ask.approver': 'কার কাছে', 'ask.any': 'বিভাগের লিড ও অ্যাডমিনরা',
+      'ask.send': 'জানতে চান', 'ask.empty': 'আগে প্রশ্নটি লিখুন।', 'ask.done': 'অনুরোধ পাঠানো হয়েছে। সিদ্ধান্ত হলে আপনাকে জানানো হবে।',
       'merge.title': 'একীভূত করুন', 'merge.hint': 'একই অনুরোধ দুবার এসেছে? এই টিকিটটি অন্যটিতে একীভূত করুন: এর টাইমলাইন সেখানে কপি হবে এবং এটি বন্ধ হবে।',
       'merge.into': 'যে টিকিটে', 'merge.force': 'অন্য টিকিটটি অন্য গ্রাহকের: তবুও একীভূত করুন', 'merge.button': 'একীভূত করুন…',
       'merge.need_ref': 'অন্য টিকিটের নম্বর লিখুন।', 'merge.self': 'এটি তো এই টিকিটই।',
