@@ -68,7 +68,9 @@
         reload();
         return;
       }
-      slot.appendChild(problem(err));
+      slot.appendChild(err && err.status === 403
+        ? h('p', { class: 'error forbidden', role: 'alert' }, t('adm.not_allowed') + (err.message ? ' (' + err.message + ')' : ''))
+        : S.errorBox(err));
     });
   }
   /* A button asking "really?" in place: [label] -> question [yes] [cancel]. */
@@ -774,7 +776,7 @@
     en: {
       'nav.decisions': 'Decisions', 'nav.agents': 'Agents', 'nav.macros': 'Macros', 'nav.policies': 'SLA & hours',
       'nav.held': 'Held', 'nav.departments': 'Departments',
-      'adm.forbidden': 'Your role cannot open this. Ask an admin if you need it.',
+      'adm.forbidden': 'Your role cannot open this. Ask an admin if you need it.', 'adm.not_allowed': 'You may not do this.',
       'adm.stale': 'Someone changed this meanwhile. The page now shows the latest; check it and save again.',
       'adm.edit': 'Edit', 'adm.saved': 'Saved.', 'adm.inactive': 'Inactive', 'adm.builtin': 'Built in',
       'adm.departments': 'Departments', 'adm.lang.none': 'Not set', 'adm.none': 'None',
@@ -785,7 +787,7 @@
       'adm.dec.comment': 'Comment for the team', 'adm.dec.comment_hint': 'Internal: shown on the timeline.',
       'adm.dec.message': 'Message for the customer', 'adm.dec.message_hint': 'Optional: added to the notice the customer gets.',
       'adm.dec.approve': 'Approve', 'adm.dec.reject': 'Reject',
-      'adm.dec.approved': 'Approved for {ref}. The customer is told.', 'adm.dec.rejected': 'Rejected for {ref}. The customer is told.',
+      'adm.dec.approved': '{ref}: approved. The customer is being told.', 'adm.dec.rejected': '{ref}: rejected. The customer is being told.',
       // agents
       'adm.ag.count': '{n} active of {all}', 'adm.ag.filter': 'Find by name, email or department', 'adm.ag.read_only': 'Only admins can change agents.',
       'adm.ag.add_title': 'Add an agent', 'adm.ag.add': 'Add agent', 'adm.ag.added': 'Agent added.',
@@ -850,7 +852,7 @@
       'adm.held.release_to': 'Release to', 'adm.held.to.ticket': 'An existing ticket', 'adm.held.to.email': 'A new ticket for an email',
       'adm.held.to.phone': 'A new ticket for a phone', 'adm.held.target': 'Ticket ref, email or phone', 'adm.held.target_hint': '#1042, name@example.com or +8801…',
       'adm.held.name': 'Customer name (new ticket)', 'adm.held.release': 'Release', 'adm.held.need_target': 'Say where it goes: a ticket, an email or a phone.',
-      'adm.held.released': 'Released {ref}.', 'adm.held.discard': 'Discard', 'adm.held.discard_q': 'Discard this item? The raw mail stays in storage.',
+      'adm.held.released': 'Released to {ref}.', 'adm.held.discard': 'Discard', 'adm.held.discard_q': 'Discard this item? The raw mail stays in storage.',
       'adm.held.discarded': 'Discarded.',
       'adm.held.kind.email': 'Email', 'adm.held.kind.sms': 'SMS', 'adm.held.kind.event': 'Event',
       'adm.held.state.held': 'Held', 'adm.held.state.released': 'Released', 'adm.held.state.discarded': 'Discarded',
@@ -873,7 +875,7 @@
     bn: {
       'nav.decisions': 'সিদ্ধান্ত', 'nav.agents': 'এজেন্ট', 'nav.macros': 'ম্যাক্রো', 'nav.policies': 'SLA ও সময়সূচি',
       'nav.held': 'আটকে থাকা', 'nav.departments': 'বিভাগ',
-      'adm.forbidden': 'আপনার ভূমিকায় এটি খোলা যায় না। দরকার হলে অ্যাডমিনকে বলুন।',
+      'adm.forbidden': 'আপনার ভূমিকায় এটি খোলা যায় না। দরকার হলে অ্যাডমিনকে বলুন।', 'adm.not_allowed': 'এটি করার অনুমতি আপনার নেই।',
       'adm.stale': 'এর মধ্যে অন্য কেউ এটি বদলেছেন। পাতায় এখন সর্বশেষটি দেখাচ্ছে; দেখে নিয়ে আবার সংরক্ষণ করুন।',
       'adm.edit': 'সম্পাদনা', 'adm.saved': 'সংরক্ষণ হয়েছে।', 'adm.inactive': 'নিষ্ক্রিয়', 'adm.builtin': 'বিল্ট-ইন',
       'adm.departments': 'বিভাগ', 'adm.lang.none': 'ঠিক করা নেই', 'adm.none': 'নেই',
@@ -883,7 +885,7 @@
       'adm.dec.comment': 'টিমের জন্য মন্তব্য', 'adm.dec.comment_hint': 'অভ্যন্তরীণ: টাইমলাইনে দেখা যাবে।',
       'adm.dec.message': 'গ্রাহকের জন্য বার্তা', 'adm.dec.message_hint': 'ঐচ্ছিক: গ্রাহককে পাঠানো জানানোর সঙ্গে যোগ হবে।',
       'adm.dec.approve': 'অনুমোদন', 'adm.dec.reject': 'নামঞ্জুর',
-      'adm.dec.approved': '{ref} অনুমোদিত হয়েছে। গ্রাহককে জানানো হচ্ছে।', 'adm.dec.rejected': '{ref} নামঞ্জুর হয়েছে। গ্রাহককে জানানো হচ্ছে।',
+      'adm.dec.approved': '{ref}: অনুমোদন করা হয়েছে। গ্রাহককে জানানো হচ্ছে।', 'adm.dec.rejected': '{ref}: নামঞ্জুর করা হয়েছে। গ্রাহককে জানানো হচ্ছে।',
       'adm.ag.count': '{all} জনের মধ্যে {n} জন সক্রিয়', 'adm.ag.filter': 'নাম, ইমেইল বা বিভাগ দিয়ে খুঁজুন', 'adm.ag.read_only': 'শুধু অ্যাডমিনরা এজেন্টদের তথ্য বদলাতে পারেন।',
       'adm.ag.add_title': 'নতুন এজেন্ট যোগ করুন', 'adm.ag.add': 'এজেন্ট যোগ করুন', 'adm.ag.added': 'এজেন্ট যোগ হয়েছে।',
       'adm.ag.added_invited': 'এজেন্ট যোগ হয়েছে, কনসোলের আমন্ত্রণও গেছে।', 'adm.ag.invite_now': 'এখনই কনসোলে আমন্ত্রণ পাঠান (ইমেইল লাগবে)',
@@ -943,7 +945,7 @@
       'adm.held.release_to': 'কোথায় ছাড়বেন', 'adm.held.to.ticket': 'চলতি কোনো টিকিটে', 'adm.held.to.email': 'ইমেইলের জন্য নতুন টিকিট',
       'adm.held.to.phone': 'ফোন নম্বরের জন্য নতুন টিকিট', 'adm.held.target': 'টিকিট নম্বর, ইমেইল বা ফোন', 'adm.held.target_hint': '#1042, name@example.com বা +8801…',
       'adm.held.name': 'গ্রাহকের নাম (নতুন টিকিট)', 'adm.held.release': 'ছেড়ে দিন', 'adm.held.need_target': 'কোথায় যাবে লিখুন: টিকিট, ইমেইল বা ফোন।',
-      'adm.held.released': 'ছেড়ে দেওয়া হয়েছে {ref}।', 'adm.held.discard': 'বাতিল করুন', 'adm.held.discard_q': 'এটি বাতিল করবেন? মূল মেইলটি স্টোরেজে থেকে যাবে।',
+      'adm.held.released': '{ref} টিকিটে ছেড়ে দেওয়া হয়েছে।', 'adm.held.discard': 'বাতিল করুন', 'adm.held.discard_q': 'এটি বাতিল করবেন? মূল মেইলটি স্টোরেজে থেকে যাবে।',
       'adm.held.discarded': 'বাতিল করা হয়েছে।',
       'adm.held.kind.email': 'ইমেইল', 'adm.held.kind.sms': 'এসএমএস', 'adm.held.kind.event': 'ইভেন্ট',
       'adm.held.state.held': 'আটকে আছে', 'adm.held.state.released': 'ছাড়া হয়েছে', 'adm.held.state.discarded': 'বাতিল',
