@@ -367,6 +367,7 @@
       clearError(err);
       busy(form, true);
       S.api('POST', path(ticket, '/decisions/' + encodeURIComponent(dec.id)), body).then(function () {
+        comment.value = ''; message.value = ''; // decided: nothing left to keep, the timeline may redraw
         S.toast(t(outcome === 'approved' ? 'dec.done_approved' : 'dec.done_rejected'));
         ctx.reload();
       }, function (e) { busy(form, false); showError(err, e); });
@@ -399,7 +400,7 @@
     var fileList = h('ul', { class: 'chosen-files' });
     var fileField = h('p', { class: 'field files' }, h('label', { for: 'reply-files' }, t('reply.files')), files,
       h('span', { class: 'muted small' }, t('reply.files_hint', { n: FILES.count, each: size(FILES.each), total: size(FILES.total) })), fileList);
-    var reason = h('p', { class: 'muted small channel-why', hidden: true });
+    var reason = h('p', { class: 'small channel-why', hidden: true });
     var err = h('div', { class: 'error form-error', role: 'alert', hidden: true });
     var send = h('button', { type: 'submit', class: 'primary send' }, t('reply.send'));
     var form = h('form', { class: 'reply card', novalidate: true, 'aria-label': t('reply.title') },
@@ -429,11 +430,14 @@
       if (!pick || channelReason(tk, pick)) {
         pick = ['email', 'sms'].filter(function (n) { return !channelReason(tk, n); })[0] || '';
       }
-      channel.value = pick;
       var none = !pick;
+      if (none) channel.insertBefore(h('option', { value: '', disabled: true }, t('reply.no_channel')), channel.firstChild);
+      channel.value = pick;
       reason.hidden = !none;
-      reason.textContent = none ? t('reply.nowhere') : '';
-      send.disabled = none;
+      reason.textContent = none ? t('reply.nowhere') + ' ' + ['email', 'sms'].map(function (n) {
+        return S.label('channel', n) + ': ' + channelReason(tk, n);
+      }).join('; ') + '.' : '';
+      if (form.getAttribute('aria-busy') !== 'true') send.disabled = none;
       if (pick !== current || !state.ready) { state.ready = true; changed(); }
     };
     form.setMacros = function (items) {
@@ -457,7 +461,7 @@
     function isSms() { return channel.value === 'sms'; }
     function changed() {
       macroOptions();
-      fileField.hidden = isSms();
+      fileField.hidden = isSms() || !channel.value;
       files.disabled = isSms();
       if (isSms()) askSmsMax();
       if (macro.value) loadPreview(); else { preview.hidden = true; state.previewed = null; }
@@ -956,7 +960,8 @@
       var next = [tk.version, items.length, last ? last.sk + (last.status || '') : '',
         items.map(function (e) { return e.status || ''; }).join(''), dec ? dec.state : '', S.lang].join('|');
       if (next !== stamp) {
-        var typing = timeline.contains(document.activeElement) ||
+        var focus = document.activeElement;
+        var typing = (timeline.contains(focus) && focus.matches('textarea, input, select')) ||
           Array.prototype.some.call(timeline.querySelectorAll('textarea'), function (x) { return x.value; });
         if (!typing) {
           stamp = next;
@@ -1062,8 +1067,8 @@
       'reply.file_too_big': 'larger than {max}', 'reply.file_empty': 'empty', 'reply.too_many_files': 'At most {n} files.',
       'reply.files_too_big': 'Together larger than {max}.', 'reply.fix_files': 'Some files cannot be sent; choose them again.',
       'reply.file_unreadable': 'Cannot read {name}.', 'reply.shortcut': 'Ctrl+Enter sends', 'reply.send': 'Send', 'reply.empty': 'Write a reply or choose a macro.',
-      'reply.queued': 'Reply queued: {channel} to {to}', 'reply.nowhere': 'No channel can reach this customer: add an email or phone to the customer, or ask them to opt in again.',
-      'reply.why_opted_out': 'opted out {when}', 'reply.why_no_phone': 'no phone number', 'reply.why_no_email': 'no email address',
+      'reply.queued': 'Reply queued: {channel} to {to}', 'reply.nowhere': 'No channel can reach this customer (add an email or phone to the customer, or ask them to opt in again):',
+      'reply.why_opted_out': 'opted out {when}', 'reply.no_channel': '(no channel can be used)', 'reply.why_no_phone': 'no phone number', 'reply.why_no_email': 'no email address',
       'reply.why_blocked': 'blocked ({why}) {when}', 'reply.why_unusable': 'cannot be used',
       'sms.count': '{chars} characters · {segments} segments', 'sms.count_unicode': '{chars} characters · {segments} segments (Unicode)',
       'sms.count_one': '{chars} characters · 1 segment', 'sms.count_unicode_one': '{chars} characters · 1 segment (Unicode)',
@@ -1141,8 +1146,8 @@
       'reply.file_too_big': '{max}-এর বেশি', 'reply.file_empty': 'ফাঁকা ফাইল', 'reply.too_many_files': 'সর্বোচ্চ {n}টি ফাইল।',
       'reply.files_too_big': 'সব মিলিয়ে {max}-এর বেশি।', 'reply.fix_files': 'কিছু ফাইল পাঠানো যাবে না; আবার বেছে নিন।',
       'reply.file_unreadable': '{name} পড়া যাচ্ছে না।', 'reply.shortcut': 'Ctrl+Enter চাপলেও পাঠানো যায়', 'reply.send': 'পাঠান', 'reply.empty': 'উত্তর লিখুন অথবা একটি ম্যাক্রো বেছে নিন।',
-      'reply.queued': 'উত্তর পাঠানোর সারিতে: {channel}, {to}', 'reply.nowhere': 'কোনো মাধ্যমেই এই গ্রাহকের কাছে পৌঁছানো যাচ্ছে না: গ্রাহকের ইমেইল বা ফোন যোগ করুন, অথবা তাঁকে আবার এসএমএস চালু করতে বলুন।',
-      'reply.why_opted_out': '{when} থেকে বন্ধ', 'reply.why_no_phone': 'ফোন নম্বর নেই', 'reply.why_no_email': 'ইমেইল ঠিকানা নেই',
+      'reply.queued': 'উত্তর পাঠানোর সারিতে: {channel}, {to}', 'reply.nowhere': 'কোনো মাধ্যমেই এই গ্রাহকের কাছে পৌঁছানো যাচ্ছে না (গ্রাহকের ইমেইল বা ফোন যোগ করুন, অথবা তাঁকে আবার এসএমএস চালু করতে বলুন):',
+      'reply.why_opted_out': '{when} থেকে বন্ধ', 'reply.no_channel': '(কোনো মাধ্যম ব্যবহার করা যাচ্ছে না)', 'reply.why_no_phone': 'ফোন নম্বর নেই', 'reply.why_no_email': 'ইমেইল ঠিকানা নেই',
       'reply.why_blocked': 'বন্ধ ({why}) {when}', 'reply.why_unusable': 'ব্যবহার করা যাবে না',
       'sms.count': '{chars} অক্ষর · {segments}টি অংশ', 'sms.count_unicode': '{chars} অক্ষর · {segments}টি অংশ (ইউনিকোড)',
       'sms.count_one': '{chars} অক্ষর · ১টি অংশ', 'sms.count_unicode_one': '{chars} অক্ষর · ১টি অংশ (ইউনিকোড)',
