@@ -49,7 +49,8 @@ def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list
     if name == "zip":
         from bench import package_size
 
-        return [package_size.measure(rebuild=args.rebuild)]
+        code = package_size.measure(rebuild=args.rebuild)
+        return [code, package_size.measure_console()]
     if name == "imports":
         from bench import cold_import
 

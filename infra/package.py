@@ -31,6 +31,8 @@ for the template's runtime and architecture) `slim` rewrites ``deployment.zip``:
   mail, identical results);
 * the remaining shared objects (nh3, markupsafe) lose their symbol tables and debug info
   (``strip --strip-unneeded``, when binutils is installed; the dynamic symbols stay);
+* Setu's own sources (`COMMENT_FREE_TREES`) lose their comments, each line kept where it
+  was (a comment-only line becomes empty), so tracebacks quote the same lines;
 * the zip is written again at deflate level 9.
 
 By default (``--no-bytecode`` to opt out) the zip also ships compiled bytecode
@@ -66,6 +68,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tokenize
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -116,6 +119,9 @@ NEVER_LOADED = (
 BYTECODE_TREES = ("app.py", "chalicelib/", "chalice/", "pynamodb/")
 # compiled without docstrings (_bytecode): no code there reads __doc__ (tests/unit/test_architecture.py)
 DOCSTRING_FREE_TREES = BYTECODE_TREES
+# Setu's own sources ship without their comments (_without_comments): a traceback shows the same
+# lines at the same numbers; the comments are for readers of the repository.
+COMMENT_FREE_TREES = ("app.py", "chalicelib/")
 # Shared objects are stripped when `strip` is on PATH (binutils).
 STRIP = ("strip", "--strip-unneeded")
 
@@ -320,6 +326,27 @@ def _bytecode(name: str, source: bytes) -> tuple[str, bytes]:
     return str(target), header + marshal.dumps(code)
 
 
+def _without_comments(source: bytes) -> bytes:
+    """The source without its comments: every line stays (a comment-only line is left empty),
+    so line numbers, and the code a traceback quotes, are unchanged; an encoding declaration in
+    the first two lines and a shebang stay. Code that does not tokenize is returned as is."""
+    lines = source.decode("utf-8").splitlines(keepends=True)
+    cuts: dict[int, int] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source.decode("utf-8")).readline):
+            row, col = token.start
+            if token.type == tokenize.COMMENT and not (
+                    row <= 2 and (token.string.startswith("#!") or "coding" in token.string)):
+                cuts[row - 1] = col
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return source
+    for index, col in cuts.items():
+        line = lines[index]
+        ending = line[len(line.rstrip("\r\n")):]
+        lines[index] = line[:col].rstrip() + ending
+    return "".join(lines).encode("utf-8")
+
+
 def _drop_docstrings(tree: ast.Module) -> None:
     """Remove every module, class and function docstring (a body left empty gets `pass` on the
     docstring's line)."""
@@ -390,6 +417,8 @@ def slim(zip_path: Path | str, *, holiday_countries: tuple[str, ...] = HOLIDAY_C
                         data = plan.countries_init
                 if head.endswith(".dist-info") and name.endswith("/METADATA"):
                     data = _metadata_headers(data)
+                if name.endswith(".py") and name.startswith(COMMENT_FREE_TREES):
+                    data = _without_comments(data)
                 copy = zipfile.ZipInfo(name, date_time=info.date_time)
                 copy.external_attr = info.external_attr
                 copy.create_system = info.create_system

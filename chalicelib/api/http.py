@@ -105,11 +105,14 @@ QUERY_PARAMETERS: dict[str, dict[str, dict[str, str]]] = {
                               "agent": "as this agent would get it", "lang": "bn or en"}},
 }
 QUERY_CHECKED_PREFIX = "/api/"
+CONSOLE_MIRROR = "/console/api/"
 
 
 def check_query(path: str, method: str, params: Any) -> None:
     """422 naming the query parameters `path` (the route, e.g. /api/tickets/{ticket_id})
     does not take with `method`, and the ones it does (QUERY_PARAMETERS)."""
+    if path.startswith(CONSOLE_MIRROR):  # the console's copy of the route (api/console.py)
+        path = path[len(CONSOLE_MIRROR) - len(QUERY_CHECKED_PREFIX):]
     if not path.startswith(QUERY_CHECKED_PREFIX) or not params:
         return
     allowed = QUERY_PARAMETERS.get(path, {}).get(method.upper(), {})

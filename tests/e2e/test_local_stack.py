@@ -3,6 +3,7 @@ ack on the timeline, Idempotency-Key, a short first-response SLA breaching (and 
 once answered), and a clean shutdown."""
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -64,6 +65,14 @@ def test_the_console_user_of_local_json_signs_in_and_is_the_local_console_agent(
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
     # the local IAM stand-in opens no console route
     assert requests.get(f"{url}/console/api/me", headers=ADMIN, timeout=30).status_code == 401
+    # the console itself: its shell names the pool's app client and the emulator's Cognito
+    assert info["console_url"] == f"{url}/console"
+    shell = requests.get(info["console_url"], timeout=30)
+    assert shell.status_code == 200 and "text/html" in shell.headers["Content-Type"]
+    config = json.loads(shell.text.split('id="setu-config">', 1)[1].split("</script>", 1)[0])
+    assert config["clientId"] == info["user_pool_client_id"]
+    assert config["cognito"] == info["aws_endpoint_url"] and config["api"] == "/console/api"
+    assert info["aws_endpoint_url"] in shell.headers["Content-Security-Policy"]
 
 
 def test_tickets_by_json_form_and_multipart_are_listed_with_their_ack(local_stack_running):

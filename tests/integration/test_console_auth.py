@@ -85,6 +85,11 @@ def test_an_invited_agent_signs_in_and_works_as_that_agent_in_their_scope(world)
     assert billing["id"] in ids and sales["id"] not in ids
     status, _ = _bearer(stack.client, token, "GET", f"/console/api/tickets/{sales['id']}")
     assert status == 404  # outside the agent's departments, as for an IAM caller
+    # the console's routes check query parameters as /api/... does (api/http.QUERY_PARAMETERS)
+    status, error = _bearer(stack.client, token, "GET", "/console/api/tickets?statuss=open")
+    assert status == 422 and "statuss" in error["error"]["fields"], error
+    status, page = _bearer(stack.client, token, "GET", "/console/api/tickets?status=new&assignee=none")
+    assert status == 200 and billing["id"] in {item["id"] for item in page["items"]}, page
     status, _ = _bearer(stack.client, token, "GET", "/console/api/audit")
     assert status == 403  # the lead role is needed, whichever door
 
