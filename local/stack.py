@@ -42,8 +42,7 @@ OPTIONAL_OUTPUT_ENV = {
     "UserPoolId": "SETU_USER_POOL_ID",
     "UserPoolClientId": "SETU_USER_POOL_CLIENT_ID",  # the console page and local/gateway.py
 }
-CONSOLE_ARN = "arn:aws:iam::123456789012:user/setu-console"
-CONSOLE_USER = "console@setu.local"
+CONSOLE_USER = "console@setu.local"  # a console-only agent: no IAM user (team/identities.py)
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -227,19 +226,22 @@ def seed_admin() -> None:
 
 
 def seed_console_agent(endpoint: str, region: str = REGION) -> tuple[str, str]:
-    """A local agent who can sign in to the console (admin, CONSOLE_USER), invited as an admin
-    would invite one, then given a permanent password (no first-sign-in change). Returns
-    (user name, password); a new password on every start."""
+    """A local agent who can sign in to the console (admin, CONSOLE_USER): a console-only
+    agent (no IAM user, key console:console: team/identities.py) as `POST /api/agents` by
+    email alone makes one (seeded directly: setu.local is a special-use domain the API's
+    address check refuses), invited as an admin would invite one, then given a permanent
+    password (no first-sign-in change). Returns (user name, password); a new password on
+    every start."""
     import secrets
     import string
 
     from chalicelib import config
     from chalicelib.services.team import agents, console_access
 
-    agents.ensure_agent(CONSOLE_ARN, role="admin", display_name="Local console agent",
-                        email=CONSOLE_USER)
+    principal = agents.ensure_console_agent(CONSOLE_USER, role="admin",
+                                            display_name="Local console agent")
     admin = agents.resolve(ADMIN_ARN)
-    console_access.invite(admin, agents.agent_id(CONSOLE_ARN))
+    console_access.invite(admin, agents.agent_id(principal))
     alphabet = string.ascii_letters + string.digits
     password = ("Setu-" + "".join(secrets.choice(alphabet) for _ in range(12))
                 + secrets.choice(string.ascii_lowercase) + secrets.choice(string.ascii_uppercase)

@@ -17,7 +17,9 @@
                      [--active yes|no] [--body JSON] | delete NAME] [--json]
     setu rotate-signing-key (--stage S | --local) [--keep N] [--drop KID] [--secret ARN]
     setu agents invite AGENT [--user-pool ID]  (an agent's id, short name or ARN; docs/console.md)
-    setu notifications --principal ARN [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
+    setu agents add (--email E | --principal ARN) --role agent|lead|admin [--name N]
+                    [--departments D,D] [--lang bn|en]  (by email alone: a console-only agent)
+    setu notifications --principal ARN|console:NAME [--kinds K,K | --all-kinds] [--quiet HH:MM-HH:MM | --quiet off]
                        [--digest-after N] [--reset]  (--stage S | --local)
 
 Where: `--stage dev` works on the deployed stage's tables (setu-dev-tickets, ...) with the AWS
@@ -194,14 +196,25 @@ def _parser() -> argparse.ArgumentParser:
     depts.set_defaults(run=_departments)
 
     team = commands.add_parser(
-        "agents", parents=[where], help="invite an agent to the console",
-        description="`invite`: as POST /api/agents/{id}/invite: Cognito creates the agent's "
+        "agents", parents=[where], help="add an agent, or invite one to the console",
+        description="`add`: as POST /api/agents: --principal ARN for someone with an IAM "
+                    "identity, or --email alone for someone who only uses the console (keyed "
+                    "console:<short name>; then `invite` them). "
+                    "`invite`: as POST /api/agents/{id}/invite: Cognito creates the agent's "
                     "console user (their email) and mails the invitation; again, it resends it "
                     "while unused. The pool: --user-pool, SETU_USER_POOL_ID, or the stage's "
                     "setu-<stage>-console pool. Audited as cli:<your AWS identity>.")
-    team.add_argument("action", choices=("invite",))
-    team.add_argument("agent", help="the agent's id (ag_...), short name or principal ARN")
-    team.add_argument("--user-pool", help="the Cognito user pool id (default: found by name)")
+    team.add_argument("action", choices=("add", "invite"))
+    team.add_argument("agent", nargs="?",
+                      help="invite: the agent's id (ag_...), short name or principal ARN")
+    team.add_argument("--user-pool", help="invite: the Cognito user pool id (default: found "
+                                          "by name)")
+    team.add_argument("--email", help="add: the agent's address (alone: a console-only agent)")
+    team.add_argument("--principal", help="add: the agent's IAM user/role ARN")
+    team.add_argument("--role", choices=("agent", "lead", "admin"), help="add: the role")
+    team.add_argument("--name", help="add: the display name")
+    team.add_argument("--departments", help="add: comma-separated department names")
+    team.add_argument("--lang", choices=("bn", "en"), help="add: the language of their mail")
     team.set_defaults(run=_agents)
 
     notify = commands.add_parser(
@@ -287,9 +300,9 @@ def _bootstrap_admin(args: argparse.Namespace) -> int:
 
 
 def _notifications(args: argparse.Namespace) -> int:
-    from chalicelib.services.team import agents
+    from chalicelib.services.team import agents, identities
 
-    if agents.principal_problem(args.principal):
+    if agents.principal_problem(args.principal) and not identities.is_console(args.principal):
         print(f"setu: not an agent: {args.principal}", file=sys.stderr)
         return 2
     record = agents.find(agents.agent_id(args.principal))  # NotFound: exit 2
@@ -428,6 +441,11 @@ def _agents(args: argparse.Namespace) -> int:
     from chalicelib.integrations.aws import client
     from chalicelib.services.team import agents, console_access
 
+    if args.action == "add":
+        return _add_agent(args)
+    if not args.agent:
+        print("setu: agents invite needs an AGENT", file=sys.stderr)
+        return 2
     pool = args.user_pool or config.settings().user_pool_id
     if not pool:  # the stage's pool, by the template's name for it
         wanted = f"setu-{config.settings().stage}-console"
@@ -443,6 +461,28 @@ def _agents(args: argparse.Namespace) -> int:
     result = console_access.invite(_cli_agent(), agents.agent_id(principal))
     print(f"{result['invitation']}: {result['agent']['console_user']} "
           f"({result['agent']['display_name'] or result['agent']['short_name']})")
+    return 0
+
+
+def _add_agent(args: argparse.Namespace) -> int:
+    """`setu agents add`: the same checks as POST /api/agents (422, 409: exit 2)."""
+    from chalicelib.services.team import agents
+
+    if not args.role:
+        print("setu: agents add needs --role agent|lead|admin", file=sys.stderr)
+        return 2
+    body: dict[str, Any] = {"role": args.role}
+    for field, value in (("principal", args.principal), ("email", args.email),
+                         ("display_name", args.name), ("lang", args.lang)):
+        if value:
+            body[field] = value
+    if args.departments:
+        body["departments"] = [d.strip() for d in args.departments.split(",") if d.strip()]
+    created = agents.create(_cli_agent(), body)
+    print(f"created {created['id']}: {created['short_name']} ({created['principal']}, "
+          f"{created['role']})")
+    if created["email"]:
+        print(f"to the console: setu agents invite {created['id']}")
     return 0
 
 

@@ -59,10 +59,13 @@ def _schemas() -> dict[str, Any]:
             "id", "principal", "role", "departments", "active", "away", "version"],
             "properties": {
                 "id": {"type": "string", "pattern": "^ag_[0-9a-f]{20}$"},
-                "principal": {**string, "description": "IAM user/role or STS assumed-role ARN"},
+                "principal": {**string, "description": "IAM user/role or STS assumed-role ARN, "
+                                                       "or console:<short name> for an agent "
+                                                       "created by email (console only)"},
                 "short_name": {**string, "description": "what people type for the agent "
                                                         "(assignee=karim): the ARN's last "
-                                                        "segment, lower case"},
+                                                        "segment, lower case (console-only "
+                                                        "agents: from the email)"},
                 "role": role, "display_name": nullable, "email": nullable,
                 "departments": departments, "lang": lang,
                 "active": {"type": "boolean"},
@@ -87,10 +90,17 @@ def _schemas() -> dict[str, Any]:
                 "description": "leads and admins: every agent, in full; agents: the active "
                                "ones as AgentCard"},
             "next": nullable}},
-        "AgentNew": {"type": "object", "required": ["principal", "role"],
-                     "additionalProperties": False, "properties": {
+        "AgentNew": {"type": "object", "required": ["role"], "additionalProperties": False,
+                     "description": "`principal` or, for someone who only uses the console "
+                                    "(no IAM user), `email` alone: the agent is then keyed "
+                                    "console:<short name>, the short name from the address "
+                                    "(made unique), and is invited with POST "
+                                    "/api/agents/{id}/invite; 409 when an agent has the address",
+                     "anyOf": [{"required": ["principal"]}, {"required": ["email"]}],
+                     "x-errors": {"anyOf": ["principal", "required unless email is given"]},
+                     "properties": {
             "principal": {**string, "minLength": 1, "maxLength": 2048,
-                          "description": agents.ARN_HELP},
+                          "description": agents.ARN_HELP + "; optional when email is given"},
             "role": role, "display_name": display_name, "email": email,
             "departments": {**departments, "type": ["array", "null"]}, "lang": lang}},
         "AgentChange": {"type": "object", "additionalProperties": False, "minProperties": 1,
@@ -233,7 +243,8 @@ def openapi_section() -> dict[str, Any]:
                             query("limit", {"type": "integer", "minimum": 1,
                                             "maximum": agents.PAGE_MAX})],
                         "responses": {"200": ok("AgentPage"), **AGENT_ERRORS}},
-                "post": {"summary": "Register a principal as an agent (admin)", "security": sigv4,
+                "post": {"summary": "Register a principal as an agent (admin), or by email alone "
+                                 "a console-only agent (no IAM user)", "security": sigv4,
                          "requestBody": request_body("AgentNew"),
                          "responses": {"201": ok("Agent", "Created"), **AGENT_ERRORS}}},
             "/api/agents/{agent_id}": {

@@ -11,6 +11,10 @@ record, roles, department scope and audit (docs/console.md, "How people sign in"
   the keys table maps it to the agent it was invited as (services/team/console_access).
   X-Setu-Principal is never read here, and claims never on /api/... routes.
 
+An agent created by email alone (no IAM user: key `console:<short name>`, team/identities.py)
+is reached only the second way: the IAM path refuses every principal that is not an ARN, so
+neither a SigV4 caller nor the local X-Setu-Principal header can claim it.
+
 AWS calls: an IAM caller one cached GetItem (per ARN tried); a console caller one cached
 GetItem for the sub, then the agent's (cached)."""
 from __future__ import annotations
@@ -65,6 +69,11 @@ def require(request, role: str = "agent") -> agents.AgentView:
         raise Unauthenticated("Sign the request with IAM credentials (SigV4).")
     if len(principal) > 2048:
         raise Forbidden("Unknown principal.")
+    if not principal.startswith("arn:"):
+        # a console-only agent's key (console:<name>, team/identities.py) or any other
+        # non-ARN: IAM only ever names ARNs, so such a record is never an IAM caller
+        raise Forbidden("This principal is not a Setu agent (console-only agents sign in "
+                        "to the console).")
     for arn in candidates(principal):
         agent, known = agents.lookup(arn)
         if agent is not None:

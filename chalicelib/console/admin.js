@@ -68,7 +68,9 @@
         reload();
         return;
       }
-      slot.appendChild(problem(err));
+      slot.appendChild(err && err.status === 403
+        ? h('p', { class: 'error forbidden', role: 'alert' }, t('adm.not_allowed') + (err.message ? ' (' + err.message + ')' : ''))
+        : S.errorBox(err));
     });
   }
   /* A button asking "really?" in place: [label] -> question [yes] [cancel]. */
@@ -114,6 +116,17 @@
       .filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
   }
   function isChecked(form, name) { var el = form.querySelector('input[name="' + name + '"]'); return !!(el && el.checked); }
+  /* A search field that hides the cards of `list` whose text does not contain what is typed. */
+  function filterBox(list, hint) {
+    var box = h('input', { type: 'search', name: 'filter', class: 'filter', placeholder: hint, 'aria-label': hint, autocomplete: 'off' });
+    box.addEventListener('input', function () {
+      var q = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(list.children, function (card) {
+        card.hidden = !!q && card.textContent.toLowerCase().indexOf(q) < 0;
+      });
+    });
+    return box;
+  }
   function pill(text, cls) { return h('span', { class: 'pill ' + (cls || '') }, text); }
   function buttons() { return h('div', { class: 'row actions' }, Array.prototype.slice.call(arguments)); }
   /* A card's editor: toggled by an "Edit" button, built when first opened. */
@@ -215,10 +228,12 @@
           return String(a.display_name || a.short_name).localeCompare(String(b.display_name || b.short_name));
         });
         var admin = S.isAdmin();
+        var cards = h('ul', { class: 'cards agent-list' }, list.map(function (a) { return agentCard(a, admin, reload); }));
         return [
           admin ? newAgent(reload) : h('p', { class: 'muted' }, t('adm.ag.read_only')),
-          h('p', { class: 'muted count', role: 'status' }, t('adm.ag.count', { n: list.filter(function (a) { return a.active; }).length, all: list.length })),
-          h('ul', { class: 'cards agent-list' }, list.map(function (a) { return agentCard(a, admin, reload); }))];
+          h('div', { class: 'row list-head' }, h('p', { class: 'muted count', role: 'status' }, t('adm.ag.count', { n: list.filter(function (a) { return a.active; }).length, all: list.length })),
+            list.length > 6 ? filterBox(cards, t('adm.ag.filter')) : null),
+          cards];
       });
     });
   }
@@ -283,7 +298,8 @@
         fact(t('adm.departments'), (a.departments || []).length ? a.departments.map(S.departmentLabel).join(', ') : t('adm.ag.all_departments')),
         fact(t('adm.ag.lang'), a.lang ? (a.lang === 'bn' ? 'বাংলা' : 'English') : t('adm.lang.none')),
         a.console_user !== undefined ? fact(t('adm.ag.console'), a.console_user ? h('span', { class: 'console-user' }, a.console_user) : h('span', { class: 'muted' }, t('adm.ag.not_invited'))) : null,
-        a.principal ? fact(t('adm.ag.principal'), h('code', { class: 'principal' }, a.principal)) : null),
+        a.principal && a.principal.indexOf('arn:') === 0 ? fact(t('adm.ag.principal'), h('code', { class: 'principal' }, a.principal))
+          : (a.principal ? fact(t('adm.ag.access'), t('adm.ag.console_only')) : null)),
       actions, edit ? edit.holder : null]);
     return card;
   }
@@ -311,9 +327,10 @@
         var tabs = h('nav', { class: 'tabs', 'aria-label': t('nav.macros') },
           S.link('macros', t('adm.mac.current'), { class: 'tab' + (archived ? '' : ' active'), 'aria-current': archived ? null : 'page' }),
           S.link('macros?archived=true', t('adm.mac.archived'), { class: 'tab' + (archived ? ' active' : ''), 'aria-current': archived ? 'page' : null }));
+        var cards = h('ul', { class: 'cards macro-list' }, items.map(function (m) { return macroCard(m, reload); }));
         return [tabs, archived ? null : h('details', { class: 'card add' }, h('summary', null, t('adm.mac.add_title')), macroEditor(null, reload)),
-          items.length ? h('ul', { class: 'cards macro-list' }, items.map(function (m) { return macroCard(m, reload); }))
-            : h('p', { class: 'muted empty' }, t(archived ? 'adm.mac.none_archived' : 'adm.mac.none'))];
+          items.length > 6 ? h('div', { class: 'row list-head' }, filterBox(cards, t('adm.mac.filter'))) : null,
+          items.length ? cards : h('p', { class: 'muted empty' }, t(archived ? 'adm.mac.none_archived' : 'adm.mac.none'))];
       });
     });
   }
@@ -594,14 +611,22 @@
   function heldPage(params, query) {
     var closed = query.state === 'closed';
     return page('held', 'nav.held', function (reload) {
-      return Promise.all([S.api('GET', '/held' + S.query({ state: closed ? 'closed' : 'held', limit: 100 })), loadTeam()]).then(function (all) {
-        var items = all[0].items || [];
+      function getPage(cursor) { return S.api('GET', '/held' + S.query({ state: closed ? 'closed' : 'held', limit: 50, cursor: cursor })); }
+      return Promise.all([getPage(null), loadTeam()]).then(function (all) {
+        var items = all[0].items || [], cursor = all[0].next;
+        var list = h('ul', { class: 'cards held-list' }, items.map(function (it) { return heldCard(it, reload); }));
+        var more = h('button', { type: 'button', class: 'more', hidden: !cursor, onclick: function () {
+          more.disabled = true;
+          getPage(cursor).then(function (r) {
+            (r.items || []).forEach(function (it) { list.appendChild(heldCard(it, reload)); });
+            cursor = r.next; more.hidden = !cursor; more.disabled = false;
+          }, function (err) { more.disabled = false; S.toast(S.errorText(err), 'error'); });
+        } }, t('queue.more'));
         var tabs = h('nav', { class: 'tabs', 'aria-label': t('nav.held') },
           S.link('held', t('adm.held.waiting'), { class: 'tab' + (closed ? '' : ' active'), 'aria-current': closed ? null : 'page' }),
           S.link('held?state=closed', t('adm.held.closed'), { class: 'tab' + (closed ? ' active' : ''), 'aria-current': closed ? 'page' : null }));
         return [tabs, h('p', { class: 'muted hint' }, t('adm.held.intro')),
-          items.length ? h('ul', { class: 'cards held-list' }, items.map(function (it) { return heldCard(it, reload); }))
-            : h('p', { class: 'muted empty', role: 'status' }, t(closed ? 'adm.held.none_closed' : 'adm.held.none'))];
+          items.length ? [list, more] : h('p', { class: 'muted empty', role: 'status' }, t(closed ? 'adm.held.none_closed' : 'adm.held.none'))];
       });
     });
   }
@@ -751,7 +776,7 @@
     en: {
       'nav.decisions': 'Decisions', 'nav.agents': 'Agents', 'nav.macros': 'Macros', 'nav.policies': 'SLA & hours',
       'nav.held': 'Held', 'nav.departments': 'Departments',
-      'adm.forbidden': 'Your role cannot open this. Ask an admin if you need it.',
+      'adm.forbidden': 'Your role cannot open this. Ask an admin if you need it.', 'adm.not_allowed': 'You may not do this.',
       'adm.stale': 'Someone changed this meanwhile. The page now shows the latest; check it and save again.',
       'adm.edit': 'Edit', 'adm.saved': 'Saved.', 'adm.inactive': 'Inactive', 'adm.builtin': 'Built in',
       'adm.departments': 'Departments', 'adm.lang.none': 'Not set', 'adm.none': 'None',
@@ -762,14 +787,14 @@
       'adm.dec.comment': 'Comment for the team', 'adm.dec.comment_hint': 'Internal: shown on the timeline.',
       'adm.dec.message': 'Message for the customer', 'adm.dec.message_hint': 'Optional: added to the notice the customer gets.',
       'adm.dec.approve': 'Approve', 'adm.dec.reject': 'Reject',
-      'adm.dec.approved': 'Approved for {ref}. The customer is told.', 'adm.dec.rejected': 'Rejected for {ref}. The customer is told.',
+      'adm.dec.approved': '{ref}: approved. The customer is being told.', 'adm.dec.rejected': '{ref}: rejected. The customer is being told.',
       // agents
-      'adm.ag.count': '{n} active of {all}', 'adm.ag.read_only': 'Only admins can change agents.',
+      'adm.ag.count': '{n} active of {all}', 'adm.ag.filter': 'Find by name, email or department', 'adm.ag.read_only': 'Only admins can change agents.',
       'adm.ag.add_title': 'Add an agent', 'adm.ag.add': 'Add agent', 'adm.ag.added': 'Agent added.',
       'adm.ag.added_invited': 'Agent added and invited to the console.', 'adm.ag.invite_now': 'Invite to the console now (needs an email)',
       'adm.ag.invite_failed': 'The agent was added, but the invitation failed:',
       'adm.ag.principal': 'IAM principal (ARN)', 'adm.ag.principal_hint': 'Optional. Needed only for API access with AWS credentials; a person who only uses the console needs just an email.',
-      'adm.ag.display_name': 'Name', 'adm.ag.email': 'Email', 'adm.ag.role': 'Role', 'adm.ag.lang': 'Language',
+      'adm.ag.access': 'Access', 'adm.ag.console_only': 'Console only (no AWS credentials)', 'adm.ag.display_name': 'Name', 'adm.ag.email': 'Email', 'adm.ag.role': 'Role', 'adm.ag.lang': 'Language',
       'adm.ag.short_name': 'Short name', 'adm.ag.all_departments': 'All departments', 'adm.ag.console': 'Console sign-in',
       'adm.ag.not_invited': 'Not invited yet', 'adm.ag.away': 'Away', 'adm.ag.away_long': 'Away (gets no new tickets by round robin)',
       'adm.ag.invite': 'Invite to the console', 'adm.ag.invite_again': 'Send the invitation again',
@@ -778,7 +803,7 @@
       'adm.ag.deactivate': 'Deactivate', 'adm.ag.deactivate_q': 'Deactivate this agent? They can no longer sign in.',
       'adm.ag.deactivated': 'Agent deactivated.', 'adm.ag.reactivate': 'Reactivate', 'adm.ag.reactivated': 'Agent reactivated.',
       // macros
-      'adm.mac.current': 'In use', 'adm.mac.archived': 'Archived', 'adm.mac.archived_one': 'Archived',
+      'adm.mac.current': 'In use', 'adm.mac.filter': 'Find by name, title or text', 'adm.mac.archived': 'Archived', 'adm.mac.archived_one': 'Archived',
       'adm.mac.none': 'No macros yet.', 'adm.mac.none_archived': 'No archived macros.',
       'adm.mac.add_title': 'New macro', 'adm.mac.create': 'Create macro', 'adm.mac.version': 'v{n}', 'adm.mac.latest': 'latest',
       'adm.mac.versions': 'Versions ({n})', 'adm.mac.see_version': 'Show version', 'adm.mac.updated': 'Saved {when} by {who}',
@@ -827,7 +852,7 @@
       'adm.held.release_to': 'Release to', 'adm.held.to.ticket': 'An existing ticket', 'adm.held.to.email': 'A new ticket for an email',
       'adm.held.to.phone': 'A new ticket for a phone', 'adm.held.target': 'Ticket ref, email or phone', 'adm.held.target_hint': '#1042, name@example.com or +8801…',
       'adm.held.name': 'Customer name (new ticket)', 'adm.held.release': 'Release', 'adm.held.need_target': 'Say where it goes: a ticket, an email or a phone.',
-      'adm.held.released': 'Released {ref}.', 'adm.held.discard': 'Discard', 'adm.held.discard_q': 'Discard this item? The raw mail stays in storage.',
+      'adm.held.released': 'Released to {ref}.', 'adm.held.discard': 'Discard', 'adm.held.discard_q': 'Discard this item? The raw mail stays in storage.',
       'adm.held.discarded': 'Discarded.',
       'adm.held.kind.email': 'Email', 'adm.held.kind.sms': 'SMS', 'adm.held.kind.event': 'Event',
       'adm.held.state.held': 'Held', 'adm.held.state.released': 'Released', 'adm.held.state.discarded': 'Discarded',
@@ -850,7 +875,7 @@
     bn: {
       'nav.decisions': 'সিদ্ধান্ত', 'nav.agents': 'এজেন্ট', 'nav.macros': 'ম্যাক্রো', 'nav.policies': 'SLA ও সময়সূচি',
       'nav.held': 'আটকে থাকা', 'nav.departments': 'বিভাগ',
-      'adm.forbidden': 'আপনার ভূমিকায় এটি খোলা যায় না। দরকার হলে অ্যাডমিনকে বলুন।',
+      'adm.forbidden': 'আপনার ভূমিকায় এটি খোলা যায় না। দরকার হলে অ্যাডমিনকে বলুন।', 'adm.not_allowed': 'এটি করার অনুমতি আপনার নেই।',
       'adm.stale': 'এর মধ্যে অন্য কেউ এটি বদলেছেন। পাতায় এখন সর্বশেষটি দেখাচ্ছে; দেখে নিয়ে আবার সংরক্ষণ করুন।',
       'adm.edit': 'সম্পাদনা', 'adm.saved': 'সংরক্ষণ হয়েছে।', 'adm.inactive': 'নিষ্ক্রিয়', 'adm.builtin': 'বিল্ট-ইন',
       'adm.departments': 'বিভাগ', 'adm.lang.none': 'ঠিক করা নেই', 'adm.none': 'নেই',
@@ -860,13 +885,13 @@
       'adm.dec.comment': 'টিমের জন্য মন্তব্য', 'adm.dec.comment_hint': 'অভ্যন্তরীণ: টাইমলাইনে দেখা যাবে।',
       'adm.dec.message': 'গ্রাহকের জন্য বার্তা', 'adm.dec.message_hint': 'ঐচ্ছিক: গ্রাহককে পাঠানো জানানোর সঙ্গে যোগ হবে।',
       'adm.dec.approve': 'অনুমোদন', 'adm.dec.reject': 'নামঞ্জুর',
-      'adm.dec.approved': '{ref} অনুমোদিত হয়েছে। গ্রাহককে জানানো হচ্ছে।', 'adm.dec.rejected': '{ref} নামঞ্জুর হয়েছে। গ্রাহককে জানানো হচ্ছে।',
-      'adm.ag.count': '{all} জনের মধ্যে {n} জন সক্রিয়', 'adm.ag.read_only': 'শুধু অ্যাডমিনরা এজেন্টদের তথ্য বদলাতে পারেন।',
+      'adm.dec.approved': '{ref}: অনুমোদন করা হয়েছে। গ্রাহককে জানানো হচ্ছে।', 'adm.dec.rejected': '{ref}: নামঞ্জুর করা হয়েছে। গ্রাহককে জানানো হচ্ছে।',
+      'adm.ag.count': '{all} জনের মধ্যে {n} জন সক্রিয়', 'adm.ag.filter': 'নাম, ইমেইল বা বিভাগ দিয়ে খুঁজুন', 'adm.ag.read_only': 'শুধু অ্যাডমিনরা এজেন্টদের তথ্য বদলাতে পারেন।',
       'adm.ag.add_title': 'নতুন এজেন্ট যোগ করুন', 'adm.ag.add': 'এজেন্ট যোগ করুন', 'adm.ag.added': 'এজেন্ট যোগ হয়েছে।',
       'adm.ag.added_invited': 'এজেন্ট যোগ হয়েছে, কনসোলের আমন্ত্রণও গেছে।', 'adm.ag.invite_now': 'এখনই কনসোলে আমন্ত্রণ পাঠান (ইমেইল লাগবে)',
       'adm.ag.invite_failed': 'এজেন্ট যোগ হয়েছে, কিন্তু আমন্ত্রণ পাঠানো যায়নি:',
       'adm.ag.principal': 'IAM প্রিন্সিপাল (ARN)', 'adm.ag.principal_hint': 'ঐচ্ছিক। শুধু AWS ক্রেডেনশিয়াল দিয়ে API ব্যবহারের জন্য লাগে; যিনি শুধু কনসোল ব্যবহার করবেন, তাঁর ইমেইলই যথেষ্ট।',
-      'adm.ag.display_name': 'নাম', 'adm.ag.email': 'ইমেইল', 'adm.ag.role': 'ভূমিকা', 'adm.ag.lang': 'ভাষা',
+      'adm.ag.access': 'প্রবেশাধিকার', 'adm.ag.console_only': 'শুধু কনসোল (AWS ক্রেডেনশিয়াল নেই)', 'adm.ag.display_name': 'নাম', 'adm.ag.email': 'ইমেইল', 'adm.ag.role': 'ভূমিকা', 'adm.ag.lang': 'ভাষা',
       'adm.ag.short_name': 'সংক্ষিপ্ত নাম', 'adm.ag.all_departments': 'সব বিভাগ', 'adm.ag.console': 'কনসোলে সাইন ইন',
       'adm.ag.not_invited': 'এখনো আমন্ত্রণ পাঠানো হয়নি', 'adm.ag.away': 'ছুটিতে', 'adm.ag.away_long': 'ছুটিতে (রাউন্ড-রবিনে নতুন টিকিট পাবেন না)',
       'adm.ag.invite': 'কনসোলে আমন্ত্রণ পাঠান', 'adm.ag.invite_again': 'আমন্ত্রণ আবার পাঠান',
@@ -874,7 +899,7 @@
       'adm.ag.invitation.linked': '{email}-এর আগে থেকেই কনসোল অ্যাকাউন্ট ছিল; এখন সেটি এই এজেন্টের সঙ্গে যুক্ত।',
       'adm.ag.deactivate': 'নিষ্ক্রিয় করুন', 'adm.ag.deactivate_q': 'এই এজেন্টকে নিষ্ক্রিয় করবেন? তিনি আর সাইন ইন করতে পারবেন না।',
       'adm.ag.deactivated': 'এজেন্ট নিষ্ক্রিয় করা হয়েছে।', 'adm.ag.reactivate': 'আবার সক্রিয় করুন', 'adm.ag.reactivated': 'এজেন্ট আবার সক্রিয় হয়েছেন।',
-      'adm.mac.current': 'চালু', 'adm.mac.archived': 'আর্কাইভ করা', 'adm.mac.archived_one': 'আর্কাইভ করা',
+      'adm.mac.current': 'চালু', 'adm.mac.filter': 'নাম, শিরোনাম বা লেখা দিয়ে খুঁজুন', 'adm.mac.archived': 'আর্কাইভ করা', 'adm.mac.archived_one': 'আর্কাইভ করা',
       'adm.mac.none': 'এখনো কোনো ম্যাক্রো নেই।', 'adm.mac.none_archived': 'আর্কাইভ করা কোনো ম্যাক্রো নেই।',
       'adm.mac.add_title': 'নতুন ম্যাক্রো', 'adm.mac.create': 'ম্যাক্রো তৈরি করুন', 'adm.mac.version': 'সংস্করণ {n}', 'adm.mac.latest': 'সর্বশেষ',
       'adm.mac.versions': 'সংস্করণগুলো ({n})', 'adm.mac.see_version': 'সংস্করণ দেখুন', 'adm.mac.updated': '{when}-এ {who} সংরক্ষণ করেছেন',
@@ -920,7 +945,7 @@
       'adm.held.release_to': 'কোথায় ছাড়বেন', 'adm.held.to.ticket': 'চলতি কোনো টিকিটে', 'adm.held.to.email': 'ইমেইলের জন্য নতুন টিকিট',
       'adm.held.to.phone': 'ফোন নম্বরের জন্য নতুন টিকিট', 'adm.held.target': 'টিকিট নম্বর, ইমেইল বা ফোন', 'adm.held.target_hint': '#1042, name@example.com বা +8801…',
       'adm.held.name': 'গ্রাহকের নাম (নতুন টিকিট)', 'adm.held.release': 'ছেড়ে দিন', 'adm.held.need_target': 'কোথায় যাবে লিখুন: টিকিট, ইমেইল বা ফোন।',
-      'adm.held.released': 'ছেড়ে দেওয়া হয়েছে {ref}।', 'adm.held.discard': 'বাতিল করুন', 'adm.held.discard_q': 'এটি বাতিল করবেন? মূল মেইলটি স্টোরেজে থেকে যাবে।',
+      'adm.held.released': '{ref} টিকিটে ছেড়ে দেওয়া হয়েছে।', 'adm.held.discard': 'বাতিল করুন', 'adm.held.discard_q': 'এটি বাতিল করবেন? মূল মেইলটি স্টোরেজে থেকে যাবে।',
       'adm.held.discarded': 'বাতিল করা হয়েছে।',
       'adm.held.kind.email': 'ইমেইল', 'adm.held.kind.sms': 'এসএমএস', 'adm.held.kind.event': 'ইভেন্ট',
       'adm.held.state.held': 'আটকে আছে', 'adm.held.state.released': 'ছাড়া হয়েছে', 'adm.held.state.discarded': 'বাতিল',

@@ -107,10 +107,29 @@
   function fill(el, nodes) { S.clear(el); S.append(el, nodes); return el; }
   function draftKey(ticketRef, name) { return 'setu.draft.' + ticketRef + '.' + name; }
   function bodyText(text) { return h('div', { class: 'body' }, text || ''); }
+  /* Setu's own long messages (acknowledgements, notices) folded to a few lines. */
+  function clamped(text) {
+    text = text || '';
+    if (text.split('\n').length <= 4 && text.length <= 320) return bodyText(text);
+    var body = h('div', { class: 'body clamp' }, text);
+    var more = h('button', { type: 'button', class: 'link more-text', 'aria-expanded': 'false' }, t('tk.show_all'));
+    more.addEventListener('click', function () {
+      var open = body.classList.toggle('clamp');
+      more.setAttribute('aria-expanded', open ? 'false' : 'true');
+      more.textContent = t(open ? 'tk.show_all' : 'tk.show_less');
+    });
+    return [body, more];
+  }
   /* Put the text of an API error into a form's error slot (and its field messages). */
-  function showError(slot, err, extra) {
+  function showError(slot, err, extra, labels) {
     slot.hidden = false;
-    fill(slot, [extra ? h('span', null, extra + ' ') : null, S.errorText(err)]);
+    var fields = (err && err.fields) || {};
+    var names = Object.keys(fields).filter(function (f) { return typeof fields[f] === 'string'; });
+    fill(slot, [extra ? h('span', null, extra + ' ') : null, (err && err.message) || t('error.generic'),
+      names.length ? h('ul', { class: 'fields' }, names.map(function (f) {
+        var base = f.split('.')[0];
+        return h('li', null, h('strong', null, (labels && labels[base]) || f), ': ', fields[f]);
+      })) : null]);
   }
   function clearError(slot) { slot.hidden = true; S.clear(slot); }
   function busy(form, on) {
@@ -200,11 +219,12 @@
     if (e.macro) tags.push(h('span', { class: 'pill kind', title: t('tk.macro_used') }, t('tk.macro_tag', { name: e.macro.name })));
     if (!inbound && e.status) tags.push(h('span', { class: 'mstatus ' + e.status }, S.label('tk.mstatus', e.status)));
     if (e.segments && e.channel === 'sms') tags.push(h('span', { class: 'muted' }, t(e.segments === 1 ? 'tk.segments_one' : 'tk.segments_n', { n: e.segments })));
-    return h('li', { class: 'entry message ' + (inbound ? 'in' : 'out'), 'data-kind': 'message',
+    var automatic = !inbound && !(e.sender && e.sender !== 'system');
+    return h('li', { class: 'entry message ' + (inbound ? 'in' : 'out') + (automatic ? ' automatic' : ''), 'data-kind': 'message',
       'data-direction': inbound ? 'in' : 'out', 'data-channel': e.channel || '', 'data-id': e.id },
       entryHead([from, ' ', tags], e.at),
       e.subject && e.channel === 'email' ? h('div', { class: 'msubject' }, e.subject) : null,
-      bodyText(e.body),
+      automatic ? clamped(e.body) : bodyText(e.body),
       attachmentList(e.attachments),
       e.error ? h('p', { class: 'error small' }, e.error) : null,
       e.origin ? h('p', { class: 'muted small' }, t('tk.copied')) : null);
@@ -224,7 +244,9 @@
       case 'message.received': return [t('ev.received', { channel: ch(d.channel) })];
       case 'message.sent': return [t('ev.sent', { kind: kindLabel(d.kind), channel: ch(d.channel) })];
       case 'message.delivered': return [t('ev.delivered', { kind: kindLabel(d.kind), channel: ch(d.channel) })];
-      case 'message.failed': return [t('ev.failed', { channel: ch(d.channel), why: d.detail || d.reason || d.error || '' })];
+      case 'message.failed':
+        return [t('ev.failed', { channel: ch(d.channel), why: [d.reason ? S.label('tk.mstatus', d.reason) : '', d.detail || d.error || '']
+          .filter(Boolean).join(': ') })];
       case 'message.fallback': return [t('ev.fallback', { from: ch(d.from_channel), to: ch(d.to_channel), why: d.reason || '' })];
       case 'message.complaint': return [t('ev.complaint')];
       case 'message.held': return [t('ev.held')];
@@ -345,6 +367,7 @@
       clearError(err);
       busy(form, true);
       S.api('POST', path(ticket, '/decisions/' + encodeURIComponent(dec.id)), body).then(function () {
+        comment.value = ''; message.value = ''; // decided: nothing left to keep, the timeline may redraw
         S.toast(t(outcome === 'approved' ? 'dec.done_approved' : 'dec.done_rejected'));
         ctx.reload();
       }, function (e) { busy(form, false); showError(err, e); });
@@ -377,7 +400,7 @@
     var fileList = h('ul', { class: 'chosen-files' });
     var fileField = h('p', { class: 'field files' }, h('label', { for: 'reply-files' }, t('reply.files')), files,
       h('span', { class: 'muted small' }, t('reply.files_hint', { n: FILES.count, each: size(FILES.each), total: size(FILES.total) })), fileList);
-    var reason = h('p', { class: 'muted small channel-why', hidden: true });
+    var reason = h('p', { class: 'small channel-why', hidden: true });
     var err = h('div', { class: 'error form-error', role: 'alert', hidden: true });
     var send = h('button', { type: 'submit', class: 'primary send' }, t('reply.send'));
     var form = h('form', { class: 'reply card', novalidate: true, 'aria-label': t('reply.title') },
@@ -388,7 +411,7 @@
       reason,
       h('p', { class: 'field' }, h('label', { for: 'reply-body', class: 'sr' }, t('reply.body')), body),
       preview, counter, fileField, err,
-      h('div', { class: 'row' }, send));
+      h('div', { class: 'row' }, send, h('span', { class: 'muted small hide-phone' }, t('reply.shortcut'))));
     var state = { previewed: null, previewSeq: 0, chosen: [] };
 
     function ticket() { return ctx.ticket; }
@@ -407,11 +430,14 @@
       if (!pick || channelReason(tk, pick)) {
         pick = ['email', 'sms'].filter(function (n) { return !channelReason(tk, n); })[0] || '';
       }
-      channel.value = pick;
       var none = !pick;
+      if (none) channel.insertBefore(h('option', { value: '', disabled: true }, t('reply.no_channel')), channel.firstChild);
+      channel.value = pick;
       reason.hidden = !none;
-      reason.textContent = none ? t('reply.nowhere') : '';
-      send.disabled = none;
+      reason.textContent = none ? t('reply.nowhere') + ' ' + ['email', 'sms'].map(function (n) {
+        return S.label('channel', n) + ': ' + channelReason(tk, n);
+      }).join('; ') + '.' : '';
+      if (form.getAttribute('aria-busy') !== 'true') send.disabled = none;
       if (pick !== current || !state.ready) { state.ready = true; changed(); }
     };
     form.setMacros = function (items) {
@@ -435,11 +461,12 @@
     function isSms() { return channel.value === 'sms'; }
     function changed() {
       macroOptions();
-      fileField.hidden = isSms();
+      fileField.hidden = isSms() || !channel.value;
       files.disabled = isSms();
       if (isSms()) askSmsMax();
       if (macro.value) loadPreview(); else { preview.hidden = true; state.previewed = null; }
       body.disabled = !!macro.value;
+      body.placeholder = macro.value ? t('reply.macro_chosen') : t('reply.placeholder');
       count();
     }
     function count() {
@@ -536,6 +563,9 @@
     channel.addEventListener('change', changed);
     macro.addEventListener('change', changed);
     body.addEventListener('input', function () { saveDraft(); count(); });
+    form.addEventListener('keydown', function (ev) { // Ctrl+Enter (⌘+Enter) sends
+      if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && !send.disabled) { ev.preventDefault(); form.requestSubmit(send); }
+    });
     files.addEventListener('change', showFiles);
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -556,7 +586,7 @@
         return S.api('POST', path(ticket(), '/replies'), req);
       }).then(function (r) {
         busy(form, false);
-        body.value = ''; sessionStorage.removeItem(draftKey(ref, 'body'));
+        if (!req.macro) { body.value = ''; sessionStorage.removeItem(draftKey(ref, 'body')); } // a macro's send keeps what was typed
         macro.value = ''; files.value = ''; state.chosen = []; S.clear(fileList);
         changed();
         S.toast(t('reply.queued', { channel: S.label('channel', r.channel), to: r.recipient || '' }));
@@ -565,7 +595,7 @@
         busy(form, false);
         body.disabled = !!macro.value;
         if (e && e.status === 409) { showError(err, e, t('tk.changed_kept')); ctx.reload(); return; }
-        showError(err, e);
+        showError(err, e, null, { body: t('reply.body'), channel: t('reply.channel'), macro: t('reply.macro'), attachments: t('reply.files') });
       });
     });
     form.updateChannels();
@@ -624,10 +654,12 @@
       var a = agentFor(tk.assignee);
       return a ? a.id : tk.assignee;
     }
-    form.update = function () {
+    /* Show the ticket's values; a select the agent is in is left alone, unless `force` (after
+     * their own change: the answer, or the latest values after a 409). */
+    form.update = function (force) {
       var tk = ctx.ticket;
       if (pending) return;
-      var focused = document.activeElement;
+      var focused = force ? null : document.activeElement;
       // status: new can be shown, not chosen
       if (focused !== status) {
         fill(status, (tk.status === 'new' ? ['new'] : []).concat(['open', 'pending', 'resolved', 'closed']).map(function (s) {
@@ -656,7 +688,8 @@
         fill(assignee, opts);
         assignee.value = cur;
       }
-      take.hidden = currentAssignee(tk) === 'me';
+      var mine = currentAssignee(tk) === 'me';
+      take.hidden = mine || (!!tk.assignee && !S.isLead());
     };
     function patch(field, value) {
       var tk = ctx.ticket;
@@ -669,6 +702,7 @@
         pending = false; busy(form, false);
         S.toast(t('props.saved'));
         Object.assign(ctx.ticket, summary);
+        form.update(true);
         return ctx.reload(true);
       }, function (e) {
         pending = false; busy(form, false);
@@ -676,7 +710,8 @@
           S.toast(t('tk.changed'), 'error');
           showError(err, { message: t('tk.changed') });
         } else showError(err, e);
-        return ctx.reload();
+        form.update(true); // back to what the ticket says
+        return ctx.reload().then(function () { form.update(true); });
       });
     }
     status.addEventListener('change', function () { patch('status', status.value); });
@@ -706,7 +741,9 @@
           force.hidden = false;
           return;
         }
-        showError(err, e, e && e.status === 409 ? t('tk.changed') : null);
+        if (e && e.status === 409) showError(err, { message: tk.assignee && tk.assignee !== S.me.principal
+          ? t('props.not_yours', { name: who(tk.assignee, tk) }) : t('tk.changed') });
+        else showError(err, e);
         ctx.reload();
       });
     }
@@ -781,6 +818,46 @@
     return form;
   }
 
+  // ---- asking a lead to decide --------------------------------------------------------------
+  function askForm(ctx) {
+    var question = h('textarea', { name: 'question', id: 'ask-question', rows: 2, maxlength: 2000 });
+    var approver = h('select', { name: 'approver', id: 'ask-approver' });
+    var err = h('p', { class: 'error', role: 'alert', hidden: true });
+    var form = h('form', { class: 'ask-decision card', novalidate: true },
+      h('h2', null, t('ask.title')),
+      h('p', { class: 'muted small' }, t('ask.hint')),
+      h('p', { class: 'field' }, h('label', { for: 'ask-question' }, t('ask.question')), question),
+      h('p', { class: 'field' }, h('label', { for: 'ask-approver' }, t('ask.approver')), approver),
+      err, h('div', { class: 'row' }, h('button', { type: 'submit' }, t('ask.send'))));
+    form.update = function () {
+      var tk = ctx.ticket;
+      form.hidden = !!(tk.decision && tk.decision.state === 'requested') || tk.status === 'resolved' || tk.status === 'closed';
+      if (document.activeElement === approver) return;
+      var current = approver.value;
+      fill(approver, [h('option', { value: '' }, t('ask.any'))].concat((S.agentCards || []).filter(function (a) {
+        return a.active !== false && (a.role === 'lead' || a.role === 'admin') && a.principal && !(S.me && a.id === S.me.id);
+      }).map(function (a) { return h('option', { value: a.principal }, (a.display_name || a.short_name) + ' · ' + S.label('role', a.role)); })));
+      approver.value = current;
+      approver.parentNode.hidden = approver.options.length < 2;
+    };
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      clearError(err);
+      if (!question.value.trim()) { showError(err, { message: t('ask.empty') }); question.focus(); return; }
+      var body = { question: question.value.trim() };
+      if (approver.value) body.approver = approver.value;
+      busy(form, true);
+      S.api('POST', path(ctx.ticket, '/decisions'), body).then(function () {
+        busy(form, false);
+        question.value = '';
+        S.toast(t('ask.done'));
+        return ctx.reload(true);
+      }, function (e) { busy(form, false); showError(err, e, null, { question: t('ask.question'), approver: t('ask.approver') }); });
+    });
+    form.update();
+    return form;
+  }
+
   // ---- merge --------------------------------------------------------------------------------
   function mergeForm(ctx) {
     var into = h('input', { type: 'text', name: 'into', id: 'merge-into', placeholder: '#1042', autocomplete: 'off',
@@ -849,7 +926,10 @@
     }
     /* Read the ticket again and redraw what shows it (never the forms' typing). */
     ctx.reload = function (scroll) {
-      if (ctx.loading) return ctx.loading;
+      if (ctx.loading) { // one read at a time; a reload asked for meanwhile reads again after it
+        ctx.again = ctx.again || ctx.loading.then(function () { ctx.again = null; return ctx.reload(scroll); });
+        return ctx.again;
+      }
       ctx.loading = loadTicket().then(function (tk) {
         ctx.loading = null;
         ctx.ticket = tk;
@@ -880,8 +960,10 @@
       var next = [tk.version, items.length, last ? last.sk + (last.status || '') : '',
         items.map(function (e) { return e.status || ''; }).join(''), dec ? dec.state : '', S.lang].join('|');
       if (next !== stamp) {
-        var active = timeline.contains(document.activeElement);
-        if (!active) {
+        var focus = document.activeElement;
+        var typing = (timeline.contains(focus) && focus.matches('textarea, input, select')) ||
+          Array.prototype.some.call(timeline.querySelectorAll('textarea'), function (x) { return x.value; });
+        if (!typing) {
           stamp = next;
           fill(timeline, timelineItems(tk, ctx));
           if (scroll && timeline.lastElementChild) timeline.lastElementChild.scrollIntoView({ block: 'nearest' });
@@ -890,6 +972,7 @@
       if (parts.reply) parts.reply.updateChannels();
       if (parts.props) parts.props.update();
       if (parts.customer) parts.customer.update();
+      if (parts.ask) parts.ask.update();
     }
 
     return Promise.all([loadTicket(), S.agentList(),
@@ -902,6 +985,7 @@
         parts.props = propsForm(ctx);
         parts.customer = customerBox(ctx);
         parts.callback = callbackForm(ctx);
+        parts.ask = askForm(ctx);
         parts.merge = mergeForm(ctx);
         draw(false);
         loadCustomer().then(function () { parts.customer.update(); });
@@ -913,7 +997,7 @@
             h('div', { class: 'ticket-main' },
               h('h2', { class: 'sr' }, t('tk.timeline')), timeline,
               h('div', { class: 'composer' }, parts.reply, parts.note)),
-            h('aside', { class: 'ticket-side' }, parts.props, parts.customer, parts.callback, parts.merge)));
+            h('aside', { class: 'ticket-side' }, parts.props, parts.customer, parts.callback, parts.ask, parts.merge)));
       }, function (e) {
         if (e && e.status === 404) {
           return h('section', { class: 'ticket-page missing', 'data-ref': ref },
@@ -935,7 +1019,7 @@
       'tk.breached': 'Breached', 'tk.breaches': 'SLA breached: {list}', 'tk.sla_paused': 'SLA paused',
       'tk.merged_into': 'This ticket was merged into', 'tk.note': 'Internal note',
       'tk.attachments': 'Attachments', 'tk.file': 'file', 'tk.kb': '{n} KB', 'tk.mb': '{n} MB',
-      'tk.copied': 'Copied from a merged ticket', 'tk.macro_used': 'Sent with a macro', 'tk.macro_tag': 'Macro: {name}',
+      'tk.copied': 'Copied from a merged ticket', 'tk.show_all': 'Show all', 'tk.show_less': 'Show less', 'tk.macro_used': 'Sent with a macro', 'tk.macro_tag': 'Macro: {name}',
       'tk.segments_n': '{n} SMS segments', 'tk.segments_one': '1 SMS segment', 'tk.staff_mail': 'Staff mail to {to}: {subject}',
       'tk.changed': 'Someone else changed this ticket. It now shows the latest; try again.',
       'tk.changed_kept': 'Someone else changed this ticket; it was reloaded. Your text is kept: send it again.',
@@ -976,15 +1060,15 @@
       'dec.done_approved': 'Approved. The customer is being told.', 'dec.done_rejected': 'Rejected. The customer is being told.',
       'dec.banner': 'Decision waiting: “{q}”', 'dec.go_decide': 'Decide', 'dec.go_see': 'See it',
       'reply.title': 'Reply to the customer', 'reply.channel': 'Send by', 'reply.macro': 'Macro', 'reply.body': 'Your reply',
-      'reply.placeholder': 'Write your reply…', 'reply.no_macro': 'No macro: write it yourself', 'reply.no_macros': 'No macros yet',
+      'reply.placeholder': 'Write your reply…', 'reply.macro_chosen': 'The macro\'s text (below) is sent. To change it, use "Edit the text".', 'reply.no_macro': 'No macro: write it yourself', 'reply.no_macros': 'No macros yet',
       'reply.preview': 'Preview', 'reply.edit_macro': 'Edit the text', 'reply.drop_macro': 'Remove the macro',
       'reply.action_status': 'sets status {s}', 'reply.action_priority': 'sets priority {p}',
       'reply.files': 'Attachments (email)', 'reply.files_hint': 'Up to {n} files, {each} each, {total} in all.',
       'reply.file_too_big': 'larger than {max}', 'reply.file_empty': 'empty', 'reply.too_many_files': 'At most {n} files.',
       'reply.files_too_big': 'Together larger than {max}.', 'reply.fix_files': 'Some files cannot be sent; choose them again.',
-      'reply.file_unreadable': 'Cannot read {name}.', 'reply.send': 'Send', 'reply.empty': 'Write a reply or choose a macro.',
-      'reply.queued': 'Reply queued: {channel} to {to}', 'reply.nowhere': 'No channel can reach this customer: add an email or phone to the customer, or ask them to opt in again.',
-      'reply.why_opted_out': 'opted out {when}', 'reply.why_no_phone': 'no phone number', 'reply.why_no_email': 'no email address',
+      'reply.file_unreadable': 'Cannot read {name}.', 'reply.shortcut': 'Ctrl+Enter sends', 'reply.send': 'Send', 'reply.empty': 'Write a reply or choose a macro.',
+      'reply.queued': 'Reply queued: {channel} to {to}', 'reply.nowhere': 'No channel can reach this customer (add an email or phone to the customer, or ask them to opt in again):',
+      'reply.why_opted_out': 'opted out {when}', 'reply.no_channel': '(no channel can be used)', 'reply.why_no_phone': 'no phone number', 'reply.why_no_email': 'no email address',
       'reply.why_blocked': 'blocked ({why}) {when}', 'reply.why_unusable': 'cannot be used',
       'sms.count': '{chars} characters · {segments} segments', 'sms.count_unicode': '{chars} characters · {segments} segments (Unicode)',
       'sms.count_one': '{chars} characters · 1 segment', 'sms.count_unicode_one': '{chars} characters · 1 segment (Unicode)',
@@ -993,11 +1077,14 @@
       'note.add': 'Add note', 'note.empty': 'Write the note first.', 'note.added': 'Note added',
       'props.title': 'Properties', 'props.priority': 'Priority', 'props.take': 'Take it', 'props.me': 'Me ({name})', 'props.away': 'away',
       'props.saved': 'Saved', 'props.taken': 'The ticket is yours now', 'props.take_from': '{name} has this ticket. Take it from them?',
-      'props.take_anyway': 'Take it anyway',
+      'props.take_anyway': 'Take it anyway', 'props.not_yours': '{name} has this ticket; a lead or an admin can hand it over.',
       'cust.title': 'Customer', 'cust.no_name': '(no name)', 'cust.emails': 'Email', 'cust.phones': 'Phone',
       'cust.opted_out': 'Opted out:', 'cust.others': 'Other tickets', 'cust.no_others': 'No other tickets.',
       'cb.title': 'Callback', 'cb.at': 'When ({zone} time)', 'cb.note': 'Note (optional)', 'cb.schedule': 'Schedule callback',
       'cb.need_time': 'Choose the day and time.', 'cb.done': 'Callback scheduled for {when}',
+      'ask.title': 'Ask for a decision', 'ask.hint': 'Something only a lead or an admin may allow (a refund above your limit, a replacement)? Ask here; they are reminded until they decide.',
+      'ask.question': 'What should be decided?', 'ask.approver': 'Ask', 'ask.any': 'The department\'s leads and the admins',
+      'ask.send': 'Ask', 'ask.empty': 'Write the question first.', 'ask.done': 'Asked. You will hear when they decide.',
       'merge.title': 'Merge', 'merge.hint': "Same request twice? Merge this ticket into the other: its timeline is copied there and this one is closed.",
       'merge.into': 'Into ticket', 'merge.force': 'The other ticket is another customer\'s: merge anyway', 'merge.button': 'Merge…',
       'merge.need_ref': 'Type the other ticket\'s number.', 'merge.self': 'That is this ticket.',
@@ -1011,7 +1098,7 @@
       'tk.breached': 'সময় পেরিয়েছে', 'tk.breaches': 'এসএলএ-র সময় পেরিয়েছে: {list}', 'tk.sla_paused': 'এসএলএ থেমে আছে',
       'tk.merged_into': 'এই টিকিটটি একীভূত হয়েছে:', 'tk.note': 'অভ্যন্তরীণ নোট',
       'tk.attachments': 'সংযুক্তি', 'tk.file': 'ফাইল', 'tk.kb': '{n} কেবি', 'tk.mb': '{n} এমবি',
-      'tk.copied': 'একীভূত টিকিট থেকে কপি করা', 'tk.macro_used': 'ম্যাক্রো দিয়ে পাঠানো', 'tk.macro_tag': 'ম্যাক্রো: {name}',
+      'tk.copied': 'একীভূত টিকিট থেকে কপি করা', 'tk.show_all': 'পুরোটা দেখুন', 'tk.show_less': 'কম দেখুন', 'tk.macro_used': 'ম্যাক্রো দিয়ে পাঠানো', 'tk.macro_tag': 'ম্যাক্রো: {name}',
       'tk.segments_n': '{n}টি এসএমএস অংশ', 'tk.segments_one': '১টি এসএমএস অংশ', 'tk.staff_mail': 'কর্মীদের মেইল, {to}: {subject}',
       'tk.changed': 'অন্য কেউ টিকিটটি বদলেছেন। সর্বশেষ অবস্থা দেখানো হচ্ছে; আবার চেষ্টা করুন।',
       'tk.changed_kept': 'অন্য কেউ টিকিটটি বদলেছেন; আবার লোড করা হয়েছে। আপনার লেখা রয়ে গেছে: আবার পাঠান।',
@@ -1052,15 +1139,15 @@
       'dec.done_approved': 'অনুমোদিত। গ্রাহককে জানানো হচ্ছে।', 'dec.done_rejected': 'নামঞ্জুর। গ্রাহককে জানানো হচ্ছে।',
       'dec.banner': 'সিদ্ধান্তের অপেক্ষায়: “{q}”', 'dec.go_decide': 'সিদ্ধান্ত দিন', 'dec.go_see': 'দেখুন',
       'reply.title': 'গ্রাহককে উত্তর দিন', 'reply.channel': 'যেভাবে পাঠাবেন', 'reply.macro': 'ম্যাক্রো', 'reply.body': 'আপনার উত্তর',
-      'reply.placeholder': 'উত্তর লিখুন…', 'reply.no_macro': 'ম্যাক্রো ছাড়া: নিজে লিখুন', 'reply.no_macros': 'এখনও কোনো ম্যাক্রো নেই',
+      'reply.placeholder': 'উত্তর লিখুন…', 'reply.macro_chosen': 'নিচের ম্যাক্রোর লেখাটি পাঠানো হবে। বদলাতে চাইলে "লেখাটি সম্পাদনা করুন" চাপুন।', 'reply.no_macro': 'ম্যাক্রো ছাড়া: নিজে লিখুন', 'reply.no_macros': 'এখনও কোনো ম্যাক্রো নেই',
       'reply.preview': 'প্রিভিউ', 'reply.edit_macro': 'লেখাটি সম্পাদনা করুন', 'reply.drop_macro': 'ম্যাক্রো সরান',
       'reply.action_status': 'অবস্থা হবে {s}', 'reply.action_priority': 'অগ্রাধিকার হবে {p}',
       'reply.files': 'সংযুক্তি (ইমেইল)', 'reply.files_hint': 'সর্বোচ্চ {n}টি ফাইল, প্রতিটি {each}, মোট {total}।',
       'reply.file_too_big': '{max}-এর বেশি', 'reply.file_empty': 'ফাঁকা ফাইল', 'reply.too_many_files': 'সর্বোচ্চ {n}টি ফাইল।',
       'reply.files_too_big': 'সব মিলিয়ে {max}-এর বেশি।', 'reply.fix_files': 'কিছু ফাইল পাঠানো যাবে না; আবার বেছে নিন।',
-      'reply.file_unreadable': '{name} পড়া যাচ্ছে না।', 'reply.send': 'পাঠান', 'reply.empty': 'উত্তর লিখুন অথবা একটি ম্যাক্রো বেছে নিন।',
-      'reply.queued': 'উত্তর পাঠানোর সারিতে: {channel}, {to}', 'reply.nowhere': 'কোনো মাধ্যমেই এই গ্রাহকের কাছে পৌঁছানো যাচ্ছে না: গ্রাহকের ইমেইল বা ফোন যোগ করুন, অথবা তাঁকে আবার এসএমএস চালু করতে বলুন।',
-      'reply.why_opted_out': '{when} থেকে বন্ধ', 'reply.why_no_phone': 'ফোন নম্বর নেই', 'reply.why_no_email': 'ইমেইল ঠিকানা নেই',
+      'reply.file_unreadable': '{name} পড়া যাচ্ছে না।', 'reply.shortcut': 'Ctrl+Enter চাপলেও পাঠানো যায়', 'reply.send': 'পাঠান', 'reply.empty': 'উত্তর লিখুন অথবা একটি ম্যাক্রো বেছে নিন।',
+      'reply.queued': 'উত্তর পাঠানোর সারিতে: {channel}, {to}', 'reply.nowhere': 'কোনো মাধ্যমেই এই গ্রাহকের কাছে পৌঁছানো যাচ্ছে না (গ্রাহকের ইমেইল বা ফোন যোগ করুন, অথবা তাঁকে আবার এসএমএস চালু করতে বলুন):',
+      'reply.why_opted_out': '{when} থেকে বন্ধ', 'reply.no_channel': '(কোনো মাধ্যম ব্যবহার করা যাচ্ছে না)', 'reply.why_no_phone': 'ফোন নম্বর নেই', 'reply.why_no_email': 'ইমেইল ঠিকানা নেই',
       'reply.why_blocked': 'বন্ধ ({why}) {when}', 'reply.why_unusable': 'ব্যবহার করা যাবে না',
       'sms.count': '{chars} অক্ষর · {segments}টি অংশ', 'sms.count_unicode': '{chars} অক্ষর · {segments}টি অংশ (ইউনিকোড)',
       'sms.count_one': '{chars} অক্ষর · ১টি অংশ', 'sms.count_unicode_one': '{chars} অক্ষর · ১টি অংশ (ইউনিকোড)',
@@ -1069,11 +1156,14 @@
       'note.add': 'নোট যোগ করুন', 'note.empty': 'আগে নোটটি লিখুন।', 'note.added': 'নোট যোগ হয়েছে',
       'props.title': 'বৈশিষ্ট্য', 'props.priority': 'অগ্রাধিকার', 'props.take': 'আমি নেব', 'props.me': 'আমি ({name})', 'props.away': 'অনুপস্থিত',
       'props.saved': 'সংরক্ষণ হয়েছে', 'props.taken': 'টিকিটটি এখন আপনার', 'props.take_from': 'টিকিটটি {name}-এর দায়িত্বে। তাঁর কাছ থেকে নেবেন?',
-      'props.take_anyway': 'তবুও নিন',
+      'props.take_anyway': 'তবুও নিন', 'props.not_yours': 'টিকিটটি {name}-এর দায়িত্বে; লিড বা অ্যাডমিন এটি হস্তান্তর করতে পারেন।',
       'cust.title': 'গ্রাহক', 'cust.no_name': '(নাম নেই)', 'cust.emails': 'ইমেইল', 'cust.phones': 'ফোন',
       'cust.opted_out': 'বন্ধ করেছেন:', 'cust.others': 'অন্যান্য টিকিট', 'cust.no_others': 'আর কোনো টিকিট নেই।',
       'cb.title': 'কলব্যাক', 'cb.at': 'কখন ({zone} সময়)', 'cb.note': 'নোট (ঐচ্ছিক)', 'cb.schedule': 'কলব্যাক ঠিক করুন',
       'cb.need_time': 'দিন ও সময় বেছে নিন।', 'cb.done': 'কলব্যাক ঠিক হয়েছে: {when}',
+      'ask.title': 'সিদ্ধান্ত চান', 'ask.hint': 'যা শুধু লিড বা অ্যাডমিন অনুমোদন করতে পারেন (আপনার সীমার বেশি টাকা ফেরত, বদলে দেওয়া)? এখানে জানতে চান; সিদ্ধান্ত না দেওয়া পর্যন্ত তাঁদের মনে করিয়ে দেওয়া হবে।',
+      'ask.question': 'কী বিষয়ে সিদ্ধান্ত দরকার?', 'ask.approver': 'কার কাছে', 'ask.any': 'বিভাগের লিড ও অ্যাডমিনরা',
+      'ask.send': 'জানতে চান', 'ask.empty': 'আগে প্রশ্নটি লিখুন।', 'ask.done': 'অনুরোধ পাঠানো হয়েছে। সিদ্ধান্ত হলে আপনাকে জানানো হবে।',
       'merge.title': 'একীভূত করুন', 'merge.hint': 'একই অনুরোধ দুবার এসেছে? এই টিকিটটি অন্যটিতে একীভূত করুন: এর টাইমলাইন সেখানে কপি হবে এবং এটি বন্ধ হবে।',
       'merge.into': 'যে টিকিটে', 'merge.force': 'অন্য টিকিটটি অন্য গ্রাহকের: তবুও একীভূত করুন', 'merge.button': 'একীভূত করুন…',
       'merge.need_ref': 'অন্য টিকিটের নম্বর লিখুন।', 'merge.self': 'এটি তো এই টিকিটই।',

@@ -59,6 +59,10 @@ def test_the_console_user_of_local_json_signs_in_and_is_the_local_console_agent(
                       timeout=30)
     assert me.status_code == 200, me.text
     assert me.json()["console_user"] == info["console_user"] and me.json()["role"] == "admin"
+    # a console-only agent (no IAM user): the IAM path never reaches its identity
+    assert me.json()["principal"] == "console:console", me.json()
+    assert requests.get(f"{url}/api/me", headers={"X-Setu-Principal": me.json()["principal"]},
+                        timeout=30).status_code == 403
     tampered = token[:-6] + ("A" * 6 if not token.endswith("A" * 6) else "B" * 6)
     refused = requests.get(f"{url}/console/api/me", timeout=30,
                            headers={"Authorization": f"Bearer {tampered}"})

@@ -49,7 +49,7 @@ from chalicelib.db import keys, timeline
 from chalicelib.db.models import Customer, StaffDigest, Ticket, TimelineItem
 from chalicelib.db.values import as_dict
 from chalicelib.services.messaging import outbound, templates
-from chalicelib.services.team import agents, departments, notifications, scope
+from chalicelib.services.team import agents, departments, identities, notifications, scope
 
 log = logging.getLogger("setu.staff")
 
@@ -168,7 +168,7 @@ def notify(ticket: Ticket, kind: str, to: str | None, *, now: datetime, actor: s
         customer_name = _customer_name(ticket)
     if actor and actor != "system" and actor_name is None:
         found = agents.recipient(actor)
-        actor_name = found.display_name if found else actor.rsplit("/", 1)[-1]
+        actor_name = found.display_name if found else identities.plain_name(actor)
     n = facts(ticket, kind, agent.lang, recipient=agent.display_name,
               customer_name=customer_name or None, actor_name=actor_name, **extra)
     subject, text, html, headline = render(n, agent.lang)
@@ -299,7 +299,7 @@ def render_digest(digest: StaffDigest, statuses: dict[str, str],
     end = digest.sk.split("#", 1)[0]
     listed = sum(len(g["lines"]) for g in groups)
     held = int(digest.count or 0) - (0 if digest.quiet else int(digest.after or 0))
-    d = {"recipient": recipient_name or digest.agent.rsplit("/", 1)[-1], "quiet": bool(digest.quiet),
+    d = {"recipient": recipient_name or identities.plain_name(digest.agent), "quiet": bool(digest.quiet),
          "until": when(end, lang), "groups": groups, "count": max(held, listed),
          "more": max(held - listed, 0)}
     return templates.render_email("staff_digest", lang, d=d)

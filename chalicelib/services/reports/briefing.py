@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from chalicelib import clock
 from chalicelib.services.messaging import staff, templates
 from chalicelib.services.sla.calendars import Calendar
+from chalicelib.services.team import identities
 
 SECTIONS = ("breached", "due_today", "decisions", "followups")
 SLA_TARGETS = ("first_response", "next_reply", "resolution")
@@ -374,7 +375,7 @@ def agent_digest(department: str, department_name: dict[str, str], slot: Slot,
 
 
 def _short(principal: str | None) -> str:
-    return (principal or "").rsplit("/", 1)[-1]
+    return identities.plain_name(principal or "")
 
 
 # ---- how it reads ------------------------------------------------------------------------------

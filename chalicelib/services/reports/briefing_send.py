@@ -52,7 +52,7 @@ from chalicelib.services.reports import briefing
 from chalicelib.services.sla import calendars
 from chalicelib.services.sla import store as policies
 from chalicelib.services.sla.calendars import Calendar
-from chalicelib.services.team import agents, audit, departments
+from chalicelib.services.team import agents, audit, departments, identities
 
 log = logging.getLogger("setu.briefing")
 MAX_READ = 3000  # ticket items read per run, across the active statuses
@@ -192,7 +192,7 @@ def _common(department: str, slot: briefing.Slot, tickets: list[Ticket], directo
             now: datetime, truncated: bool) -> dict[str, Any]:
     """What every digest of the department's day is built from."""
     lines = {t.id: briefing.classify(t, slot, now) for t in tickets}
-    names = {a.name: a.display_name or a.name.rsplit("/", 1)[-1] for a in directory}
+    names = {a.name: a.display_name or identities.plain_name(a.name) for a in directory}
     return dict(department_name={lang: departments.display_name(department, lang)
                                  for lang in briefing.LANGS},
                 slot=slot, tickets=tickets, lines=lines, names=names, truncated=truncated)
@@ -382,7 +382,7 @@ def preview(department: str, day: date, *, agent: Agent | None = None, lang: str
         digest = briefing.department_digest(department, recipient=viewer[0],
                                             recipient_name=viewer[1], **common)
     else:
-        common["names"].setdefault(agent.name, agent.display_name or agent.name.rsplit("/", 1)[-1])
+        common["names"].setdefault(agent.name, agent.display_name or identities.plain_name(agent.name))
         digest = digest_for(department, agent, _manages(agent, managers), common)
     # the language of whoever would read it: the agent named, else the lead previewing it
     reader = agent or next((a for a in directory if a.name == viewer[0]), None)
@@ -424,7 +424,7 @@ def deliveries(department: str, day: str, names: dict[str, str]) -> list[dict[st
         data = _data(item)
         principal = item.sk[3:]
         out.append({"agent": {"id": agents.agent_id(principal), "principal": principal,
-                              "name": names.get(principal) or principal.rsplit("/", 1)[-1]},
+                              "name": names.get(principal) or identities.plain_name(principal)},
                     "kind": data.get("kind"), "state": data.get("state"), "at": data.get("at"),
                     "subject": data.get("subject")})
     return out
@@ -446,7 +446,7 @@ def resend(department: str, *, actor: str, to: Agent | None = None,
     managers, personal = recipients(department, directory, tickets)
     if to is not None:
         chosen = [(to, _manages(to, managers))]
-        common["names"].setdefault(to.name, to.display_name or to.name.rsplit("/", 1)[-1])
+        common["names"].setdefault(to.name, to.display_name or identities.plain_name(to.name))
     else:
         chosen = [(a, True) for a in managers] + [(a, False) for a in personal]
     sent, skipped = [], {}
@@ -464,7 +464,7 @@ def resend(department: str, *, actor: str, to: Agent | None = None,
 
     def who(principal: str) -> dict[str, Any]:
         return {"id": agents.agent_id(principal), "principal": principal,
-                "name": names.get(principal) or principal.rsplit("/", 1)[-1]}
+                "name": names.get(principal) or identities.plain_name(principal)}
 
     result = {"department": department, "date": slot.day.isoformat(),
               "sent": [who(p) for p in sent],

@@ -41,7 +41,7 @@ from chalicelib.db.models import Agent
 from chalicelib.errors import BadRequest
 from chalicelib.integrations import aws
 from chalicelib.services.reports import histograms
-from chalicelib.services.team import agents, departments
+from chalicelib.services.team import agents, departments, identities
 from chalicelib.services.tickets import lifecycle
 
 log = logging.getLogger("setu.reports")
@@ -432,13 +432,13 @@ def agent_rows(groups: dict[str, dict[str, float]],
         row["resolved"] = max(row["resolved"], row["handled"])
         ident = agents.agent_id(principal)
         rows.append({"key": ident, "agent_id": ident, "principal": principal,
-                     "name": names.get(principal) or principal.rsplit("/", 1)[-1], **row})
+                     "name": names.get(principal) or identities.plain_name(principal), **row})
     return sorted(rows, key=lambda r: (r["name"].casefold(), r["key"]))
 
 
 def _agent_names() -> dict[str, str]:
     """principal -> display name: one Query of the agent directory."""
-    return {a.name: a.display_name or a.name.rsplit("/", 1)[-1]
+    return {a.name: a.display_name or identities.plain_name(a.name)
             for a in Agent.query("agent", limit=1000)}
 
 

@@ -1,13 +1,17 @@
-"""Agents: IAM principal ARN -> agent with a role. Looked up on every API call (cached briefly
+"""Agents: IAM principal ARN (or, for people who only use the console, a console-only identity
+`console:<short name>`: team/identities.py) -> agent with a role. Looked up on every API call (cached briefly
 per container; a deactivation takes effect within SETU_SETTINGS_CACHE_SECONDS).
 
-People name agents by short name (`short_name`: the ARN's last segment, lower case), id or
+People name agents by short name (`short_name`: the ARN's last segment, lower case; a console
+identity's name), id or
 "me"; `find_reference` is the one reader of such a reference (the queue's `assignee=`, a
 ticket's `"assignee"`, `setu tickets --assignee`). The directory answers leads and admins in
 full and other agents with `card`s (active agents, no ARN, no email).
 
 AWS calls: `lookup` one GetItem (cached); `directory` one Query (a page of at most PAGE_MAX);
-`find_reference` by name one Query of the agent partition (every active agent, pages of
+`create` by email alone one Query of the agent
+partition (the short names and addresses taken); `find_reference` by name one Query of the
+agent partition (every active agent, pages of
 PAGE_MAX), by id one or two GetItems, by ARN a cached GetItem; `update` that (de)activates an
 agent invited to the console also one AdminDisableUser/AdminEnableUser (docs/console.md).
 
@@ -30,7 +34,7 @@ from chalicelib.db.models import Agent, Key
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.services.customers.contacts import InvalidContact, normalise_email
-from chalicelib.services.team import audit, notifications
+from chalicelib.services.team import audit, identities, notifications
 from chalicelib.services.team import departments as department_list
 
 ROLES = ("agent", "lead", "admin")
@@ -68,6 +72,20 @@ def ensure_agent(principal: str, *, role: str = "agent", display_name: str = "",
     _cache.pop(principal, None)
 
 
+def ensure_console_agent(email: str, *, role: str = "agent", display_name: str = "",
+                         departments: set[str] | None = None) -> str:
+    """The console-only agent with this address (console:<short name>), created if no agent
+    has it (idempotent; seeds and tests, not audited, like `ensure_agent`). Its principal."""
+    try:
+        principal = _console_identity(email)
+    except Conflict:
+        return next(a.name for a in Agent.query("agent", page_size=PAGE_MAX, consistent_read=True)
+                    if (a.email or "").casefold() == email.casefold())
+    ensure_agent(principal, role=role, display_name=display_name, email=email,
+                 departments=departments)
+    return principal
+
+
 def resolve(principal: str) -> AgentView | None:
     """The active agent of this principal, else None."""
     return lookup(principal)[0]
@@ -82,7 +100,7 @@ def lookup(principal: str) -> tuple[AgentView | None, bool]:
     try:
         agent = Agent.get("agent", principal)
         view = AgentView(principal=principal, role=agent.role,
-                         display_name=agent.display_name or principal.rsplit("/", 1)[-1],
+                         display_name=agent.display_name or identities.plain_name(principal),
                          departments=frozenset(agent.departments or ())) if agent.active else None
         known = True
     except Agent.DoesNotExist:
@@ -93,7 +111,8 @@ def lookup(principal: str) -> tuple[AgentView | None, bool]:
 
 def display_name(principal: str) -> str | None:
     """An active agent's display name (cached with `lookup`); None for anyone else."""
-    if not isinstance(principal, str) or not principal.startswith("arn:"):
+    if not isinstance(principal, str) or not (principal.startswith("arn:")
+                                              or identities.is_console(principal)):
         return None
     view = lookup(principal)[0]
     return view.display_name if view is not None else None
@@ -168,10 +187,11 @@ def principal_problem(principal: Any) -> str | None:
 def short_name(principal: str) -> str:
     """An agent's short name, what people type for them (`assignee=karim`, `"assignee":
     "nusrat"`, `setu tickets --assignee karim`): the last segment of the principal ARN,
-    casefolded -- the IAM user's or role's name, or an assumed role's session name. Two agents
-    can share one (users on different paths, sessions of different roles): then it is
-    ambiguous and `find_reference` lists the candidates."""
-    return unicodedata.normalize("NFC", principal.rsplit("/", 1)[-1]).casefold()
+    casefolded -- the IAM user's or role's name, or an assumed role's session name; for a
+    console-only agent the name after `console:` (made unique when created: identities.py).
+    Two IAM agents can share one (users on different paths, sessions of different roles):
+    then it is ambiguous and `find_reference` lists the candidates."""
+    return identities.short_name(principal)
 
 
 def card(agent: Agent) -> dict[str, Any]:
@@ -246,8 +266,8 @@ def find_reference(text: Any, caller: AgentView | None = None, *,
         if agent is None or not agent.active:
             raise ValidationFailed("Not an active agent.", {field: "no active agent has this id"})
         return agent.name
-    if ref.startswith("arn:"):
-        if principal_problem(ref) or not exists(ref):
+    if ref.startswith("arn:") or identities.is_console(ref):
+        if (principal_problem(ref) and not identities.is_console(ref)) or not exists(ref):
             raise ValidationFailed("Not an active agent.", {field: "not an active agent"})
         return ref
     wanted = ref.casefold()
@@ -308,18 +328,27 @@ def find(id_: str) -> Agent:
 
 
 def create(actor: AgentView, body: dict[str, Any]) -> dict[str, Any]:
-    """A new agent (admin). 409 when the principal already is one, active or not."""
+    """A new agent (admin). 409 when the principal already is one, active or not. Without a
+    principal, by `email` alone: a console-only agent (`console:<short name>`, identities.py),
+    409 when an agent already has that address."""
     _known(body, {"principal", "role", "display_name", "email", "departments", "lang"})
     errors: dict[str, str] = {}
     principal = body.get("principal")
-    problem = principal_problem(principal)
-    if problem:
-        errors["principal"] = problem
+    by_email = principal is None and bool(body.get("email"))
+    if principal is None and not by_email:
+        errors["principal"] = ("required unless `email` is given (a console-only agent): "
+                               + ARN_HELP)
+    elif not by_email:
+        problem = principal_problem(principal)
+        if problem:
+            errors["principal"] = problem
     if "role" not in body:
         errors["role"] = f"required: one of {', '.join(ROLES)}"
     values = _values(body, errors)
     if errors:
         raise ValidationFailed("Invalid agent.", errors)
+    if by_email:
+        principal = _console_identity(values["email"])
     agent = Agent(kind="agent", name=principal, role=values["role"],
                   display_name=values.get("display_name"), email=values.get("email"),
                   departments=values.get("departments"), lang=values.get("lang"),
@@ -331,12 +360,29 @@ def create(actor: AgentView, body: dict[str, Any]) -> dict[str, Any]:
                     label="id")
             _audit(tx, actor.principal, "agent.created", agent, after=_snapshot(agent))
     except Cancelled as exc:
+        if "agent" in exc.labels and by_email:
+            raise Conflict("Another agent took this short name at the same time: send it "
+                           "again.", {"email": "short name taken meanwhile"}) from None
         if "agent" in exc.labels:
             raise Conflict("This principal already is an agent (PATCH it to change or "
                            "reactivate it).", {"principal": "already an agent"}) from None
         raise Conflict("Another agent has the same id.", {"principal": "id collision"}) from None
     _cache.pop(principal, None)
     return view(agent)
+
+
+def _console_identity(email: str) -> str:
+    """The key of a new console-only agent with this address: 409 when an agent (any, active
+    or not) has the address already; else console:<the local part, numbered past every short
+    name taken>. One Query of the agent partition."""
+    wanted, taken = email.casefold(), set()
+    for agent in Agent.query("agent", page_size=PAGE_MAX, consistent_read=True,
+                             attributes_to_get=["kind", "name", "email"]):
+        if (agent.email or "").casefold() == wanted:
+            raise Conflict("An agent already has this email address (PATCH it to change or "
+                           "reactivate it).", {"email": f"already {agent_id(agent.name)}'s"})
+        taken.add(short_name(agent.name))
+    return identities.console_principal(identities.unique_short_name(email, taken))
 
 
 def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -368,6 +414,9 @@ def update(actor: AgentView, id_: str, body: dict[str, Any]) -> dict[str, Any]:
                        {"version": f"now {agent.version or 0}"})
     changed = {name: value for name, value in values.items()
                if _plain_field(name, value) != _plain_field(name, getattr(agent, name))}
+    if identities.is_console(agent.name) and "email" in changed and not changed["email"]:
+        raise ValidationFailed("A console-only agent keeps an email address.",
+                               {"email": "required: the agent has no IAM principal"})
     if not changed:
         return view(agent)
     before = {name: _plain_field(name, getattr(agent, name)) for name in changed}
@@ -563,7 +612,7 @@ def _audit(tx, actor: str, action: str, agent: Agent, **values: Any) -> None:
 
 def _decode_cursor(cursor: str) -> str | None:
     text = cursors.decode_text(cursor, max_length=2048)
-    return text if text and text.startswith("arn:") else None
+    return text if text and (text.startswith("arn:") or identities.is_console(text)) else None
 
 
 # ---- who staff mail goes to (services/messaging/staff.py) ------------------------------------
@@ -598,7 +647,7 @@ def recipient(principal: str) -> Recipient | None:
     try:
         agent = Agent.get("agent", principal)
         found = Recipient(principal=principal,
-                          display_name=agent.display_name or principal.rsplit("/", 1)[-1],
+                          display_name=agent.display_name or identities.plain_name(principal),
                           email=agent.email, lang=agent.lang or "en",
                           notifications=notifications.effective(
                               _plain_field("notifications", agent.notifications)),

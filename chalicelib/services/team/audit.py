@@ -38,6 +38,7 @@ from chalicelib.db.connection import Cancelled, Transaction, transaction
 from chalicelib.db.models import Key, Setting, Ticket
 from chalicelib.db.values import as_dict
 from chalicelib.errors import BadRequest, Conflict
+from chalicelib.services.team import identities
 
 PAGE_MAX = 200
 
@@ -223,14 +224,15 @@ def readable(item: dict[str, Any], names: Callable[[str], str | None] | None = N
     label = item.get("label")
     if not label:
         if kind == "agent":
-            label = f"agent {names(name) or name.rsplit('/', 1)[-1]}"
+            label = f"agent {names(name) or identities.plain_name(name)}"
         elif kind and name:
             label = f"{kind.replace('-', ' ')} {name}"
         else:
             label = target
     actor = str(item.get("actor") or "")
     out = {**item, "target_label": label, "actor_name": names(actor),
-           "actor_id": ids(actor) if ids and actor.startswith("arn:") else None,
+           "actor_id": ids(actor) if ids and (actor.startswith("arn:")
+                                              or identities.is_console(actor)) else None,
            "departments": list(item.get("departments") or [])}
     out.pop("label", None)
     return out
