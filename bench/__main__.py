@@ -1,6 +1,8 @@
-"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,load,cost,fuzz] [--runs N] [--rebuild]`
+"""`python -m bench [--only zip,imports,calls,scale,mail,timers,throughput,load,cost,fuzz,console] [--runs N] [--rebuild]`
 
 `fuzz` runs the property-based API test at SETU_FUZZ_EXAMPLES=200 (bench/fuzz.py).
+
+`console` times the agent console's first screen in Chromium (bench/console.py).
 
 `mail` also reports reply-stripping and header-decoding rates on the sample sets (bench/mail_parse.py).
 """
@@ -20,7 +22,7 @@ from bench.figures import Figure
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 SECTIONS = ("zip", "imports", "calls", "scale", "mail", "timers", "throughput", "load", "cost",
-            "fuzz")
+            "fuzz", "console")
 
 
 def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list[Figure]:
@@ -32,6 +34,10 @@ def _section(name: str, args: argparse.Namespace, earlier: list[Figure]) -> list
         from bench import load_mixed
 
         return load_mixed.figures()
+    if name == "console":
+        from bench import console
+
+        return console.measure()
     if name == "fuzz":
         from bench import fuzz
 

@@ -246,6 +246,29 @@ def _core() -> dict[str, Any]:
     }
 
 
+def _console_pages(string: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
+    """The agent console (api/console_pages.py, docs/console.md): one HTML shell with no data
+    (its script signs people in and calls /console/api/...), and its assets."""
+    missing = {"description": "No such page or asset", "content": {"text/html": {}}}
+    shell = {"summary": "The agent console (HTML shell; the sign-in page until signed in)",
+             "responses": {"200": page, "404": missing}}
+    asset = {"description": "The asset; cached for a year when v is its current hash",
+             "content": {"text/javascript": {}, "text/css": {}, "image/svg+xml": {}}}
+    return {
+        "/console": {"get": {**shell, "responses": {"200": page}}},
+        "/console/{page}": {"get": {**shell, "parameters": [
+            {"name": "page", "in": "path", "required": True, "schema": string}]}},
+        "/console/tickets/{ref}": {"get": {**shell, "parameters": [
+            {"name": "ref", "in": "path", "required": True, "schema": string}]}},
+        "/console/assets/{name}": {"get": {
+            "summary": "The console's scripts, stylesheet and icon",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": string},
+                           {"name": "v", "in": "query", "schema": string,
+                            "description": "the file's hash, as the shell names it"}],
+            "responses": {"200": asset, "404": missing}}},
+    }
+
+
 def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
     """The web form and the customer pages (docs/pages.md). Pages answer HTML; a browser
     posting the form (Accept: text/html) gets the form again with errors, or a 303."""
@@ -306,6 +329,7 @@ def _public_pages(string: dict[str, Any]) -> dict[str, Any]:
             "post": {"summary": "The page's form: rating and optional comment, each recorded once",
                      "parameters": [token], "requestBody": {"content": form_body("SatisfactionForm")},
                      "responses": {"303": see_other, "404": link_error, "422": page}}},
+        **_console_pages(string, page),
         "/unsubscribe/{token}": {
             "get": {"summary": "Unsubscribe page (changes nothing: one button POSTs)",
                     "parameters": [token, lang], "responses": {"200": page, "403": link_error}},

@@ -337,7 +337,7 @@
   function macroCard(m, reload) {
     var card = h('li', { class: 'card macro' + (m.archived ? ' archived' : ''), 'data-name': m.name });
     var edit = m.archived ? null : toggler('edit', t('adm.edit'), function (close) { return macroEditor(m, reload, close); });
-    var versions = h('div', { class: 'versions', hidden: true });
+    var versions = h('div', { class: 'version-box', hidden: true });
     var versionsBtn = m.version > 1 ? h('button', { type: 'button', class: 'versions', onclick: function () {
       versions.hidden = !versions.hidden;
       if (!versions.hidden && !versions.firstChild) versions.appendChild(versionViewer(m));

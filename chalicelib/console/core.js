@@ -409,6 +409,9 @@
     Setu.render();
   });
   window.addEventListener('popstate', function () { Setu.render(); });
+  // a page restored from the back/forward cache (Back after signing out) is drawn again, from
+  // the session as it is now: no session, the sign-in page, never the data it showed before
+  window.addEventListener('pageshow', function (e) { if (e.persisted) Setu.render(); });
   document.addEventListener('DOMContentLoaded', function () { Setu.render(); });
 
   Setu.strings({
