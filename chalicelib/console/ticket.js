@@ -148,8 +148,7 @@
     var dues = [];
     TARGETS.forEach(function (target) {
       var due = sla[target + '_due'];
-      if (target === 'first_response' && ticket.first_response_at) due = null;
-      if (done && target !== 'first_response') due = null;
+      if ((target === 'first_response' && ticket.first_response_at) || done) due = null;
       var isBreached = breached.indexOf(target) >= 0;
       if (!due && !isBreached) return;
       dues.push(h('span', { class: 'due-item', 'data-target': target },
@@ -281,7 +280,11 @@
       case 'followup.reopened': return [t('ev.followup_reopened')];
       case 'opted_out': return [t('ev.opted_out', { number: d.number || '', word: d.keyword || '' })];
       case 'opted_in': return [t('ev.opted_in', { number: d.number || '', word: d.keyword || '' })];
-      case 'identity.unlinked': return [t('ev.unlinked', { list: (d.addresses || []).join(', ') })];
+      case 'identity.unlinked':
+        return [t('ev.unlinked', { list: (d.addresses || []).map(function (a) {
+          if (typeof a !== 'object' || !a) return String(a);
+          return a.address + (a.reason ? ' (' + S.label('tk.unlinked', a.reason) + ')' : '');
+        }).join(', ') })];
       case 'ack.template_failed': return [t('ev.ack_failed')];
       case 'decision.customer_notice.sent': return [t('ev.notice_sent', { channel: ch(d.channel) })];
       case 'decision.customer_notice.skipped': return [t('ev.notice_skipped')];
@@ -1031,6 +1034,7 @@
       'tk.mstatus.queued': 'Queued', 'tk.mstatus.sending': 'Sending', 'tk.mstatus.sent': 'Sent', 'tk.mstatus.delivered': 'Delivered',
       'tk.mstatus.failed': 'Failed', 'tk.mstatus.bounced': 'Bounced', 'tk.mstatus.held': 'Held', 'tk.mstatus.digest': 'In a digest',
       'tk.mstatus.suppressed': 'Not sent (address blocked)', 'tk.mstatus.recorded': 'Recorded',
+      'tk.unlinked.another customer': "another customer's", 'tk.unlinked.not proven': 'not confirmed',
       'tk.addr.opted_out': 'Opted out', 'tk.addr.suppressed': 'Blocked', 'tk.city.Dhaka': 'Dhaka',
       'ev.created': 'Ticket opened via {channel} · {department}', 'ev.started': 'Conversation started by {channel}',
       'ev.split_from': 'split off from', 'ev.received': 'Message received ({channel})',
@@ -1110,6 +1114,7 @@
       'tk.mstatus.queued': 'সারিতে', 'tk.mstatus.sending': 'পাঠানো হচ্ছে', 'tk.mstatus.sent': 'পাঠানো হয়েছে', 'tk.mstatus.delivered': 'পৌঁছেছে',
       'tk.mstatus.failed': 'ব্যর্থ', 'tk.mstatus.bounced': 'ফেরত এসেছে', 'tk.mstatus.held': 'আটকে আছে', 'tk.mstatus.digest': 'সারসংক্ষেপে',
       'tk.mstatus.suppressed': 'পাঠানো হয়নি (ঠিকানা বন্ধ)', 'tk.mstatus.recorded': 'লিপিবদ্ধ',
+      'tk.unlinked.another customer': 'অন্য গ্রাহকের', 'tk.unlinked.not proven': 'নিশ্চিত নয়',
       'tk.addr.opted_out': 'বন্ধ করেছেন', 'tk.addr.suppressed': 'বন্ধ', 'tk.city.Dhaka': 'ঢাকা',
       'ev.created': '{channel} থেকে টিকিট খোলা হয়েছে · {department}', 'ev.started': '{channel}-এ কথোপকথন শুরু হয়েছে',
       'ev.split_from': 'আলাদা করা হয়েছে এখান থেকে:', 'ev.received': 'বার্তা এসেছে ({channel})',
