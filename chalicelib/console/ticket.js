@@ -1032,7 +1032,7 @@
       'tk.mstatus.failed': 'Failed', 'tk.mstatus.bounced': 'Bounced', 'tk.mstatus.held': 'Held', 'tk.mstatus.digest': 'In a digest',
       'tk.mstatus.suppressed': 'Not sent (address blocked)', 'tk.mstatus.recorded': 'Recorded',
       'tk.addr.opted_out': 'Opted out', 'tk.addr.suppressed': 'Blocked', 'tk.city.Dhaka': 'Dhaka',
-      'ev.created': 'Ticket opened from the {channel}, {department}', 'ev.started': 'Conversation started by {channel}',
+      'ev.created': 'Ticket opened via {channel} · {department}', 'ev.started': 'Conversation started by {channel}',
       'ev.split_from': 'split off from', 'ev.received': 'Message received ({channel})',
       'ev.sent': '{kind} sent ({channel})', 'ev.delivered': '{kind} delivered ({channel})',
       'ev.failed': 'Could not send ({channel}): {why}', 'ev.fallback': 'Sent by {to} instead of {from}: {why}',
@@ -1099,19 +1099,19 @@
       'tk.merged_into': 'এই টিকিটটি একীভূত হয়েছে:', 'tk.note': 'অভ্যন্তরীণ নোট',
       'tk.attachments': 'সংযুক্তি', 'tk.file': 'ফাইল', 'tk.kb': '{n} কেবি', 'tk.mb': '{n} এমবি',
       'tk.copied': 'একীভূত টিকিট থেকে কপি করা', 'tk.show_all': 'পুরোটা দেখুন', 'tk.show_less': 'কম দেখুন', 'tk.macro_used': 'ম্যাক্রো দিয়ে পাঠানো', 'tk.macro_tag': 'ম্যাক্রো: {name}',
-      'tk.segments_n': '{n}টি এসএমএস অংশ', 'tk.segments_one': '১টি এসএমএস অংশ', 'tk.staff_mail': 'কর্মীদের মেইল, {to}: {subject}',
+      'tk.segments_n': '{n}টি এসএমএস অংশ', 'tk.segments_one': '১টি এসএমএস অংশ', 'tk.staff_mail': 'এজেন্টকে মেইল ({to}): {subject}',
       'tk.changed': 'অন্য কেউ টিকিটটি বদলেছেন। সর্বশেষ অবস্থা দেখানো হচ্ছে; আবার চেষ্টা করুন।',
       'tk.changed_kept': 'অন্য কেউ টিকিটটি বদলেছেন; আবার লোড করা হয়েছে। আপনার লেখা রয়ে গেছে: আবার পাঠান।',
       'tk.target.first_response': 'প্রথম উত্তর', 'tk.target.next_reply': 'পরের উত্তর', 'tk.target.resolution': 'সমাধান',
       'tk.kind.ack': 'প্রাপ্তিস্বীকার', 'tk.kind.reply': 'উত্তর', 'tk.kind.message': 'বার্তা', 'tk.kind.notice': 'বিজ্ঞপ্তি',
       'tk.kind.decision': 'সিদ্ধান্তের বিজ্ঞপ্তি', 'tk.kind.csat': 'সন্তুষ্টি জরিপ', 'tk.kind.checkin': 'খোঁজখবর',
       'tk.kind.followup': 'ফলো-আপ', 'tk.kind.opt_out': 'এসএমএস বন্ধ', 'tk.kind.opt_in': 'এসএমএস চালু', 'tk.kind.started': 'প্রথম বার্তা',
-      'tk.kind.help': 'সাহায্যের উত্তর', 'tk.kind.staff': 'কর্মীদের মেইল', 'tk.lang.bn': 'বাংলা', 'tk.lang.en': 'ইংরেজি', 'tk.kind.autoreply': 'স্বয়ংক্রিয় উত্তর',
+      'tk.kind.help': 'সাহায্যের উত্তর', 'tk.kind.staff': 'এজেন্টদের মেইল', 'tk.lang.bn': 'বাংলা', 'tk.lang.en': 'ইংরেজি', 'tk.kind.autoreply': 'স্বয়ংক্রিয় উত্তর',
       'tk.mstatus.queued': 'সারিতে', 'tk.mstatus.sending': 'পাঠানো হচ্ছে', 'tk.mstatus.sent': 'পাঠানো হয়েছে', 'tk.mstatus.delivered': 'পৌঁছেছে',
       'tk.mstatus.failed': 'ব্যর্থ', 'tk.mstatus.bounced': 'ফেরত এসেছে', 'tk.mstatus.held': 'আটকে আছে', 'tk.mstatus.digest': 'সারসংক্ষেপে',
       'tk.mstatus.suppressed': 'পাঠানো হয়নি (ঠিকানা বন্ধ)', 'tk.mstatus.recorded': 'লিপিবদ্ধ',
       'tk.addr.opted_out': 'বন্ধ করেছেন', 'tk.addr.suppressed': 'বন্ধ', 'tk.city.Dhaka': 'ঢাকা',
-      'ev.created': '{channel} থেকে টিকিট খোলা হয়েছে, বিভাগ: {department}', 'ev.started': '{channel}-এ কথোপকথন শুরু হয়েছে',
+      'ev.created': '{channel} থেকে টিকিট খোলা হয়েছে · {department}', 'ev.started': '{channel}-এ কথোপকথন শুরু হয়েছে',
       'ev.split_from': 'আলাদা করা হয়েছে এখান থেকে:', 'ev.received': 'বার্তা এসেছে ({channel})',
       'ev.sent': '{kind} পাঠানো হয়েছে ({channel})', 'ev.delivered': '{kind} পৌঁছেছে ({channel})',
       'ev.failed': 'পাঠানো যায়নি ({channel}): {why}', 'ev.fallback': '{from}-এর বদলে {to}-এ পাঠানো হয়েছে: {why}',
@@ -1167,7 +1167,7 @@
       'merge.title': 'একীভূত করুন', 'merge.hint': 'একই অনুরোধ দুবার এসেছে? এই টিকিটটি অন্যটিতে একীভূত করুন: এর টাইমলাইন সেখানে কপি হবে এবং এটি বন্ধ হবে।',
       'merge.into': 'যে টিকিটে', 'merge.force': 'অন্য টিকিটটি অন্য গ্রাহকের: তবুও একীভূত করুন', 'merge.button': 'একীভূত করুন…',
       'merge.need_ref': 'অন্য টিকিটের নম্বর লিখুন।', 'merge.self': 'এটি তো এই টিকিটই।',
-      'merge.confirm': '#{from} কে #{into}-এ একীভূত করবেন? #{from} বন্ধ হয়ে যাবে।', 'merge.yes': 'হ্যাঁ, একীভূত করুন', 'merge.done': '#{into}-এ একীভূত হয়েছে'
+      'merge.confirm': '#{from}-কে #{into}-এ একীভূত করবেন? #{from} বন্ধ হয়ে যাবে।', 'merge.yes': 'হ্যাঁ, একীভূত করুন', 'merge.done': '#{into}-এ একীভূত হয়েছে'
     }
   });
 })();
