@@ -629,3 +629,97 @@ def test_sms_segments_agree_with_the_reference(consoles, pages_stack, seed):
             if "segments" not in got and "count" in answer:
                 got["segments"] = answer["count"]
         assert got == {k: expected[k] for k in got} and "segments" in got, (text, got, expected)
+
+
+# ---- the ticket page's other tools (one language: the flow above covers both) ---------------
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+       b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_ticket_tools_customer_take_note_sms_counter_files_callback_merge(consoles, pages_stack, tmp_path):
+    """In Bengali: the customer's other ticket is linked, Take assigns the ticket to me, a note
+    lands on the timeline, the SMS counter counts Bengali as UCS-2 in Bengali digits, an email
+    reply carries a file, a callback is scheduled, and the ticket is merged into the other."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    tag = uuid.uuid4().hex[:8]
+    customer = {"name": f"করিম {tag}", "email": f"karim.{tag}@example.com", "phone": "+8801711000222",
+                "lang": "bn"}
+    first = requests.post(f"{pages_stack.url}/tickets", timeout=15,
+                          json={**customer, "subject": f"বিল ভুল {tag}", "message": "বিলে ভুল আছে"}).json()
+    second = requests.post(f"{pages_stack.url}/tickets", timeout=15,
+                           json={**customer, "subject": f"আবার বিল {tag}", "message": "আবার লিখছি"}).json()
+    console = consoles("bn").signed_in()
+    console.open(f"tickets/{second['ref']}")
+    console.visible(f'section.ticket-page[data-ref="{second["ref"]}"]')
+
+    other = console.wait(lambda: [a for a in console.b.all(".customer .other-tickets a")
+                                  if first["ref"] in a.text or
+                                  (a.get_attribute("href") or "").endswith(f"/tickets/{first['ref']}")],
+                         what="the customer's other ticket")
+    assert other
+
+    def ticket() -> dict:
+        return pages_stack.api("GET", f"/api/tickets/{second['id']}")
+
+    console.visible("button.take").click()
+    pages_stack.wait_for(lambda: ticket()["assignee"], timeout=WAIT)
+
+    note = console.visible("form.note textarea[name=note]")
+    note.send_keys(f"গ্রাহক আবার ফোন করবেন {tag}")
+    console.b.find("form.note button[type=submit]").click()
+    console.wait(lambda: [e for e in console.b.all("ol.timeline > li.entry[data-kind=note]") if tag in e.text],
+                 what="the note on the timeline")
+
+    # the SMS counter: 71 Bengali letters are two UCS-2 parts (70 fit in one)
+    console.select("form.reply select[name=channel]", "sms")
+    body = console.visible("form.reply textarea[name=body]")
+    body.send_keys("ক" * 70)
+    counter = console.visible("form.reply .sms-counter")
+    console.wait(lambda: "১টি অংশ" in counter.text and "৭০" in counter.text, what=f"one part: {counter.text}")
+    body.send_keys("ক")
+    console.wait(lambda: "২টি অংশ" in counter.text and "৭১" in counter.text, what=f"two parts: {counter.text}")
+    assert not re.search(r"[0-9]", counter.text), counter.text
+    body.clear()
+    body.send_keys(" ")  # an input event: the draft is emptied too
+
+    # an email reply with a file
+    console.select("form.reply select[name=channel]", "email")
+    assert not console.b.find("form.reply .sms-counter").is_displayed()
+    picture = tmp_path / "receipt.png"
+    picture.write_bytes(PNG)
+    console.b.find("form.reply input[type=file][name=attachments]").send_keys(str(picture))
+    body = console.b.find("form.reply textarea[name=body]")
+    body.clear()
+    body.send_keys(f"রসিদটি সংযুক্ত করলাম {tag}")
+    console.b.find("form.reply button[type=submit]").click()
+    console.wait(lambda: [e for e in console.b.all("ol.timeline > li.entry[data-kind=message][data-direction=out]")
+                          if tag in e.text and "receipt.png" in e.text], what="the reply with its file")
+    [reply] = pages_stack.wait_for(lambda: [m for m in ticket()["timeline"] if m.get("direction") == "out"
+                                            and tag in (m.get("body") or "")], timeout=WAIT)
+    assert reply["channel"] == "email"
+    assert [a.get("filename") for a in reply.get("attachments") or []] == ["receipt.png"], reply
+
+    # a callback tomorrow at 11:00, business time
+    tomorrow = (datetime.now(ZoneInfo("Asia/Dhaka")) + timedelta(days=1)).strftime("%Y-%m-%d")
+    at = console.visible("form.callback input[name=at]")
+    console.js("arguments[0].value = arguments[1];"
+               "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", at, f"{tomorrow}T11:00")
+    console.b.find("form.callback button[type=submit]").click()
+    pages_stack.wait_for(lambda: [e for e in ticket()["timeline"] if e.get("type") == "callback.scheduled"],
+                         timeout=WAIT)
+    console.fits_width()
+    console.screenshot("ticket-tools")
+
+    # merge into the first ticket: asked to confirm, then on the first ticket
+    into = console.visible("form.merge input[name=into]")
+    into.send_keys(f"#{first['ref']}")
+    console.b.find("form.merge button[type=submit]").click()
+    console.visible("form.merge .confirm-merge").click()
+    console.visible(f'section.ticket-page[data-ref="{first["ref"]}"]')
+    merged = ticket()
+    assert merged["status"] == "merged" or merged.get("merged_into"), merged["status"]
+    assert console.js_errors() == []
