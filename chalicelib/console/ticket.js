@@ -87,7 +87,7 @@
   }
   function agentFor(principal) {
     if (!principal) return null;
-    var short = String(principal).split('/').pop();
+    var short = shortName(principal);
     return (S.agentCards || []).filter(function (a) {
       return a.principal === principal || a.id === principal || a.short_name === short;
     })[0] || null;
@@ -100,8 +100,10 @@
     if (S.me && principal === S.me.principal) return S.me.display_name || S.me.short_name || t('tk.you');
     var a = agentFor(principal);
     if (a) return a.display_name || a.short_name;
-    return String(principal).split('/').pop();
+    return shortName(principal);
   }
+  /* arn:aws:iam::1:user/karim and console:karim (an agent without IAM) -> karim */
+  function shortName(principal) { return String(principal).split('/').pop().replace(/^console:/, ''); }
   function targetLabel(name) { return S.label('tk.target', name); }
   function kindLabel(kind) { return STAFF_KINDS[kind] ? t('tk.kind.staff') : S.label('tk.kind', kind || 'message'); }
   function langName(l) { return l ? S.label('tk.lang', l) : ''; }
@@ -1112,7 +1114,7 @@
       'cb.title': 'Callback', 'cb.at': 'When ({zone} time)', 'cb.note': 'Note (optional)', 'cb.schedule': 'Schedule callback',
       'cb.need_time': 'Choose the day and time.', 'cb.done': 'Callback scheduled for {when}',
       'ask.title': 'Ask for a decision', 'ask.hint': 'Something only a lead or an admin may allow (a refund above your limit, a replacement)? Ask here; they are reminded until they decide.',
-      'ask.question': 'What should be decided?', 'ask.approver': 'Ask', 'ask.any': 'The department\'s leads and the admins',
+      'ask.question': 'What should be decided?', 'ask.approver': 'Whom to ask', 'ask.any': 'The department\'s leads and the admins',
       'ask.send': 'Ask', 'ask.empty': 'Write the question first.', 'ask.done': 'Asked. You will hear when they decide.',
       'split.start': 'Split into a new ticket', 'split.confirm': 'Make this message a new ticket of the same customer?',
       'split.yes': 'Split', 'split.done': 'New ticket #{ref}',
