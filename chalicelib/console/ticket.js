@@ -38,6 +38,8 @@
  *   POST /tickets/{id}/take                      {version, force?}
  *   POST /tickets/{id}/callbacks                 {at: "YYYY-MM-DD HH:MM" business time, note?}
  *   POST /tickets/{id}/merge                     {into, version, force?}
+ *   POST /tickets/{id}/split                     {message}: a customer's message as a new ticket
+ *   POST /tickets/{id}/decisions                 {question, approver?}: ask a lead
  *   POST /tickets/{id}/decisions/{decision_id}   {outcome, comment?, message?}
  */
 (function () {
@@ -148,8 +150,7 @@
     var dues = [];
     TARGETS.forEach(function (target) {
       var due = sla[target + '_due'];
-      if (target === 'first_response' && ticket.first_response_at) due = null;
-      if (done && target !== 'first_response') due = null;
+      if ((target === 'first_response' && ticket.first_response_at) || done) due = null;
       var isBreached = breached.indexOf(target) >= 0;
       if (!due && !isBreached) return;
       dues.push(h('span', { class: 'due-item', 'data-target': target },
@@ -190,7 +191,7 @@
         a.size ? h('span', { class: 'muted' }, ' · ' + size(a.size)) : null);
     }));
   }
-  function messageEntry(e, ticket) {
+  function messageEntry(e, ticket, ctx) {
     if (e.kind === 'note' || e.channel === 'internal') {
       return h('li', { class: 'entry note', 'data-kind': 'note', 'data-id': e.id },
         entryHead([h('strong', null, t('tk.note')), ' · ', h('span', { class: 'who' }, who(e.sender, ticket))], e.at),
@@ -227,7 +228,30 @@
       automatic ? clamped(e.body) : bodyText(e.body),
       attachmentList(e.attachments),
       e.error ? h('p', { class: 'error small' }, e.error) : null,
-      e.origin ? h('p', { class: 'muted small' }, t('tk.copied')) : null);
+      e.origin ? h('p', { class: 'muted small' }, t('tk.copied')) : null,
+      inbound && e.kind === 'message' && !e.origin && ctx && inboundCount(ticket) > 1 ? splitBox(e, ctx) : null);
+  }
+  function inboundCount(ticket) {
+    return (ticket.timeline || []).filter(function (x) { return x.entry === 'message' && x.direction === 'in' && x.kind === 'message'; }).length;
+  }
+  /* A customer's message that is really another request: POST .../split makes it a new ticket. */
+  function splitBox(e, ctx) {
+    var box = h('div', { class: 'split' });
+    var ask = h('button', { type: 'button', class: 'link split-start' }, t('split.start'));
+    ask.addEventListener('click', function () {
+      fill(box, [h('span', null, t('split.confirm') + ' '),
+        h('button', { type: 'button', class: 'split-go', onclick: go }, t('split.yes')), ' ',
+        h('button', { type: 'button', class: 'link', onclick: function () { fill(box, ask); } }, t('cancel'))]);
+    });
+    function go() {
+      box.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
+      S.api('POST', path(ctx.ticket, '/split'), { message: e.id }).then(function (r) {
+        S.toast(t('split.done', { ref: r.ticket.ref }));
+        S.go('tickets/' + encodeURIComponent(r.ticket.ref));
+      }, function (err) { fill(box, [ask, ' ', h('span', { class: 'error small' }, S.errorText(err))]); });
+    }
+    box.appendChild(ask);
+    return box;
   }
 
   /* One line of words for an event: [text nodes]. Unknown types: the type and its data. */
@@ -281,7 +305,11 @@
       case 'followup.reopened': return [t('ev.followup_reopened')];
       case 'opted_out': return [t('ev.opted_out', { number: d.number || '', word: d.keyword || '' })];
       case 'opted_in': return [t('ev.opted_in', { number: d.number || '', word: d.keyword || '' })];
-      case 'identity.unlinked': return [t('ev.unlinked', { list: (d.addresses || []).join(', ') })];
+      case 'identity.unlinked':
+        return [t('ev.unlinked', { list: (d.addresses || []).map(function (a) {
+          if (typeof a !== 'object' || !a) return String(a);
+          return a.address + (a.reason ? ' (' + S.label('tk.unlinked', a.reason) + ')' : '');
+        }).join(', ') })];
       case 'ack.template_failed': return [t('ev.ack_failed')];
       case 'decision.customer_notice.sent': return [t('ev.notice_sent', { channel: ch(d.channel) })];
       case 'decision.customer_notice.skipped': return [t('ev.notice_skipped')];
@@ -330,7 +358,7 @@
   }
   function timelineItems(ticket, ctx) {
     return (ticket.timeline || []).map(function (e) {
-      return e.entry === 'message' ? messageEntry(e, ticket) : eventEntry(e, ticket, ctx);
+      return e.entry === 'message' ? messageEntry(e, ticket, ctx) : eventEntry(e, ticket, ctx);
     });
   }
 
@@ -1031,6 +1059,7 @@
       'tk.mstatus.queued': 'Queued', 'tk.mstatus.sending': 'Sending', 'tk.mstatus.sent': 'Sent', 'tk.mstatus.delivered': 'Delivered',
       'tk.mstatus.failed': 'Failed', 'tk.mstatus.bounced': 'Bounced', 'tk.mstatus.held': 'Held', 'tk.mstatus.digest': 'In a digest',
       'tk.mstatus.suppressed': 'Not sent (address blocked)', 'tk.mstatus.recorded': 'Recorded',
+      'tk.unlinked.another customer': "another customer's", 'tk.unlinked.not proven': 'not confirmed',
       'tk.addr.opted_out': 'Opted out', 'tk.addr.suppressed': 'Blocked', 'tk.city.Dhaka': 'Dhaka',
       'ev.created': 'Ticket opened via {channel} · {department}', 'ev.started': 'Conversation started by {channel}',
       'ev.split_from': 'split off from', 'ev.received': 'Message received ({channel})',
@@ -1085,6 +1114,8 @@
       'ask.title': 'Ask for a decision', 'ask.hint': 'Something only a lead or an admin may allow (a refund above your limit, a replacement)? Ask here; they are reminded until they decide.',
       'ask.question': 'What should be decided?', 'ask.approver': 'Ask', 'ask.any': 'The department\'s leads and the admins',
       'ask.send': 'Ask', 'ask.empty': 'Write the question first.', 'ask.done': 'Asked. You will hear when they decide.',
+      'split.start': 'Split into a new ticket', 'split.confirm': 'Make this message a new ticket of the same customer?',
+      'split.yes': 'Split', 'split.done': 'New ticket #{ref}',
       'merge.title': 'Merge', 'merge.hint': "Same request twice? Merge this ticket into the other: its timeline is copied there and this one is closed.",
       'merge.into': 'Into ticket', 'merge.force': 'The other ticket is another customer\'s: merge anyway', 'merge.button': 'Merge…',
       'merge.need_ref': 'Type the other ticket\'s number.', 'merge.self': 'That is this ticket.',
@@ -1110,6 +1141,7 @@
       'tk.mstatus.queued': 'সারিতে', 'tk.mstatus.sending': 'পাঠানো হচ্ছে', 'tk.mstatus.sent': 'পাঠানো হয়েছে', 'tk.mstatus.delivered': 'পৌঁছেছে',
       'tk.mstatus.failed': 'ব্যর্থ', 'tk.mstatus.bounced': 'ফেরত এসেছে', 'tk.mstatus.held': 'আটকে আছে', 'tk.mstatus.digest': 'সারসংক্ষেপে',
       'tk.mstatus.suppressed': 'পাঠানো হয়নি (ঠিকানা বন্ধ)', 'tk.mstatus.recorded': 'লিপিবদ্ধ',
+      'tk.unlinked.another customer': 'অন্য গ্রাহকের', 'tk.unlinked.not proven': 'নিশ্চিত নয়',
       'tk.addr.opted_out': 'বন্ধ করেছেন', 'tk.addr.suppressed': 'বন্ধ', 'tk.city.Dhaka': 'ঢাকা',
       'ev.created': '{channel} থেকে টিকিট খোলা হয়েছে · {department}', 'ev.started': '{channel}-এ কথোপকথন শুরু হয়েছে',
       'ev.split_from': 'আলাদা করা হয়েছে এখান থেকে:', 'ev.received': 'বার্তা এসেছে ({channel})',
@@ -1164,6 +1196,8 @@
       'ask.title': 'সিদ্ধান্ত চান', 'ask.hint': 'যা শুধু লিড বা অ্যাডমিন অনুমোদন করতে পারেন (আপনার সীমার বেশি টাকা ফেরত, বদলে দেওয়া)? এখানে জানতে চান; সিদ্ধান্ত না দেওয়া পর্যন্ত তাঁদের মনে করিয়ে দেওয়া হবে।',
       'ask.question': 'কী বিষয়ে সিদ্ধান্ত দরকার?', 'ask.approver': 'কার কাছে', 'ask.any': 'বিভাগের লিড ও অ্যাডমিনরা',
       'ask.send': 'জানতে চান', 'ask.empty': 'আগে প্রশ্নটি লিখুন।', 'ask.done': 'অনুরোধ পাঠানো হয়েছে। সিদ্ধান্ত হলে আপনাকে জানানো হবে।',
+      'split.start': 'আলাদা টিকিট করুন', 'split.confirm': 'এই বার্তাটি দিয়ে একই গ্রাহকের নতুন টিকিট খুলবেন?',
+      'split.yes': 'আলাদা করুন', 'split.done': 'নতুন টিকিট #{ref}',
       'merge.title': 'একীভূত করুন', 'merge.hint': 'একই অনুরোধ দুবার এসেছে? এই টিকিটটি অন্যটিতে একীভূত করুন: এর টাইমলাইন সেখানে কপি হবে এবং এটি বন্ধ হবে।',
       'merge.into': 'যে টিকিটে', 'merge.force': 'অন্য টিকিটটি অন্য গ্রাহকের: তবুও একীভূত করুন', 'merge.button': 'একীভূত করুন…',
       'merge.need_ref': 'অন্য টিকিটের নম্বর লিখুন।', 'merge.self': 'এটি তো এই টিকিটই।',
