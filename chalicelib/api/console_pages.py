@@ -128,15 +128,15 @@ def console_ticket(ref):
     return _shell() if re.fullmatch(r"[0-9A-Za-z_]{1,40}", ref or "") else _not_found()
 
 
-@bp.route("/console/assets/{name}", methods=["GET"])
-def console_asset(name):
-    found = _asset(name)
+@bp.route("/console/assets/{asset}", methods=["GET"])
+def console_asset(asset):
+    found = _asset(asset)
     if found is None:
         return _not_found()
     data, digest = found
     asked = (bp.current_request.query_params or {}).get("v")
     cache = f"public, max-age={YEAR}, immutable" if asked == digest else "no-cache"
-    suffix = name[name.rindex("."):]
+    suffix = asset[asset.rindex("."):]
     return Response(body=data.decode("utf-8"), status_code=200, headers={
         "Content-Type": TYPES[suffix], "Cache-Control": cache, "ETag": f'"{digest}"',
         "X-Content-Type-Options": "nosniff"})

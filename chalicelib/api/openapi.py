@@ -260,9 +260,9 @@ def _console_pages(string: dict[str, Any], page: dict[str, Any]) -> dict[str, An
             {"name": "page", "in": "path", "required": True, "schema": string}]}},
         "/console/tickets/{ref}": {"get": {**shell, "parameters": [
             {"name": "ref", "in": "path", "required": True, "schema": string}]}},
-        "/console/assets/{name}": {"get": {
+        "/console/assets/{asset}": {"get": {
             "summary": "The console's scripts, stylesheet and icon",
-            "parameters": [{"name": "name", "in": "path", "required": True, "schema": string},
+            "parameters": [{"name": "asset", "in": "path", "required": True, "schema": string},
                            {"name": "v", "in": "query", "schema": string,
                             "description": "the file's hash, as the shell names it"}],
             "responses": {"200": asset, "404": missing}}},

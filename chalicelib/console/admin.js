@@ -769,7 +769,7 @@
   S.page('agents', { nav: 40, title: 'nav.agents', roles: LEADS, render: agentsPage });
   S.page('macros', { nav: 50, title: 'nav.macros', roles: LEADS, render: macrosPage });
   S.page('policies', { nav: 60, title: 'nav.policies', roles: LEADS, render: policiesPage });
-  S.page('held', { nav: 70, title: 'nav.held', roles: LEADS, render: heldPage });
+  S.page('held', { nav: 70, title: 'nav.held', roles: ADMINS, render: heldPage });
   S.page('departments', { nav: 80, title: 'nav.departments', roles: ADMINS, render: departmentsPage });
 
   S.strings({

@@ -72,7 +72,10 @@ class Console:
             f"the page is {widths[0]} px wide on a {widths[1]} px screen: {wide}"
 
     def wait(self, condition, timeout: float = WAIT, what: str = "condition"):
-        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+        from selenium.common.exceptions import (
+            StaleElementReferenceException,
+            TimeoutException,
+        )
         from selenium.webdriver.support.ui import WebDriverWait
 
         def check(_driver):
