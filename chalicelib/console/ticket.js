@@ -57,7 +57,8 @@
   var GSM7_BASIC = '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?' +
     '¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
   var GSM7_EXT = '^{}\\[~]|€\f';
-  /* smsSegments('Hello') -> {chars: 5, segments: 1, unicode: false, encoding: 'GSM-7'}.
+  /* smsSegments('Hello') -> {chars: 5, units: 5, segments: 1, unicode: false, encoding: 'GSM-7'}
+   * (units, encoding and segments as the API's `sms` answers name them).
    * GSM-7: extension characters count 2; 160 in one segment, 153 per segment when split.
    * Any other character (Bengali, an emoji) makes the whole text UCS-2, counted in UTF-16 code
    * units: 70 in one segment, 67 per segment. `chars` is what counts (septets or code units);
@@ -74,7 +75,7 @@
     if (unicode) units = text.length; // JS strings are UTF-16 code units already
     var single = unicode ? 70 : 160, multi = unicode ? 67 : 153;
     var segments = units === 0 ? 0 : units <= single ? 1 : Math.ceil(units / multi);
-    return { chars: units, segments: segments, unicode: unicode, encoding: unicode ? 'UCS-2' : 'GSM-7' };
+    return { chars: units, units: units, segments: segments, unicode: unicode, encoding: unicode ? 'UCS-2' : 'GSM-7' };
   };
   var smsMax = 6; // SETU_SMS_MAX_SEGMENTS' default, until a preview says otherwise
   var smsMaxAsked = false;
