@@ -798,6 +798,10 @@
       var optOuts = Object.keys(c.opt_outs || (full && full.opted_out) || {});
       if (!optOuts.length && c.opted_out) optOuts = c.opted_out;
       var others = full && full.tickets ? (full.tickets.items || []).filter(function (x) { return x.id !== tk.id; }) : null;
+      var key = JSON.stringify([c, full && full.channels, others && others.map(function (o) { return [o.ref, o.status, o.subject]; }),
+        ctx.customerError ? 1 : 0, S.lang]);
+      if (key === box.key) return; // unchanged: the box is not redrawn (nothing moves under a finger)
+      box.key = key;
       fill(box, [
         h('h2', null, t('cust.title')),
         h('p', { class: 'name' }, h('strong', null, c.name || t('cust.no_name')),
