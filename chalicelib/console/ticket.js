@@ -57,7 +57,8 @@
   var GSM7_BASIC = '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?' +
     '¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
   var GSM7_EXT = '^{}\\[~]|€\f';
-  /* smsSegments('Hello') -> {chars: 5, segments: 1, unicode: false, encoding: 'GSM-7'}.
+  /* smsSegments('Hello') -> {chars: 5, units: 5, segments: 1, unicode: false, encoding: 'GSM-7'}
+   * (units, encoding and segments as the API's `sms` answers name them).
    * GSM-7: extension characters count 2; 160 in one segment, 153 per segment when split.
    * Any other character (Bengali, an emoji) makes the whole text UCS-2, counted in UTF-16 code
    * units: 70 in one segment, 67 per segment. `chars` is what counts (septets or code units);
@@ -74,7 +75,7 @@
     if (unicode) units = text.length; // JS strings are UTF-16 code units already
     var single = unicode ? 70 : 160, multi = unicode ? 67 : 153;
     var segments = units === 0 ? 0 : units <= single ? 1 : Math.ceil(units / multi);
-    return { chars: units, segments: segments, unicode: unicode, encoding: unicode ? 'UCS-2' : 'GSM-7' };
+    return { chars: units, units: units, segments: segments, unicode: unicode, encoding: unicode ? 'UCS-2' : 'GSM-7' };
   };
   var smsMax = 6; // SETU_SMS_MAX_SEGMENTS' default, until a preview says otherwise
   var smsMaxAsked = false;
@@ -87,7 +88,7 @@
   }
   function agentFor(principal) {
     if (!principal) return null;
-    var short = String(principal).split('/').pop();
+    var short = shortName(principal);
     return (S.agentCards || []).filter(function (a) {
       return a.principal === principal || a.id === principal || a.short_name === short;
     })[0] || null;
@@ -100,8 +101,10 @@
     if (S.me && principal === S.me.principal) return S.me.display_name || S.me.short_name || t('tk.you');
     var a = agentFor(principal);
     if (a) return a.display_name || a.short_name;
-    return String(principal).split('/').pop();
+    return shortName(principal);
   }
+  /* arn:aws:iam::1:user/karim and console:karim (an agent without IAM) -> karim */
+  function shortName(principal) { return String(principal).split('/').pop().replace(/^console:/, ''); }
   function targetLabel(name) { return S.label('tk.target', name); }
   function kindLabel(kind) { return STAFF_KINDS[kind] ? t('tk.kind.staff') : S.label('tk.kind', kind || 'message'); }
   function langName(l) { return l ? S.label('tk.lang', l) : ''; }
@@ -1112,7 +1115,7 @@
       'cb.title': 'Callback', 'cb.at': 'When ({zone} time)', 'cb.note': 'Note (optional)', 'cb.schedule': 'Schedule callback',
       'cb.need_time': 'Choose the day and time.', 'cb.done': 'Callback scheduled for {when}',
       'ask.title': 'Ask for a decision', 'ask.hint': 'Something only a lead or an admin may allow (a refund above your limit, a replacement)? Ask here; they are reminded until they decide.',
-      'ask.question': 'What should be decided?', 'ask.approver': 'Ask', 'ask.any': 'The department\'s leads and the admins',
+      'ask.question': 'What should be decided?', 'ask.approver': 'Whom to ask', 'ask.any': 'The department\'s leads and the admins',
       'ask.send': 'Ask', 'ask.empty': 'Write the question first.', 'ask.done': 'Asked. You will hear when they decide.',
       'split.start': 'Split into a new ticket', 'split.confirm': 'Make this message a new ticket of the same customer?',
       'split.yes': 'Split', 'split.done': 'New ticket #{ref}',
