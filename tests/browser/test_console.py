@@ -160,6 +160,8 @@ class Console:
         return self.js("return document.documentElement.lang")
 
     def screenshot(self, page: str):
+        # from the top: a sticky header would otherwise be drawn where the page was scrolled to
+        self.js("window.scrollTo(0, 0)")
         return self.b.screenshot(f"console-{page}-{self.lang}")
 
 
@@ -342,6 +344,11 @@ def test_reply_with_a_macro_reaches_the_timeline_and_the_customers_mailbox(conso
     assert ("Send" if lang == "en" else "পাঠান") in send.text
     console.fits_width()
     console.screenshot("ticket")
+    console.size(DESKTOP)
+    console.fits_width()
+    console.screenshot("ticket-desktop")
+    console.size(PHONE)
+    send = console.b.find("form.reply button[type=submit]")
     send.click()
 
     console.wait(lambda: [e for e in console.b.all(
@@ -430,6 +437,12 @@ def test_reports_show_charts_with_data(consoles, pages_stack, lang):
     assert console.b.all("a.csv") or console.b.all("button.csv")
     console.fits_width()
     console.screenshot("reports")
+    console.size(DESKTOP)
+    console.wait(lambda: console.js("return document.querySelector('svg.chart').getBoundingClientRect().width") > 420,
+                 what="the charts widen on a desktop")
+    console.fits_width()
+    console.screenshot("reports-desktop")
+    console.size(PHONE)
     assert console.js_errors() == []
 
 
