@@ -274,6 +274,7 @@
         if (!r.ok) {
           var err = {};
           try { err = JSON.parse(text).error || {}; } catch (e) { err = { message: text }; }
+          if (r.status === 403 && path !== '/me' && Setu.me) stillLetIn();
           throw new ApiError(r.status, err);
         }
         if (opts.raw) return text;
@@ -281,6 +282,16 @@
       });
     });
   };
+  /* A 403 on an open page may mean the account was switched off since /me was read: ask /me
+   * again (once at a time); refused there too, the page gives way to the refusal. */
+  var asking = null;
+  function stillLetIn() {
+    if (asking) return asking;
+    asking = Setu.api('GET', '/me').then(function (me) { Object.assign(Setu.me || {}, me); }, function (err) {
+      if (err && err.status === 403) refuse();
+    }).then(function () { asking = null; });
+    return asking;
+  }
   Setu.query = function (params) {
     var parts = [];
     Object.keys(params).forEach(function (k) {
@@ -355,7 +366,7 @@
       });
     }).catch(function (err) {
       if (mine !== renderCount || (err && err.status === 401)) return;
-      if (err && err.refused) { refusedPage(app); return; }
+      if (err && err.refused) { refuse(); return; }
       var main = document.getElementById('main') || app;
       Setu.clear(main).appendChild(Setu.errorBox(err));
     });
@@ -373,9 +384,13 @@
     });
   }
   /* The page a signed-in person Setu refuses gets instead of any other: no navigation, no data,
-   * what happened in their language, and a way out (signing out). */
-  function refusedPage(app) {
-    var main = layout(app, { bare: true, title: 'refused.title' }, null);
+   * what happened in their language, and a way out (signing out). Whatever page was drawing
+   * stops (its timers, a render under way). */
+  function refuse() {
+    renderCount++;
+    timers.forEach(clearInterval); timers = [];
+    Setu.me = null;
+    var main = layout(document.getElementById('app'), { bare: true, title: 'refused.title' }, null);
     append(main, Setu.h('section', { class: 'card refused-page', role: 'alert' },
       Setu.h('h1', null, Setu.t('refused.title')),
       Setu.h('p', null, Setu.t('refused.help')),

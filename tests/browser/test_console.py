@@ -928,8 +928,14 @@ def test_a_deactivated_agent_with_a_session_gets_no_data_and_cannot_sign_in_agai
     version = stack.api("GET", f"/api/agents/{person['id']}")["version"]
     stack.api("PATCH", f"/api/agents/{person['id']}", json={"active": False, "version": version})
 
-    # the session is still in the browser (its ID token has not expired): Setu refuses it
-    for reload in (console.driver.refresh, lambda: console.open(f"tickets/{ticket['ref']}")):
+    # the session is still in the browser (its ID token has not expired): Setu refuses it, on
+    # the open page at its next call (here the queue drawn again from the header's link), on a
+    # reload, and on any page opened
+    def refreshed_in_the_page():
+        console.b.find("header.top a.brand").click()
+
+    for reload in (refreshed_in_the_page, console.driver.refresh,
+                   lambda: console.open(f"tickets/{ticket['ref']}")):
         reload()
         refused = console.visible("section.refused-page")
         assert refused.find_element("css selector", "h1").text == SWITCHED_OFF["en"]
