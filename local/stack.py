@@ -62,8 +62,11 @@ def free_port() -> int:
 
 
 def start_moto(port: int, log_path: Path | None = None) -> subprocess.Popen:
-    """The emulator as a child process in its own process group (TZ=UTC, MOTO_PORT set)."""
-    env = {**os.environ, "TZ": "UTC", "MOTO_PORT": str(port), **CREDENTIALS}
+    """The emulator as a child process in its own process group (TZ=UTC, MOTO_PORT set).
+    Its Cognito checks authenticator (TOTP) codes, as Cognito does: moto accepts any code
+    unless told to check them (against the one secret it hands every user)."""
+    env = {**os.environ, "TZ": "UTC", "MOTO_PORT": str(port), **CREDENTIALS,
+           "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "local.moto_main", "127.0.0.1", str(port)],

@@ -10,7 +10,8 @@ implementation. People other than the admin (made with the admin API, invited, g
 password in the emulator's Cognito): an invited agent's first sign-in (a new password; a weak
 one refused), an agent's navigation, queue (their department's tickets only), the role message,
 Take and a reply as that agent; a deactivated agent's live session refused, and its sign-in
-too; the account page's password change; a lead's navigation. Screenshots:
+too; the account page's password change and authenticator (TOTP) set-up, then a sign-in
+that asks for the code; a lead's navigation. Screenshots:
 build/screenshots/console-<page>-<lang>.png (420 px wide).
 
 Selectors are the console's shared contract (docs/console.md); one browser per language,
@@ -1004,4 +1005,63 @@ def test_a_lead_sees_decisions_and_reports_but_not_departments_or_held(someone_e
     assert not console.b.all("section.held-page")
     console.open("decisions")
     console.visible("section.decisions-page")
+    assert _script_errors(console) == []
+
+
+def _totp(secret: str, at: float) -> str:
+    """RFC 6238 (SHA-1, 6 digits, 30 s), as authenticator apps and Cognito compute it, from
+    the base32 key the account page shows."""
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(at).decode()
+
+
+def test_an_agent_turns_on_an_authenticator_and_then_signs_in_with_its_code(someone_else, pages_stack):
+    """The account page's TOTP set-up (AssociateSoftwareToken, VerifySoftwareToken,
+    SetUserMFAPreference) and the sign-in that then asks for the code (SOFTWARE_TOKEN_MFA):
+    a wrong code is refused, by set-up and by sign-in alike (the local stack's Cognito checks
+    codes: local/stack.start_moto), the right one signs in."""
+    person = _person(pages_stack, "agent", ("general",))
+    console = someone_else("en")
+    console.open("account")
+    console.on_signin_page()
+    console.sign_in(password=person["password"], user=person["email"])
+    console.visible("section.account-page")
+    console.b.find(".mfa button").click()
+    secret = console.visible(".mfa code.secret").text.strip()
+    assert re.fullmatch(r"[A-Za-z2-7]{8,}", secret), secret
+    link = console.b.find(".mfa a[href^='otpauth://totp/']").get_attribute("href")
+    assert f"secret={secret}" in link and "issuer=Setu" in link
+
+    def verify(code: str):
+        field = console.b.find("form.mfa-verify input[name=mfa_code]")
+        field.clear()
+        field.send_keys(code)
+        console.b.find("form.mfa-verify button[type=submit]").click()
+
+    good = _totp(secret, time.time())
+    verify(f"{(int(good) + 1) % 1_000_000:06d}")
+    console.wait(lambda: console.b.find("form.mfa-verify .result.error").text
+                 == "That code is wrong or has expired.", what="a wrong set-up code refused")
+    verify(_totp(secret, time.time()))
+    console.wait(lambda: "Authenticator on" in console.b.find("form.mfa-verify .result.notice").text,
+                 what="the authenticator on")
+
+    console.b.find("button.signout").click()
+    console.on_signin_page()
+    console.sign_in(password=person["password"], user=person["email"])
+    code = console.visible("input[name=code]")
+    code.send_keys(f"{(int(_totp(secret, time.time())) + 1) % 1_000_000:06d}")
+    console.b.find("form button[type=submit]").click()
+    console.wait(lambda: console.b.find("form .error[role=alert]").text
+                 == "That code is wrong or has expired.", what="a wrong sign-in code refused")
+    assert not console.b.all("header.top") and not _session(console)
+    code = console.visible("input[name=code]")  # the same form: another try
+    code.clear()
+    code.send_keys(_totp(secret, time.time()))
+    console.b.find("form button[type=submit]").click()
+    console.visible("header.top")
+    console.wait(lambda: console.driver.current_url.endswith("/console/queue"), what="the queue")
     assert _script_errors(console) == []
