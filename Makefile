@@ -70,9 +70,11 @@ test: $(STAMP) browser
 	@# its own emulator, overlap the waits even on two cores. --dist loadfile: the tests of a
 	@# file that starts a whole local stack (tests/e2e, tests/browser: one stack, one Chromium)
 	@# run on one worker (xdist's loadgroup no longer groups anything under pytest 9)
+	@# and are handed out first (tests/conftest.py pytest_collection_modifyitems), the slowest
+	@# 25 tests named at the end
 	@# the integration, end-to-end and browser suites run every handler under its function's
 	@# IAM policy (local/iam.py): always enforced here, whatever the shell says
-	SETU_IAM=enforce SETU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile tests
+	SETU_IAM=enforce SETU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile --no-loadscope-reorder --durations=25 tests
 
 # infra/package.py: render build/merge.yaml, `chalice package`, then slim deployment.zip (drop
 # what the Lambda runtime provides - boto3, botocore and their dependencies - and what Setu

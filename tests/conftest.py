@@ -62,3 +62,25 @@ def _keep_if_broken(log: Path) -> None:
     (keep / f"moto-{worker}.log").write_text(text)
     first = text[text.index("Traceback"):][:3000]
     print(f"\nemulator raised (log kept in build/test-logs/moto-{worker}.log):\n{first}")
+
+
+# Files that start a whole local stack, a browser or a package build run for minutes on one
+# xdist worker (`--dist loadfile`); started last they would leave the other workers idle at the
+# end of `make test`. So they are handed out first (the Makefile turns off xdist's own
+# "most tests first" reordering, which put them last), then the integration files by size,
+# then the unit tests, which fill the gaps. The order within a file is unchanged.
+LONG_FILES = ("tests/e2e/", "tests/browser/", "tests/packaging/")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    sizes: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        sizes[path] = sizes.get(path, 0) + 1
+
+    def rank(item) -> tuple[int, int, str]:
+        path = item.nodeid.split("::", 1)[0]
+        group = 0 if path.startswith(LONG_FILES) else 1 if path.startswith("tests/integration/") else 2
+        return group, -sizes[path], path
+
+    items.sort(key=rank)

@@ -24,7 +24,7 @@
   }
   function cognitoError(err) {
     if (err && err.code === 'NotAuthorizedException') return t('account.wrong_password');
-    if (err && err.code === 'InvalidPasswordException') return t('signin.weak');
+    if (err && err.code === 'InvalidPasswordException') return t('signin.weak', { n: S.PASSWORD_MIN });
     if (err && (err.code === 'CodeMismatchException' || err.code === 'EnableSoftwareTokenMFAException')) return t('signin.bad_code');
     if (err && err.code === 'LimitExceededException') return t('signin.slow_down');
     return (err && err.message) || t('error.generic');
@@ -87,7 +87,7 @@
 
   function password() {
     var old = h('input', { type: 'password', name: 'old_password', autocomplete: 'current-password', required: true });
-    var neu = h('input', { type: 'password', name: 'new_password', autocomplete: 'new-password', required: true, minlength: 8 });
+    var neu = h('input', { type: 'password', name: 'new_password', autocomplete: 'new-password', required: true, minlength: S.PASSWORD_MIN });
     var f = h('form', { class: 'card password' }, h('h2', null, t('account.password')),
       field('old_password', t('account.old_password'), old), field('new_password', t('signin.new_password'), neu),
       h('button', { type: 'submit', class: 'primary' }, t('account.change_password')));

@@ -5,7 +5,8 @@
  * (Setu.num, Setu.when, Setu.dueBadge), a DOM builder that never parses HTML (Setu.h), the
  * session (Cognito tokens; Setu.cognito, Setu.idToken, Setu.signOut), the API client
  * (Setu.api: /console/api/... with the ID token; 401 -> one refresh, then the sign-in page) and
- * the router (Setu.page registers a page, Setu.go navigates).
+ * the router (Setu.page registers a page, Setu.go navigates). A session Setu refuses (403 on
+ * /me: a deactivated agent, a user never linked to one) gets a page saying so, with Sign out.
  *
  * No data is shown without a session: with no tokens, or tokens that can no longer be
  * refreshed, every path renders the sign-in page (and remembers where the person was going).
@@ -18,6 +19,9 @@
   var timers = [];
   var SESSION_KEY = 'setu.session';
   var Setu = window.Setu = { conf: conf, me: null, PAGES: PAGES };
+  /* The shortest password the user pool takes (infra/template.yaml, ConsoleUserPool's
+   * PasswordPolicy: also upper and lower case letters and a digit; a unit test compares). */
+  Setu.PASSWORD_MIN = 12;
 
   // ---- language -------------------------------------------------------------------------
   function pickLang() {
@@ -360,6 +364,7 @@
       });
     }).catch(function (err) {
       if (mine !== renderCount || (err && err.status === 401)) return;
+      if (err && err.refused) { refusedPage(app); return; }
       var main = document.getElementById('main') || app;
       Setu.clear(main).appendChild(Setu.errorBox(err));
     });
@@ -369,7 +374,22 @@
     return Promise.all([Setu.api('GET', '/me'), Setu.loadDepartments()]).then(function (r) {
       Setu.me = r[0];
       return Setu.me;
+    }, function (err) {
+      // a valid session, but Setu serves no agent for it (deactivated, or never invited): both
+      // calls are open to every agent, so a 403 here is the refusal, not a page's role check
+      if (err && err.status === 403) err.refused = true;
+      throw err;
     });
+  }
+  /* The page a signed-in person Setu refuses gets instead of any other: no navigation, no data,
+   * what happened in their language, and a way out (signing out). */
+  function refusedPage(app) {
+    var main = layout(app, { bare: true, title: 'refused.title' }, null);
+    append(main, Setu.h('section', { class: 'card refused-page', role: 'alert' },
+      Setu.h('h1', null, Setu.t('refused.title')),
+      Setu.h('p', null, Setu.t('refused.help')),
+      Setu.h('p', null, Setu.h('button', { type: 'button', class: 'primary signout',
+        onclick: function () { Setu.signOut(); } }, Setu.t('signout')))));
   }
   /* Header (navigation, language, sign out) and <main>; returns <main>. */
   function layout(app, def, content) {
@@ -429,6 +449,8 @@
       'nav.account': 'Your account', 'error.generic': 'Something went wrong. Try again.',
       'error.network': 'Cannot reach the server. Check the connection and try again.',
       'error.role': 'Your role cannot open this page. Ask an admin if you need it.', 'signin.expired': 'Your session has ended. Sign in again.',
+      'refused.title': 'Your account is switched off',
+      'refused.help': 'You are signed in, but Setu does not let this account in: an admin has switched it off, or has not finished inviting you. Ask an admin to switch it on, then open the console again.',
       'dur.d': '{n} d', 'dur.h': '{n} h', 'dur.min': '{n} min',
       'sla.left': '{d} left', 'sla.overdue': '{d} overdue',
       'status.new': 'New', 'status.open': 'Open', 'status.pending': 'Pending', 'status.on_hold': 'On hold',
@@ -443,6 +465,8 @@
       'nav.account': 'আপনার অ্যাকাউন্ট', 'error.generic': 'কিছু একটা ভুল হয়েছে। আবার চেষ্টা করুন।',
       'error.network': 'সার্ভারে পৌঁছানো যাচ্ছে না। সংযোগ দেখে আবার চেষ্টা করুন।',
       'error.role': 'আপনার ভূমিকায় এই পাতা খোলা যায় না। দরকার হলে একজন অ্যাডমিনকে বলুন।', 'signin.expired': 'আপনার সেশন শেষ হয়েছে। আবার সাইন ইন করুন।',
+      'refused.title': 'আপনার অ্যাকাউন্ট বন্ধ করা আছে',
+      'refused.help': 'আপনি সাইন ইন করেছেন, কিন্তু সেতু এই অ্যাকাউন্টে ঢুকতে দিচ্ছে না: একজন অ্যাডমিন এটি বন্ধ করেছেন, অথবা আপনার আমন্ত্রণ এখনও সম্পূর্ণ হয়নি। অ্যাডমিনকে চালু করতে বলুন, তারপর কনসোলটি আবার খুলুন।',
       'dur.d': '{n} দিন', 'dur.h': '{n} ঘণ্টা', 'dur.min': '{n} মিনিট',
       'sla.left': '{d} বাকি', 'sla.overdue': '{d} পেরিয়ে গেছে',
       'status.new': 'নতুন', 'status.open': 'খোলা', 'status.pending': 'অপেক্ষমাণ', 'status.on_hold': 'স্থগিত',

@@ -19,7 +19,7 @@
     }
     if (code === 'UserNotFoundException') return t('signin.wrong');
     if (code === 'PasswordResetRequiredException') return t('signin.reset_required');
-    if (code === 'InvalidPasswordException') return t('signin.weak');
+    if (code === 'InvalidPasswordException') return t('signin.weak', { n: S.PASSWORD_MIN });
     if (code === 'CodeMismatchException' || code === 'ExpiredCodeException') return t('signin.bad_code');
     if (code === 'LimitExceededException' || code === 'TooManyRequestsException') return t('signin.slow_down');
     if (code === 'NetworkError') return t('error.network');
@@ -78,7 +78,7 @@
   function newPassword(box, challenge, username) {
     var f = h('form', { class: 'card signin', method: 'post', action: '#' },
       h('h1', null, t('signin.new_title')), h('p', null, t('signin.new_help')),
-      field('new_password', t('signin.new_password'), { type: 'password', autocomplete: 'new-password', minlength: 8 }),
+      field('new_password', t('signin.new_password'), { type: 'password', autocomplete: 'new-password', minlength: S.PASSWORD_MIN }),
       h('p', null, h('button', { type: 'submit', class: 'primary' }, t('signin.new_submit'))));
     f.addEventListener('submit', function (e) {
       e.preventDefault();
@@ -125,7 +125,7 @@
     var f = h('form', { class: 'card signin', method: 'post', action: '#' },
       h('h1', null, t('signin.reset_title')), h('p', { role: 'status' }, t('signin.reset_help')),
       field('code', t('signin.reset_code'), { inputmode: 'numeric', autocomplete: 'one-time-code' }),
-      field('new_password', t('signin.new_password'), { type: 'password', autocomplete: 'new-password', minlength: 8 }),
+      field('new_password', t('signin.new_password'), { type: 'password', autocomplete: 'new-password', minlength: S.PASSWORD_MIN }),
       h('p', null, h('button', { type: 'submit', class: 'primary' }, t('signin.reset_submit'))));
     f.addEventListener('submit', function (e) {
       e.preventDefault();
@@ -153,7 +153,7 @@
       'signin.please': 'Sign in to continue.',
       'signin.wrong': 'Wrong email or password.', 'signin.disabled': 'This account is switched off. Ask an admin.',
       'signin.reset_required': 'Your password must be reset: use "Forgot your password?".',
-      'signin.weak': 'That password is too weak: at least 8 characters, with upper and lower case letters, a digit and a symbol.',
+      'signin.weak': 'That password is too weak: at least {n} characters, with upper and lower case letters and a digit.',
       'signin.bad_code': 'That code is wrong or has expired.', 'signin.slow_down': 'Too many tries. Wait a few minutes.',
       'signin.unsupported': 'This sign-in step ({c}) is not supported here. Ask an admin.',
       'signin.new_title': 'Choose your password', 'signin.new_help': 'This is your first sign-in: choose a password of your own.',
@@ -172,7 +172,7 @@
       'signin.please': 'চালিয়ে যেতে সাইন ইন করুন।',
       'signin.wrong': 'ইমেইল বা পাসওয়ার্ড ভুল।', 'signin.disabled': 'এই অ্যাকাউন্টটি বন্ধ। একজন অ্যাডমিনকে বলুন।',
       'signin.reset_required': 'আপনার পাসওয়ার্ড রিসেট করতে হবে: "পাসওয়ার্ড ভুলে গেছেন?" ব্যবহার করুন।',
-      'signin.weak': 'পাসওয়ার্ডটি দুর্বল: অন্তত ৮ অক্ষর, বড় ও ছোট হাতের অক্ষর, একটি সংখ্যা ও একটি চিহ্ন দিন।',
+      'signin.weak': 'পাসওয়ার্ডটি দুর্বল: অন্তত {n} অক্ষর দিন, তাতে বড় ও ছোট হাতের অক্ষর এবং একটি সংখ্যা থাকবে।',
       'signin.bad_code': 'কোডটি ভুল বা মেয়াদোত্তীর্ণ।', 'signin.slow_down': 'অনেকবার চেষ্টা হয়েছে। কয়েক মিনিট অপেক্ষা করুন।',
       'signin.unsupported': 'এই সাইন-ইন ধাপ ({c}) এখানে চলে না। একজন অ্যাডমিনকে বলুন।',
       'signin.new_title': 'আপনার পাসওয়ার্ড বেছে নিন', 'signin.new_help': 'এটি আপনার প্রথম সাইন ইন: নিজের একটি পাসওয়ার্ড দিন।',

@@ -6,7 +6,12 @@ and the customer's email sent, change the status and see it stick after a reload
 reports and see their charts; the header's language switch turns every string over and is
 remembered; every console path without a session (none, expired, signed out) shows the sign-in
 page and no ticket data; the SMS segment counter (Setu.smsSegments) agrees with a reference
-implementation. Screenshots: build/screenshots/console-<page>-<lang>.png (420 px wide).
+implementation. People other than the admin (made with the admin API, invited, given a known
+password in the emulator's Cognito): an invited agent's first sign-in (a new password; a weak
+one refused), an agent's navigation, queue (their department's tickets only), the role message,
+Take and a reply as that agent; a deactivated agent's live session refused, and its sign-in
+too; the account page's password change; a lead's navigation. Screenshots:
+build/screenshots/console-<page>-<lang>.png (420 px wide).
 
 Selectors are the console's shared contract (docs/console.md); one browser per language,
 waits on conditions (WebDriverWait), no sleeps.
@@ -128,14 +133,16 @@ class Console:
         assert self.driver.current_url.endswith("/console/signin"), self.driver.current_url
         assert not self.b.all("header.top"), "the header (with navigation) before sign-in"
 
-    def sign_in(self, password: str | None = None):
-        """Sign in through the form (from wherever the browser is: the sign-in page shows)."""
+    def sign_in(self, password: str | None = None, user: str | None = None):
+        """Sign in through the form (from wherever the browser is: the sign-in page shows), as
+        the local console agent unless another user is named."""
         self.visible("input[name=username]")
-        user = self.b.find("input[name=username]")
-        user.clear()
-        user.send_keys(self.stack.info["console_user"])
-        self.b.find("input[name=password]").send_keys(
-            password or self.stack.info["console_password"])
+        name = self.b.find("input[name=username]")
+        name.clear()
+        name.send_keys(user or self.stack.info["console_user"])
+        secret = self.b.find("input[name=password]")
+        secret.clear()
+        secret.send_keys(password or self.stack.info["console_password"])
         self.b.find("form button[type=submit]").click()
         return self
 
@@ -739,3 +746,256 @@ def test_ticket_tools_customer_take_note_sms_counter_files_callback_merge(consol
     merged = ticket()
     assert merged["status"] == "merged" or merged.get("merged_into"), merged["status"]
     assert console.js_errors() == []
+
+
+# ---- people other than the admin --------------------------------------------------------------
+# Console-only agents made from outside, as an admin makes them: POST /api/agents by email, POST
+# .../invite (Cognito creates the user with a temporary password), the emulator's Cognito given
+# a known password. Each test has its own person and forgets the session before and after, so
+# the admin's tests above and below sign in as the local admin again.
+
+WEAK = {"en": "That password is too weak: at least 12 characters, with upper and lower case "
+              "letters and a digit.",
+        "bn": "পাসওয়ার্ডটি দুর্বল: অন্তত ১২ অক্ষর দিন, তাতে বড় ও ছোট হাতের অক্ষর এবং একটি সংখ্যা থাকবে।"}
+NEW_PASSWORD_TITLE = {"en": "Choose your password", "bn": "আপনার পাসওয়ার্ড বেছে নিন"}
+ROLE_MESSAGE = {"en": "Your role cannot open this page. Ask an admin if you need it.",
+                "bn": "আপনার ভূমিকায় এই পাতা খোলা যায় না। দরকার হলে একজন অ্যাডমিনকে বলুন।"}
+WRONG_PASSWORD = {"en": "Wrong email or password.", "bn": "ইমেইল বা পাসওয়ার্ড ভুল।"}
+SWITCHED_OFF = {"en": "Your account is switched off", "bn": "আপনার অ্যাকাউন্ট বন্ধ করা আছে"}
+SIGN_IN_DISABLED = {"en": "This account is switched off. Ask an admin.",
+                    "bn": "এই অ্যাকাউন্টটি বন্ধ। একজন অ্যাডমিনকে বলুন।"}
+LEAD_PAGES = {"decisions", "agents", "macros", "policies", "reports"}
+ADMIN_ONLY_PAGES = {"held", "departments"}
+
+
+def _cognito(stack):
+    import boto3
+
+    return boto3.client("cognito-idp", endpoint_url=stack.info["aws_endpoint_url"],
+                        region_name=stack.info["region"], aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def _person(stack, role: str, departments: tuple[str, ...] = (), *, temporary: bool = False) -> dict:
+    """A console-only agent created by email and invited through the admin API, whose Cognito
+    user then gets a known password: temporary (the first sign-in must choose its own, as with
+    the invitation's) or permanent."""
+    tag = uuid.uuid4().hex[:8]
+    email = f"{role}.{tag}@shop.example"
+    agent = stack.api("POST", "/api/agents", json={
+        "email": email, "role": role, "departments": list(departments),
+        "display_name": f"Nusrat {tag}"})
+    invited = stack.api("POST", f"/api/agents/{agent['id']}/invite")
+    assert invited["invitation"] == "sent" and invited["agent"]["console_user"] == email, invited
+    password = f"Temp-{tag}-Aa1" if temporary else f"Kaj-{tag}-Bb2"
+    _cognito(stack).admin_set_user_password(UserPoolId=stack.info["user_pool_id"], Username=email,
+                                            Password=password, Permanent=not temporary)
+    return {**agent, "email": email, "password": password, "tag": tag}
+
+
+def _department_ticket(stack, department: str, tag: str) -> dict:
+    body = {"name": f"Shirin {tag}", "email": f"shirin.{department}.{tag}@example.com",
+            "subject": f"{department.title()} question {tag}", "message": "Please call me back",
+            "department": department, "lang": "en"}
+    response = requests.post(f"{stack.url}/tickets", json=body, timeout=15)
+    assert response.status_code == 201, response.text
+    ticket = {**response.json(), **body}
+    assert stack.ticket_by_ref(ticket["ref"])["department"] == department
+    return ticket
+
+
+def _header_pages(console: Console, css: str = "header.top a[href]") -> set[str]:
+    """The console pages the header links to (their last path segment)."""
+    hrefs = console.js("return Array.prototype.map.call(document.querySelectorAll(arguments[0]),"
+                       " function (a) { return a.getAttribute('href'); });", css)
+    return {href.rstrip("/").split("/")[-1] for href in hrefs}
+
+
+def _script_errors(console: Console) -> list[str]:
+    """console.js_errors(), less the emulator's answer to Sign out's RevokeToken: moto lacks the
+    operation, and its error has no CORS header (docs/console.md: locally the browser only
+    forgets the tokens)."""
+    endpoint = console.stack.info["aws_endpoint_url"].rstrip("/")
+    return [e for e in console.js_errors() if not (f"fetch at '{endpoint}/'" in e and "CORS" in e)]
+
+
+def _session(console: Console):
+    return console.js("return localStorage.getItem('setu.session')")
+
+
+@pytest.fixture
+def someone_else(consoles):
+    """consoles(lang) with no session, for a person other than the local admin; forgotten
+    again afterwards."""
+    used: list[Console] = []
+
+    def console(lang: str) -> Console:
+        chosen = consoles(lang)
+        chosen.forget_session()
+        used.append(chosen)
+        return chosen
+
+    yield console
+    for chosen in used:
+        chosen.forget_session()
+
+
+@pytest.mark.parametrize("lang", ["bn", "en"])
+def test_an_invited_agent_signs_in_first_and_works_only_their_departments(someone_else, pages_stack, lang):
+    stack = pages_stack
+    person = _person(stack, "agent", ("billing",), temporary=True)
+    tag = person["tag"]
+    billing = _department_ticket(stack, "billing", tag)
+    sales = _department_ticket(stack, "sales", tag)
+    console = someone_else(lang)
+    console.open("")
+    console.on_signin_page()
+
+    # the invitation's temporary password: Cognito asks for a new one
+    console.sign_in(password=person["password"], user=person["email"])
+    console.visible("input[name=new_password]")
+    assert console.b.find("form h1").text == NEW_PASSWORD_TITLE[lang]
+    assert not console.b.all("header.top") and _session(console) is None
+    console.fits_width()
+    console.screenshot("agent-first-sign-in")
+    console.b.find("input[name=new_password]").send_keys(f"nocapitals{tag}9")  # the pool refuses it
+    console.b.find("form button[type=submit]").click()
+    error = console.visible("form .error[role=alert]")
+    assert error.text == WEAK[lang]
+    assert _session(console) is None
+    console.screenshot("agent-weak-password")
+    chosen = console.b.find("input[name=new_password]")
+    chosen.clear()
+    chosen.send_keys(f"Amar-Notun-{tag}-7")
+    console.b.find("form button[type=submit]").click()
+    console.visible("header.top")
+    console.wait(lambda: console.driver.current_url.endswith("/console/queue"), what="the queue")
+    assert _session(console)
+    # the header names the person (a link to the account page; hidden on a phone)
+    assert console.js("return document.querySelector('header.top .me').textContent") == f"Nusrat {tag}"
+
+    # an agent's navigation: the queue, no lead's or admin's page
+    linked = _header_pages(console)
+    assert "queue" in linked and not linked & (LEAD_PAGES | ADMIN_ONLY_PAGES), linked
+
+    # the queue: the billing ticket, never the sales one
+    console.open("queue?view=unassigned")
+    console.visible(f'table.queue tbody tr[data-ref="{billing["ref"]}"]')
+    assert not console.b.all(f'table.queue tbody tr[data-ref="{sales["ref"]}"]')
+    assert sales["subject"] not in console.b.html
+    console.fits_width()
+    console.screenshot("agent-queue")
+    console.open(f"queue?q={sales['ref']}")
+    console.wait(lambda: console.b.find("p.count").text, what="the search's answer")
+    assert not console.b.all("table.queue tbody tr") and sales["subject"] not in console.b.html
+
+    # an admin's page: the role message, no agent's data
+    console.open("agents")
+    message = console.visible("main p.error")
+    assert message.text == ROLE_MESSAGE[lang]
+    assert not console.b.all("section.agents-page")
+    for secret in (stack.info["console_user"], "Local console agent", "Local admin"):
+        assert secret not in console.b.html, secret
+
+    # take the billing ticket and reply: the reply is this agent's
+    console.open(f"tickets/{billing['ref']}")
+    console.visible(f'section.ticket-page[data-ref="{billing["ref"]}"]')
+    console.visible("button.take").click()
+    stack.wait_for(lambda: stack.ticket_by_ref(billing["ref"])["assignee"] == person["principal"],
+                   timeout=WAIT)
+    console.visible("form.reply textarea[name=body]").send_keys(f"We are on it ({tag}).")
+    console.b.find("form.reply button[type=submit]").click()
+    console.wait(lambda: [e for e in console.b.all(
+        "ol.timeline > li.entry[data-kind=message][data-direction=out]") if tag in e.text],
+        what="the reply in the timeline")
+    [reply] = stack.wait_for(lambda: [m for m in stack.ticket_by_ref(billing["ref"])["timeline"]
+                                      if m.get("direction") == "out" and tag in (m.get("body") or "")],
+                             timeout=WAIT)
+    assert (reply["sender"], reply["channel"], reply["kind"]) == (person["principal"], "email", "reply")
+    assert _script_errors(console) == []
+
+
+def test_a_deactivated_agent_with_a_session_gets_no_data_and_cannot_sign_in_again(someone_else, pages_stack):
+    stack = pages_stack
+    person = _person(stack, "agent", ("billing",))
+    ticket = _department_ticket(stack, "billing", person["tag"])
+    console = someone_else("en")
+    console.open("queue?view=unassigned")
+    console.on_signin_page()
+    console.sign_in(password=person["password"], user=person["email"])
+    console.visible(f'table.queue tbody tr[data-ref="{ticket["ref"]}"]')
+
+    version = stack.api("GET", f"/api/agents/{person['id']}")["version"]
+    stack.api("PATCH", f"/api/agents/{person['id']}", json={"active": False, "version": version})
+
+    # the session is still in the browser (its ID token has not expired): Setu refuses it
+    for reload in (console.driver.refresh, lambda: console.open(f"tickets/{ticket['ref']}")):
+        reload()
+        refused = console.visible("section.refused-page")
+        assert refused.find_element("css selector", "h1").text == SWITCHED_OFF["en"]
+        assert not console.b.all("header.top") and not console.b.all("table.queue")
+        for secret in (ticket["subject"], ticket["name"], ticket["email"]):
+            assert secret not in console.b.html, secret
+    console.fits_width()
+    console.screenshot("agent-switched-off")
+
+    console.b.find("button.signout").click()
+    console.on_signin_page()
+    assert _session(console) is None
+    console.sign_in(password=person["password"], user=person["email"])
+    error = console.visible("form .error[role=alert]")
+    assert error.text == SIGN_IN_DISABLED["en"]
+    assert _session(console) is None
+    assert _script_errors(console) == []
+
+
+def test_an_agent_changes_the_password_on_the_account_page(someone_else, pages_stack):
+    stack = pages_stack
+    person = _person(stack, "agent", ("general",))
+    changed = f"Notun-{person['tag']}-Cc3"
+    console = someone_else("bn")
+    console.open("account")
+    console.on_signin_page()
+    console.sign_in(password=person["password"], user=person["email"])
+    console.visible("section.account-page")  # where the person was going
+
+    def change(old: str):
+        for name, value in (("old_password", old), ("new_password", changed)):
+            field = console.b.find(f"form.password input[name={name}]")
+            field.clear()
+            field.send_keys(value)
+        console.b.find("form.password button[type=submit]").click()
+
+    change("Bhul-Password-9")
+    console.wait(lambda: console.b.find("form.password .result.error").text == "বর্তমান পাসওয়ার্ডটি ভুল।",
+                 what="the wrong current password")
+    change(person["password"])
+    console.wait(lambda: console.b.find("form.password .result.notice").text == "আপনার পাসওয়ার্ড বদলানো হয়েছে।",
+                 what="the password changed")
+    console.fits_width()
+
+    console.b.find("button.signout").click()
+    console.on_signin_page()
+    console.sign_in(password=person["password"], user=person["email"])  # the old one
+    assert console.visible("form .error[role=alert]").text == WRONG_PASSWORD["bn"]
+    console.sign_in(password=changed, user=person["email"])
+    console.visible("header.top")
+    console.wait(lambda: console.driver.current_url.endswith("/console/queue"), what="the queue")
+    assert _script_errors(console) == []
+
+
+def test_a_lead_sees_decisions_and_reports_but_not_departments_or_held(someone_else, pages_stack):
+    person = _person(pages_stack, "lead")
+    console = someone_else("en")
+    console.open("")
+    console.on_signin_page()
+    console.sign_in(password=person["password"], user=person["email"])
+    console.visible("header.top")
+    linked = _header_pages(console, "header.top nav a[href]")
+    assert {"queue", "decisions", "reports"} <= linked and not linked & ADMIN_ONLY_PAGES, linked
+    console.open("held")
+    assert console.visible("main p.error").text == ROLE_MESSAGE["en"]
+    assert not console.b.all("section.held-page")
+    console.open("decisions")
+    console.visible("section.decisions-page")
+    assert _script_errors(console) == []

@@ -32,8 +32,9 @@ KINDS = {
 
 @pytest.fixture(autouse=True)
 def builtin_departments():
-    """Rendered without a stack: the built-in departments, no DynamoDB (tests/offline.py)."""
-    with offline.builtin_departments():
+    """Rendered without a stack: the built-in departments, no DynamoDB, no console address
+    (tests/offline.py)."""
+    with offline.builtin_departments(), offline.no_console_address():
         yield
 
 

@@ -1,4 +1,5 @@
-"""Unit tests run without AWS: the departments are the built-in ones (tests/offline.py)."""
+"""Unit tests run without AWS: the departments are the built-in ones, and no console address
+is set unless a test sets one (tests/offline.py)."""
 from __future__ import annotations
 
 import pytest
@@ -8,5 +9,5 @@ from tests import offline
 
 @pytest.fixture(autouse=True)
 def builtin_departments():
-    with offline.builtin_departments():
+    with offline.builtin_departments(), offline.no_console_address():
         yield

@@ -160,6 +160,28 @@ def test_prefix_of_an_execute_api_context():
     assert config["api"] == "/api/console/api" and config["root"] == "/api/console/"
 
 
+def test_the_consoles_password_rule_is_the_user_pools():
+    """The sign-in and account pages ask for (minlength) and explain (signin.weak) the
+    template's password policy, so a refusal never contradicts what the page said."""
+    from infra import render
+
+    policy = render.load_template()["Resources"]["ConsoleUserPool"]["Properties"]["Policies"][
+        "PasswordPolicy"]
+    core = (CONSOLE / "core.js").read_text(encoding="utf-8")
+    assert re.search(r"Setu\.PASSWORD_MIN = (\d+);", core).group(1) == str(policy["MinimumLength"])
+    signin = (CONSOLE / "signin.js").read_text(encoding="utf-8")
+    weak = re.findall(r"'signin\.weak': '([^']*)'", signin)
+    assert len(weak) == 2 and all("{n}" in text for text in weak), weak
+    # what it asks for beyond the length: letters of both cases and a digit, a symbol only if needed
+    english = weak[0]
+    assert policy["RequireUppercase"] and policy["RequireLowercase"] and policy["RequireNumbers"]
+    assert "upper and lower case" in english and "digit" in english
+    assert ("symbol" in english) == bool(policy["RequireSymbols"])
+    for name in ("signin.js", "account.js"):
+        text = (CONSOLE / name).read_text(encoding="utf-8")
+        assert "minlength: 8" not in text and "minlength: S.PASSWORD_MIN" in text, name
+
+
 # ---- attacks on the shell and its assets (tests/browser/test_console_attacks.py has the pages) --
 
 def test_a_configured_name_cannot_end_the_config_script(monkeypatch):

@@ -15,17 +15,6 @@ UTC = timezone.utc
 DUE = "2026-12-07T05:19:00.000Z"
 
 
-@pytest.fixture(autouse=True)
-def no_console(monkeypatch):
-    """These texts are written for a stage without a console address (the command instead);
-    a worker that ran an integration file before has SETU_PUBLIC_URL (so a console) set."""
-    monkeypatch.delenv("SETU_CONSOLE_URL", raising=False)
-    monkeypatch.delenv("SETU_PUBLIC_URL", raising=False)
-    config.reload()
-    yield
-    config.reload()
-
-
 def ticket(**fields) -> Ticket:
     now = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
     values = dict(id="t_1", ref="1042", subject="Router down", status="open", priority="normal",
