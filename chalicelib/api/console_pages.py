@@ -13,7 +13,10 @@ Guarantees:
   is `no-cache`, so a deployment shows at the next page load;
 * the shell's Content-Security-Policy allows scripts, styles and connections only from the
   app itself, plus the Cognito endpoint the browser signs in at (SETU_COGNITO_ENDPOINT);
-  no inline script, no framing.
+  no inline script, no framing, and Trusted Types required with no policy (the console
+  never hands HTML to the DOM: a string given to innerHTML and the like is refused);
+* the configuration in the shell is JSON with "<" escaped: no configured value (support_name
+  is an environment variable) can end its <script> element.
 
 Paths are relative to `<base href>`, which is the stage's prefix on an execute-api URL
 (`/api/console/`) and `/console/` on a custom domain or the local stack.
@@ -101,7 +104,8 @@ def _shell() -> Response:
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"connect-src 'self' {cognito}; font-src 'self'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'none'"),
+            "form-action 'self'; frame-ancestors 'none'; "
+            "require-trusted-types-for 'script'; trusted-types 'none'"),
         "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"})
 

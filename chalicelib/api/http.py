@@ -172,7 +172,8 @@ _CHALICE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found",
 
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice answers some requests itself ({"Code", "Message"}); give those our shape.
-    It also keeps the request at hand for `handle_errors`, which checks its query."""
+    It also keeps the request at hand for `handle_errors`, which checks its query, and marks
+    every /console/api/... answer `Cache-Control: no-store`."""
     token = _request.set(event)  # handle_errors checks its query (a view was reached)
     try:
         response = get_response(event)
@@ -181,6 +182,10 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
         return error_response(500, "internal_error", "Something went wrong on our side.")
     finally:
         _request.reset(token)
+    if str(getattr(event, "path", "") or "").startswith(CONSOLE_MIRROR):
+        # a person's data, fetched with their token: never kept by the browser's cache or
+        # any cache between (after signing out, Back or a shared computer shows none of it)
+        response.headers.setdefault("Cache-Control", "no-store")
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         status = response.status_code
@@ -189,7 +194,7 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
             message = "Something went wrong on our side."
         return error_response(status, _CHALICE_CODES.get(status, "error"), message,
                               headers={k: v for k, v in response.headers.items()
-                                       if k.lower() == "allow"})
+                                       if k.lower() in ("allow", "cache-control")})
     return response
 
 

@@ -121,14 +121,21 @@
 
   // ---- DOM --------------------------------------------------------------------------------
   /* h('a', {href: 'x', class: 'y', onclick: fn}, 'text', child, [more]) -> an element; text is
-   * always a text node (never parsed as HTML). */
+   * always a text node (never parsed as HTML). An on* attribute is only ever a function (a
+   * string would be inline script), and a link or source whose scheme runs script or carries
+   * a document (javascript:, data:, vbscript:) is left out: the CSP blocks both too. */
+  var URL_ATTRS = { href: 1, src: 1, action: 1, formaction: 1, 'xlink:href': 1 };
+  var BAD_SCHEME = /^(javascript|data|vbscript):/i;
   Setu.h = function (tag, attrs) {
     var el = document.createElement(tag);
     if (attrs) {
       Object.keys(attrs).forEach(function (k) {
         var v = attrs[k];
         if (v === null || v === undefined || v === false) return;
-        if (k.indexOf('on') === 0 && typeof v === 'function') el.addEventListener(k.slice(2), v);
+        var on = k.slice(0, 2).toLowerCase() === 'on';
+        if (on && typeof v === 'function') el.addEventListener(k.slice(2), v);
+        else if (on) return;
+        else if (URL_ATTRS[k.toLowerCase()] && BAD_SCHEME.test(String(v).replace(/[\u0000-\u0020\u007f-\u009f]/g, ''))) return;
         else if (k === 'value') el.value = v;
         else if (k === 'checked' || k === 'selected' || k === 'disabled') el[k] = !!v;
         else el.setAttribute(k, v === true ? '' : String(v));
@@ -234,6 +241,8 @@
   Setu.signOut = function () {
     var s = Setu.session();
     Setu.forget();
+    // and this tab's drafts (sessionStorage): the next person at this computer starts clean
+    sessionStorage.clear();
     var done = s && s.refresh ? Setu.cognito('RevokeToken', { Token: s.refresh, ClientId: conf.clientId })
       .catch(function () { return null; }) : Promise.resolve();
     return done.then(function () { Setu.go('signin'); });

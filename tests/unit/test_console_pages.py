@@ -73,6 +73,9 @@ def test_shell_csp_allows_no_inline_script_and_no_framing(client):
     assert "'unsafe-inline'" not in csp
     assert directives["frame-ancestors"] == ["'none'"]
     assert directives["default-src"] == ["'none'"]
+    # a string handed to innerHTML (and every other HTML sink) is refused by the browser
+    assert directives["require-trusted-types-for"] == ["'script'"]
+    assert directives["trusted-types"] == ["'none'"]
     assert _header(response, "Cache-Control") == "no-cache"
     body = response.body.decode()
     # the one inline <script> is JSON data (not executed), and it cannot be ended early
@@ -177,3 +180,62 @@ def test_the_consoles_password_rule_is_the_user_pools():
     for name in ("signin.js", "account.js"):
         text = (CONSOLE / name).read_text(encoding="utf-8")
         assert "minlength: 8" not in text and "minlength: S.PASSWORD_MIN" in text, name
+
+
+# ---- attacks on the shell and its assets (tests/browser/test_console_attacks.py has the pages) --
+
+def test_a_configured_name_cannot_end_the_config_script(monkeypatch):
+    """support_name is an environment variable: `</script><script>...` in it stays JSON data."""
+    from chalicelib import config
+    from chalicelib.api.console_pages import shell_html
+
+    hostile = "Help</script><script>window.__pwned=1</script><!--"
+    monkeypatch.setenv("SETU_SUPPORT_NAME", hostile)
+    config.settings.cache_clear()
+    try:
+        html = shell_html("")
+    finally:
+        monkeypatch.undo()
+        config.settings.cache_clear()
+    assert html.count("</script>") == len(re.findall(r"<script\b", html))
+    assert "<!--" not in html and "<script>window" not in html
+    config_text = re.search(r'id="setu-config">(.*?)</script>', html).group(1)
+    assert json.loads(config_text)["business"] == hostile
+
+
+@pytest.mark.parametrize("path", ["/console/assets/..%2f..%2fapp.py", "/console/assets/..%2fapi%2fauth.py",
+                                  "/console/assets/%2e%2e%2fconsole_pages.py", "/console/assets/core.js%00.py",
+                                  "/console/assets/.core.js", "/console/assets/core.js%2f..%2f..%2fapp.py"])
+def test_assets_cannot_be_reached_outside_the_console_folder(client, path):
+    response = client.http.get(path)
+    assert response.status_code == 404, path
+    assert b"import" not in response.body
+
+
+def test_the_console_api_allows_no_other_origin(client):
+    """Bearer tokens are not sent by the browser on its own, and no other site may read an
+    answer either: no CORS headers on /console/api (the preflight, through the local stack's
+    gateway: tests/browser/test_console_attacks.py)."""
+    response = client.http.get("/console/api/tickets", headers={"Origin": "https://evil.example"})
+    assert response.status_code in (401, 403), response.status_code
+    assert not any(k.lower().startswith("access-control-") for k in response.headers), response.headers
+
+
+def test_console_api_answers_are_never_cached():
+    """The answers carry a person's data: `no-store` on every /console/api answer, data or error
+    (the middleware adds it; an /api/... answer for SigV4 callers and the pages keep theirs)."""
+    from types import SimpleNamespace
+
+    from chalicelib.api.http import error_middleware, json_response
+
+    def answer(path, response):
+        event = SimpleNamespace(path=path, method="GET", query_params=None)
+        return error_middleware(event, lambda _event: response)
+
+    data = answer("/console/api/tickets/{ticket_id}", json_response({"subject": "Parcel"}))
+    assert _header(data, "Cache-Control") == "no-store"
+    failed = answer("/console/api/tickets", json_response({"error": {}}, 403))
+    assert _header(failed, "Cache-Control") == "no-store"
+    assert _header(answer("/api/tickets", json_response({})), "Cache-Control") is None
+    page = answer("/console/{page}", json_response({}, 200, {"Cache-Control": "no-cache"}))
+    assert _header(page, "Cache-Control") == "no-cache"
