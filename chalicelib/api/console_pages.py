@@ -13,8 +13,9 @@ Guarantees:
   is `no-cache`, so a deployment shows at the next page load;
 * the shell's Content-Security-Policy allows scripts, styles and connections only from the
   app itself, plus the Cognito endpoint the browser signs in at (SETU_COGNITO_ENDPOINT);
-  no inline script, no framing, and Trusted Types required with no policy (the console
-  never hands HTML to the DOM: a string given to innerHTML and the like is refused);
+  no inline script, no framing (nor a handle for a page that opened it: COOP), and Trusted
+  Types required with no policy (the console never hands HTML to the DOM: a string given to
+  innerHTML and the like is refused);
 * the configuration in the shell is JSON with "<" escaped: no configured value (support_name
   is an environment variable) can end its <script> element.
 
@@ -107,7 +108,9 @@ def _shell() -> Response:
             "form-action 'self'; frame-ancestors 'none'; "
             "require-trusted-types-for 'script'; trusted-types 'none'"),
         "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"})
+        "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+        # a page elsewhere that opened the console (a link in webmail) keeps no handle on it
+        "Cross-Origin-Opener-Policy": "same-origin"})
 
 
 def _not_found() -> Response:

@@ -401,3 +401,25 @@ def test_the_console_refuses_to_be_framed(pages_stack):
         response = requests.get(pages_stack.url + path, timeout=15)
         csp = response.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_page_elsewhere_that_opens_the_console_keeps_no_handle_on_it(console, pages_stack, shop):
+    """Reverse tabnabbing: a page that opened the console (window.open, a link in webmail)
+    cannot later send that tab elsewhere (a fake sign-in page) or read it."""
+    driver = console.driver
+    home = driver.current_window_handle
+    console.b.open(shop.page("/opener.html", "<!doctype html><title>shop</title><p>shop</p>"))
+    driver.execute_script("window.opened = window.open(arguments[0], '_blank');",
+                          pages_stack.url + "/console/queue")
+    console.wait(lambda: len(driver.window_handles) == 2, what="the console's tab")
+    popup = [w for w in driver.window_handles if w != home][0]
+    driver.switch_to.window(popup)
+    console.visible("header.top")
+    driver.switch_to.window(home)
+    assert driver.execute_script("return window.opened.closed") is True
+    driver.switch_to.window(popup)
+    assert driver.execute_script("return window.opener") is None
+    driver.close()
+    driver.switch_to.window(home)
+    console.open("queue")
+    console.visible("header.top")

@@ -76,6 +76,8 @@ def test_shell_csp_allows_no_inline_script_and_no_framing(client):
     # a string handed to innerHTML (and every other HTML sink) is refused by the browser
     assert directives["require-trusted-types-for"] == ["'script'"]
     assert directives["trusted-types"] == ["'none'"]
+    # a page elsewhere that opened the console keeps no handle on it (reverse tabnabbing)
+    assert _header(response, "Cross-Origin-Opener-Policy") == "same-origin"
     assert _header(response, "Cache-Control") == "no-cache"
     body = response.body.decode()
     # the one inline <script> is JSON data (not executed), and it cannot be ended early
