@@ -37,6 +37,12 @@
         ? null : S.dueBadge(ticket.next_due, breached)),
       h('td', { class: 'when', title: S.when(ticket.last_activity_at) }, S.when(ticket.last_activity_at, 'short')));
   }
+  /* An agent sees only their departments' tickets (the API answers 403 for another): the
+   * filter offers those. Leads, admins and agents of every department: all of them. */
+  function mayFilter(name) {
+    var mine = S.me && S.me.role === 'agent' ? (S.me.departments || []) : [];
+    return !mine.length || mine.indexOf(name) >= 0;
+  }
   function shortAssignee(assignee) {
     if (!assignee) return '';
     var agents = S.agentCards || [];
@@ -71,7 +77,8 @@
         state.cursor = page.next || null;
         more.hidden = !state.cursor;
         var n = tbody.children.length;
-        status.textContent = n ? t('queue.count', { n: n }) : (state.q ? t('queue.none_found') : t('queue.empty.' + view.name));
+        status.textContent = n ? t(n === 1 ? 'queue.count_one' : 'queue.count', { n: n })
+          : (state.q ? t('queue.none_found') : t('queue.empty.' + view.name));
         table.hidden = n === 0;
       }, function (err) {
         if (err && err.status === 401) return;
@@ -88,7 +95,7 @@
     var search = h('input', { type: 'search', id: 'q', name: 'q', value: state.q, placeholder: t('queue.search_hint'), autocomplete: 'off' });
     var dept = h('select', { id: 'department', name: 'department' },
       h('option', { value: '' }, t('queue.all_departments')),
-      (S.departments || []).filter(function (d) { return d.active !== false; }).map(function (d) {
+      (S.departments || []).filter(function (d) { return d.active !== false && mayFilter(d.name); }).map(function (d) {
         return h('option', { value: d.name, selected: d.name === state.department }, S.departmentLabel(d.name));
       }));
     var filters = h('form', { class: 'filters', role: 'search' },
@@ -130,7 +137,7 @@
       'queue.ref': 'Ref', 'queue.subject': 'Subject', 'queue.status': 'Status', 'queue.department': 'Department',
       'queue.channel': 'Channel', 'queue.assignee': 'Assignee', 'queue.sla': 'Due', 'queue.activity': 'Last activity',
       'queue.no_subject': '(no subject)', 'queue.nobody': 'Nobody', 'queue.more': 'Show more',
-      'queue.count': '{n} tickets', 'queue.none_found': 'No ticket matches.',
+      'queue.count': '{n} tickets', 'queue.count_one': '1 ticket', 'queue.none_found': 'No ticket matches.',
       'queue.empty.mine': 'Nothing assigned to you. Take one from Unassigned.',
       'queue.empty.unassigned': 'No unassigned tickets.', 'queue.empty.due': 'Nothing due within the hour.',
       'queue.empty.breached': 'No breached tickets.', 'queue.empty.pending': 'No pending tickets.',
@@ -146,7 +153,7 @@
       'queue.ref': 'নম্বর', 'queue.subject': 'বিষয়', 'queue.status': 'অবস্থা', 'queue.department': 'বিভাগ',
       'queue.channel': 'মাধ্যম', 'queue.assignee': 'দায়িত্বে', 'queue.sla': 'সময়সীমা', 'queue.activity': 'শেষ কার্যক্রম',
       'queue.no_subject': '(বিষয় নেই)', 'queue.nobody': 'কেউ না', 'queue.more': 'আরও দেখুন',
-      'queue.count': '{n}টি টিকিট', 'queue.none_found': 'কোনো টিকিট মেলেনি।',
+      'queue.count': '{n}টি টিকিট', 'queue.count_one': '১টি টিকিট', 'queue.none_found': 'কোনো টিকিট মেলেনি।',
       'queue.empty.mine': 'আপনার দায়িত্বে কিছু নেই। "কারও নয়" থেকে একটি নিন।',
       'queue.empty.unassigned': 'দায়িত্বহীন কোনো টিকিট নেই।', 'queue.empty.due': 'এক ঘণ্টার মধ্যে কিছু বাকি নেই।',
       'queue.empty.breached': 'সময় পেরোনো কোনো টিকিট নেই।', 'queue.empty.pending': 'অপেক্ষমাণ কোনো টিকিট নেই।',
