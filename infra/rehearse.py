@@ -423,7 +423,8 @@ def static_problems(template: dict) -> list[str]:
         if resources[secret_id].get("DeletionPolicy") != "Retain":
             problems.append(f"{secret_id}: DeletionPolicy is not Retain")
 
-    # the console's user pool: invitations only, email as user name, optional TOTP; its app
+    # the console's user pool: invitations only, email as user name (changed only once the new
+    # address is verified), optional TOTP; its app
     # client public (no secret) with SRP; the API's Cognito authorizer names the pool
     pool_id, pool = one("AWS::Cognito::UserPool")
     if pool_id:
@@ -436,6 +437,10 @@ def static_problems(template: dict) -> list[str]:
             problems.append(f"{pool_id}: TOTP MFA is not offered")
         if resources[pool_id].get("DeletionPolicy") != "Retain":
             problems.append(f"{pool_id}: DeletionPolicy is not Retain")
+        if "email" not in ((pool.get("UserAttributeUpdateSettings") or {})
+                           .get("AttributesRequireVerificationBeforeUpdate") or []):
+            problems.append(f"{pool_id}: a user can change their email unverified "
+                            "(UserAttributeUpdateSettings)")
         authorizers = [s.get("x-amazon-apigateway-authorizer", {}) for s in
                        ((api.get("Body") or {}).get("securityDefinitions") or {}).values()]
         cognito = [a for a in authorizers if a.get("type") == "cognito_user_pools"]

@@ -119,6 +119,8 @@ def test_event_source_settings_are_read_back(sam, built, emulator):
         AllowAdminCreateUserOnly=False), "ConsoleUserPool: self sign-up"),
     (lambda r: r["ConsoleUserPool"]["Properties"].update(MfaConfiguration="OFF"),
      "ConsoleUserPool: TOTP"),
+    (lambda r: r["ConsoleUserPool"]["Properties"].pop("UserAttributeUpdateSettings"),
+     "ConsoleUserPool: a user can change their email unverified"),
     (lambda r: r["ConsoleUserPoolClient"]["Properties"].update(GenerateSecret=True),
      "ConsoleUserPoolClient: a browser client cannot keep a secret"),
     (lambda r: r["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"]["console"][
@@ -126,7 +128,7 @@ def test_event_source_settings_are_read_back(sam, built, emulator):
      "Cognito authorizer does not name ConsoleUserPool"),
     (lambda r: r.pop("RestAPIUnauthorizedResponse"), "401 UNAUTHORIZED gateway response"),
 ], ids=["scan", "prefix", "alarm", "rule-set", "secret-shape", "secret-retained",
-        "pool-self-sign-up", "pool-mfa", "client-secret", "authorizer-pool", "unauthorized-shape"])
+        "pool-self-sign-up", "pool-mfa", "pool-email-change", "client-secret", "authorizer-pool", "unauthorized-shape"])
 def test_what_the_emulator_cannot_create_is_checked_statically(sam, change, needle):
     translated = rehearse.translate(rehearse.point_code_at(_broken(sam, change), CODE_URI))
     problems = rehearse.static_problems(translated)
