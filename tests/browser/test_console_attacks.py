@@ -413,7 +413,7 @@ def test_a_page_elsewhere_that_opens_the_console_keeps_no_handle_on_it(console, 
     driver.execute_script("window.opened = window.open(arguments[0], '_blank');",
                           pages_stack.url + "/console/queue")
     console.wait(lambda: len(driver.window_handles) == 2, what="the console's tab")
-    popup = [w for w in driver.window_handles if w != home][0]
+    popup = next(w for w in driver.window_handles if w != home)
     driver.switch_to.window(popup)
     console.visible("header.top")
     driver.switch_to.window(home)
