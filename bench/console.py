@@ -55,7 +55,21 @@ WATCH = r"""
 """
 
 
-def _start_stack(state: Path) -> tuple[subprocess.Popen, dict]:
+def _start_stack(state: Path, tries: int = 3) -> tuple[subprocess.Popen, dict]:
+    """The local stack on free ports; again on other ports when one of them was taken between
+    being found free and being bound (an ephemeral port another connection got meanwhile)."""
+    for attempt in range(1, tries + 1):
+        try:
+            return _start_stack_once(state)
+        except RuntimeError as exc:
+            if "address already in use" not in str(exc) or attempt == tries:
+                raise
+            for leftover in ("local.json", "stack.log"):
+                (state / leftover).unlink(missing_ok=True)
+    raise AssertionError("unreachable")
+
+
+def _start_stack_once(state: Path) -> tuple[subprocess.Popen, dict]:
     from local import stack
 
     log = state / "stack.log"

@@ -2,17 +2,21 @@
 because EmailMessage refuses CR/LF in header values."""
 from __future__ import annotations
 
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import default as default_policy
 from email.utils import format_datetime
+from functools import lru_cache
 
 from chalicelib.integrations.aws import client
 
 
-# RFC 5322's hard line limit: the default 78 would fold a long List-Unsubscribe URL into
-# encoded words, which mail clients do not read back as a URL.
-POLICY = default_policy.clone(max_line_length=998)
+@lru_cache(maxsize=1)
+def policy():
+    """RFC 5322's hard line limit: the default 78 would fold a long List-Unsubscribe URL into
+    encoded words, which mail clients do not read back as a URL. Made on first use: the
+    email package's header registry costs ~3 ms of a cold start that sends no mail."""
+    from email.policy import default  # deferred: cold start
+
+    return default.clone(max_line_length=998)
 
 
 def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
@@ -20,7 +24,9 @@ def build(*, sender_name: str, sender: str, to: str, subject: str, text: str,
           references: list[str] | None = None, when=None, reply_to: str | None = None,
           automatic: bool = False, list_unsubscribe: str | None = None,
           attachments: list[tuple[str, str, bytes]] | None = None) -> EmailMessage:
-    msg = EmailMessage(policy=POLICY)
+    from email.headerregistry import Address  # deferred: cold start (see policy)
+
+    msg = EmailMessage(policy=policy())
     local, _, domain = sender.partition("@")
     msg["From"] = Address(display_name=sender_name, username=local, domain=domain)
     msg["To"] = to
