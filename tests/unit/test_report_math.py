@@ -213,6 +213,23 @@ def test_figures_and_csv_columns_agree():
     assert [row[0] for row in rows[1:]] == ["day", "total"] + ["backlog"] * 5
 
 
+def test_csv_cells_never_start_a_formula():
+    report = {"from": "2026-11-01", "to": "2026-11-01", "by": "agent",
+              "totals": reports.figures({}), "days": [],
+              "groups": [{"key": "ag_1", "name": name, **reports.figures({})}
+                         for name in ("=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)",
+                                      "\tTab", "Karim")],
+              "backlog": reports.backlog({}, date(2026, 11, 1))}
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(reports.to_csv(report))))
+    names = [row[-1] for row in rows if row[0] == "agent"]
+    assert names == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)", "'\tTab", "Karim"]
+    assert all(not cell.startswith(reports.FORMULA_START) for row in rows[1:] for cell in row
+               if cell and not cell.lstrip("-").replace(".", "", 1).isdigit()), rows
+
+
 def test_range_limits():
     assert reports.parse_range("2026-01-01", "2026-04-02") == (date(2026, 1, 1), date(2026, 4, 2))
     from chalicelib.errors import BadRequest

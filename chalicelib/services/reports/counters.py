@@ -597,4 +597,16 @@ def _csv_row(kind: str, key: str, f: dict[str, Any], backlog_open: Any = "",
               res.get("mean_seconds"),
               csat["count"], csat["average"], *(csat["distribution"][str(s)] for s in SCORES),
               backlog_open, name]
-    return ["" if v is None else v for v in values]
+    return ["" if v is None else _cell(v) for v in values]
+
+
+# a spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula (an agent's display name "=HYPERLINK(..)")
+    gets a leading apostrophe, so it is shown as text; numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
