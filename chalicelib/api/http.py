@@ -173,7 +173,7 @@ _CHALICE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found",
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice answers some requests itself ({"Code", "Message"}); give those our shape.
     It also keeps the request at hand for `handle_errors`, which checks its query, and marks
-    every /console/api/... answer `Cache-Control: no-store`."""
+    every /api/... and /console/api/... answer `Cache-Control: no-store`."""
     token = _request.set(event)  # handle_errors checks its query (a view was reached)
     try:
         response = get_response(event)
@@ -182,9 +182,10 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
         return error_response(500, "internal_error", "Something went wrong on our side.")
     finally:
         _request.reset(token)
-    if str(getattr(event, "path", "") or "").startswith(CONSOLE_MIRROR):
-        # a person's data, fetched with their token: never kept by the browser's cache or
-        # any cache between (after signing out, Back or a shared computer shows none of it)
+    if str(getattr(event, "path", "") or "").startswith((CONSOLE_MIRROR, QUERY_CHECKED_PREFIX)):
+        # customers' data, fetched with a token or a signature: never kept by a browser's
+        # cache or any cache between (after signing out, Back or a shared computer shows none
+        # of it; a proxy in front of a script calling /api/... keeps none either)
         response.headers.setdefault("Cache-Control", "no-store")
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:

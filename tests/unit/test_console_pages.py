@@ -224,8 +224,8 @@ def test_the_console_api_allows_no_other_origin(client):
 
 
 def test_console_api_answers_are_never_cached():
-    """The answers carry a person's data: `no-store` on every /console/api answer, data or error
-    (the middleware adds it; an /api/... answer for SigV4 callers and the pages keep theirs)."""
+    """The answers carry customers' data: `no-store` on every /console/api and /api answer, data
+    or error (the middleware adds it; the pages keep their own)."""
     from types import SimpleNamespace
 
     from chalicelib.api.http import error_middleware, json_response
@@ -238,6 +238,7 @@ def test_console_api_answers_are_never_cached():
     assert _header(data, "Cache-Control") == "no-store"
     failed = answer("/console/api/tickets", json_response({"error": {}}, 403))
     assert _header(failed, "Cache-Control") == "no-store"
-    assert _header(answer("/api/tickets", json_response({})), "Cache-Control") is None
+    assert _header(answer("/api/tickets", json_response({})), "Cache-Control") == "no-store"
+    assert _header(answer("/s/{token}", json_response({})), "Cache-Control") is None  # pages: their own
     page = answer("/console/{page}", json_response({}, 200, {"Cache-Control": "no-cache"}))
     assert _header(page, "Cache-Control") == "no-cache"
