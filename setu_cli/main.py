@@ -596,11 +596,12 @@ def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from chalicelib.services.reports import counters as reports
+    from chalicelib.services.reports import report_csv
 
     end = args.end or reports.today()
     start = args.start or end - timedelta(days=29)
     built = reports.build(start, end, args.department or None, args.by)
-    text = reports.to_csv(built) if args.format == "csv" else json.dumps(
+    text = report_csv.to_csv(built) if args.format == "csv" else json.dumps(
         built, ensure_ascii=False, indent=2)
     if args.output:
         args.output.write_text(text, encoding="utf-8")

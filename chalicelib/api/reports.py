@@ -163,7 +163,9 @@ def get_report():
     name = f"setu-report-{start.isoformat()}-{end.isoformat()}"
     name += f"-{department}" if department else ""
     name += f"-by-{by}" if by != "day" else ""
-    return Response(body=reports.to_csv(report), status_code=200, headers={
+    from chalicelib.services.reports import report_csv  # deferred: cold start
+
+    return Response(body=report_csv.to_csv(report), status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{name}.csv"'})
 

@@ -12,6 +12,7 @@ import pytest
 from chalicelib.services.sla import calendars
 from chalicelib.services.reports import histograms
 from chalicelib.services.reports import counters as reports
+from chalicelib.services.reports import report_csv
 
 QS = (0.5, 0.9, 0.99, 1.0)
 
@@ -207,8 +208,8 @@ def test_figures_and_csv_columns_agree():
     import csv
     import io
 
-    rows = list(csv.reader(io.StringIO(reports.to_csv(report))))
-    assert rows[0] == list(reports.CSV_COLUMNS)
+    rows = list(csv.reader(io.StringIO(report_csv.to_csv(report))))
+    assert rows[0] == list(report_csv.CSV_COLUMNS)
     assert all(len(row) == len(rows[0]) for row in rows)
     assert [row[0] for row in rows[1:]] == ["day", "total"] + ["backlog"] * 5
 
@@ -223,10 +224,10 @@ def test_csv_cells_never_start_a_formula():
     import csv
     import io
 
-    rows = list(csv.reader(io.StringIO(reports.to_csv(report))))
+    rows = list(csv.reader(io.StringIO(report_csv.to_csv(report))))
     names = [row[-1] for row in rows if row[0] == "agent"]
     assert names == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)", "'\tTab", "Karim"]
-    assert all(not cell.startswith(reports.FORMULA_START) for row in rows[1:] for cell in row
+    assert all(not cell.startswith(report_csv.FORMULA_START) for row in rows[1:] for cell in row
                if cell and not cell.lstrip("-").replace(".", "", 1).isdigit()), rows
 
 
