@@ -102,3 +102,25 @@ def stored_body(ticket_id: str, entry: dict) -> str:
     from chalicelib.db.models import TimelineItem
 
     return TimelineItem.get(ticket_id, entry["sk"], consistent_read=True).body
+
+
+def console_front_door(stack) -> tuple:
+    """(Api as the admin, the emulator's cognito-idp client) with the in-process client going
+    through the local stack's own front door, which verifies Cognito ID tokens as API Gateway's
+    authorizer would (local/gateway.py)."""
+    import app
+    from local import stack as local_stack
+    from local.gateway import Gateway
+
+    stack.client.http._local_gateway = Gateway(app.app, stack.client.http._config)
+    return Api(stack.client), local_stack.client("cognito-idp", stack.endpoint)
+
+
+def bearer(client, token: str | None, method: str, path: str, body=None) -> tuple[int, Any]:
+    """(status, JSON) of a console call with `Authorization: Bearer <token>` (none if None)."""
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    response = getattr(client.http, method.lower())(
+        path, headers=headers, body=json.dumps(body) if body is not None else "")
+    return response.status_code, (json.loads(response.body) if response.body else None)

@@ -14,29 +14,15 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from local import stack as local_stack
-from tests.integration.helpers import Api, new_ticket
+from tests.integration.helpers import Api, bearer, console_front_door, new_ticket
 
 PASSWORD = "Correct-Horse-9-Battery"
 
 
 @pytest.fixture
 def world(stack):
-    import app
-    from local.gateway import Gateway
-
-    # the in-process client goes through the local stack's own front door (token verification)
-    stack.client.http._local_gateway = Gateway(app.app, stack.client.http._config)
-    idp = local_stack.client("cognito-idp", stack.endpoint)
-    return stack, Api(stack.client), idp
-
-
-def _bearer(client, token: str | None, method: str, path: str, body=None):
-    headers = {"content-type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    response = getattr(client.http, method.lower())(
-        path, headers=headers, body=json.dumps(body) if body is not None else "")
-    return response.status_code, (json.loads(response.body) if response.body else None)
+    api, idp = console_front_door(stack)
+    return stack, api, idp
 
 
 def _agent(api: Api, name: str, **fields) -> dict:
@@ -73,28 +59,28 @@ def test_an_invited_agent_signs_in_and_works_as_that_agent_in_their_scope(world)
                                 Username="bina@shop.example", Password=PASSWORD, Permanent=True)
     token = _sign_in(idp, stack.outputs["UserPoolClientId"], "bina@shop.example")
 
-    status, me = _bearer(stack.client, token, "GET", "/console/api/me")
+    status, me = bearer(stack.client, token, "GET", "/console/api/me")
     assert status == 200, me
     assert me["id"] == bina["id"] and me["role"] == "agent" and me["departments"] == ["billing"]
 
     billing = new_ticket(api, department="billing", email="a@example.com")
     sales = new_ticket(api, department="sales", email="b@example.com")
-    status, page = _bearer(stack.client, token, "GET", "/console/api/tickets")
+    status, page = bearer(stack.client, token, "GET", "/console/api/tickets")
     assert status == 200, page
     ids = {item["id"] for item in page["items"]}
     assert billing["id"] in ids and sales["id"] not in ids
-    status, _ = _bearer(stack.client, token, "GET", f"/console/api/tickets/{sales['id']}")
+    status, _ = bearer(stack.client, token, "GET", f"/console/api/tickets/{sales['id']}")
     assert status == 404  # outside the agent's departments, as for an IAM caller
     # the console's routes check query parameters as /api/... does (api/http.QUERY_PARAMETERS)
-    status, error = _bearer(stack.client, token, "GET", "/console/api/tickets?statuss=open")
+    status, error = bearer(stack.client, token, "GET", "/console/api/tickets?statuss=open")
     assert status == 422 and "statuss" in error["error"]["fields"], error
-    status, page = _bearer(stack.client, token, "GET", "/console/api/tickets?status=new&assignee=none")
+    status, page = bearer(stack.client, token, "GET", "/console/api/tickets?status=new&assignee=none")
     assert status == 200 and billing["id"] in {item["id"] for item in page["items"]}, page
-    status, _ = _bearer(stack.client, token, "GET", "/console/api/audit")
+    status, _ = bearer(stack.client, token, "GET", "/console/api/audit")
     assert status == 403  # the lead role is needed, whichever door
 
     # what the console user changes is audited as the agent
-    status, prefs = _bearer(stack.client, token, "PUT", "/console/api/me/notifications",
+    status, prefs = bearer(stack.client, token, "PUT", "/console/api/me/notifications",
                             {"digest_after": 3})
     assert status == 200 and prefs["digest_after"] == 3, prefs
     status, log = api.get("/api/audit")
@@ -110,7 +96,7 @@ def test_bad_tokens_are_401_before_the_app(world):
     stack, api, idp = world
     agent = _agent(api, "karim", role="admin")
     token = _invite_and_sign_in(stack, api, idp, agent)
-    assert _bearer(stack.client, token, "GET", "/console/api/me")[0] == 200
+    assert bearer(stack.client, token, "GET", "/console/api/me")[0] == 200
     header, payload = (json.loads(_b64(part)) for part in token.split(".")[:2])
 
     # forged: the same claims signed by a key that is not the pool's
@@ -135,7 +121,7 @@ def test_bad_tokens_are_401_before_the_app(world):
 
     for bad in (None, "", "not-a-token", forged, expired, wrong_audience, other_pool, access,
                 token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")):
-        status, body = _bearer(stack.client, bad, "GET", "/console/api/me")
+        status, body = bearer(stack.client, bad, "GET", "/console/api/me")
         assert status == 401, (bad, body)
         assert body["error"]["code"] == "unauthenticated"
     # the local stand-in for IAM opens no console route
@@ -154,15 +140,15 @@ def test_unlinked_and_deactivated_users_are_403(world):
     idp.admin_set_user_password(UserPoolId=pool, Username="stranger@shop.example",
                                 Password=PASSWORD, Permanent=True)
     stranger = _sign_in(idp, client_id, "stranger@shop.example")
-    status, body = _bearer(stack.client, stranger, "GET", "/console/api/tickets")
+    status, body = bearer(stack.client, stranger, "GET", "/console/api/tickets")
     assert status == 403 and "not linked" in body["error"]["message"]
 
     agent = _agent(api, "nusrat", role="lead")
     token = _invite_and_sign_in(stack, api, idp, agent)
-    assert _bearer(stack.client, token, "GET", "/console/api/tickets")[0] == 200
+    assert bearer(stack.client, token, "GET", "/console/api/tickets")[0] == 200
     status, changed = api.patch(f"/api/agents/{agent['id']}", {"active": False})
     assert status == 200, changed
-    status, body = _bearer(stack.client, token, "GET", "/console/api/tickets")
+    status, body = bearer(stack.client, token, "GET", "/console/api/tickets")
     assert status == 403 and "deactivated" in body["error"]["message"]
     # and the person cannot sign in any more; reactivated, they can again
     with pytest.raises(idp.exceptions.NotAuthorizedException):
@@ -170,7 +156,7 @@ def test_unlinked_and_deactivated_users_are_403(world):
     status, _ = api.patch(f"/api/agents/{agent['id']}", {"active": True})
     assert status == 200
     token = _sign_in(idp, client_id, agent["email"])
-    assert _bearer(stack.client, token, "GET", "/console/api/tickets")[0] == 200
+    assert bearer(stack.client, token, "GET", "/console/api/tickets")[0] == 200
 
 
 def test_invitations_are_for_admins_and_agents_with_an_address(world):

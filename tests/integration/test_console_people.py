@@ -3,14 +3,12 @@ console:<short name>, invited to the console and signed in with Cognito; the IAM
 the local X-Setu-Principal) never reaches them; the audit log names them."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from chalicelib.services.team import agents
-from local import stack as local_stack
 from setu_cli.main import main
-from tests.integration.helpers import ADMIN, Api, new_ticket
+from tests.integration.helpers import ADMIN, Api, bearer, console_front_door, new_ticket
 
 PASSWORD = "Correct-Horse-9-Battery"
 KARIM_ARN = "arn:aws:iam::123456789012:user/karim"
@@ -18,20 +16,8 @@ KARIM_ARN = "arn:aws:iam::123456789012:user/karim"
 
 @pytest.fixture
 def world(stack):
-    import app
-    from local.gateway import Gateway
-
-    # through the local stack's own front door, which verifies tokens as API Gateway would
-    stack.client.http._local_gateway = Gateway(app.app, stack.client.http._config)
-    idp = local_stack.client("cognito-idp", stack.endpoint)
-    return stack, Api(stack.client), idp
-
-
-def _bearer(client, token: str, method: str, path: str, body=None):
-    response = getattr(client.http, method.lower())(
-        path, headers={"content-type": "application/json", "Authorization": f"Bearer {token}"},
-        body=json.dumps(body) if body is not None else "")
-    return response.status_code, (json.loads(response.body) if response.body else None)
+    api, idp = console_front_door(stack)
+    return stack, api, idp
 
 
 def _audit(api: Api) -> list[dict]:
@@ -135,14 +121,14 @@ def test_invited_it_signs_in_works_and_is_audited_by_name_but_iam_never_reaches_
                                              "PASSWORD": PASSWORD})
     token = auth["AuthenticationResult"]["IdToken"]
 
-    status, me = _bearer(stack.client, token, "GET", "/console/api/me")
+    status, me = bearer(stack.client, token, "GET", "/console/api/me")
     assert status == 200, me
     assert (me["id"], me["principal"], me["role"]) == (bina["id"], "console:bina", "agent")
     ticket = new_ticket(api, department="billing", email="a@example.com")
-    status, changed = _bearer(stack.client, token, "PATCH", f"/console/api/tickets/{ticket['id']}",
+    status, changed = bearer(stack.client, token, "PATCH", f"/console/api/tickets/{ticket['id']}",
                               {"assignee": "me"})
     assert status == 200 and changed["assignee"] == "console:bina", changed
-    status, prefs = _bearer(stack.client, token, "PUT", "/console/api/me/notifications",
+    status, prefs = bearer(stack.client, token, "PUT", "/console/api/me/notifications",
                             {"digest_after": 2})
     assert status == 200, prefs
 
