@@ -547,6 +547,15 @@ UNAUTHORIZED_BODY = ('{"error": {"code": "unauthenticated", "message": "Sign in 
                      'console: Authorization: Bearer <a valid Cognito ID token>."}}')
 
 
+def _gateway_response(api: str, kind: str, status: str, body: str) -> dict:
+    """An API Gateway gateway response of the REST API `api`, answering JSON `body`."""
+    return {"Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {"RestApiId": {"Ref": api}, "ResponseType": kind, "StatusCode": status,
+                           "ResponseParameters": {
+                               "gatewayresponse.header.Content-Type": "'application/json'"},
+                           "ResponseTemplates": {"application/json": body}}}
+
+
 def add_any_methods(template_path: Path) -> int:
     """Give every resource of the REST API an ANY method beside its own ones, integrated with
     the same function and security. API Gateway answers a method a resource lacks with 403
@@ -561,21 +570,11 @@ def add_any_methods(template_path: Path) -> int:
     for logical_id, resource in list(template.get("Resources", {}).items()):
         if resource.get("Type") != "AWS::Serverless::Api":
             continue
-        template["Resources"][f"{logical_id}MissingTokenResponse"] = {
-            "Type": "AWS::ApiGateway::GatewayResponse",
-            "Properties": {"RestApiId": {"Ref": logical_id},
-                           "ResponseType": "MISSING_AUTHENTICATION_TOKEN", "StatusCode": "403",
-                           "ResponseParameters": {
-                               "gatewayresponse.header.Content-Type": "'application/json'"},
-                           "ResponseTemplates": {"application/json": NO_ROUTE_BODY}}}
+        template["Resources"][f"{logical_id}MissingTokenResponse"] = _gateway_response(
+            logical_id, "MISSING_AUTHENTICATION_TOKEN", "403", NO_ROUTE_BODY)
         # the console routes' Cognito authorizer refusing a token: 401 in the same shape
-        template["Resources"][f"{logical_id}UnauthorizedResponse"] = {
-            "Type": "AWS::ApiGateway::GatewayResponse",
-            "Properties": {"RestApiId": {"Ref": logical_id},
-                           "ResponseType": "UNAUTHORIZED", "StatusCode": "401",
-                           "ResponseParameters": {
-                               "gatewayresponse.header.Content-Type": "'application/json'"},
-                           "ResponseTemplates": {"application/json": UNAUTHORIZED_BODY}}}
+        template["Resources"][f"{logical_id}UnauthorizedResponse"] = _gateway_response(
+            logical_id, "UNAUTHORIZED", "401", UNAUTHORIZED_BODY)
         for item in resource["Properties"].get("DefinitionBody", {}).get("paths", {}).values():
             methods = [m for m in item.values() if isinstance(m, dict)
                        and "x-amazon-apigateway-integration" in m]
