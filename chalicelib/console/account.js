@@ -29,10 +29,6 @@
     if (err && err.code === 'LimitExceededException') return t('signin.slow_down');
     return (err && err.message) || t('error.generic');
   }
-  function field(name, label, control) {
-    control.id = control.id || 'a-' + name;
-    return h('p', { class: 'field' }, h('label', { for: control.id }, label), control);
-  }
 
   function profile(me) {
     var lang = h('select', { name: 'lang' }, ['bn', 'en'].map(function (l) {
@@ -42,7 +38,7 @@
     var f = h('form', { class: 'card profile' }, h('h2', null, t('account.profile')),
       h('p', null, h('strong', null, me.display_name || me.short_name), ' · ', S.label('role', me.role),
         me.email ? ' · ' + me.email : ''),
-      field('lang', t('account.lang'), lang),
+      S.field(t('account.lang'), lang),
       h('p', { class: 'row' }, away, h('label', { for: 'a-away' }, t('account.away'))),
       h('p', { class: 'muted' }, t('account.away_help')),
       h('button', { type: 'submit', class: 'primary' }, t('save')));
@@ -70,8 +66,8 @@
     var f = h('form', { class: 'card notifications' }, h('h2', null, t('account.notifications')),
       h('fieldset', null, h('legend', null, t('account.kinds')), boxes),
       h('p', { class: 'row' }, on, h('label', { for: 'n-quiet' }, t('account.quiet'))),
-      h('p', { class: 'row' }, field('quiet_start', t('account.from'), start), field('quiet_end', t('account.to'), end)),
-      field('digest_after', t('account.digest_after'), digest),
+      h('div', { class: 'row' }, S.field(t('account.from'), start), S.field(t('account.to'), end)),
+      S.field(t('account.digest_after'), digest),
       h('button', { type: 'submit', class: 'primary' }, t('save')));
     f.addEventListener('submit', function (e) {
       e.preventDefault();
@@ -89,7 +85,7 @@
     var old = h('input', { type: 'password', name: 'old_password', autocomplete: 'current-password', required: true });
     var neu = h('input', { type: 'password', name: 'new_password', autocomplete: 'new-password', required: true, minlength: S.PASSWORD_MIN });
     var f = h('form', { class: 'card password' }, h('h2', null, t('account.password')),
-      field('old_password', t('account.old_password'), old), field('new_password', t('signin.new_password'), neu),
+      S.field(t('account.old_password'), old), S.field(t('signin.new_password'), neu),
       h('button', { type: 'submit', class: 'primary' }, t('account.change_password')));
     f.addEventListener('submit', function (e) {
       e.preventDefault();
@@ -116,7 +112,7 @@
         var f = h('form', { class: 'mfa-verify' },
           h('p', null, t('account.mfa_key')), h('p', null, h('code', { class: 'secret' }, r.SecretCode)),
           h('p', { class: 'muted' }, h('a', { href: uri }, t('account.mfa_link'))),
-          field('mfa_code', t('signin.mfa_code'), code), h('button', { type: 'submit', class: 'primary' }, t('signin.mfa_submit')));
+          S.field(t('signin.mfa_code'), code), h('button', { type: 'submit', class: 'primary' }, t('signin.mfa_submit')));
         f.addEventListener('submit', function (e) {
           e.preventDefault();
           accessToken().then(function (access) {

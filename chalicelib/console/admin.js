@@ -88,11 +88,7 @@
     wrap.appendChild(btn);
     return wrap;
   }
-  function field(label, control, hint) {
-    if (!control.id) control.id = 'adm' + (++uid);
-    return h('div', { class: 'field' }, h('label', { for: control.id }, label), control,
-      hint ? h('small', { class: 'muted hint' }, hint) : null);
-  }
+  var field = S.field;
   function input(name, value, attrs) {
     return h('input', Object.assign({ name: name, value: value === null || value === undefined ? '' : value, autocomplete: 'off' }, attrs || {}));
   }

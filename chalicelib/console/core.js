@@ -176,6 +176,22 @@
   };
   /* setInterval that stops when the page changes. */
   Setu.every = function (ms, fn) { timers.push(setInterval(fn, ms)); };
+  /* A labelled control: <div class="field"><label for=…>label</label> control [hint]</div>;
+   * the control gets an id when it has none. */
+  var fields = 0;
+  Setu.field = function (label, control, hint) {
+    if (!control.id) control.id = 'field-' + (++fields);
+    return Setu.h('div', { class: 'field' }, Setu.h('label', { for: control.id }, label), control,
+      hint ? Setu.h('small', { class: 'muted hint' }, hint) : null);
+  };
+  /* A form's controls switched off while its request runs (aria-busy), then back as each was. */
+  Setu.busy = function (form, on) {
+    form.querySelectorAll('button, input, select, textarea').forEach(function (el) {
+      if (on) { el.dataset.wasDisabled = el.disabled ? '1' : ''; el.disabled = true; }
+      else { el.disabled = el.dataset.wasDisabled === '1'; delete el.dataset.wasDisabled; }
+    });
+    form.setAttribute('aria-busy', on ? 'true' : 'false');
+  };
 
   // ---- session (Amazon Cognito) ------------------------------------------------------------
   function CognitoError(type, message) { this.code = type; this.message = message; }

@@ -8,9 +8,7 @@
   var S = window.Setu, h = S.h, t = S.t;
 
   function field(name, label, attrs) {
-    var id = 'f-' + name;
-    return h('p', { class: 'field' }, h('label', { for: id }, label),
-      h('input', Object.assign({ id: id, name: name, required: true }, attrs || {})));
+    return S.field(label, h('input', Object.assign({ name: name, required: true }, attrs || {})));
   }
   function explain(err) {
     var code = err && err.code;
@@ -45,12 +43,8 @@
     var first = box.querySelector('input');
     if (first) first.focus();
   }
-  function busy(formEl, on) {
-    formEl.querySelectorAll('button, input').forEach(function (el) { el.disabled = on; });
-    formEl.setAttribute('aria-busy', on ? 'true' : 'false');
-  }
   function failed(formEl, err) {
-    busy(formEl, false);
+    S.busy(formEl, false);
     var slot = formEl.querySelector('.error') || formEl.insertBefore(h('p', { class: 'error', role: 'alert' }), formEl.firstChild);
     slot.textContent = explain(err);
   }
@@ -68,7 +62,7 @@
     f.addEventListener('submit', function (e) {
       e.preventDefault();
       var username = f.username.value.trim();
-      busy(f, true);
+      S.busy(f, true);
       S.cognito('InitiateAuth', { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: S.conf.clientId,
         AuthParameters: { USERNAME: username, PASSWORD: f.password.value } })
         .then(function (r) { answer(box, r, username); }, function (err) { failed(f, err); });
@@ -82,7 +76,7 @@
       h('p', null, h('button', { type: 'submit', class: 'primary' }, t('signin.new_submit'))));
     f.addEventListener('submit', function (e) {
       e.preventDefault();
-      busy(f, true);
+      S.busy(f, true);
       S.cognito('RespondToAuthChallenge', { ChallengeName: 'NEW_PASSWORD_REQUIRED', ClientId: S.conf.clientId,
         Session: challenge.Session, ChallengeResponses: { USERNAME: (challenge.ChallengeParameters || {}).USER_ID_FOR_SRP || username,
           NEW_PASSWORD: f.new_password.value } })
@@ -97,7 +91,7 @@
       h('p', null, h('button', { type: 'submit', class: 'primary' }, t('signin.mfa_submit'))));
     f.addEventListener('submit', function (e) {
       e.preventDefault();
-      busy(f, true);
+      S.busy(f, true);
       S.cognito('RespondToAuthChallenge', { ChallengeName: 'SOFTWARE_TOKEN_MFA', ClientId: S.conf.clientId,
         Session: challenge.Session, ChallengeResponses: { USERNAME: (challenge.ChallengeParameters || {}).USER_ID_FOR_SRP || username,
           SOFTWARE_TOKEN_MFA_CODE: f.code.value.trim() } })
@@ -114,7 +108,7 @@
     f.addEventListener('submit', function (e) {
       e.preventDefault();
       var name = f.username.value.trim();
-      busy(f, true);
+      S.busy(f, true);
       // the pool prevents user-existence errors: the answer is the same for any address
       S.cognito('ForgotPassword', { ClientId: S.conf.clientId, Username: name })
         .then(function () { reset(box, name); }, function (err) { failed(f, err); });
@@ -129,7 +123,7 @@
       h('p', null, h('button', { type: 'submit', class: 'primary' }, t('signin.reset_submit'))));
     f.addEventListener('submit', function (e) {
       e.preventDefault();
-      busy(f, true);
+      S.busy(f, true);
       S.cognito('ConfirmForgotPassword', { ClientId: S.conf.clientId, Username: username,
         ConfirmationCode: f.code.value.trim(), Password: f.new_password.value })
         .then(function () { show(box, form(box, { username: username, notice: t('signin.reset_done') })); },

@@ -137,13 +137,6 @@
       })) : null]);
   }
   function clearError(slot) { slot.hidden = true; S.clear(slot); }
-  function busy(form, on) {
-    form.querySelectorAll('button, input, select, textarea').forEach(function (el) {
-      if (on) { el.dataset.wasDisabled = el.disabled ? '1' : ''; el.disabled = true; }
-      else { el.disabled = el.dataset.wasDisabled === '1'; delete el.dataset.wasDisabled; }
-    });
-    form.setAttribute('aria-busy', on ? 'true' : 'false');
-  }
 
   // ---- the header ---------------------------------------------------------------------------
   function head(ticket) {
@@ -396,12 +389,12 @@
       if (comment.value.trim()) body.comment = comment.value.trim();
       if (message.value.trim()) body.message = message.value.trim();
       clearError(err);
-      busy(form, true);
+      S.busy(form, true);
       S.api('POST', path(ticket, '/decisions/' + encodeURIComponent(dec.id)), body).then(function () {
         comment.value = ''; message.value = ''; // decided: nothing left to keep, the timeline may redraw
         S.toast(t(outcome === 'approved' ? 'dec.done_approved' : 'dec.done_rejected'));
         ctx.reload();
-      }, function (e) { busy(form, false); showError(err, e); });
+      }, function (e) { S.busy(form, false); showError(err, e); });
     }
     box.appendChild(form);
     return box;
@@ -611,19 +604,19 @@
       }
       var withFiles = !isSms() && state.chosen.length;
       if (withFiles && !showFiles()) { showError(err, { message: t('reply.fix_files') }); return; }
-      busy(form, true);
+      S.busy(form, true);
       (withFiles ? readFiles() : Promise.resolve(null)).then(function (attachments) {
         if (attachments) req.attachments = attachments;
         return S.api('POST', path(ticket(), '/replies'), req);
       }).then(function (r) {
-        busy(form, false);
+        S.busy(form, false);
         if (!req.macro) { body.value = ''; sessionStorage.removeItem(draftKey(ref, 'body')); } // a macro's send keeps what was typed
         macro.value = ''; files.value = ''; state.chosen = []; S.clear(fileList);
         changed();
         S.toast(t('reply.queued', { channel: S.label('channel', r.channel), to: r.recipient || '' }));
         return ctx.reload(true);
       }, function (e) {
-        busy(form, false);
+        S.busy(form, false);
         body.disabled = !!macro.value;
         if (e && e.status === 409) { showError(err, e, t('tk.changed_kept')); ctx.reload(); return; }
         showError(err, e, null, { body: t('reply.body'), channel: t('reply.channel'), macro: t('reply.macro'), attachments: t('reply.files') });
@@ -647,13 +640,13 @@
       ev.preventDefault();
       clearError(err);
       if (!note.value.trim()) { showError(err, { message: t('note.empty') }); note.focus(); return; }
-      busy(form, true);
+      S.busy(form, true);
       S.api('POST', path(ctx.ticket, '/notes'), { body: note.value }).then(function () {
-        busy(form, false);
+        S.busy(form, false);
         note.value = ''; sessionStorage.removeItem(draftKey(ctx.ref, 'note'));
         S.toast(t('note.added'));
         return ctx.reload(true);
-      }, function (e) { busy(form, false); showError(err, e); });
+      }, function (e) { S.busy(form, false); showError(err, e); });
     });
     return form;
   }
@@ -728,15 +721,15 @@
       body[field] = value === '' ? null : value;
       clearError(err);
       pending = true;
-      busy(form, true);
+      S.busy(form, true);
       return S.api('PATCH', path(tk), body).then(function (summary) {
-        pending = false; busy(form, false);
+        pending = false; S.busy(form, false);
         S.toast(t('props.saved'));
         Object.assign(ctx.ticket, summary);
         form.update(true);
         return ctx.reload(true);
       }, function (e) {
-        pending = false; busy(form, false);
+        pending = false; S.busy(form, false);
         if (e && e.status === 409) {
           S.toast(t('tk.changed'), 'error');
           showError(err, { message: t('tk.changed') });
@@ -754,15 +747,15 @@
       clearError(err);
       force.hidden = true;
       pending = true;
-      busy(form, true);
+      S.busy(form, true);
       var body = { version: tk.version };
       if (forced) body.force = true;
       S.api('POST', path(tk, '/take'), body).then(function () {
-        pending = false; busy(form, false);
+        pending = false; S.busy(form, false);
         S.toast(t('props.taken'));
         return ctx.reload(true);
       }, function (e) {
-        pending = false; busy(form, false);
+        pending = false; S.busy(form, false);
         if (e && e.status === 409 && !forced && S.isLead() && tk.assignee && tk.assignee !== S.me.principal) {
           // someone else's: a lead or admin may take it anyway, after saying so
           fill(force, [h('p', null, t('props.take_from', { name: who(tk.assignee, tk) })),
@@ -842,13 +835,13 @@
       if (!at.value) { showError(err, { message: t('cb.need_time') }); at.focus(); return; }
       var body = { at: at.value.replace('T', ' ').slice(0, 16) };
       if (note.value.trim()) body.note = note.value.trim();
-      busy(form, true);
+      S.busy(form, true);
       S.api('POST', path(ctx.ticket, '/callbacks'), body).then(function (r) {
-        busy(form, false);
+        S.busy(form, false);
         at.value = ''; note.value = '';
         S.toast(t('cb.done', { when: S.when(r.callback_at) }));
         return ctx.reload(true);
-      }, function (e) { busy(form, false); showError(err, e); });
+      }, function (e) { S.busy(form, false); showError(err, e); });
     });
     return form;
   }
@@ -881,13 +874,13 @@
       if (!question.value.trim()) { showError(err, { message: t('ask.empty') }); question.focus(); return; }
       var body = { question: question.value.trim() };
       if (approver.value) body.approver = approver.value;
-      busy(form, true);
+      S.busy(form, true);
       S.api('POST', path(ctx.ticket, '/decisions'), body).then(function () {
-        busy(form, false);
+        S.busy(form, false);
         question.value = '';
         S.toast(t('ask.done'));
         return ctx.reload(true);
-      }, function (e) { busy(form, false); showError(err, e, null, { question: t('ask.question'), approver: t('ask.approver') }); });
+      }, function (e) { S.busy(form, false); showError(err, e, null, { question: t('ask.question'), approver: t('ask.approver') }); });
     });
     form.update();
     return form;
@@ -924,13 +917,13 @@
     function go() {
       var body = { into: target(), version: ctx.ticket.version };
       if (force && force.checked) body.force = true;
-      busy(form, true);
+      S.busy(form, true);
       S.api('POST', path(ctx.ticket, '/merge'), body).then(function (r) {
-        busy(form, false);
+        S.busy(form, false);
         S.toast(t('merge.done', { into: r.ticket.ref }));
         S.go('tickets/' + encodeURIComponent(r.ticket.ref));
       }, function (e) {
-        busy(form, false);
+        S.busy(form, false);
         confirmBox.hidden = true;
         showError(err, e, e && e.status === 409 ? t('tk.changed') : null);
         if (e && e.status === 409) ctx.reload();
